@@ -1,0 +1,246 @@
+"""`make demo`: the whole flow on this machine, with no AWS account, Slack or Docker.
+
+For each scenario: moto's server plays AWS (extended by tests/support/aws_emulator), a local
+receiver plays Slack, and the real dispatcher and notifier run in fresh processes whose boto3
+calls go over HTTP to moto (AWS_ENDPOINT_URL) and whose Slack post goes over HTTP to the
+receiver. The fleet's part (what each instance's invocation did) is the scenario's.
+
+    python -m local.run --all
+    python -m local.run --scenario mismatch --lang ja
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from local.embedded_aws import REGION, EmbeddedAws, Stack
+from local.scenarios import SCENARIOS, Scenario
+from local.slack_receiver import SlackReceiver, render
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+OUT = ROOT / "local" / "out"
+GROUP = "web-prod"
+GROUP_SIZE = 3
+
+
+class ScenarioFailed(Exception):
+    pass
+
+
+def _step(n: int, total: int, text: str) -> None:
+    print(f"  [{n}/{total}] {text}", flush=True)
+
+
+def _invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path) -> dict[str, Any]:
+    """Run one handler in a fresh process, as a Lambda cold start would."""
+    with tempfile.TemporaryDirectory() as tmp:
+        event_path, result_path = Path(tmp) / "event.json", Path(tmp) / "result.json"
+        event_path.write_text(json.dumps(event), encoding="utf-8")
+        with log.open("a", encoding="utf-8") as log_file:
+            subprocess.run(
+                [sys.executable, "-m", "local.invoke", function, str(event_path), str(result_path)],
+                cwd=ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=120,
+            )
+        result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+        return result
+
+
+def _function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> dict[str, str]:
+    base = {
+        **os.environ,
+        **aws.env(),
+        "PYTHONPATH": str(ROOT),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
+        "LOG_LEVEL": "INFO",
+    }
+    if function == "dispatcher":
+        return {
+            **base,
+            "POWERTOOLS_SERVICE_NAME": "apcu-dispatcher",
+            "ALLOWED_GROUPS": stack.group,
+            "DOCUMENT_NAME": stack.document_name,
+            "NOTIFICATION_TOPIC_ARN": stack.topic_arn,
+            "NOTIFICATION_ROLE_ARN": stack.role_arn,
+        }
+    return {
+        **base,
+        "POWERTOOLS_SERVICE_NAME": "apcu-notifier",
+        "SLACK_WEBHOOK_SECRET_ARN": stack.secret_arn,
+        "MESSAGE_LANGUAGE": lang,
+        "ALERT_MENTION": "<!here>",
+        "IDEMPOTENCY_TABLE": stack.table_name,
+    }
+
+
+def _sns_event(aws: EmbeddedAws, stack: Stack, command_id: str, status: str) -> dict[str, Any]:
+    """Publish what SSM publishes for the command's final status; wrap it as SNS hands it to Lambda."""
+    command = aws.client("ssm").list_commands(CommandId=command_id)["Commands"][0]
+    now = dt.datetime.now(dt.UTC)
+    message = json.dumps(
+        {
+            "commandId": command_id,
+            "documentName": command["DocumentName"],
+            "instanceIds": [],  # empty for a tag target: the message never says how many ran it
+            "requestedDateTime": command["RequestedDateTime"].isoformat(),
+            "expiresAfter": command["ExpiresAfter"].isoformat(),
+            "outputS3BucketName": "",
+            "outputS3KeyPrefix": "",
+            "status": status,
+            "eventTime": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+    )
+    subject = f"EC2 Run Command Notification {REGION}"
+    message_id = aws.client("sns").publish(
+        TopicArn=stack.topic_arn, Subject=subject, Message=message
+    )["MessageId"]
+    # The stored console test event is the shape; only what differs per run is replaced.
+    event: dict[str, Any] = json.loads((EVENTS / "notifier" / "command-success.json").read_text())
+    record = event["Records"][0]
+    record["EventSubscriptionArn"] = f"{stack.topic_arn}:{uuid.uuid4()}"
+    record["Sns"].update(
+        {
+            "MessageId": message_id,
+            "TopicArn": stack.topic_arn,
+            "Subject": subject,
+            "Message": message,
+            "Timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+    )
+    return event
+
+
+def _verdict(result: dict[str, Any]) -> str:
+    """The verdict the notifier reports for the one notification it handled."""
+    if not result.get("ok"):
+        raise ScenarioFailed(f"notifier raised {result['errorType']}: {result['errorMessage']}")
+    verdicts = [r.get("verdict") for r in result["result"].get("results", [])]
+    if len(verdicts) != 1 or not isinstance(verdicts[0], str):
+        raise ScenarioFailed(f"notifier reported {verdicts!r}, expected one verdict")
+    return verdicts[0]
+
+
+def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: str) -> str:
+    total = 6
+    aws.reset()
+    slack.payloads.clear()
+    log = OUT / f"{scenario.name}.log"
+    log.write_text("", encoding="utf-8")
+
+    stack = aws.deploy(group=GROUP, size=GROUP_SIZE, webhook_url=slack.url)
+    _step(
+        1,
+        total,
+        f"deployed: group {stack.group} ({len(stack.instance_ids)} InService), topic, secret, "
+        f"document {stack.document_name}",
+    )
+
+    console_event = json.loads((EVENTS / "dispatcher" / "console-clear-all.json").read_text())
+    dispatched = _invoke(
+        "dispatcher", console_event, _function_env(aws, stack, "dispatcher", lang), log
+    )
+    if not dispatched.get("ok"):
+        raise ScenarioFailed(
+            f"dispatcher raised {dispatched['errorType']}: {dispatched['errorMessage']}"
+        )
+    answer = dispatched["result"]
+    body = answer.get("body", {})
+    if answer.get("statusCode") != 202 or "commandId" not in body:
+        raise ScenarioFailed(f"dispatcher answered {answer.get('statusCode')}: {json.dumps(body)}")
+    command_id = body["commandId"]
+    _step(
+        2,
+        total,
+        f"dispatcher: console-clear-all.json -> 202, command {command_id}, "
+        f"expecting {body.get('expect')}",
+    )
+
+    outcome = scenario.fleet(aws, stack, command_id)
+    _step(3, total, f"fleet: {outcome.summary}")
+
+    event = _sns_event(aws, stack, command_id, outcome.status)
+    _step(
+        4,
+        total,
+        f"SNS: SSM publishes status {outcome.status} to {stack.topic_arn.rsplit(':', 1)[-1]}",
+    )
+
+    notified = _invoke("notifier", event, _function_env(aws, stack, "notifier", lang), log)
+    verdict = _verdict(notified)
+    _step(
+        5, total, f"notifier: verdict {verdict}, {len(slack.payloads)} message(s) posted to Slack"
+    )
+    for payload in slack.payloads:
+        print(render(payload, indent="        │ "))
+
+    (OUT / f"{scenario.name}.slack.json").write_text(
+        json.dumps(slack.payloads, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    if len(slack.payloads) != 1:
+        raise ScenarioFailed(f"expected exactly one Slack message, got {len(slack.payloads)}")
+    if verdict != scenario.expected_verdict:
+        raise ScenarioFailed(f"verdict {verdict}, expected {scenario.expected_verdict}")
+    _step(6, total, f"verdict {verdict} as expected (logs: {log.relative_to(ROOT)})")
+    return verdict
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    choice = parser.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--scenario", choices=sorted(SCENARIOS), help="run one scenario")
+    choice.add_argument("--all", action="store_true", help="run every scenario in turn")
+    parser.add_argument(
+        "--lang", choices=("en", "ja"), default="en", help="language of the Slack message"
+    )
+    parser.add_argument(
+        "--expect", help="override the expected verdict (to see the run fail when they differ)"
+    )
+    args = parser.parse_args(argv)
+
+    chosen = list(SCENARIOS.values()) if args.all else [SCENARIOS[args.scenario]]
+    if args.expect:
+        chosen = [Scenario(s.name, s.description, args.expect, s.fleet) for s in chosen]
+    OUT.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    started = time.monotonic()
+    with EmbeddedAws() as aws, SlackReceiver() as slack:
+        print(f"embedded AWS (moto) on {aws.endpoint}; Slack receiver on 127.0.0.1", flush=True)
+        for scenario in chosen:
+            print(
+                f"\nscenario {scenario.name}: {scenario.description} "
+                f"(expect {scenario.expected_verdict})",
+                flush=True,
+            )
+            try:
+                run_scenario(aws, slack, scenario, args.lang)
+            except (ScenarioFailed, subprocess.SubprocessError) as error:
+                print(f"  FAILED: {error}", flush=True)
+                failures.append(scenario.name)
+    passed = len(chosen) - len(failures)
+    print(
+        f"\n{passed} passed, {len(failures)} failed in {time.monotonic() - started:.1f}s"
+        + (f": {', '.join(failures)}" if failures else "")
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""What the fleet does with the command in each local scenario, and the verdict it must get."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from local.embedded_aws import EmbeddedAws, Stack
+from tests.support import aws_emulator as emulator
+from tests.support.aws_emulator import InvocationResult
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the command ended, as SSM would report it."""
+
+    status: str
+    summary: str
+
+
+Fleet = Callable[[EmbeddedAws, Stack, str], Outcome]
+
+
+def _cleared(stack: Stack, instance_ids: list[str]) -> dict[str, InvocationResult]:
+    return {
+        instance_id: emulator.ok(cleared=100 + 7 * n, host=f"ip-10-0-{n}-10")
+        for n, instance_id in enumerate(instance_ids)
+    }
+
+
+def everyone_clears(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    emulator.settle_command(command_id, _cleared(stack, targets))
+    return Outcome("Success", f"{len(targets)} of {len(targets)} instances cleared their cache")
+
+
+def nobody_is_managed(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    # The instance profile lacks the SSM permissions, so no instance is a managed node and the
+    # tag target resolves to nothing; SSM still calls the command a Success.
+    emulator.settle_command(command_id, {}, status_details="No Instances In Tag")
+    return Outcome("Success", "no instance is a managed node; the tag target resolved to nothing")
+
+
+def group_scales_out(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    # A scale-out lands while the command runs: the new instance was never targeted.
+    aws.client("autoscaling").set_desired_capacity(
+        AutoScalingGroupName=stack.group, DesiredCapacity=len(targets) + 1
+    )
+    emulator.settle_command(command_id, _cleared(stack, targets))
+    return Outcome(
+        "Success", f"{len(targets)} instances cleared; the group scaled out to {len(targets) + 1}"
+    )
+
+
+def one_is_undeliverable(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    results = _cleared(stack, targets)
+    # Undeliverable invocations do not count against MaxErrors: the command stays Success.
+    results[targets[-1]] = InvocationResult(status="Failed", status_details="Undeliverable")
+    emulator.settle_command(command_id, results)
+    return Outcome("Success", f"{targets[-1]} was Undeliverable; the command still says Success")
+
+
+def one_fails(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    results = _cleared(stack, targets)
+    results[targets[0]] = InvocationResult(
+        status="Failed",
+        stderr="curl: (22) The requested URL returned error: 503\nfailed to run commands: exit status 22",
+        response_code=22,
+    )
+    emulator.settle_command(command_id, results, status="Failed")
+    return Outcome("Failed", f"{targets[0]} answered 503 (APCu off); the command Failed")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    expected_verdict: str
+    fleet: Fleet
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("ok", "every instance clears its cache", "ok", everyone_clears),
+        Scenario("no-targets", "no instance is managed by SSM", "no_targets", nobody_is_managed),
+        Scenario(
+            "mismatch", "the group scales out while the command runs", "mismatch", group_scales_out
+        ),
+        Scenario("partial", "one invocation is Undeliverable", "partial", one_is_undeliverable),
+        Scenario("failed", "one web node answers 503", "failed", one_fails),
+    )
+}

@@ -1,0 +1,473 @@
+"""The embedded AWS: moto, extended with the SSM calls it lacks, plus a way to say how a
+Run Command ended.
+
+moto answers SendCommand and ListCommands, and resolves a tag target to the instances an
+Auto Scaling group launched, but it has no ListCommandInvocations and no
+DescribeInstanceInformation, and every command it records has already "succeeded" on every
+target. This module adds the two calls to moto's SSM responder and lets a test (or the local
+run) decide what each instance's invocation did, which is the part SSM's notification never
+tells.
+
+Answers go through moto's serializer, which builds them from botocore's SSM service model,
+and the limits checked below (page sizes, filter sizes) are read from that model too; so the
+emulator cannot answer in a shape, or accept a request, that the real API would not.
+
+The same module serves `mock_aws` in the tests and moto's ThreadedMotoServer in the local run
+and the benchmark: both share moto's in-process backends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import boto3
+import botocore.model
+import botocore.session
+from moto.autoscaling.models import autoscaling_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.responses import ActionResult
+from moto.ssm.exceptions import SSMException, ValidationException
+from moto.ssm.models import Command, SimpleSystemManagerBackend, ssm_backends
+from moto.ssm.responses import SimpleSystemManagerResponse
+
+REGION = "us-east-1"
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+GROUP_TAG = "tag:aws:autoscaling:groupName"
+
+# How SSM's aws:runShellScript joins stdout and stderr in an invocation's Output.
+_ERROR_SEPARATOR = "\n----------ERROR-------\n"
+
+# Invocation states that are final; SSM counts these in CompletedCount.
+_FINAL_INVOCATION_STATUSES = {
+    "Success",
+    "Failed",
+    "TimedOut",
+    "Cancelled",
+    "Undeliverable",
+    "Terminated",
+}
+
+
+@cache
+def _ssm_model() -> botocore.model.ServiceModel:
+    return botocore.session.get_session().get_service_model("ssm")
+
+
+def _limit(operation: str, member: str, bound: str) -> int:
+    """A numeric bound (min/max) of a request member, as botocore's model states it."""
+    input_shape = _ssm_model().operation_model(operation).input_shape
+    assert isinstance(input_shape, botocore.model.StructureShape)
+    return int(input_shape.members[member].metadata[bound])
+
+
+class InvalidCommandId(SSMException):
+    def __init__(self) -> None:
+        super().__init__("InvalidCommandId", "Invalid command id.")
+
+
+class InvalidNextToken(SSMException):
+    def __init__(self) -> None:
+        super().__init__("InvalidNextToken", "The specified token isn't valid.")
+
+
+# --- what a test says happened ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """How one instance's invocation of a command ended."""
+
+    status: str = "Success"
+    status_details: str | None = None  # defaults to the status, as SSM reports it
+    stdout: str = ""
+    stderr: str = ""
+    response_code: int = 0
+
+    @property
+    def details(self) -> str:
+        return self.status_details or self.status
+
+    def output(self) -> str:
+        text = self.stdout + (_ERROR_SEPARATOR + self.stderr if self.stderr else "")
+        # CommandPlugin.Output is capped by the model (2,500 characters); SSM truncates.
+        cap = int(_ssm_model().shape_for("CommandPluginOutput").metadata["max"])
+        return text[:cap]
+
+
+def webnode_answer(
+    cleared: int, *, host: str = "ip-10-0-0-1", pid: int = 4242, prefix: str | None = None
+) -> str:
+    """The line apcu.php prints after a clear (see webnode/apcu.php)."""
+    return (
+        json.dumps(
+            {
+                "status": "cleared",
+                "scope": "prefix" if prefix else "all",
+                "prefix": prefix,
+                "entries_before": cleared,
+                "entries_after": 0,
+                "cleared": cleared,
+                "host": host,
+                "pid": pid,
+            },
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
+
+
+def ok(cleared: int = 10, host: str = "ip-10-0-0-1") -> InvocationResult:
+    return InvocationResult(stdout=webnode_answer(cleared, host=host))
+
+
+@dataclass
+class _Invocation:
+    instance_id: str
+    result: InvocationResult
+
+
+@dataclass
+class _CommandOutcome:
+    invocations: list[_Invocation] = field(default_factory=list)
+
+
+# moto keeps commands in its backend; their outcomes live here, keyed by command id.
+_OUTCOMES: dict[str, _CommandOutcome] = {}
+# Which instances have a registered SSM agent, and its ping status, per backend.
+_MANAGED: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _backend(region: str, account_id: str) -> SimpleSystemManagerBackend:
+    return ssm_backends[account_id][region]
+
+
+def settle_command(
+    command_id: str,
+    results: Mapping[str, InvocationResult],
+    *,
+    status: str = "Success",
+    status_details: str | None = None,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> None:
+    """Record how a command ended: its final status and each targeted instance's invocation.
+
+    The counts follow SSM's definitions (ListCommands): TargetCount is the instances the
+    command reached, ErrorCount the Failed and ExecutionTimedOut ones, DeliveryTimedOutCount
+    those whose agent never picked it up.
+    """
+    command = _backend(region, account_id).get_command_by_id(command_id)
+    invocations = [_Invocation(i, r) for i, r in results.items()]
+    command.status = status
+    command.status_details = status_details or (
+        "No Instances In Tag" if not results and command.targets else status
+    )
+    command.target_count = len(invocations)
+    command.completed_count = sum(
+        1 for i in invocations if i.result.status in _FINAL_INVOCATION_STATUSES
+    )
+    command.error_count = sum(
+        1
+        for i in invocations
+        if i.result.status == "Failed" or i.result.details == "ExecutionTimedOut"
+    )
+    command.delivery_timed_out_count = sum(  # type: ignore[attr-defined]
+        1 for i in invocations if i.result.details == "DeliveryTimedOut"
+    )
+    command.instance_ids = [i.instance_id for i in invocations]
+    _OUTCOMES[command_id] = _CommandOutcome(invocations)
+
+
+def targeted_instances(
+    command_id: str, *, region: str = REGION, account_id: str = ACCOUNT_ID
+) -> list[str]:
+    """The instances moto resolved the command's target to at SendCommand time."""
+    return list(_backend(region, account_id).get_command_by_id(command_id).instance_ids)
+
+
+def register_managed_instances(
+    instance_ids: Iterable[str],
+    *,
+    ping_status: str = "Online",
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> None:
+    """Say that these instances run an SSM agent that pings with this status."""
+    managed = _MANAGED.setdefault((account_id, region), {})
+    for instance_id in instance_ids:
+        managed[instance_id] = ping_status
+
+
+def forget_managed_instances(
+    instance_ids: Iterable[str], *, region: str = REGION, account_id: str = ACCOUNT_ID
+) -> None:
+    """The agent of these instances is gone: they are not managed nodes any more."""
+    managed = _MANAGED.setdefault((account_id, region), {})
+    for instance_id in instance_ids:
+        managed.pop(instance_id, None)
+
+
+def reset() -> None:
+    """Forget every outcome and managed instance (moto's own state is reset by mock_aws)."""
+    _OUTCOMES.clear()
+    _MANAGED.clear()
+
+
+# --- Auto Scaling groups ---------------------------------------------------------------------
+
+
+def create_group(
+    name: str,
+    size: int,
+    *,
+    region: str = REGION,
+    managed: bool = True,
+    endpoint_url: str | None = None,
+) -> list[str]:
+    """Create an Auto Scaling group of `size` InService instances; return their ids.
+
+    The instances carry the aws:autoscaling:groupName tag, so moto's SendCommand resolves
+    the group's tag target to them, as SSM does.
+    """
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint_url)
+    asg = boto3.client("autoscaling", region_name=region, endpoint_url=endpoint_url)
+    template_name = f"{name}-lt"
+    try:
+        ec2.create_launch_template(
+            LaunchTemplateName=template_name,
+            LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t4g.small"},
+        )
+    except ec2.exceptions.ClientError as error:
+        if "AlreadyExists" not in str(error):
+            raise
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateName": template_name, "Version": "$Latest"},
+        MinSize=0,
+        MaxSize=max(size, 1) * 2,
+        DesiredCapacity=size,
+        AvailabilityZones=[f"{region}a", f"{region}c"],
+    )
+    ids = group_instances(name, region=region)
+    if managed:
+        register_managed_instances(ids, region=region)
+    return ids
+
+
+def group_instances(name: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> list[str]:
+    group = autoscaling_backends[account_id][region].autoscaling_groups[name]
+    return [state.instance.id for state in group.instance_states]
+
+
+def set_lifecycle(
+    name: str,
+    instance_ids: Sequence[str],
+    state: str,
+    *,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> None:
+    """Put instances of a group in a lifecycle state (Pending, Terminating, ...), as when it scales."""
+    group = autoscaling_backends[account_id][region].autoscaling_groups[name]
+    wanted = set(instance_ids)
+    for instance_state in group.instance_states:
+        if instance_state.instance.id in wanted:
+            instance_state.lifecycle_state = state
+
+
+def set_desired_capacity(
+    name: str, desired: int, *, region: str = REGION, account_id: str = ACCOUNT_ID
+) -> None:
+    """Change DesiredCapacity without launching or terminating anything (a scale-out that has just begun)."""
+    autoscaling_backends[account_id][region].autoscaling_groups[name].desired_capacity = desired
+
+
+def delete_group(name: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> None:
+    """Remove a group at once (deleted between SendCommand and the verdict)."""
+    del autoscaling_backends[account_id][region].autoscaling_groups[name]
+
+
+# --- the two calls moto lacks ----------------------------------------------------------------
+
+
+def _timestamp(value: Any) -> Any:
+    return value if isinstance(value, dt.datetime) else dt.datetime.now(dt.UTC)
+
+
+def _invocation_shape(
+    command: Command, invocation: _Invocation, *, details: bool
+) -> dict[str, Any]:
+    result = invocation.result
+    requested = _timestamp(command.requested_date_time)
+    plugins = []
+    if details:
+        # Without Details=true SSM leaves CommandPlugins empty; output is only here.
+        plugins = [
+            {
+                "Name": "clearApcu",
+                "Status": result.status,
+                "StatusDetails": result.details,
+                "ResponseCode": result.response_code,
+                "ResponseStartDateTime": requested,
+                "ResponseFinishDateTime": requested,
+                "Output": result.output(),
+                "StandardOutputUrl": "",
+                "StandardErrorUrl": "",
+                "OutputS3Region": command.backend_region,
+                "OutputS3BucketName": "",
+                "OutputS3KeyPrefix": "",
+            }
+        ]
+    return {
+        "CommandId": command.command_id,
+        "InstanceId": invocation.instance_id,
+        "InstanceName": "",
+        "Comment": command.comment,
+        "DocumentName": command.document_name,
+        "DocumentVersion": "$DEFAULT",
+        "RequestedDateTime": requested,
+        "Status": result.status,
+        "StatusDetails": result.details,
+        "TraceOutput": "",
+        "StandardOutputUrl": "",
+        "StandardErrorUrl": "",
+        "CommandPlugins": plugins,
+        "ServiceRole": command.service_role_arn,
+        "NotificationConfig": command.notification_config,
+        "CloudWatchOutputConfig": {"CloudWatchOutputEnabled": False},
+    }
+
+
+def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
+    try:
+        start = int(token) if token else 0
+    except ValueError:
+        raise InvalidNextToken() from None
+    if start < 0 or start > len(items):
+        raise InvalidNextToken()
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+def _check_range(operation: str, member: str, value: int) -> None:
+    low, high = _limit(operation, member, "min"), _limit(operation, member, "max")
+    if not low <= value <= high:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at '{member[0].lower()}{member[1:]}' failed to "
+            f"satisfy constraint: Member must have value between {low} and {high}"
+        )
+
+
+def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
+    command_id = self._get_param("CommandId")
+    instance_id = self._get_param("InstanceId")
+    max_results = self._get_int_param("MaxResults") or _limit(
+        "ListCommandInvocations", "MaxResults", "max"
+    )
+    _check_range("ListCommandInvocations", "MaxResults", max_results)
+    details = bool(self._get_param("Details", False))
+    backend = self.ssm_backend
+    commands = [backend.get_command_by_id(command_id)] if command_id else list(backend._commands)
+    rows = []
+    for command in commands:
+        outcome = _OUTCOMES.get(command.command_id)
+        # A command nobody settled is still being delivered: SSM lists its targets as Pending.
+        invocations = (
+            outcome.invocations
+            if outcome
+            else [_Invocation(i, InvocationResult(status="Pending")) for i in command.instance_ids]
+        )
+        rows += [
+            _invocation_shape(command, inv, details=details)
+            for inv in invocations
+            if not instance_id or inv.instance_id == instance_id
+        ]
+    page, next_token = _page(rows, self._get_param("NextToken"), max_results)
+    body: dict[str, Any] = {"CommandInvocations": page}
+    if next_token:
+        body["NextToken"] = next_token
+    return ActionResult(body)
+
+
+def _instance_filter(self: SimpleSystemManagerResponse) -> list[str] | None:
+    max_values = int(_ssm_model().shape_for("InstanceInformationFilterValueSet").metadata["max"])
+    wanted: list[str] | None = None
+    for key in ("Filters", "InstanceInformationFilterList"):
+        for entry in self._get_param(key, []) or []:
+            name = entry.get("Key") or entry.get("key")
+            values = entry.get("Values") or entry.get("valueSet") or []
+            if name != "InstanceIds":
+                raise SSMException(
+                    "InvalidFilterKey", f"The emulator filters by InstanceIds only, not {name}."
+                )
+            if len(values) > max_values:
+                raise ValidationException(
+                    f"At most {max_values} values per filter, got {len(values)}."
+                )
+            wanted = (wanted or []) + list(values)
+    return wanted
+
+
+def describe_instance_information(self: SimpleSystemManagerResponse) -> ActionResult:
+    max_results = self._get_int_param("MaxResults") or _limit(
+        "DescribeInstanceInformation", "MaxResults", "max"
+    )
+    _check_range("DescribeInstanceInformation", "MaxResults", max_results)
+    managed = _MANAGED.get((self.current_account, self.region), {})
+    wanted = _instance_filter(self)
+    ids = [i for i in (wanted if wanted is not None else list(managed)) if i in managed]
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "InstanceId": i,
+            "PingStatus": managed[i],
+            "LastPingDateTime": now,
+            "AgentVersion": "3.3.2746.0",
+            "IsLatestVersion": True,
+            "PlatformType": "Linux",
+            "PlatformName": "Amazon Linux",
+            "PlatformVersion": "2023",
+            "ResourceType": "EC2Instance",
+            "ComputerName": f"{i}.ec2.internal",
+        }
+        for i in ids
+    ]
+    page, next_token = _page(rows, self._get_param("NextToken"), max_results)
+    body: dict[str, Any] = {"InstanceInformationList": page}
+    if next_token:
+        body["NextToken"] = next_token
+    return ActionResult(body)
+
+
+def _get_command_by_id(self: SimpleSystemManagerBackend, command_id: str) -> Command:
+    for command in self._commands:
+        if command.command_id == command_id:
+            return command
+    raise InvalidCommandId()
+
+
+_original_response_object = Command.response_object
+
+
+def _response_object(self: Command) -> dict[str, Any]:
+    # moto always reports DeliveryTimedOutCount 0; report what settle_command recorded.
+    body = _original_response_object(self)
+    body["DeliveryTimedOutCount"] = getattr(self, "delivery_timed_out_count", 0)
+    return body
+
+
+def install() -> None:
+    """Teach moto's SSM the missing calls. Idempotent; done on import."""
+    SimpleSystemManagerResponse.list_command_invocations = list_command_invocations  # type: ignore[attr-defined]
+    SimpleSystemManagerResponse.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
+    # moto raises a generic error for an unknown command id; AWS answers InvalidCommandId.
+    SimpleSystemManagerBackend.get_command_by_id = _get_command_by_id  # type: ignore[method-assign]
+    Command.response_object = _response_object  # type: ignore[method-assign]
+
+
+install()
