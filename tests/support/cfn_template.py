@@ -51,7 +51,7 @@ def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]
     }
 
 
-_SUB_VARIABLE = re.compile(r"\$\{(!?)([A-Za-z0-9_.:]+)\}")
+_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
 
 def substitute(text: str, values: dict[str, str]) -> str:

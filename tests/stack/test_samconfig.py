@@ -1,0 +1,93 @@
+"""samconfig.toml: each environment deploys with values the template accepts.
+
+A typo in a parameter name or a value outside a parameter's pattern only shows at
+`sam deploy` time, as a failed change set; these tests show it before.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import cfn_template
+
+SAMCONFIG = Path(__file__).resolve().parents[2] / "samconfig.toml"
+ENVIRONMENTS = ["default", "prod"]
+
+
+def samconfig() -> dict[str, Any]:
+    return tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))
+
+
+def overrides(environment: str) -> dict[str, str]:
+    """parameter_overrides as `sam deploy` reads it: Key=Value pairs, shell-quoted."""
+    text = samconfig()[environment]["deploy"]["parameters"]["parameter_overrides"]
+    pairs = [item.split("=", 1) for item in shlex.split(text)]
+    assert all(len(pair) == 2 for pair in pairs), text
+    return dict(pairs)
+
+
+def violations(name: str, value: str, spec: dict[str, Any]) -> list[str]:
+    """Why CloudFormation would refuse this value for this parameter (empty when it accepts it)."""
+    found = []
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        found.append(f"{name}={value!r} does not match {spec['AllowedPattern']}")
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        found.append(f"{name}={value!r} is not one of {spec['AllowedValues']}")
+    if spec["Type"] == "Number":
+        number = float(value)
+        if "MinValue" in spec and number < spec["MinValue"]:
+            found.append(f"{name}={value} is below {spec['MinValue']}")
+        if "MaxValue" in spec and number > spec["MaxValue"]:
+            found.append(f"{name}={value} is above {spec['MaxValue']}")
+    return found
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_override_names_a_template_parameter_with_a_value_it_accepts(
+    environment: str,
+) -> None:
+    parameters = cfn_template.load()["Parameters"]
+    given = overrides(environment)
+    assert set(given) <= set(parameters), set(given) - set(parameters)
+    problems = [
+        p for name, value in given.items() for p in violations(name, value, parameters[name])
+    ]
+    assert not problems
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_parameter_without_a_default_is_given(environment: str) -> None:
+    parameters = cfn_template.load()["Parameters"]
+    required = {name for name, spec in parameters.items() if "Default" not in spec}
+    assert required == {"AllowedGroups"}
+    assert required <= set(overrides(environment))
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_deploy_shows_the_change_set_and_needs_only_unnamed_iam(environment: str) -> None:
+    deploy = samconfig()[environment]["deploy"]["parameters"]
+    # The roles carry no RoleName, so CAPABILITY_IAM is enough; NAMED_IAM would hide a change.
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["confirm_changeset"] is True
+    assert deploy["resolve_s3"] is True
+    for role in ("DispatcherRole", "NotifierRole", "NotificationRole"):
+        assert "RoleName" not in cfn_template.load()["Resources"][role]["Properties"]
+
+
+def test_environments_deploy_separate_stacks_and_prod_alerts_people() -> None:
+    config = samconfig()
+    assert config["version"] == 0.1
+    names = {env: config[env]["global"]["parameters"]["stack_name"] for env in ENVIRONMENTS}
+    assert len(set(names.values())) == len(ENVIRONMENTS)
+    assert overrides("prod")["AlertMention"] == "<!here>"
+    assert overrides("prod")["AllowedGroups"] != overrides("default")["AllowedGroups"]
+    for environment in ENVIRONMENTS:
+        build = config[environment]["build"]["parameters"]
+        assert build["cached"] is True
+        assert build["parallel"] is True

@@ -1,0 +1,858 @@
+"""What `sam deploy` would create from template.yaml, checked offline after the SAM transform.
+
+Every test here guards a promise of the stack: least privilege, an API nobody can call
+anonymously, no notification lost, the one script the fleet may run. Each compares with
+exact values, so a loosened policy or a dropped setting fails the build.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
+    DynamoDBPersistenceLayer,
+)
+
+from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_statements, statements
+from tests.support import cfn_template
+
+REPO = Path(__file__).resolve().parents[2]
+POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/latest"
+EXISTING_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:team/slack-webhook-AbCdEf"
+SECRET_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
+TOPIC_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/66666666-7777-8888-9999-000000000000"
+ALARM_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:on-call"
+
+# Actions whose service defines no resource type (Service Authorization Reference), the
+# only ones allowed on Resource "*".
+NO_RESOURCE_LEVEL_ACTIONS = {
+    "autoscaling:DescribeAutoScalingGroups",
+    "ssm:DescribeInstanceInformation",
+    "ssm:ListCommands",
+    "ssm:ListCommandInvocations",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+# Resources whose one PolicyDocument grants something.
+POLICY_RESOURCES = {
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+}
+
+
+@pytest.fixture(scope="module")
+def stack() -> DeployedStack:
+    """The stack with its defaults and the one required parameter."""
+    return DeployedStack()
+
+
+def arn(service: str, rest: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{rest}"
+
+
+def frozen(statement: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
+    """A statement as a comparable value: effect, actions, resources, condition."""
+    return (
+        statement["Effect"],
+        tuple(sorted(statement["Action"])),
+        tuple(sorted(statement["Resource"])),
+        json.dumps(statement.get("Condition"), sort_keys=True),
+    )
+
+
+def no_condition() -> str:
+    return json.dumps(None)
+
+
+def condition(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def every_policy_document(stack: DeployedStack) -> list[tuple[str, dict[str, Any]]]:
+    documents: list[tuple[str, dict[str, Any]]] = []
+    for logical_id, resource in stack.resources.items():
+        properties = resource["Properties"]
+        if resource["Type"] == "AWS::IAM::Role":
+            documents += [(logical_id, p["PolicyDocument"]) for p in properties.get("Policies", [])]
+        elif resource["Type"] in POLICY_RESOURCES:
+            documents.append((logical_id, properties["PolicyDocument"]))
+    return documents
+
+
+# ------------------------------------------------------------------------------ functions
+
+
+@pytest.mark.parametrize(
+    ("function", "code_folder"),
+    [("DispatcherFunction", "src/dispatcher/"), ("NotifierFunction", "src/notifier/")],
+)
+def test_each_function_is_built_from_its_folder_with_app_lambda_handler(
+    function: str, code_folder: str
+) -> None:
+    sam_properties = cfn_template.load()["Resources"][function]["Properties"]
+    assert sam_properties["CodeUri"] == code_folder
+    assert sam_properties["Handler"] == "app.lambda_handler"
+    app = REPO / code_folder / "app.py"
+    assert "lambda_handler" in app.read_text(encoding="utf-8"), f"{app} must export lambda_handler"
+
+
+@pytest.mark.parametrize("function", ["DispatcherFunction", "NotifierFunction"])
+def test_each_function_runs_python313_on_arm64_with_powertools_from_its_public_parameter(
+    stack: DeployedStack, function: str
+) -> None:
+    properties = stack.properties(function)
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    # The layer's ARN is read from the public parameter at deploy time, for this very
+    # architecture and Python version; no ARN pinned to a region or version.
+    assert properties["Layers"] == [f"ssm:{POWERTOOLS_LAYER_PARAMETER}"]
+    assert stack.template["Parameters"]["PowertoolsLayerArn"]["Type"] == (
+        "AWS::SSM::Parameter::Value<String>"
+    )
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert properties["MemorySize"] <= 512
+    assert properties["Timeout"] <= 60
+
+
+def test_functions_log_to_their_own_groups_with_a_retention(stack: DeployedStack) -> None:
+    for function, group in [
+        ("DispatcherFunction", "DispatcherLogGroup"),
+        ("NotifierFunction", "NotifierLogGroup"),
+    ]:
+        assert stack.properties(function)["LoggingConfig"]["LogGroup"] == "{" + group + "}"
+        assert stack.properties(group)["RetentionInDays"] == "90"
+
+
+def test_dispatcher_environment_is_the_configuration_contract(stack: DeployedStack) -> None:
+    assert stack.properties("DispatcherFunction")["Environment"]["Variables"] == {
+        "POWERTOOLS_SERVICE_NAME": "dispatcher",
+        "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
+        "LOG_LEVEL": "INFO",
+        "NOTIFICATION_TOPIC_ARN": "{NotificationTopic}",
+        "NOTIFICATION_ROLE_ARN": "{NotificationRole.Arn}",
+        "DOCUMENT_NAME": "{FlushDocument}",
+        "ALLOWED_GROUPS": "web-prod,web-staging",
+        "MAX_CONCURRENCY": "50%",
+        "DELIVERY_TIMEOUT_SECONDS": "120",
+    }
+
+
+def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack) -> None:
+    assert stack.properties("NotifierFunction")["Environment"]["Variables"] == {
+        "POWERTOOLS_SERVICE_NAME": "notifier",
+        "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
+        "LOG_LEVEL": "INFO",
+        "SLACK_WEBHOOK_SECRET_ARN": "{SlackWebhookSecret}",
+        "MESSAGE_LANGUAGE": "en",
+        "ALERT_MENTION": "",
+        "IDEMPOTENCY_TABLE": "{IdempotencyTable}",
+    }
+
+
+def test_operator_settings_reach_the_functions() -> None:
+    # Given the prod-like settings an operator passes at deploy time
+    stack = DeployedStack(
+        {
+            "AllowedGroups": "web-prod",
+            "MessageLanguage": "ja",
+            "AlertMention": "<!here>",
+            "MaxConcurrency": "25%",
+            "DeliveryTimeoutSeconds": "300",
+            "LogLevel": "DEBUG",
+        }
+    )
+    # Then each function sees them
+    dispatcher = stack.properties("DispatcherFunction")["Environment"]["Variables"]
+    notifier = stack.properties("NotifierFunction")["Environment"]["Variables"]
+    assert dispatcher["ALLOWED_GROUPS"] == "web-prod"
+    assert dispatcher["MAX_CONCURRENCY"] == "25%"
+    assert dispatcher["DELIVERY_TIMEOUT_SECONDS"] == "300"
+    assert notifier["MESSAGE_LANGUAGE"] == "ja"
+    assert notifier["ALERT_MENTION"] == "<!here>"
+    assert dispatcher["LOG_LEVEL"] == notifier["LOG_LEVEL"] == "DEBUG"
+
+
+def test_notifier_runs_one_at_a_time_to_stay_under_slacks_rate_limit(
+    stack: DeployedStack,
+) -> None:
+    assert int(stack.properties("NotifierFunction")["ReservedConcurrentExecutions"]) == 1
+    assert "ReservedConcurrentExecutions" not in stack.properties("DispatcherFunction")
+
+
+def test_notifier_concurrency_can_be_left_unreserved_for_small_accounts() -> None:
+    stack = DeployedStack({"NotifierReservedConcurrency": "none"})
+    assert "ReservedConcurrentExecutions" not in stack.properties("NotifierFunction")
+
+
+# ------------------------------------------------------------------------------ IAM
+
+
+def test_no_policy_in_the_stack_grants_a_wildcard_action() -> None:
+    for parameters in ({}, {"SlackWebhookSecretArn": EXISTING_SECRET}):
+        stack = DeployedStack(
+            {
+                **parameters,
+                "SlackWebhookSecretKmsKeyArn": SECRET_KEY,
+                "NotificationTopicKmsKeyArn": TOPIC_KEY,
+            }
+        )
+        for owner, document in every_policy_document(stack):
+            for statement in statements(document):
+                assert "NotAction" not in statement, owner
+                assert "NotResource" not in statement, owner
+                for action in statement["Action"]:
+                    assert "*" not in action and "?" not in action, (owner, action)
+
+
+def test_star_resources_only_for_actions_without_resource_level_permissions() -> None:
+    stack = DeployedStack({"NotificationTopicKmsKeyArn": TOPIC_KEY})
+    for owner, document in every_policy_document(stack):
+        for statement in statements(document):
+            if statement["Effect"] == "Allow" and "*" in statement["Resource"]:
+                assert set(statement["Action"]) <= NO_RESOURCE_LEVEL_ACTIONS, (owner, statement)
+
+
+def test_no_role_carries_a_managed_policy(stack: DeployedStack) -> None:
+    # SAM's generated role would bring AWSLambdaBasicExecutionRole (every log group of the
+    # account); every permission must be one of the statements checked below.
+    for logical_id, role in stack.of_type("AWS::IAM::Role").items():
+        assert "ManagedPolicyArns" not in role, logical_id
+    assert set(stack.of_type("AWS::IAM::Role")) == {
+        "DispatcherRole",
+        "NotifierRole",
+        "NotificationRole",
+    }
+    assert not stack.of_type("AWS::IAM::Policy")
+    assert not stack.of_type("AWS::IAM::ManagedPolicy")
+
+
+@pytest.mark.parametrize(
+    ("role", "function"),
+    [("DispatcherRole", "DispatcherFunction"), ("NotifierRole", "NotifierFunction")],
+)
+def test_function_roles_are_assumable_by_lambda_only(
+    stack: DeployedStack, role: str, function: str
+) -> None:
+    assert stack.properties(function)["Role"] == "{" + role + ".Arn}"
+    trust = statements(stack.properties(role)["AssumeRolePolicyDocument"])
+    assert trust == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": ["sts:AssumeRole"],
+        }
+    ]
+
+
+def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -> None:
+    granted = {frozen(s) for s in role_statements(stack.properties("DispatcherRole"))}
+    assert granted == {
+        (
+            "Allow",
+            ("logs:CreateLogStream", "logs:PutLogEvents"),
+            (arn("logs", "log-group:{DispatcherLogGroup}:log-stream:*"),),
+            no_condition(),
+        ),
+        ("Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",), no_condition()),
+        ("Allow", ("ssm:SendCommand",), (arn("ssm", "document/{FlushDocument}"),), no_condition()),
+        (
+            "Allow",
+            ("ssm:SendCommand",),
+            (arn("ec2", "instance/*"),),
+            condition(
+                {
+                    "StringEquals": {
+                        "ssm:resourceTag/aws:autoscaling:groupName": ["web-prod", "web-staging"]
+                    }
+                }
+            ),
+        ),
+        (
+            "Allow",
+            ("iam:PassRole",),
+            ("{NotificationRole.Arn}",),
+            condition({"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}),
+        ),
+        (
+            "Allow",
+            ("autoscaling:DescribeAutoScalingGroups", "ssm:DescribeInstanceInformation"),
+            ("*",),
+            no_condition(),
+        ),
+    }
+
+
+def test_dispatcher_sends_only_its_own_document_and_only_to_allowed_groups(
+    stack: DeployedStack,
+) -> None:
+    send = [
+        s
+        for s in role_statements(stack.properties("DispatcherRole"))
+        if "ssm:SendCommand" in s["Action"]
+    ]
+    documents = [r for s in send for r in s["Resource"] if ":document/" in r]
+    assert documents == [arn("ssm", "document/{FlushDocument}")]
+    assert stack.properties("DispatcherFunction")["Environment"]["Variables"]["DOCUMENT_NAME"] == (
+        "{FlushDocument}"
+    )
+    for statement in send:
+        if any(":instance/" in r for r in statement["Resource"]):
+            # The instance side of SendCommand is only allowed on the allowed groups' tag.
+            assert statement["Condition"] == {
+                "StringEquals": {
+                    "ssm:resourceTag/aws:autoscaling:groupName": ["web-prod", "web-staging"]
+                }
+            }
+    instance_statements = [s for s in send if any(":instance/" in r for r in s["Resource"])]
+    assert len(instance_statements) == 1
+
+
+def test_dispatcher_passes_only_the_notification_role_and_only_to_ssm(
+    stack: DeployedStack,
+) -> None:
+    passes = [
+        s
+        for s in role_statements(stack.properties("DispatcherRole"))
+        if "iam:PassRole" in s["Action"]
+    ]
+    assert passes == [
+        {
+            "Sid": "PassTheNotificationRoleToSsm",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": ["{NotificationRole.Arn}"],
+            "Condition": {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+        }
+    ]
+    passed = stack.properties("DispatcherFunction")["Environment"]["Variables"]
+    assert passed["NOTIFICATION_ROLE_ARN"] == "{NotificationRole.Arn}"
+
+
+def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> None:
+    granted = {frozen(s) for s in role_statements(stack.properties("NotifierRole"))}
+    assert granted == {
+        (
+            "Allow",
+            ("logs:CreateLogStream", "logs:PutLogEvents"),
+            (arn("logs", "log-group:{NotifierLogGroup}:log-stream:*"),),
+            no_condition(),
+        ),
+        ("Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",), no_condition()),
+        (
+            "Allow",
+            (
+                "autoscaling:DescribeAutoScalingGroups",
+                "ssm:ListCommandInvocations",
+                "ssm:ListCommands",
+            ),
+            ("*",),
+            no_condition(),
+        ),
+        ("Allow", ("secretsmanager:GetSecretValue",), ("{SlackWebhookSecret}",), no_condition()),
+        (
+            "Allow",
+            ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+            ("{IdempotencyTable.Arn}",),
+            no_condition(),
+        ),
+        ("Allow", ("sqs:SendMessage",), ("{NotifierFailureQueue.Arn}",), no_condition()),
+    }
+
+
+def test_an_existing_webhook_secret_is_read_by_its_arn_and_none_is_created() -> None:
+    # Given an operator who keeps the webhook in a secret of their own
+    stack = DeployedStack({"SlackWebhookSecretArn": EXISTING_SECRET})
+    # Then the stack creates no secret, and the notifier reads exactly that one
+    assert not stack.of_type("AWS::SecretsManager::Secret")
+    variables = stack.properties("NotifierFunction")["Environment"]["Variables"]
+    assert variables["SLACK_WEBHOOK_SECRET_ARN"] == EXISTING_SECRET
+    reads = [
+        s
+        for s in role_statements(stack.properties("NotifierRole"))
+        if "secretsmanager:GetSecretValue" in s["Action"]
+    ]
+    assert [s["Resource"] for s in reads] == [[EXISTING_SECRET]]
+    assert stack.outputs["SlackWebhookSecretArn"] == EXISTING_SECRET
+    assert not [
+        s for s in role_statements(stack.properties("NotifierRole")) if "kms:Decrypt" in s["Action"]
+    ]
+
+
+def test_a_customer_key_on_the_existing_secret_is_usable_through_secrets_manager_only() -> None:
+    stack = DeployedStack(
+        {"SlackWebhookSecretArn": EXISTING_SECRET, "SlackWebhookSecretKmsKeyArn": SECRET_KEY}
+    )
+    decrypts = [
+        s for s in role_statements(stack.properties("NotifierRole")) if "kms:Decrypt" in s["Action"]
+    ]
+    assert len(decrypts) == 1
+    assert decrypts[0]["Action"] == ["kms:Decrypt"]
+    assert decrypts[0]["Resource"] == [SECRET_KEY]
+    assert decrypts[0]["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}
+    }
+
+
+def test_the_created_webhook_secret_says_what_to_put_in_it(stack: DeployedStack) -> None:
+    (secret,) = stack.of_type("AWS::SecretsManager::Secret").values()
+    assert not secret["SecretString"].startswith("https://"), "a placeholder, never a real URL"
+    assert "plain string" in secret["Description"]
+    assert '{"url": "..."}' in secret["Description"]
+    assert stack.outputs["SlackWebhookSecretArn"] == "{SlackWebhookSecret}"
+
+
+def test_notification_role_is_for_ssm_of_this_account_and_may_only_publish_to_the_topic(
+    stack: DeployedStack,
+) -> None:
+    role = stack.properties("NotificationRole")
+    assert statements(role["AssumeRolePolicyDocument"]) == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ssm.amazonaws.com"},
+            "Action": ["sts:AssumeRole"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+        }
+    ]
+    assert {frozen(s) for s in role_statements(role)} == {
+        ("Allow", ("sns:Publish",), ("{NotificationTopic}",), no_condition())
+    }
+
+
+def test_an_encrypted_topic_adds_only_its_own_key_to_the_notification_role() -> None:
+    stack = DeployedStack({"NotificationTopicKmsKeyArn": TOPIC_KEY})
+    assert stack.properties("NotificationTopic")["KmsMasterKeyId"] == TOPIC_KEY
+    assert {frozen(s) for s in role_statements(stack.properties("NotificationRole"))} == {
+        ("Allow", ("sns:Publish",), ("{NotificationTopic}",), no_condition()),
+        ("Allow", ("kms:Decrypt", "kms:GenerateDataKey"), (TOPIC_KEY,), no_condition()),
+    }
+
+
+# ------------------------------------------------------------------------------ API
+
+
+def api_operations(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): operation
+        for path, item in api["Body"]["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+def test_the_api_has_one_route_post_flush_and_it_needs_a_sigv4_signature(
+    stack: DeployedStack,
+) -> None:
+    (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
+    operations = api_operations(api)
+    assert set(operations) == {("post", "/flush")}
+    for operation in operations.values():
+        assert operation["security"] == [{"AWS_IAM": []}]
+    scheme = api["Body"]["components"]["securitySchemes"]["AWS_IAM"]
+    assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
+    # Routes declared outside the OpenAPI body must not slip past IAM either.
+    for route in stack.of_type("AWS::ApiGatewayV2::Route").values():
+        assert route["AuthorizationType"] == "AWS_IAM"
+    for url in stack.of_type("AWS::Lambda::Url").values():
+        assert url["AuthType"] == "AWS_IAM"
+
+
+def test_the_api_route_invokes_the_dispatcher(stack: DeployedStack) -> None:
+    (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
+    integration = api_operations(api)[("post", "/flush")]["x-amazon-apigateway-integration"]
+    assert "{DispatcherFunction.Arn}" in integration["uri"]
+    assert integration["payloadFormatVersion"] == "2.0"
+    permissions = [
+        p
+        for p in stack.of_type("AWS::Lambda::Permission").values()
+        if p["FunctionName"] == "{DispatcherFunction}"
+    ]
+    assert len(permissions) == 1
+    assert permissions[0]["Principal"] == "apigateway.amazonaws.com"
+    assert permissions[0]["SourceArn"] == arn("execute-api", "{FlushApi}/*/POST/flush")
+    assert stack.outputs["ApiUrl"] == (
+        f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/flush"
+    )
+
+
+def test_the_api_is_throttled_and_logs_who_called_it(stack: DeployedStack) -> None:
+    (api_stage,) = stack.of_type("AWS::ApiGatewayV2::Stage").values()
+    route_settings = api_stage["DefaultRouteSettings"]
+    # A caller's retry loop must not become a stream of fleet-wide clears.
+    assert route_settings["ThrottlingRateLimit"] <= 1
+    assert route_settings["ThrottlingBurstLimit"] <= 2
+    logs = api_stage["AccessLogSettings"]
+    assert logs["DestinationArn"] == "{ApiAccessLogGroup.Arn}"
+    entry = json.loads(re.sub(r"\$context\.[A-Za-z.]+", "x", logs["Format"]))
+    assert logs["Format"].count("$context.identity.userArn") == 1
+    assert {"requestId", "caller", "route", "status"} <= set(entry)
+
+
+# ------------------------------------------------------------------------------ nothing lost
+
+
+def test_notifier_retries_twice_then_keeps_the_event_in_its_failure_queue(
+    stack: DeployedStack,
+) -> None:
+    (config,) = stack.of_type("AWS::Lambda::EventInvokeConfig").values()
+    assert config["FunctionName"] == "{NotifierFunction}"
+    assert config["Qualifier"] == "$LATEST"
+    assert config["MaximumRetryAttempts"] == 2
+    assert 60 <= config["MaximumEventAgeInSeconds"] <= 6 * 3600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Destination": "{NotifierFailureQueue.Arn}"}
+    }
+    sends = [
+        s
+        for s in role_statements(stack.properties("NotifierRole"))
+        if "sqs:SendMessage" in s["Action"]
+    ]
+    assert [s["Resource"] for s in sends] == [["{NotifierFailureQueue.Arn}"]]
+
+
+def test_sns_delivers_to_the_notifier_and_keeps_what_it_cannot_deliver(
+    stack: DeployedStack,
+) -> None:
+    (subscription,) = stack.of_type("AWS::SNS::Subscription").values()
+    assert subscription == {
+        "Endpoint": "{NotifierFunction.Arn}",
+        "Protocol": "lambda",
+        "TopicArn": "{NotificationTopic}",
+        "RedrivePolicy": {"deadLetterTargetArn": "{NotificationDeadLetterQueue.Arn}"},
+    }
+    sns_permissions = [
+        p
+        for p in stack.of_type("AWS::Lambda::Permission").values()
+        if p["Principal"] == "sns.amazonaws.com"
+    ]
+    assert sns_permissions == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": "{NotifierFunction}",
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": "{NotificationTopic}",
+        }
+    ]
+
+
+def test_only_the_notification_topic_may_put_messages_in_the_dead_letter_queue(
+    stack: DeployedStack,
+) -> None:
+    (queue_policy,) = stack.of_type("AWS::SQS::QueuePolicy").values()
+    assert queue_policy["Queues"] == ["{NotificationDeadLetterQueue}"]
+    assert statements(queue_policy["PolicyDocument"]) == [
+        {
+            "Sid": "SnsRedrivesFromTheNotificationTopicOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": ["sqs:SendMessage"],
+            "Resource": ["{NotificationDeadLetterQueue.Arn}"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": "{NotificationTopic}"}},
+        }
+    ]
+
+
+def test_queues_are_encrypted_and_keep_messages_for_14_days(stack: DeployedStack) -> None:
+    queues = stack.of_type("AWS::SQS::Queue")
+    assert set(queues) == {"NotifierFailureQueue", "NotificationDeadLetterQueue"}
+    for queue in queues.values():
+        assert queue["SqsManagedSseEnabled"] is True
+        assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_topic_is_a_standard_topic_because_ssm_cannot_publish_to_fifo(
+    stack: DeployedStack,
+) -> None:
+    (topic,) = stack.of_type("AWS::SNS::Topic").values()
+    assert not topic.get("FifoTopic", False)
+    assert "KmsMasterKeyId" not in topic
+
+
+def alarms_on(stack: DeployedStack, namespace: str, metric: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: alarm
+        for logical_id, alarm in stack.of_type("AWS::CloudWatch::Alarm").items()
+        if alarm["Namespace"] == namespace and alarm["MetricName"] == metric
+    }
+
+
+def fires_on_the_first(alarm: dict[str, Any]) -> bool:
+    return bool(
+        alarm["Threshold"] == 0
+        and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        and alarm["EvaluationPeriods"] == 1
+        and alarm["Period"] <= 300
+        and alarm["TreatMissingData"] == "notBreaching"
+    )
+
+
+def test_a_message_in_either_queue_raises_an_alarm(stack: DeployedStack) -> None:
+    alarms = alarms_on(stack, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    watched = {
+        alarm["Dimensions"][0]["Value"] for alarm in alarms.values() if fires_on_the_first(alarm)
+    }
+    assert watched == {"{" + queue + ".QueueName}" for queue in stack.of_type("AWS::SQS::Queue")}
+
+
+def test_an_error_in_either_function_raises_an_alarm(stack: DeployedStack) -> None:
+    alarms = alarms_on(stack, "AWS/Lambda", "Errors")
+    watched = {
+        alarm["Dimensions"][0]["Value"]
+        for alarm in alarms.values()
+        if fires_on_the_first(alarm) and alarm["Statistic"] == "Sum"
+    }
+    assert watched == {"{DispatcherFunction}", "{NotifierFunction}"}
+
+
+def test_a_failed_event_that_could_not_reach_the_failure_queue_raises_an_alarm(
+    stack: DeployedStack,
+) -> None:
+    alarms = alarms_on(stack, "AWS/Lambda", "DestinationDeliveryFailures")
+    assert [a["Dimensions"] for a in alarms.values() if fires_on_the_first(a)] == [
+        [{"Name": "FunctionName", "Value": "{NotifierFunction}"}]
+    ]
+
+
+def test_alarms_notify_the_given_topic_and_nothing_when_none_is_given(
+    stack: DeployedStack,
+) -> None:
+    alarms = stack.of_type("AWS::CloudWatch::Alarm")
+    assert alarms
+    assert all("AlarmActions" not in alarm for alarm in alarms.values())
+    with_topic = DeployedStack({"AlarmTopicArn": ALARM_TOPIC})
+    for alarm in with_topic.of_type("AWS::CloudWatch::Alarm").values():
+        assert alarm["AlarmActions"] == [ALARM_TOPIC]
+
+
+# ------------------------------------------------------------------------------ idempotency
+
+
+def test_idempotency_table_matches_powertools_defaults_and_expires_records(
+    stack: DeployedStack,
+) -> None:
+    defaults = inspect.signature(DynamoDBPersistenceLayer.__init__).parameters
+    key, expiry = defaults["key_attr"].default, defaults["expiry_attr"].default
+    table = stack.properties("IdempotencyTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": expiry, "Enabled": True}
+
+
+# ------------------------------------------------------------------------------ the document
+
+
+def flush_document(stack: DeployedStack) -> dict[str, Any]:
+    return stack.properties("FlushDocument")
+
+
+def test_document_is_a_command_document_updated_in_place_by_new_versions(
+    stack: DeployedStack,
+) -> None:
+    document = flush_document(stack)
+    assert document["DocumentType"] == "Command"
+    assert document["DocumentFormat"] == "YAML"
+    assert document["UpdateMethod"] == "NewVersion"
+    assert document["Content"]["schemaVersion"] == "2.2"
+    (step,) = document["Content"]["mainSteps"]
+    assert step["action"] == "aws:runShellScript"
+    assert step["precondition"] == {"StringEquals": ["platformType", "Linux"]}
+
+
+def test_document_takes_only_a_prefix_and_checks_it_with_the_dispatchers_pattern(
+    stack: DeployedStack,
+) -> None:
+    from apcu_dispatcher.validation import DOCUMENT_PREFIX_PATTERN, PREFIX_PATTERN
+
+    parameters = flush_document(stack)["Content"]["parameters"]
+    assert set(parameters) == {"prefix"}
+    prefix = parameters["prefix"]
+    assert prefix["allowedPattern"] == DOCUMENT_PREFIX_PATTERN == "^$|" + PREFIX_PATTERN
+    assert PREFIX_PATTERN == "^[A-Za-z0-9_.:-]{1,64}$"
+    assert prefix["type"] == "String"
+    assert prefix["default"] == ""
+    assert prefix["interpolationType"] == "ENV_VAR"
+
+
+@pytest.mark.parametrize("value", ["", "users:", "cache.v2_a-b", "x" * 64])
+def test_document_pattern_accepts_a_prefix_or_nothing(stack: DeployedStack, value: str) -> None:
+    pattern = flush_document(stack)["Content"]["parameters"]["prefix"]["allowedPattern"]
+    assert re.search(pattern, value)
+
+
+@pytest.mark.parametrize(
+    "value", ["a b", "a'b", '"', "$(id)", "`id`", "a;reboot", "a\nb", "x" * 65, "ключ"]
+)
+def test_document_pattern_refuses_anything_a_shell_could_read_as_code(
+    stack: DeployedStack, value: str
+) -> None:
+    pattern = flush_document(stack)["Content"]["parameters"]["prefix"]["allowedPattern"]
+    assert not re.search(pattern, value)
+
+
+def flush_script_template(stack: DeployedStack) -> str:
+    """The runCommand as written in the template, before CloudFormation's Fn::Sub."""
+    raw_steps = stack.template["Resources"]["FlushDocument"]["Properties"]["Content"]["mainSteps"]
+    (command,) = raw_steps[0]["inputs"]["runCommand"]
+    script = command["Fn::Sub"]
+    assert isinstance(script, str)
+    return script
+
+
+def test_script_fails_the_invocation_on_any_error(stack: DeployedStack) -> None:
+    script = flush_script_template(stack)
+    assert script.splitlines()[0] == "set -eu"
+    curls = [
+        line for line in script.splitlines() if "curl" in line and not line.lstrip().startswith("#")
+    ]
+    assert len(curls) == 2
+    for line in curls:
+        assert " curl -fsS " in line
+        assert "--max-time " in line
+
+
+def test_script_runs_curl_in_the_container_without_asking_for_a_terminal(
+    stack: DeployedStack,
+) -> None:
+    script = flush_script_template(stack)
+    execs = [line.strip() for line in script.splitlines() if "docker exec" in line]
+    assert len(execs) == 2
+    for line in execs:
+        # No option at all between `exec` and the container: in particular no -t or -it,
+        # which asks for a terminal SSM does not have.
+        assert line.startswith("docker exec ${ContainerName} curl "), line
+    assert " -t " not in script and " -it " not in script and "--tty" not in script
+
+
+def test_script_uses_only_the_container_name_and_port_parameters(stack: DeployedStack) -> None:
+    script = flush_script_template(stack)
+    substituted = set(re.findall(r"\$\{(?!!)([^}]*)\}", script))
+    assert substituted == {"ContainerName", "WebPort"}
+    assert "url='http://127.0.0.1:${WebPort}/apcu.php'" in script
+    # After CloudFormation's Fn::Sub: the parameters filled in, `${!X}` turned into `${X}`.
+    deployed = deployed_script(DeployedStack({"ContainerName": "php-web", "WebPort": "8080"}))
+    assert "docker exec php-web curl " in deployed
+    assert "url='http://127.0.0.1:8080/apcu.php'" in deployed
+    assert 'if [ -z "${SSM_prefix+x}" ]; then' in deployed
+    assert "${!" not in deployed
+
+
+def deployed_script(stack: DeployedStack) -> str:
+    (command,) = stack.properties("FlushDocument")["Content"]["mainSteps"][0]["inputs"][
+        "runCommand"
+    ]
+    assert isinstance(command, str)
+    return command
+
+
+def test_the_shared_template_reader_gives_the_script_cloudformation_deploys() -> None:
+    # The web node test and the local run take the script from tests.support.cfn_template;
+    # it must be the very script CloudFormation would put in the document.
+    values = {"ContainerName": "php-web", "WebPort": "8080"}
+    assert cfn_template.flush_script(values).rstrip("\n") == deployed_script(
+        DeployedStack(values)
+    ).rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "good", "bad"),
+    [
+        (
+            "ContainerName",
+            ["nginx", "web_1.php-fpm", "a"],
+            ["", "-rm", "a b", "nginx;id", "$(id)", "x" * 129],
+        ),
+        ("WebPort", ["80", "8080", "65535"], ["", "0", "080", "80 ", "8O", "123456"]),
+        (
+            "AllowedGroups",
+            ["web-prod", "web-prod,web-staging", "awseb-e-abc123-stack-AWSEBAutoScalingGroup-X1"],
+            ["", "web prod", "web-prod,", ",web", "${aws:username}", "*", "web-prod, web-staging"],
+        ),
+        (
+            "MaxConcurrency",
+            ["1", "10", "50%", "5%", "100%"],
+            ["0", "0%", "101%", "50 %", "-1", "1000%"],
+        ),
+        (
+            "AlertMention",
+            [
+                "",
+                "<!here>",
+                "<!channel>",
+                "<@U012AB3CD>",
+                "<!subteam^S012AB3CD>",
+                "<!here> <@U012AB3CD>",
+            ],
+            [
+                "@here",
+                "here",
+                "<https://example.com|click>",
+                "<!here>;",
+                " <!here>",
+                "<!here><!channel>",
+            ],
+        ),
+        (
+            "SlackWebhookSecretArn",
+            ["", EXISTING_SECRET],
+            [
+                "slack-webhook",
+                f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:team/slack-webhook",
+            ],
+        ),
+    ],
+)
+def test_stack_parameters_refuse_values_that_would_break_or_widen_the_stack(
+    stack: DeployedStack, parameter: str, good: list[str], bad: list[str]
+) -> None:
+    pattern = stack.template["Parameters"][parameter]["AllowedPattern"]
+    # CloudFormation matches AllowedPattern against the whole value.
+    for value in good:
+        assert re.fullmatch(pattern, value), (parameter, value)
+    for value in bad:
+        assert not re.fullmatch(pattern, value), (parameter, value)
+
+
+def test_sendcommand_settings_are_limited_to_what_ssm_accepts(stack: DeployedStack) -> None:
+    send_command = (
+        botocore.session.get_session().get_service_model("ssm").operation_model("SendCommand")
+    )
+    assert send_command.input_shape is not None
+    members = send_command.input_shape.members
+    parameters = stack.template["Parameters"]
+    assert (
+        parameters["MaxConcurrency"]["AllowedPattern"]
+        == members["MaxConcurrency"].metadata["pattern"]
+    )
+    assert re.fullmatch(
+        members["MaxConcurrency"].metadata["pattern"], parameters["MaxConcurrency"]["Default"]
+    )
+    timeout = members["TimeoutSeconds"].metadata
+    assert parameters["DeliveryTimeoutSeconds"]["MinValue"] == timeout["min"]
+    assert parameters["DeliveryTimeoutSeconds"]["MaxValue"] <= timeout["max"]
+    assert parameters["MessageLanguage"]["AllowedValues"] == ["en", "ja"]
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def test_outputs_give_everything_an_operator_needs_next(stack: DeployedStack) -> None:
+    assert stack.outputs == {
+        "ApiUrl": f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/flush",
+        "NotificationTopicArn": "{NotificationTopic}",
+        "DocumentName": "{FlushDocument}",
+        "DispatcherFunctionName": "{DispatcherFunction}",
+        "NotifierFunctionName": "{NotifierFunction}",
+        "NotifierFailureQueueUrl": "{NotifierFailureQueue}",
+        "NotificationDeadLetterQueueUrl": "{NotificationDeadLetterQueue}",
+        "SlackWebhookSecretArn": "{SlackWebhookSecret}",
+        "IdempotencyTableName": "{IdempotencyTable}",
+    }
