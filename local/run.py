@@ -61,7 +61,7 @@ def _invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path
         return result
 
 
-def _function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> dict[str, str]:
+def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> dict[str, str]:
     base = {
         **os.environ,
         **aws.env(),
@@ -89,7 +89,7 @@ def _function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> d
     }
 
 
-def _sns_event(aws: EmbeddedAws, stack: Stack, command_id: str, status: str) -> dict[str, Any]:
+def sns_event(aws: EmbeddedAws, stack: Stack, command_id: str, status: str) -> dict[str, Any]:
     """Publish what SSM publishes for the command's final status; wrap it as SNS hands it to Lambda."""
     command = aws.client("ssm").list_commands(CommandId=command_id)["Commands"][0]
     now = dt.datetime.now(dt.UTC)
@@ -130,7 +130,7 @@ def _verdict(result: dict[str, Any]) -> str:
     """The verdict the notifier reports for the one notification it handled."""
     if not result.get("ok"):
         raise ScenarioFailed(f"notifier raised {result['errorType']}: {result['errorMessage']}")
-    verdicts = [r.get("verdict") for r in result["result"].get("results", [])]
+    verdicts = [o.get("verdict") for o in result["result"].get("outcomes", [])]
     if len(verdicts) != 1 or not isinstance(verdicts[0], str):
         raise ScenarioFailed(f"notifier reported {verdicts!r}, expected one verdict")
     return verdicts[0]
@@ -153,7 +153,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
 
     console_event = json.loads((EVENTS / "dispatcher" / "console-clear-all.json").read_text())
     dispatched = _invoke(
-        "dispatcher", console_event, _function_env(aws, stack, "dispatcher", lang), log
+        "dispatcher", console_event, function_env(aws, stack, "dispatcher", lang), log
     )
     if not dispatched.get("ok"):
         raise ScenarioFailed(
@@ -174,14 +174,14 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     outcome = scenario.fleet(aws, stack, command_id)
     _step(3, total, f"fleet: {outcome.summary}")
 
-    event = _sns_event(aws, stack, command_id, outcome.status)
+    event = sns_event(aws, stack, command_id, outcome.status)
     _step(
         4,
         total,
         f"SNS: SSM publishes status {outcome.status} to {stack.topic_arn.rsplit(':', 1)[-1]}",
     )
 
-    notified = _invoke("notifier", event, _function_env(aws, stack, "notifier", lang), log)
+    notified = _invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
     verdict = _verdict(notified)
     _step(
         5, total, f"notifier: verdict {verdict}, {len(slack.payloads)} message(s) posted to Slack"
@@ -234,11 +234,13 @@ def main(argv: list[str] | None = None) -> int:
             except (ScenarioFailed, subprocess.SubprocessError) as error:
                 print(f"  FAILED: {error}", flush=True)
                 failures.append(scenario.name)
-    passed = len(chosen) - len(failures)
-    print(
-        f"\n{passed} passed, {len(failures)} failed in {time.monotonic() - started:.1f}s"
-        + (f": {', '.join(failures)}" if failures else "")
-    )
+    elapsed = time.monotonic() - started
+    if failures:
+        print(
+            f"\n{len(failures)} of {len(chosen)} scenarios did not get their verdict: {', '.join(failures)}"
+        )
+    else:
+        print(f"\nall {len(chosen)} scenarios got their expected verdict ({elapsed:.1f}s)")
     return 1 if failures else 0
 
 

@@ -1,0 +1,30 @@
+"""The floor for the dispatcher: the same preflight reads and the same SendCommand, with
+nothing but boto3.
+
+    python bench/floor_dispatcher.py EVENT.json
+"""
+
+import json
+import os
+import sys
+
+import boto3
+
+request = json.load(open(sys.argv[1], encoding="utf-8"))  # noqa: PTH123, SIM115
+group = boto3.client("autoscaling").describe_auto_scaling_groups(
+    AutoScalingGroupNames=[request["group"]]
+)["AutoScalingGroups"][0]
+in_service = [i["InstanceId"] for i in group["Instances"] if i["LifecycleState"] == "InService"]
+ssm = boto3.client("ssm")
+ssm.describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": in_service}])
+ssm.send_command(
+    Targets=[{"Key": "tag:aws:autoscaling:groupName", "Values": [request["group"]]}],
+    DocumentName=os.environ["DOCUMENT_NAME"],
+    Parameters={"prefix": [""]},
+    NotificationConfig={
+        "NotificationArn": os.environ["NOTIFICATION_TOPIC_ARN"],
+        "NotificationEvents": ["Success", "TimedOut", "Cancelled", "Failed"],
+        "NotificationType": "Command",
+    },
+    ServiceRoleArn=os.environ["NOTIFICATION_ROLE_ARN"],
+)

@@ -1,0 +1,77 @@
+"""The README's first command: the whole flow, every scenario, on this machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {
+    "ok": "ok",
+    "no-targets": "no_targets",
+    "mismatch": "mismatch",
+    "partial": "partial",
+    "failed": "failed",
+}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "local.run", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def every_scenario() -> subprocess.CompletedProcess[str]:
+    return _run("--all")
+
+
+def test_every_scenario_gets_its_verdict(every_scenario: subprocess.CompletedProcess[str]) -> None:
+    # Given the local run of every scenario, When it ends, Then it exits 0 and says so per scenario.
+    output = every_scenario.stdout + every_scenario.stderr
+    assert every_scenario.returncode == 0, output
+    for scenario, verdict in EXPECTED.items():
+        assert f"scenario {scenario}:" in output
+        assert f"verdict {verdict} as expected" in output
+    assert f"all {len(EXPECTED)} scenarios got their expected verdict" in output
+
+
+def test_each_scenario_posted_one_slack_message(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    assert every_scenario.returncode == 0
+    for scenario in EXPECTED:
+        payloads = json.loads((ROOT / "local" / "out" / f"{scenario}.slack.json").read_text())
+        assert len(payloads) == 1
+        assert payloads[0]["text"], "Slack needs a top-level text for notifications"
+    ok = json.loads((ROOT / "local" / "out" / "ok.slack.json").read_text())[0]
+    assert "<!here>" not in json.dumps(ok), "the mention is for alerts only"
+    mismatch = json.loads((ROOT / "local" / "out" / "mismatch.slack.json").read_text())[0]
+    assert "<!here>" in mismatch["text"]
+
+
+def test_the_mismatch_names_the_instance_the_command_missed(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    # The scale-out launched one instance after the command was sent; the message names it.
+    assert every_scenario.returncode == 0
+    mismatch = (ROOT / "local" / "out" / "mismatch.slack.json").read_text()
+    log = (ROOT / "local" / "out" / "mismatch.log").read_text()
+    assert "i-" in mismatch
+    assert "ListCommandInvocations" not in mismatch
+    assert log, "the function logs are kept for the reader"
+
+
+def test_a_wrong_verdict_fails_the_run() -> None:
+    completed = _run("--scenario", "ok", "--expect", "mismatch")
+    assert completed.returncode == 1
+    assert "verdict ok, expected mismatch" in completed.stdout
