@@ -29,6 +29,7 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,10 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
     ):
         times = _alternate(
             {
-                "handler": lambda f=function, e=env, ev=event: _timed(
-                    [python, "bench/cold_handler.py", f, str(ev)], e
+                "handler": partial(
+                    _timed, [python, "bench/cold_handler.py", function, str(event)], env
                 ),
-                "floor": lambda e=env, fl=floor, ev=floor_event: _timed(
-                    [python, f"bench/{fl}", str(ev)], e
-                ),
+                "floor": partial(_timed, [python, f"bench/{floor}", str(floor_event)], env),
             },
             RUNS,
         )
@@ -130,20 +129,15 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
             "ratio": round(handler_ms / floor_ms, 3),
             "target_ratio": COLD_TARGET,
             "met": handler_ms / floor_ms <= COLD_TARGET,
-            "imports": importtime(function),
+            "imports": importtime(function, env),
         }
     return results
 
 
-def importtime(function: str, top: int = 6) -> list[dict[str, Any]]:
+def importtime(function: str, env: dict[str, str], top: int = 6) -> list[dict[str, Any]]:
     """The heaviest top-level imports of a handler module, from python -X importtime."""
     package = f"apcu_{function}"
     code = f"import sys; sys.path.insert(0, 'src/{function}'); import {package}.handler"
-    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_REGION": "us-east-1"}
-    if function == "notifier":
-        env.setdefault(
-            "SLACK_WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"
-        )
     completed = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         cwd=ROOT,
@@ -177,7 +171,7 @@ class CallCounter:
             client.meta.events.register("before-call", counter._count)
             return client
 
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign,assignment]
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[f"{model.service_model.service_name}:{model.name}"] += 1

@@ -6,6 +6,7 @@ idempotency table.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +45,12 @@ class Stack:
 class EmbeddedAws:
     def __init__(self) -> None:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._session = boto3.session.Session(region_name=REGION)
+        self._clients: dict[str, Any] = {}
 
     def __enter__(self) -> EmbeddedAws:
+        # moto's server logs every request through werkzeug; the run prints its own steps.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server.start()
         os.environ.update(CREDENTIALS)
         return self
@@ -63,7 +68,9 @@ class EmbeddedAws:
         return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+        return self._clients[service]
 
     def reset(self) -> None:
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()

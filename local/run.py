@@ -240,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             f"\n{len(failures)} of {len(chosen)} scenarios did not get their verdict: {', '.join(failures)}"
         )
     else:
-        print(f"\nall {len(chosen)} scenarios got their expected verdict ({elapsed:.1f}s)")
+        what = f"all {len(chosen)} scenarios" if len(chosen) > 1 else f"scenario {chosen[0].name}"
+        print(f"\n{what} got the expected verdict ({elapsed:.1f}s)")
     return 1 if failures else 0
 
 

@@ -8,6 +8,7 @@ the notifier's retries without Slack.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -95,8 +96,12 @@ class SlackReceiver:
         return Handler
 
 
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+
+
 def _unescape(text: str) -> str:
-    # Slack shows &lt; &gt; &amp; as the characters themselves.
+    # Slack shows <url|label> as a link and &lt; &gt; &amp; as the characters themselves.
+    text = _LINK.sub(lambda m: f"{m.group(2)}: {m.group(1)}", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

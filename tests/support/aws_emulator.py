@@ -179,7 +179,6 @@ def settle_command(
     command.delivery_timed_out_count = sum(  # type: ignore[attr-defined]
         1 for i in invocations if i.result.details == "DeliveryTimedOut"
     )
-    command.instance_ids = [i.instance_id for i in invocations]
     _OUTCOMES[command_id] = _CommandOutcome(invocations)
 
 
@@ -458,6 +457,10 @@ def _response_object(self: Command) -> dict[str, Any]:
     # moto always reports DeliveryTimedOutCount 0; report what settle_command recorded.
     body = _original_response_object(self)
     body["DeliveryTimedOutCount"] = getattr(self, "delivery_timed_out_count", 0)
+    if self.targets:
+        # SSM lists InstanceIds only for commands sent to instance ids; moto fills in the
+        # instances it resolved a tag target to, which SSM never shows.
+        body["InstanceIds"] = []
     return body
 
 

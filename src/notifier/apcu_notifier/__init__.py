@@ -1,0 +1,1 @@
+"""Notifier: judge a finished Run Command against its Auto Scaling group and tell Slack."""

@@ -1,0 +1,236 @@
+"""AWS reads: the live command, its invocations and the groups it targeted, as frozen facts.
+
+Calls per verdict (issue 7): 1 ListCommands, ceil(N/50) ListCommandInvocations and, for a
+group target, 1 DescribeAutoScalingGroups for all named groups together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from apcu_notifier.notification import FINAL_STATUSES
+
+if TYPE_CHECKING:
+    from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_ssm import SSMClient
+
+GROUP_TAG = "tag:aws:autoscaling:groupName"
+# ListCommandInvocations returns at most 50 per page (botocore ssm model, MaxResults).
+INVOCATIONS_PAGE_SIZE = 50
+# aws:runShellScript joins stdout and stderr in an invocation's Output with this line.
+ERROR_SEPARATOR = "----------ERROR-------"
+
+
+class UnknownCommand(LookupError):
+    """SSM does not know the command (InvalidCommandId, or expired from its history)."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(f"SSM does not know command {command_id}")
+        self.command_id = command_id
+
+
+class CommandNotSettled(RuntimeError):
+    """The notification says final, the live command does not yet: SNS can outrun SSM's own
+    ListCommands (eventual consistency), so the handler raises and Lambda tries again."""
+
+    def __init__(self, command_id: str, notified: str, live: str) -> None:
+        super().__init__(
+            f"command {command_id} was notified {notified} but SSM still reports it {live}; "
+            "retrying later"
+        )
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CommandFacts:
+    command_id: str
+    document_name: str
+    status: str
+    status_details: str
+    target_count: int
+    targets: tuple[TargetFacts, ...]
+    instance_ids: tuple[str, ...]
+    comment: str
+    requested: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class WebNodeAnswer:
+    """What apcu.php printed: the entries it cleared."""
+
+    cleared: int
+
+
+@dataclass(frozen=True)
+class InvocationFacts:
+    instance_id: str
+    status: str
+    status_details: str
+    output: str
+    answer: WebNodeAnswer | None
+
+
+@dataclass(frozen=True)
+class GroupInstance:
+    instance_id: str
+    lifecycle_state: str
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    name: str
+    desired_capacity: int
+    instances: tuple[GroupInstance, ...]
+
+
+@dataclass(frozen=True)
+class Facts:
+    command: CommandFacts
+    invocations: tuple[InvocationFacts, ...]
+    groups: tuple[GroupFacts, ...]
+    missing_groups: tuple[str, ...]
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        return group_target(self.command.targets)
+
+
+def group_target(targets: Sequence[TargetFacts]) -> tuple[str, ...]:
+    """The group names when the command targeted exactly the group tag, else ().
+
+    Extra target keys narrow the set (SSM ANDs them), so such a command cannot be held to the
+    group's size.
+    """
+    if len(targets) == 1 and targets[0].key == GROUP_TAG:
+        return tuple(dict.fromkeys(v for v in targets[0].values if v))
+    return ()
+
+
+def read_facts(
+    command_id: str, *, notified_status: str, ssm: SSMClient, autoscaling: AutoScalingClient
+) -> Facts:
+    command = read_command(command_id, ssm=ssm)
+    if command.status not in FINAL_STATUSES:
+        raise CommandNotSettled(command_id, notified_status, command.status)
+    invocations = read_invocations(command_id, ssm=ssm)
+    names = group_target(command.targets)
+    groups, missing = read_groups(names, autoscaling=autoscaling) if names else ((), ())
+    return Facts(command, invocations, groups, missing)
+
+
+def read_command(command_id: str, *, ssm: SSMClient) -> CommandFacts:
+    try:
+        answer = ssm.list_commands(CommandId=command_id)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "InvalidCommandId":
+            raise UnknownCommand(command_id) from None
+        raise
+    commands = answer.get("Commands", [])
+    if not commands:
+        raise UnknownCommand(command_id)
+    command = commands[0]
+    return CommandFacts(
+        command_id=command_id,
+        document_name=command.get("DocumentName", ""),
+        status=command.get("Status", ""),
+        status_details=command.get("StatusDetails", ""),
+        target_count=command.get("TargetCount", 0),
+        targets=tuple(
+            TargetFacts(t.get("Key", ""), tuple(t.get("Values", [])))
+            for t in command.get("Targets", [])
+        ),
+        instance_ids=tuple(command.get("InstanceIds", [])),
+        comment=command.get("Comment", ""),
+        requested=command.get("RequestedDateTime"),
+    )
+
+
+def read_invocations(command_id: str, *, ssm: SSMClient) -> tuple[InvocationFacts, ...]:
+    pages = ssm.get_paginator("list_command_invocations").paginate(
+        CommandId=command_id,
+        # Output lives only in CommandPlugins, which SSM fills only with Details=true.
+        Details=True,
+        PaginationConfig={"PageSize": INVOCATIONS_PAGE_SIZE},
+    )
+    found: list[InvocationFacts] = []
+    for page in pages:
+        for invocation in page.get("CommandInvocations", []):
+            output = "\n".join(
+                plugin.get("Output", "") for plugin in invocation.get("CommandPlugins", [])
+            )
+            found.append(
+                InvocationFacts(
+                    instance_id=invocation.get("InstanceId", ""),
+                    status=invocation.get("Status", ""),
+                    status_details=invocation.get("StatusDetails", ""),
+                    output=output,
+                    answer=parse_answer(output),
+                )
+            )
+    return tuple(found)
+
+
+def read_groups(
+    names: Sequence[str], *, autoscaling: AutoScalingClient
+) -> tuple[tuple[GroupFacts, ...], tuple[str, ...]]:
+    """All named groups in one DescribeAutoScalingGroups call; names it does not return are gone."""
+    pages = autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
+        AutoScalingGroupNames=list(names)
+    )
+    found: dict[str, GroupFacts] = {}
+    for page in pages:
+        for group in page.get("AutoScalingGroups", []):
+            name = group.get("AutoScalingGroupName", "")
+            found[name] = GroupFacts(
+                name=name,
+                desired_capacity=group.get("DesiredCapacity", 0),
+                instances=tuple(
+                    GroupInstance(i.get("InstanceId", ""), i.get("LifecycleState", ""))
+                    for i in group.get("Instances", [])
+                ),
+            )
+    groups = tuple(found[n] for n in names if n in found)
+    return groups, tuple(n for n in names if n not in found)
+
+
+def parse_answer(output: str) -> WebNodeAnswer | None:
+    """apcu.php's answer: the last output line that is a JSON object with an integer "cleared"."""
+    for line in reversed(_stdout(output).splitlines()):
+        candidate = line.strip()
+        if not candidate.startswith("{"):
+            continue
+        try:
+            value: Any = json.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            cleared = value.get("cleared")
+            # bool is an int in Python; true is not a count.
+            if isinstance(cleared, int) and not isinstance(cleared, bool) and cleared >= 0:
+                return WebNodeAnswer(cleared)
+    return None
+
+
+def _stdout(output: str) -> str:
+    return output.split(ERROR_SEPARATOR, 1)[0]
+
+
+def error_text(output: str) -> str:
+    """The part of an invocation's output that explains a failure: stderr when there is one."""
+    head, separator, tail = output.partition(ERROR_SEPARATOR)
+    return (tail if separator else head).strip()
+
+
+def instance_ids(items: Iterable[InvocationFacts]) -> frozenset[str]:
+    return frozenset(item.instance_id for item in items)

@@ -1,0 +1,248 @@
+"""Lambda entry point: SNS notification in, one verdict posted to Slack (or a raised error).
+
+Every record of an event is handled even when an earlier one fails; the failures are raised
+together afterwards, so Lambda retries the event and its failure destination keeps it.
+Configuration and clients are built once per container, before the first event is read, and
+handed to plain functions; tests hand in their own with `use_runtime`.
+
+Bad input: an event without Records raises InvalidEvent. A record that cannot be read, and a
+command SSM does not know, are logged and posted to Slack as alerts (retrying would not change
+them). AWS errors, a broken secret and a post Slack did not take are raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import requests
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config as BotoConfig
+
+from apcu_notifier import slack
+from apcu_notifier.config import Config
+from apcu_notifier.facts import UnknownCommand, read_facts
+from apcu_notifier.idempotency import Deduplicator, DeliveryKey
+from apcu_notifier.notification import (
+    CommandNotification,
+    InvalidEvent,
+    InvocationNotification,
+    Notification,
+    UnreadableNotification,
+    parse_event,
+)
+from apcu_notifier.observability import logger, metrics, trace_handler
+from apcu_notifier.render import render
+from apcu_notifier.secret import clear_cached_secret, webhook_url
+from apcu_notifier.verdict import Verdict, judge, unknown_command, unreadable
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_ssm import SSMClient
+
+# Standard mode retries throttling and transient errors with backoff (3 attempts), then the
+# error is raised and the event retried by Lambda.
+AWS_CLIENT_CONFIG = BotoConfig(
+    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=15
+)
+# A webhook that Slack says is gone may have been replaced in the secret: read it again.
+_STALE_WEBHOOK_STATUSES = frozenset({403, 404, 410})
+
+
+class NotificationsFailed(RuntimeError):
+    """Some records of the event could not be handled; each is named with its error."""
+
+    def __init__(self, failures: list[str], total: int) -> None:
+        super().__init__(
+            f"{len(failures)} of {total} notification(s) failed: " + "; ".join(failures)
+        )
+        self.failures = failures
+
+
+@dataclass
+class Runtime:
+    config: Config
+    ssm: SSMClient
+    autoscaling: AutoScalingClient
+    secrets: SecretsProvider
+    http: requests.Session
+    deduplicator: Deduplicator | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+
+def build_runtime(config: Config, session: boto3.Session | None = None) -> Runtime:
+    session = session or boto3.Session(region_name=config.region)
+    deduplicator = None
+    if config.idempotency_table:
+        deduplicator = Deduplicator(
+            config.idempotency_table, session.client("dynamodb", config=AWS_CLIENT_CONFIG)
+        )
+    return Runtime(
+        config=config,
+        ssm=session.client("ssm", config=AWS_CLIENT_CONFIG),
+        autoscaling=session.client("autoscaling", config=AWS_CLIENT_CONFIG),
+        secrets=SecretsProvider(
+            boto3_client=session.client("secretsmanager", config=AWS_CLIENT_CONFIG)
+        ),
+        http=requests.Session(),
+        deduplicator=deduplicator,
+    )
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = build_runtime(Config.from_env())
+    return _runtime
+
+
+def use_runtime(value: Runtime | None) -> None:
+    """Replace the container's runtime (tests), or drop it so the next event builds one."""
+    global _runtime
+    _runtime = value
+
+
+@logger.inject_lambda_context(clear_state=True)
+@trace_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle_event(event, context, runtime())
+
+
+def handle_event(event: object, context: LambdaContext, rt: Runtime) -> dict[str, Any]:
+    try:
+        notifications = parse_event(event)
+    except InvalidEvent:
+        logger.exception("the event is not an SNS notification; nothing can be judged")
+        metrics.add_metric(name="InvalidEvent", unit=MetricUnit.Count, value=1)
+        raise
+    if rt.deduplicator is not None:
+        rt.deduplicator.register(context)
+
+    def remaining() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
+    outcomes: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for index, notification in enumerate(notifications, start=1):
+        # Every record is tried; all failures are raised together below.
+        try:
+            outcomes.append(handle_notification(notification, rt, remaining))
+        except Exception as error:
+            logger.exception(
+                "notification failed; the event will be retried",
+                extra={"record": index, "error_type": type(error).__name__},
+            )
+            metrics.add_metric(name="NotificationFailed", unit=MetricUnit.Count, value=1)
+            failures.append(f"record {index}: {type(error).__name__}: {error}")
+        finally:
+            logger.set_correlation_id(None)
+    if failures:
+        raise NotificationsFailed(failures, len(notifications))
+    return {"records": len(notifications), "outcomes": outcomes}
+
+
+def handle_notification(
+    notification: Notification, rt: Runtime, remaining: Callable[[], float]
+) -> dict[str, Any]:
+    if isinstance(notification, UnreadableNotification):
+        logger.error(
+            "unreadable notification; posting an alert",
+            extra={
+                "reason": notification.reason.value,
+                "excerpt": notification.excerpt,
+                "message_id": notification.message_id,
+            },
+        )
+        digest = hashlib.sha256(notification.excerpt.encode("utf-8", "replace")).hexdigest()
+        key = DeliveryKey(command_id="unreadable", status=digest)
+        verdict = unreadable(notification.reason, notification.excerpt)
+        return _once(rt, key, lambda: deliver(verdict, rt, remaining))
+    logger.set_correlation_id(notification.command_id)
+    if isinstance(notification, InvocationNotification):
+        logger.info(
+            "invocation notification ignored: the verdict needs the whole command",
+            extra={"instance_id": notification.instance_id, "status": notification.status},
+        )
+        metrics.add_metric(name="NotificationSkipped", unit=MetricUnit.Count, value=1)
+        return {"command_id": notification.command_id, "skipped": "invocation"}
+    if not notification.is_final:
+        logger.info(
+            "command not final yet; nothing to post",
+            extra={"status": notification.status, "event_time": notification.event_time},
+        )
+        metrics.add_metric(name="NotificationSkipped", unit=MetricUnit.Count, value=1)
+        return {"command_id": notification.command_id, "skipped": notification.status}
+    key = DeliveryKey(command_id=notification.command_id, status=notification.status)
+    return _once(rt, key, lambda: settle(notification, rt, remaining))
+
+
+def settle(
+    notification: CommandNotification, rt: Runtime, remaining: Callable[[], float]
+) -> dict[str, Any]:
+    """Read the live command, judge it, post the verdict."""
+    try:
+        facts = read_facts(
+            notification.command_id,
+            notified_status=notification.status,
+            ssm=rt.ssm,
+            autoscaling=rt.autoscaling,
+        )
+    except UnknownCommand:
+        logger.error("SSM does not know this command; posting an alert")
+        verdict = unknown_command(notification.command_id, notification.status)
+    else:
+        verdict = judge(facts)
+    return deliver(verdict, rt, remaining)
+
+
+def deliver(verdict: Verdict, rt: Runtime, remaining: Callable[[], float]) -> dict[str, Any]:
+    payload = render(
+        verdict,
+        language=rt.config.language,
+        mention=rt.config.alert_mention,
+        region=rt.config.region,
+    )
+    url = webhook_url(rt.secrets, rt.config.slack_webhook_secret_arn)
+    try:
+        attempts = slack.post(
+            payload, url=url, session=rt.http, remaining=remaining, sleep=rt.sleep
+        )
+    except slack.SlackRejected as error:
+        if error.status in _STALE_WEBHOOK_STATUSES:
+            clear_cached_secret(rt.secrets)
+        raise
+    metrics.add_metric(name=verdict.kind.metric_name, unit=MetricUnit.Count, value=1)
+    logger.info(
+        "verdict posted",
+        extra={
+            "verdict": verdict.kind.value,
+            "alert": verdict.is_alert,
+            "expected": verdict.expected,
+            "targeted": verdict.targeted,
+            "succeeded": verdict.succeeded,
+            "missing": len(verdict.missing_instances),
+            "problems": len(verdict.problems),
+            "attempts": attempts,
+        },
+    )
+    return {"command_id": verdict.command_id, "verdict": verdict.kind.value, "posted": True}
+
+
+def _once(rt: Runtime, key: DeliveryKey, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    if rt.deduplicator is None:
+        return work()
+    outcome = rt.deduplicator.run(key, work)
+    if outcome.get("duplicate"):
+        logger.info("duplicate delivery; its verdict was already posted", extra=outcome)
+        metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
+    return outcome

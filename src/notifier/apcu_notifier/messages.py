@@ -1,0 +1,233 @@
+# Japanese text uses full-width parentheses, as Japanese writing does.
+# ruff: noqa: RUF001
+"""Every sentence the notifier posts, one catalogue per language.
+
+Templates use str.format; render.py fills them with values it has already escaped for Slack's
+mrkdwn. Each catalogue is written as a reader of that language would write it, not translated
+word for word. The dataclass makes a missing sentence in either language a type error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apcu_notifier.config import Language
+from apcu_notifier.notification import UnreadableReason
+
+
+@dataclass(frozen=True)
+class Messages:
+    title_ok: str
+    title_ok_empty: str
+    title_no_targets: str
+    title_mismatch: str
+    title_partial: str
+    title_failed: str
+    title_group_not_found: str
+    title_unknown_command: str
+    title_unreadable: str
+
+    summary_ok: str
+    summary_ok_instances: str
+    summary_ok_empty: str
+    summary_no_targets_group: str
+    summary_no_targets_other: str
+    summary_mismatch: str
+    summary_missing: str
+    summary_partial: str
+    summary_failed: str
+    summary_group_not_found: str
+    summary_unknown_command: str
+    summary_unreadable: str
+    not_group: str
+    scaling: str
+    cleared: str
+
+    label_group: str
+    label_target: str
+    label_command: str
+    label_status: str
+    label_reached: str
+    label_requested: str
+    label_comment: str
+    reached: str
+    reached_of_targeted: str
+    status_with_details: str
+
+    missing_title: str
+    problems_title: str
+    problem_line: str
+    more: str
+    console_link: str
+    fallback: str
+    none: str
+    list_separator: str
+    sentence_separator: str
+    target_instances: str
+    target_other: str
+    target_unknown: str
+    time_format: str
+    reasons: dict[UnreadableReason, str]
+
+
+EN = Messages(
+    title_ok="✅ APCu cleared on every instance",
+    title_ok_empty="✅ Nothing to clear: the group has no instances",
+    title_no_targets="🚨 APCu clear reached no instance",
+    title_mismatch="⚠️ APCu clear did not reach the whole group",
+    title_partial="⚠️ APCu clear failed on some instances",
+    title_failed="🚨 APCu clear failed",
+    title_group_not_found="🚨 APCu clear: Auto Scaling group not found",
+    title_unknown_command="🚨 APCu clear: SSM does not know this command",
+    title_unreadable="🚨 Unreadable Run Command notification",
+    summary_ok="All {expected} instances in {target} ran the clear.",
+    summary_ok_instances="All {succeeded} targeted instances ran the clear.",
+    summary_ok_empty="{target} wants no instances (desired capacity 0), so no server held a cache to clear.",
+    summary_no_targets_group=(
+        "SSM reported *{status}*, but the command reached no instance while {target} wants "
+        "{expected}. Check that the SSM agent runs and is registered on the instances, and the "
+        "group tag and permissions."
+    ),
+    summary_no_targets_other=(
+        "SSM reported *{status}*, but the command reached no instance. Check the target and "
+        "that the SSM agent runs on the instances."
+    ),
+    summary_mismatch="SSM ran the command on {targeted} instances, but {target} wants {expected}.",
+    summary_missing="{count} InService instances did not run it.",
+    summary_partial="{failed} of {targeted} instances did not finish the clear.",
+    summary_failed="The command ended *{status}*.",
+    summary_group_not_found=(
+        "The Auto Scaling group {groups} does not exist any more; it may have been deleted after "
+        "the command was sent. Nothing could be counted."
+    ),
+    summary_unknown_command=(
+        "SSM has no command {command_id} (notified as {status}). It may have expired from the "
+        "command history, or belong to another account or region."
+    ),
+    summary_unreadable="A notification could not be read: {reason}. Nothing was checked. It said:",
+    not_group=(
+        "The command targeted {target}, not an Auto Scaling group, so it is judged by its "
+        "invocations alone."
+    ),
+    scaling=(
+        "The group is scaling: desired {desired}, InService {in_service}, pending {pending}, "
+        "terminating {terminating}."
+    ),
+    cleared="Cleared {entries} entries on {instances} of {expected} instances.",
+    label_group="Group",
+    label_target="Target",
+    label_command="Command",
+    label_status="Status",
+    label_reached="Ran it",
+    label_requested="Requested",
+    label_comment="Comment",
+    reached="{succeeded} of {expected}",
+    reached_of_targeted="{succeeded} of {targeted} targeted",
+    status_with_details="{status} ({details})",
+    missing_title="*InService instances that did not run it ({count})*",
+    problems_title="*Instances that did not succeed ({count})*",
+    problem_line="• `{instance}` {status}",
+    more="…and {count} more",
+    console_link="<{url}|Open the command in the AWS console>",
+    fallback="{title}: {target} (command {command_id})",
+    none="—",
+    list_separator=", ",
+    sentence_separator=" ",
+    target_instances="instance ids {ids}",
+    target_other="{targets}",
+    target_unknown="an unknown target",
+    time_format="%Y-%m-%d %H:%M:%S UTC",
+    reasons={
+        UnreadableReason.NO_ENVELOPE: "the record is not an SNS notification",
+        UnreadableReason.NO_MESSAGE: "the SNS record has no Message",
+        UnreadableReason.NOT_JSON: "the Message is not JSON",
+        UnreadableReason.NOT_OBJECT: "the Message is not a JSON object",
+        UnreadableReason.NO_COMMAND_ID: "the Message has no commandId",
+        UnreadableReason.BAD_COMMAND_ID: "the commandId is not a Run Command id",
+        UnreadableReason.UNKNOWN_STATUS: "the status is not one SSM sends",
+    },
+)
+
+JA = Messages(
+    title_ok="✅ APCu のクリアが全台で完了しました",
+    title_ok_empty="✅ 対象インスタンスが 0 台のため、クリアは不要でした",
+    title_no_targets="🚨 APCu のクリアが 1 台も実行されていません",
+    title_mismatch="⚠️ APCu のクリアがグループの全台に届いていません",
+    title_partial="⚠️ 一部のインスタンスで APCu のクリアに失敗しました",
+    title_failed="🚨 APCu のクリアに失敗しました",
+    title_group_not_found="🚨 対象の Auto Scaling グループが見つかりません",
+    title_unknown_command="🚨 SSM に該当するコマンドがありません",
+    title_unreadable="🚨 読み取れない Run Command 通知を受け取りました",
+    summary_ok="{target} の全 {expected} 台でクリアが完了しました。",
+    summary_ok_instances="対象の {succeeded} 台すべてでクリアが完了しました。",
+    summary_ok_empty="{target} の希望台数が 0 台のため、キャッシュを持つサーバーはありませんでした。",
+    summary_no_targets_group=(
+        "SSM の結果は *{status}* ですが、実行されたインスタンスが 0 台です"
+        "（{target} の希望台数は {expected} 台）。SSM エージェントが起動して登録されているか、"
+        "グループのタグと権限の設定を確認してください。"
+    ),
+    summary_no_targets_other=(
+        "SSM の結果は *{status}* ですが、実行されたインスタンスが 0 台です。"
+        "ターゲットの指定と、各インスタンスで SSM エージェントが動いているかを確認してください。"
+    ),
+    summary_mismatch="SSM が実行したのは {targeted} 台ですが、{target} の希望台数は {expected} 台です。",
+    summary_missing="InService のインスタンスのうち {count} 台で実行されていません。",
+    summary_partial="{targeted} 台中 {failed} 台でクリアが完了していません。",
+    summary_failed="コマンドは *{status}* で終了しました。",
+    summary_group_not_found=(
+        "Auto Scaling グループ {groups} が存在しません。コマンド送信後に削除された可能性が"
+        "あります。台数は確認できていません。"
+    ),
+    summary_unknown_command=(
+        "SSM にコマンド {command_id} が見つかりません（通知のステータス: {status}）。"
+        "履歴の保持期間を過ぎたか、別のアカウントやリージョンのコマンドの可能性があります。"
+    ),
+    summary_unreadable="通知を読み取れませんでした（{reason}）。何も確認していません。受け取った内容:",
+    not_group=(
+        "このコマンドの対象は {target} で Auto Scaling グループではないため、"
+        "各インスタンスの実行結果だけで判定しています。"
+    ),
+    scaling=(
+        "グループはスケーリング中です（希望 {desired} 台、InService {in_service} 台、"
+        "起動中 {pending} 台、終了中 {terminating} 台）。"
+    ),
+    cleared="{expected} 台中 {instances} 台で、合計 {entries} 件のエントリを削除しました。",
+    label_group="グループ",
+    label_target="対象",
+    label_command="コマンド ID",
+    label_status="ステータス",
+    label_reached="実行台数",
+    label_requested="実行日時",
+    label_comment="コメント",
+    reached="{expected} 台中 {succeeded} 台",
+    reached_of_targeted="対象 {targeted} 台中 {succeeded} 台",
+    status_with_details="{status}（{details}）",
+    missing_title="*実行されていない InService インスタンス（{count} 台）*",
+    problems_title="*成功しなかったインスタンス（{count} 台）*",
+    problem_line="• `{instance}` {status}",
+    more="…ほか {count} 台",
+    console_link="<{url}|AWS コンソールでコマンドを開く>",
+    fallback="{title}: {target}（コマンド {command_id}）",
+    none="—",
+    list_separator="、",
+    sentence_separator="",
+    target_instances="インスタンス ID の指定（{ids}）",
+    target_other="{targets}",
+    target_unknown="不明な対象",
+    time_format="%Y-%m-%d %H:%M:%S UTC",
+    reasons={
+        UnreadableReason.NO_ENVELOPE: "SNS の通知形式ではありません",
+        UnreadableReason.NO_MESSAGE: "Message がありません",
+        UnreadableReason.NOT_JSON: "Message が JSON ではありません",
+        UnreadableReason.NOT_OBJECT: "Message が JSON オブジェクトではありません",
+        UnreadableReason.NO_COMMAND_ID: "commandId がありません",
+        UnreadableReason.BAD_COMMAND_ID: "commandId が Run Command の ID の形式ではありません",
+        UnreadableReason.UNKNOWN_STATUS: "SSM が送らないステータスです",
+    },
+)
+
+CATALOGUE: dict[Language, Messages] = {Language.EN: EN, Language.JA: JA}
+
+
+def messages(language: Language) -> Messages:
+    return CATALOGUE[language]

@@ -1,0 +1,310 @@
+"""Verdict -> Slack payload (Block Kit plus the top-level text fallback), with no I/O.
+
+Slack limits (docs.slack.dev, Block Kit reference): 50 blocks per message, header plain_text
+150 characters, section text 3,000, at most 10 fields of 2,000 each, 10 context elements.
+Every string that comes from AWS or from the notification is escaped (&, <, >) so that a group
+name or command output holding `<!channel>` shows as text and notifies no one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from apcu_notifier.config import Language
+from apcu_notifier.messages import Messages, messages
+from apcu_notifier.verdict import TargetKind, Verdict, VerdictKind
+
+MAX_BLOCKS = 50
+HEADER_TEXT = 150
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+MAX_FIELDS = 10
+# Top-level text is what mobile notifications show; Slack truncates it far later (40,000),
+# but a notification only needs the gist.
+FALLBACK_TEXT = 3000
+TARGET_TEXT = 800
+EXCERPT_TEXT = 400
+MAX_LISTED_INSTANCES = 100
+MAX_LISTED_PROBLEMS = 10
+MAX_TARGET_VALUES = 5
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+
+Payload = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: the only three characters it asks to replace."""
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+
+
+def escape_clip(text: str, limit: int) -> str:
+    """Escape, and cut so the escaped text is at most `limit` characters, never mid-entity."""
+    pieces: list[str] = []
+    size = 0
+    for index, ch in enumerate(text):
+        piece = _ESCAPES.get(ch, ch)
+        remaining = len(text) - index
+        if size + len(piece) > limit or (size + len(piece) == limit and remaining > 1):
+            pieces.append("…")
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces)
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut already-escaped mrkdwn, without leaving half an entity behind."""
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
+
+
+def code_block(raw: str, limit: int) -> str:
+    # Three backticks inside the output would end the block early; a modifier grave
+    # accent looks the same and cannot.
+    inner = escape_clip(raw.replace("`", "\u02cb"), max(limit - 6, 1))
+    return f"```{inner}```" if inner else ""
+
+
+def console_url(region: str, command_id: str) -> str:
+    safe_id = quote(command_id, safe="-")
+    return (
+        f"https://{region}.console.aws.amazon.com/systems-manager/run-command/"
+        f"{safe_id}?region={quote(region, safe='-')}"
+    )
+
+
+def render(verdict: Verdict, *, language: Language, mention: str, region: str) -> Payload:
+    m = messages(language)
+    title = _title(verdict, m)
+    target = _target(verdict, m)
+    lead = f"{mention} " if verdict.is_alert and mention else ""
+
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": clip(title, HEADER_TEXT), "emoji": True},
+        },
+        _section(lead + m.sentence_separator.join(_summary(verdict, m, target))),
+    ]
+    fields = _fields(verdict, m, target)
+    if fields:
+        blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
+    if verdict.missing_instances:
+        blocks.append(_section(_missing(verdict, m)))
+    if verdict.problems:
+        blocks.append(_section(_problems(verdict, m)))
+    if verdict.kind is VerdictKind.UNREADABLE and verdict.excerpt:
+        blocks.append(_section(code_block(verdict.excerpt, EXCERPT_TEXT * 2)))
+    if verdict.command_id:
+        link = m.console_link.format(url=console_url(region, verdict.command_id))
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
+
+    if verdict.kind is VerdictKind.UNREADABLE:
+        fallback = f"{title}: {escape(_reason(verdict, m))}"
+    else:
+        fallback = m.fallback.format(
+            title=title, target=target, command_id=escape(verdict.command_id)
+        )
+    return {"text": clip(lead + fallback, FALLBACK_TEXT), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
+
+
+def _title(verdict: Verdict, m: Messages) -> str:
+    if verdict.kind is VerdictKind.OK and verdict.empty_group:
+        return m.title_ok_empty
+    return {
+        VerdictKind.OK: m.title_ok,
+        VerdictKind.NO_TARGETS: m.title_no_targets,
+        VerdictKind.MISMATCH: m.title_mismatch,
+        VerdictKind.PARTIAL: m.title_partial,
+        VerdictKind.FAILED: m.title_failed,
+        VerdictKind.GROUP_NOT_FOUND: m.title_group_not_found,
+        VerdictKind.UNKNOWN_COMMAND: m.title_unknown_command,
+        VerdictKind.UNREADABLE: m.title_unreadable,
+    }[verdict.kind]
+
+
+def _target(verdict: Verdict, m: Messages) -> str:
+    """The target in words, escaped and short enough to sit inside a sentence."""
+    values = verdict.target.values
+    shown = list(values[:MAX_TARGET_VALUES])
+    listed = m.list_separator.join(shown)
+    if len(values) > len(shown):
+        listed += " " + m.more.format(count=len(values) - len(shown))
+    if verdict.target.kind is TargetKind.GROUP:
+        text = listed
+    elif verdict.target.kind is TargetKind.INSTANCES:
+        text = m.target_instances.format(ids=listed)
+    elif verdict.target.kind is TargetKind.OTHER:
+        text = m.target_other.format(targets=listed)
+    else:
+        text = m.target_unknown
+    return escape_clip(text, TARGET_TEXT)
+
+
+def _status(verdict: Verdict, m: Messages) -> str:
+    status, details = verdict.status, verdict.status_details
+    if details and details != status:
+        return escape(m.status_with_details.format(status=status, details=details))
+    return escape(status or m.none)
+
+
+def _reason(verdict: Verdict, m: Messages) -> str:
+    return m.reasons[verdict.reason] if verdict.reason else m.none
+
+
+def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
+    kind = verdict.kind
+    group = verdict.target.kind is TargetKind.GROUP
+    status = _status(verdict, m)
+    expected = verdict.expected if verdict.expected is not None else verdict.targeted
+    lines: list[str] = []
+    if kind is VerdictKind.UNREADABLE:
+        return [m.summary_unreadable.format(reason=_reason(verdict, m))]
+    if kind is VerdictKind.UNKNOWN_COMMAND:
+        return [
+            m.summary_unknown_command.format(command_id=escape(verdict.command_id), status=status)
+        ]
+    if kind is VerdictKind.GROUP_NOT_FOUND:
+        groups = escape_clip(m.list_separator.join(verdict.missing_groups), TARGET_TEXT)
+        return [m.summary_group_not_found.format(groups=groups)]
+    if kind is VerdictKind.OK:
+        if verdict.empty_group:
+            lines.append(m.summary_ok_empty.format(target=target))
+        elif group:
+            lines.append(m.summary_ok.format(expected=expected, target=target))
+        else:
+            lines.append(m.summary_ok_instances.format(succeeded=verdict.succeeded))
+    elif kind is VerdictKind.NO_TARGETS:
+        template = m.summary_no_targets_group if group else m.summary_no_targets_other
+        lines.append(template.format(status=status, target=target, expected=expected))
+    elif kind is VerdictKind.MISMATCH:
+        lines.append(
+            m.summary_mismatch.format(targeted=verdict.targeted, target=target, expected=expected)
+        )
+    elif kind is VerdictKind.FAILED:
+        lines.append(m.summary_failed.format(status=status))
+    if verdict.missing_instances:
+        lines.append(m.summary_missing.format(count=len(verdict.missing_instances)))
+    if verdict.problems and kind is not VerdictKind.NO_TARGETS:
+        lines.append(
+            m.summary_partial.format(failed=len(verdict.problems), targeted=verdict.targeted)
+        )
+    if verdict.scaling is not None and verdict.scaling.is_scaling:
+        s = verdict.scaling
+        lines.append(
+            m.scaling.format(
+                desired=s.desired,
+                in_service=s.in_service,
+                pending=s.pending,
+                terminating=s.terminating,
+            )
+        )
+    if verdict.cleared is not None:
+        lines.append(
+            m.cleared.format(
+                entries=verdict.cleared.entries,
+                instances=verdict.cleared.instances,
+                expected=expected,
+            )
+        )
+    if not group:
+        lines.append(m.not_group.format(target=target))
+    return lines
+
+
+def _fields(verdict: Verdict, m: Messages, target: str) -> list[dict[str, str]]:
+    if verdict.kind is VerdictKind.UNREADABLE:
+        return []
+    pairs: list[tuple[str, str]] = []
+    if verdict.kind is not VerdictKind.UNKNOWN_COMMAND:
+        label = m.label_group if verdict.target.kind is TargetKind.GROUP else m.label_target
+        pairs.append((label, target))
+    pairs.append((m.label_command, f"`{escape(verdict.command_id)}`"))
+    pairs.append((m.label_status, _status(verdict, m)))
+    if verdict.kind is VerdictKind.UNKNOWN_COMMAND:
+        return [_field(label, value) for label, value in pairs]
+    if verdict.expected is not None:
+        reached = m.reached.format(succeeded=verdict.succeeded, expected=verdict.expected)
+    else:
+        reached = m.reached_of_targeted.format(
+            succeeded=verdict.succeeded, targeted=verdict.targeted
+        )
+    pairs.append((m.label_reached, reached))
+    pairs.append((m.label_requested, _time(verdict.requested, m)))
+    pairs.append(
+        (m.label_comment, escape_clip(verdict.comment, 500) if verdict.comment else m.none)
+    )
+    return [_field(label, value) for label, value in pairs]
+
+
+def _field(label: str, value: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", FIELD_TEXT)}
+
+
+def _time(value: dt.datetime | None, m: Messages) -> str:
+    if value is None:
+        return m.none
+    moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime(m.time_format)
+
+
+def _missing(verdict: Verdict, m: Messages) -> str:
+    ids = verdict.missing_instances
+    items = [f"`{escape(i)}`" for i in ids]
+    return _pack(
+        m.missing_title.format(count=len(ids)),
+        items,
+        m,
+        separator=m.list_separator,
+        max_items=MAX_LISTED_INSTANCES,
+    )
+
+
+def _problems(verdict: Verdict, m: Messages) -> str:
+    items = []
+    for problem in verdict.problems[:MAX_LISTED_PROBLEMS]:
+        status = problem.status
+        if problem.status_details and problem.status_details != problem.status:
+            status = m.status_with_details.format(status=status, details=problem.status_details)
+        line = m.problem_line.format(instance=escape(problem.instance_id), status=escape(status))
+        block = code_block(problem.excerpt, EXCERPT_TEXT) if problem.excerpt else ""
+        items.append(f"{line}\n{block}" if block else line)
+    title = m.problems_title.format(count=len(verdict.problems))
+    return _pack(
+        title, items, m, separator="\n", max_items=MAX_LISTED_PROBLEMS, total=len(verdict.problems)
+    )
+
+
+def _pack(
+    title: str,
+    items: Sequence[str],
+    m: Messages,
+    *,
+    separator: str,
+    max_items: int,
+    total: int | None = None,
+) -> str:
+    """As many items as fit in one section, then "…and N more" for the rest."""
+    total = len(items) if total is None else total
+    reserve = len(m.more.format(count=total)) + 1
+    text, shown = title, 0
+    for item in items[:max_items]:
+        candidate = text + (separator if shown else "\n") + item
+        last = shown + 1 == total
+        if len(candidate) + (0 if last else reserve) > SECTION_TEXT:
+            break
+        text, shown = candidate, shown + 1
+    if shown < total:
+        text += "\n" + m.more.format(count=total - shown)
+    return text

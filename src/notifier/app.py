@@ -1,0 +1,1 @@
+from apcu_notifier.handler import lambda_handler as lambda_handler

@@ -1,0 +1,221 @@
+"""The notifier's world: moto with the emulator, a Slack webhook on 127.0.0.1, stored events."""
+
+from __future__ import annotations
+
+import copy
+import json
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.endpoint
+import pytest
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+from pytest_httpserver import HTTPServer
+
+from apcu_notifier import handler
+from apcu_notifier.config import Config, Language
+from tests.support import aws_emulator
+
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "notifier"
+WEBHOOK_PATH = "/services/T000/B000/XXXX"
+SECRET_NAME = "apcu-fleet-flush/slack-webhook"
+GROUP = "web-prod"
+
+
+def load_event(name: str, **message: Any) -> dict[str, Any]:
+    """A stored SNS event, with fields of its Message replaced (e.g. the real command id)."""
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    for record in event["Records"]:
+        body = json.loads(record["Sns"]["Message"])
+        body.update(message)
+        record["Sns"]["Message"] = json.dumps(body, separators=(",", ":"))
+    return event
+
+
+def with_records(*events: Mapping[str, Any]) -> dict[str, Any]:
+    return {"Records": [copy.deepcopy(r) for e in events for r in e["Records"]]}
+
+
+@dataclass
+class FakeContext:
+    """The parts of LambdaContext that Powertools and the handler read."""
+
+    remaining_ms: int = 60_000
+    function_name: str = "apcu-fleet-flush-NotifierFunction-AbC123"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:123456789012:function:apcu-fleet-flush-NotifierFunction-AbC123"
+    )
+    aws_request_id: str = "7b9e0c1d-2a3f-4b5c-8d6e-9f0a1b2c3d4e"
+    log_group_name: str = "/aws/lambda/apcu-fleet-flush-NotifierFunction-AbC123"
+    log_stream_name: str = "2026/03/02/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Slack:
+    """What the webhook received, and a way to script its answers."""
+
+    server: HTTPServer
+
+    @property
+    def url(self) -> str:
+        return str(self.server.url_for(WEBHOOK_PATH))
+
+    def answer(
+        self, body: str = "ok", status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        self.server.expect_ordered_request(WEBHOOK_PATH, method="POST").respond_with_data(
+            body, status=status, headers=headers
+        )
+
+    def always(self, body: str = "ok", status: int = 200) -> None:
+        self.server.expect_request(WEBHOOK_PATH, method="POST").respond_with_data(
+            body, status=status
+        )
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [json.loads(request.get_data()) for request, _ in self.server.log]
+
+    def message(self) -> dict[str, Any]:
+        received = self.messages()
+        assert len(received) == 1, f"expected one post, got {len(received)}"
+        return received[0]
+
+
+@pytest.fixture
+def slack(httpserver: HTTPServer) -> Slack:
+    return Slack(httpserver)
+
+
+@dataclass
+class World:
+    """moto accounts for one test, the notifier's runtime wired to them, and helpers."""
+
+    slack: Slack
+    secret_arn: str
+    language: Language = Language.EN
+    mention: str = "<!here>"
+    table: str | None = None
+    sleeps: list[float] = field(default_factory=list)
+    runtime: handler.Runtime | None = None
+    context: FakeContext = field(default_factory=FakeContext)
+
+    def start(self, **config: Any) -> handler.Runtime:
+        settings = {
+            "slack_webhook_secret_arn": self.secret_arn,
+            "region": aws_emulator.REGION,
+            "language": self.language,
+            "alert_mention": self.mention,
+            "idempotency_table": self.table,
+        }
+        settings.update(config)
+        rt = handler.build_runtime(
+            Config(**settings), boto3.Session(region_name=aws_emulator.REGION)
+        )
+        rt.sleep = self.sleeps.append
+        handler.use_runtime(rt)
+        self.runtime = rt
+        return rt
+
+    def send(
+        self,
+        groups: tuple[str, ...] = (GROUP,),
+        *,
+        instance_ids: list[str] | None = None,
+        targets: list[dict[str, Any]] | None = None,
+        comment: str = "alice: release 2026.03.02",
+    ) -> str:
+        ssm = boto3.client("ssm", region_name=aws_emulator.REGION)
+        kwargs: dict[str, Any] = {
+            "DocumentName": "AWS-RunShellScript",
+            "Parameters": {"commands": ["curl -fsS -X POST http://127.0.0.1/apcu.php"]},
+            "Comment": comment,
+        }
+        if instance_ids is not None:
+            kwargs["InstanceIds"] = instance_ids
+        else:
+            kwargs["Targets"] = targets or [{"Key": aws_emulator.GROUP_TAG, "Values": list(groups)}]
+        return str(ssm.send_command(**kwargs)["Command"]["CommandId"])
+
+    def notify(
+        self, command_id: str, name: str = "command-success.json", **message: Any
+    ) -> dict[str, Any]:
+        return self.invoke(load_event(name, commandId=command_id, **message))
+
+    def invoke(self, event: Any) -> dict[str, Any]:
+        result: dict[str, Any] = handler.lambda_handler(event, self.context)
+        return result
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def world(aws: None, slack: Slack) -> Iterator[World]:
+    secrets = boto3.client("secretsmanager", region_name=aws_emulator.REGION)
+    arn = secrets.create_secret(Name=SECRET_NAME, SecretString=slack.url)["ARN"]
+    state = World(slack=slack, secret_arn=arn)
+    yield state
+    handler.use_runtime(None)
+
+
+def text_of(message: Mapping[str, Any]) -> str:
+    """Everything a reader sees in a posted message, as one string."""
+    parts = [str(message.get("text", ""))]
+    for block in message.get("blocks", []):
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        parts.extend(f["text"] for f in block.get("fields", []))
+        parts.extend(e["text"] for e in block.get("elements", []))
+    return "\n".join(parts)
+
+
+# --- AWS faults -----------------------------------------------------------------------------
+
+JSON_THROTTLE = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+XML_THROTTLE = (
+    b'<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error>'
+    b"<Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+    b"<RequestId>0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b</RequestId></ErrorResponse>"
+)
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+@pytest.fixture
+def aws_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's retry waits, recorded instead of slept."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=sleeps.append))
+    return sleeps
+
+
+def throttle(client: Any, operation: str, body: bytes) -> list[str]:
+    """Answer every `operation` on this client with a throttling error, before moto sees it."""
+    attempts: list[str] = []
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        attempts.append(operation)
+        content_type = "text/xml" if body.startswith(b"<") else "application/x-amz-json-1.1"
+        return AWSResponse(request.url, 400, {"Content-Type": content_type}, _Body(body))
+
+    client.meta.events.register_first(f"before-send.{service}.{operation}", answer)
+    return attempts

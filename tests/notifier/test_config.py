@@ -1,0 +1,62 @@
+"""Configuration is read once, and a wrong value fails before any event is handled."""
+
+from __future__ import annotations
+
+import pytest
+
+from apcu_notifier.config import Config, ConfigError, Language
+
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf"
+
+
+def test_defaults() -> None:
+    config = Config.from_env({"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1"})
+    assert config == Config(slack_webhook_secret_arn=ARN, region="us-east-1")
+    assert (config.language, config.alert_mention, config.idempotency_table) == (
+        Language.EN,
+        "",
+        None,
+    )
+
+
+def test_everything_set() -> None:
+    config = Config.from_env(
+        {
+            "SLACK_WEBHOOK_SECRET_ARN": ARN,
+            "AWS_REGION": "ap-northeast-1",
+            "MESSAGE_LANGUAGE": "JA",
+            "ALERT_MENTION": "<!here> <@U012AB3CD>",
+            "IDEMPOTENCY_TABLE": "apcu-idempotency",
+        }
+    )
+    assert config.language is Language.JA
+    assert config.alert_mention == "<!here> <@U012AB3CD>"
+    assert config.idempotency_table == "apcu-idempotency"
+    assert config.region == "ap-northeast-1"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AWS_REGION": "us-east-1"}, "SLACK_WEBHOOK_SECRET_ARN is not set"),
+        ({"SLACK_WEBHOOK_SECRET_ARN": ARN}, "AWS_REGION is not set"),
+        (
+            {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1", "MESSAGE_LANGUAGE": "fr"},
+            "MESSAGE_LANGUAGE is 'fr'; expected one of: en, ja",
+        ),
+        (
+            {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1", "ALERT_MENTION": "@here"},
+            "ALERT_MENTION must be empty or Slack mentions",
+        ),
+    ],
+)
+def test_wrong_configuration_is_a_clear_error(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(env)
+
+
+def test_empty_idempotency_table_means_off() -> None:
+    config = Config.from_env(
+        {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1", "IDEMPOTENCY_TABLE": " "}
+    )
+    assert config.idempotency_table is None

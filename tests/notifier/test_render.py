@@ -1,0 +1,257 @@
+"""Slack payloads: snapshots of every verdict in both languages, escaping, mentions, limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+
+from apcu_notifier.config import Language
+from apcu_notifier.facts import TargetFacts
+from apcu_notifier.notification import UnreadableReason
+from apcu_notifier.render import clip, escape, escape_clip, render
+from apcu_notifier.verdict import Verdict, VerdictKind, judge, unknown_command, unreadable
+from tests.notifier.builders import (
+    COMMAND_ID,
+    command,
+    facts,
+    group,
+    healthy_group,
+    ids,
+    invocation,
+)
+from tests.notifier.slack_limits import assert_within_slack_limits, control_sequences
+from tests.notifier.snapshots import assert_snapshot
+
+MENTION = "<!here>"
+
+
+def _ok() -> Verdict:
+    return judge(healthy_group(3))
+
+
+def _ok_empty_group() -> Verdict:
+    return judge(
+        facts(command(target_count=0, details="No Instances In Tag"), [], [group("web-prod", [])])
+    )
+
+
+def _no_targets() -> Verdict:
+    return judge(
+        facts(
+            command(target_count=0, details="No Instances In Tag"), [], [group("web-prod", ids(3))]
+        )
+    )
+
+
+def _mismatch_scaling() -> Verdict:
+    members = ids(5)
+    states = {members[4]: "Pending"}
+    return judge(
+        facts(
+            command(target_count=3),
+            [invocation(i) for i in members[:3]],
+            [group("web-prod", members, desired=5, states=states)],
+        )
+    )
+
+
+def _partial() -> Verdict:
+    members = ids(4)
+    return judge(
+        facts(
+            command(target_count=4),
+            [
+                invocation(members[0], cleared=3),
+                invocation(members[1], "Undeliverable"),
+                invocation(members[2], "TimedOut", "DeliveryTimedOut"),
+                invocation(members[3], "Failed", "Access Denied"),
+            ],
+            [group("web-prod", members)],
+        )
+    )
+
+
+def _failed() -> Verdict:
+    members = ids(3)
+    return judge(
+        facts(
+            command(status="Failed", target_count=3),
+            [
+                invocation(members[0]),
+                invocation(
+                    members[1], "Failed", stderr="curl: (22) The requested URL returned error: 503"
+                ),
+                invocation(
+                    members[2],
+                    "Failed",
+                    stderr="Error response from daemon: No such container: nginx\n```<!channel>```",
+                ),
+            ],
+            [group("web-prod", members)],
+        )
+    )
+
+
+def _group_not_found() -> Verdict:
+    return judge(
+        facts(
+            command(target_count=2),
+            [invocation(i) for i in ids(2)],
+            [],
+            missing_groups=["web-prod"],
+        )
+    )
+
+
+def _instances_target() -> Verdict:
+    members = ids(2)
+    return judge(
+        facts(
+            command(target_count=2, targets=[TargetFacts("InstanceIds", tuple(members))]),
+            [invocation(i) for i in members],
+        )
+    )
+
+
+def _unknown_command() -> Verdict:
+    return unknown_command(COMMAND_ID, "Success")
+
+
+def _unreadable() -> Verdict:
+    return unreadable(UnreadableReason.NOT_JSON, "status=Success <!channel> & friends")
+
+
+CASES: dict[str, Callable[[], Verdict]] = {
+    "ok": _ok,
+    "ok-empty-group": _ok_empty_group,
+    "no-targets": _no_targets,
+    "mismatch-scaling": _mismatch_scaling,
+    "partial": _partial,
+    "failed": _failed,
+    "group-not-found": _group_not_found,
+    "instances-target": _instances_target,
+    "unknown-command": _unknown_command,
+    "unreadable": _unreadable,
+}
+
+
+def test_the_cases_cover_every_verdict_kind() -> None:
+    assert {case().kind for case in CASES.values()} == set(VerdictKind)
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("case", list(CASES))
+def test_payload_matches_its_snapshot(case: str, language: Language) -> None:
+    verdict = CASES[case]()
+    payload = render(verdict, language=language, mention=MENTION, region="us-east-1")
+    assert_within_slack_limits(payload)
+    assert_snapshot(f"{case}.{language.value}", payload)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_mention_only_on_alerts_in_text_and_first_section(case: str) -> None:
+    verdict = CASES[case]()
+    payload = render(verdict, language=Language.EN, mention=MENTION, region="us-east-1")
+    first_section = payload["blocks"][1]["text"]["text"]
+    if verdict.is_alert:
+        assert payload["text"].startswith(MENTION + " ")
+        assert first_section.startswith(MENTION + " ")
+    else:
+        assert MENTION not in json.dumps(payload)
+
+
+def test_no_mention_configured_means_none_posted() -> None:
+    payload = render(_no_targets(), language=Language.EN, mention="", region="us-east-1")
+    found = control_sequences(json.dumps(payload))
+    assert [f for f in found if not f.startswith("<https://")] == []
+
+
+def test_aws_strings_are_escaped_everywhere() -> None:
+    # Given a group name, a comment and command output full of Slack control sequences
+    hostile = "<!channel> & <@U123> <https://x.example|y>"
+    members = ids(2)
+    verdict = judge(
+        facts(
+            command(status="Failed", target_count=2, groups=(hostile,), comment=hostile),
+            [invocation(members[0]), invocation(members[1], "Failed", hostile, stderr=hostile)],
+            [group(hostile, members)],
+        )
+    )
+
+    payload = render(verdict, language=Language.EN, mention="", region="us-east-1")
+
+    # Then nothing in the payload is a control sequence except the console link
+    found = control_sequences(json.dumps(payload, ensure_ascii=False))
+    assert found == [
+        f"<https://us-east-1.console.aws.amazon.com/systems-manager/run-command/{COMMAND_ID}?region=us-east-1|Open the command in the AWS console>"
+    ]
+    assert "&lt;!channel&gt; &amp; &lt;@U123&gt;" in json.dumps(payload, ensure_ascii=False)
+
+
+def test_backticks_in_output_cannot_close_the_code_block() -> None:
+    members = ids(1)
+    verdict = judge(
+        facts(
+            command(status="Failed", target_count=1),
+            [invocation(members[0], "Failed", stderr="```\n*bold* <!channel>\n```")],
+            [group("web-prod", members)],
+        )
+    )
+    payload = render(verdict, language=Language.EN, mention="", region="us-east-1")
+    listing = payload["blocks"][3]["text"]["text"]
+    block = listing.split("\n", 2)[2]
+    assert block.startswith("```") and block.endswith("```")
+    assert "```" not in block[3:-3]
+
+
+def test_long_values_are_cut_within_the_limits() -> None:
+    members = ids(12)
+    huge = "Ω&<" * 3000
+    verdict = judge(
+        facts(
+            command(status="Failed", target_count=12, groups=(huge, "b" * 255), comment=huge),
+            [invocation(i, "Failed", huge, stderr=huge) for i in members],
+            [group(huge, members)],
+        )
+    )
+    more = {Language.EN: r"…and (\d+) more", Language.JA: r"…ほか (\d+) 台"}
+    for language in Language:
+        payload = render(verdict, language=language, mention=MENTION, region="us-east-1")
+        assert_within_slack_limits(payload)
+        listing = payload["blocks"][3]["text"]["text"]
+        shown = listing.count("• `i-")
+        hidden = re.search(more[language], listing)
+        assert hidden is not None and shown + int(hidden.group(1)) == 12
+
+
+def test_console_link_points_at_the_command_in_its_region() -> None:
+    payload = render(_ok(), language=Language.EN, mention="", region="ap-northeast-1")
+    context = payload["blocks"][-1]
+    assert context["type"] == "context"
+    assert context["elements"][0]["text"] == (
+        f"<https://ap-northeast-1.console.aws.amazon.com/systems-manager/run-command/{COMMAND_ID}"
+        "?region=ap-northeast-1|Open the command in the AWS console>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "limit", "expected"),
+    [
+        ("a&b", 10, "a&amp;b"),
+        ("a&b", 5, "a…"),
+        ("<<<<", 8, "&lt;…"),
+        ("abc", 3, "abc"),
+        ("abcd", 3, "ab…"),
+    ],
+)
+def test_escape_clip_never_cuts_an_entity(raw: str, limit: int, expected: str) -> None:
+    assert escape_clip(raw, limit) == expected
+    assert len(escape_clip(raw, limit)) <= limit
+
+
+def test_clip_drops_a_half_entity() -> None:
+    assert clip(escape("x&y"), 4) == "x…"
+    assert escape("<&>") == "&lt;&amp;&gt;"

@@ -1,0 +1,76 @@
+"""Scale (issue 6 item 4): 2,000 instances of which 300 were not reached."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from apcu_notifier.config import Language
+from apcu_notifier.render import render
+from apcu_notifier.verdict import VerdictKind, judge
+from tests.notifier.builders import command, facts, group, ids, invocation
+from tests.notifier.conftest import GROUP, World, text_of
+from tests.notifier.slack_limits import SECTION_TEXT, assert_within_slack_limits
+from tests.support import aws_emulator as emu
+from tests.support.aws_emulator import InvocationResult, ok
+
+
+def test_300_missing_of_2000_named_first_then_counted() -> None:
+    # Given a group of 2,000 where SSM reached 1,700 and 40 of those failed
+    members = ids(2000)
+    reached = members[:1700]
+    invocations = [invocation(i) for i in reached[:1660]] + [
+        invocation(
+            i, "Failed", stderr="curl: (7) Failed to connect to 127.0.0.1 port 80 " + "x" * 600
+        )
+        for i in reached[1660:]
+    ]
+    verdict = judge(facts(command(target_count=1700), invocations, [group("web-prod", members)]))
+
+    assert verdict.kind is VerdictKind.MISMATCH
+    assert len(verdict.missing_instances) == 300
+    assert verdict.missing_instances[0] == members[1700]
+
+    for language, more in ((Language.EN, r"…and (\d+) more"), (Language.JA, r"…ほか (\d+) 台")):
+        payload = render(verdict, language=language, mention="<!here>", region="us-east-1")
+        # Then the message stays within Slack's limits
+        assert_within_slack_limits(payload)
+        assert len(payload["blocks"]) <= 50
+        sections = [
+            b["text"]["text"] for b in payload["blocks"] if b["type"] == "section" and "text" in b
+        ]
+        assert all(len(s) <= SECTION_TEXT for s in sections)
+        # And names the first missing ones in order, then counts the rest
+        missing = sections[1]
+        named = re.findall(r"`(i-[0-9a-f]+)`", missing)
+        assert named == list(verdict.missing_instances[: len(named)])
+        assert len(named) >= 50
+        hidden = re.search(more, missing)
+        assert hidden is not None and len(named) + int(hidden.group(1)) == 300
+        # And the failures are listed the same way
+        failures = sections[2]
+        shown = failures.count("• `i-")
+        hidden_failures = re.search(more, failures)
+        assert hidden_failures is not None and shown + int(hidden_failures.group(1)) == 40
+        assert "300" in json.dumps(payload, ensure_ascii=False)
+
+
+def test_handler_on_a_large_group_with_300_unreached(world: World) -> None:
+    # Given 2,000 moto instances; SSM reached 1,700 (a few Undeliverable)
+    members = sorted(emu.create_group(GROUP, 2000))
+    command_id = world.send()
+    results = {i: ok(cleared=1) for i in members[:1690]}
+    results.update({i: InvocationResult("Undeliverable") for i in members[1690:1700]})
+    emu.settle_command(command_id, results)
+    world.start()
+    world.slack.always()
+
+    world.notify(command_id)
+
+    message = world.slack.message()
+    assert_within_slack_limits(message)
+    text = text_of(message)
+    assert "SSM ran the command on 1700 instances, but web-prod wants 2000." in text
+    assert "300 InService instances did not run it." in text
+    assert f"`{members[1700]}`" in text
+    assert "Cleared 1690 entries on 1690 of 2000 instances." in text

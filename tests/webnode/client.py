@@ -1,0 +1,64 @@
+"""Plain HTTP to a test web node, from a chosen loopback source address."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.support.webnode_server import WebNode
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Mapping[str, str]  # names in lower case
+    body: str
+
+    def json(self) -> dict[str, Any]:
+        data = json.loads(self.body)
+        assert isinstance(data, dict), self.body
+        return data
+
+
+def request(
+    node: WebNode,
+    method: str,
+    path: str,
+    form: Sequence[tuple[str, str]] = (),
+    *,
+    source: str = "127.0.0.1",
+) -> Reply:
+    """One request; `source` picks the client address (all of 127.0.0.0/8 is this machine)."""
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", node.port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        body = urlencode(list(form)) if form else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode("utf-8")
+        names = {name.lower(): value for name, value in response.getheaders()}
+        return Reply(status=response.status, headers=names, body=text)
+    finally:
+        connection.close()
+
+
+def cache_keys(node: WebNode, store: Sequence[str] = ()) -> list[str]:
+    """Store `store` through php-fpm, then every key php-fpm's cache holds, sorted."""
+    reply = request(node, "POST", "/store.php", [("store[]", key) for key in store])
+    assert reply.status == 200, f"store.php answered {reply.status}: {reply.body}"
+    keys = reply.json()["keys"]
+    assert isinstance(keys, list)
+    return [str(key) for key in keys]
+
+
+def fill(node: WebNode, keys: Sequence[str]) -> None:
+    """A cache holding exactly `keys`, whatever earlier tests left behind."""
+    cleared = request(node, "POST", "/apcu.php")
+    assert cleared.status == 200, cleared.body
+    assert cache_keys(node, keys) == sorted(keys)

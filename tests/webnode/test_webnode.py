@@ -1,0 +1,334 @@
+"""The web node for real: nginx with webnode/nginx-apcu.conf, php-fpm running webnode/apcu.php,
+driven by the SSM document's own script out of template.yaml.
+
+Only `docker exec <container> ` is taken out of the script, so curl runs here instead of inside
+a container; everything else (set -eu, the agent fallback, curl -fsS) runs as written. The
+script is run by sh, which the SSM agent uses for aws:runShellScript (dash on Debian and
+Ubuntu, bash on Amazon Linux), and by bash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import cfn_template
+from tests.support.webnode_server import Tools, WebNode, free_port
+from tests.webnode.client import cache_keys, fill, request
+
+CONTAINER = "laravel-web"
+PREFIX_RULE = "^[A-Za-z0-9_.:-]{1,64}$"
+USER_KEYS = ["user:1", "user:2", "user:42"]
+# Keys that contain "user" without starting with "user:" must survive a `user:` clear.
+OTHER_KEYS = ["page:home", "page:about", "xuser:1", "users:1"]
+ALL_KEYS = USER_KEYS + OTHER_KEYS
+ANSWER_FIELDS = [
+    "status",
+    "scope",
+    "prefix",
+    "entries_before",
+    "entries_after",
+    "cleared",
+    "host",
+    "pid",
+]
+SHELLS = ["sh", "bash"]
+# How the agent hands over the prefix: 3.3.2746.0+ sets $SSM_prefix (interpolationType
+# ENV_VAR) and leaves the text alone; older agents only replace {{ prefix }} in the text.
+AGENTS = ["env-var agent", "text agent"]
+
+
+# -- the SSM document's script ---------------------------------------------------------------
+
+
+def document_script(port: int) -> str:
+    """The script as deployed with WebPort=port, as it would run inside the container."""
+    template = cfn_template.load()
+    assert "FlushDocument" in template["Resources"], "template.yaml has no FlushDocument"
+    script = cfn_template.flush_script({"WebPort": str(port), "ContainerName": CONTAINER})
+    docker = f"docker exec {CONTAINER} "
+    assert docker in script, f"the document's script no longer runs `{docker}...`:\n{script}"
+    local = script.replace(docker, "")
+    assert "docker" not in local
+    assert "${!" not in local, "Fn::Sub's ${!...} escape left in the script"
+    return local
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def answer(self) -> dict[str, Any]:
+        # What the notifier reads: the script's output is one JSON line.
+        assert self.returncode == 0, self.stderr
+        assert self.stdout.endswith("\n") and self.stdout.count("\n") == 1, self.stdout
+        data = json.loads(self.stdout)
+        assert isinstance(data, dict)
+        return data
+
+
+def run_document(tools: Tools, port: int, prefix: str, *, interpreter: str, agent: str) -> Run:
+    """Runs the document's script the way the SSM agent would, with `prefix` as the parameter."""
+    script = document_script(port)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SSM_")}
+    env["PATH"] = f"{tools.curl.parent}:{env.get('PATH', '/usr/bin:/bin')}"
+    if agent == "env-var agent":
+        env["SSM_prefix"] = prefix
+    else:
+        assert "{{ prefix }}" in script
+        script = script.replace("{{ prefix }}", prefix)
+    done = subprocess.run(
+        [interpreter, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def parent_pid(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no PPid for {pid}")
+
+
+# -- php-fpm's cache is not the CLI's --------------------------------------------------------
+
+
+def test_the_php_cli_cannot_see_or_clear_php_fpms_cache(tools: Tools, node: WebNode) -> None:
+    # Given keys stored through php-fpm
+    fill(node, ALL_KEYS)
+
+    # When the PHP CLI (what artisan runs in) looks for them and clears "the" cache
+    code = (
+        "echo json_encode(['entries' => apcu_cache_info(true)['num_entries'],"
+        " 'fetch' => apcu_fetch('user:1'), 'clear' => apcu_clear_cache()]);"
+    )
+    cli = subprocess.run(
+        [str(tools.php), "-d", "apc.enable_cli=1", "-r", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+
+    # Then the CLI sees an empty cache of its own, its clear "succeeds", and php-fpm keeps every key
+    assert json.loads(cli.stdout) == {"entries": 0, "fetch": False, "clear": True}
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+# -- the document's script clears ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_documents_script_clears_the_whole_cache(
+    tools: Tools, node: WebNode, shell: str, agent: str
+) -> None:
+    # Given php-fpm's cache holding seven keys
+    fill(node, ALL_KEYS)
+
+    # When the document runs without a prefix
+    run = run_document(tools, node.port, "", interpreter=shell, agent=agent)
+
+    # Then every key is gone, and the answer says so in the shape the notifier reads
+    answer = run.answer()
+    assert cache_keys(node) == []
+    assert list(answer) == ANSWER_FIELDS
+    assert answer["status"] == "cleared"
+    assert answer["scope"] == "all"
+    assert answer["prefix"] is None
+    assert answer["entries_before"] == len(ALL_KEYS)
+    assert answer["entries_after"] == 0
+    assert answer["cleared"] == len(ALL_KEYS)
+    assert answer["host"] == socket.gethostname()
+    # The clear ran in a php-fpm worker of this node, not in some other PHP process.
+    assert parent_pid(answer["pid"]) == node.fpm_master_pid
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_documents_script_clears_only_keys_with_the_prefix(
+    tools: Tools, node: WebNode, shell: str, agent: str
+) -> None:
+    # Given user: keys and others, some of which merely contain "user"
+    fill(node, ALL_KEYS)
+
+    # When the document runs with the prefix user:
+    run = run_document(tools, node.port, "user:", interpreter=shell, agent=agent)
+
+    # Then only the keys that start with user: are gone
+    answer = run.answer()
+    assert cache_keys(node) == sorted(OTHER_KEYS)
+    assert answer["status"] == "cleared"
+    assert answer["scope"] == "prefix"
+    assert answer["prefix"] == "user:"
+    assert answer["entries_before"] == len(ALL_KEYS)
+    assert answer["entries_after"] == len(OTHER_KEYS)
+    assert answer["cleared"] == len(USER_KEYS)
+    assert parent_pid(answer["pid"]) == node.fpm_master_pid
+
+
+def test_a_prefix_is_text_not_a_regular_expression(tools: Tools, node: WebNode) -> None:
+    # Given keys that a prefix read as a regex ("." = any character) would also match
+    fill(node, ["cfg.v1:a", "cfg.v1:b", "cfgXv1:c", "cfg-v1:d"])
+
+    # When the document clears the prefix cfg.v1
+    answer = run_document(
+        tools, node.port, "cfg.v1", interpreter="sh", agent="env-var agent"
+    ).answer()
+
+    # Then only the keys with that exact text at the start are gone
+    assert answer["cleared"] == 2
+    assert cache_keys(node) == ["cfg-v1:d", "cfgXv1:c"]
+
+
+def test_a_prefix_of_64_characters_is_accepted(node: WebNode) -> None:
+    # Given a key that starts with the longest prefix the rule allows
+    longest = "k" * 64
+    fill(node, [longest + ":1", "other"])
+
+    # When apcu.php is asked to clear that prefix
+    reply = request(node, "POST", "/apcu.php", [("prefix", longest)])
+
+    # Then it clears that key alone
+    assert reply.status == 200, reply.body
+    assert reply.json()["cleared"] == 1
+    assert cache_keys(node) == ["other"]
+
+
+# -- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",  # present but empty: a mistake, never "clear everything"
+        "k" * 65,
+        "user;id",
+        "user:$(id)",
+        "a b",
+        "user*",
+        "../etc",
+        "user:\n",  # PCRE's $ would match before this newline
+        "ユーザー:",
+    ],
+)
+def test_a_bad_prefix_is_refused_with_the_rule(node: WebNode, prefix: str) -> None:
+    # Given a full cache
+    fill(node, ALL_KEYS)
+
+    # When apcu.php is asked to clear a prefix that breaks the rule
+    reply = request(node, "POST", "/apcu.php", [("prefix", prefix)])
+
+    # Then 400 with an error naming the rule, and nothing is cleared
+    assert reply.status == 400
+    assert reply.headers["content-type"] == "application/json"
+    body = reply.json()
+    assert body["status"] == "error"
+    assert body["error"] == "invalid_prefix"
+    assert PREFIX_RULE in body["message"]
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+def test_a_prefix_sent_as_a_list_is_refused(node: WebNode) -> None:
+    fill(node, ALL_KEYS)
+
+    reply = request(node, "POST", "/apcu.php", [("prefix[]", "user:")])
+
+    assert reply.status == 400
+    assert reply.json()["error"] == "invalid_prefix"
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_only_post_clears(node: WebNode, method: str) -> None:
+    # Given a full cache
+    fill(node, ALL_KEYS)
+
+    # When apcu.php is called with another method
+    reply = request(node, method, "/apcu.php")
+
+    # Then 405 naming POST, a JSON error that no cache may keep, and nothing is cleared
+    assert reply.status == 405
+    assert reply.headers["allow"] == "POST"
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["cache-control"] == "no-store"
+    assert reply.json()["error"] == "method_not_allowed"
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+def test_nginx_refuses_any_other_source_address(node: WebNode) -> None:
+    # Given a full cache, and a client on 127.0.0.2: on this machine, but not 127.0.0.1
+    fill(node, ALL_KEYS)
+
+    # When that client posts to the location the snippet defines
+    reply = request(node, "POST", "/apcu.php", source="127.0.0.2")
+
+    # Then nginx answers 403 itself (php-fpm is never asked), and nothing is cleared
+    assert reply.status == 403
+    assert "application/json" not in reply.headers.get("content-type", "")
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+def test_apcu_php_refuses_another_source_address_even_without_nginx_rules(node: WebNode) -> None:
+    # Given a location that forgot allow/deny, which clears for 127.0.0.1 like the real one
+    fill(node, ALL_KEYS)
+    assert request(node, "POST", "/unguarded/apcu.php").status == 200
+    fill(node, ALL_KEYS)
+
+    # When a client on 127.0.0.2 posts to it
+    reply = request(node, "POST", "/unguarded/apcu.php", source="127.0.0.2")
+
+    # Then apcu.php refuses on its own, and nothing is cleared
+    assert reply.status == 403
+    assert reply.json()["error"] == "forbidden"
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+# -- the script fails when the clear did not happen ---------------------------------------------
+
+
+def test_apcu_php_answers_503_when_apcu_is_off(node_without_apcu: WebNode) -> None:
+    reply = request(node_without_apcu, "POST", "/apcu.php")
+
+    assert reply.status == 503
+    assert reply.json()["error"] == "apcu_unavailable"
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_documents_script_fails_when_apcu_is_off(
+    tools: Tools, node_without_apcu: WebNode, shell: str
+) -> None:
+    # Given a web node whose php-fpm runs without APCu
+    # When the document runs there
+    run = run_document(tools, node_without_apcu.port, "", interpreter=shell, agent="env-var agent")
+
+    # Then the script exits non-zero (the invocation ends Failed, not Success) and says why
+    assert run.returncode != 0
+    assert "503" in run.stderr
+    assert run.stdout == ""
+
+
+def test_the_documents_script_fails_when_nothing_listens(tools: Tools) -> None:
+    # Given a port where no nginx listens (the container is down, or WebPort is wrong)
+    port = free_port()
+
+    # When the document runs against it
+    run = run_document(tools, port, "user:", interpreter="sh", agent="env-var agent")
+
+    # Then the script exits non-zero
+    assert run.returncode != 0
+    assert run.stdout == ""
