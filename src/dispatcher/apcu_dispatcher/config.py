@@ -1,0 +1,107 @@
+"""The dispatcher's settings, read once from the environment when the container starts."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# SendCommand's MaxConcurrency member, as botocore's SSM model constrains it (1..7 characters).
+MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
+# SendCommand's TimeoutSeconds bounds (botocore SSM model).
+DELIVERY_TIMEOUT_RANGE = (30, 2_592_000)
+# A document name as CreateDocument allows it (botocore SSM model); no ARN, so a shared or
+# AWS-owned document in another account cannot stand in for the project's own.
+_DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]{3,128}$"
+_SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+_IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
+
+
+class ConfigError(Exception):
+    """A setting is missing or unusable; the function cannot serve any request."""
+
+
+@dataclass(frozen=True)
+class Config:
+    topic_arn: str
+    role_arn: str
+    document_name: str
+    allowed_groups: frozenset[str]
+    max_concurrency: str
+    delivery_timeout_seconds: int
+    region: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        return cls(
+            topic_arn=_matching(env, "NOTIFICATION_TOPIC_ARN", _SNS_TOPIC_ARN, "an SNS topic ARN"),
+            role_arn=_matching(env, "NOTIFICATION_ROLE_ARN", _IAM_ROLE_ARN, "an IAM role ARN"),
+            document_name=_document_name(env),
+            allowed_groups=_allowed_groups(env),
+            max_concurrency=_max_concurrency(env),
+            delivery_timeout_seconds=_delivery_timeout(env),
+            region=_region(env),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    return value
+
+
+def _matching(env: Mapping[str, str], name: str, pattern: str, what: str) -> str:
+    value = _required(env, name)
+    if not re.fullmatch(pattern, value):
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def _document_name(env: Mapping[str, str]) -> str:
+    name = _matching(env, "DOCUMENT_NAME", _DOCUMENT_NAME_PATTERN, "an SSM document name")
+    # AWS-owned documents such as AWS-RunShellScript run whatever `commands` they are given;
+    # only the project's own document limits the fleet to the APCu clear. SSM reserves these
+    # prefixes for its own documents, so no customer document starts with them.
+    if name.lower().startswith(("aws", "amazon", "amzn")):
+        raise ConfigError(
+            f"DOCUMENT_NAME must name the project's own document, not the AWS-owned {name!r}"
+        )
+    return name
+
+
+def _allowed_groups(env: Mapping[str, str]) -> frozenset[str]:
+    if "ALLOWED_GROUPS" not in env:
+        raise ConfigError(
+            "ALLOWED_GROUPS is not set (comma-separated group names; empty allows none)"
+        )
+    return frozenset(name.strip() for name in env["ALLOWED_GROUPS"].split(",") if name.strip())
+
+
+def _max_concurrency(env: Mapping[str, str]) -> str:
+    value = env.get("MAX_CONCURRENCY", "").strip() or "50%"
+    if len(value) > 7 or not re.fullmatch(MAX_CONCURRENCY_PATTERN, value):
+        raise ConfigError(
+            f"MAX_CONCURRENCY must be a count (e.g. 10) or a percentage (e.g. 50%), got {value!r}"
+        )
+    return value
+
+
+def _delivery_timeout(env: Mapping[str, str]) -> int:
+    raw = env.get("DELIVERY_TIMEOUT_SECONDS", "").strip() or "120"
+    low, high = DELIVERY_TIMEOUT_RANGE
+    if not re.fullmatch(r"[0-9]{1,8}", raw) or not low <= int(raw) <= high:
+        raise ConfigError(
+            f"DELIVERY_TIMEOUT_SECONDS must be a whole number of seconds from {low} to {high}, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _region(env: Mapping[str, str]) -> str:
+    # Lambda sets AWS_REGION; AWS_DEFAULT_REGION serves local runs.
+    region = env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
+    if not region:
+        raise ConfigError("AWS_REGION is not set")
+    return region

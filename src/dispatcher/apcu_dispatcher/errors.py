@@ -1,0 +1,16 @@
+"""Refusals: a request the dispatcher answers with an error status instead of a command."""
+
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    """The request was not sent to the fleet, for a reason the caller can act on."""
+
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, rule: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.rule = rule

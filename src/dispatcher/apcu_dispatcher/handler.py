@@ -1,0 +1,150 @@
+"""The Lambda edge: tell an API request from a console event, validate, dispatch, answer.
+
+Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
+requester written into the command's Comment is then what they wrote, while CloudTrail still
+records who invoked the function.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from apcu_dispatcher.clients import Clients, build_clients
+from apcu_dispatcher.config import Config
+from apcu_dispatcher.dispatch import dispatch
+from apcu_dispatcher.errors import Refusal
+from apcu_dispatcher.responses import Answer, refused
+from apcu_dispatcher.validation import decode_body, validate_request
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+SERVICE = "apcu-dispatcher"
+CONSOLE_REQUESTER = "console"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(service=SERVICE)
+config = Config.from_env()
+
+
+def _tracing_on() -> bool:
+    # Tracer() imports the X-Ray SDK even when disabled, which alone costs more than boto3's
+    # import on a cold start; build it only where it will trace (in Lambda, not turned off).
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower()
+    return disabled not in {"1", "true", "yes", "on"} and "LAMBDA_TASK_ROOT" in os.environ
+
+
+def _identity(function: Callable[..., Any]) -> Callable[..., Any]:
+    return function
+
+
+if _tracing_on():
+    from aws_lambda_powertools import Tracer
+
+    _trace: Callable[[Callable[..., Any]], Callable[..., Any]] = Tracer(
+        service=SERVICE
+    ).capture_lambda_handler
+else:
+    _trace = _identity
+
+
+@dataclass(frozen=True)
+class Handled:
+    response: dict[str, Any]
+    outcome: str  # Accepted, DryRun, Rejected or Throttled: the metric counted
+
+
+@cache
+def clients() -> Clients:
+    """Built on the first request and kept for the container's life."""
+    return build_clients(config.region)
+
+
+def handle(event: object, settings: Config, aws: Clients) -> Handled:
+    api = is_api_event(event)
+    requester = CONSOLE_REQUESTER
+    try:
+        if api:
+            assert isinstance(event, dict)
+            requester = api_requester(event)
+            payload = decode_body(event.get("body"), is_base64=event.get("isBase64Encoded") is True)
+        else:
+            payload = event
+        request = validate_request(
+            payload, allowed_groups=settings.allowed_groups, requester=requester
+        )
+        answer, command_id = dispatch(request, settings, aws)
+    except Refusal as refusal:
+        logger.info(
+            "request refused",
+            extra={
+                "status": refusal.status,
+                "field": refusal.field,
+                "rule": refusal.rule,
+                "requester": requester,
+            },
+        )
+        outcome = "Throttled" if refusal.status == 503 else "Rejected"
+        return Handled(_shaped(refused(refusal), api=api), outcome)
+    logger.info(
+        "dry run planned" if request.dry_run else "clear sent",
+        extra={
+            "group": request.group,
+            "action": request.action,
+            "prefix": request.prefix,
+            "requester": requester,
+            "command_id": command_id,
+        },
+    )
+    return Handled(_shaped(answer, api=api), "DryRun" if request.dry_run else "Accepted")
+
+
+def is_api_event(event: object) -> bool:
+    """An API Gateway HTTP API (payload 2.0) or Lambda Function URL request."""
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("requestContext"), dict)
+        and (event.get("version") == "2.0" or "rawPath" in event)
+    )
+
+
+def api_requester(event: dict[str, Any]) -> str:
+    """The IAM identity API Gateway verified; a request without one is refused."""
+    authorizer = event["requestContext"].get("authorizer")
+    iam = authorizer.get("iam") if isinstance(authorizer, dict) else None
+    if isinstance(iam, dict):
+        for key in ("userArn", "callerId", "accountId"):
+            value = iam.get(key)
+            if isinstance(value, str) and value.strip():
+                return "".join(c for c in value if c.isprintable())[:256]
+    raise Refusal(
+        403,
+        "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request",
+        rule="iam-auth",
+    )
+
+
+def _shaped(answer: Answer, *, api: bool) -> dict[str, Any]:
+    return answer.for_api() if api else answer.for_invoke()
+
+
+@_trace
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    # A direct invoke may send any JSON value, not only an object; `handle` refuses the rest.
+    try:
+        handled = handle(event, config, clients())
+    except Exception:
+        logger.exception("request failed")
+        metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name=handled.outcome, unit=MetricUnit.Count, value=1)
+    return handled.response

@@ -1,0 +1,231 @@
+"""One validator for console events and API bodies: a FlushRequest, or a 400 naming the rule.
+
+Only values that pass here ever reach SendCommand, so every rule is strict: exact group names,
+a fixed set of actions, a prefix pattern the SSM document repeats as its allowedPattern.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from apcu_dispatcher.errors import Refusal
+
+# The prefix rule shared with apcu.php and the SSM document (template.yaml's FlushDocument).
+PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+# The document's parameter also takes "" for "clear everything".
+DOCUMENT_PREFIX_PATTERN = "^$|" + PREFIX_PATTERN
+ACTIONS = frozenset({"clear-apcu"})
+MAX_COMMENT_LENGTH = 80
+MAX_BODY_BYTES = 4096
+FIELDS = ("group", "action", "prefix", "comment", "dryRun")
+_BODY = "body"
+
+
+class ValidationError(Refusal):
+    """The request breaks a rule; it is answered 400 and nothing is sent."""
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        super().__init__(400, message, field=field, rule=rule)
+
+
+@dataclass(frozen=True)
+class FlushRequest:
+    group: str
+    action: str
+    prefix: str | None
+    comment: str | None
+    dry_run: bool
+    requester: str
+
+
+def decode_body(body: object, *, is_base64: bool) -> object:
+    """The JSON value in an HTTP request body (API Gateway HTTP API, payload 2.0)."""
+    if body is None or body == "":
+        raise ValidationError(_BODY, "required", "the request body must be a JSON object")
+    if not isinstance(body, str):
+        raise ValidationError(_BODY, "type", "the request body must be JSON text")
+    # Checked before decoding, so an oversized body costs nothing to refuse.
+    if len(body) > MAX_BODY_BYTES * (2 if is_base64 else 1):
+        raise ValidationError(
+            _BODY, "max-size", f"the request body must be at most {MAX_BODY_BYTES} bytes"
+        )
+    if is_base64:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError(_BODY, "base64", "the request body is not valid base64") from None
+    else:
+        raw = body.encode("utf-8", errors="surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise ValidationError(
+            _BODY, "max-size", f"the request body must be at most {MAX_BODY_BYTES} bytes"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(_BODY, "encoding", "the request body must be UTF-8") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except _DuplicateField as duplicate:
+        raise ValidationError(
+            _short(duplicate.name),
+            "duplicate-field",
+            f"field {_quote(duplicate.name)} appears twice",
+        ) from None
+    except (ValueError, RecursionError):
+        raise ValidationError(_BODY, "json", "the request body is not valid JSON") from None
+
+
+def validate_request(
+    payload: object, *, allowed_groups: Collection[str], requester: str
+) -> FlushRequest:
+    """Check a console event or a decoded API body against every rule, in field order."""
+    if not isinstance(payload, dict):
+        raise ValidationError(
+            _BODY, "type", f"the request must be a JSON object, not {_json_type(payload)}"
+        )
+    unknown = sorted(str(key) for key in payload if key not in FIELDS)
+    if unknown:
+        names = ", ".join(_quote(name) for name in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        raise ValidationError(
+            _short(unknown[0]),
+            "unknown-field",
+            f"unknown field(s) {names}{more}; the fields are {', '.join(FIELDS)}",
+        )
+    return FlushRequest(
+        group=_group(payload, allowed_groups),
+        action=_action(payload),
+        prefix=_prefix(payload),
+        comment=_comment(payload),
+        dry_run=_dry_run(payload),
+        requester=requester,
+    )
+
+
+def _group(payload: dict[Any, Any], allowed_groups: Collection[str]) -> str:
+    if "group" not in payload:
+        raise ValidationError(
+            "group", "required", "group is required: the Auto Scaling group to clear"
+        )
+    group = payload["group"]
+    if not isinstance(group, str):
+        raise ValidationError("group", "type", f"group must be a string, not {_json_type(group)}")
+    # Exact names only: no trimming, no case folding, no wildcards.
+    if group not in allowed_groups:
+        raise ValidationError(
+            "group", "allowed-groups", "group is not one this function may target (ALLOWED_GROUPS)"
+        )
+    return group
+
+
+def _action(payload: dict[Any, Any]) -> str:
+    choices = ", ".join(sorted(ACTIONS))
+    if "action" not in payload:
+        raise ValidationError("action", "required", f"action is required: one of {choices}")
+    action = payload["action"]
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise ValidationError("action", "allowed-actions", f"action must be one of {choices}")
+    return action
+
+
+def _prefix(payload: dict[Any, Any]) -> str | None:
+    if "prefix" not in payload:
+        return None
+    prefix = payload["prefix"]
+    if not isinstance(prefix, str):
+        raise ValidationError(
+            "prefix", "type", f"prefix must be a string, not {_json_type(prefix)}"
+        )
+    if prefix == "":
+        raise ValidationError("prefix", "empty", "prefix is empty: omit prefix to clear everything")
+    # fullmatch, because `$` alone also matches before a trailing newline.
+    if not re.fullmatch(PREFIX_PATTERN, prefix):
+        raise ValidationError(
+            "prefix",
+            "pattern",
+            "prefix must be 1 to 64 characters from A-Z a-z 0-9 _ . : - "
+            f"(pattern {PREFIX_PATTERN})",
+        )
+    return prefix
+
+
+def _comment(payload: dict[Any, Any]) -> str | None:
+    if "comment" not in payload:
+        return None
+    comment = payload["comment"]
+    if not isinstance(comment, str):
+        raise ValidationError(
+            "comment", "type", f"comment must be a string, not {_json_type(comment)}"
+        )
+    if len(comment) > MAX_COMMENT_LENGTH:
+        raise ValidationError(
+            "comment", "max-length", f"comment must be at most {MAX_COMMENT_LENGTH} characters"
+        )
+    if not comment.isprintable():
+        raise ValidationError(
+            "comment",
+            "printable",
+            "comment must be printable text: no newlines or control characters",
+        )
+    return comment or None
+
+
+def _dry_run(payload: dict[Any, Any]) -> bool:
+    value = payload.get("dryRun", False)
+    # A JSON boolean only: "false" as a string would be truthy and send a real clear.
+    if not isinstance(value, bool):
+        raise ValidationError(
+            "dryRun", "type", f"dryRun must be true or false, not {_json_type(value)}"
+        )
+    return value
+
+
+class _DuplicateField(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A repeated key would let two readers of the same body disagree on its meaning.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateField(key)
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _short(name: str, limit: int = 64) -> str:
+    # Field names come from the caller; keep what is echoed back short.
+    return name if len(name) <= limit else name[: limit - 3] + "..."
+
+
+def _quote(name: str) -> str:
+    return json.dumps(_short(name, 32), ensure_ascii=False)

@@ -1,0 +1,86 @@
+"""Fixtures for the dispatcher: its settings, moto with a web-prod group, and recorders of
+what it asks AWS to do."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from tests.support import aws_emulator
+
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:apcu-fleet-flush-status"
+ROLE_ARN = "arn:aws:iam::123456789012:role/apcu-fleet-flush-notification"
+DOCUMENT = "apcu-fleet-flush-FlushDocument-Q1w2E3r4T5y6"
+ALLOWED = "web-prod, web-staging,,"
+ENV = {
+    "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
+    "NOTIFICATION_ROLE_ARN": ROLE_ARN,
+    "DOCUMENT_NAME": DOCUMENT,
+    "ALLOWED_GROUPS": ALLOWED,
+    "AWS_REGION": "us-east-1",
+}
+# apcu_dispatcher.handler reads its settings when imported, as Lambda's init does.
+os.environ.update(ENV)
+
+from apcu_dispatcher.clients import Clients, build_clients  # noqa: E402
+from apcu_dispatcher.config import Config  # noqa: E402
+
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "dispatcher"
+
+
+def stored_event(name: str) -> Any:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def settings() -> Config:
+    return Config.from_env(ENV)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def clients(aws: None) -> Clients:
+    return build_clients("us-east-1")
+
+
+@pytest.fixture
+def web_prod(aws: None) -> list[str]:
+    """web-prod: 3 InService instances, all managed and Online."""
+    return sorted(aws_emulator.create_group("web-prod", 3))
+
+
+@pytest.fixture
+def sent(clients: Clients) -> list[dict[str, Any]]:
+    """Every SendCommand request the dispatcher builds, as botocore is about to serialise it."""
+    requests: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        requests.append(copy.deepcopy(params))
+
+    clients.ssm.meta.events.register("before-parameter-build.ssm.SendCommand", record)
+    return requests
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's retry delays, recorded instead of slept."""
+    delays: list[float] = []
+    monkeypatch.setattr(time, "sleep", delays.append)
+    return delays
+
+
+def commands_in_moto(clients: Clients) -> list[dict[str, Any]]:
+    return list(clients.ssm.list_commands()["Commands"])

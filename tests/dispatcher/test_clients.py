@@ -1,0 +1,180 @@
+"""AWS throttling and faults on every call the dispatcher makes, through botocore's real retry loop.
+
+Decision: throttling that outlasts botocore's standard retries (3 attempts) is answered 503 with
+rule aws-throttled, since the throttled call was rejected and nothing was sent; the caller may
+try again. SendCommand is retried only when AWS cannot have run the first attempt (throttled,
+or never connected): after a 5xx or a read timeout the command may be running, and the error
+is raised instead of sending a second clear.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+from apcu_dispatcher import handler
+from apcu_dispatcher.clients import Clients
+from apcu_dispatcher.config import Config
+from apcu_dispatcher.dispatch import SendOutcomeUnknown
+from tests.dispatcher.conftest import commands_in_moto
+from tests.dispatcher.faults import Fault, autoscaling_error, inject, raising, ssm_error
+
+CLEAR = {"group": "web-prod", "action": "clear-apcu"}
+STANDARD_ATTEMPTS = 3
+
+
+def throttled_answer(settings: Config, clients: Clients) -> dict[str, Any]:
+    handled = handler.handle(CLEAR, settings, clients)
+    assert handled.outcome == "Throttled"
+    assert handled.response["statusCode"] == 503
+    error: dict[str, Any] = handled.response["body"]["error"]
+    assert error["rule"] == "aws-throttled"
+    assert "nothing was sent" in error["message"]
+    return error
+
+
+def test_group_read_throttled_throughout_is_503(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    fault = inject(
+        clients.autoscaling,
+        "auto-scaling",
+        "DescribeAutoScalingGroups",
+        Fault(autoscaling_error("Throttling"), 99),
+    )
+
+    error = throttled_answer(settings, clients)
+
+    assert "DescribeAutoScalingGroups" in error["message"]
+    assert fault.attempts == STANDARD_ATTEMPTS
+    assert len(no_backoff) == STANDARD_ATTEMPTS - 1  # botocore backed off between attempts
+    assert commands_in_moto(clients) == []
+
+
+def test_agent_read_throttled_throughout_is_503(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    fault = inject(
+        clients.ssm,
+        "ssm",
+        "DescribeInstanceInformation",
+        Fault(ssm_error("ThrottlingException"), 99),
+    )
+
+    error = throttled_answer(settings, clients)
+
+    assert "DescribeInstanceInformation" in error["message"]
+    assert fault.attempts == STANDARD_ATTEMPTS
+    assert commands_in_moto(clients) == []
+
+
+def test_send_throttled_throughout_is_503_and_nothing_runs(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    fault = inject(clients.ssm, "ssm", "SendCommand", Fault(ssm_error("ThrottlingException"), 99))
+
+    error = throttled_answer(settings, clients)
+
+    assert "SendCommand" in error["message"]
+    assert fault.attempts == STANDARD_ATTEMPTS
+    assert commands_in_moto(clients) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "operation"),
+    [
+        ("auto-scaling", "DescribeAutoScalingGroups"),
+        ("ssm", "DescribeInstanceInformation"),
+        ("ssm", "SendCommand"),
+    ],
+)
+def test_brief_throttling_is_absorbed_and_sends_once(
+    settings: Config,
+    clients: Clients,
+    web_prod: list[str],
+    no_backoff: list[float],
+    service: str,
+    operation: str,
+) -> None:
+    # Given two throttled attempts before AWS answers
+    client = clients.autoscaling if service == "auto-scaling" else clients.ssm
+    answer = (
+        autoscaling_error("Throttling")
+        if service == "auto-scaling"
+        else ssm_error("ThrottlingException")
+    )
+    fault = inject(client, service, operation, Fault(answer, 2))
+
+    handled = handler.handle(CLEAR, settings, clients)
+
+    # Then the third attempt succeeds and exactly one command exists
+    assert handled.response["statusCode"] == 202
+    assert fault.attempts == 3
+    [command] = commands_in_moto(clients)
+    assert command["CommandId"] == handled.response["body"]["commandId"]
+
+
+def test_send_after_a_server_error_is_not_repeated(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    # A 500 may come after SSM accepted the command; SendCommand has no idempotency token
+    fault = inject(
+        clients.ssm, "ssm", "SendCommand", Fault(ssm_error("InternalServerError", 500, "oops"), 1)
+    )
+
+    with pytest.raises(SendOutcomeUnknown, match="may have accepted it") as caught:
+        handler.handle(CLEAR, settings, clients)
+
+    assert "console" in str(caught.value)  # the Comment to look for in the history
+    assert fault.attempts == 1
+    assert no_backoff == []
+
+
+def test_send_after_a_read_timeout_is_not_repeated(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    fault = inject(
+        clients.ssm,
+        "ssm",
+        "SendCommand",
+        Fault(raising(lambda request: ReadTimeoutError(endpoint_url=request.url)), 1),
+    )
+
+    with pytest.raises(SendOutcomeUnknown):
+        handler.handle(CLEAR, settings, clients)
+
+    assert fault.attempts == 1
+
+
+def test_send_that_never_connected_is_retried_once_sent(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    fault = inject(
+        clients.ssm,
+        "ssm",
+        "SendCommand",
+        Fault(raising(lambda request: EndpointConnectionError(endpoint_url=request.url)), 1),
+    )
+
+    handled = handler.handle(CLEAR, settings, clients)
+
+    assert handled.response["statusCode"] == 202
+    assert fault.attempts == 2
+    assert len(commands_in_moto(clients)) == 1
+
+
+def test_access_denied_is_raised_not_hidden(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    inject(
+        clients.autoscaling,
+        "auto-scaling",
+        "DescribeAutoScalingGroups",
+        Fault(autoscaling_error("AccessDenied", 403, "not authorized"), 99),
+    )
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        handler.handle(CLEAR, settings, clients)
+    assert commands_in_moto(clients) == []

@@ -1,0 +1,78 @@
+"""The SendCommand request: the project's document, the group's tag, validated values only."""
+
+from __future__ import annotations
+
+import re
+
+from apcu_dispatcher.command import build_send_command, console_url
+from apcu_dispatcher.config import Config
+from apcu_dispatcher.preflight import Plan
+from apcu_dispatcher.validation import DOCUMENT_PREFIX_PATTERN, FlushRequest
+from tests.dispatcher.conftest import DOCUMENT, ROLE_ARN, TOPIC_ARN
+
+PLAN = Plan("web-prod", 3, ("i-1", "i-2", "i-3"), 0, 0, 3, ())
+
+
+def request(**changes: object) -> FlushRequest:
+    fields: dict[str, object] = {
+        "group": "web-prod",
+        "action": "clear-apcu",
+        "prefix": None,
+        "comment": None,
+        "dry_run": False,
+        "requester": "console",
+    }
+    fields.update(changes)
+    return FlushRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_exact_request_for_a_full_clear(settings: Config) -> None:
+    assert build_send_command(PLAN, request(), settings) == {
+        "Targets": [{"Key": "tag:aws:autoscaling:groupName", "Values": ["web-prod"]}],
+        "DocumentName": DOCUMENT,
+        "Parameters": {"prefix": [""]},
+        "TimeoutSeconds": 120,
+        "MaxConcurrency": "50%",
+        "MaxErrors": "100%",
+        "Comment": "console",
+        "NotificationConfig": {
+            "NotificationArn": TOPIC_ARN,
+            "NotificationEvents": ["Success", "TimedOut", "Cancelled", "Failed"],
+            "NotificationType": "Command",
+        },
+        "ServiceRoleArn": ROLE_ARN,
+    }
+
+
+def test_prefix_and_comment_and_settings(settings: Config) -> None:
+    tuned = Config(**{**settings.__dict__, "max_concurrency": "2", "delivery_timeout_seconds": 300})
+    params = build_send_command(
+        PLAN, request(prefix="config:", comment="new flags", requester="alice"), tuned
+    )
+    assert params["Parameters"] == {"prefix": ["config:"]}
+    assert params["Comment"] == "alice: new flags"
+    assert (params["MaxConcurrency"], params["TimeoutSeconds"]) == ("2", 300)
+    assert re.fullmatch(DOCUMENT_PREFIX_PATTERN, params["Parameters"]["prefix"][0])
+
+
+def test_comment_is_cut_to_what_ssm_accepts(settings: Config) -> None:
+    # Given an assumed-role ARN of 70 characters and an 80-character comment
+    requester = "arn:aws:sts::123456789012:assumed-role/PlatformOperations/alice.smith"
+    params = build_send_command(PLAN, request(requester=requester, comment="c" * 80), settings)
+
+    # Then the Comment keeps the requester first and stops at SSM's 100 characters
+    assert params["Comment"] == (requester + ": " + "c" * 80)[:100]
+    assert len(params["Comment"]) == 100 and params["Comment"].startswith(requester + ": ")
+
+
+def test_no_commands_parameter_and_no_aws_document(settings: Config) -> None:
+    params = build_send_command(PLAN, request(prefix="a"), settings)
+    assert set(params["Parameters"]) == {"prefix"}
+    assert "RunShellScript" not in params["DocumentName"]
+    assert "InstanceIds" not in params
+
+
+def test_console_link() -> None:
+    assert console_url("eu-west-1", "abc-123") == (
+        "https://eu-west-1.console.aws.amazon.com/systems-manager/run-command/abc-123?region=eu-west-1"
+    )
