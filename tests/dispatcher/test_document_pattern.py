@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from apcu_dispatcher.validation import DOCUMENT_PREFIX_PATTERN, ValidationError, validate_request
-
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+from tests.support import cfn_template
 
 BAD_PREFIXES = [
     "x; rm -rf /",
@@ -34,25 +30,8 @@ BAD_PREFIXES = [
 ]
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads !Sub, !Ref, !GetAtt and the other short forms as plain values."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    assert isinstance(node, yaml.MappingNode)
-    return loader.construct_mapping(node, deep=True)
-
-
-_CloudFormationLoader.add_multi_constructor("!", _tag)
-
-
 def template_pattern() -> str:
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
-    document = template["Resources"]["FlushDocument"]
+    document = cfn_template.load()["Resources"]["FlushDocument"]
     assert document["Type"] == "AWS::SSM::Document"
     parameters = document["Properties"]["Content"]["parameters"]
     # The prefix is the document's only parameter: nothing else can reach the script.

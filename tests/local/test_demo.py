@@ -42,7 +42,7 @@ def test_every_scenario_gets_its_verdict(every_scenario: subprocess.CompletedPro
     for scenario, verdict in EXPECTED.items():
         assert f"scenario {scenario}:" in output
         assert f"verdict {verdict} as expected" in output
-    assert f"all {len(EXPECTED)} scenarios got their expected verdict" in output
+    assert f"all {len(EXPECTED)} scenarios got the expected verdict" in output
 
 
 def test_each_scenario_posted_one_slack_message(

@@ -372,7 +372,7 @@ def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
     details = bool(self._get_param("Details", False))
     backend = self.ssm_backend
     commands = [backend.get_command_by_id(command_id)] if command_id else list(backend._commands)
-    rows = []
+    rows: list[tuple[Command, _Invocation]] = []
     for command in commands:
         outcome = _OUTCOMES.get(command.command_id)
         # A command nobody settled is still being delivered: SSM lists its targets as Pending.
@@ -382,11 +382,14 @@ def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
             else [_Invocation(i, InvocationResult(status="Pending")) for i in command.instance_ids]
         )
         rows += [
-            _invocation_shape(command, inv, details=details)
+            (command, inv)
             for inv in invocations
             if not instance_id or inv.instance_id == instance_id
         ]
-    page, next_token = _page(rows, self._get_param("NextToken"), max_results)
+    # Only the page asked for is built, so that paging through a large fleet costs what it does
+    # in SSM: linear in the fleet, not in the fleet times the pages.
+    selected, next_token = _page(rows, self._get_param("NextToken"), max_results)
+    page = [_invocation_shape(command, inv, details=details) for command, inv in selected]
     body: dict[str, Any] = {"CommandInvocations": page}
     if next_token:
         body["NextToken"] = next_token
