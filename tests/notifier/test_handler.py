@@ -53,7 +53,7 @@ def test_ok_when_every_instance_of_the_group_cleared(world: World) -> None:
     message = world.slack.message()
     assert header(message) == "✅ APCu cleared on every instance"
     text = text_of(message)
-    assert "All 3 instances in web-prod ran the clear." in text
+    assert "Every instance in web-prod ran the clear (3 of 3)." in text
     assert "Cleared 36 entries on 3 of 3 instances." in text
     assert "<!here>" not in text
     assert f"run-command/{command_id}?region=us-east-1" in text
@@ -107,9 +107,9 @@ def test_mismatch_names_the_instance_that_did_not_run_it(world: World) -> None:
     message = world.slack.message()
     assert header(message) == "⚠️ APCu clear did not reach the whole group"
     text = text_of(message)
-    assert "SSM ran the command on 2 instances, but web-prod wants 3." in text
+    assert "web-prod wants 3, but SSM ran the command on 2." in text
     assert f"`{silent}`" in text
-    assert "1 InService instances did not run it." in text
+    assert "InService instances that did not run it: 1." in text
     assert "*Ran it*\n2 of 3" in text
     assert "is scaling" not in text
 
@@ -127,7 +127,7 @@ def test_mismatch_says_when_the_group_is_scaling(world: World) -> None:
     world.notify(command_id)
 
     text = text_of(world.slack.message())
-    assert "SSM ran the command on 3 instances, but web-prod wants 4." in text
+    assert "web-prod wants 4, but SSM ran the command on 3." in text
     assert "The group is scaling: desired 4, InService 3, pending 1, terminating 0." in text
     # The Pending instance could not run it yet and is not blamed as missing.
     assert pending not in text
@@ -228,7 +228,7 @@ def test_several_groups_are_summed_and_a_missing_one_is_named(world: World) -> N
     world.slack.always()
 
     world.notify(command_id)
-    assert "All 5 instances in web-blue, web-green ran the clear." in text_of(world.slack.message())
+    assert "Every instance in web-blue, web-green ran the clear (5 of 5)." in text_of(world.slack.message())
 
 
 def test_instance_id_target_is_judged_by_its_invocations(world: World) -> None:

@@ -70,7 +70,7 @@ def test_handler_on_a_large_group_with_300_unreached(world: World) -> None:
     message = world.slack.message()
     assert_within_slack_limits(message)
     text = text_of(message)
-    assert "SSM ran the command on 1700 instances, but web-prod wants 2000." in text
-    assert "300 InService instances did not run it." in text
+    assert "web-prod wants 2000, but SSM ran the command on 1700." in text
+    assert "InService instances that did not run it: 300." in text
     assert f"`{members[1700]}`" in text
     assert "Cleared 1690 entries on 1690 of 2000 instances." in text

@@ -80,7 +80,7 @@ EN = Messages(
     title_group_not_found="🚨 APCu clear: Auto Scaling group not found",
     title_unknown_command="🚨 APCu clear: SSM does not know this command",
     title_unreadable="🚨 Unreadable Run Command notification",
-    summary_ok="All {expected} instances in {target} ran the clear.",
+    summary_ok="Every instance in {target} ran the clear ({expected} of {expected}).",
     summary_ok_instances="All {succeeded} targeted instances ran the clear.",
     summary_ok_empty="{target} wants no instances (desired capacity 0), so no server held a cache to clear.",
     summary_no_targets_group=(
@@ -92,8 +92,8 @@ EN = Messages(
         "SSM reported *{status}*, but the command reached no instance. Check the target and "
         "that the SSM agent runs on the instances."
     ),
-    summary_mismatch="SSM ran the command on {targeted} instances, but {target} wants {expected}.",
-    summary_missing="{count} InService instances did not run it.",
+    summary_mismatch="{target} wants {expected}, but SSM ran the command on {targeted}.",
+    summary_missing="InService instances that did not run it: {count}.",
     summary_partial="{failed} of {targeted} instances did not finish the clear.",
     summary_failed="The command ended *{status}*.",
     summary_group_not_found=(
