@@ -70,7 +70,7 @@ def sent(clients: Clients) -> list[dict[str, Any]]:
     def record(params: dict[str, Any], **_: Any) -> None:
         requests.append(copy.deepcopy(params))
 
-    clients.ssm.meta.events.register("before-parameter-build.ssm.SendCommand", record)
+    clients.ssm_send.meta.events.register("before-parameter-build.ssm.SendCommand", record)
     return requests
 
 

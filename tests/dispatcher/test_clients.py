@@ -73,7 +73,9 @@ def test_agent_read_throttled_throughout_is_503(
 def test_send_throttled_throughout_is_503_and_nothing_runs(
     settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
 ) -> None:
-    fault = inject(clients.ssm, "ssm", "SendCommand", Fault(ssm_error("ThrottlingException"), 99))
+    fault = inject(
+        clients.ssm_send, "ssm", "SendCommand", Fault(ssm_error("ThrottlingException"), 99)
+    )
 
     error = throttled_answer(settings, clients)
 
@@ -99,7 +101,11 @@ def test_brief_throttling_is_absorbed_and_sends_once(
     operation: str,
 ) -> None:
     # Given two throttled attempts before AWS answers
-    client = clients.autoscaling if service == "auto-scaling" else clients.ssm
+    client = {
+        "DescribeAutoScalingGroups": clients.autoscaling,
+        "DescribeInstanceInformation": clients.ssm,
+        "SendCommand": clients.ssm_send,
+    }[operation]
     answer = (
         autoscaling_error("Throttling")
         if service == "auto-scaling"
@@ -121,7 +127,10 @@ def test_send_after_a_server_error_is_not_repeated(
 ) -> None:
     # A 500 may come after SSM accepted the command; SendCommand has no idempotency token
     fault = inject(
-        clients.ssm, "ssm", "SendCommand", Fault(ssm_error("InternalServerError", 500, "oops"), 1)
+        clients.ssm_send,
+        "ssm",
+        "SendCommand",
+        Fault(ssm_error("InternalServerError", 500, "oops"), 1),
     )
 
     with pytest.raises(SendOutcomeUnknown, match="may have accepted it") as caught:
@@ -136,7 +145,7 @@ def test_send_after_a_read_timeout_is_not_repeated(
     settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
 ) -> None:
     fault = inject(
-        clients.ssm,
+        clients.ssm_send,
         "ssm",
         "SendCommand",
         Fault(raising(lambda request: ReadTimeoutError(endpoint_url=request.url)), 1),
@@ -152,7 +161,7 @@ def test_send_that_never_connected_is_retried_once_sent(
     settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
 ) -> None:
     fault = inject(
-        clients.ssm,
+        clients.ssm_send,
         "ssm",
         "SendCommand",
         Fault(raising(lambda request: EndpointConnectionError(endpoint_url=request.url)), 1),
@@ -178,3 +187,22 @@ def test_access_denied_is_raised_not_hidden(
     with pytest.raises(ClientError, match="AccessDenied"):
         handler.handle(CLEAR, settings, clients)
     assert commands_in_moto(clients) == []
+
+
+def test_the_send_client_itself_never_repeats_a_request(clients: Clients) -> None:
+    # Whatever botocore the runtime brings, SendCommand's client makes one attempt per call:
+    # the only retries are the explicit ones for requests AWS rejected unrun.
+    assert clients.ssm_send.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert clients.ssm.meta.config.retries == {"mode": "standard"}
+
+
+def test_a_healthy_send_is_one_request(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    fault = inject(clients.ssm_send, "ssm", "SendCommand", Fault(ssm_error("unused"), 0))
+
+    handled = handler.handle(CLEAR, settings, clients)
+
+    assert handled.response["statusCode"] == 202
+    assert fault.attempts == 1
+    assert no_backoff == []

@@ -1,9 +1,9 @@
-"""The AWS clients, built once per container, and the one retry rule botocore lacks."""
+"""The AWS clients, built once per container, and what counts as a request AWS never ran."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -31,41 +31,34 @@ THROTTLING_CODES = frozenset(
 class Clients:
     autoscaling: AutoScalingClient
     ssm: SSMClient
+    # SendCommand has no idempotency token: after a 5xx or a read timeout the command may
+    # already be running, and a retry would clear every cache (and notify) twice. Its client
+    # makes exactly one attempt per call; dispatch.send_command decides what may be tried
+    # again, on any botocore version the runtime brings.
+    ssm_send: SSMClient
 
 
 def build_clients(region: str) -> Clients:
     config = BotoConfig(retries={"mode": "standard"})
-    ssm = boto3.client("ssm", region_name=region, config=config)
-    # botocore-stubs type event handlers as returning None; needs-retry handlers return a verdict.
-    ssm.meta.events.register("needs-retry.ssm.SendCommand", retry_send_only_if_rejected)  # type: ignore[arg-type]
+    single_attempt = BotoConfig(retries={"mode": "standard", "total_max_attempts": 1})
     return Clients(
         autoscaling=boto3.client("autoscaling", region_name=region, config=config),
-        ssm=ssm,
+        ssm=boto3.client("ssm", region_name=region, config=config),
+        ssm_send=boto3.client("ssm", region_name=region, config=single_attempt),
     )
 
 
-def retry_send_only_if_rejected(
-    response: tuple[Any, dict[str, Any]] | None = None,
-    caught_exception: Exception | None = None,
-    **_: Any,
-) -> bool | None:
-    """Let botocore retry SendCommand only when AWS cannot have run the first attempt.
-
-    SendCommand has no idempotency token: after a 5xx or a read timeout the command may
-    already be running, and a retry would clear (and notify) twice. A throttled request or
-    one that never connected was not run. Returning False vetoes the retry; botocore calls
-    this handler before its generic `needs-retry.ssm` one, whose delay applies otherwise.
-    """
-    if caught_exception is not None:
-        never_sent = isinstance(caught_exception, ConnectTimeoutError | EndpointConnectionError)
-        return None if never_sent else False
-    if response is None:
-        return False
-    http, parsed = response
-    code = parsed.get("Error", {}).get("Code")
-    if code in THROTTLING_CODES or getattr(http, "status_code", None) == 429:
-        return None
-    return False
+def was_rejected(error: Exception) -> bool:
+    """True when AWS cannot have run the request: it was throttled, or never connected."""
+    if isinstance(error, ConnectTimeoutError | EndpointConnectionError):
+        return True
+    response = getattr(error, "response", None)
+    status = (
+        response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(response, dict)
+        else None
+    )
+    return is_throttling(error) or status == 429
 
 
 def is_throttling(error: Exception) -> bool:

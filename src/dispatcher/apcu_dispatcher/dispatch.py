@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from apcu_dispatcher.clients import Clients, is_throttling
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from apcu_dispatcher.clients import Clients, is_throttling, was_rejected
 from apcu_dispatcher.command import build_send_command
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.preflight import plan_flush
 from apcu_dispatcher.responses import Answer, accepted, dry_run
 from apcu_dispatcher.validation import FlushRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
+
+# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected), as many
+# as botocore's standard mode makes for the other calls.
+SEND_ATTEMPTS = 3
 
 
 def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[Answer, str | None]:
@@ -29,7 +48,7 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
     if request.dry_run:
         return dry_run(plan, dict(params)), None
     try:
-        command_id = clients.ssm.send_command(**params)["Command"]["CommandId"]
+        command_id = send_command(clients.ssm_send, params)
     except ClientError as error:
         if is_throttling(error):
             raise _throttled(error, "sending the command") from error
@@ -39,6 +58,23 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
     except (ReadTimeoutError, ConnectionClosedError) as error:
         raise SendOutcomeUnknown(request.group, params["Comment"], error) from error
     return accepted(command_id, plan, request.prefix, config.region), command_id
+
+
+def send_command(
+    client: SSMClient,
+    params: SendCommandRequestTypeDef,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Send the command once; try again only when AWS rejected the attempt without running it."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return client.send_command(**params)["Command"]["CommandId"]
+        except (ClientError, ConnectTimeoutError, EndpointConnectionError) as error:
+            if attempt == SEND_ATTEMPTS or not was_rejected(error):
+                raise
+            # Full jitter, as botocore's standard mode backs off: 0..2^attempt seconds.
+            sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 class SendOutcomeUnknown(Exception):

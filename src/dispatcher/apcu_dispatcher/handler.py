@@ -48,8 +48,9 @@ def _identity(function: Callable[..., Any]) -> Callable[..., Any]:
 if _tracing_on():
     from aws_lambda_powertools import Tracer
 
+    # Only botocore is patched: the AWS calls are what a trace should show.
     _trace: Callable[[Callable[..., Any]], Callable[..., Any]] = Tracer(
-        service=SERVICE
+        service=SERVICE, patch_modules=("botocore",)
     ).capture_lambda_handler
 else:
     _trace = _identity

@@ -36,4 +36,7 @@ def trace_handler(handler: Handler) -> Handler:
         return handler
     from aws_lambda_powertools.tracing import Tracer
 
-    return cast(Handler, Tracer(service=SERVICE).capture_lambda_handler(handler))
+    # Only botocore is patched. By default the Tracer patches requests too, and X-Ray would
+    # record every Slack post's URL, the webhook secret, in each trace.
+    tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
+    return cast(Handler, tracer.capture_lambda_handler(handler))
