@@ -55,14 +55,37 @@ def test_prefix_and_comment_and_settings(settings: Config) -> None:
     assert re.fullmatch(DOCUMENT_PREFIX_PATTERN, params["Parameters"]["prefix"][0])
 
 
-def test_comment_is_cut_to_what_ssm_accepts(settings: Config) -> None:
+def test_comment_names_the_caller_and_keeps_the_whole_comment(settings: Config) -> None:
     # Given an assumed-role ARN of 70 characters and an 80-character comment
     requester = "arn:aws:sts::123456789012:assumed-role/PlatformOperations/alice.smith"
     params = build_send_command(PLAN, request(requester=requester, comment="c" * 80), settings)
 
-    # Then the Comment keeps the requester first and stops at SSM's 100 characters
-    assert params["Comment"] == (requester + ": " + "c" * 80)[:100]
-    assert len(params["Comment"]) == 100 and params["Comment"].startswith(requester + ": ")
+    # Then "role/session: comment" would not fit SSM's 100 characters; the session name does
+    assert params["Comment"] == "alice.smith: " + "c" * 80
+
+
+def test_a_short_role_session_is_named_with_its_role(settings: Config) -> None:
+    requester = "arn:aws:sts::123456789012:assumed-role/PlatformOps/alice"
+    params = build_send_command(PLAN, request(requester=requester, comment="flags"), settings)
+    assert params["Comment"] == "PlatformOps/alice: flags"
+
+
+def test_an_sso_session_keeps_the_comment_whole(settings: Config) -> None:
+    # An SSO role ARN alone nearly fills SSM's 100 characters
+    requester = (
+        "arn:aws:sts::123456789012:assumed-role/"
+        "AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice.smith@example.com"
+    )
+    params = build_send_command(PLAN, request(requester=requester, comment="x" * 80), settings)
+    assert params["Comment"].endswith(": " + "x" * 80)
+    assert len(params["Comment"]) == 100
+    assert params["Comment"].startswith("alice.smith@examp")
+
+
+def test_an_iam_user_is_named_by_user_name(settings: Config) -> None:
+    requester = "arn:aws:iam::123456789012:user/ops/bob"
+    params = build_send_command(PLAN, request(requester=requester, comment="hi"), settings)
+    assert params["Comment"] == "bob: hi"
 
 
 def test_no_commands_parameter_and_no_aws_document(settings: Config) -> None:

@@ -200,7 +200,7 @@ def test_api_clear_names_the_requester(
     body = json.loads(response["body"])
     [command] = commands_in_moto(clients)
     assert body["commandId"] == command["CommandId"]
-    assert command["Comment"] == f"{ALICE}: new feature flags"
+    assert command["Comment"] == "PlatformOps/alice: new feature flags"
     assert sent[0]["Parameters"] == {"prefix": ["config:"]}
 
 

@@ -6,6 +6,7 @@ document (template.yaml), and the request can only choose its prefix.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from apcu_dispatcher.config import Config
@@ -26,7 +27,6 @@ FINAL_STATUSES: tuple[NotificationEventType, ...] = ("Success", "TimedOut", "Can
 def build_send_command(
     plan: Plan, request: FlushRequest, config: Config
 ) -> SendCommandRequestTypeDef:
-    comment = f"{request.requester}: {request.comment}" if request.comment else request.requester
     return {
         "Targets": [{"Key": GROUP_TAG, "Values": [plan.group]}],
         "DocumentName": config.document_name,
@@ -39,7 +39,7 @@ def build_send_command(
         "MaxConcurrency": config.max_concurrency,
         # Every server should try even when some fail; the notifier judges the outcome.
         "MaxErrors": "100%",
-        "Comment": comment[:MAX_COMMAND_COMMENT],
+        "Comment": command_comment(request.requester, request.comment),
         "NotificationConfig": {
             "NotificationArn": config.topic_arn,
             "NotificationEvents": list(FINAL_STATUSES),
@@ -47,6 +47,41 @@ def build_send_command(
         },
         "ServiceRoleArn": config.role_arn,
     }
+
+
+_ASSUMED_ROLE = re.compile(
+    r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/(?P<role>[^/]+)/(?P<session>.+)$"
+)
+_IAM_USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:.*/)?(?P<user>[^/]+)$")
+
+
+def requester_names(requester: str) -> list[str]:
+    """Ways to name the caller in the Comment, the most complete first.
+
+    An SSO role ARN alone (arn:aws:sts::…:assumed-role/AWSReservedSSO_…/alice@example.com)
+    can fill SSM's 100 characters; the full ARN is in the dispatcher's log and in CloudTrail.
+    """
+    if match := _ASSUMED_ROLE.match(requester):
+        return [f"{match['role']}/{match['session']}", match["session"]]
+    if match := _IAM_USER.match(requester):
+        return [match["user"]]
+    if requester.endswith(":root"):
+        return ["root"]
+    return [requester]
+
+
+def command_comment(requester: str, comment: str | None) -> str:
+    """ "<who>: <comment>" within SSM's 100 characters; the caller's comment is never cut."""
+    names = requester_names(requester)
+    for name in names:
+        text = f"{name}: {comment}" if comment else name
+        if len(text) <= MAX_COMMAND_COMMENT:
+            return text
+    if not comment:
+        return names[-1][:MAX_COMMAND_COMMENT]
+    # A comment is at most 80 characters (validation), so the name keeps at least 18.
+    room = MAX_COMMAND_COMMENT - len(comment) - 2
+    return f"{names[-1][:room]}: {comment}"
 
 
 def console_url(region: str, command_id: str) -> str:
