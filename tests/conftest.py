@@ -20,6 +20,9 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
         "POWERTOOLS_DEV": "false",
+        # The notifier reads its configuration when imported, as at a Lambda init; tests that
+        # need another secret or language set their own and rebuild its runtime.
+        "SLACK_WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:apcu-fleet-flush/slack-AbCdEf",
     }
 )
 for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):

@@ -95,19 +95,25 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
     )
 
 
+# Read when the container starts: a wrong variable fails the init, loudly and once, instead
+# of every event. The clients are built on the first event.
+_config = Config.from_env()
 _runtime: Runtime | None = None
 
 
 def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
-        _runtime = build_runtime(Config.from_env())
+        _runtime = build_runtime(_config)
     return _runtime
 
 
 def use_runtime(value: Runtime | None) -> None:
-    """Replace the container's runtime (tests), or drop it so the next event builds one."""
-    global _runtime
+    """Replace the container's runtime (tests), or drop it so that the configuration is read
+    again and the next event builds a new one."""
+    global _config, _runtime
+    if value is None:
+        _config = Config.from_env()
     _runtime = value
 
 

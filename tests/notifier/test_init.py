@@ -1,0 +1,37 @@
+"""A wrong configuration fails the container's init, once, not every event after it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_bad_language_fails_the_import_with_its_name() -> None:
+    env = {**os.environ, "MESSAGE_LANGUAGE": "fr", "POWERTOOLS_TRACE_DISABLED": "true"}
+    completed = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, 'src/notifier'); import app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "MESSAGE_LANGUAGE" in completed.stderr
+
+
+def test_a_good_configuration_imports() -> None:
+    env = {**os.environ, "MESSAGE_LANGUAGE": "ja", "POWERTOOLS_TRACE_DISABLED": "true"}
+    completed = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, 'src/notifier'); import app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
