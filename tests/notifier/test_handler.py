@@ -228,7 +228,9 @@ def test_several_groups_are_summed_and_a_missing_one_is_named(world: World) -> N
     world.slack.always()
 
     world.notify(command_id)
-    assert "Every instance in web-blue, web-green ran the clear (5 of 5)." in text_of(world.slack.message())
+    assert "Every instance in web-blue, web-green ran the clear (5 of 5)." in text_of(
+        world.slack.message()
+    )
 
 
 def test_instance_id_target_is_judged_by_its_invocations(world: World) -> None:

@@ -32,6 +32,18 @@ def _ok() -> Verdict:
     return judge(healthy_group(3))
 
 
+def _ok_with_standby() -> Verdict:
+    # A Standby instance kept the group tag: reached, not counted in DesiredCapacity
+    members = ids(4)
+    return judge(
+        facts(
+            command(target_count=4),
+            [invocation(i) for i in members],
+            [group("web-prod", members, desired=3, states={members[3]: "Standby"})],
+        )
+    )
+
+
 def _ok_empty_group() -> Verdict:
     return judge(
         facts(command(target_count=0, details="No Instances In Tag"), [], [group("web-prod", [])])
@@ -127,6 +139,7 @@ def _unreadable() -> Verdict:
 CASES: dict[str, Callable[[], Verdict]] = {
     "ok": _ok,
     "ok-empty-group": _ok_empty_group,
+    "ok-with-standby": _ok_with_standby,
     "no-targets": _no_targets,
     "mismatch-scaling": _mismatch_scaling,
     "partial": _partial,

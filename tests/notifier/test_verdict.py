@@ -93,6 +93,37 @@ def test_mismatch_when_an_in_service_instance_did_not_run_it_although_counts_mat
     assert verdict.scaling == Scaling(desired=3, in_service=3, pending=0, terminating=1)
 
 
+def test_more_targets_than_desired_with_every_in_service_reached_is_ok() -> None:
+    # A Standby (or warm-pool) instance keeps the group tag but not a place in DesiredCapacity
+    members = ids(4)
+    states = {members[3]: "Standby"}
+    verdict = judge(
+        facts(
+            command(target_count=4),
+            [invocation(i) for i in members],
+            [group("web-prod", members, desired=3, states=states)],
+        )
+    )
+    assert verdict.kind is VerdictKind.OK
+    assert verdict.missing_instances == ()
+    assert verdict.outside_in_service == (members[3],)
+
+
+def test_more_targets_than_desired_but_an_in_service_instance_missed_is_a_mismatch() -> None:
+    members = ids(4)
+    states = {members[3]: "Standby"}
+    verdict = judge(
+        facts(
+            command(target_count=4),
+            [invocation(i) for i in (members[0], members[1], members[3], "i-0stray")],
+            [group("web-prod", members, desired=3, states=states)],
+        )
+    )
+    assert verdict.kind is VerdictKind.MISMATCH
+    assert verdict.missing_instances == (members[2],)
+    assert verdict.outside_in_service == (members[3], "i-0stray")
+
+
 def test_missing_instances_are_sorted_and_only_in_service_ones_are_blamed() -> None:
     members = ids(5)
     states = {members[0]: "Pending:Wait", members[1]: "Terminating:Proceed"}

@@ -34,6 +34,7 @@ class Messages:
     summary_no_targets_other: str
     summary_mismatch: str
     summary_missing: str
+    summary_outside: str
     summary_partial: str
     summary_failed: str
     summary_group_not_found: str
@@ -94,6 +95,9 @@ EN = Messages(
     ),
     summary_mismatch="{target} wants {expected}, but SSM ran the command on {targeted}.",
     summary_missing="InService instances that did not run it: {count}.",
+    summary_outside=(
+        "Instances outside InService that also ran it (Standby, warm pool, terminating): {count}."
+    ),
     summary_partial="{failed} of {targeted} instances did not finish the clear.",
     summary_failed="The command ended *{status}*.",
     summary_group_not_found=(
@@ -172,6 +176,7 @@ JA = Messages(
     ),
     summary_mismatch="SSM が実行したのは {targeted} 台ですが、{target} の希望台数は {expected} 台です。",
     summary_missing="InService のインスタンスのうち {count} 台で実行されていません。",
+    summary_outside="InService 以外で実行したインスタンス（Standby、ウォームプール、終了中など）: {count} 台。",
     summary_partial="{targeted} 台中 {failed} 台でクリアが完了していません。",
     summary_failed="コマンドは *{status}* で終了しました。",
     summary_group_not_found=(

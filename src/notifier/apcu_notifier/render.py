@@ -196,6 +196,8 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
         lines.append(m.summary_failed.format(status=status))
     if verdict.missing_instances:
         lines.append(m.summary_missing.format(count=len(verdict.missing_instances)))
+    if verdict.outside_in_service:
+        lines.append(m.summary_outside.format(count=len(verdict.outside_in_service)))
     if verdict.problems and kind is not VerdictKind.NO_TARGETS:
         lines.append(
             m.summary_partial.format(failed=len(verdict.problems), targeted=verdict.targeted)
@@ -215,7 +217,8 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
             m.cleared.format(
                 entries=verdict.cleared.entries,
                 instances=verdict.cleared.instances,
-                expected=expected,
+                # Instances outside InService may have run it too: count against all reached.
+                expected=max(expected, verdict.targeted),
             )
         )
     if not group:

@@ -97,6 +97,9 @@ class Verdict:
     targeted: int = 0
     succeeded: int = 0
     missing_instances: tuple[str, ...] = ()
+    # Reached but not InService in the group: Standby, a warm pool, terminating, or an
+    # instance that carries the group's tag without being a member.
+    outside_in_service: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
     missing_groups: tuple[str, ...] = ()
     scaling: Scaling | None = None
@@ -161,13 +164,17 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
     desired = sum(g.desired_capacity for g in facts.groups)
     reached = instance_ids(facts.invocations)
     missing = tuple(i for i in in_service if i not in reached)
+    outside = tuple(sorted(i for i in reached if i not in set(in_service)))
     if base.status in FAILED_STATUSES:
         kind = VerdictKind.FAILED
     elif facts.missing_groups:
         kind = VerdictKind.GROUP_NOT_FOUND
     elif desired > 0 and (base.targeted == 0 or base.status_details == NO_INSTANCES_IN_TAG):
         kind = VerdictKind.NO_TARGETS
-    elif base.targeted != desired or missing:
+    elif base.targeted < desired or missing:
+        # More targets than DesiredCapacity, with every InService instance reached, is not a
+        # miss: Standby and warm-pool instances keep the group's tag but are not counted in
+        # DesiredCapacity. They are named as outside InService instead of raising an alert.
         kind = VerdictKind.MISMATCH
     elif base.problems:
         kind = VerdictKind.PARTIAL
@@ -178,6 +185,7 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         kind=kind,
         expected=desired,
         missing_instances=missing,
+        outside_in_service=outside,
         missing_groups=facts.missing_groups,
         scaling=Scaling(
             desired=desired,
