@@ -10,9 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_bad_language_fails_the_import_with_its_name() -> None:
-    env = {**os.environ, "MESSAGE_LANGUAGE": "fr", "POWERTOOLS_TRACE_DISABLED": "true"}
-    completed = subprocess.run(
+def _import_app(language: str) -> subprocess.CompletedProcess[str]:
+    """Import the notifier as Lambda does at init, in a fresh process."""
+    env = {**os.environ, "MESSAGE_LANGUAGE": language, "POWERTOOLS_TRACE_DISABLED": "true"}
+    return subprocess.run(
         [sys.executable, "-c", "import sys; sys.path.insert(0, 'src/notifier'); import app"],
         cwd=ROOT,
         env=env,
@@ -20,18 +21,14 @@ def test_a_bad_language_fails_the_import_with_its_name() -> None:
         text=True,
         check=False,
     )
+
+
+def test_a_bad_language_fails_the_import_with_its_name() -> None:
+    completed = _import_app("fr")
     assert completed.returncode != 0
     assert "MESSAGE_LANGUAGE" in completed.stderr
 
 
 def test_a_good_configuration_imports() -> None:
-    env = {**os.environ, "MESSAGE_LANGUAGE": "ja", "POWERTOOLS_TRACE_DISABLED": "true"}
-    completed = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, 'src/notifier'); import app"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = _import_app("ja")
     assert completed.returncode == 0, completed.stderr
