@@ -63,7 +63,7 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
 def send_command(
     client: SSMClient,
     params: SendCommandRequestTypeDef,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> str:
     """Send the command once; try again only when AWS rejected the attempt without running it."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
@@ -73,7 +73,8 @@ def send_command(
             if attempt == SEND_ATTEMPTS or not was_rejected(error):
                 raise
             # Full jitter, as botocore's standard mode backs off: 0..2^attempt seconds.
-            sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
+            # time.sleep is looked up per call, so a patched clock (tests) is honoured.
+            (sleep or time.sleep)(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
