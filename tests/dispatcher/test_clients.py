@@ -35,83 +35,51 @@ def throttled_answer(settings: Config, clients: Clients) -> dict[str, Any]:
     return error
 
 
-def test_group_read_throttled_throughout_is_503(
-    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+# Every call the dispatcher makes, with the client that makes it and the way it is throttled.
+THROTTLED_CALLS = ["DescribeAutoScalingGroups", "DescribeInstanceInformation", "SendCommand"]
+
+
+def throttle(clients: Clients, operation: str, times: int) -> Fault:
+    """Answer the first `times` attempts of `operation` with AWS's throttling error."""
+    if operation == "DescribeAutoScalingGroups":
+        return inject(
+            clients.autoscaling,
+            "auto-scaling",
+            operation,
+            Fault(autoscaling_error("Throttling"), times),
+        )
+    client = clients.ssm_send if operation == "SendCommand" else clients.ssm
+    return inject(client, "ssm", operation, Fault(ssm_error("ThrottlingException"), times))
+
+
+@pytest.mark.parametrize("operation", THROTTLED_CALLS)
+def test_throttled_throughout_is_503_and_nothing_runs(
+    settings: Config,
+    clients: Clients,
+    web_prod: list[str],
+    no_backoff: list[float],
+    operation: str,
 ) -> None:
-    fault = inject(
-        clients.autoscaling,
-        "auto-scaling",
-        "DescribeAutoScalingGroups",
-        Fault(autoscaling_error("Throttling"), 99),
-    )
+    fault = throttle(clients, operation, 99)
 
     error = throttled_answer(settings, clients)
 
-    assert "DescribeAutoScalingGroups" in error["message"]
+    assert operation in error["message"]
     assert fault.attempts == STANDARD_ATTEMPTS
-    assert len(no_backoff) == STANDARD_ATTEMPTS - 1  # botocore backed off between attempts
+    assert len(no_backoff) == STANDARD_ATTEMPTS - 1  # backed off between attempts
     assert commands_in_moto(clients) == []
 
 
-def test_agent_read_throttled_throughout_is_503(
-    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
-) -> None:
-    fault = inject(
-        clients.ssm,
-        "ssm",
-        "DescribeInstanceInformation",
-        Fault(ssm_error("ThrottlingException"), 99),
-    )
-
-    error = throttled_answer(settings, clients)
-
-    assert "DescribeInstanceInformation" in error["message"]
-    assert fault.attempts == STANDARD_ATTEMPTS
-    assert commands_in_moto(clients) == []
-
-
-def test_send_throttled_throughout_is_503_and_nothing_runs(
-    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
-) -> None:
-    fault = inject(
-        clients.ssm_send, "ssm", "SendCommand", Fault(ssm_error("ThrottlingException"), 99)
-    )
-
-    error = throttled_answer(settings, clients)
-
-    assert "SendCommand" in error["message"]
-    assert fault.attempts == STANDARD_ATTEMPTS
-    assert commands_in_moto(clients) == []
-
-
-@pytest.mark.parametrize(
-    ("service", "operation"),
-    [
-        ("auto-scaling", "DescribeAutoScalingGroups"),
-        ("ssm", "DescribeInstanceInformation"),
-        ("ssm", "SendCommand"),
-    ],
-)
+@pytest.mark.parametrize("operation", THROTTLED_CALLS)
 def test_brief_throttling_is_absorbed_and_sends_once(
     settings: Config,
     clients: Clients,
     web_prod: list[str],
     no_backoff: list[float],
-    service: str,
     operation: str,
 ) -> None:
     # Given two throttled attempts before AWS answers
-    client = {
-        "DescribeAutoScalingGroups": clients.autoscaling,
-        "DescribeInstanceInformation": clients.ssm,
-        "SendCommand": clients.ssm_send,
-    }[operation]
-    answer = (
-        autoscaling_error("Throttling")
-        if service == "auto-scaling"
-        else ssm_error("ThrottlingException")
-    )
-    fault = inject(client, service, operation, Fault(answer, 2))
+    fault = throttle(clients, operation, 2)
 
     handled = handler.handle(CLEAR, settings, clients)
 
