@@ -41,7 +41,7 @@ lint: venv ## ruff and mypy
 	# top so that sam build never copies it into an artifact.
 	cd src/notifier && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/dispatcher && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
-	$(VENV)/bin/mypy --config-file pyproject.toml local bench tests/support
+	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness
 
 .PHONY: template
 template: venv $(SAM_VENV)/.installed ## cfn-lint, sam validate --lint, sam build

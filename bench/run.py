@@ -37,11 +37,11 @@ from typing import Any
 
 import botocore.session
 
+from harness import aws_emulator as emulator
 from local.embedded_aws import EmbeddedAws, Stack
 from local.lambda_context import LocalContext
 from local.run import EVENTS, function_env, sns_event
 from local.slack_receiver import SlackReceiver
-from tests.support import aws_emulator as emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -1,4 +1,4 @@
-"""moto's server on a free 127.0.0.1 port, extended by tests/support/aws_emulator, and seeded
+"""moto's server on a free 127.0.0.1 port, extended by harness/aws_emulator, and seeded
 with what the stack would have created: a group, a topic, a secret, the SSM document and the
 idempotency table.
 """
@@ -16,7 +16,7 @@ import requests
 import yaml
 from moto.server import ThreadedMotoServer
 
-from tests.support import aws_emulator, cfn_template
+from harness import aws_emulator, cfn_template
 
 REGION = aws_emulator.REGION
 # moto accepts any key; these make sure nothing could ever sign for a real account.

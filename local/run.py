@@ -1,6 +1,6 @@
 """`make demo`: the whole flow on this machine, with no AWS account, Slack or Docker.
 
-For each scenario: moto's server plays AWS (extended by tests/support/aws_emulator), a local
+For each scenario: moto's server plays AWS (extended by harness/aws_emulator), a local
 receiver plays Slack, and the real dispatcher and notifier run in fresh processes whose boto3
 calls go over HTTP to moto (AWS_ENDPOINT_URL) and whose Slack post goes over HTTP to the
 receiver. The fleet's part (what each instance's invocation did) is the scenario's.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness import aws_emulator as emulator
+from harness.aws_emulator import InvocationResult
 from local.embedded_aws import EmbeddedAws, Stack
-from tests.support import aws_emulator as emulator
-from tests.support.aws_emulator import InvocationResult
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ os.environ.update(
 for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
     os.environ.pop(name, None)
 
-from tests.support import aws_emulator  # noqa: E402  (after the credentials above)
+from harness import aws_emulator  # noqa: E402  (after the credentials above)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from tests.support import aws_emulator
+from harness import aws_emulator
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:apcu-fleet-flush-status"
 ROLE_ARN = "arn:aws:iam::123456789012:role/apcu-fleet-flush-notification"

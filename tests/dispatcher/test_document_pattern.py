@@ -7,7 +7,7 @@ import re
 import pytest
 
 from apcu_dispatcher.validation import DOCUMENT_PREFIX_PATTERN, ValidationError, validate_request
-from tests.support import cfn_template
+from harness import cfn_template
 
 BAD_PREFIXES = [
     "x; rm -rf /",

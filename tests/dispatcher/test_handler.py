@@ -19,8 +19,8 @@ import pytest
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
+from harness import aws_emulator
 from tests.dispatcher.conftest import DOCUMENT, commands_in_moto, stored_event
-from tests.support import aws_emulator
 
 ALICE = "arn:aws:sts::123456789012:assumed-role/PlatformOps/alice"
 

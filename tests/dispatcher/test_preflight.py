@@ -9,7 +9,7 @@ import pytest
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.preflight import PlanWarning, plan_flush
-from tests.support import aws_emulator
+from harness import aws_emulator
 
 
 def test_healthy_group(clients: Clients, web_prod: list[str]) -> None:

@@ -19,7 +19,7 @@ from pytest_httpserver import HTTPServer
 
 from apcu_notifier import handler
 from apcu_notifier.config import Config, Language
-from tests.support import aws_emulator
+from harness import aws_emulator
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "notifier"
 WEBHOOK_PATH = "/services/T000/B000/XXXX"

@@ -10,10 +10,10 @@ import boto3
 import pytest
 
 from apcu_notifier import handler
+from harness import aws_emulator as emu
+from harness.aws_emulator import ok
 from tests.notifier.conftest import GROUP, JSON_THROTTLE, XML_THROTTLE, World, throttle
 from tests.notifier.test_idempotency import TABLE
-from tests.support import aws_emulator as emu
-from tests.support.aws_emulator import ok
 
 
 def settled(world: World, size: int = 2) -> str:

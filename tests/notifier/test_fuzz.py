@@ -26,11 +26,11 @@ from apcu_notifier.notification import (
 )
 from apcu_notifier.render import render
 from apcu_notifier.verdict import judge
+from harness import aws_emulator as emu
+from harness.aws_emulator import InvocationResult
 from tests.notifier.builders import command, facts, group, ids, invocation
 from tests.notifier.conftest import GROUP, World, load_event, text_of
 from tests.notifier.slack_limits import assert_within_slack_limits, control_sequences
-from tests.support import aws_emulator as emu
-from tests.support.aws_emulator import InvocationResult
 
 SLACK_CONTROLS = [
     "<!channel>",

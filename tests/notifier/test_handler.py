@@ -15,9 +15,9 @@ import pytest
 from apcu_notifier import handler
 from apcu_notifier.config import Language
 from apcu_notifier.notification import InvalidEvent
+from harness import aws_emulator as emu
+from harness.aws_emulator import InvocationResult, ok
 from tests.notifier.conftest import GROUP, World, load_event, text_of, with_records
-from tests.support import aws_emulator as emu
-from tests.support.aws_emulator import InvocationResult, ok
 
 
 def count_calls(world: World) -> collections.Counter[str]:

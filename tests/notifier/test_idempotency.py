@@ -10,9 +10,9 @@ import pytest
 from werkzeug import Request, Response
 
 from apcu_notifier import handler
+from harness import aws_emulator as emu
+from harness.aws_emulator import ok
 from tests.notifier.conftest import GROUP, WEBHOOK_PATH, World
-from tests.support import aws_emulator as emu
-from tests.support.aws_emulator import ok
 
 TABLE = "apcu-fleet-flush-Idempotency"
 

@@ -8,11 +8,11 @@ import re
 from apcu_notifier.config import Language
 from apcu_notifier.render import render
 from apcu_notifier.verdict import VerdictKind, judge
+from harness import aws_emulator as emu
+from harness.aws_emulator import InvocationResult, ok
 from tests.notifier.builders import command, facts, group, ids, invocation
 from tests.notifier.conftest import GROUP, World, text_of
 from tests.notifier.slack_limits import SECTION_TEXT, assert_within_slack_limits
-from tests.support import aws_emulator as emu
-from tests.support.aws_emulator import InvocationResult, ok
 
 
 def test_300_missing_of_2000_named_first_then_counted() -> None:

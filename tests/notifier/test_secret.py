@@ -7,7 +7,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from apcu_notifier.secret import SecretError, parse_webhook, webhook_url
-from tests.support import aws_emulator as emu
+from harness import aws_emulator as emu
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf"
 URL = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"

@@ -21,9 +21,9 @@ import pytest
 from werkzeug import Request, Response
 
 from apcu_notifier.observability import logger as notifier_logger
+from harness import aws_emulator as emu
+from harness.aws_emulator import ok
 from tests.notifier.conftest import GROUP, JSON_THROTTLE, WEBHOOK_PATH, World, throttle
-from tests.support import aws_emulator as emu
-from tests.support.aws_emulator import ok
 
 SECRET_PART = "B000/XXXX"
 

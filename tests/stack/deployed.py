@@ -26,7 +26,7 @@ from samtranslator.utils.py27hash_fix import (
     undo_mark_unicode_str_in_template,
 )
 
-from tests.support import cfn_template
+from harness import cfn_template
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import cfn_template
+from harness import cfn_template
 
 SAMCONFIG = Path(__file__).resolve().parents[2] / "samconfig.toml"
 ENVIRONMENTS = ["default", "prod"]

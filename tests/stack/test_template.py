@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
     DynamoDBPersistenceLayer,
 )
 
+from harness import cfn_template
 from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_statements, statements
-from tests.support import cfn_template
 
 REPO = Path(__file__).resolve().parents[2]
 POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/latest"
@@ -754,7 +754,7 @@ def deployed_script(stack: DeployedStack) -> str:
 
 
 def test_the_shared_template_reader_gives_the_script_cloudformation_deploys() -> None:
-    # The web node test and the local run take the script from tests.support.cfn_template;
+    # The web node test and the local run take the script from harness.cfn_template;
     # it must be the very script CloudFormation would put in the document.
     values = {"ContainerName": "php-web", "WebPort": "8080"}
     assert cfn_template.flush_script(values).rstrip("\n") == deployed_script(

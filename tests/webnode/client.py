@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.support.webnode_server import WebNode
+from harness.webnode_server import WebNode
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.webnode_server import (
+from harness.webnode_server import (
     APCU_PHP,
     MissingToolError,
     Tools,

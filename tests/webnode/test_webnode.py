@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import cfn_template
-from tests.support.webnode_server import Tools, WebNode, free_port
+from harness import cfn_template
+from harness.webnode_server import Tools, WebNode, free_port
 from tests.webnode.client import cache_keys, fill, request
 
 CONTAINER = "laravel-web"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 APCU_PHP = ROOT / "webnode" / "apcu.php"
 SNIPPET = ROOT / "webnode" / "nginx-apcu.conf"
 # The two strings of the snippet that name production paths.
