@@ -63,7 +63,7 @@ def main(template_path: Path, dropped: list[str]) -> dict[str, Any]:
         metadata = template.get("Metadata", {}).get(spec.metadata_type)
         if metadata is not None:
             for exporter in spec.exporters:
-                exporter(_Uploaders(s3), CodeSigner(None, None)).export(  # type: ignore[arg-type]
+                exporter(_Uploaders(s3), CodeSigner(None, None)).export(
                     spec.metadata_type, metadata, str(template_path.parent)
                 )
 
