@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,8 @@ else:
 class Handled:
     response: dict[str, Any]
     outcome: str  # Accepted, DryRun, Rejected or Throttled: the metric counted
+    # Further metrics to count, each once (WatchdogNotArmed).
+    also_count: tuple[str, ...] = ()
 
 
 @cache
@@ -81,6 +83,8 @@ def handle(event: object, settings: Config, aws: Clients) -> Handled:
         request = validate_request(
             payload, allowed_groups=settings.allowed_groups, requester=requester
         )
+        if not api:
+            request = replace(request, origin="console")
         answer, command_id = dispatch(request, settings, aws)
     except Refusal as refusal:
         logger.info(
@@ -104,7 +108,23 @@ def handle(event: object, settings: Config, aws: Clients) -> Handled:
             "command_id": command_id,
         },
     )
-    return Handled(_shaped(answer, api=api), "DryRun" if request.dry_run else "Accepted")
+    return Handled(
+        _shaped(answer, api=api),
+        "DryRun" if request.dry_run else "Accepted",
+        _report_unarmed(answer, command_id),
+    )
+
+
+def _report_unarmed(answer: Answer, command_id: str | None) -> tuple[str, ...]:
+    for warning in answer.body.get("warnings", []):
+        if warning.get("reason") == "watchdog-not-armed":
+            logger.error(
+                "command sent but its watchdog is not armed; only SSM's notification can bring "
+                "its verdict",
+                extra={"command_id": command_id, "detail": warning.get("message")},
+            )
+            return ("WatchdogNotArmed",)
+    return ()
 
 
 def is_api_event(event: object) -> bool:
@@ -148,4 +168,6 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name=handled.outcome, unit=MetricUnit.Count, value=1)
+    for name in handled.also_count:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     return handled.response
