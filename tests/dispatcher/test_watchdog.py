@@ -249,6 +249,9 @@ def test_an_unarmed_watchdog_is_an_error_log_and_a_metric(
     [metric] = _emitted(capsys.readouterr().out)
     assert metric["WatchdogNotArmed"] == [1.0]
     assert metric["Accepted"] == [1.0]
+    # The dimension the stack's WatchdogNotArmedAlarm watches
+    assert metric["service"] == "apcu-dispatcher"
+    assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ApcuFleetFlush"
 
 
 def test_an_armed_watchdog_counts_no_failure(

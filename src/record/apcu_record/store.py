@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-_NAMES = {
+# DynamoDB refuses a name map that holds names an expression does not use.
+_CLAIM_NAMES = {
     "#id": "commandId",
     "#state": "state",
     "#claim": "claim",
     "#until": "until",
-    "#token": "token",
     "#ttl": "ttl",
 }
 
@@ -91,7 +91,7 @@ def claim_verdict(
                 "attribute_not_exists(#id) OR "
                 "(#state = :sent AND (attribute_not_exists(#claim) OR #claim.#until < :now))"
             ),
-            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeNames=_CLAIM_NAMES,
             ExpressionAttributeValues={
                 ":claim": {"M": {"token": {"S": token}, "until": {"N": str(until)}}},
                 ":sent": {"S": SENT},
@@ -125,7 +125,12 @@ def record_verdict(
             Key=_key(command_id),
             UpdateExpression="SET #state = :judged, #verdict = :verdict REMOVE #claim",
             ConditionExpression="#claim.#token = :token",
-            ExpressionAttributeNames={**_NAMES, "#verdict": "verdict"},
+            ExpressionAttributeNames={
+                "#state": "state",
+                "#verdict": "verdict",
+                "#claim": "claim",
+                "#token": "token",
+            },
             ExpressionAttributeValues={
                 ":judged": {"S": JUDGED},
                 ":verdict": verdict.to_attribute(),
