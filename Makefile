@@ -58,7 +58,7 @@ pytest: venv system-deps
 test: lint template pytest ## everything CI runs: lint, types, template checks, all tests
 
 .PHONY: demo
-demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed)
+demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed|lost-notification|stuck)
 	$(PY) -m local.run $(if $(SCENARIO),--scenario $(SCENARIO),--all)
 
 .PHONY: bench

@@ -204,7 +204,7 @@ def calls_and_scaling(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> d
     # The handler's own log lines would drown the table; warnings and errors still show.
     env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONPATH",)})
-    sys.path.insert(0, str(ROOT / "src" / "notifier"))
+    sys.path[:0] = [str(ROOT / "src" / "notifier"), str(ROOT / "src" / "record")]
     from apcu_notifier.handler import lambda_handler
 
     results: dict[str, Any] = {"sizes": {}}
