@@ -293,7 +293,13 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
             ("*",),
             no_condition(),
         ),
-        ("Allow", ("dynamodb:PutItem",), ("{CommandsTable.Arn}",), no_condition()),
+        (
+            "Allow",
+            ("dynamodb:GetItem", "dynamodb:PutItem"),
+            ("{CommandsTable.Arn}",),
+            no_condition(),
+        ),
+        ("Allow", ("ssm:ListCommands",), ("*",), no_condition()),
         (
             "Allow",
             ("scheduler:CreateSchedule",),
@@ -473,12 +479,12 @@ def api_operations(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
     }
 
 
-def test_the_api_has_one_route_post_flush_and_it_needs_a_sigv4_signature(
+def test_the_api_has_two_routes_and_both_need_a_sigv4_signature(
     stack: DeployedStack,
 ) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
     operations = api_operations(api)
-    assert set(operations) == {("post", "/flush")}
+    assert set(operations) == {("post", "/flush"), ("get", "/flush/{commandId}")}
     for operation in operations.values():
         assert operation["security"] == [{"AWS_IAM": []}]
     scheme = api["Body"]["components"]["securitySchemes"]["AWS_IAM"]
@@ -490,19 +496,22 @@ def test_the_api_has_one_route_post_flush_and_it_needs_a_sigv4_signature(
         assert url["AuthType"] == "AWS_IAM"
 
 
-def test_the_api_route_invokes_the_dispatcher(stack: DeployedStack) -> None:
+def test_both_api_routes_invoke_the_dispatcher(stack: DeployedStack) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
-    integration = api_operations(api)[("post", "/flush")]["x-amazon-apigateway-integration"]
-    assert "{DispatcherFunction.Arn}" in integration["uri"]
-    assert integration["payloadFormatVersion"] == "2.0"
+    for route in (("post", "/flush"), ("get", "/flush/{commandId}")):
+        integration = api_operations(api)[route]["x-amazon-apigateway-integration"]
+        assert "{DispatcherFunction.Arn}" in integration["uri"]
+        assert integration["payloadFormatVersion"] == "2.0"
     permissions = [
         p
         for p in stack.of_type("AWS::Lambda::Permission").values()
         if p["FunctionName"] == "{DispatcherFunction}"
     ]
-    assert len(permissions) == 1
-    assert permissions[0]["Principal"] == "apigateway.amazonaws.com"
-    assert permissions[0]["SourceArn"] == arn("execute-api", "{FlushApi}/*/POST/flush")
+    assert {p["Principal"] for p in permissions} == {"apigateway.amazonaws.com"}
+    assert sorted(p["SourceArn"] for p in permissions) == [
+        arn("execute-api", "{FlushApi}/*/GET/flush/*"),
+        arn("execute-api", "{FlushApi}/*/POST/flush"),
+    ]
     assert stack.outputs["ApiUrl"] == (
         f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/flush"
     )

@@ -21,6 +21,7 @@ from apcu_dispatcher.config import Config
 from apcu_dispatcher.dispatch import dispatch
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.responses import Answer, refused
+from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ else:
 @dataclass(frozen=True)
 class Handled:
     response: dict[str, Any]
-    outcome: str  # Accepted, DryRun, Rejected or Throttled: the metric counted
+    outcome: str  # Accepted, DryRun, StatusRead, Rejected or Throttled: the metric counted
     # Further metrics to count, each once (WatchdogNotArmed).
     also_count: tuple[str, ...] = ()
 
@@ -71,6 +72,8 @@ def clients() -> Clients:
 
 
 def handle(event: object, settings: Config, aws: Clients) -> Handled:
+    if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
+        return handle_status(event, settings, aws)
     api = is_api_event(event)
     requester = CONSOLE_REQUESTER
     try:
@@ -125,6 +128,26 @@ def _report_unarmed(answer: Answer, command_id: str | None) -> tuple[str, ...]:
             )
             return ("WatchdogNotArmed",)
     return ()
+
+
+def handle_status(event: dict[str, Any], settings: Config, aws: Clients) -> Handled:
+    """GET /flush/{commandId}: the command's record, and its verdict once there is one."""
+    try:
+        requester = api_requester(event)
+        command_id = command_id_of(event)
+        answer = read_status(command_id, settings, aws)
+    except Refusal as refusal:
+        logger.info(
+            "status request refused",
+            extra={"status": refusal.status, "rule": refusal.rule, "field": refusal.field},
+        )
+        outcome = "Throttled" if refusal.status == 503 else "Rejected"
+        return Handled(refused(refusal).for_api(), outcome)
+    logger.info(
+        "status read",
+        extra={"command_id": command_id, "state": answer.body["state"], "requester": requester},
+    )
+    return Handled(answer.for_api(), "StatusRead")
 
 
 def is_api_event(event: object) -> bool:
