@@ -293,3 +293,27 @@ def test_the_watchdog_in_japanese(recording: World) -> None:
     world.invoke(watchdog_event(command_id))
 
     assert "SSM 通知が届かなかった" in text_of(world.slack.message())
+
+
+def test_a_running_command_without_a_record_is_still_a_stuck_alert_then_its_verdict(
+    recording: World,
+) -> None:
+    # Given the dispatcher's PutItem failed but its schedule was created
+    world = recording
+    members = sorted(emu.create_group(GROUP, 2))
+    command_id = world.send()
+    emu.settle_command(
+        command_id, {i: InvocationResult("InProgress") for i in members}, status="InProgress"
+    )
+    world.start()
+    world.slack.always()
+
+    world.invoke(watchdog_event(command_id))
+    emu.settle_command(command_id, {i: ok() for i in members})
+    world.notify(command_id)
+    world.notify(command_id)
+
+    assert [m["blocks"][0]["text"]["text"] for m in world.slack.messages()] == [
+        "🚨 APCu clear still running after its expiry",
+        "✅ APCu cleared on every instance",
+    ]

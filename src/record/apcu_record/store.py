@@ -161,21 +161,33 @@ def release_claim(client: DynamoDBClient, table: str, command_id: str, token: st
 
 
 def mark_stuck(client: DynamoDBClient, table: str, command_id: str, now: dt.datetime) -> bool:
-    """Note that a stuck alert is being posted; False when one was, or the command is judged."""
+    """Note that a stuck alert is being posted; False when one was, or the command is judged.
+
+    A command without a record gets a bare `sent` item, so that its verdict can still be
+    claimed when it ends.
+    """
     try:
         client.update_item(
             TableName=table,
             Key=_key(command_id),
-            UpdateExpression="SET #stuck = :now",
+            UpdateExpression=(
+                "SET #stuck = :now, #state = if_not_exists(#state, :sent), "
+                "#ttl = if_not_exists(#ttl, :ttl)"
+            ),
             ConditionExpression=(
-                "attribute_exists(#id) AND #state = :sent AND attribute_not_exists(#stuck)"
+                "attribute_not_exists(#id) OR (#state = :sent AND attribute_not_exists(#stuck))"
             ),
             ExpressionAttributeNames={
                 "#id": "commandId",
                 "#state": "state",
                 "#stuck": "stuckAlertedAt",
+                "#ttl": "ttl",
             },
-            ExpressionAttributeValues={":now": {"S": iso(now)}, ":sent": {"S": SENT}},
+            ExpressionAttributeValues={
+                ":now": {"S": iso(now)},
+                ":sent": {"S": SENT},
+                ":ttl": {"N": str(int((now + RETENTION).timestamp()))},
+            },
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
