@@ -102,9 +102,7 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
 
     # Idempotency is off here: the floor does no de-duplication either.
     notifier_env = {
-        k: v
-        for k, v in function_env(aws, stack, "notifier", "en").items()
-        if k != "COMMANDS_TABLE"
+        k: v for k, v in function_env(aws, stack, "notifier", "en").items() if k != "COMMANDS_TABLE"
     }
     dispatcher_env = function_env(aws, stack, "dispatcher", "en")
     python = sys.executable

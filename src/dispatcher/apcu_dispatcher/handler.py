@@ -1,4 +1,5 @@
-"""The Lambda edge: tell an API request from a console event, validate, dispatch, answer.
+"""The Lambda edge: route GET /flush/{commandId} to the status reader; tell a POST /flush
+request from a console event, validate, dispatch, answer.
 
 Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
 requester written into the command's Comment is then what they wrote, while CloudTrail still

@@ -101,6 +101,7 @@ def _stuck(command: CommandFacts, rt: Runtime, remaining: Callable[[], float]) -
     command_id = command.command_id
     if rt.ledger is not None and not rt.ledger.mark_stuck(command_id):
         logger.info("watchdog: a stuck alert was already posted, or the verdict came meanwhile")
+        metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
         return {"command_id": command_id, "duplicate": True}
     logger.warning(
         "watchdog: the command is still not final after its expiry; posting a stuck alert",
