@@ -1,6 +1,6 @@
 """Post each final status of a command once, with Powertools idempotency on DynamoDB.
 
-SNS and Lambda may both deliver twice (facts.md). The key is the command id and its final
+SNS and Lambda may both deliver twice (docs/facts.md). The key is the command id and its final
 status. A duplicate returns the stored outcome without posting; a duplicate that arrives while
 the first is still posting raises IdempotencyAlreadyInProgressError, so Lambda retries it later
 and finds the outcome; a post that fails leaves no record, so its retry posts.
