@@ -12,6 +12,7 @@ receiver. The fleet's part (what each instance's invocation did) is the scenario
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -26,6 +27,8 @@ from typing import Any
 from local.embedded_aws import REGION, EmbeddedAws, Stack
 from local.scenarios import SCENARIOS, Scenario
 from local.slack_receiver import SlackReceiver, render
+from local.steps import print_dispatcher_answer
+from local.steps import step as _step
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -36,10 +39,6 @@ GROUP_SIZE = 3
 
 class ScenarioFailed(Exception):
     pass
-
-
-def _step(n: int, total: int, text: str) -> None:
-    print(f"  [{n}/{total}] {text}", flush=True)
 
 
 def _invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path) -> dict[str, Any]:
@@ -151,6 +150,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
         f"document {stack.document_name}",
     )
 
+    scenario.before_dispatch(aws, stack)
     console_event = json.loads((EVENTS / "dispatcher" / "console-clear-all.json").read_text())
     dispatched = _invoke(
         "dispatcher", console_event, function_env(aws, stack, "dispatcher", lang), log
@@ -164,12 +164,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     if answer.get("statusCode") != 202 or "commandId" not in body:
         raise ScenarioFailed(f"dispatcher answered {answer.get('statusCode')}: {json.dumps(body)}")
     command_id = body["commandId"]
-    _step(
-        2,
-        total,
-        f"dispatcher: console-clear-all.json -> 202, command {command_id}, "
-        f"expecting {body.get('expect')}",
-    )
+    print_dispatcher_answer(2, total, "console-clear-all.json", body)
 
     outcome = scenario.fleet(aws, stack, command_id)
     _step(3, total, f"fleet: {outcome.summary}")
@@ -217,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = list(SCENARIOS.values()) if args.all else [SCENARIOS[args.scenario]]
     if args.expect:
-        chosen = [Scenario(s.name, s.description, args.expect, s.fleet) for s in chosen]
+        chosen = [dataclasses.replace(s, expected_verdict=args.expect) for s in chosen]
     OUT.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     started = time.monotonic()
