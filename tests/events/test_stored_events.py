@@ -236,3 +236,10 @@ def test_a_stored_notifier_event_posts_what_the_readme_says(
     else:
         assert len(posted) == 1, posted
         assert posted[0]["text"]
+
+
+def test_the_dispatcher_events_and_the_env_vars_file_use_the_region_of_samconfig() -> None:
+    files = [ENV_VARS, *sorted((EVENTS / "dispatcher").glob("*.json"))]
+    for path in files:
+        regions = set(re.findall(r"\b[a-z]{2}-[a-z]+-\d\b", path.read_text(encoding="utf-8")))
+        assert regions <= {REGION}, (path.name, regions)
