@@ -1,6 +1,6 @@
 """The handler end to end: moto + the emulator for AWS, a real HTTP webhook on 127.0.0.1.
 
-One test per row of design.md's verdict table, each checking the message Slack received.
+One test per row of the verdict table in docs/design.md, each checking the message Slack received.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The verdict table (design.md) as plain functions: every row, and the edges between rows."""
+"""The verdict table (docs/design.md) as plain functions: every row, and the edges between rows."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ from tests.stack import deployed
 from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_statements, statements
 
 REPO = Path(__file__).resolve().parents[2]
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/latest"
+# The public layer of the Powertools release the tests run with (tests/stack/test_powertools_pin.py).
+POWERTOOLS_LAYER_PARAMETER = (
+    f"/aws/service/powertools/python/arm64/python3.13/{version('aws-lambda-powertools')}"
+)
 EXISTING_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:team/slack-webhook-AbCdEf"
 SECRET_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
 TOPIC_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/66666666-7777-8888-9999-000000000000"
@@ -112,7 +116,7 @@ def test_each_function_runs_python313_on_arm64_with_powertools_from_its_public_p
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     # The layer's ARN is read from the public parameter at deploy time, for this very
-    # architecture and Python version; no ARN pinned to a region or version.
+    # architecture, Python version and Powertools release; no ARN pinned to a region.
     assert properties["Layers"] == [f"ssm:{POWERTOOLS_LAYER_PARAMETER}"]
     assert stack.template["Parameters"]["PowertoolsLayerArn"]["Type"] == (
         "AWS::SSM::Parameter::Value<String>"

@@ -1,4 +1,4 @@
-"""Facts -> Verdict, with no I/O (design.md, "Verdicts").
+"""Facts -> Verdict, with no I/O (docs/design.md, "Verdicts").
 
 The order of the rules matters: a failed command is reported as failed whatever else is true;
 a group that has gone cannot be counted; only then are counts compared.
@@ -21,7 +21,7 @@ from apcu_notifier.facts import (
 from apcu_notifier.notification import UnreadableReason
 
 FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
-# SSM's StatusDetails when a tag matched no instance (facts.md).
+# SSM's StatusDetails when a tag matched no instance (docs/facts.md).
 NO_INSTANCES_IN_TAG = "No Instances In Tag"
 EXCERPT_CHARS = 300
 
