@@ -68,6 +68,16 @@ class WebNodeError(RuntimeError):
     """nginx or php-fpm did not start; the message carries their logs."""
 
 
+def local_flush_script(apcu_port: int, container: str = "laravel-web") -> str:
+    """The SSM document's script out of template.yaml, as deployed with ApcuPort=apcu_port,
+    with only `docker exec <container> ` taken out, so that curl runs on this machine."""
+    script = cfn_template.flush_script({"ApcuPort": str(apcu_port), "ContainerName": container})
+    docker = f"docker exec {container} "
+    if docker not in script:
+        raise WebNodeError(f"the document's script no longer runs `{docker}...`:\n{script}")
+    return script.replace(docker, "")
+
+
 @dataclass(frozen=True)
 class Tools:
     nginx: Path
@@ -183,6 +193,7 @@ class WebNode:
     guarded=False serves the APCu server without its allow/deny lines, as if someone had
     copied it without them. `php_ini` goes to php-fpm as -d settings (apc.shm_size and
     apc.entries_hint take effect only there: APCu sizes its memory before the pool starts).
+    `apcu_php` serves another copy of apcu.php (the bench compares versions with it).
     """
 
     def __init__(
@@ -194,6 +205,7 @@ class WebNode:
         guarded: bool = True,
         workers: int = 2,
         php_ini: Mapping[str, str] | None = None,
+        apcu_php: Path = APCU_PHP,
     ) -> None:
         self.workdir = workdir.resolve()
         self.apcu_enabled = apcu_enabled
@@ -201,6 +213,7 @@ class WebNode:
         self.guarded = guarded
         self.workers = workers
         self.php_ini = dict(php_ini or {})
+        self.apcu_php = apcu_php.resolve()
         self.socket_path = self.workdir / "php-fpm.sock"
         if len(str(self.socket_path)) > _MAX_SOCKET_PATH:
             raise ValueError(f"unix socket path too long for Linux: {self.socket_path}")
@@ -273,7 +286,7 @@ class WebNode:
             if removed == 0:
                 raise WebNodeError(f"{SNIPPET.name} has no allow/deny lines to leave out")
         return text.replace(SNIPPET_SOCKET, str(self.socket_path)).replace(
-            SNIPPET_SCRIPT, str(APCU_PHP)
+            SNIPPET_SCRIPT, str(self.apcu_php)
         )
 
     def _script_location(self, uri: str, script: Path) -> str:

@@ -68,6 +68,18 @@ def cache_keys(node: WebNode, store: Sequence[str] = ()) -> list[str]:
     return [str(key) for key in keys]
 
 
+def generate(node: WebNode, counts: Mapping[str, int]) -> list[str]:
+    """A cache holding exactly `count` keys <prefix>0, <prefix>1, ... for each prefix; the keys."""
+    cleared = clear(node)
+    assert cleared.status == 200, cleared.body
+    form = [(f"generate[{prefix}]", str(count)) for prefix, count in counts.items()]
+    reply = request(node.port, "POST", "/store.php", form)
+    assert reply.status == 200, f"store.php answered {reply.status}: {reply.body}"
+    expected = sorted(f"{prefix}{i}" for prefix, count in counts.items() for i in range(count))
+    assert reply.json()["keys"] == expected
+    return expected
+
+
 def fill(node: WebNode, keys: Sequence[str]) -> None:
     """A cache holding exactly `keys`, whatever earlier tests left behind."""
     cleared = clear(node)

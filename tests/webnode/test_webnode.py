@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from harness import cfn_template
-from harness.webnode_server import SNIPPET, Tools, WebNode, free_port
-from tests.webnode.client import cache_keys, clear, fill, request
+from harness.webnode_server import SNIPPET, Tools, WebNode, free_port, local_flush_script
+from tests.webnode.client import cache_keys, clear, fill, generate, request
 
 CONTAINER = "laravel-web"
 PREFIX_RULE = "^[A-Za-z0-9_.:-]{1,64}$"
@@ -53,10 +53,7 @@ def document_script(port: int) -> str:
     """The script as deployed with ApcuPort=port, as it would run inside the container."""
     template = cfn_template.load()
     assert "FlushDocument" in template["Resources"], "template.yaml has no FlushDocument"
-    script = cfn_template.flush_script({"ApcuPort": str(port), "ContainerName": CONTAINER})
-    docker = f"docker exec {CONTAINER} "
-    assert docker in script, f"the document's script no longer runs `{docker}...`:\n{script}"
-    local = script.replace(docker, "")
+    local = local_flush_script(port, CONTAINER)
     assert "docker" not in local
     assert "${!" not in local, "Fn::Sub's ${!...} escape left in the script"
     return local
@@ -194,6 +191,41 @@ def test_a_prefix_is_text_not_a_regular_expression(tools: Tools, node: WebNode) 
     # Then only the keys with that exact text at the start are gone
     assert answer["cleared"] == 2
     assert cache_keys(node) == ["cfg-v1:d", "cfgXv1:c"]
+
+
+@pytest.mark.parametrize("matching", [1, 999, 1000, 1001, 2000, 2500])
+def test_a_prefix_clear_of_thousands_of_keys_deletes_them_all_and_no_other(
+    tools: Tools, node: WebNode, matching: int
+) -> None:
+    # Given thousands of keys under user: (apcu.php deletes them a chunk at a time), and
+    # others around them, some of which merely start with "user"
+    keys = generate(node, {"user:": matching, "users:": 700, "page:": 300})
+
+    # When the document clears the prefix user:
+    answer = run_document(
+        tools, node.apcu_port, "user:", interpreter="sh", agent="env-var agent"
+    ).answer()
+
+    # Then every user: key is gone, whatever chunk it fell in, and every other key is left
+    assert answer["cleared"] == matching
+    assert answer["entries_after"] == len(keys) - matching
+    assert cache_keys(node) == [key for key in keys if not key.startswith("user:")]
+
+
+def test_a_full_clear_of_thousands_of_keys_empties_the_cache(tools: Tools, node: WebNode) -> None:
+    # Given a cache of 3,500 keys: several chunks
+    keys = generate(node, {"user:": 2300, "page:": 1200})
+
+    # When the document runs without a prefix
+    answer = run_document(
+        tools, node.apcu_port, "", interpreter="sh", agent="env-var agent"
+    ).answer()
+
+    # Then the cache is empty, and the answer counts every key
+    assert answer["entries_before"] == len(keys)
+    assert answer["cleared"] == len(keys)
+    assert answer["entries_after"] == 0
+    assert cache_keys(node) == []
 
 
 def test_a_prefix_of_64_characters_is_accepted(node: WebNode) -> None:
