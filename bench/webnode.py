@@ -14,8 +14,14 @@ Latency is measured from the moment each request was due, not from when a blocke
 got round to sending it, so a stall counts for every request it delays. The load is
 bounded: CLIENTS clients at RATE requests per second each, never longer than LOAD_LIMIT_S,
 on 127.0.0.1 only. The fill endpoint exists only in this bench's own nginx configuration.
+The time each request spent inside apcu_fetch (measured by PHP) tells APCu's lock apart
+from waiting for a CPU.
 
-    python -m bench.webnode            # table on stdout, bench/results/webnode.json
+Last, the same fills with APCu's defaults (apc.shm_size=32M, apc.entries_hint=4096): the
+numbers behind the settings webnode/README.md asks for.
+
+    python -m bench.webnode                                  # table, bench/results/webnode.json
+    python -m bench.webnode --apcu-php old.php --out x.json  # another apcu.php, e.g. from git
 """
 
 from __future__ import annotations

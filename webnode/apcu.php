@@ -18,9 +18,9 @@ declare(strict_types=1);
 const PREFIX_RULE = '^[A-Za-z0-9_.:-]{1,64}$';
 const PREFIX_PATTERN = '/\A[A-Za-z0-9_.:-]{1,64}\z/';
 // Keys deleted per round. apcu_clear_cache() frees every entry under one write lock,
-// and every request that reads APCu waits until it is done: 67 ms at p99 for a million
-// entries in `make bench` (bench/webnode.py). apcu_delete() takes the lock once per key,
-// so reads get in between. A chunk bounds the keys held in memory at once.
+// and every request that reads APCu waits until it is done: 67 to 155 ms at p99 for a
+// million entries in `make bench` (bench/webnode.py). apcu_delete() takes the lock once
+// per key, so reads get in between. A chunk bounds the keys held in memory at once.
 const CHUNK = 1000;
 // The worker steps aside after this much work (1 ms). On a node with 2 cores, a clear
 // that never does keeps one of them busy, and requests beside a clear of 1,000,000 saw
