@@ -354,7 +354,7 @@ def test_the_apcu_server_listens_on_loopback_at_the_stacks_default_port() -> Non
 
 def listening_addresses(port: int) -> set[str]:
     """Every address with a TCP socket in LISTEN on `port`, as the kernel reports it."""
-    found = set()
+    found: set[str] = set()
     for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
         path = Path(table)
         if not path.exists():
