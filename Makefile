@@ -93,6 +93,7 @@ demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-tar
 bench: venv $(SAM_VENV)/.installed ## cold start, calls per verdict, scaling, artifact size
 	$(SAM_ENV) $(SAM) build --parallel
 	$(PY) -m bench.run
+	.ci/system-deps && $(PY) -m bench.webnode
 
 .PHONY: build invoke deploy
 build: $(SAM_VENV)/.installed ## sam build

@@ -868,12 +868,12 @@ def test_script_runs_curl_in_the_container_without_asking_for_a_terminal(
 def test_script_uses_only_the_container_name_and_port_parameters(stack: DeployedStack) -> None:
     script = flush_script_template(stack)
     substituted = set(re.findall(r"\$\{(?!!)([^}]*)\}", script))
-    assert substituted == {"ContainerName", "WebPort"}
-    assert "url='http://127.0.0.1:${WebPort}/apcu.php'" in script
+    assert substituted == {"ContainerName", "ApcuPort"}
+    assert "url='http://127.0.0.1:${ApcuPort}/apcu.php'" in script
     # After CloudFormation's Fn::Sub: the parameters filled in, `${!X}` turned into `${X}`.
-    deployed = deployed_script(DeployedStack({"ContainerName": "php-web", "WebPort": "8080"}))
+    deployed = deployed_script(DeployedStack({"ContainerName": "php-web", "ApcuPort": "9123"}))
     assert "docker exec php-web curl " in deployed
-    assert "url='http://127.0.0.1:8080/apcu.php'" in deployed
+    assert "url='http://127.0.0.1:9123/apcu.php'" in deployed
     assert 'if [ -z "${SSM_prefix+x}" ]; then' in deployed
     assert "${!" not in deployed
 
@@ -889,7 +889,7 @@ def deployed_script(stack: DeployedStack) -> str:
 def test_the_shared_template_reader_gives_the_script_cloudformation_deploys() -> None:
     # The web node test and the local run take the script from harness.cfn_template;
     # it must be the very script CloudFormation would put in the document.
-    values = {"ContainerName": "php-web", "WebPort": "8080"}
+    values = {"ContainerName": "php-web", "ApcuPort": "9123"}
     assert cfn_template.flush_script(values).rstrip("\n") == deployed_script(
         DeployedStack(values)
     ).rstrip("\n")
@@ -903,7 +903,7 @@ def test_the_shared_template_reader_gives_the_script_cloudformation_deploys() ->
             ["nginx", "web_1.php-fpm", "a"],
             ["", "-rm", "a b", "nginx;id", "$(id)", "x" * 129],
         ),
-        ("WebPort", ["80", "8080", "65535"], ["", "0", "080", "80 ", "8O", "123456"]),
+        ("ApcuPort", ["80", "8099", "65535"], ["", "0", "080", "80 ", "8O", "123456"]),
         (
             "AllowedGroups",
             ["web-prod", "web-prod,web-staging", "awseb-e-abc123-stack-AWSEBAutoScalingGroup-X1"],
