@@ -358,6 +358,8 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
             ("*",),
             no_condition(),
         ),
+        # Only when InService instances are missing: did they start after the clear?
+        ("Allow", ("ec2:DescribeInstances",), ("*",), no_condition()),
         ("Allow", ("secretsmanager:GetSecretValue",), ("{SlackWebhookSecret}",), no_condition()),
         (
             "Allow",

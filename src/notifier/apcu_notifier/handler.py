@@ -44,6 +44,7 @@ from apcu_notifier.verdict import Verdict, judge, unknown_command, unreadable
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ssm import SSMClient
 
 # Standard mode retries throttling and transient errors with backoff (3 attempts), then the
@@ -74,6 +75,8 @@ class Runtime:
     http: requests.Session
     deduplicator: Deduplicator | None = None
     sleep: Callable[[float], None] = time.sleep
+    # DescribeInstances, only when InService instances are missing from the invocations.
+    ec2: EC2Client | None = None
 
 
 def build_runtime(config: Config, session: boto3.Session | None = None) -> Runtime:
@@ -92,6 +95,7 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
         ),
         http=requests.Session(),
         deduplicator=deduplicator,
+        ec2=session.client("ec2", config=AWS_CLIENT_CONFIG),
     )
 
 
@@ -202,10 +206,14 @@ def settle(
             notified_status=notification.status,
             ssm=rt.ssm,
             autoscaling=rt.autoscaling,
+            ec2=rt.ec2,
         )
     except UnknownCommand:
-        logger.error("SSM does not know this command; posting an alert")
         verdict = unknown_command(notification.command_id, notification.status)
+        logger.error(
+            "SSM does not know this command; posting it",
+            extra={"verdict": verdict.kind.value, "alert": verdict.is_alert},
+        )
     else:
         verdict = judge(facts)
     return deliver(verdict, rt, remaining)
