@@ -236,7 +236,7 @@ JA = Messages(
     summary_missing="InService インスタンスのうち {count} 台で実行されていません。",
     summary_outside=(
         "InService 以外（Standby、ウォームプール、終了中など）のインスタンス {count} 台にも"
-        "コマンドが送られました。トラフィックを受けないため判定には含めず、下に結果を示します。"
+        "コマンドが送られました。トラフィックを受けないため判定には含めず、結果を下に示します。"
     ),
     summary_partial="{reached} 台中 {failed} 台でクリアが完了していません{cleared}。",
     summary_failed="コマンドは *{status}* で終了しました。",
@@ -254,8 +254,8 @@ JA = Messages(
         "コマンドではありません。クリアも判定も行っていません。"
     ),
     summary_joined=(
-        "InService インスタンスのうち {count} 台はクリアのリクエスト後に起動しており、"
-        "キャッシュは空の状態から始まっているためクリアは不要です（下に示します）。"
+        "InService インスタンスのうち {count} 台はクリアのリクエスト後に起動したため、"
+        "キャッシュが空の状態から始まっており、クリアは不要です。"
     ),
     summary_rate_exceeded=(
         "アカウントの保留中の呼び出し数の上限を超えたため（Rate Exceeded）、SSM はどのインスタンスでも"

@@ -1,4 +1,4 @@
-"""Facts -> Verdict, with no I/O (docs/verdicts.md).
+"""Facts -> Verdict, with no I/O (README.md, "Verdicts").
 
 An alert means some cache may still be stale; nothing else is an alert. So only instances that
 serve traffic count: for a group target, its InService instances. Instances outside InService
