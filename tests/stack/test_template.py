@@ -33,6 +33,7 @@ ALARM_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:on-call"
 # only ones allowed on Resource "*".
 NO_RESOURCE_LEVEL_ACTIONS = {
     "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeInstances",
     "ssm:DescribeInstanceInformation",
     "ssm:ListCommands",
     "ssm:ListCommandInvocations",
