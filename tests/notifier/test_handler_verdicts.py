@@ -339,5 +339,3 @@ def test_a_fleet_of_50_with_standby_hibernated_warm_pool_and_late_joiners(world:
         "DescribeInstances": 1,
         "GetSecretValue": 1,
     }
-    print(json.dumps({"verdict": result["outcomes"][0]["verdict"], "calls": dict(calls)}))
-    print(text)
