@@ -248,6 +248,7 @@ def test_a_stored_event_on_a_real_stack_says_it_was_a_test_and_pages_no_one(
     assert header(message) == "🧪 Test event: nothing was cleared"
     assert "This was a test event" in text
     assert "<!here>" not in text
+    assert "console.aws.amazon.com" not in text
     assert result["outcomes"][0]["verdict"] == "test_event"
 
 

@@ -106,7 +106,8 @@ def render(verdict: Verdict, *, language: Language, mention: str, region: str) -
         blocks.append(_section(_outside(verdict, m)))
     if verdict.kind is VerdictKind.UNREADABLE and verdict.excerpt:
         blocks.append(_section(code_block(verdict.excerpt, EXCERPT_TEXT * 2)))
-    if verdict.command_id:
+    # A stored test event's command exists nowhere: a console link would lead to nothing.
+    if verdict.command_id and verdict.kind is not VerdictKind.TEST_EVENT:
         link = m.console_link.format(url=console_url(region, verdict.command_id))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
 
