@@ -376,3 +376,17 @@ def test_the_succeeded_field_and_the_summary_count_the_same_instances(language: 
     else:
         assert "4 台中 1 台でクリアが完了していません" in summary
         assert "*成功台数*\n希望 4 台中 3 台" in fields
+
+
+def test_groups_beyond_those_named_are_counted_as_items_not_machines() -> None:
+    names = tuple(f"web-{n}" for n in range(7))
+    members = ids(2)
+    verdict = judge(
+        facts(
+            command(target_count=2, groups=names),
+            [invocation(i) for i in members],
+            [group(n, members if n == "web-0" else []) for n in names],
+        )
+    )
+    ja = render(verdict, language=Language.JA, mention="", region="us-east-1")
+    assert "web-4 …ほか 2 件" in json.dumps(ja, ensure_ascii=False)

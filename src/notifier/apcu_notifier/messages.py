@@ -72,6 +72,8 @@ class Messages:
     problems_title: str
     problem_line: str
     more: str
+    # Groups, tags or instance ids beyond those named in a target.
+    more_targets: str
     console_link: str
     fallback: str
     none: str
@@ -182,6 +184,7 @@ EN = Messages(
     problems_title="*Instances that did not succeed ({count})*",
     problem_line="• `{instance}` {status}",
     more="…and {count} more",
+    more_targets="…and {count} more",
     console_link="<{url}|Open the command in the AWS console>",
     fallback="{title}: {target} (command {command_id})",
     none="—",
@@ -300,6 +303,7 @@ JA = Messages(
     problems_title="*成功しなかったインスタンス（{count} 台）*",
     problem_line="• `{instance}` {status}",
     more="…ほか {count} 台",
+    more_targets="…ほか {count} 件",
     console_link="<{url}|AWS コンソールでコマンドを開く>",
     fallback="{title}: {target}（コマンド {command_id}）",
     none="—",

@@ -146,7 +146,7 @@ def _target(verdict: Verdict, m: Messages) -> str:
     shown = list(values[:MAX_TARGET_VALUES])
     listed = m.list_separator.join(shown)
     if len(values) > len(shown):
-        listed += " " + m.more.format(count=len(values) - len(shown))
+        listed += " " + m.more_targets.format(count=len(values) - len(shown))
     if verdict.target.kind is TargetKind.GROUP:
         text = listed
     elif verdict.target.kind is TargetKind.INSTANCES:
