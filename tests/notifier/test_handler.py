@@ -29,7 +29,9 @@ def count_calls(world: World) -> collections.Counter[str]:
     def hook(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    for client in (rt.ssm, rt.autoscaling, rt.secrets.client, getattr(rt, "ec2", None)):
+    # The EC2 client is built on first use; build it now so that its calls are counted too.
+    ec2 = getattr(rt, "ec2", None)
+    for client in (rt.ssm, rt.autoscaling, rt.secrets.client, ec2() if callable(ec2) else None):
         if client is not None:
             client.meta.events.register("before-call", hook)
     return calls

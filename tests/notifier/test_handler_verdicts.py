@@ -143,6 +143,19 @@ def test_describe_instances_is_called_only_when_in_service_instances_are_missing
     }
 
 
+def test_an_ok_verdict_never_builds_the_ec2_client(world: World) -> None:
+    # EC2's service model is large: a cold start that does not need it does not load it
+    members = emu.create_group(GROUP, 3)
+    command_id = world.send()
+    emu.settle_command(command_id, {i: ok() for i in members})
+    rt = world.start()
+    world.slack.always()
+
+    world.notify(command_id)
+
+    assert rt.ec2_client is None
+
+
 # --- hibernated warm pools ------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -146,7 +146,7 @@ def read_facts(
     notified_status: str,
     ssm: SSMClient,
     autoscaling: AutoScalingClient,
-    ec2: EC2Client | None = None,
+    ec2: Callable[[], EC2Client | None] | None = None,
 ) -> Facts:
     command = read_command(command_id, ssm=ssm)
     if command.status not in FINAL_STATUSES:
@@ -155,7 +155,9 @@ def read_facts(
     names = group_target(command.targets)
     groups, missing = read_groups(names, autoscaling=autoscaling) if names else ((), ())
     absent = missing_in_service(groups, invocations)
-    launches = read_launches(absent, ec2=ec2) if absent and ec2 is not None else ()
+    # EC2 is asked (and its client built) only when InService instances are missing.
+    client = ec2() if absent and ec2 is not None else None
+    launches = read_launches(absent, ec2=client) if client is not None else ()
     return Facts(command, invocations, groups, missing, launches)
 
 

@@ -75,8 +75,16 @@ class Runtime:
     http: requests.Session
     deduplicator: Deduplicator | None = None
     sleep: Callable[[float], None] = time.sleep
-    # DescribeInstances, only when InService instances are missing from the invocations.
-    ec2: EC2Client | None = None
+    # DescribeInstances, only when InService instances are missing from the invocations. The
+    # client is built on first use: EC2's service model is large, and loading it on every cold
+    # start would cost the verdicts that never need it.
+    ec2_factory: Callable[[], EC2Client] | None = None
+    ec2_client: EC2Client | None = None
+
+    def ec2(self) -> EC2Client | None:
+        if self.ec2_client is None and self.ec2_factory is not None:
+            self.ec2_client = self.ec2_factory()
+        return self.ec2_client
 
 
 def build_runtime(config: Config, session: boto3.Session | None = None) -> Runtime:
@@ -95,7 +103,7 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
         ),
         http=requests.Session(),
         deduplicator=deduplicator,
-        ec2=session.client("ec2", config=AWS_CLIENT_CONFIG),
+        ec2_factory=lambda: session.client("ec2", config=AWS_CLIENT_CONFIG),
     )
 
 
