@@ -55,10 +55,14 @@ def nobody_is_managed(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcom
 
 def group_scales_out(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
     targets = emulator.targeted_instances(command_id)
-    # A scale-out lands while the command runs: the new instance was never targeted.
+    # A scale-out lands while the command runs: the new instance was never targeted, and it is
+    # still Pending (booting) when the command ends. (Had it been InService already, it would
+    # have started after the request with an empty cache: no miss.)
     aws.client("autoscaling").set_desired_capacity(
         AutoScalingGroupName=stack.group, DesiredCapacity=len(targets) + 1
     )
+    launched = [i for i in emulator.group_instances(stack.group) if i not in targets]
+    emulator.set_lifecycle(stack.group, launched, "Pending")
     emulator.settle_command(command_id, _cleared(stack, targets))
     return Outcome(
         "Success", f"{len(targets)} instances cleared; the group scaled out to {len(targets) + 1}"

@@ -234,11 +234,16 @@ def test_a_stored_notifier_event_posts_what_the_readme_says(
         assert posted == []
     else:
         assert len(posted) == 1, posted
-        assert posted[0]["text"]
+        # Trying a stored event on a real stack pages nobody: it says it was a test, and the
+        # env-vars file's ALERT_MENTION is not used.
+        assert result["outcomes"][0]["verdict"] == "test_event"
+        assert "<!" not in json.dumps(posted[0]), posted[0]
+        # events/env.json deploys MESSAGE_LANGUAGE ja, as samconfig's prod does.
+        assert "テストイベント" in posted[0]["text"], posted[0]["text"]
 
 
-def test_the_dispatcher_events_and_the_env_vars_file_use_the_region_of_samconfig() -> None:
-    files = [ENV_VARS, *sorted((EVENTS / "dispatcher").glob("*.json"))]
+def test_the_events_and_the_env_vars_file_use_the_region_of_samconfig() -> None:
+    files = [ENV_VARS, *sorted(EVENTS.glob("*/*.json"))]
     for path in files:
         regions = set(re.findall(r"\b[a-z]{2}-[a-z]+-\d\b", path.read_text(encoding="utf-8")))
         assert regions <= {REGION}, (path.name, regions)

@@ -35,6 +35,7 @@ ALARM_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:on-call"
 # only ones allowed on Resource "*".
 NO_RESOURCE_LEVEL_ACTIONS = {
     "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeInstances",
     "ssm:DescribeInstanceInformation",
     "ssm:ListCommands",
     "ssm:ListCommandInvocations",
@@ -394,6 +395,8 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
             ("*",),
             no_condition(),
         ),
+        # Only when InService instances are missing: did they start after the clear?
+        ("Allow", ("ec2:DescribeInstances",), ("*",), no_condition()),
         ("Allow", ("secretsmanager:GetSecretValue",), ("{SlackWebhookSecret}",), no_condition()),
         (
             "Allow",
