@@ -78,6 +78,8 @@ def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> di
             "DOCUMENT_NAME": stack.document_name,
             "NOTIFICATION_TOPIC_ARN": stack.topic_arn,
             "NOTIFICATION_ROLE_ARN": stack.role_arn,
+            # The document's timeoutSeconds (template.yaml), as the stack passes it.
+            "EXECUTION_TIMEOUT_SECONDS": "60",
         }
     return {
         **base,

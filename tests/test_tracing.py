@@ -41,6 +41,7 @@ def test_tracing_patches_botocore_only(function: str) -> None:
         "DOCUMENT_NAME": "apcu-fleet-flush-FlushDocument-x",
         "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
         "NOTIFICATION_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
+        "EXECUTION_TIMEOUT_SECONDS": "60",
     }
     probe = PROBE.format(function=function, load=LOADS[function])
     completed = subprocess.run(

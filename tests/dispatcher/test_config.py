@@ -21,6 +21,7 @@ def test_defaults_and_trimmed_group_list() -> None:
         max_concurrency="50%",
         delivery_timeout_seconds=120,
         region="us-east-1",
+        execution_timeout_seconds=60,
     )
 
 
@@ -72,6 +73,10 @@ def test_delivery_timeout_within_ssm_bounds(seconds: str) -> None:
         ("DELIVERY_TIMEOUT_SECONDS", "\uff11\uff12\uff10"),
         ("DELIVERY_TIMEOUT_SECONDS", "-60"),
         ("AWS_REGION", None),
+        ("EXECUTION_TIMEOUT_SECONDS", None),
+        ("EXECUTION_TIMEOUT_SECONDS", "0"),
+        ("EXECUTION_TIMEOUT_SECONDS", "172801"),
+        ("EXECUTION_TIMEOUT_SECONDS", "1h"),
     ],
 )
 def test_missing_or_invalid_variable_is_named(name: str, value: str | None) -> None:

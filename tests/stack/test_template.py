@@ -144,6 +144,7 @@ def test_dispatcher_environment_is_the_configuration_contract(stack: DeployedSta
         "ALLOWED_GROUPS": "web-prod,web-staging",
         "MAX_CONCURRENCY": "50%",
         "DELIVERY_TIMEOUT_SECONDS": "120",
+        "EXECUTION_TIMEOUT_SECONDS": "60",
     }
 
 
@@ -285,7 +286,11 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
         ),
         (
             "Allow",
-            ("autoscaling:DescribeAutoScalingGroups", "ssm:DescribeInstanceInformation"),
+            (
+                "autoscaling:DescribeAutoScalingGroups",
+                "ssm:DescribeInstanceInformation",
+                "ssm:ListCommands",
+            ),
             ("*",),
             no_condition(),
         ),
@@ -665,6 +670,14 @@ def test_document_is_a_command_document_updated_in_place_by_new_versions(
     (step,) = document["Content"]["mainSteps"]
     assert step["action"] == "aws:runShellScript"
     assert step["precondition"] == {"StringEquals": ["platformType", "Linux"]}
+
+
+def test_dispatcher_knows_the_documents_execution_timeout(stack: DeployedStack) -> None:
+    # A command lives at most the delivery timeout plus the script's timeoutSeconds; the
+    # dispatcher looks that far back for a clear still running.
+    (step,) = flush_document(stack)["Content"]["mainSteps"]
+    variables = stack.properties("DispatcherFunction")["Environment"]["Variables"]
+    assert variables["EXECUTION_TIMEOUT_SECONDS"] == step["inputs"]["timeoutSeconds"] == "60"
 
 
 def test_document_takes_only_a_prefix_and_checks_it_with_the_dispatchers_pattern(

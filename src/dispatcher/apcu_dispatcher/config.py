@@ -11,6 +11,8 @@ from dataclasses import dataclass
 MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
 # SendCommand's TimeoutSeconds bounds (botocore SSM model).
 DELIVERY_TIMEOUT_RANGE = (30, 2_592_000)
+# aws:runShellScript's timeoutSeconds (the document's execution timeout) and its bounds.
+EXECUTION_TIMEOUT_RANGE = (1, 172_800)
 # A document name as CreateDocument allows it (botocore SSM model); no ARN, so a shared or
 # AWS-owned document in another account cannot stand in for the project's own.
 _DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]{3,128}$"
@@ -31,6 +33,7 @@ class Config:
     max_concurrency: str
     delivery_timeout_seconds: int
     region: str
+    execution_timeout_seconds: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -43,6 +46,7 @@ class Config:
             max_concurrency=_max_concurrency(env),
             delivery_timeout_seconds=_delivery_timeout(env),
             region=_region(env),
+            execution_timeout_seconds=_execution_timeout(env),
         )
 
 
@@ -95,6 +99,16 @@ def _delivery_timeout(env: Mapping[str, str]) -> int:
     if not re.fullmatch(r"[0-9]{1,8}", raw) or not low <= int(raw) <= high:
         raise ConfigError(
             f"DELIVERY_TIMEOUT_SECONDS must be a whole number of seconds from {low} to {high}, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _execution_timeout(env: Mapping[str, str]) -> int:
+    raw = _required(env, "EXECUTION_TIMEOUT_SECONDS")
+    low, high = EXECUTION_TIMEOUT_RANGE
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or not low <= int(raw) <= high:
+        raise ConfigError(
+            f"EXECUTION_TIMEOUT_SECONDS must be the document's timeoutSeconds, {low} to {high}, got {raw!r}"
         )
     return int(raw)
 
