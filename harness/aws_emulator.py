@@ -606,6 +606,15 @@ def _response_object(self: Command) -> dict[str, Any]:
     return body
 
 
+_original_instances_from_targets = Command._get_instance_ids_from_targets
+
+
+def _instances_from_targets_only_when_targeted(self: Command) -> list[str]:
+    # moto resolves an empty Targets list to every instance of the region; a command sent to
+    # InstanceIds has no targets and reaches exactly those instances.
+    return list(_original_instances_from_targets(self)) if self.targets else []
+
+
 def install() -> None:
     """Teach moto's SSM the missing calls. Idempotent; done on import."""
     SimpleSystemManagerResponse.list_command_invocations = list_command_invocations  # type: ignore[attr-defined]
@@ -614,6 +623,7 @@ def install() -> None:
     # moto raises a generic error for an unknown command id; AWS answers InvalidCommandId.
     SimpleSystemManagerBackend.get_command_by_id = _get_command_by_id  # type: ignore[method-assign]
     Command.response_object = _response_object  # type: ignore[method-assign]
+    Command._get_instance_ids_from_targets = _instances_from_targets_only_when_targeted  # type: ignore[method-assign]
 
 
 install()
