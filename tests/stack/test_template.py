@@ -479,9 +479,9 @@ def test_the_api_route_invokes_the_dispatcher(stack: DeployedStack) -> None:
         p
         for p in stack.of_type("AWS::Lambda::Permission").values()
         if p["FunctionName"] == "{DispatcherFunction}"
+        and p["Principal"] == "apigateway.amazonaws.com"
     ]
     assert len(permissions) == 1
-    assert permissions[0]["Principal"] == "apigateway.amazonaws.com"
     assert permissions[0]["SourceArn"] == arn("execute-api", "{FlushApi}/*/POST/flush")
     assert stack.outputs["ApiUrl"] == (
         f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/flush"
@@ -499,6 +499,88 @@ def test_the_api_is_throttled_and_logs_who_called_it(stack: DeployedStack) -> No
     entry = json.loads(re.sub(r"\$context\.[A-Za-z.]+", "x", logs["Format"]))
     assert logs["Format"].count("$context.identity.userArn") == 1
     assert {"requestId", "caller", "route", "status"} <= set(entry)
+
+
+# ------------------------------------------------------------------------------ warm pool
+
+WARM_POOL_EXIT_PATTERN = {
+    "source": ["aws.autoscaling"],
+    "detail-type": ["EC2 Instance Launch Successful"],
+    "detail": {
+        "Origin": ["WarmPool"],
+        "Destination": ["AutoScalingGroup"],
+        "AutoScalingGroupName": ["web-prod", "web-staging"],
+    },
+}
+
+
+def test_an_instance_leaving_an_allowed_groups_warm_pool_invokes_the_dispatcher(
+    stack: DeployedStack,
+) -> None:
+    rule = stack.properties("WarmPoolExitRule")
+    assert rule["State"] == "ENABLED"
+    assert rule["EventPattern"] == WARM_POOL_EXIT_PATTERN
+    assert rule["Targets"] == [{"Id": "dispatcher", "Arn": "{DispatcherFunction.Arn}"}]
+    # On unless turned off
+    assert stack.parameter("ClearOnWarmPoolExit") == "true"
+
+
+def test_the_warm_pool_pattern_follows_the_allowed_groups() -> None:
+    stack = DeployedStack({"AllowedGroups": "web-prod"})
+    pattern = stack.properties("WarmPoolExitRule")["EventPattern"]
+    assert pattern["detail"]["AutoScalingGroupName"] == ["web-prod"]
+
+
+def test_only_the_api_and_the_warm_pool_rule_may_invoke_the_dispatcher(
+    stack: DeployedStack,
+) -> None:
+    permissions = [
+        (p["Principal"], p["SourceArn"], p["Action"])
+        for p in stack.of_type("AWS::Lambda::Permission").values()
+        if p["FunctionName"] == "{DispatcherFunction}"
+    ]
+    assert sorted(permissions) == [
+        (
+            "apigateway.amazonaws.com",
+            arn("execute-api", "{FlushApi}/*/POST/flush"),
+            "lambda:InvokeFunction",
+        ),
+        ("events.amazonaws.com", "{WarmPoolExitRule.Arn}", "lambda:InvokeFunction"),
+    ]
+
+
+def test_clearing_on_warm_pool_exit_can_be_turned_off() -> None:
+    stack = DeployedStack({"ClearOnWarmPoolExit": "false"})
+    assert not stack.of_type("AWS::Events::Rule")
+    principals = [p["Principal"] for p in stack.of_type("AWS::Lambda::Permission").values()]
+    assert "events.amazonaws.com" not in principals
+
+
+def test_the_warm_pool_clear_reaches_only_instances_of_allowed_groups(
+    stack: DeployedStack,
+) -> None:
+    # The dispatcher sends to one instance id; IAM authorises SendCommand on that instance's
+    # ARN only when it carries an allowed group's tag, whatever the event said.
+    instance_statements = [
+        s
+        for s in role_statements(stack.properties("DispatcherRole"))
+        if "ssm:SendCommand" in s["Action"] and any(":instance/" in r for r in s["Resource"])
+    ]
+    assert instance_statements == [
+        {
+            "Sid": "SendOnlyToAllowedGroups",
+            "Effect": "Allow",
+            "Action": ["ssm:SendCommand"],
+            "Resource": [arn("ec2", "instance/*")],
+            "Condition": {
+                "StringEquals": {
+                    "ssm:resourceTag/aws:autoscaling:groupName": WARM_POOL_EXIT_PATTERN["detail"][
+                        "AutoScalingGroupName"
+                    ]
+                }
+            },
+        }
+    ]
 
 
 # ------------------------------------------------------------------------------ nothing lost

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from apcu_dispatcher.dispatch import dispatch
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.responses import Answer, refused
 from apcu_dispatcher.validation import decode_body, validate_request
+from apcu_dispatcher.warm_pool import handle_warm_pool, is_eventbridge_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -69,6 +70,10 @@ def clients() -> Clients:
 
 
 def handle(event: object, settings: Config, aws: Clients) -> Handled:
+    if is_eventbridge_event(event):
+        assert isinstance(event, dict)
+        answer, outcome = handle_warm_pool(event, settings, aws)
+        return Handled(answer.for_invoke(), outcome)
     api = is_api_event(event)
     requester = CONSOLE_REQUESTER
     try:
@@ -81,6 +86,8 @@ def handle(event: object, settings: Config, aws: Clients) -> Handled:
         request = validate_request(
             payload, allowed_groups=settings.allowed_groups, requester=requester
         )
+        if not api:
+            request = replace(request, origin="console")
         answer, command_id = dispatch(request, settings, aws)
     except Refusal as refusal:
         logger.info(
