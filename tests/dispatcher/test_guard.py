@@ -202,7 +202,7 @@ def test_too_many_running_commands_to_check_sends_nothing(
     response = invoke(CLEAR)
 
     assert response["statusCode"] == 503
-    assert response["body"]["error"]["rule"] == "clear-in-progress"
+    assert response["body"]["error"]["rule"] == "too-many-running"
     assert len(commands_in_moto(clients)) == 3
 
 

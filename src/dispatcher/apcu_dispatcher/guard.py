@@ -98,7 +98,7 @@ def running_commands(
         503,
         f"more than {MAX_PAGES * PAGE_SIZE} commands of {config.document_name} are running; "
         "cannot tell whether one is clearing this target, so nothing was sent",
-        rule=RULE,
+        rule="too-many-running",
     )
 
 
