@@ -278,6 +278,7 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
                 }
             ),
         ),
+        ("Allow", ("sqs:SendMessage",), ("{WarmPoolExitFailureQueue.Arn}",), no_condition()),
         (
             "Allow",
             ("iam:PassRole",),
@@ -520,7 +521,14 @@ def test_an_instance_leaving_an_allowed_groups_warm_pool_invokes_the_dispatcher(
     rule = stack.properties("WarmPoolExitRule")
     assert rule["State"] == "ENABLED"
     assert rule["EventPattern"] == WARM_POOL_EXIT_PATTERN
-    assert rule["Targets"] == [{"Id": "dispatcher", "Arn": "{DispatcherFunction.Arn}"}]
+    assert rule["Targets"] == [
+        {
+            "Id": "dispatcher",
+            "Arn": "{DispatcherFunction.Arn}",
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 3600},
+            "DeadLetterConfig": {"Arn": "{WarmPoolExitFailureQueue.Arn}"},
+        }
+    ]
     # On unless turned off
     assert stack.parameter("ClearOnWarmPoolExit") == "true"
 
@@ -552,6 +560,14 @@ def test_only_the_api_and_the_warm_pool_rule_may_invoke_the_dispatcher(
 def test_clearing_on_warm_pool_exit_can_be_turned_off() -> None:
     stack = DeployedStack({"ClearOnWarmPoolExit": "false"})
     assert not stack.of_type("AWS::Events::Rule")
+    assert not {
+        "WarmPoolExitInvokeConfig",
+        "WarmPoolExitFailureQueue",
+        "WarmPoolExitFailureQueuePolicy",
+        "WarmPoolExitFailureQueueAlarm",
+    } & set(stack.resources)
+    role = role_statements(stack.properties("DispatcherRole"))
+    assert not [s for s in role if "sqs:SendMessage" in s["Action"]]
     principals = [p["Principal"] for p in stack.of_type("AWS::Lambda::Permission").values()]
     assert "events.amazonaws.com" not in principals
 
@@ -583,13 +599,42 @@ def test_the_warm_pool_clear_reaches_only_instances_of_allowed_groups(
     ]
 
 
+def test_a_warm_pool_clear_that_fails_is_kept_and_raises_an_alarm(stack: DeployedStack) -> None:
+    # EventBridge invokes the dispatcher asynchronously: Lambda retries twice, then keeps the
+    # event with its error; what EventBridge cannot deliver lands in the same queue.
+    config = stack.properties("WarmPoolExitInvokeConfig")
+    assert config == {
+        "FunctionName": "{DispatcherFunction}",
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "MaximumEventAgeInSeconds": 3600,
+        "DestinationConfig": {"OnFailure": {"Destination": "{WarmPoolExitFailureQueue.Arn}"}},
+    }
+    policy = stack.properties("WarmPoolExitFailureQueuePolicy")
+    assert policy["Queues"] == ["{WarmPoolExitFailureQueue}"]
+    assert statements(policy["PolicyDocument"]) == [
+        {
+            "Sid": "EventBridgeDeadLettersFromTheWarmPoolRuleOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["sqs:SendMessage"],
+            "Resource": ["{WarmPoolExitFailureQueue.Arn}"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": "{WarmPoolExitRule.Arn}"}},
+        }
+    ]
+    alarms = alarms_on(stack, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert [a["Dimensions"] for a in alarms.values() if fires_on_the_first(a)].count(
+        [{"Name": "QueueName", "Value": "{WarmPoolExitFailureQueue.QueueName}"}]
+    ) == 1
+
+
 # ------------------------------------------------------------------------------ nothing lost
 
 
 def test_notifier_retries_twice_then_keeps_the_event_in_its_failure_queue(
     stack: DeployedStack,
 ) -> None:
-    (config,) = stack.of_type("AWS::Lambda::EventInvokeConfig").values()
+    config = stack.properties("NotifierFunctionEventInvokeConfig")
     assert config["FunctionName"] == "{NotifierFunction}"
     assert config["Qualifier"] == "$LATEST"
     assert config["MaximumRetryAttempts"] == 2
@@ -633,7 +678,7 @@ def test_sns_delivers_to_the_notifier_and_keeps_what_it_cannot_deliver(
 def test_only_the_notification_topic_may_put_messages_in_the_dead_letter_queue(
     stack: DeployedStack,
 ) -> None:
-    (queue_policy,) = stack.of_type("AWS::SQS::QueuePolicy").values()
+    queue_policy = stack.properties("NotificationDeadLetterQueuePolicy")
     assert queue_policy["Queues"] == ["{NotificationDeadLetterQueue}"]
     assert statements(queue_policy["PolicyDocument"]) == [
         {
@@ -649,7 +694,11 @@ def test_only_the_notification_topic_may_put_messages_in_the_dead_letter_queue(
 
 def test_queues_are_encrypted_and_keep_messages_for_14_days(stack: DeployedStack) -> None:
     queues = stack.of_type("AWS::SQS::Queue")
-    assert set(queues) == {"NotifierFailureQueue", "NotificationDeadLetterQueue"}
+    assert set(queues) == {
+        "NotifierFailureQueue",
+        "NotificationDeadLetterQueue",
+        "WarmPoolExitFailureQueue",
+    }
     for queue in queues.values():
         assert queue["SqsManagedSseEnabled"] is True
         assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
