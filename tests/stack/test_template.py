@@ -997,6 +997,9 @@ def test_outputs_give_everything_an_operator_needs_next(stack: DeployedStack) ->
         "NotifierFunctionName": "{NotifierFunction}",
         "NotifierFailureQueueUrl": "{NotifierFailureQueue}",
         "NotificationDeadLetterQueueUrl": "{NotificationDeadLetterQueue}",
+        "WarmPoolExitFailureQueueUrl": "{WarmPoolExitFailureQueue}",
         "SlackWebhookSecretArn": "{SlackWebhookSecret}",
         "IdempotencyTableName": "{IdempotencyTable}",
     }
+    off = DeployedStack({"ClearOnWarmPoolExit": "false"}).outputs
+    assert "WarmPoolExitFailureQueueUrl" not in off
