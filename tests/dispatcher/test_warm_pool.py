@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
+from apcu_dispatcher.dispatch import SendOutcomeUnknown
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.validation import FlushRequest
 from apcu_dispatcher.warm_pool import WarmPoolExit, warm_pool_request
@@ -300,3 +301,22 @@ def test_each_way_in_marks_its_requests_origin(
     monkeypatch.setattr(handler, "dispatch", capture)
     handler.handle(stored_event(name), settings, clients)
     assert [request.origin for request in seen] == [origin]
+
+
+def test_a_send_that_may_have_run_raises_for_lambdas_retry_which_the_guard_then_checks(
+    invoke: Invoke, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    # A 500 may come after SSM accepted the command; the retry of the event then finds it
+    # running (test_a_second_delivery_while_the_first_clear_runs_is_refused) or sends it
+    handler.clients.cache_clear()
+    own = handler.clients()
+    fault = inject(
+        own.ssm_send, "ssm", "SendCommand", Fault(ssm_error("InternalServerError", 500, "oops"), 1)
+    )
+
+    with pytest.raises(SendOutcomeUnknown, match=f"warm-pool: {web_prod[0]} left the warm pool"):
+        invoke(leaving(web_prod[0]))
+    assert fault.attempts == 1
+
+    assert invoke(leaving(web_prod[0]))["statusCode"] == 202
+    assert len(commands_in_moto(clients)) == 1

@@ -134,10 +134,10 @@ def clear_instance(leaving: WarmPoolExit, config: Config, clients: Clients) -> s
         if is_throttling(error):
             raise
         if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-            raise SendOutcomeUnknown(leaving.instance_id, params["Comment"], error) from error
+            raise SendOutcomeUnknown(leaving.group, params["Comment"], error) from error
         raise
     except (ReadTimeoutError, ConnectionClosedError) as error:
-        raise SendOutcomeUnknown(leaving.instance_id, params["Comment"], error) from error
+        raise SendOutcomeUnknown(leaving.group, params["Comment"], error) from error
 
 
 def warm_pool_request(leaving: WarmPoolExit) -> FlushRequest:
