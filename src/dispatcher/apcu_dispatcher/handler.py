@@ -24,6 +24,7 @@ from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.responses import Answer, refused
 from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
+from apcu_dispatcher.warm_pool import handle_warm_pool, is_eventbridge_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -75,6 +76,10 @@ def clients() -> Clients:
 def handle(event: object, settings: Config, aws: Clients) -> Handled:
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
         return handle_status(event, settings, aws)
+    if is_eventbridge_event(event):
+        assert isinstance(event, dict)
+        answer, outcome = handle_warm_pool(event, settings, aws)
+        return Handled(answer.for_invoke(), outcome)
     api = is_api_event(event)
     requester = CONSOLE_REQUESTER
     try:
