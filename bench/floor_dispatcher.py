@@ -1,12 +1,18 @@
 """The floor for the dispatcher: the same preflight reads and the same SendCommand, with
 nothing but boto3.
 
-    python bench/floor_dispatcher.py EVENT.json
+    python bench/floor_dispatcher.py EVENT.json REPORT.json
+
+REPORT.json receives time.monotonic() when the work was done.
 """
 
 import json
 import os
 import sys
+import time
+
+# The same sys.path as the handler's: the function's folder first.
+sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", ""))
 
 import boto3
 
@@ -28,3 +34,5 @@ ssm.send_command(
     },
     ServiceRoleArn=os.environ["NOTIFICATION_ROLE_ARN"],
 )
+with open(sys.argv[2], "w", encoding="utf-8") as report:  # noqa: PTH123
+    json.dump({"answered": time.monotonic()}, report)
