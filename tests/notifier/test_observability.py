@@ -53,3 +53,23 @@ def test_xray_sdk_is_imported_only_when_the_notifier_will_trace(
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == [str(traced), "True"]
+
+
+def test_a_cold_start_leaves_out_what_the_notifier_does_not_use() -> None:
+    # Given the notifier as the stack deploys it by default (inside Lambda, tracing off)
+    env = {**os.environ, **LAMBDA, "POWERTOOLS_TRACE_DISABLED": "true"}
+    code = (
+        "import sys; sys.path.insert(0, 'src/notifier'); import app; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(("
+        "'aws_xray_sdk', 'aws_lambda_powertools.utilities.data_classes', "
+        "'aws_lambda_powertools.utilities.idempotency')))))"
+    )
+    # When the handler is imported, as at a Lambda init
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    # Then none of these was loaded: the X-Ray SDK (tracing is off), Powertools' event data
+    # classes (the records are read as dicts) and its idempotency layer (loaded with the
+    # clients, on the first event, and only when a table is configured)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == []
