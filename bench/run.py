@@ -315,6 +315,7 @@ def cold_function(
         "floor_median_ms": round(floor_ms, 1),
         "floor_spread_ms": _spread(floor.answers),
         "floor_until_exit_median_ms": round(statistics.median(floor.exits) * 1000, 1),
+        "floor_phases_ms": _phases(floor.phases),
         "rows": rows,
     }
 
@@ -523,6 +524,8 @@ def table(report: dict[str, Any]) -> str:
                 f"{c['floor_median_ms']:.0f} ms ±{c['floor_spread_ms'] / 2:.0f}",
             )
         )
+        fp = c["floor_phases_ms"]
+        lines.append(f"    imports {fp['import_ms']:.0f} ms, work {fp['work_ms']:.0f} ms")
         default_ms = next(r["handler_median_ms"] for r in c["rows"] if r["default"])
         for r in c["rows"]:
             label = f"  handler, Tracing {r['tracing']}" + (
@@ -550,8 +553,8 @@ def table(report: dict[str, Any]) -> str:
             phases = r["phases_ms"]
             if phases:
                 lines.append(
-                    f"    python start {phases['start_ms']:.0f} ms, handler import "
-                    f"{phases['import_ms']:.0f} ms, first event {phases['first_event_ms']:.0f} ms"
+                    f"    imports {phases['start_ms'] + phases['import_ms']:.0f} ms (the handler's "
+                    f"{phases['import_ms']:.0f}), first event {phases['first_event_ms']:.0f} ms"
                 )
             if r["subsegments"]:
                 traced = Counter(r["subsegments"])
