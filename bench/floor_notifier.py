@@ -69,6 +69,7 @@ with open(sys.argv[2], "w", encoding="utf-8") as report:  # noqa: PTH123
     json.dump(
         {
             "answered": time.monotonic(),
+            "cpu_ms": time.process_time() * 1000,
             "import_ms": (imported - started) * 1000,
             "work_ms": (done - imported) * 1000,
         },

@@ -1,8 +1,12 @@
 """`make bench`: figures, side by side in one run, that anyone can rerun.
 
-1. Cold path: fresh processes that import a handler and handle one event, against the floor
-   (the same AWS calls and Slack post with plain boto3 and requests), alternating, median of
-   RUNS each, and the ratio. Where the import time goes (python -X importtime).
+1. Cold path, as deployed: fresh processes that import a handler from its built artifact and
+   handle one event, in the environment template.yaml gives the function plus the variables
+   Lambda sets (bench/deployed.py), once per value of the Tracing parameter, against the
+   floor (the same AWS calls and Slack post with plain boto3 and requests, same environment),
+   alternating, median of RUNS each, timed until the answer is ready, and the ratio. With
+   tracing, what X-Ray received (a UDP receiver on 127.0.0.1 stands in for the daemon). What
+   the handler imports beyond the floor (python -X importtime).
 2. Calls per verdict: AWS calls and Slack posts the notifier makes for an ok verdict on groups
    of 3, 50, 500 and 2,000 instances, counted with botocore's event hooks.
 3. Scaling: the verdict's wall time at those sizes, and its growth per 10x more instances.
@@ -532,6 +536,12 @@ def table(report: dict[str, Any]) -> str:
                 " (template default)" if r["default"] else ""
             )
             lines.append(_row(label, f"{r['handler_median_ms']:.0f} ms ±{r['spread_ms'] / 2:.0f}"))
+            lines.append(
+                f"    CPU time until the answer {r['phases_ms']['cpu_ms']:.0f} ms "
+                f"(floor {c['floor_phases_ms']['cpu_ms']:.0f} ms, "
+                f"{r['phases_ms']['cpu_ms'] / c['floor_phases_ms']['cpu_ms']:.2f}x): "
+                "what other load on the machine changes least"
+            )
             if r["default"]:
                 lines.append(
                     _row(
