@@ -347,7 +347,7 @@ def _import_times(code: str, env: dict[str, str]) -> dict[str, float]:
 def _unit(module: str, own: str) -> str:
     parts = module.split(".")
     if parts[0] == own or parts[0] == "app":
-        return f"{own} (own code, compiled at each start)"
+        return own
     if parts[0] == "aws_lambda_powertools":
         # One package of many utilities: name the utility that costs.
         depth = 3 if parts[1:2] == ["utilities"] else 2
@@ -358,16 +358,19 @@ def _unit(module: str, own: str) -> str:
 def importtime(d: deployed.Deployment, top: int = 8) -> dict[str, Any]:
     """What the handler imports beyond the floor's boto3 and requests, per library (Powertools
     per utility), by the modules' own import time: the part of the cold path the handler adds.
-    The function's own modules count together; the artifact ships no .pyc, so Lambda compiles
-    them at every cold start, and so does this run."""
+    The function's own modules count together, compiled at every start unless the artifact
+    ships their .pyc (Lambda's /var/task is read-only, and this run writes none either)."""
     handler_module = d.env.get("_HANDLER", "app.lambda_handler").rsplit(".", 1)[0]
     handler = _import_times(f"import {handler_module}", d.env)
     floor = _import_times("import boto3, requests", d.env)
     own = f"apcu_{d.function}"
+    shipped = any((d.code_root / own / "__pycache__").glob("*.pyc"))
     extra: dict[str, float] = {}
     for module, ms in handler.items():
         if module not in floor:
             unit = _unit(module, own)
+            if unit == own:
+                unit += " (own code, shipped compiled)" if shipped else " (own code, compiled now)"
             extra[unit] = extra.get(unit, 0.0) + ms
     return {
         "handler_ms": round(sum(handler.values()), 1),
