@@ -572,9 +572,9 @@ def table(report: dict[str, Any]) -> str:
             if r["subsegments"]:
                 traced = Counter(r["subsegments"])
                 lines.append(
-                    f"    buys: {len(r['subsegments'])} X-Ray subsegments per event, one per AWS call ("
+                    "    buys: a trace of each event, the handler's subsegment and one per AWS call ("
                     + ", ".join(f"{n} {k}" if n > 1 else k for k, n in sorted(traced.items()))
-                    + "); webhook URL in traces: never"
+                    + "), sent to 127.0.0.1 here; the webhook URL in them: never"
                 )
             imports = r["imports"]
             heaviest = ", ".join(f"{i['module']} {i['self_ms']:.0f}" for i in imports["heaviest"])
