@@ -56,6 +56,8 @@ RESULTS = ROOT / "bench" / "results"
 RUNS = int(os.environ.get("BENCH_RUNS", "11"))
 SIZES = (3, 50, 500, 2000)
 COLD_TARGET = 1.25
+# Above this interquartile range, relative to the median, the table says the run was noisy.
+NOISY = 0.15
 # The stack parameter that switches X-Ray tracing; the cold path is measured for each value.
 TRACING_PARAMETER = "Tracing"
 ARTIFACT_TARGET = 1024 * 1024
@@ -74,6 +76,7 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "system": platform.platform(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -520,6 +523,20 @@ def table(report: dict[str, Any]) -> str:
         _row("measure", "figure", "target", None) + "met",
         "-" * 100,
     ]
+    noisy = [
+        function
+        for function, c in report["cold"].items()
+        for spread, median in [(c["floor_spread_ms"], c["floor_median_ms"])]
+        + [(r["spread_ms"], r["handler_median_ms"]) for r in c["rows"]]
+        if spread > NOISY * median
+    ]
+    if noisy:
+        lines.append(
+            f"NOTE: noisy cold-path figures for the {' and '.join(sorted(set(noisy)))} (an "
+            f"interquartile range over {NOISY:.0%} of the median; load average "
+            f"{m['load_average'][0]} on {m['cores']} cores): rerun when the machine is quieter. "
+            "The CPU-time ratios move least."
+        )
     for function, c in report["cold"].items():
         lines.append(
             f"cold {function}, as deployed ({c['code_root']}, {c['memory_mb']} MB, "
