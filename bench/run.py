@@ -294,11 +294,13 @@ def cold_function(
     )
     _alternate({**{f"handler {key}": c for key, c in contenders.items()}, "floor": floor}, RUNS)
     floor_ms = floor.median_ms()
+    floor_cpu_ms = _phases(floor.phases)["cpu_ms"]
     rows = []
     for key, d in variants.items():
         c = contenders[key]
         handler_ms = c.median_ms()
         is_default = d is default
+        cpu_ratio = _phases(c.phases)["cpu_ms"] / floor_cpu_ms
         rows.append(
             {
                 "tracing": d.tracing,
@@ -307,8 +309,14 @@ def cold_function(
                 "handler_median_ms": round(handler_ms, 1),
                 "spread_ms": _spread(c.answers),
                 "ratio": round(handler_ms / floor_ms, 3),
+                "cpu_ratio": round(cpu_ratio, 3),
                 "target_ratio": COLD_TARGET if is_default else None,
-                "met": handler_ms / floor_ms <= COLD_TARGET if is_default else None,
+                # Met on the clock and in CPU time: at 256 MB Lambda gives a function about a
+                # seventh of a vCPU (one vCPU at 1,769 MB), so there its cold path is mostly
+                # CPU, and the CPU-time ratio is the closer guide to what Lambda will show.
+                "met": (handler_ms / floor_ms <= COLD_TARGET and cpu_ratio <= COLD_TARGET)
+                if is_default
+                else None,
                 "until_exit_median_ms": round(statistics.median(c.exits) * 1000, 1),
                 "phases_ms": _phases(c.phases),
                 "subsegments": traced[key][0] if traced[key] else [],
@@ -551,6 +559,7 @@ def table(report: dict[str, Any]) -> str:
         fp = c["floor_phases_ms"]
         lines.append(f"    imports {fp['import_ms']:.0f} ms, work {fp['work_ms']:.0f} ms")
         default_ms = next(r["handler_median_ms"] for r in c["rows"] if r["default"])
+        default_cpu_ms = next(r["phases_ms"]["cpu_ms"] for r in c["rows"] if r["default"])
         for r in c["rows"]:
             label = f"  handler, Tracing {r['tracing']}" + (
                 " (template default)" if r["default"] else ""
@@ -558,26 +567,27 @@ def table(report: dict[str, Any]) -> str:
             lines.append(_row(label, f"{r['handler_median_ms']:.0f} ms ±{r['spread_ms'] / 2:.0f}"))
             lines.append(
                 f"    CPU time until the answer {r['phases_ms']['cpu_ms']:.0f} ms "
-                f"(floor {c['floor_phases_ms']['cpu_ms']:.0f} ms, "
-                f"{r['phases_ms']['cpu_ms'] / c['floor_phases_ms']['cpu_ms']:.2f}x): "
-                "what other load on the machine changes least"
+                f"(floor {c['floor_phases_ms']['cpu_ms']:.0f} ms): what Lambda's share of a "
+                "vCPU makes count most, and other load here changes least"
             )
+            ratios = f"{r['ratio']:.2f}x (CPU {r['cpu_ratio']:.2f}x)"
             if r["default"]:
                 lines.append(
                     _row(
-                        "    ratio to the floor",
-                        f"{r['ratio']:.2f}x",
-                        f"<= {COLD_TARGET}x",
+                        "    ratio to the floor, clock (CPU)",
+                        ratios,
+                        f"<= {COLD_TARGET}x both",
                         r["met"],
                     )
                 )
             else:
                 extra = r["handler_median_ms"] - default_ms
+                cpu_extra = r["phases_ms"]["cpu_ms"] - default_cpu_ms
                 lines.append(
                     _row(
-                        "    ratio to the floor",
-                        f"{r['ratio']:.2f}x",
-                        f"{extra:+.0f} ms for tracing",
+                        "    ratio to the floor, clock (CPU)",
+                        ratios,
+                        f"tracing: {extra:+.0f} ms ({cpu_extra:+.0f} CPU)",
                     )
                 )
             phases = r["phases_ms"]
