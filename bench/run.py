@@ -375,13 +375,20 @@ def importtime(d: deployed.Deployment, top: int = 8) -> dict[str, Any]:
     handler = _import_times(f"import {handler_module}", d.env)
     floor = _import_times("import boto3, requests", d.env)
     own = f"apcu_{d.function}"
-    shipped = any((d.code_root / own / "__pycache__").glob("*.pyc"))
+    built = d.code_root.is_relative_to(ROOT / ".aws-sam")
+    shipped = built and any((d.code_root / own / "__pycache__").glob("*.pyc"))
     extra: dict[str, float] = {}
     for module, ms in handler.items():
         if module not in floor:
             unit = _unit(module, own)
             if unit == own:
-                unit += " (own code, shipped compiled)" if shipped else " (own code, compiled now)"
+                unit += (
+                    " (own code, shipped compiled)"
+                    if shipped
+                    else " (own code, compiled now)"
+                    if built
+                    else " (own code, from src/: run sam build)"
+                )
             extra[unit] = extra.get(unit, 0.0) + ms
     return {
         "handler_ms": round(sum(handler.values()), 1),
