@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from apcu_dispatcher.clients import Clients, build_clients
 from apcu_dispatcher.config import Config
@@ -38,10 +39,14 @@ config = Config.from_env()
 
 
 def _tracing_on() -> bool:
-    # Tracer() imports the X-Ray SDK even when disabled, which alone costs more than boto3's
-    # import on a cold start; build it only where it will trace (in Lambda, not turned off).
-    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower()
-    return disabled not in {"1", "true", "yes", "on"} and "LAMBDA_TASK_ROOT" in os.environ
+    # Tracer() imports the X-Ray SDK and patches botocore even when it then finds tracing
+    # disabled; build it only where it will trace: inside Lambda (not `sam local`), with the
+    # stack's Tracing parameter Active, which sets POWERTOOLS_TRACE_DISABLED to false.
+    disabled = resolve_truthy_env_var_choice(
+        env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
+    )
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
+    return in_lambda and not disabled
 
 
 def _identity(function: Callable[..., Any]) -> Callable[..., Any]:
