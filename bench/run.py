@@ -564,9 +564,17 @@ def artifacts() -> dict[str, Any]:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in files:
                 archive.write(path, path.relative_to(folder))
+        parts: Counter[str] = Counter()
+        for path in files:
+            parts[path.relative_to(folder).parts[0]] += path.stat().st_size
+        pyc = [p for p in files if p.suffix == ".pyc"]
         sizes[name] = {
             "files": len(files),
             "bytes": raw,
+            # What takes the room, and the bytecode shipped so that no cold start compiles.
+            "parts": dict(parts.most_common()),
+            "pyc_files": len(pyc),
+            "pyc_bytes": sum(p.stat().st_size for p in pyc),
             "zip_bytes": buffer.tell(),
             "target_bytes": ARTIFACT_TARGET,
             "met": raw < ARTIFACT_TARGET,
@@ -702,6 +710,11 @@ def table(report: dict[str, Any]) -> str:
                 "< 1024 KiB",
                 a["met"],
             )
+        )
+        parts = ", ".join(f"{part} {size / 1024:.0f}" for part, size in a["parts"].items())
+        lines.append(
+            f"    KiB by top-level entry: {parts}; of which .pyc: {a['pyc_files']} files, "
+            f"{a['pyc_bytes'] / 1024:.0f} KiB"
         )
     return "\n".join(lines)
 
