@@ -21,6 +21,12 @@ $(VENV)/.installed: requirements-dev.txt src/notifier/requirements.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# The command line is installed as a pipeline would install it (not editable), so the tests run
+# the real `apcu-flush` entry point; any change to it reinstalls it.
+$(VENV)/.cli-installed: $(VENV)/.installed cli/pyproject.toml $(wildcard cli/apcu_flush/*.py)
+	$(PY) -m pip install -q --no-deps --force-reinstall ./cli
+	touch $@
+
 # aws-sam-cli pins its own boto3, so it lives in a venv of its own.
 $(SAM_VENV)/.installed:
 	$(PYTHON_BASE) -m venv $(SAM_VENV)
@@ -29,7 +35,7 @@ $(SAM_VENV)/.installed:
 	touch $@
 
 .PHONY: venv system-deps
-venv: $(VENV)/.installed ## create .venv with everything the tests need
+venv: $(VENV)/.installed $(VENV)/.cli-installed ## create .venv with everything the tests need, and apcu-flush
 system-deps: ## install nginx, php-fpm and APCu from Debian packages (once)
 	.ci/system-deps
 
@@ -41,7 +47,7 @@ lint: venv ## ruff and mypy
 	# top so that sam build never copies it into an artifact.
 	cd src/notifier && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/dispatcher && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
-	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness
+	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness cli/apcu_flush
 
 .PHONY: template
 template: venv $(SAM_VENV)/.installed ## cfn-lint, sam validate --lint, sam build
@@ -75,4 +81,4 @@ deploy: build ## sam deploy (ENV=default|prod)
 
 .PHONY: clean
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache bench/results local/out
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache bench/results local/out cli/build cli/*.egg-info
