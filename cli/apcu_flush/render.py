@@ -85,7 +85,7 @@ def verdict(body: Mapping[str, Any]) -> list[str]:
         found.get("expected"),
     )
     headline = f"{succeeded} of {targeted} targeted instances cleared their cache"
-    if expected is not None:
+    if expected is not None and expected != targeted:
         headline += f"; the group expects {expected}"
     lines = [f"{'ALERT ' if alert else ''}{_kind(found)}: {headline}"]
     missing: Sequence[str] = found.get("missingInstances") or []
