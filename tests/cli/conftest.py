@@ -4,7 +4,6 @@ end on 127.0.0.1, with the real dispatcher behind it; and the installed `apcu-fl
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,13 +16,14 @@ import pytest
 
 from local.api_gateway import ApiGateway, in_fresh_process
 from local.embedded_aws import REGION, EmbeddedAws, Stack
+from local.pipeline_gate import PIPELINE_ROLE, PIPELINE_SESSION, pipeline_credentials
 from local.run import function_env
 from local.slack_receiver import SlackReceiver
 
 GROUP = "web-prod"
 GROUP_SIZE = 3
-ROLE = "deploy-gate"
-SESSION = "pipeline"
+ROLE = PIPELINE_ROLE
+SESSION = PIPELINE_SESSION
 # Installed by `make venv` from ./cli, as a pipeline installs it: the tests run that program.
 APCU_FLUSH = Path(sys.executable).with_name("apcu-flush")
 
@@ -161,14 +161,5 @@ def local(servers: Servers, apcu_flush: Path, tmp_path: Path) -> Local:
     servers.function.env = function_env(aws, stack, "dispatcher", "en")
     servers.function.stand_in = None
     # The pipeline's identity: a role session, as OIDC federation gives a CI job.
-    role_arn = aws.client("iam").create_role(
-        RoleName=ROLE,
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    session = aws.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=SESSION)
-    credentials = {
-        "AWS_ACCESS_KEY_ID": session["Credentials"]["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": session["Credentials"]["SecretAccessKey"],
-        "AWS_SESSION_TOKEN": session["Credentials"]["SessionToken"],
-    }
+    credentials = pipeline_credentials(aws)
     return Local(servers, stack, credentials, tmp_path)
