@@ -10,6 +10,11 @@ SAM_VENV    := .venv-sam
 SAM         := $(SAM_VENV)/bin/sam
 # sam build looks for python3.13 on PATH; put the chosen interpreter first.
 SAM_ENV     := PATH="$(abspath $(PYTHON_DIR)):$$PATH" SAM_CLI_TELEMETRY=0
+CHECKOV_VENV := .venv-checkov
+CHECKOV     := $(CHECKOV_VENV)/bin/checkov
+# checkov asks Prisma Cloud for check metadata and PyPI for a newer checkov unless told not to;
+# CI reaches PyPI only, and the result must not depend on either.
+CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true
 
 .PHONY: help
 help: ## list the targets
@@ -34,6 +39,14 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli
 	touch $@
 
+# checkov pins packages of its own, so it too lives in a venv of its own; its version is
+# pinned in requirements-checkov.txt, because a new release brings new checks.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON_BASE) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $@
+
 .PHONY: venv system-deps
 venv: $(VENV)/.installed $(VENV)/.cli-installed ## create .venv with everything the tests need, and apcu-flush
 system-deps: ## install nginx, php-fpm and APCu from Debian packages (once)
@@ -49,14 +62,19 @@ lint: venv ## ruff and mypy
 	cd src/dispatcher && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness cli/apcu_flush
 
+# checkov exits non-zero on any failed check. A check that does not apply is suppressed in
+# the resource's own Metadata (checkov: skip: - id, comment: the reason); tests/stack/
+# test_checkov.py refuses a suppression without a reason. docs/deploy.md says more.
 .PHONY: template
-template: venv $(SAM_VENV)/.installed ## cfn-lint, sam validate --lint, sam build
+template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, checkov, sam validate --lint, sam build
 	$(VENV)/bin/cfn-lint template.yaml
+	$(CHECKOV_ENV) $(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(SAM_ENV) $(SAM) validate --lint --region us-east-1
 	$(SAM_ENV) $(SAM) build --parallel
 
+# The publishing test runs `sam publish`'s own metadata code, which lives in .venv-sam.
 .PHONY: pytest
-pytest: venv system-deps
+pytest: venv system-deps $(SAM_VENV)/.installed
 	$(PY) -m pytest
 
 .PHONY: test

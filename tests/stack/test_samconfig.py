@@ -6,8 +6,10 @@ A typo in a parameter name or a value outside a parameter's pattern only shows a
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,12 @@ import pytest
 
 from harness import cfn_template
 
-SAMCONFIG = Path(__file__).resolve().parents[2] / "samconfig.toml"
-ENVIRONMENTS = ["default", "prod"]
+REPO = Path(__file__).resolve().parents[2]
+SAMCONFIG = REPO / "samconfig.toml"
+SAM_PYTHON = REPO / ".venv-sam" / "bin" / "python"
+# Each environment with the command that deploys it: sam deploy, or sam sync for development.
+DEPLOYS = {"default": "deploy", "prod": "deploy", "dev": "sync"}
+ENVIRONMENTS = list(DEPLOYS)
 
 
 def samconfig() -> dict[str, Any]:
@@ -25,8 +31,8 @@ def samconfig() -> dict[str, Any]:
 
 
 def overrides(environment: str) -> dict[str, str]:
-    """parameter_overrides as `sam deploy` reads it: Key=Value pairs, shell-quoted."""
-    text = samconfig()[environment]["deploy"]["parameters"]["parameter_overrides"]
+    """parameter_overrides as `sam deploy` or `sam sync` reads it: Key=Value pairs, shell-quoted."""
+    text = samconfig()[environment][DEPLOYS[environment]]["parameters"]["parameter_overrides"]
     pairs = [item.split("=", 1) for item in shlex.split(text)]
     assert all(len(pair) == 2 for pair in pairs), text
     return dict(pairs)
@@ -69,7 +75,7 @@ def test_every_parameter_without_a_default_is_given(environment: str) -> None:
     assert required <= set(overrides(environment))
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", ["default", "prod"])
 def test_every_deploy_shows_the_change_set_and_needs_only_unnamed_iam(environment: str) -> None:
     deploy = samconfig()[environment]["deploy"]["parameters"]
     # The roles carry no RoleName, so CAPABILITY_IAM is enough; NAMED_IAM would hide a change.
@@ -91,3 +97,41 @@ def test_environments_deploy_separate_stacks_and_prod_alerts_people() -> None:
         build = config[environment]["build"]["parameters"]
         assert build["cached"] is True
         assert build["parallel"] is True
+
+
+def test_dev_is_a_stack_of_its_own_that_sam_sync_watches() -> None:
+    config = samconfig()
+    sync = config["dev"]["sync"]["parameters"]
+    # `sam sync --config-env dev` alone builds, deploys and keeps watching.
+    assert sync["watch"] is True
+    # sync applies changes without a change set: never against the shared stacks.
+    names = {env: config[env]["global"]["parameters"]["stack_name"] for env in ENVIRONMENTS}
+    assert names["dev"] == "apcu-fleet-flush-dev"
+    assert names["dev"] not in {names["default"], names["prod"]}
+    assert overrides("dev")["AllowedGroups"] not in {
+        overrides("default")["AllowedGroups"],
+        overrides("prod")["AllowedGroups"],
+    }
+    assert sync["capabilities"] == "CAPABILITY_IAM"
+    # The notifier's artifact is its Makefile's build; a dependency layer would rearrange it.
+    assert sync["dependency_layer"] is False
+    assert sync["region"] == config["default"]["deploy"]["parameters"]["region"]
+
+
+def test_every_key_is_an_option_of_its_sam_command() -> None:
+    # The SAM CLI ignores unknown keys silently; ask its own commands which keys they read.
+    assert SAM_PYTHON.exists(), "make .venv-sam/.installed first (make pytest does)"
+    run = subprocess.run(
+        [
+            str(SAM_PYTHON),
+            str(Path(__file__).with_name("samconfig_keys_with_sam_cli.py")),
+            str(SAMCONFIG),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    unknown = json.loads(run.stdout)
+    assert "dev.sync" in unknown
+    assert {section: keys for section, keys in unknown.items() if keys} == {}

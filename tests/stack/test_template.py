@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
 )
 
 from harness import cfn_template
+from tests.stack import deployed
 from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_statements, statements
 
 REPO = Path(__file__).resolve().parents[2]
@@ -494,6 +495,23 @@ def test_the_api_is_throttled_and_logs_who_called_it(stack: DeployedStack) -> No
     entry = json.loads(re.sub(r"\$context\.[A-Za-z.]+", "x", logs["Format"]))
     assert logs["Format"].count("$context.identity.userArn") == 1
     assert {"requestId", "caller", "route", "status"} <= set(entry)
+
+
+def test_the_api_access_log_group_is_a_vended_log_group_named_after_the_stack(
+    stack: DeployedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Groups under /aws/vendedlogs/ share one entry of the account's CloudWatch Logs resource
+    # policy; any other name adds an entry of its own, and that policy has a size limit.
+    log_group = stack.properties("ApiAccessLogGroup")
+    assert log_group["LogGroupName"] == (
+        "/aws/vendedlogs/apcu-fleet-flush/apcu-fleet-flush/api-access"
+    )
+    assert log_group["RetentionInDays"] == "90"
+    # A second stack in the same account (prod beside staging) gets a group of its own.
+    monkeypatch.setitem(deployed.PSEUDO_PARAMETERS, "AWS::StackName", "apcu-fleet-flush-prod")
+    assert DeployedStack().properties("ApiAccessLogGroup")["LogGroupName"] == (
+        "/aws/vendedlogs/apcu-fleet-flush/apcu-fleet-flush-prod/api-access"
+    )
 
 
 # ------------------------------------------------------------------------------ nothing lost

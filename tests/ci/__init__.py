@@ -1,0 +1,1 @@
+"""The GitHub Actions workflows in .github/workflows, read as GitHub reads them."""
