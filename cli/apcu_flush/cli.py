@@ -26,6 +26,7 @@ from apcu_flush.wait import Waiting, refusal, wait_for_verdict
 
 ACTION = "clear-apcu"
 DEFAULT_TIMEOUT_SECONDS = 900.0
+INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
 
 
 def parser() -> argparse.ArgumentParser:
@@ -90,8 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(error)
         return int(error.exit)
     except KeyboardInterrupt:
-        out.note("interrupted; a command already sent keeps running")
-        return 130
+        out.note("interrupted")
+        return INTERRUPTED
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -153,6 +154,10 @@ def _wait(
             observe=progress.observe,
             sleep=progress.sleep,
         )
+    except KeyboardInterrupt:
+        progress.finish()
+        out.note(f"stopped waiting; the command runs on: apcu-flush status {command_id} --wait")
+        return INTERRUPTED
     finally:
         progress.finish()
     return _judged(body, out)

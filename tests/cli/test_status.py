@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -190,3 +191,13 @@ def test_a_server_error_that_lasts_exits_4(local: Local, status_route: StatusRou
     completed = local.run("clear", GROUP, "--wait")
     assert completed.returncode == 4
     assert "the API answered 500: Internal Server Error" in completed.stderr
+
+
+def test_ctrl_c_while_waiting_says_how_to_resume(local: Local, status_route: StatusRoute) -> None:
+    process = local.start("clear", GROUP, "--wait")
+    command_id = _sent_command(local, process)
+    _status_read(local, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert f"apcu-flush status {command_id} --wait" in stderr
