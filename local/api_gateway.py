@@ -60,8 +60,8 @@ def route(method: str, path: str) -> Route | None:
     return None
 
 
-def in_fresh_process(env: Mapping[str, str], log: Path) -> Invoke:
-    """Run the dispatcher for each event in a new process (local/invoke.py), as a cold start."""
+def in_fresh_process(env: Mapping[str, str], log: Path, function: str = "dispatcher") -> Invoke:
+    """Run the function for each event in a new process (local/invoke.py), as a cold start."""
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
