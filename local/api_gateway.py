@@ -73,7 +73,7 @@ def in_fresh_process(env: Mapping[str, str], log: Path, function: str = "dispatc
                         sys.executable,
                         "-m",
                         "local.invoke",
-                        "dispatcher",
+                        function,
                         str(event_path),
                         str(result_path),
                     ],
@@ -251,13 +251,16 @@ class ApiGateway:
                     headers[key] = f"{headers[key]},{value}" if key in headers else value
                 received = Received(self.command, parts.path, parts.query, headers, body)
                 answer = gateway.handle(received, self.client_address[0])
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
-                self.end_headers()
-                self.wfile.write(answer.body)
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the caller stopped waiting (Ctrl-C) before the answer came
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # the run prints its own steps
