@@ -60,6 +60,7 @@ lint: venv ## ruff and mypy
 	# top so that sam build never copies it into an artifact.
 	cd src/notifier && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/dispatcher && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
+	cd src/record && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness cli/apcu_flush
 
 # checkov exits non-zero on any failed check. A check that does not apply is suppressed in
@@ -81,7 +82,7 @@ pytest: venv system-deps $(SAM_VENV)/.installed
 test: lint template pytest ## everything CI runs: lint, types, template checks, all tests
 
 .PHONY: demo
-demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed)
+demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed|lost-notification|stuck)
 	$(PY) -m local.run $(if $(SCENARIO),--scenario $(SCENARIO),--all)
 
 .PHONY: bench

@@ -102,9 +102,7 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
 
     # Idempotency is off here: the floor does no de-duplication either.
     notifier_env = {
-        k: v
-        for k, v in function_env(aws, stack, "notifier", "en").items()
-        if k != "IDEMPOTENCY_TABLE"
+        k: v for k, v in function_env(aws, stack, "notifier", "en").items() if k != "COMMANDS_TABLE"
     }
     dispatcher_env = function_env(aws, stack, "dispatcher", "en")
     python = sys.executable
@@ -200,11 +198,11 @@ def _send(aws: EmbeddedAws, group: str) -> str:
 def calls_and_scaling(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> dict[str, Any]:
     counter = CallCounter()
     env = function_env(aws, stack, "notifier", "en")
-    env.pop("IDEMPOTENCY_TABLE", None)
+    env.pop("COMMANDS_TABLE", None)
     # The handler's own log lines would drown the table; warnings and errors still show.
     env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONPATH",)})
-    sys.path.insert(0, str(ROOT / "src" / "notifier"))
+    sys.path[:0] = [str(ROOT / "src" / "notifier"), str(ROOT / "src" / "record")]
     from apcu_notifier.handler import lambda_handler
 
     results: dict[str, Any] = {"sizes": {}}

@@ -294,6 +294,21 @@ def delete_group(name: str, *, region: str = REGION, account_id: str = ACCOUNT_I
     del autoscaling_backends[account_id][region].autoscaling_groups[name]
 
 
+# --- the command record and the watchdog (the stack's table and schedule group) --------------
+
+
+def create_commands_table(
+    name: str, *, region: str = REGION, endpoint_url: str | None = None
+) -> None:
+    """The commands table as template.yaml declares it: partition key commandId, on demand."""
+    boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "commandId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "commandId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 # --- the two calls moto lacks ----------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """moto's server on a free 127.0.0.1 port, extended by harness/aws_emulator, and seeded
-with what the stack would have created: a group, a topic, a secret, the SSM document and the
-idempotency table.
+with what the stack would have created: a group, a topic, a secret, the SSM document, the
+commands table and the watchdog's schedule group, role and dead-letter queue.
 """
 
 from __future__ import annotations
@@ -39,7 +39,12 @@ class Stack:
     role_arn: str
     document_name: str
     secret_arn: str
-    table_name: str
+    commands_table: str
+    watchdog_group: str
+    watchdog_role_arn: str
+    watchdog_dead_letter_arn: str
+    # Nothing runs at this ARN: the local run reads the schedule and invokes the notifier itself.
+    notifier_arn: str
 
 
 class EmbeddedAws:
@@ -106,13 +111,33 @@ class EmbeddedAws:
         secret_arn = self.client("secretsmanager").create_secret(
             Name="apcu-fleet-flush/slack-webhook", SecretString=json.dumps({"url": webhook_url})
         )["ARN"]
-        # The key schema Powertools' DynamoDBPersistenceLayer expects by default.
-        table_name = "apcu-fleet-flush-idempotency"
-        self.client("dynamodb").create_table(
-            TableName=table_name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        commands_table = "apcu-fleet-flush-commands"
+        aws_emulator.create_commands_table(commands_table, endpoint_url=self.endpoint)
+        watchdog_group = "apcu-fleet-flush-watchdog"
+        self.client("scheduler").create_schedule_group(Name=watchdog_group)
+        watchdog_role_arn = self.client("iam").create_role(
+            RoleName="apcu-fleet-flush-watchdog",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "scheduler.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        queue_url = self.client("sqs").create_queue(QueueName="apcu-fleet-flush-watchdog-dlq")[
+            "QueueUrl"
+        ]
+        dead_letter_arn = self.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        notifier_arn = (
+            f"arn:aws:lambda:{REGION}:{aws_emulator.ACCOUNT_ID}:function:apcu-fleet-flush-notifier"
         )
         return Stack(
             group=group,
@@ -121,5 +146,9 @@ class EmbeddedAws:
             role_arn=role_arn,
             document_name=document_name,
             secret_arn=secret_arn,
-            table_name=table_name,
+            commands_table=commands_table,
+            watchdog_group=watchdog_group,
+            watchdog_role_arn=watchdog_role_arn,
+            watchdog_dead_letter_arn=dead_letter_arn,
+            notifier_arn=notifier_arn,
         )

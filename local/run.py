@@ -7,6 +7,7 @@ receiver. The fleet's part (what each instance's invocation did) is the scenario
 
     python -m local.run --all
     python -m local.run --scenario mismatch --lang ja
+    python -m local.run --scenario lost-notification
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness import cfn_template
 from local.embedded_aws import REGION, EmbeddedAws, Stack
 from local.scenarios import SCENARIOS, Scenario
 from local.slack_receiver import SlackReceiver, render
@@ -65,7 +68,8 @@ def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> di
     base = {
         **os.environ,
         **aws.env(),
-        "PYTHONPATH": str(ROOT),
+        # The record package each function's build copies into its artifact (src/*/Makefile).
+        "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "src" / "record"))),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
         "LOG_LEVEL": "INFO",
@@ -78,6 +82,12 @@ def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> di
             "DOCUMENT_NAME": stack.document_name,
             "NOTIFICATION_TOPIC_ARN": stack.topic_arn,
             "NOTIFICATION_ROLE_ARN": stack.role_arn,
+            "COMMANDS_TABLE": stack.commands_table,
+            "WATCHDOG_GROUP": stack.watchdog_group,
+            "WATCHDOG_ROLE_ARN": stack.watchdog_role_arn,
+            "WATCHDOG_TARGET_ARN": stack.notifier_arn,
+            "WATCHDOG_DEAD_LETTER_ARN": stack.watchdog_dead_letter_arn,
+            "EXECUTION_TIMEOUT_SECONDS": execution_timeout(),
         }
     return {
         **base,
@@ -85,8 +95,14 @@ def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> di
         "SLACK_WEBHOOK_SECRET_ARN": stack.secret_arn,
         "MESSAGE_LANGUAGE": lang,
         "ALERT_MENTION": "<!here>",
-        "IDEMPOTENCY_TABLE": stack.table_name,
+        "COMMANDS_TABLE": stack.commands_table,
     }
+
+
+def execution_timeout() -> str:
+    """The document's execution timeout, as template.yaml passes it to the dispatcher."""
+    variables = cfn_template.load()["Resources"]["DispatcherFunction"]["Properties"]["Environment"]
+    return str(variables["Variables"]["EXECUTION_TIMEOUT_SECONDS"])
 
 
 def sns_event(aws: EmbeddedAws, stack: Stack, command_id: str, status: str) -> dict[str, Any]:
@@ -124,6 +140,18 @@ def sns_event(aws: EmbeddedAws, stack: Stack, command_id: str, status: str) -> d
         }
     )
     return event
+
+
+def watchdog_event(aws: EmbeddedAws, stack: Stack, command_id: str) -> tuple[dict[str, Any], str]:
+    """The event the command's watchdog schedule hands the notifier: its Input, as the
+    dispatcher wrote it into EventBridge Scheduler (the embedded one)."""
+    schedule = aws.client("scheduler").get_schedule(
+        Name=f"watchdog-{command_id}", GroupName=stack.watchdog_group
+    )
+    if schedule["Target"]["Arn"] != stack.notifier_arn:
+        raise ScenarioFailed(f"the watchdog targets {schedule['Target']['Arn']}, not the notifier")
+    event: dict[str, Any] = json.loads(schedule["Target"]["Input"])
+    return event, str(schedule["ScheduleExpression"])
 
 
 def _verdict(result: dict[str, Any]) -> str:
@@ -174,12 +202,21 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     outcome = scenario.fleet(aws, stack, command_id)
     _step(3, total, f"fleet: {outcome.summary}")
 
-    event = sns_event(aws, stack, command_id, outcome.status)
-    _step(
-        4,
-        total,
-        f"SNS: SSM publishes status {outcome.status} to {stack.topic_arn.rsplit(':', 1)[-1]}",
-    )
+    if scenario.delivery == "watchdog":
+        event, expression = watchdog_event(aws, stack, command_id)
+        _step(
+            4,
+            total,
+            f"SNS: nothing arrives; the watchdog schedule fires ({expression}, "
+            f"group {stack.watchdog_group})",
+        )
+    else:
+        event = sns_event(aws, stack, command_id, outcome.status)
+        _step(
+            4,
+            total,
+            f"SNS: SSM publishes status {outcome.status} to {stack.topic_arn.rsplit(':', 1)[-1]}",
+        )
 
     notified = _invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
     verdict = _verdict(notified)
@@ -217,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = list(SCENARIOS.values()) if args.all else [SCENARIOS[args.scenario]]
     if args.expect:
-        chosen = [Scenario(s.name, s.description, args.expect, s.fleet) for s in chosen]
+        chosen = [replace(s, expected_verdict=args.expect) for s in chosen]
     OUT.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     started = time.monotonic()

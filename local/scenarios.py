@@ -74,12 +74,26 @@ def one_fails(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
     return Outcome("Failed", f"{targets[0]} answered 503 (APCu off); the command Failed")
 
 
+def still_running(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    results = _cleared(stack, targets[:1])
+    # An agent that hangs: its invocation never ends, so neither does the command.
+    results.update({i: InvocationResult(status="InProgress") for i in targets[1:]})
+    emulator.settle_command(command_id, results, status="InProgress")
+    return Outcome(
+        "InProgress", f"{len(targets) - 1} of {len(targets)} instances still run it past its expiry"
+    )
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
     expected_verdict: str
     fleet: Fleet
+    # "sns": SSM's notification reaches the notifier; "watchdog": it is lost, and the
+    # command's watchdog schedule fires instead.
+    delivery: str = "sns"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -92,5 +106,19 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("partial", "one invocation is Undeliverable", "partial", one_is_undeliverable),
         Scenario("failed", "one web node answers 503", "failed", one_fails),
+        Scenario(
+            "lost-notification",
+            "SSM's notification is lost; the watchdog brings the verdict",
+            "ok",
+            everyone_clears,
+            delivery="watchdog",
+        ),
+        Scenario(
+            "stuck",
+            "the command still runs after its expiry",
+            "stuck",
+            still_running,
+            delivery="watchdog",
+        ),
     )
 }

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import json, sys
-sys.path.insert(0, "src/{function}")
+sys.path[:0] = ["src/{function}", "src/record"]
 {load}
 from aws_xray_sdk.core import patcher
 print(json.dumps(sorted(patcher._PATCHED_MODULES)))
@@ -41,6 +41,12 @@ def test_tracing_patches_botocore_only(function: str) -> None:
         "DOCUMENT_NAME": "apcu-fleet-flush-FlushDocument-x",
         "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
         "NOTIFICATION_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
+        "COMMANDS_TABLE": "apcu-fleet-flush-commands",
+        "WATCHDOG_GROUP": "apcu-fleet-flush-watchdog",
+        "WATCHDOG_ROLE_ARN": "arn:aws:iam::123456789012:role/w",
+        "WATCHDOG_TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:n",
+        "WATCHDOG_DEAD_LETTER_ARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "EXECUTION_TIMEOUT_SECONDS": "60",
     }
     probe = PROBE.format(function=function, load=LOADS[function])
     completed = subprocess.run(

@@ -20,12 +20,25 @@ TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:apcu-fleet-flush-status"
 ROLE_ARN = "arn:aws:iam::123456789012:role/apcu-fleet-flush-notification"
 DOCUMENT = "apcu-fleet-flush-FlushDocument-Q1w2E3r4T5y6"
 ALLOWED = "web-prod, web-staging,,"
+COMMANDS_TABLE = "apcu-fleet-flush-CommandsTable-1A2B3C4D5E6F"
+WATCHDOG_GROUP = "apcu-fleet-flush-watchdog"
+WATCHDOG_ROLE_ARN = "arn:aws:iam::123456789012:role/apcu-fleet-flush-WatchdogRole-Z9Y8X7"
+NOTIFIER_ARN = (
+    "arn:aws:lambda:us-east-1:123456789012:function:apcu-fleet-flush-NotifierFunction-AbC123"
+)
+WATCHDOG_DLQ_ARN = "arn:aws:sqs:us-east-1:123456789012:apcu-fleet-flush-WatchdogDeadLetterQueue-Q1"
 ENV = {
     "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
     "NOTIFICATION_ROLE_ARN": ROLE_ARN,
     "DOCUMENT_NAME": DOCUMENT,
     "ALLOWED_GROUPS": ALLOWED,
     "AWS_REGION": "us-east-1",
+    "COMMANDS_TABLE": COMMANDS_TABLE,
+    "WATCHDOG_GROUP": WATCHDOG_GROUP,
+    "WATCHDOG_ROLE_ARN": WATCHDOG_ROLE_ARN,
+    "WATCHDOG_TARGET_ARN": NOTIFIER_ARN,
+    "WATCHDOG_DEAD_LETTER_ARN": WATCHDOG_DLQ_ARN,
+    "EXECUTION_TIMEOUT_SECONDS": "60",
 }
 # apcu_dispatcher.handler reads its settings when imported, as Lambda's init does.
 os.environ.update(ENV)
@@ -53,7 +66,11 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def clients(aws: None) -> Clients:
-    return build_clients("us-east-1")
+    """The dispatcher's clients, with the stack's commands table and schedule group in moto."""
+    built = build_clients("us-east-1")
+    aws_emulator.create_commands_table(COMMANDS_TABLE)
+    built.scheduler.create_schedule_group(Name=WATCHDOG_GROUP)
+    return built
 
 
 @pytest.fixture

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from apcu_dispatcher.config import Config, ConfigError
-from tests.dispatcher.conftest import DOCUMENT, ENV, ROLE_ARN, TOPIC_ARN
+from apcu_dispatcher.config import Config, ConfigError, WatchdogConfig
+from tests.dispatcher.conftest import (
+    COMMANDS_TABLE,
+    DOCUMENT,
+    ENV,
+    NOTIFIER_ARN,
+    ROLE_ARN,
+    TOPIC_ARN,
+    WATCHDOG_DLQ_ARN,
+    WATCHDOG_GROUP,
+    WATCHDOG_ROLE_ARN,
+)
 
 
 def test_defaults_and_trimmed_group_list() -> None:
@@ -21,6 +31,14 @@ def test_defaults_and_trimmed_group_list() -> None:
         max_concurrency="50%",
         delivery_timeout_seconds=120,
         region="us-east-1",
+        watchdog=WatchdogConfig(
+            commands_table=COMMANDS_TABLE,
+            group=WATCHDOG_GROUP,
+            role_arn=WATCHDOG_ROLE_ARN,
+            target_arn=NOTIFIER_ARN,
+            dead_letter_arn=WATCHDOG_DLQ_ARN,
+            execution_timeout_seconds=60,
+        ),
     )
 
 
@@ -72,6 +90,19 @@ def test_delivery_timeout_within_ssm_bounds(seconds: str) -> None:
         ("DELIVERY_TIMEOUT_SECONDS", "\uff11\uff12\uff10"),
         ("DELIVERY_TIMEOUT_SECONDS", "-60"),
         ("AWS_REGION", None),
+        ("COMMANDS_TABLE", None),
+        ("COMMANDS_TABLE", "a"),
+        ("WATCHDOG_GROUP", None),
+        ("WATCHDOG_GROUP", "group with spaces"),
+        ("WATCHDOG_ROLE_ARN", None),
+        ("WATCHDOG_ROLE_ARN", "arn:aws:iam::123456789012:user/alice"),
+        ("WATCHDOG_TARGET_ARN", None),
+        ("WATCHDOG_TARGET_ARN", "arn:aws:sns:us-east-1:123456789012:topic"),
+        ("WATCHDOG_DEAD_LETTER_ARN", None),
+        ("WATCHDOG_DEAD_LETTER_ARN", "https://sqs.us-east-1.amazonaws.com/123456789012/q"),
+        ("EXECUTION_TIMEOUT_SECONDS", None),
+        ("EXECUTION_TIMEOUT_SECONDS", "0"),
+        ("EXECUTION_TIMEOUT_SECONDS", "1h"),
     ],
 )
 def test_missing_or_invalid_variable_is_named(name: str, value: str | None) -> None:

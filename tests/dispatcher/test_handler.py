@@ -344,10 +344,13 @@ def test_xray_sdk_is_imported_only_when_it_will_trace(
         if k not in {"LAMBDA_TASK_ROOT", "POWERTOOLS_TRACE_DISABLED"}
     }
     code = "import sys, app; print('aws_xray_sdk' in sys.modules, callable(app.lambda_handler))"
+    folder = Path(handler.__file__).resolve().parents[1]
+    # The artifact carries the record package beside app.py (src/dispatcher/Makefile).
+    record = folder.parent / "record"
     result = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=Path(handler.__file__).resolve().parents[1],
-        env={**env, **extra_env},
+        cwd=folder,
+        env={**env, **extra_env, "PYTHONPATH": str(record)},
         capture_output=True,
         text=True,
         check=True,

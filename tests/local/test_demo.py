@@ -16,6 +16,8 @@ EXPECTED = {
     "mismatch": "mismatch",
     "partial": "partial",
     "failed": "failed",
+    "lost-notification": "ok",
+    "stuck": "stuck",
 }
 
 
@@ -69,6 +71,20 @@ def test_the_mismatch_names_the_instance_the_command_missed(
     assert "i-" in mismatch
     assert "ListCommandInvocations" not in mismatch
     assert log, "the function logs are kept for the reader"
+
+
+def test_the_watchdog_brings_the_verdict_of_a_lost_notification_and_alerts_on_a_stuck_command(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    # The schedule the dispatcher created in the embedded AWS is what fired
+    assert every_scenario.returncode == 0
+    assert "the watchdog schedule fires (at(" in every_scenario.stdout
+    [lost] = json.loads((ROOT / "local" / "out" / "lost-notification.slack.json").read_text())
+    assert "never arrived" in json.dumps(lost, ensure_ascii=False)
+    assert "<!here>" not in lost["text"], "the verdict is ok; the note is not an alert"
+    [stuck] = json.loads((ROOT / "local" / "out" / "stuck.slack.json").read_text())
+    assert "still running after its expiry" in stuck["text"]
+    assert "<!here>" in stuck["text"]
 
 
 def test_a_wrong_verdict_fails_the_run() -> None:

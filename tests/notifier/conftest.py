@@ -114,7 +114,7 @@ class World:
             "region": aws_emulator.REGION,
             "language": self.language,
             "alert_mention": self.mention,
-            "idempotency_table": self.table,
+            "commands_table": self.table,
         }
         settings.update(config)
         rt = handler.build_runtime(

@@ -12,7 +12,7 @@ ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf"
 def test_defaults() -> None:
     config = Config.from_env({"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1"})
     assert config == Config(slack_webhook_secret_arn=ARN, region="us-east-1")
-    assert (config.language, config.alert_mention, config.idempotency_table) == (
+    assert (config.language, config.alert_mention, config.commands_table) == (
         Language.EN,
         "",
         None,
@@ -26,12 +26,12 @@ def test_everything_set() -> None:
             "AWS_REGION": "ap-northeast-1",
             "MESSAGE_LANGUAGE": "JA",
             "ALERT_MENTION": "<!here> <@U012AB3CD>",
-            "IDEMPOTENCY_TABLE": "apcu-idempotency",
+            "COMMANDS_TABLE": "apcu-commands",
         }
     )
     assert config.language is Language.JA
     assert config.alert_mention == "<!here> <@U012AB3CD>"
-    assert config.idempotency_table == "apcu-idempotency"
+    assert config.commands_table == "apcu-commands"
     assert config.region == "ap-northeast-1"
 
 
@@ -55,8 +55,8 @@ def test_wrong_configuration_is_a_clear_error(env: dict[str, str], message: str)
         Config.from_env(env)
 
 
-def test_empty_idempotency_table_means_off() -> None:
+def test_empty_commands_table_means_off() -> None:
     config = Config.from_env(
-        {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1", "IDEMPOTENCY_TABLE": " "}
+        {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1", "COMMANDS_TABLE": " "}
     )
-    assert config.idempotency_table is None
+    assert config.commands_table is None

@@ -13,7 +13,7 @@ from apcu_notifier import handler
 from harness import aws_emulator as emu
 from harness.aws_emulator import ok
 from tests.notifier.conftest import GROUP, JSON_THROTTLE, XML_THROTTLE, World, throttle
-from tests.notifier.test_idempotency import TABLE
+from tests.notifier.records import TABLE
 
 
 def settled(world: World, size: int = 2) -> str:
@@ -55,29 +55,24 @@ def test_aws_throttling_is_retried_then_raised(
     assert world.slack.messages() == []
 
 
-def test_dynamodb_throttling_on_the_idempotency_table_is_raised(
+def test_dynamodb_throttling_on_the_commands_table_is_raised(
     world: World, aws_sleeps: list[float]
 ) -> None:
-    boto3.client("dynamodb", region_name=emu.REGION).create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    emu.create_commands_table(TABLE)
     command_id = settled(world)
     world.table = TABLE
     rt = world.start()
-    assert rt.deduplicator is not None
+    assert rt.ledger is not None
     attempts = throttle(
-        rt.deduplicator.client,
-        "PutItem",
+        rt.ledger.client,
+        "UpdateItem",
         b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}',
     )
     world.slack.always()
 
-    with pytest.raises(handler.NotificationsFailed, match="IdempotencyPersistenceLayerError"):
+    with pytest.raises(handler.NotificationsFailed, match="ThrottlingException"):
         world.notify(command_id)
-    assert attempts == ["PutItem"] * 3
+    assert attempts == ["UpdateItem"] * 3
     assert world.slack.messages() == []
 
 

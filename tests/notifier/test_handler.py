@@ -396,7 +396,7 @@ def test_configuration_is_read_from_the_environment(
     emu.settle_command(command_id, {i: ok() for i in members})
     monkeypatch.setenv("SLACK_WEBHOOK_SECRET_ARN", world.secret_arn)
     monkeypatch.setenv("MESSAGE_LANGUAGE", "ja")
-    monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
+    monkeypatch.delenv("COMMANDS_TABLE", raising=False)
     handler.use_runtime(None)
     world.slack.always()
 

@@ -14,7 +14,11 @@ def _import_app(language: str) -> subprocess.CompletedProcess[str]:
     """Import the notifier as Lambda does at init, in a fresh process."""
     env = {**os.environ, "MESSAGE_LANGUAGE": language, "POWERTOOLS_TRACE_DISABLED": "true"}
     return subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, 'src/notifier'); import app"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path[:0] = ['src/notifier', 'src/record']; import app",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

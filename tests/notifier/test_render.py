@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -13,6 +14,7 @@ from apcu_notifier.facts import TargetFacts
 from apcu_notifier.notification import UnreadableReason
 from apcu_notifier.render import clip, escape, escape_clip, render
 from apcu_notifier.verdict import Verdict, VerdictKind, judge, unknown_command, unreadable
+from apcu_notifier.watchdog import stuck_verdict
 from tests.notifier.builders import (
     COMMAND_ID,
     command,
@@ -136,6 +138,27 @@ def _unreadable() -> Verdict:
     return unreadable(UnreadableReason.NOT_JSON, "status=Success <!channel> & friends")
 
 
+# --- the watchdog's two messages
+
+
+def _stuck() -> Verdict:
+    members = ids(3)
+    return stuck_verdict(
+        facts(
+            command(status="InProgress", target_count=3),
+            [
+                invocation(members[0]),
+                invocation(members[1], "InProgress"),
+                invocation(members[2], "InProgress"),
+            ],
+        )
+    )
+
+
+def _ok_notification_missing() -> Verdict:
+    return replace(judge(healthy_group(3)), notification_missing=True)
+
+
 CASES: dict[str, Callable[[], Verdict]] = {
     "ok": _ok,
     "ok-empty-group": _ok_empty_group,
@@ -148,6 +171,8 @@ CASES: dict[str, Callable[[], Verdict]] = {
     "instances-target": _instances_target,
     "unknown-command": _unknown_command,
     "unreadable": _unreadable,
+    "stuck": _stuck,
+    "ok-notification-missing": _ok_notification_missing,
 }
 
 

@@ -295,6 +295,7 @@ def test_metric_names_per_kind() -> None:
         "VerdictGroupNotFound",
         "VerdictUnknownCommand",
         "VerdictUnreadable",
+        "VerdictStuck",
     ]
 
 

@@ -1,8 +1,8 @@
 """What the stack keeps at rest is encrypted with AWS managed keys, or with the operator's own.
 
 DataKmsKeyArn is optional: empty keeps every store on AWS managed encryption and adds no
-permission; a key ARN moves the log groups, queues, idempotency table and created webhook
-secret onto that key, and lets the notifier use it only through the services that hold them.
+permission; a key ARN moves the log groups, queues, commands table and created webhook
+secret onto that key, and lets each role use it only through the services that hold them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_stateme
 
 DATA_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/abcdef01-2345-6789-abcd-ef0123456789"
 LOG_GROUPS = ["ApiAccessLogGroup", "DispatcherLogGroup", "NotifierLogGroup"]
-QUEUES = ["NotifierFailureQueue", "NotificationDeadLetterQueue"]
+QUEUES = ["NotifierFailureQueue", "NotificationDeadLetterQueue", "WatchdogDeadLetterQueue"]
 
 
 def kms_statements(stack: DeployedStack, role: str) -> list[dict[str, Any]]:
@@ -46,9 +46,9 @@ def test_without_a_key_every_store_uses_aws_managed_encryption(
         properties = default_stack.properties(queue)
         assert properties["SqsManagedSseEnabled"] is True
         assert "KmsMasterKeyId" not in properties
-    assert default_stack.properties("IdempotencyTable")["SSESpecification"] == {"SSEEnabled": True}
+    assert default_stack.properties("CommandsTable")["SSESpecification"] == {"SSEEnabled": True}
     assert "KmsKeyId" not in default_stack.properties("SlackWebhookSecret")
-    for role in ("DispatcherRole", "NotifierRole", "NotificationRole"):
+    for role in ("DispatcherRole", "NotifierRole", "NotificationRole", "WatchdogRole"):
         assert kms_statements(default_stack, role) == []
 
 
@@ -62,7 +62,7 @@ def test_a_data_key_encrypts_every_log_group_queue_table_and_the_created_secret(
         # SQS refuses SqsManagedSseEnabled together with a KMS key.
         assert "SqsManagedSseEnabled" not in properties
         assert properties["KmsMasterKeyId"] == DATA_KEY
-    assert keyed_stack.properties("IdempotencyTable")["SSESpecification"] == {
+    assert keyed_stack.properties("CommandsTable")["SSESpecification"] == {
         "SSEEnabled": True,
         "SSEType": "KMS",
         "KMSMasterKeyId": DATA_KEY,
@@ -85,10 +85,26 @@ def test_the_notifier_may_use_the_data_key_only_through_its_stores_services(
             ]
         }
     }
-    # CloudWatch Logs encrypts with the key itself (through the key's policy); the
-    # dispatcher and SSM's notification role touch nothing else the key protects.
-    assert kms_statements(keyed_stack, "DispatcherRole") == []
+    # CloudWatch Logs encrypts with the key itself (through the key's policy); SSM's
+    # notification role touches nothing else the key protects.
     assert kms_statements(keyed_stack, "NotificationRole") == []
+
+
+@pytest.mark.parametrize(
+    ("role", "service"),
+    [("DispatcherRole", "dynamodb"), ("WatchdogRole", "sqs")],
+)
+def test_the_dispatcher_and_the_scheduler_may_use_the_data_key_through_one_service_each(
+    keyed_stack: DeployedStack, role: str, service: str
+) -> None:
+    # The dispatcher writes and reads command records; Scheduler writes undelivered
+    # watchdog events to their dead-letter queue with the watchdog role.
+    (statement,) = kms_statements(keyed_stack, role)
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statement["Resource"] == [DATA_KEY]
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"{service}.{REGION}.amazonaws.com"}
+    }
 
 
 def test_the_data_key_parameter_takes_a_key_arn_or_nothing(default_stack: DeployedStack) -> None:

@@ -7,7 +7,6 @@ exact values, so a loosened policy or a dropped setting fails the build.
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from pathlib import Path
@@ -15,10 +14,8 @@ from typing import Any
 
 import botocore.session
 import pytest
-from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import (
-    DynamoDBPersistenceLayer,
-)
 
+from apcu_record.item import CommandRecord
 from harness import cfn_template
 from tests.stack import deployed
 from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_statements, statements
@@ -145,6 +142,12 @@ def test_dispatcher_environment_is_the_configuration_contract(stack: DeployedSta
         "ALLOWED_GROUPS": "web-prod,web-staging",
         "MAX_CONCURRENCY": "50%",
         "DELIVERY_TIMEOUT_SECONDS": "120",
+        "COMMANDS_TABLE": "{CommandsTable}",
+        "WATCHDOG_GROUP": "{WatchdogScheduleGroup}",
+        "WATCHDOG_ROLE_ARN": "{WatchdogRole.Arn}",
+        "WATCHDOG_TARGET_ARN": "{NotifierFunction.Arn}",
+        "WATCHDOG_DEAD_LETTER_ARN": "{WatchdogDeadLetterQueue.Arn}",
+        "EXECUTION_TIMEOUT_SECONDS": "60",
     }
 
 
@@ -156,7 +159,7 @@ def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack
         "SLACK_WEBHOOK_SECRET_ARN": "{SlackWebhookSecret}",
         "MESSAGE_LANGUAGE": "en",
         "ALERT_MENTION": "",
-        "IDEMPOTENCY_TABLE": "{IdempotencyTable}",
+        "COMMANDS_TABLE": "{CommandsTable}",
     }
 
 
@@ -232,6 +235,7 @@ def test_no_role_carries_a_managed_policy(stack: DeployedStack) -> None:
         "DispatcherRole",
         "NotifierRole",
         "NotificationRole",
+        "WatchdogRole",
     }
     assert not stack.of_type("AWS::IAM::Policy")
     assert not stack.of_type("AWS::IAM::ManagedPolicy")
@@ -290,6 +294,25 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
             ("*",),
             no_condition(),
         ),
+        (
+            "Allow",
+            ("dynamodb:GetItem", "dynamodb:PutItem"),
+            ("{CommandsTable.Arn}",),
+            no_condition(),
+        ),
+        ("Allow", ("ssm:ListCommands",), ("*",), no_condition()),
+        (
+            "Allow",
+            ("scheduler:CreateSchedule",),
+            (arn("scheduler", "schedule/{WatchdogScheduleGroup}/*"),),
+            no_condition(),
+        ),
+        (
+            "Allow",
+            ("iam:PassRole",),
+            ("{WatchdogRole.Arn}",),
+            condition({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}),
+        ),
     }
 
 
@@ -318,7 +341,7 @@ def test_dispatcher_sends_only_its_own_document_and_only_to_allowed_groups(
     assert len(instance_statements) == 1
 
 
-def test_dispatcher_passes_only_the_notification_role_and_only_to_ssm(
+def test_dispatcher_passes_only_the_notification_role_to_ssm_and_the_watchdog_role_to_scheduler(
     stack: DeployedStack,
 ) -> None:
     passes = [
@@ -333,10 +356,18 @@ def test_dispatcher_passes_only_the_notification_role_and_only_to_ssm(
             "Action": ["iam:PassRole"],
             "Resource": ["{NotificationRole.Arn}"],
             "Condition": {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
-        }
+        },
+        {
+            "Sid": "PassTheWatchdogRoleToScheduler",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": ["{WatchdogRole.Arn}"],
+            "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        },
     ]
     passed = stack.properties("DispatcherFunction")["Environment"]["Variables"]
     assert passed["NOTIFICATION_ROLE_ARN"] == "{NotificationRole.Arn}"
+    assert passed["WATCHDOG_ROLE_ARN"] == "{WatchdogRole.Arn}"
 
 
 def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> None:
@@ -362,8 +393,8 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
         ("Allow", ("secretsmanager:GetSecretValue",), ("{SlackWebhookSecret}",), no_condition()),
         (
             "Allow",
-            ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-            ("{IdempotencyTable.Arn}",),
+            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            ("{CommandsTable.Arn}",),
             no_condition(),
         ),
         ("Allow", ("sqs:SendMessage",), ("{NotifierFailureQueue.Arn}",), no_condition()),
@@ -449,12 +480,12 @@ def api_operations(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
     }
 
 
-def test_the_api_has_one_route_post_flush_and_it_needs_a_sigv4_signature(
+def test_the_api_has_two_routes_and_both_need_a_sigv4_signature(
     stack: DeployedStack,
 ) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
     operations = api_operations(api)
-    assert set(operations) == {("post", "/flush")}
+    assert set(operations) == {("post", "/flush"), ("get", "/flush/{commandId}")}
     for operation in operations.values():
         assert operation["security"] == [{"AWS_IAM": []}]
     scheme = api["Body"]["components"]["securitySchemes"]["AWS_IAM"]
@@ -466,19 +497,22 @@ def test_the_api_has_one_route_post_flush_and_it_needs_a_sigv4_signature(
         assert url["AuthType"] == "AWS_IAM"
 
 
-def test_the_api_route_invokes_the_dispatcher(stack: DeployedStack) -> None:
+def test_both_api_routes_invoke_the_dispatcher(stack: DeployedStack) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
-    integration = api_operations(api)[("post", "/flush")]["x-amazon-apigateway-integration"]
-    assert "{DispatcherFunction.Arn}" in integration["uri"]
-    assert integration["payloadFormatVersion"] == "2.0"
+    for route in (("post", "/flush"), ("get", "/flush/{commandId}")):
+        integration = api_operations(api)[route]["x-amazon-apigateway-integration"]
+        assert "{DispatcherFunction.Arn}" in integration["uri"]
+        assert integration["payloadFormatVersion"] == "2.0"
     permissions = [
         p
         for p in stack.of_type("AWS::Lambda::Permission").values()
         if p["FunctionName"] == "{DispatcherFunction}"
     ]
-    assert len(permissions) == 1
-    assert permissions[0]["Principal"] == "apigateway.amazonaws.com"
-    assert permissions[0]["SourceArn"] == arn("execute-api", "{FlushApi}/*/POST/flush")
+    assert {p["Principal"] for p in permissions} == {"apigateway.amazonaws.com"}
+    assert sorted(p["SourceArn"] for p in permissions) == [
+        arn("execute-api", "{FlushApi}/*/GET/flush/*"),
+        arn("execute-api", "{FlushApi}/*/POST/flush"),
+    ]
     assert stack.outputs["ApiUrl"] == (
         f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/flush"
     )
@@ -580,7 +614,11 @@ def test_only_the_notification_topic_may_put_messages_in_the_dead_letter_queue(
 
 def test_queues_are_encrypted_and_keep_messages_for_14_days(stack: DeployedStack) -> None:
     queues = stack.of_type("AWS::SQS::Queue")
-    assert set(queues) == {"NotifierFailureQueue", "NotificationDeadLetterQueue"}
+    assert set(queues) == {
+        "NotifierFailureQueue",
+        "NotificationDeadLetterQueue",
+        "WatchdogDeadLetterQueue",
+    }
     for queue in queues.values():
         assert queue["SqsManagedSseEnabled"] is True
         assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
@@ -650,19 +688,92 @@ def test_alarms_notify_the_given_topic_and_nothing_when_none_is_given(
         assert alarm["AlarmActions"] == [ALARM_TOPIC]
 
 
-# ------------------------------------------------------------------------------ idempotency
+# ------------------------------------------------------------------------------ the watchdog
 
 
-def test_idempotency_table_matches_powertools_defaults_and_expires_records(
+def test_commands_table_is_keyed_by_command_id_on_demand_encrypted_and_expires_items(
     stack: DeployedStack,
 ) -> None:
-    defaults = inspect.signature(DynamoDBPersistenceLayer.__init__).parameters
-    key, expiry = defaults["key_attr"].default, defaults["expiry_attr"].default
-    table = stack.properties("IdempotencyTable")
+    table = stack.properties("CommandsTable")
     assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
-    assert table["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": expiry, "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "commandId", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "commandId", "AttributeType": "S"}]
+    # The attribute apcu_record writes its expiry into (30 days after the request)
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert (
+        "ttl" in CommandRecord("c", "g", "", "r", "", "api", "2026-01-01T00:00:00Z", "x").to_item()
+    )
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert not stack.of_type("AWS::DynamoDB::Table").keys() - {"CommandsTable"}
+
+
+def test_watchdog_role_is_for_scheduler_of_this_account_and_may_only_invoke_the_notifier(
+    stack: DeployedStack,
+) -> None:
+    role = stack.properties("WatchdogRole")
+    assert statements(role["AssumeRolePolicyDocument"]) == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": ["sts:AssumeRole"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+        }
+    ]
+    # The dead-letter queue is written with the schedule's role too (EventBridge Scheduler
+    # user guide, configuring a schedule's dead-letter queue).
+    assert {frozen(s) for s in role_statements(role)} == {
+        ("Allow", ("lambda:InvokeFunction",), ("{NotifierFunction.Arn}",), no_condition()),
+        ("Allow", ("sqs:SendMessage",), ("{WatchdogDeadLetterQueue.Arn}",), no_condition()),
+    }
+
+
+def test_the_schedules_live_in_the_stacks_group_and_target_the_notifier(
+    stack: DeployedStack,
+) -> None:
+    assert set(stack.of_type("AWS::Scheduler::ScheduleGroup")) == {"WatchdogScheduleGroup"}
+    variables = stack.properties("DispatcherFunction")["Environment"]["Variables"]
+    assert variables["WATCHDOG_GROUP"] == "{WatchdogScheduleGroup}"
+    assert variables["WATCHDOG_TARGET_ARN"] == "{NotifierFunction.Arn}"
+    assert variables["WATCHDOG_DEAD_LETTER_ARN"] == "{WatchdogDeadLetterQueue.Arn}"
+
+
+def test_the_dispatchers_execution_timeout_is_the_documents(stack: DeployedStack) -> None:
+    # The watchdog fires after expiry = delivery timeout + this; a shorter value would call a
+    # healthy command stuck.
+    variables = stack.properties("DispatcherFunction")["Environment"]["Variables"]
+    [step] = stack.properties("FlushDocument")["Content"]["mainSteps"]
+    assert variables["EXECUTION_TIMEOUT_SECONDS"] == step["inputs"]["timeoutSeconds"]
+
+
+def test_both_functions_ship_the_record_package_from_their_makefiles() -> None:
+    resources = cfn_template.load()["Resources"]
+    for function, folder in (
+        ("DispatcherFunction", "dispatcher"),
+        ("NotifierFunction", "notifier"),
+    ):
+        assert resources[function]["Metadata"]["BuildMethod"] == "makefile"
+        makefile = (REPO / "src" / folder / "Makefile").read_text(encoding="utf-8")
+        assert f"build-{function}:" in makefile
+        assert "../record/apcu_record" in makefile
+        assert '"$(RECORD)"' in makefile
+
+
+def test_a_lost_notification_and_an_unarmed_watchdog_each_raise_an_alarm(
+    stack: DeployedStack,
+) -> None:
+    notifier_service = stack.properties("NotifierFunction")["Environment"]["Variables"][
+        "POWERTOOLS_SERVICE_NAME"
+    ]
+    for metric, service in (
+        ("NotificationMissing", notifier_service),
+        # The dispatcher's Metrics name their service themselves (tests/dispatcher/test_watchdog.py).
+        ("WatchdogNotArmed", "apcu-dispatcher"),
+    ):
+        alarms = alarms_on(stack, "ApcuFleetFlush", metric)
+        assert [a["Dimensions"] for a in alarms.values() if fires_on_the_first(a)] == [
+            [{"Name": "service", "Value": service}]
+        ], metric
 
 
 # ------------------------------------------------------------------------------ the document
@@ -872,5 +983,7 @@ def test_outputs_give_everything_an_operator_needs_next(stack: DeployedStack) ->
         "NotifierFailureQueueUrl": "{NotifierFailureQueue}",
         "NotificationDeadLetterQueueUrl": "{NotificationDeadLetterQueue}",
         "SlackWebhookSecretArn": "{SlackWebhookSecret}",
-        "IdempotencyTableName": "{IdempotencyTable}",
+        "CommandsTableName": "{CommandsTable}",
+        "WatchdogScheduleGroupName": "{WatchdogScheduleGroup}",
+        "WatchdogDeadLetterQueueUrl": "{WatchdogDeadLetterQueue}",
     }

@@ -11,6 +11,8 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_ssm import SSMClient
 
 # Error codes AWS uses for "rejected, try later" (botocore's standard retry mode knows them too).
@@ -36,6 +38,9 @@ class Clients:
     # makes exactly one attempt per call; dispatch.send_command decides what may be tried
     # again, on any botocore version the runtime brings.
     ssm_send: SSMClient
+    # The command record and the watchdog schedule, written after SendCommand.
+    dynamodb: DynamoDBClient
+    scheduler: EventBridgeSchedulerClient
 
 
 def build_clients(region: str) -> Clients:
@@ -45,6 +50,8 @@ def build_clients(region: str) -> Clients:
         autoscaling=boto3.client("autoscaling", region_name=region, config=config),
         ssm=boto3.client("ssm", region_name=region, config=config),
         ssm_send=boto3.client("ssm", region_name=region, config=single_attempt),
+        dynamodb=boto3.client("dynamodb", region_name=region, config=config),
+        scheduler=boto3.client("scheduler", region_name=region, config=config),
     )
 
 

@@ -16,6 +16,15 @@ DELIVERY_TIMEOUT_RANGE = (30, 2_592_000)
 _DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]{3,128}$"
 _SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
 _IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
+# Names and ARNs as botocore's dynamodb, scheduler, lambda and sqs models constrain them.
+_TABLE_NAME = r"^[a-zA-Z0-9_.-]{3,255}$"
+_SCHEDULE_GROUP = r"^[0-9a-zA-Z-_.]{1,64}$"
+_LAMBDA_ARN = (
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9-_$]+)?$"
+)
+_SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,80}$"
+# aws:runShellScript's timeoutSeconds (the document's execution timeout) and its bounds.
+EXECUTION_TIMEOUT_RANGE = (1, 172_800)
 
 
 class ConfigError(Exception):
@@ -31,6 +40,7 @@ class Config:
     max_concurrency: str
     delivery_timeout_seconds: int
     region: str
+    watchdog: WatchdogConfig
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -43,6 +53,34 @@ class Config:
             max_concurrency=_max_concurrency(env),
             delivery_timeout_seconds=_delivery_timeout(env),
             region=_region(env),
+            watchdog=WatchdogConfig.from_env(env),
+        )
+
+
+@dataclass(frozen=True)
+class WatchdogConfig:
+    """Where the command record goes and what the watchdog schedule invokes."""
+
+    commands_table: str
+    group: str
+    role_arn: str
+    target_arn: str
+    dead_letter_arn: str
+    execution_timeout_seconds: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WatchdogConfig:
+        return cls(
+            commands_table=_matching(env, "COMMANDS_TABLE", _TABLE_NAME, "a DynamoDB table name"),
+            group=_matching(env, "WATCHDOG_GROUP", _SCHEDULE_GROUP, "a schedule group name"),
+            role_arn=_matching(env, "WATCHDOG_ROLE_ARN", _IAM_ROLE_ARN, "an IAM role ARN"),
+            target_arn=_matching(
+                env, "WATCHDOG_TARGET_ARN", _LAMBDA_ARN, "the notifier's Lambda function ARN"
+            ),
+            dead_letter_arn=_matching(
+                env, "WATCHDOG_DEAD_LETTER_ARN", _SQS_ARN, "an SQS queue ARN"
+            ),
+            execution_timeout_seconds=_execution_timeout(env),
         )
 
 
@@ -95,6 +133,16 @@ def _delivery_timeout(env: Mapping[str, str]) -> int:
     if not re.fullmatch(r"[0-9]{1,8}", raw) or not low <= int(raw) <= high:
         raise ConfigError(
             f"DELIVERY_TIMEOUT_SECONDS must be a whole number of seconds from {low} to {high}, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _execution_timeout(env: Mapping[str, str]) -> int:
+    raw = _required(env, "EXECUTION_TIMEOUT_SECONDS")
+    low, high = EXECUTION_TIMEOUT_RANGE
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or not low <= int(raw) <= high:
+        raise ConfigError(
+            f"EXECUTION_TIMEOUT_SECONDS must be the document's timeoutSeconds, {low} to {high}, got {raw!r}"
         )
     return int(raw)
 

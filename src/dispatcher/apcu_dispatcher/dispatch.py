@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
 from collections.abc import Callable
@@ -20,8 +21,9 @@ from apcu_dispatcher.command import build_send_command
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.preflight import plan_flush
-from apcu_dispatcher.responses import Answer, accepted, dry_run
+from apcu_dispatcher.responses import Answer, accepted, dry_run, not_armed_warning
 from apcu_dispatcher.validation import FlushRequest
+from apcu_dispatcher.watchdog import arm
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -48,7 +50,7 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
     if request.dry_run:
         return dry_run(plan, dict(params)), None
     try:
-        command_id = send_command(clients.ssm_send, params)
+        command_id, requested = send_command(clients.ssm_send, params)
     except ClientError as error:
         if is_throttling(error):
             raise _throttled(error, "sending the command") from error
@@ -57,18 +59,34 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
         raise
     except (ReadTimeoutError, ConnectionClosedError) as error:
         raise SendOutcomeUnknown(request.group, params["Comment"], error) from error
-    return accepted(command_id, plan, request.prefix, config.region), command_id
+    # The command runs from here on: nothing below may fail the request, or a caller's retry
+    # would clear the fleet twice.
+    missed = arm(
+        command_id,
+        request,
+        requested,
+        config,
+        dynamodb=clients.dynamodb,
+        scheduler=clients.scheduler,
+    )
+    extra = [not_armed_warning(missed)] if missed else []
+    return accepted(command_id, plan, request.prefix, config.region, extra), command_id
 
 
 def send_command(
     client: SSMClient,
     params: SendCommandRequestTypeDef,
     sleep: Callable[[float], None] | None = None,
-) -> str:
-    """Send the command once; try again only when AWS rejected the attempt without running it."""
+) -> tuple[str, dt.datetime]:
+    """Send the command once; try again only when AWS rejected the attempt without running it.
+
+    Returns the command id and when SSM says it was requested (its expiry counts from there).
+    """
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            return client.send_command(**params)["Command"]["CommandId"]
+            command = client.send_command(**params)["Command"]
+            requested = command.get("RequestedDateTime") or dt.datetime.now(dt.UTC)
+            return command["CommandId"], requested
         except (ClientError, ConnectTimeoutError, EndpointConnectionError) as error:
             if attempt == SEND_ATTEMPTS or not was_rejected(error):
                 raise

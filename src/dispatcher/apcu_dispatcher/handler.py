@@ -1,4 +1,5 @@
-"""The Lambda edge: tell an API request from a console event, validate, dispatch, answer.
+"""The Lambda edge: route GET /flush/{commandId} to the status reader; tell a POST /flush
+request from a console event, validate, dispatch, answer.
 
 Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
 requester written into the command's Comment is then what they wrote, while CloudTrail still
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from apcu_dispatcher.config import Config
 from apcu_dispatcher.dispatch import dispatch
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.responses import Answer, refused
+from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
 
 if TYPE_CHECKING:
@@ -59,7 +61,9 @@ else:
 @dataclass(frozen=True)
 class Handled:
     response: dict[str, Any]
-    outcome: str  # Accepted, DryRun, Rejected or Throttled: the metric counted
+    outcome: str  # Accepted, DryRun, StatusRead, Rejected or Throttled: the metric counted
+    # Further metrics to count, each once (WatchdogNotArmed).
+    also_count: tuple[str, ...] = ()
 
 
 @cache
@@ -69,6 +73,8 @@ def clients() -> Clients:
 
 
 def handle(event: object, settings: Config, aws: Clients) -> Handled:
+    if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
+        return handle_status(event, settings, aws)
     api = is_api_event(event)
     requester = CONSOLE_REQUESTER
     try:
@@ -81,6 +87,8 @@ def handle(event: object, settings: Config, aws: Clients) -> Handled:
         request = validate_request(
             payload, allowed_groups=settings.allowed_groups, requester=requester
         )
+        if not api:
+            request = replace(request, origin="console")
         answer, command_id = dispatch(request, settings, aws)
     except Refusal as refusal:
         logger.info(
@@ -104,7 +112,43 @@ def handle(event: object, settings: Config, aws: Clients) -> Handled:
             "command_id": command_id,
         },
     )
-    return Handled(_shaped(answer, api=api), "DryRun" if request.dry_run else "Accepted")
+    return Handled(
+        _shaped(answer, api=api),
+        "DryRun" if request.dry_run else "Accepted",
+        _report_unarmed(answer, command_id),
+    )
+
+
+def _report_unarmed(answer: Answer, command_id: str | None) -> tuple[str, ...]:
+    for warning in answer.body.get("warnings", []):
+        if warning.get("reason") == "watchdog-not-armed":
+            logger.error(
+                "command sent but its watchdog is not armed; only SSM's notification can bring "
+                "its verdict",
+                extra={"command_id": command_id, "detail": warning.get("message")},
+            )
+            return ("WatchdogNotArmed",)
+    return ()
+
+
+def handle_status(event: dict[str, Any], settings: Config, aws: Clients) -> Handled:
+    """GET /flush/{commandId}: the command's record, and its verdict once there is one."""
+    try:
+        requester = api_requester(event)
+        command_id = command_id_of(event)
+        answer = read_status(command_id, settings, aws)
+    except Refusal as refusal:
+        logger.info(
+            "status request refused",
+            extra={"status": refusal.status, "rule": refusal.rule, "field": refusal.field},
+        )
+        outcome = "Throttled" if refusal.status == 503 else "Rejected"
+        return Handled(refused(refusal).for_api(), outcome)
+    logger.info(
+        "status read",
+        extra={"command_id": command_id, "state": answer.body["state"], "requester": requester},
+    )
+    return Handled(answer.for_api(), "StatusRead")
 
 
 def is_api_event(event: object) -> bool:
@@ -148,4 +192,6 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name=handled.outcome, unit=MetricUnit.Count, value=1)
+    for name in handled.also_count:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     return handled.response

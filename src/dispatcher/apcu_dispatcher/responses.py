@@ -14,6 +14,7 @@ from typing import Any
 from apcu_dispatcher.command import console_url
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.preflight import Plan, PlanWarning
+from apcu_dispatcher.watchdog import NotArmed
 
 _HEADERS = {"content-type": "application/json"}
 
@@ -34,7 +35,13 @@ class Answer:
         return {"statusCode": self.status, "headers": dict(_HEADERS), "body": self.body}
 
 
-def accepted(command_id: str, plan: Plan, prefix: str | None, region: str) -> Answer:
+def accepted(
+    command_id: str,
+    plan: Plan,
+    prefix: str | None,
+    region: str,
+    extra_warnings: list[dict[str, Any]] | None = None,
+) -> Answer:
     return Answer(
         202,
         {
@@ -46,7 +53,7 @@ def accepted(command_id: str, plan: Plan, prefix: str | None, region: str) -> An
                 "inService": len(plan.in_service),
                 "managedOnline": plan.managed_online,
             },
-            "warnings": [warning_body(w) for w in plan.warnings],
+            "warnings": [warning_body(w) for w in plan.warnings] + (extra_warnings or []),
             "consoleUrl": console_url(region, command_id),
         },
     )
@@ -83,3 +90,14 @@ def warning_body(warning: PlanWarning) -> dict[str, Any]:
     if warning.instance_id is not None:
         body["instanceId"] = warning.instance_id
     return body
+
+
+def not_armed_warning(missed: NotArmed) -> dict[str, Any]:
+    return {
+        "reason": "watchdog-not-armed",
+        "message": (
+            f"the command was sent, but its {missed.steps} could not be written "
+            f"({missed.errors}): if SSM's notification is lost, no verdict will follow. "
+            "Do not send it again; watch Slack or the Run Command console."
+        ),
+    }

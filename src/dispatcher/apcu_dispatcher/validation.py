@@ -42,6 +42,7 @@ class FlushRequest:
     comment: str | None
     dry_run: bool
     requester: str
+    origin: str = "api"
 
 
 def decode_body(body: object, *, is_base64: bool) -> object:

@@ -29,7 +29,8 @@ class Config:
     region: str
     language: Language = Language.EN
     alert_mention: str = ""
-    idempotency_table: str | None = None
+    # The command record, which also keeps each verdict to one post; unset disables both.
+    commands_table: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -56,11 +57,11 @@ class Config:
                 "ALERT_MENTION must be empty or Slack mentions such as <!here>, <!channel>, "
                 f"<@U012AB3CD> or <!subteam^S012AB3CD>; got {mention!r}."
             )
-        table = env.get("IDEMPOTENCY_TABLE", "").strip() or None
+        table = env.get("COMMANDS_TABLE", "").strip() or None
         return cls(
             slack_webhook_secret_arn=secret_arn,
             region=region,
             language=language,
             alert_mention=mention,
-            idempotency_table=table,
+            commands_table=table,
         )

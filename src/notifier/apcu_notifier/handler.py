@@ -1,4 +1,5 @@
-"""Lambda entry point: SNS notification in, one verdict posted to Slack (or a raised error).
+"""Lambda entry point: an SNS notification (or a watchdog event) in, one verdict posted to Slack
+(or a raised error).
 
 Every record of an event is handled even when an earlier one fails; the failures are raised
 together afterwards, so Lambda retries the event and its failure destination keeps it.
@@ -24,22 +25,23 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config as BotoConfig
 
-from apcu_notifier import slack
+from apcu_notifier import watchdog
 from apcu_notifier.config import Config
 from apcu_notifier.facts import UnknownCommand, read_facts
-from apcu_notifier.idempotency import Deduplicator, DeliveryKey
+from apcu_notifier.idempotency import Ledger
 from apcu_notifier.notification import (
     CommandNotification,
     InvalidEvent,
     InvocationNotification,
     Notification,
     UnreadableNotification,
+    WatchdogNotification,
     parse_event,
 )
 from apcu_notifier.observability import logger, metrics, trace_handler
-from apcu_notifier.render import render
-from apcu_notifier.secret import clear_cached_secret, webhook_url
+from apcu_notifier.posting import once
 from apcu_notifier.verdict import Verdict, judge, unknown_command, unreadable
+from apcu_record.item import VIA_SNS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -51,8 +53,6 @@ if TYPE_CHECKING:
 AWS_CLIENT_CONFIG = BotoConfig(
     retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=15
 )
-# A webhook that Slack says is gone may have been replaced in the secret: read it again.
-_STALE_WEBHOOK_STATUSES = frozenset({403, 404, 410})
 
 
 class NotificationsFailed(RuntimeError):
@@ -72,17 +72,15 @@ class Runtime:
     autoscaling: AutoScalingClient
     secrets: SecretsProvider
     http: requests.Session
-    deduplicator: Deduplicator | None = None
+    ledger: Ledger | None = None
     sleep: Callable[[float], None] = time.sleep
 
 
 def build_runtime(config: Config, session: boto3.Session | None = None) -> Runtime:
     session = session or boto3.Session(region_name=config.region)
-    deduplicator = None
-    if config.idempotency_table:
-        deduplicator = Deduplicator(
-            config.idempotency_table, session.client("dynamodb", config=AWS_CLIENT_CONFIG)
-        )
+    ledger = None
+    if config.commands_table:
+        ledger = Ledger(config.commands_table, session.client("dynamodb", config=AWS_CLIENT_CONFIG))
     return Runtime(
         config=config,
         ssm=session.client("ssm", config=AWS_CLIENT_CONFIG),
@@ -91,7 +89,7 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
             boto3_client=session.client("secretsmanager", config=AWS_CLIENT_CONFIG)
         ),
         http=requests.Session(),
-        deduplicator=deduplicator,
+        ledger=ledger,
     )
 
 
@@ -131,8 +129,6 @@ def handle_event(event: object, context: LambdaContext, rt: Runtime) -> dict[str
         logger.exception("the event is not an SNS notification; nothing can be judged")
         metrics.add_metric(name="InvalidEvent", unit=MetricUnit.Count, value=1)
         raise
-    if rt.deduplicator is not None:
-        rt.deduplicator.register(context)
 
     def remaining() -> float:
         return context.get_remaining_time_in_millis() / 1000
@@ -170,10 +166,11 @@ def handle_notification(
             },
         )
         digest = hashlib.sha256(notification.excerpt.encode("utf-8", "replace")).hexdigest()
-        key = DeliveryKey(command_id="unreadable", status=digest)
         verdict = unreadable(notification.reason, notification.excerpt)
-        return _once(rt, key, lambda: deliver(verdict, rt, remaining))
+        return once(rt, f"unreadable-{digest}", remaining, lambda: verdict, via=VIA_SNS)
     logger.set_correlation_id(notification.command_id)
+    if isinstance(notification, WatchdogNotification):
+        return watchdog.check(notification, rt, remaining)
     if isinstance(notification, InvocationNotification):
         logger.info(
             "invocation notification ignored: the verdict needs the whole command",
@@ -188,14 +185,13 @@ def handle_notification(
         )
         metrics.add_metric(name="NotificationSkipped", unit=MetricUnit.Count, value=1)
         return {"command_id": notification.command_id, "skipped": notification.status}
-    key = DeliveryKey(command_id=notification.command_id, status=notification.status)
-    return _once(rt, key, lambda: settle(notification, rt, remaining))
+    return once(
+        rt, notification.command_id, remaining, lambda: settle(notification, rt), via=VIA_SNS
+    )
 
 
-def settle(
-    notification: CommandNotification, rt: Runtime, remaining: Callable[[], float]
-) -> dict[str, Any]:
-    """Read the live command, judge it, post the verdict."""
+def settle(notification: CommandNotification, rt: Runtime) -> Verdict:
+    """Read the live command and judge it."""
     try:
         facts = read_facts(
             notification.command_id,
@@ -205,50 +201,5 @@ def settle(
         )
     except UnknownCommand:
         logger.error("SSM does not know this command; posting an alert")
-        verdict = unknown_command(notification.command_id, notification.status)
-    else:
-        verdict = judge(facts)
-    return deliver(verdict, rt, remaining)
-
-
-def deliver(verdict: Verdict, rt: Runtime, remaining: Callable[[], float]) -> dict[str, Any]:
-    payload = render(
-        verdict,
-        language=rt.config.language,
-        mention=rt.config.alert_mention,
-        region=rt.config.region,
-    )
-    url = webhook_url(rt.secrets, rt.config.slack_webhook_secret_arn)
-    try:
-        attempts = slack.post(
-            payload, url=url, session=rt.http, remaining=remaining, sleep=rt.sleep
-        )
-    except slack.SlackRejected as error:
-        if error.status in _STALE_WEBHOOK_STATUSES:
-            clear_cached_secret(rt.secrets)
-        raise
-    metrics.add_metric(name=verdict.kind.metric_name, unit=MetricUnit.Count, value=1)
-    logger.info(
-        "verdict posted",
-        extra={
-            "verdict": verdict.kind.value,
-            "alert": verdict.is_alert,
-            "expected": verdict.expected,
-            "targeted": verdict.targeted,
-            "succeeded": verdict.succeeded,
-            "missing": len(verdict.missing_instances),
-            "problems": len(verdict.problems),
-            "attempts": attempts,
-        },
-    )
-    return {"command_id": verdict.command_id, "verdict": verdict.kind.value, "posted": True}
-
-
-def _once(rt: Runtime, key: DeliveryKey, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    if rt.deduplicator is None:
-        return work()
-    outcome = rt.deduplicator.run(key, work)
-    if outcome.get("duplicate"):
-        logger.info("duplicate delivery; its verdict was already posted", extra=outcome)
-        metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
-    return outcome
+        return unknown_command(notification.command_id, notification.status)
+    return judge(facts)

@@ -1,80 +1,116 @@
-"""Post each final status of a command once, with Powertools idempotency on DynamoDB.
+"""One verdict per command, whoever brings it (SNS, twice or late, or the watchdog), through
+conditional writes on the command record (apcu_record.store).
 
-SNS and Lambda may both deliver twice (facts.md). The key is the command id and its final
-status. A duplicate returns the stored outcome without posting; a duplicate that arrives while
-the first is still posting raises IdempotencyAlreadyInProgressError, so Lambda retries it later
-and finds the outcome; a post that fails leaves no record, so its retry posts.
-Used only when IDEMPOTENCY_TABLE is set; the import stays off the cold path otherwise.
+The winner of the claim posts and records the verdict; a post that fails gives the claim back,
+so the retry posts; a second caller while the first is posting raises, so Lambda retries it
+later and finds the verdict recorded. The claim is held for the invocation's remaining time,
+so an invocation that dies mid-post cannot keep the command from ever being judged.
+
+This replaces a separate Powertools idempotency table: that table keys on a hash of the event
+and stores the function's result, so it could not share a key with the dispatcher's record,
+and recording the verdict there as well would cost two more writes per verdict.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from apcu_notifier.verdict import Problem, Verdict
+from apcu_record import store
+from apcu_record.item import RecordedProblem, RecordedVerdict, iso
+from apcu_record.store import Claim, ClaimResult
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-    from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# Long enough to outlast Lambda's async retries (up to 6 h) and SNS redelivery; the table's
-# TTL removes the records afterwards.
-EXPIRES_AFTER_SECONDS = 24 * 60 * 60
-KEY_PREFIX = "apcu-notifier"
+    from apcu_record.item import CommandRecord
 
-Work = Callable[[], dict[str, Any]]
+# Seconds the claim outlives the invocation's remaining time (clock skew, the final write).
+CLAIM_MARGIN_SECONDS = 5.0
 
-
-@dataclass(frozen=True)
-class DeliveryKey:
-    command_id: str
-    status: str
+Clock = Callable[[], dt.datetime]
 
 
-class Deduplicator:
-    def __init__(
-        self,
-        table_name: str,
-        client: DynamoDBClient,
-        *,
-        expires_after_seconds: int = EXPIRES_AFTER_SECONDS,
-    ) -> None:
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class VerdictInProgress(RuntimeError):
+    """Another invocation is posting this command's verdict now; Lambda retries this one."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"the verdict for {key} is being posted by another invocation; retrying later"
         )
 
-        self._config = IdempotencyConfig(
-            event_key_jmespath="[command_id, status]",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=expires_after_seconds,
-            response_hook=_mark_duplicate,
+
+@dataclass
+class Ledger:
+    table: str
+    client: DynamoDBClient
+    clock: Clock = utc_now
+
+    def claim(self, key: str, remaining: Callable[[], float]) -> Claim:
+        return store.claim_verdict(
+            self.client,
+            self.table,
+            key,
+            now=self.clock(),
+            hold_seconds=remaining() + CLAIM_MARGIN_SECONDS,
         )
-        self.client = client
-        store = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client)
-        self._once: Callable[..., dict[str, Any]] = idempotent_function(
-            _run,
-            data_keyword_argument="key",
-            persistence_store=store,
-            config=self._config,
-            key_prefix=KEY_PREFIX,
+
+    def record(self, key: str, token: str, verdict: Verdict, *, via: str) -> bool:
+        return store.record_verdict(
+            self.client, self.table, key, token, recorded(verdict, via, self.clock())
         )
 
-    def register(self, context: LambdaContext) -> None:
-        """Let an in-progress record expire with this invocation if it dies mid-post."""
-        self._config.register_lambda_context(context)
+    def release(self, key: str, token: str) -> None:
+        store.release_claim(self.client, self.table, key, token)
 
-    def run(self, key: DeliveryKey, work: Work) -> dict[str, Any]:
-        return self._once(key=key, work=work)
+    def read(self, command_id: str) -> CommandRecord | None:
+        return store.read(self.client, self.table, command_id)
+
+    def judged(self, command_id: str) -> bool:
+        """True once a verdict was recorded for the command (consistent read)."""
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key={"commandId": {"S": command_id}},
+            ConsistentRead=True,
+            ProjectionExpression="#state",
+            ExpressionAttributeNames={"#state": "state"},
+        )
+        return answer.get("Item", {}).get("state", {}).get("S") == "judged"
+
+    def mark_stuck(self, command_id: str) -> bool:
+        return store.mark_stuck(self.client, self.table, command_id, self.clock())
+
+    def unmark_stuck(self, command_id: str) -> None:
+        store.unmark_stuck(self.client, self.table, command_id)
 
 
-def _run(*, key: DeliveryKey, work: Work) -> dict[str, Any]:
-    return work()
+def recorded(verdict: Verdict, via: str, now: dt.datetime) -> RecordedVerdict:
+    return RecordedVerdict(
+        kind=verdict.kind.value,
+        alert=verdict.is_alert,
+        expected=verdict.expected,
+        targeted=verdict.targeted,
+        succeeded=verdict.succeeded,
+        missing_instances=verdict.missing_instances,
+        problems=tuple(
+            RecordedProblem(instance_id=p.instance_id, status=p.status, detail=_detail(p))
+            for p in verdict.problems
+        ),
+        posted_at=iso(now),
+        via=via,
+    )
 
 
-def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
-    if isinstance(response, dict):
-        return {**response, "duplicate": True}
-    return response
+def _detail(problem: Problem) -> str:
+    details = problem.status_details if problem.status_details != problem.status else ""
+    return ": ".join(part for part in (details, problem.excerpt) if part)
+
+
+__all__ = ["Claim", "ClaimResult", "Ledger", "VerdictInProgress", "recorded"]

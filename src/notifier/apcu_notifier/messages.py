@@ -69,6 +69,10 @@ class Messages:
     target_unknown: str
     time_format: str
     reasons: dict[UnreadableReason, str]
+    # The watchdog: a command still running after its expiry, a notification that never came.
+    title_stuck: str
+    summary_stuck: str
+    notification_missing: str
 
 
 EN = Messages(
@@ -149,7 +153,19 @@ EN = Messages(
         UnreadableReason.NO_COMMAND_ID: "the Message has no commandId",
         UnreadableReason.BAD_COMMAND_ID: "the commandId is not a Run Command id",
         UnreadableReason.UNKNOWN_STATUS: "the status is not one SSM sends",
+        UnreadableReason.BAD_WATCHDOG_EVENT: "the watchdog event has no valid commandId",
     },
+    title_stuck="🚨 APCu clear still running after its expiry",
+    summary_stuck=(
+        "SSM still reports the command *{status}* after its expiry, when it should have "
+        "ended: {succeeded} of {targeted} targeted instances have cleared so far. Open it in "
+        "the console. Its verdict follows when it ends."
+    ),
+    notification_missing=(
+        "⚠️ SSM's notification for this command never arrived: the watchdog judged it. "
+        "The notification path (topic, its key policy, the subscription, SSM's service role) "
+        "is broken; see Troubleshooting in docs/deploy.md."
+    ),
 )
 
 JA = Messages(
@@ -228,7 +244,19 @@ JA = Messages(
         UnreadableReason.NO_COMMAND_ID: "commandId がありません",
         UnreadableReason.BAD_COMMAND_ID: "commandId が Run Command の ID の形式ではありません",
         UnreadableReason.UNKNOWN_STATUS: "SSM が送らないステータスです",
+        UnreadableReason.BAD_WATCHDOG_EVENT: "ウォッチドッグのイベントに有効な commandId がありません",
     },
+    title_stuck="🚨 有効期限を過ぎても APCu のクリアが終わっていません",
+    summary_stuck=(
+        "有効期限を過ぎても SSM のステータスは *{status}* のままです"
+        "（対象 {targeted} 台中 {succeeded} 台でクリア済み）。コンソールでコマンドを確認してください。"
+        "終了したら結果をあらためて通知します。"
+    ),
+    notification_missing=(
+        "⚠️ このコマンドの SSM 通知が届かなかったため、ウォッチドッグが判定しました。"
+        "通知経路（トピック、その鍵ポリシー、サブスクリプション、SSM のサービスロール）が"
+        "壊れています。docs/deploy.md のトラブルシューティングを参照してください。"
+    ),
 )
 
 CATALOGUE: dict[Language, Messages] = {Language.EN: EN, Language.JA: JA}

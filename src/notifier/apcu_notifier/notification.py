@@ -1,4 +1,4 @@
-"""SNS event -> typed Run Command notifications.
+"""SNS event -> typed Run Command notifications; a watchdog event -> the command to check.
 
 Bad input policy: the event itself must be an SNS event with a non-empty ``Records`` list,
 otherwise `InvalidEvent` is raised (there is nothing to describe, and Lambda keeps the event in
@@ -29,6 +29,9 @@ _COMMAND_ID = re.compile(
 )
 
 EXCERPT_CHARS = 500
+# The Input of the watchdog schedule the dispatcher creates per command
+# (apcu_dispatcher.watchdog): {"source": WATCHDOG_SOURCE, "commandId": "..."}.
+WATCHDOG_SOURCE = "apcu-fleet-flush.watchdog"
 
 
 class InvalidEvent(ValueError):
@@ -45,6 +48,7 @@ class UnreadableReason(StrEnum):
     NO_COMMAND_ID = "the Message has no commandId"
     BAD_COMMAND_ID = "the commandId is not a Run Command id"
     UNKNOWN_STATUS = "the Message has an unknown status"
+    BAD_WATCHDOG_EVENT = "the watchdog event has no valid commandId"
 
 
 @dataclass(frozen=True)
@@ -76,13 +80,25 @@ class UnreadableNotification:
     message_id: str
 
 
-Notification = CommandNotification | InvocationNotification | UnreadableNotification
+@dataclass(frozen=True)
+class WatchdogNotification:
+    """The command's expiry has passed: judge it if SSM's notification has not done so."""
+
+    command_id: str
+
+
+Notification = (
+    CommandNotification | InvocationNotification | UnreadableNotification | WatchdogNotification
+)
 
 
 def parse_event(event: object) -> list[Notification]:
-    """Every record of an SNS event, in order, each typed or marked unreadable."""
+    """Every record of an SNS event, in order, each typed or marked unreadable; or the one
+    command of a watchdog event."""
     if not isinstance(event, dict):
         raise InvalidEvent(f"expected an SNS event (a JSON object), got {type(event).__name__}")
+    if event.get("source") == WATCHDOG_SOURCE:
+        return [_parse_watchdog(event)]
     records = event.get("Records")
     if not isinstance(records, list) or not records:
         raise InvalidEvent("the event has no Records: it is not an SNS notification")
@@ -134,6 +150,13 @@ def _parse_message(message: dict[str, Any], raw: str, message_id: str) -> Notifi
         event_time=event_time if isinstance(event_time, str) else "",
         message_id=message_id,
     )
+
+
+def _parse_watchdog(event: dict[str, Any]) -> Notification:
+    command_id = event.get("commandId")
+    if not isinstance(command_id, str) or not _COMMAND_ID.fullmatch(command_id):
+        return UnreadableNotification(UnreadableReason.BAD_WATCHDOG_EVENT, _excerpt(event), "")
+    return WatchdogNotification(command_id)
 
 
 def _excerpt(value: object) -> str:

@@ -102,6 +102,9 @@ def render(verdict: Verdict, *, language: Language, mention: str, region: str) -
         blocks.append(_section(_problems(verdict, m)))
     if verdict.kind is VerdictKind.UNREADABLE and verdict.excerpt:
         blocks.append(_section(code_block(verdict.excerpt, EXCERPT_TEXT * 2)))
+    # The watchdog's note: SSM's notification never arrived.
+    if verdict.notification_missing:
+        blocks.append(_section(m.notification_missing))
     if verdict.command_id:
         link = m.console_link.format(url=console_url(region, verdict.command_id))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
@@ -131,6 +134,7 @@ def _title(verdict: Verdict, m: Messages) -> str:
         VerdictKind.GROUP_NOT_FOUND: m.title_group_not_found,
         VerdictKind.UNKNOWN_COMMAND: m.title_unknown_command,
         VerdictKind.UNREADABLE: m.title_unreadable,
+        VerdictKind.STUCK: m.title_stuck,
     }[verdict.kind]
 
 
@@ -174,6 +178,13 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
     if kind is VerdictKind.UNKNOWN_COMMAND:
         return [
             m.summary_unknown_command.format(command_id=escape(verdict.command_id), status=status)
+        ]
+    # The watchdog: still running after its expiry.
+    if kind is VerdictKind.STUCK:
+        return [
+            m.summary_stuck.format(
+                status=status, succeeded=verdict.succeeded, targeted=verdict.targeted
+            )
         ]
     if kind is VerdictKind.GROUP_NOT_FOUND:
         groups = escape_clip(m.list_separator.join(verdict.missing_groups), TARGET_TEXT)

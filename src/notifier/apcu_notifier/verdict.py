@@ -35,6 +35,8 @@ class VerdictKind(StrEnum):
     GROUP_NOT_FOUND = "group_not_found"
     UNKNOWN_COMMAND = "unknown_command"
     UNREADABLE = "unreadable"
+    # The watchdog found the command still running after its expiry; not its verdict.
+    STUCK = "stuck"
 
     @property
     def metric_name(self) -> str:
@@ -107,6 +109,8 @@ class Verdict:
     # For UNREADABLE: what was wrong and what the notification said.
     reason: UnreadableReason | None = None
     excerpt: str = ""
+    # Reached by the watchdog because SSM's notification never arrived.
+    notification_missing: bool = False
 
     @property
     def is_alert(self) -> bool:

@@ -1,0 +1,149 @@
+"""After SendCommand: the command's record and its watchdog, one EventBridge Scheduler schedule
+that invokes the notifier once the command must have ended, so that a lost SSM notification
+cannot mean silence.
+
+SSM ends a command by its expiry: the last instance must pick it up within the delivery
+timeout (SendCommand TimeoutSeconds), then runs at most the document's execution timeout
+(aws:runShellScript timeoutSeconds). The schedule fires a minute after that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from apcu_dispatcher.config import Config
+from apcu_dispatcher.validation import FlushRequest
+from apcu_record import store
+from apcu_record.item import CommandRecord, iso, parse_iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_scheduler.type_defs import CreateScheduleInputTypeDef
+
+# The notifier recognises the schedule's Input by this source (apcu_notifier.notification).
+WATCHDOG_SOURCE = "apcu-fleet-flush.watchdog"
+GRACE = dt.timedelta(seconds=60)
+SCHEDULE_PREFIX = "watchdog-"
+# Scheduler invokes Lambda asynchronously; these retries cover a throttled or failed invoke
+# (Lambda's own async retries then cover a notifier error). What still fails goes to the DLQ.
+RETRY_MAX_AGE_SECONDS = 3600
+RETRY_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class NotArmed:
+    """What could not be written; the command runs anyway and SNS can still bring its verdict."""
+
+    failures: tuple[tuple[str, str], ...]  # (what: "record" | "schedule", error)
+
+    @property
+    def steps(self) -> str:
+        return " and ".join(what for what, _ in self.failures)
+
+    @property
+    def errors(self) -> str:
+        return "; ".join(f"{what}: {error}" for what, error in self.failures)
+
+
+def expiry(requested: dt.datetime, config: Config) -> dt.datetime:
+    return requested + dt.timedelta(
+        seconds=config.delivery_timeout_seconds + config.watchdog.execution_timeout_seconds
+    )
+
+
+def build_record(
+    command_id: str, request: FlushRequest, requested: dt.datetime, config: Config
+) -> CommandRecord:
+    return CommandRecord(
+        command_id=command_id,
+        group=request.group,
+        prefix=request.prefix or "",
+        requester=request.requester,
+        comment=request.comment or "",
+        origin=request.origin,
+        requested_at=iso(requested),
+        expires_at=iso(expiry(requested, config)),
+    )
+
+
+def schedule_name(command_id: str) -> str:
+    return SCHEDULE_PREFIX + command_id
+
+
+def watchdog_event(command_id: str) -> dict[str, str]:
+    return {"source": WATCHDOG_SOURCE, "commandId": command_id}
+
+
+def build_schedule(record: CommandRecord, config: Config) -> CreateScheduleInputTypeDef:
+    fires = parse_iso(record.expires_at) + GRACE
+    settings = config.watchdog
+    return {
+        "Name": schedule_name(record.command_id),
+        "GroupName": settings.group,
+        # at() takes no zone suffix; ScheduleExpressionTimezone says it is UTC.
+        "ScheduleExpression": f"at({fires.strftime('%Y-%m-%dT%H:%M:%S')})",
+        "ScheduleExpressionTimezone": "UTC",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "ActionAfterCompletion": "DELETE",
+        "Description": f"Judge Run Command {record.command_id} if SSM's notification is lost",
+        "Target": {
+            "Arn": settings.target_arn,
+            "RoleArn": settings.role_arn,
+            "Input": json.dumps(watchdog_event(record.command_id), separators=(",", ":")),
+            "RetryPolicy": {
+                "MaximumEventAgeInSeconds": RETRY_MAX_AGE_SECONDS,
+                "MaximumRetryAttempts": RETRY_ATTEMPTS,
+            },
+            "DeadLetterConfig": {"Arn": settings.dead_letter_arn},
+        },
+    }
+
+
+def arm(
+    command_id: str,
+    request: FlushRequest,
+    requested: dt.datetime,
+    config: Config,
+    *,
+    dynamodb: DynamoDBClient,
+    scheduler: EventBridgeSchedulerClient,
+) -> NotArmed | None:
+    """Write the record and the schedule; say what failed instead of raising.
+
+    Each is tried even when the other failed: a schedule without a record still brings a
+    verdict (the notifier judges a command it has no record of), and a record without a
+    schedule still lets a caller read the verdict SNS brings.
+    """
+    record = build_record(command_id, request, requested, config)
+    failures: list[tuple[str, str]] = []
+    # Any error, not only AWS's: the command already runs, and a raised error would tell the
+    # caller to send it again.
+    try:
+        store.put_sent(dynamodb, config.watchdog.commands_table, record)
+    except Exception as error:
+        # A retried PutItem that had already succeeded fails its condition: the record is there.
+        if _code(error) != "ConditionalCheckFailedException":
+            failures.append(("record", _describe(error)))
+    try:
+        scheduler.create_schedule(**build_schedule(record, config))
+    except Exception as error:
+        # A retried CreateSchedule that had already succeeded answers ConflictException.
+        if _code(error) != "ConflictException":
+            failures.append(("schedule", _describe(error)))
+    return NotArmed(tuple(failures)) if failures else None
+
+
+def _code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _describe(error: Exception) -> str:
+    code = _code(error)
+    return f"{type(error).__name__}: {code}" if code else type(error).__name__

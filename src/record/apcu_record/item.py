@@ -1,0 +1,213 @@
+"""The item's shape (camelCase attributes) and its conversion to and from DynamoDB's typed form.
+
+    commandId (S, key)   group (S)   prefix (S, "" = whole cache)   requester (S)   comment (S)
+    origin (S: api | console | warm-pool)   requestedAt, expiresAt (S, ISO 8601 UTC)
+    state (S: sent | judged)   ttl (N, epoch seconds: the table's TTL attribute)
+    verdict (M, once judged): kind, alert, expected (absent when there is no count to hold
+        the command to), targeted, succeeded, missingInstances, problems, postedAt, via
+    claim (M, while a verdict is being posted): token, until (epoch seconds)
+    stuckAlertedAt (S, once a stuck alert was posted)
+
+An item the notifier created for a command the dispatcher never recorded has no requestedAt:
+it only remembers that a verdict was posted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+# DynamoDB items are at most 400 KB; these keep a verdict for a fleet of thousands well below.
+MAX_LISTED_INSTANCES = 100
+MAX_LISTED_PROBLEMS = 20
+MAX_DETAIL_CHARS = 300
+# Items leave the table (TTL) this long after the request.
+RETENTION = dt.timedelta(days=30)
+
+ORIGINS = ("api", "console", "warm-pool")
+SENT = "sent"
+JUDGED = "judged"
+VIA_SNS = "sns"
+VIA_WATCHDOG = "watchdog"
+
+Item = dict[str, "AttributeValueTypeDef"]
+
+
+def iso(moment: dt.datetime) -> str:
+    """ "2026-11-29T05:22:03Z": UTC, to the second."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class RecordedProblem:
+    instance_id: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RecordedVerdict:
+    kind: str
+    alert: bool
+    expected: int | None
+    targeted: int
+    succeeded: int
+    missing_instances: tuple[str, ...]
+    problems: tuple[RecordedProblem, ...]
+    posted_at: str
+    via: str
+
+    def bounded(self) -> RecordedVerdict:
+        return RecordedVerdict(
+            kind=self.kind,
+            alert=self.alert,
+            expected=self.expected,
+            targeted=self.targeted,
+            succeeded=self.succeeded,
+            missing_instances=self.missing_instances[:MAX_LISTED_INSTANCES],
+            problems=tuple(
+                RecordedProblem(p.instance_id, p.status, p.detail[:MAX_DETAIL_CHARS])
+                for p in self.problems[:MAX_LISTED_PROBLEMS]
+            ),
+            posted_at=self.posted_at,
+            via=self.via,
+        )
+
+    def to_attribute(self) -> AttributeValueTypeDef:
+        bounded = self.bounded()
+        fields: dict[str, AttributeValueTypeDef] = {
+            "kind": {"S": bounded.kind},
+            "alert": {"BOOL": bounded.alert},
+            "targeted": {"N": str(bounded.targeted)},
+            "succeeded": {"N": str(bounded.succeeded)},
+            "missingInstances": {"L": [{"S": i} for i in bounded.missing_instances]},
+            "problems": {
+                "L": [
+                    {
+                        "M": {
+                            "instanceId": {"S": p.instance_id},
+                            "status": {"S": p.status},
+                            "detail": {"S": p.detail},
+                        }
+                    }
+                    for p in bounded.problems
+                ]
+            },
+            "postedAt": {"S": bounded.posted_at},
+            "via": {"S": bounded.via},
+        }
+        if bounded.expected is not None:
+            fields["expected"] = {"N": str(bounded.expected)}
+        return {"M": fields}
+
+    @classmethod
+    def from_attribute(cls, value: Mapping[str, Any]) -> RecordedVerdict:
+        fields = value["M"]
+        return cls(
+            kind=_s(fields, "kind"),
+            alert=bool(fields.get("alert", {}).get("BOOL", True)),
+            expected=int(fields["expected"]["N"]) if "expected" in fields else None,
+            targeted=_n(fields, "targeted"),
+            succeeded=_n(fields, "succeeded"),
+            missing_instances=tuple(
+                v["S"] for v in fields.get("missingInstances", {}).get("L", [])
+            ),
+            problems=tuple(
+                RecordedProblem(
+                    _s(p["M"], "instanceId"), _s(p["M"], "status"), _s(p["M"], "detail")
+                )
+                for p in fields.get("problems", {}).get("L", [])
+            ),
+            posted_at=_s(fields, "postedAt"),
+            via=_s(fields, "via"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as the status route answers it."""
+        return {
+            "kind": self.kind,
+            "alert": self.alert,
+            "expected": self.expected,
+            "targeted": self.targeted,
+            "succeeded": self.succeeded,
+            "missingInstances": list(self.missing_instances),
+            "problems": [
+                {"instanceId": p.instance_id, "status": p.status, "detail": p.detail}
+                for p in self.problems
+            ],
+            "postedAt": self.posted_at,
+            "via": self.via,
+        }
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    command_id: str
+    group: str
+    prefix: str
+    requester: str
+    comment: str
+    origin: str
+    requested_at: str
+    expires_at: str
+    state: str = SENT
+    verdict: RecordedVerdict | None = None
+
+    @property
+    def ttl(self) -> int:
+        return int((parse_iso(self.requested_at) + RETENTION).timestamp())
+
+    def to_item(self) -> Item:
+        item: Item = {
+            "commandId": {"S": self.command_id},
+            "group": {"S": self.group},
+            "prefix": {"S": self.prefix},
+            "requester": {"S": self.requester},
+            "comment": {"S": self.comment},
+            "origin": {"S": self.origin},
+            "requestedAt": {"S": self.requested_at},
+            "expiresAt": {"S": self.expires_at},
+            "state": {"S": self.state},
+            "ttl": {"N": str(self.ttl)},
+        }
+        if self.verdict is not None:
+            item["verdict"] = self.verdict.to_attribute()
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> CommandRecord | None:
+        """The record, or None for an item the dispatcher did not write."""
+        if "requestedAt" not in item:
+            return None
+        verdict = item.get("verdict")
+        return cls(
+            command_id=_s(item, "commandId"),
+            group=_s(item, "group"),
+            prefix=_s(item, "prefix"),
+            requester=_s(item, "requester"),
+            comment=_s(item, "comment"),
+            origin=_s(item, "origin"),
+            requested_at=_s(item, "requestedAt"),
+            expires_at=_s(item, "expiresAt"),
+            state=_s(item, "state") or SENT,
+            verdict=RecordedVerdict.from_attribute(verdict) if verdict else None,
+        )
+
+
+def _s(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name, {}).get("S", "")
+    return value if isinstance(value, str) else ""
+
+
+def _n(fields: Mapping[str, Any], name: str) -> int:
+    return int(fields.get(name, {}).get("N", "0"))

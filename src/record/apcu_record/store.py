@@ -1,0 +1,214 @@
+"""Reads and conditional writes of the command record, each one DynamoDB call.
+
+Exactly one verdict per command rests on `claim_verdict`: a conditional UpdateItem that
+succeeds for one caller only while the item is still `sent` and nobody else holds an unexpired
+claim. The winner posts, then `record_verdict` marks the item `judged`; a post that fails
+calls `release_claim`, so the retry can claim again. A claim expires on its own (`until`), so
+a caller that died mid-post cannot block the command for good.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from apcu_record.item import JUDGED, RETENTION, SENT, CommandRecord, RecordedVerdict, iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+# DynamoDB refuses a name map that holds names an expression does not use.
+_CLAIM_NAMES = {
+    "#id": "commandId",
+    "#state": "state",
+    "#claim": "claim",
+    "#until": "until",
+    "#ttl": "ttl",
+}
+
+
+class ClaimResult(StrEnum):
+    CLAIMED = "claimed"
+    JUDGED = "judged"  # a verdict was already posted
+    BUSY = "busy"  # another caller is posting it now
+
+
+@dataclass(frozen=True)
+class Claim:
+    result: ClaimResult
+    token: str = ""
+    # The dispatcher's record when there is one (None for a command it never recorded).
+    record: CommandRecord | None = None
+
+
+def put_sent(client: DynamoDBClient, table: str, record: CommandRecord) -> None:
+    """Write the record of a command just sent; an existing item is never overwritten."""
+    client.put_item(
+        TableName=table,
+        Item=record.to_item(),
+        ConditionExpression="attribute_not_exists(#id)",
+        ExpressionAttributeNames={"#id": "commandId"},
+    )
+
+
+def read(client: DynamoDBClient, table: str, command_id: str) -> CommandRecord | None:
+    """The dispatcher's record of the command, or None when it wrote none."""
+    answer = client.get_item(TableName=table, Key=_key(command_id), ConsistentRead=True)
+    item = answer.get("Item")
+    return CommandRecord.from_item(item) if item else None
+
+
+def claim_verdict(
+    client: DynamoDBClient,
+    table: str,
+    command_id: str,
+    *,
+    now: dt.datetime,
+    hold_seconds: float,
+) -> Claim:
+    """Take the right to post this command's verdict, or learn who has it.
+
+    A command without a record (sent outside this stack, or whose record could not be
+    written) gets a bare item here, so it too is posted once.
+    """
+    token = uuid.uuid4().hex
+    until = int(now.timestamp() + max(hold_seconds, 1.0))
+    try:
+        answer = client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression=(
+                "SET #claim = :claim, #state = if_not_exists(#state, :sent), "
+                "#ttl = if_not_exists(#ttl, :ttl)"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(#id) OR "
+                "(#state = :sent AND (attribute_not_exists(#claim) OR #claim.#until < :now))"
+            ),
+            ExpressionAttributeNames=_CLAIM_NAMES,
+            ExpressionAttributeValues={
+                ":claim": {"M": {"token": {"S": token}, "until": {"N": str(until)}}},
+                ":sent": {"S": SENT},
+                ":now": {"N": str(int(now.timestamp()))},
+                ":ttl": {"N": str(int((now + RETENTION).timestamp()))},
+            },
+            ReturnValues="ALL_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+            raise
+        old = _item_of(error)
+        state = old.get("state", {}).get("S")
+        result = ClaimResult.JUDGED if state == JUDGED or not old else ClaimResult.BUSY
+        return Claim(result, record=CommandRecord.from_item(old))
+    return Claim(
+        ClaimResult.CLAIMED,
+        token=token,
+        record=CommandRecord.from_item(answer.get("Attributes", {})),
+    )
+
+
+def record_verdict(
+    client: DynamoDBClient, table: str, command_id: str, token: str, verdict: RecordedVerdict
+) -> bool:
+    """Mark the command judged with the verdict just posted; False if the claim was lost."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="SET #state = :judged, #verdict = :verdict REMOVE #claim",
+            ConditionExpression="#claim.#token = :token",
+            ExpressionAttributeNames={
+                "#state": "state",
+                "#verdict": "verdict",
+                "#claim": "claim",
+                "#token": "token",
+            },
+            ExpressionAttributeValues={
+                ":judged": {"S": JUDGED},
+                ":verdict": verdict.to_attribute(),
+                ":token": {"S": token},
+            },
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
+def release_claim(client: DynamoDBClient, table: str, command_id: str, token: str) -> None:
+    """Give the claim back after a failed post, so that the retry posts."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="REMOVE #claim",
+            ConditionExpression="#claim.#token = :token",
+            ExpressionAttributeNames={"#claim": "claim", "#token": "token"},
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+            raise
+
+
+def mark_stuck(client: DynamoDBClient, table: str, command_id: str, now: dt.datetime) -> bool:
+    """Note that a stuck alert is being posted; False when one was, or the command is judged.
+
+    A command without a record gets a bare `sent` item, so that its verdict can still be
+    claimed when it ends.
+    """
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression=(
+                "SET #stuck = :now, #state = if_not_exists(#state, :sent), "
+                "#ttl = if_not_exists(#ttl, :ttl)"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(#id) OR (#state = :sent AND attribute_not_exists(#stuck))"
+            ),
+            ExpressionAttributeNames={
+                "#id": "commandId",
+                "#state": "state",
+                "#stuck": "stuckAlertedAt",
+                "#ttl": "ttl",
+            },
+            ExpressionAttributeValues={
+                ":now": {"S": iso(now)},
+                ":sent": {"S": SENT},
+                ":ttl": {"N": str(int((now + RETENTION).timestamp()))},
+            },
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
+def unmark_stuck(client: DynamoDBClient, table: str, command_id: str) -> None:
+    client.update_item(
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="REMOVE #stuck",
+        ExpressionAttributeNames={"#stuck": "stuckAlertedAt"},
+    )
+
+
+def _key(command_id: str) -> dict[str, Any]:
+    return {"commandId": {"S": command_id}}
+
+
+def _item_of(error: ClientError) -> dict[str, Any]:
+    item = error.response.get("Item")
+    return item if isinstance(item, dict) else {}
