@@ -1,4 +1,5 @@
-"""`--wait` and `apcu-flush status`: the installed program reads GET /flush/{commandId}."""
+"""`--wait` and `apcu-flush status`: the installed program reads GET /flush/{commandId}, served
+by the real dispatcher from the command record the real notifier fills in."""
 
 from __future__ import annotations
 
@@ -6,27 +7,21 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from harness import aws_emulator as emulator
+from local.api_gateway import in_fresh_process
+from local.run import function_env, sns_event
+from local.scenarios import SCENARIOS
 from tests.cli.conftest import GROUP, Local
-from tests.cli.status_route import StatusRoute
 
 UNKNOWN = "5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab"
-
-
-@pytest.fixture
-def status_route(local: Local) -> StatusRoute:
-    route = StatusRoute(local.aws, local.function.dispatcher)
-    local.servers.function.stand_in = route
-    return route
+SERVER_ERROR = {"ok": False, "errorType": "ReadTimeoutError", "errorMessage": "DynamoDB"}
 
 
 def _sent_command(local: Local, process: subprocess.Popen[str]) -> str:
-    """The command the background `clear --wait` sent, once moto has it."""
+    """The command the background `clear --wait` sent, once the embedded SSM has it."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if commands := local.commands():
@@ -49,60 +44,39 @@ def _status_read(local: Local, process: subprocess.Popen[str]) -> None:
     raise AssertionError("apcu-flush never read the command's status")
 
 
-def _verdict(kind: str, alert: bool, *, succeeded: int, missing: list[str]) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "alert": alert,
-        "expected": 3 + len(missing) if missing else 3,
-        "targeted": succeeded,
-        "succeeded": succeeded,
-        "missingInstances": missing,
-        "problems": [],
-        "postedAt": "2026-11-29T05:22:41Z",
-        "via": "sns",
-    }
-
-
-Judge = Callable[[Local, StatusRoute, str], str]
-
-
-def judged_ok(local: Local, route: StatusRoute, command_id: str) -> str:
-    targets = emulator.targeted_instances(command_id)
-    emulator.settle_command(command_id, {i: emulator.ok() for i in targets})
-    route.verdicts[command_id] = _verdict("ok", False, succeeded=len(targets), missing=[])
-    return "ok"
-
-
-def judged_mismatch(local: Local, route: StatusRoute, command_id: str) -> str:
-    targets = emulator.targeted_instances(command_id)
-    emulator.settle_command(command_id, {i: emulator.ok() for i in targets})
-    route.verdicts[command_id] = _verdict(
-        "mismatch", True, succeeded=len(targets), missing=["i-0123456789abcdef0"]
+def judge(local: Local, command_id: str, scenario: str) -> str:
+    """The fleet answers as the scenario says, SSM notifies, the real notifier records a verdict."""
+    outcome = SCENARIOS[scenario].fleet(local.aws, local.stack, command_id)
+    event = sns_event(local.aws, local.stack, command_id, outcome.status)
+    notifier = in_fresh_process(
+        function_env(local.aws, local.stack, "notifier", "en"), local.function.log, "notifier"
     )
-    return "mismatch"
+    result = notifier(event)
+    assert result["ok"], result
+    verdicts = [o["verdict"] for o in result["result"]["outcomes"]]
+    assert len(verdicts) == 1
+    return str(verdicts[0])
 
 
 @pytest.mark.parametrize(
-    ("judge", "code", "headline"),
+    ("scenario", "code", "headline"),
     [
-        (judged_ok, 0, "ok: 3 of 3 targeted instances cleared their cache"),
+        ("ok", 0, "ok: 3 of 3 targeted instances cleared their cache"),
         (
-            judged_mismatch,
+            "mismatch",
             1,
             "ALERT mismatch: 3 of 3 targeted instances cleared their cache; the group expects 4",
         ),
+        ("failed", 1, "ALERT failed: 2 of 3 targeted instances cleared their cache"),
     ],
-    ids=["ok-exits-0", "alert-exits-1"],
 )
-def test_wait_exits_with_the_verdict(
-    local: Local, status_route: StatusRoute, judge: Judge, code: int, headline: str
-) -> None:
-    # Given `clear --wait` running in a pipeline (no terminal),
+def test_wait_exits_with_the_verdict(local: Local, scenario: str, code: int, headline: str) -> None:
+    # Given `clear --wait` running in a pipeline (no terminal) that has read the status once,
     process = local.start("clear", GROUP, "--wait", "--timeout", "120")
     command_id = _sent_command(local, process)
     _status_read(local, process)
-    # When the command is judged,
-    judge(local, status_route, command_id)
+    # When the fleet answers and the notifier records its verdict,
+    judge(local, command_id, scenario)
     stdout, stderr = process.communicate(timeout=120)
     # Then it exits with the verdict, which it prints in a few lines.
     assert process.returncode == code, stderr
@@ -112,21 +86,27 @@ def test_wait_exits_with_the_verdict(
     assert "running" in stderr, "a pipeline log shows the state while it waits"
 
 
-def test_an_alert_names_the_instances_that_never_ran_it(
-    local: Local, status_route: StatusRoute
-) -> None:
+def test_an_alert_names_the_instance_that_never_ran_it(local: Local) -> None:
     process = local.start("clear", GROUP, "--wait", "--json")
     command_id = _sent_command(local, process)
-    judged_mismatch(local, status_route, command_id)
+    judge(local, command_id, "mismatch")
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 1
     answer = json.loads(stdout)
     assert answer["state"] == "judged"
-    assert answer["verdict"]["missingInstances"] == ["i-0123456789abcdef0"]
-    assert stderr == "", "--json prints only the final JSON"
+    late = set(emulated_group(local)) - set(local.stack.instance_ids)
+    assert answer["verdict"]["missingInstances"] == sorted(late)
+    assert stdout.count("\n") > 1 and stderr == "", "--json prints only the final JSON"
 
 
-def test_wait_gives_up_with_3_at_the_timeout(local: Local, status_route: StatusRoute) -> None:
+def emulated_group(local: Local) -> list[str]:
+    groups = local.aws.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[GROUP]
+    )["AutoScalingGroups"]
+    return [i["InstanceId"] for i in groups[0]["Instances"]]
+
+
+def test_wait_gives_up_with_3_at_the_timeout(local: Local) -> None:
     # Given a command nobody judges, When the timeout passes, Then exit 3 with the last state.
     completed = local.run("clear", GROUP, "--wait", "--timeout", "2", "--json")
     assert completed.returncode == 3
@@ -136,18 +116,19 @@ def test_wait_gives_up_with_3_at_the_timeout(local: Local, status_route: StatusR
     assert answer["last"]["state"] == "running"
 
 
-def test_status_reads_a_judged_command(local: Local, status_route: StatusRoute) -> None:
+def test_status_reads_a_running_then_a_judged_command(local: Local) -> None:
     sent = local.run("clear", GROUP, "--json")
     command_id = json.loads(sent.stdout)["commandId"]
     running = local.run("status", command_id)
     assert running.returncode == 0
     assert running.stdout.startswith("running")
-    judged_mismatch(local, status_route, command_id)
+    judge(local, command_id, "mismatch")
     judged = local.run("status", command_id)
     assert judged.returncode == 1
     assert judged.stdout.startswith("ALERT mismatch")
-    waited = local.run("status", command_id, "--wait")
+    waited = local.run("status", command_id, "--wait", "--json")
     assert waited.returncode == 1
+    assert json.loads(waited.stdout)["verdict"]["kind"] == "mismatch"
 
 
 @pytest.mark.parametrize(
@@ -156,44 +137,46 @@ def test_status_reads_a_judged_command(local: Local, status_route: StatusRoute) 
     ids=["unknown", "malformed"],
 )
 def test_status_of_a_command_the_stack_never_sent_exits_2(
-    local: Local, status_route: StatusRoute, command_id: str, status: int
+    local: Local, command_id: str, status: int
 ) -> None:
     completed = local.run("status", command_id, "--wait")
     assert completed.returncode == 2
-    assert f"refused ({status})" in completed.stderr
+    assert f"refused ({status}, commandId)" in completed.stderr
 
 
-def test_a_server_error_while_waiting_is_retried(local: Local, status_route: StatusRoute) -> None:
-    # Given a status read that fails once (API Gateway answers 500),
+def test_a_server_error_while_waiting_is_retried(local: Local) -> None:
+    # Given a status read that fails once (the function raises; API Gateway answers 500),
     failures = iter([True])
 
     def flaky(event: dict[str, Any]) -> dict[str, Any]:
         if event["routeKey"].startswith("GET") and next(failures, False):
-            return {"ok": False, "errorType": "ReadTimeoutError", "errorMessage": "DynamoDB"}
-        if event["routeKey"].startswith("GET"):
-            judged_ok(local, status_route, event["pathParameters"]["commandId"])
-        return status_route(event)
+            return SERVER_ERROR
+        return local.function.dispatcher(event)
 
-    local.servers.function.stand_in = flaky
-    completed = local.run("clear", GROUP, "--wait")
+    local.function.stand_in = flaky
+    process = local.start("clear", GROUP, "--wait")
+    command_id = _sent_command(local, process)
+    _status_read(local, process)
+    judge(local, command_id, "ok")
+    stdout, stderr = process.communicate(timeout=120)
     # Then the wait goes on and ends with the verdict.
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.startswith("ok:")
+    assert process.returncode == 0, stderr
+    assert stdout.startswith("ok:")
 
 
-def test_a_server_error_that_lasts_exits_4(local: Local, status_route: StatusRoute) -> None:
+def test_a_server_error_that_lasts_exits_4(local: Local) -> None:
     def broken(event: dict[str, Any]) -> dict[str, Any]:
         if event["routeKey"].startswith("GET"):
-            return {"ok": False, "errorType": "ReadTimeoutError", "errorMessage": "DynamoDB"}
-        return status_route(event)
+            return SERVER_ERROR
+        return local.function.dispatcher(event)
 
-    local.servers.function.stand_in = broken
+    local.function.stand_in = broken
     completed = local.run("clear", GROUP, "--wait")
     assert completed.returncode == 4
     assert "the API answered 500: Internal Server Error" in completed.stderr
 
 
-def test_ctrl_c_while_waiting_says_how_to_resume(local: Local, status_route: StatusRoute) -> None:
+def test_ctrl_c_while_waiting_says_how_to_resume(local: Local) -> None:
     process = local.start("clear", GROUP, "--wait")
     command_id = _sent_command(local, process)
     _status_read(local, process)
