@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import aws_emulator as emulator
+from harness.aws_emulator import InvocationResult
 from local.api_gateway import ApiGateway, in_fresh_process
 from local.embedded_aws import REGION, EmbeddedAws
 
@@ -54,9 +56,10 @@ def pipeline_credentials(aws: EmbeddedAws) -> dict[str, str]:
 
 
 class Gate:
-    def __init__(self, aws: EmbeddedAws, api_url: str, credentials: Mapping[str, str]) -> None:
+    def __init__(self, aws: EmbeddedAws, api: ApiGateway, credentials: Mapping[str, str]) -> None:
         self._aws = aws
-        self.api_url = api_url
+        self._api = api
+        self.api_url = api.url
         # Only what a CI runner has: the credentials, the region, the API URL. No AWS endpoint
         # override and no config files: the command line must need nothing else.
         self.env = {
@@ -66,7 +69,7 @@ class Gate:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_REGION": REGION,
-            "APCU_FLUSH_API_URL": api_url,
+            "APCU_FLUSH_API_URL": api.url,
             **credentials,
         }
 
@@ -95,6 +98,27 @@ class Gate:
         _, stderr = process.communicate()
         raise GateFailed(f"apcu-flush sent no command: {stderr.strip()}")
 
+    def seen_running(self, process: subprocess.Popen[str], command_id: str) -> None:
+        """The fleet is halfway through the command; returns once the pipeline has read that."""
+        targets = emulator.targeted_instances(command_id)
+        emulator.settle_command(
+            command_id,
+            {
+                i: emulator.ok() if n == 0 else InvocationResult("InProgress")
+                for n, i in enumerate(targets)
+            },
+            status="InProgress",
+        )
+        reads = self._status_reads()
+        deadline = time.monotonic() + 60
+        while self._status_reads() == reads:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise GateFailed("apcu-flush never read the command's status")
+            time.sleep(0.2)
+
+    def _status_reads(self) -> int:
+        return sum(1 for event in self._api.events if event["routeKey"].startswith("GET "))
+
     @staticmethod
     def finish(process: subprocess.Popen[str], command_id: str, timeout: float = 120) -> Finished:
         try:
@@ -109,4 +133,4 @@ class Gate:
 def gate(aws: EmbeddedAws, dispatcher_env: Mapping[str, str], log: Path) -> Iterator[Gate]:
     """The local API in front of the real dispatcher, and a pipeline allowed to call it."""
     with ApiGateway(in_fresh_process(dispatcher_env, log), region=REGION) as api:
-        yield Gate(aws, api.url, pipeline_credentials(aws))
+        yield Gate(aws, api, pipeline_credentials(aws))

@@ -257,6 +257,7 @@ def run_gate(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: s
         process = gate.start("clear", GROUP, "--comment", f"demo {scenario.name}", "--wait")
         try:
             command_id = gate.sent_command(process)
+            gate.seen_running(process, command_id)
             outcome = scenario.fleet(aws, stack, command_id)
             event = sns_event(aws, stack, command_id, outcome.status)
             verdict = _verdict(

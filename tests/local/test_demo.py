@@ -94,6 +94,7 @@ def test_the_deploy_gate_exits_with_the_verdict(
     assert every_scenario.returncode == 0
     output = every_scenario.stdout
     assert "$ apcu-flush clear web-prod --comment 'demo ok' --wait" in output
+    assert "running (InProgress) · " in output, "the pipeline log shows the command running"
     assert "exit 0 (verdict ok) for verdict ok, as expected" in output
     assert "exit 1 (alert) for verdict mismatch, as expected" in output
     assert "ALERT mismatch: 3 of 3 targeted instances cleared their cache" in output
