@@ -129,7 +129,7 @@ def clear(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
         out.result(reply.body, render.accepted(reply.body))
         return Exit.OK
     out.lines(render.accepted(reply.body), stream=sys.stderr)
-    return _wait(api, command_id, started, args, out)
+    return _wait(api, command_id, started, args, out, just_sent=True)
 
 
 def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
@@ -143,7 +143,13 @@ def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
 
 
 def _wait(
-    api: FlushApi, command_id: str, started: float, args: argparse.Namespace, out: Output
+    api: FlushApi,
+    command_id: str,
+    started: float,
+    args: argparse.Namespace,
+    out: Output,
+    *,
+    just_sent: bool = False,
 ) -> int:
     progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=out.json_only)
     try:
@@ -158,6 +164,18 @@ def _wait(
         progress.finish()
         out.note(f"stopped waiting; the command runs on: apcu-flush status {command_id} --wait")
         return INTERRUPTED
+    except CliError as error:
+        # The API accepted the clear but kept no record of it (its 202 warned so): the command
+        # runs, and its verdict can only reach Slack. A server-side failure, not a refusal.
+        refusal = error.body.get("error")
+        if just_sent and isinstance(refusal, Mapping) and refusal.get("status") == 404:
+            raise CliError(
+                Exit.FAILED,
+                f"command {command_id} was sent, but the API kept no record of it, so no "
+                "verdict can be read here; watch Slack or the Run Command console",
+                error.body,
+            ) from error
+        raise
     finally:
         progress.finish()
     return _judged(body, out)

@@ -184,3 +184,17 @@ def test_ctrl_c_while_waiting_says_how_to_resume(local: Local) -> None:
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert f"apcu-flush status {command_id} --wait" in stderr
+
+
+def test_a_command_sent_without_its_record_exits_4(local: Local) -> None:
+    # Given a clear the API accepted but could not record (its status route answers 404),
+    def unrecorded(event: dict[str, Any]) -> dict[str, Any]:
+        if event["routeKey"].startswith("GET"):
+            event = {**event, "pathParameters": {"commandId": UNKNOWN}}
+        return local.function.dispatcher(event)
+
+    local.function.stand_in = unrecorded
+    completed = local.run("clear", GROUP, "--wait")
+    # Then waiting cannot bring its verdict: a server-side failure, not a refusal.
+    assert completed.returncode == 4
+    assert "the API kept no record of it" in completed.stderr
