@@ -40,8 +40,8 @@ def dry_run(body: Mapping[str, Any]) -> list[str]:
 
 
 def refused(status: int, body: Mapping[str, Any], message: str) -> list[str]:
-    error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
-    assert isinstance(error, Mapping)
+    raw = body.get("error")
+    error: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     field = f", {error['field']}" if error.get("field") else ""
     lines = [f"refused ({status}{field}): {message}"]
     running = error.get("runningCommand")

@@ -155,3 +155,28 @@ def test_the_api_url_from_the_stacks_output(local: Local) -> None:
     missing = local.run("clear", GROUP, "--stack", "no-such-stack", env=env, api_url=False)
     assert missing.returncode == 2
     assert "stack no-such-stack" in missing.stderr
+
+
+def test_a_named_profile_signs_and_an_unknown_one_exits_4(local: Local) -> None:
+    # Given the pipeline's keys in a shared credentials file, under a profile name,
+    keys = local.credentials
+    credentials = local.home / "credentials"
+    credentials.write_text(
+        "[deploy]\n"
+        f"aws_access_key_id = {keys['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {keys['AWS_SECRET_ACCESS_KEY']}\n"
+        f"aws_session_token = {keys['AWS_SESSION_TOKEN']}\n",
+        encoding="utf-8",
+    )
+    env = local.env(
+        AWS_ACCESS_KEY_ID=None,
+        AWS_SECRET_ACCESS_KEY=None,
+        AWS_SESSION_TOKEN=None,
+        AWS_SHARED_CREDENTIALS_FILE=str(credentials),
+    )
+    completed = local.run("clear", GROUP, "--profile", "deploy", env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert len(local.commands()) == 1
+    unknown = local.run("clear", GROUP, "--profile", "nobody", env=env)
+    assert unknown.returncode == 4
+    assert "nobody" in unknown.stderr
