@@ -184,6 +184,7 @@ class ApiGateway:
     ) -> None:
         self.region = region
         self.events: list[dict[str, Any]] = []  # what reached the function, in order
+        self.answered: list[dict[str, Any]] = []  # what it had answered, in order
         self._invoke = invoke
         self._lookup = lookup
         self._clock = clock
@@ -219,8 +220,16 @@ class ApiGateway:
         try:
             result = self._invoke(event)
         except (subprocess.SubprocessError, OSError, ValueError):
-            return _json_answer(500, INTEGRATION_FAILED)
+            result = {"ok": False}
+        with self._lock:
+            self.answered.append(event)
         return answer_from(result)
+
+    def status_reads_answered(self, since: int = 0) -> int:
+        """GET requests received at or after events[since] that the function has answered."""
+        with self._lock:
+            asked = {id(e) for e in self.events[since:] if e["routeKey"] == GET_FLUSH}
+            return sum(1 for e in self.answered if id(e) in asked)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         gateway = self

@@ -109,15 +109,13 @@ class Gate:
             },
             status="InProgress",
         )
-        reads = self._status_reads()
+        since = len(self._api.events)
         deadline = time.monotonic() + 60
-        while self._status_reads() == reads:
+        # A read asked after the fleet's progress was recorded, and answered: it saw it.
+        while not self._api.status_reads_answered(since):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise GateFailed("apcu-flush never read the command's status")
             time.sleep(0.2)
-
-    def _status_reads(self) -> int:
-        return sum(1 for event in self._api.events if event["routeKey"].startswith("GET "))
 
     @staticmethod
     def finish(process: subprocess.Popen[str], command_id: str, timeout: float = 120) -> Finished:

@@ -35,10 +35,10 @@ def _sent_command(local: Local, process: subprocess.Popen[str]) -> str:
 
 
 def _status_read(local: Local, process: subprocess.Popen[str]) -> None:
-    """Returns once the waiting program has read the status at least once."""
+    """Returns once the waiting program has been answered a status read at least once."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
-        if any(e["routeKey"].startswith("GET") for e in local.gateway.events):
+        if local.gateway.status_reads_answered():
             return
         time.sleep(0.2)
     raise AssertionError("apcu-flush never read the command's status")
