@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from botocore.credentials import Credentials
 from local.api_gateway import ApiGateway
 from local.embedded_aws import REGION
 from tests.cli.conftest import GROUP, Local
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DRY_RUN = json.dumps({"group": GROUP, "action": "clear-apcu", "dryRun": True}).encode()
 MISMATCH = "The request signature we calculated does not match the signature you provided."
@@ -175,3 +178,27 @@ def test_a_route_the_api_does_not_have_is_not_found(local: Local) -> None:
     url = local.gateway.url.removesuffix("/flush") + "/other"
     status, body = _send("POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, local.credentials))
     assert (status, body) == (404, {"message": "Not Found"})
+
+
+@pytest.mark.parametrize(
+    ("stored", "method", "path", "body"),
+    [
+        ("api-clear.json", "POST", "", DRY_RUN),
+        ("api-status.json", "GET", "/5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48", None),
+    ],
+)
+def test_the_event_has_the_shape_of_the_stored_api_events(
+    local: Local, stored: str, method: str, path: str, body: bytes | None
+) -> None:
+    # The stored events are what API Gateway hands the function; the front end hands the same.
+    expected = json.loads((ROOT / "events" / "dispatcher" / stored).read_text(encoding="utf-8"))
+    url = local.gateway.url + path
+    _send(method, url, body, _signed(method, url, body, local.credentials))
+    [event] = local.gateway.events
+    assert set(event) == set(expected)
+    context, stored_context = event["requestContext"], expected["requestContext"]
+    assert set(context) == set(stored_context)
+    assert set(context["http"]) == set(stored_context["http"])
+    assert set(context["authorizer"]["iam"]) == set(stored_context["authorizer"]["iam"])
+    assert event["routeKey"] == expected["routeKey"] == context["routeKey"]
+    assert event.get("pathParameters", {}).keys() == expected.get("pathParameters", {}).keys()
