@@ -20,11 +20,14 @@ CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt src/notifier/requirements.txt
-	$(PYTHON_BASE) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
-	touch $@
+# The first run installs about 60 packages (half a minute); say so instead of staying silent.
+$(VENV)/.installed: requirements-dev.txt constraints.txt src/notifier/requirements.txt
+	@echo "creating $(VENV) with $(PYTHON_BASE) and installing the packages of requirements-dev.txt (first run only, about 30 s)..."
+	@$(PYTHON_BASE) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt
+	@touch $@
+	@echo "$(VENV) ready"
 
 # The command line is installed as a pipeline would install it (not editable), so the tests run
 # the real `apcu-flush` entry point; any change to it reinstalls it.
@@ -33,11 +36,13 @@ $(VENV)/.cli-installed: $(VENV)/.installed cli/pyproject.toml $(wildcard cli/apc
 	touch $@
 
 # aws-sam-cli pins its own boto3, so it lives in a venv of its own.
-$(SAM_VENV)/.installed:
-	$(PYTHON_BASE) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli
-	touch $@
+$(SAM_VENV)/.installed: constraints-sam.txt
+	@echo "creating $(SAM_VENV) and installing the aws-sam-cli of constraints-sam.txt (first run only, about a minute)..."
+	@$(PYTHON_BASE) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
+	@$(SAM_VENV)/bin/python -m pip install -q -c constraints-sam.txt aws-sam-cli
+	@touch $@
+	@echo "$(SAM_VENV) ready"
 
 # checkov pins packages of its own, so it too lives in a venv of its own; its version is
 # pinned in requirements-checkov.txt, because a new release brings new checks.
@@ -75,29 +80,51 @@ template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, ch
 
 # The publishing test runs `sam publish`'s own metadata code, which lives in .venv-sam.
 .PHONY: pytest
-pytest: venv system-deps $(SAM_VENV)/.installed
+pytest: venv system-deps $(SAM_VENV)/.installed ## every test, without lint and template checks
 	$(PY) -m pytest
 
 .PHONY: test
 test: lint template pytest ## everything CI runs: lint, types, template checks, all tests
 
+# The language of the demo's Slack messages: `make demo LANGUAGE=ja`, or MESSAGE_LANGUAGE=ja in
+# the environment, as the notifier itself reads it. LANGUAGE is taken from the command line only:
+# in the environment it is gettext's locale list (e.g. en_US:en).
+DEMO_LANGUAGE := $(if $(filter command line,$(origin LANGUAGE)),$(LANGUAGE),$(or $(MESSAGE_LANGUAGE),en))
+
 .PHONY: demo
-demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed|lost-notification|stuck)
-	$(PY) -m local.run $(if $(SCENARIO),--scenario $(SCENARIO),--all)
+demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed|lost-notification|stuck, LANGUAGE=en|ja)
+	$(PY) -m local.run $(if $(SCENARIO),--scenario $(SCENARIO),--all) --lang $(DEMO_LANGUAGE)
 
 .PHONY: bench
 bench: venv $(SAM_VENV)/.installed ## cold start, calls per verdict, scaling, artifact size
 	$(SAM_ENV) $(SAM) build --parallel
 	$(PY) -m bench.run
+	.ci/system-deps && $(PY) -m bench.webnode
 
 .PHONY: build invoke deploy
 build: $(SAM_VENV)/.installed ## sam build
 	$(SAM_ENV) $(SAM) build --parallel
-invoke: build ## sam local invoke the notifier with a stored event (needs Docker)
-	$(SAM_ENV) $(SAM) local invoke NotifierFunction --event events/notifier/command-success.json
+EVENT ?= events/dispatcher/console-dry-run.json
+invoke: build ## sam local invoke a stored event with events/env.json (needs Docker; EVENT=events/...)
+	$(SAM_ENV) $(SAM) local invoke $(if $(findstring /notifier/,$(EVENT)),NotifierFunction,DispatcherFunction) \
+		-e $(EVENT) --env-vars events/env.json
 deploy: build ## sam deploy (ENV=default|prod)
 	$(SAM_ENV) $(SAM) deploy --config-env $(or $(ENV),default)
 
+# Pins what CI tests; a deploy next month builds the same. Re-pinning installs the newest
+# versions requirements-dev.txt and aws-sam-cli allow into throwaway venvs and freezes them.
+.PHONY: constraints
+constraints: ## re-pin constraints.txt and constraints-sam.txt to the newest allowed versions (then run make test)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	echo "installing requirements-dev.txt into a throwaway venv..." && \
+	$(PYTHON_BASE) -m venv "$$tmp/dev" && "$$tmp/dev/bin/pip" install -q -r requirements-dev.txt && \
+	{ grep '^#' constraints.txt; "$$tmp/dev/bin/pip" freeze --all --exclude pip; } > "$$tmp/c.txt" && \
+	echo "installing aws-sam-cli into a throwaway venv..." && \
+	$(PYTHON_BASE) -m venv "$$tmp/sam" && "$$tmp/sam/bin/pip" install -q aws-sam-cli && \
+	{ grep '^#' constraints-sam.txt; "$$tmp/sam/bin/pip" freeze --all --exclude pip; } > "$$tmp/s.txt" && \
+	mv "$$tmp/c.txt" constraints.txt && mv "$$tmp/s.txt" constraints-sam.txt && \
+	echo "constraints.txt and constraints-sam.txt re-pinned; also pin the Powertools layer (docs/deploy.md)"
+
 .PHONY: clean
-clean:
+clean: ## remove build output, caches and the demo's files (keeps the virtualenvs)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache bench/results local/out cli/build cli/*.egg-info

@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import botocore.model
@@ -32,6 +32,7 @@ from moto.autoscaling.models import autoscaling_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
 from moto.ssm.exceptions import SSMException, ValidationException
 from moto.ssm.models import Command, SimpleSystemManagerBackend, ssm_backends
@@ -546,3 +547,67 @@ def install() -> None:
 
 
 install()
+
+
+# --- EC2 launch facts and warm pools ---------------------------------------------------------
+
+
+def set_launch_time(
+    instance_ids: Iterable[str],
+    launched: dt.datetime,
+    *,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> None:
+    """Say when instances last started (EC2 LaunchTime), e.g. after a command was requested."""
+    backend = ec2_backends[account_id][region]
+    for instance_id in instance_ids:
+        # moto keeps LaunchTime as a naive UTC datetime; EC2 reports it to the second.
+        backend.get_instance(instance_id).launch_time = launched.astimezone(dt.UTC).replace(
+            tzinfo=None, microsecond=0
+        )
+
+
+def set_hibernation_configured(
+    instance_ids: Iterable[str],
+    configured: bool = True,
+    *,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> None:
+    """Configure instances for hibernation (EC2 HibernationOptions.Configured)."""
+    backend = ec2_backends[account_id][region]
+    for instance_id in instance_ids:
+        backend.get_instance(instance_id).hibernation_options = {"Configured": configured}
+
+
+def add_warm_pool(
+    name: str,
+    size: int,
+    *,
+    pool_state: Literal["Hibernated", "Running", "Stopped"] = "Hibernated",
+    region: str = REGION,
+    endpoint_url: str | None = None,
+) -> list[str]:
+    """Give a group a warm pool of `size` instances in `pool_state`; return their ids.
+
+    Warm-pool instances are launched by the group, so they carry its aws:autoscaling:groupName
+    tag and a tag target reaches them; DescribeAutoScalingGroups does not list them among the
+    group's Instances, and reports the pool's state in WarmPoolConfiguration.PoolState.
+    """
+    asg = boto3.client("autoscaling", region_name=region, endpoint_url=endpoint_url)
+    asg.put_warm_pool(AutoScalingGroupName=name, PoolState=pool_state, MinSize=size)
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint_url)
+    launched = ec2.run_instances(
+        ImageId="ami-12c6146b",
+        InstanceType="t4g.small",
+        MinCount=size,
+        MaxCount=size,
+        HibernationOptions={"Configured": pool_state == "Hibernated"},
+    )
+    ids = [i["InstanceId"] for i in launched["Instances"]]
+    # The aws: tag prefix is reserved for AWS, so the API refuses it; tag through the backend.
+    backend = ec2_backends[ACCOUNT_ID][region]
+    backend.create_tags(ids, {"aws:autoscaling:groupName": name})
+    register_managed_instances(ids, region=region)
+    return ids

@@ -1,19 +1,28 @@
-"""A real web node on this machine: nginx and php-fpm on 127.0.0.1, configured in a folder.
+"""A real web node on this machine: nginx and php-fpm on loopback, configured in a folder.
 
-nginx serves the project's own location snippet (webnode/nginx-apcu.conf), and php-fpm runs
-the project's own webnode/apcu.php, so what is tested is what ships. The snippet names two
-paths meant for a production image; they are replaced by plain text with paths under the
-work folder (see SNIPPET_SOCKET and SNIPPET_SCRIPT). Nothing listens anywhere but 127.0.0.1
-and a unix socket inside the work folder, and no system-wide service is touched.
+nginx serves three servers, each on a port of its own:
+
+- the APCu server: the project's own webnode/nginx-apcu.conf, as shipped, on 127.0.0.1 and ::1.
+  It names a port and two paths meant for a production image; they are replaced by plain
+  text (see SNIPPET_PORT, SNIPPET_SOCKET and SNIPPET_SCRIPT);
+- the app's public server, configured as Laravel's documentation configures it, with a
+  stand-in front controller in its document root;
+- a reverse proxy in front of the public server, forwarding every request over loopback
+  as a TLS terminator or a sidecar would, so that each one arrives from 127.0.0.1.
+
+php-fpm runs the project's own webnode/apcu.php, so what is tested is what ships. Nothing
+listens anywhere but loopback and a unix socket inside the work folder, and no system-wide
+service is touched.
 
     with WebNode(tmp_path) as node:
-        requests.post(node.url("/apcu.php"))
+        requests.post(f"http://127.0.0.1:{node.apcu_port}/apcu.php")
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,12 +33,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from harness import cfn_template
+
 ROOT = Path(__file__).resolve().parents[1]
 APCU_PHP = ROOT / "webnode" / "apcu.php"
 SNIPPET = ROOT / "webnode" / "nginx-apcu.conf"
 # The two strings of the snippet that name production paths.
 SNIPPET_SOCKET = "/run/php/php-fpm.sock"
 SNIPPET_SCRIPT = "/opt/apcu-fleet-flush/apcu.php"
+# The port the snippet listens on is the stack's default ApcuPort: the two must agree.
+SNIPPET_PORT = cfn_template.parameter_defaults()["ApcuPort"]
+_ALLOW_DENY = re.compile(r"^[ \t]*(allow|deny)[ \t][^;\n]*;[ \t]*\n", re.MULTILINE)
+# Stands in for Laravel's public/index.php: the page for "/", Laravel's 404 for any other URI.
+FRONT_CONTROLLER = """<?php
+$uri = $_SERVER['REQUEST_URI'] ?? '';
+http_response_code(parse_url($uri, PHP_URL_PATH) === '/' ? 200 : 404);
+header('Content-Type: application/json');
+$remote = $_SERVER['REMOTE_ADDR'] ?? '';
+echo json_encode(['app' => 'front controller', 'uri' => $uri, 'remote' => $remote]), "\\n";
+"""
 
 INSTALL_HINT = "install them with `make system-deps` (.ci/system-deps: nginx, php-fpm, php-apcu, php-cli, curl)"
 _START_TIMEOUT = 15.0
@@ -44,6 +66,16 @@ class MissingToolError(RuntimeError):
 
 class WebNodeError(RuntimeError):
     """nginx or php-fpm did not start; the message carries their logs."""
+
+
+def local_flush_script(apcu_port: int, container: str = "laravel-web") -> str:
+    """The SSM document's script out of template.yaml, as deployed with ApcuPort=apcu_port,
+    with only `docker exec <container> ` taken out, so that curl runs on this machine."""
+    script = cfn_template.flush_script({"ApcuPort": str(apcu_port), "ContainerName": container})
+    docker = f"docker exec {container} "
+    if docker not in script:
+        raise WebNodeError(f"the document's script no longer runs `{docker}...`:\n{script}")
+    return script.replace(docker, "")
 
 
 @dataclass(frozen=True)
@@ -112,6 +144,27 @@ def free_port() -> int:
         return port
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different free ports, all held open while probing so none comes twice."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            probe = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            probe.bind(("127.0.0.1", 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
+
+
+def _loopback_v6() -> bool:
+    """Whether ::1 can be bound here (not in a container or kernel without IPv6)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def _answers(address: str | tuple[str, int], family: socket.AddressFamily) -> bool:
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
@@ -131,12 +184,16 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 class WebNode:
-    """nginx + php-fpm serving webnode/apcu.php on 127.0.0.1:<free port>.
+    """nginx + php-fpm serving webnode/apcu.php on 127.0.0.1:<apcu_port> (and [::1]).
 
-    apcu_enabled=False starts php-fpm with APCu switched off (apc.enabled=0), as on a
-    server where the extension was forgotten. `scripts` serves more PHP files, each at
-    its own exact URI and loopback only, e.g. {"/store.php": fixture}. `extra_locations`
-    is nginx text added to the server block as is; `socket_path` is known before start.
+    `port` is the app's public server and `proxy_port` the proxy in front of it. `scripts`
+    serves more PHP files in the public server, each at its own exact URI and loopback
+    only, e.g. {"/store.php": fixture}. apcu_enabled=False starts php-fpm with APCu
+    switched off (apc.enabled=0), as on a server where the extension was forgotten.
+    guarded=False serves the APCu server without its allow/deny lines, as if someone had
+    copied it without them. `php_ini` goes to php-fpm as -d settings (apc.shm_size and
+    apc.entries_hint take effect only there: APCu sizes its memory before the pool starts).
+    `apcu_php` serves another copy of apcu.php (the bench compares versions with it).
     """
 
     def __init__(
@@ -145,18 +202,26 @@ class WebNode:
         *,
         apcu_enabled: bool = True,
         scripts: Mapping[str, Path] | None = None,
-        extra_locations: str = "",
+        guarded: bool = True,
         workers: int = 2,
+        php_ini: Mapping[str, str] | None = None,
+        apcu_php: Path = APCU_PHP,
     ) -> None:
         self.workdir = workdir.resolve()
         self.apcu_enabled = apcu_enabled
         self.scripts = dict(scripts or {})
-        self.extra_locations = extra_locations
+        self.guarded = guarded
         self.workers = workers
+        self.php_ini = dict(php_ini or {})
+        self.apcu_php = apcu_php.resolve()
         self.socket_path = self.workdir / "php-fpm.sock"
         if len(str(self.socket_path)) > _MAX_SOCKET_PATH:
             raise ValueError(f"unix socket path too long for Linux: {self.socket_path}")
+        # Containers without IPv6 have no ::1 to bind; the README says to drop that line there.
+        self.ipv6 = _loopback_v6()
         self.port = 0
+        self.proxy_port = 0
+        self.apcu_port = 0
         self._nginx: subprocess.Popen[bytes] | None = None
         self._fpm: subprocess.Popen[bytes] | None = None
 
@@ -164,10 +229,16 @@ class WebNode:
 
     @property
     def base_url(self) -> str:
+        """The app's public server."""
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    @property
+    def apcu_url(self) -> str:
+        """Where the SSM document's script posts."""
+        return f"http://127.0.0.1:{self.apcu_port}/apcu.php"
 
     @property
     def fpm_master_pid(self) -> int:
@@ -202,12 +273,20 @@ class WebNode:
         )
 
     def _snippet(self) -> str:
+        """webnode/nginx-apcu.conf with this node's port and paths in place of production's."""
         text = SNIPPET.read_text(encoding="utf-8")
-        for production in (SNIPPET_SOCKET, SNIPPET_SCRIPT):
+        listens = [f"listen 127.0.0.1:{SNIPPET_PORT};", f"listen [::1]:{SNIPPET_PORT};"]
+        for production in (SNIPPET_SOCKET, SNIPPET_SCRIPT, *listens):
             if production not in text:
                 raise WebNodeError(f"{SNIPPET.name} no longer names {production}; update this file")
+        text = text.replace(listens[0], f"listen 127.0.0.1:{self.apcu_port};")
+        text = text.replace(listens[1], f"listen [::1]:{self.apcu_port};" if self.ipv6 else "")
+        if not self.guarded:
+            text, removed = _ALLOW_DENY.subn("", text)
+            if removed == 0:
+                raise WebNodeError(f"{SNIPPET.name} has no allow/deny lines to leave out")
         return text.replace(SNIPPET_SOCKET, str(self.socket_path)).replace(
-            SNIPPET_SCRIPT, str(APCU_PHP)
+            SNIPPET_SCRIPT, str(self.apcu_php)
         )
 
     def _script_location(self, uri: str, script: Path) -> str:
@@ -220,13 +299,53 @@ class WebNode:
             "}\n"
         )
 
+    def _public_server(self) -> str:
+        # Laravel's documented server block (Deployment, nginx): every URI that is not a
+        # file goes to public/index.php, and only index.php is ever handed to php-fpm.
+        locations = "".join(self._script_location(u, s) for u, s in self.scripts.items())
+        return (
+            "server {\n"
+            f"    listen 127.0.0.1:{self.port};\n"
+            "    server_name _;\n"
+            f"    root {self.workdir / 'public'};\n"
+            "    index index.php;\n"
+            "    location / {\n"
+            "        try_files $uri $uri/ /index.php?$query_string;\n"
+            "    }\n"
+            "    error_page 404 /index.php;\n"
+            "    location ~ ^/index\\.php(/|$) {\n"
+            f"        fastcgi_pass unix:{self.socket_path};\n"
+            "        fastcgi_param SCRIPT_FILENAME $realpath_root$fastcgi_script_name;\n"
+            "        include fastcgi_params;\n"
+            "    }\n"
+            "    location ~ /\\.(?!well-known).* {\n"
+            "        deny all;\n"
+            "    }\n"
+            f"{locations}"
+            "}\n"
+        )
+
+    def _proxy_server(self) -> str:
+        # What a TLS terminator or a sidecar does: forward everything, Host included, to
+        # the public server over loopback. Every request then comes from 127.0.0.1.
+        return (
+            "server {\n"
+            f"    listen 127.0.0.1:{self.proxy_port};\n"
+            "    server_name _;\n"
+            "    location / {\n"
+            f"        proxy_pass http://127.0.0.1:{self.port};\n"
+            "        proxy_set_header Host $http_host;\n"
+            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+            "    }\n"
+            "}\n"
+        )
+
     def _nginx_config(self) -> str:
         temp = self.workdir / "nginx-temp"
         temp_paths = "\n".join(
             f"    {kind}_temp_path {temp / kind};"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
-        locations = "".join(self._script_location(u, s) for u, s in self.scripts.items())
         # As root, nginx would hand its workers to `nobody`, who can open neither the
         # 0700 work folder nor php-fpm's socket.
         user = "user root root;\n" if os.geteuid() == 0 else ""
@@ -236,17 +355,14 @@ class WebNode:
             "worker_processes 1;\n"
             f"pid {self.workdir / 'nginx.pid'};\n"
             f"error_log {self.workdir / 'nginx-error.log'} warn;\n"
-            "events { worker_connections 64; }\n"
+            "events { worker_connections 256; }\n"
             "http {\n"
             f"    access_log {self.workdir / 'nginx-access.log'};\n"
             f"{temp_paths}\n"
-            "    server {\n"
-            f"        listen 127.0.0.1:{self.port};\n"
-            "        server_name _;\n"
-            f"        root {self.workdir / 'docroot'};\n"
-            f"        include {self.workdir / 'nginx-apcu.conf'};\n"
-            f"{locations}{self.extra_locations}\n"
-            "    }\n"
+            # At http level, beside the public server, as webnode/README.md tells.
+            f"    include {self.workdir / 'nginx-apcu.conf'};\n"
+            f"{self._public_server()}"
+            f"{self._proxy_server()}"
             "}\n"
         )
 
@@ -255,11 +371,11 @@ class WebNode:
     def start(self) -> WebNode:
         tools = find_tools()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "docroot").mkdir(exist_ok=True)
+        (self.workdir / "public").mkdir(exist_ok=True)
+        (self.workdir / "public" / "index.php").write_text(FRONT_CONTROLLER, encoding="utf-8")
         (self.workdir / "nginx-temp").mkdir(exist_ok=True)
         # Relative includes resolve against the folder of nginx.conf.
         shutil.copyfile(tools.fastcgi_params, self.workdir / "fastcgi_params")
-        (self.workdir / "nginx-apcu.conf").write_text(self._snippet(), encoding="utf-8")
         try:
             self._start_fpm(tools)
             self._start_nginx(tools)
@@ -272,6 +388,8 @@ class WebNode:
         config = self.workdir / "php-fpm.conf"
         config.write_text(self._fpm_config(), encoding="utf-8")
         command = [str(tools.php_fpm), "--nodaemonize", "--fpm-config", str(config)]
+        for name, value in self.php_ini.items():
+            command += ["-d", f"{name}={value}"]
         if os.geteuid() == 0:
             command.append("--allow-to-run-as-root")
         self._fpm = self._spawn(command, "php-fpm.out")
@@ -280,7 +398,8 @@ class WebNode:
     def _start_nginx(self, tools: Tools) -> None:
         # A free port can be taken between the probe and nginx's bind: try a few.
         for _attempt in range(3):
-            self.port = free_port()
+            self.port, self.proxy_port, self.apcu_port = free_ports(3)
+            (self.workdir / "nginx-apcu.conf").write_text(self._snippet(), encoding="utf-8")
             config = self.workdir / "nginx.conf"
             config.write_text(self._nginx_config(), encoding="utf-8")
             command = [str(tools.nginx), "-p", f"{self.workdir}/", "-c", str(config)]
@@ -288,13 +407,16 @@ class WebNode:
             command += ["-e", str(self.workdir / "nginx-error.log")]
             self._nginx = self._spawn(command, "nginx.out")
             try:
-                self._wait(self._nginx, ("127.0.0.1", self.port), socket.AF_INET, "nginx")
+                for port in (self.port, self.proxy_port, self.apcu_port):
+                    self._wait(self._nginx, ("127.0.0.1", port), socket.AF_INET, "nginx")
+                if self.ipv6:
+                    self._wait(self._nginx, ("::1", self.apcu_port), socket.AF_INET6, "nginx")
                 return
             except WebNodeError as error:
                 if "Address already in use" not in str(error):
                     raise
                 self._stop_process(self._nginx)
-        raise WebNodeError("nginx found no free port on 127.0.0.1")
+        raise WebNodeError("nginx found no free ports on 127.0.0.1")
 
     def _spawn(self, command: list[str], log_name: str) -> subprocess.Popen[bytes]:
         with (self.workdir / log_name).open("ab") as log:

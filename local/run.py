@@ -30,6 +30,8 @@ from local import pipeline_gate
 from local.embedded_aws import REGION, EmbeddedAws, Stack
 from local.scenarios import SCENARIOS, Scenario
 from local.slack_receiver import SlackReceiver, render
+from local.steps import print_dispatcher_answer
+from local.steps import step as _step
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -40,10 +42,6 @@ GROUP_SIZE = 3
 
 class ScenarioFailed(Exception):
     pass
-
-
-def _step(n: int, total: int, text: str) -> None:
-    print(f"  [{n}/{total}] {text}", flush=True)
 
 
 def _invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path) -> dict[str, Any]:
@@ -180,6 +178,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
         f"document {stack.document_name}",
     )
 
+    scenario.before_dispatch(aws, stack)
     console_event = json.loads((EVENTS / "dispatcher" / "console-clear-all.json").read_text())
     dispatched = _invoke(
         "dispatcher", console_event, function_env(aws, stack, "dispatcher", lang), log
@@ -193,12 +192,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     if answer.get("statusCode") != 202 or "commandId" not in body:
         raise ScenarioFailed(f"dispatcher answered {answer.get('statusCode')}: {json.dumps(body)}")
     command_id = body["commandId"]
-    _step(
-        2,
-        total,
-        f"dispatcher: console-clear-all.json -> 202, command {command_id}, "
-        f"expecting {body.get('expect')}",
-    )
+    print_dispatcher_answer(2, total, "console-clear-all.json", body)
 
     outcome = scenario.fleet(aws, stack, command_id)
     _step(3, total, f"fleet: {outcome.summary}")

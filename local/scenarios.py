@@ -19,6 +19,18 @@ class Outcome:
 
 
 Fleet = Callable[[EmbeddedAws, Stack, str], Outcome]
+# What is true of the fleet before the dispatcher runs, so that its preflight sees it too.
+Setup = Callable[[EmbeddedAws, Stack], None]
+
+
+def nothing_to_set_up(aws: EmbeddedAws, stack: Stack) -> None:
+    return None
+
+
+def no_agent_registered(aws: EmbeddedAws, stack: Stack) -> None:
+    # The instance profile lacks the SSM permissions: no agent registers, so no instance is a
+    # managed node, and the dispatcher's preflight already warns about each of them.
+    emulator.forget_managed_instances(stack.instance_ids)
 
 
 def _cleared(stack: Stack, instance_ids: list[str]) -> dict[str, InvocationResult]:
@@ -35,18 +47,22 @@ def everyone_clears(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
 
 
 def nobody_is_managed(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
-    # The instance profile lacks the SSM permissions, so no instance is a managed node and the
-    # tag target resolves to nothing; SSM still calls the command a Success.
+    # No instance is a managed node (no_agent_registered), so the tag target resolves to
+    # nothing; SSM still calls the command a Success.
     emulator.settle_command(command_id, {}, status_details="No Instances In Tag")
     return Outcome("Success", "no instance is a managed node; the tag target resolved to nothing")
 
 
 def group_scales_out(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
     targets = emulator.targeted_instances(command_id)
-    # A scale-out lands while the command runs: the new instance was never targeted.
+    # A scale-out lands while the command runs: the new instance was never targeted, and it is
+    # still Pending (booting) when the command ends. (Had it been InService already, it would
+    # have started after the request with an empty cache: no miss.)
     aws.client("autoscaling").set_desired_capacity(
         AutoScalingGroupName=stack.group, DesiredCapacity=len(targets) + 1
     )
+    launched = [i for i in emulator.group_instances(stack.group) if i not in targets]
+    emulator.set_lifecycle(stack.group, launched, "Pending")
     emulator.settle_command(command_id, _cleared(stack, targets))
     return Outcome(
         "Success", f"{len(targets)} instances cleared; the group scaled out to {len(targets) + 1}"
@@ -91,6 +107,7 @@ class Scenario:
     description: str
     expected_verdict: str
     fleet: Fleet
+    before_dispatch: Setup = nothing_to_set_up
     # "sns": SSM's notification reaches the notifier; "watchdog": it is lost, and the
     # command's watchdog schedule fires instead.
     delivery: str = "sns"
@@ -100,7 +117,13 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("ok", "every instance clears its cache", "ok", everyone_clears),
-        Scenario("no-targets", "no instance is managed by SSM", "no_targets", nobody_is_managed),
+        Scenario(
+            "no-targets",
+            "no instance is managed by SSM",
+            "no_targets",
+            nobody_is_managed,
+            before_dispatch=no_agent_registered,
+        ),
         Scenario(
             "mismatch", "the group scales out while the command runs", "mismatch", group_scales_out
         ),

@@ -97,11 +97,16 @@ class SlackReceiver:
 
 
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+# Slack shows <!here> as @here, <@U123> as the user's name, <!subteam^S123> as the group's.
+_MENTION = re.compile(r"<(?:!subteam\^|!|@)([A-Za-z0-9]+)>")
+# mrkdwn *bold*: Slack shows the words in bold, without the asterisks.
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 
 
 def _unescape(text: str) -> str:
     # Slack shows <url|label> as a link and &lt; &gt; &amp; as the characters themselves.
     text = _LINK.sub(lambda m: f"{m.group(2)}: {m.group(1)}", text)
+    text = _BOLD.sub(r"\1", _MENTION.sub(r"@\1", text))
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -111,7 +116,8 @@ def render(payload: dict[str, Any], indent: str = "  │ ") -> str:
     for block in payload.get("blocks", []):
         kind = block.get("type")
         if kind == "header":
-            lines.append(block["text"]["text"].upper())
+            # Slack shows a header as written, larger and bold; a terminal has only the text.
+            lines.append(_unescape(block["text"]["text"]))
         elif kind == "section":
             if block.get("text"):
                 lines.extend(_unescape(block["text"]["text"]).splitlines())

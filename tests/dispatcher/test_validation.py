@@ -222,3 +222,28 @@ def test_prefix_pattern_needs_a_full_match() -> None:
     # `$` also matches before a final newline; the validator must not rely on it
     assert re.match(PREFIX_PATTERN, "config\n")
     assert refusal({**GOOD, "prefix": "config\n"}).rule == "pattern"
+
+
+def test_a_group_that_is_not_allowed_is_told_which_are_and_how_to_change_them() -> None:
+    # Given a stack that allows web-prod and web-staging, When a caller names web-dev,
+    # Then the refusal names the allowed groups and the parameter that decides them.
+    error = refusal({**GOOD, "group": "web-dev"})
+    assert '"web-dev"' in error.message
+    assert "web-prod, web-staging" in error.message
+    assert "AllowedGroups parameter" in error.message
+
+
+def test_with_no_group_allowed_the_refusal_says_so() -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate_request(GOOD, allowed_groups=frozenset(), requester="console")
+    assert "no group is allowed yet" in caught.value.message
+    assert "AllowedGroups parameter" in caught.value.message
+
+
+def test_a_long_list_of_allowed_groups_is_cut_short() -> None:
+    many = frozenset(f"web-{n:02d}" for n in range(40))
+    with pytest.raises(ValidationError) as caught:
+        validate_request(GOOD, allowed_groups=many, requester="console")
+    assert "web-00, web-01" in caught.value.message
+    assert "and 30 more" in caught.value.message
+    assert "web-39" not in caught.value.message

@@ -12,6 +12,7 @@ from apcu_notifier.facts import (
     Facts,
     GroupFacts,
     GroupInstance,
+    InstanceLaunch,
     InvocationFacts,
     TargetFacts,
     parse_answer,
@@ -65,13 +66,22 @@ def group(
     members: Sequence[str],
     desired: int | None = None,
     states: dict[str, str] | None = None,
+    warm_pool_state: str = "",
 ) -> GroupFacts:
     states = states or {}
     return GroupFacts(
         name=name,
         desired_capacity=len(members) if desired is None else desired,
         instances=tuple(GroupInstance(i, states.get(i, "InService")) for i in members),
+        warm_pool_state=warm_pool_state,
     )
+
+
+def launch(
+    instance_id: str, *, minutes_after: float = 3, hibernation: bool = False
+) -> InstanceLaunch:
+    """EC2's LaunchTime relative to the command's request (negative: started before it)."""
+    return InstanceLaunch(instance_id, REQUESTED + dt.timedelta(minutes=minutes_after), hibernation)
 
 
 def command(
@@ -104,8 +114,9 @@ def facts(
     invocations: Iterable[InvocationFacts] = (),
     groups: Iterable[GroupFacts] = (),
     missing_groups: Sequence[str] = (),
+    launches: Iterable[InstanceLaunch] = (),
 ) -> Facts:
-    return Facts(cmd, tuple(invocations), tuple(groups), tuple(missing_groups))
+    return Facts(cmd, tuple(invocations), tuple(groups), tuple(missing_groups), tuple(launches))
 
 
 def healthy_group(size: int = 3, name: str = "web-prod") -> Facts:

@@ -1,6 +1,6 @@
 """The handler end to end: moto + the emulator for AWS, a real HTTP webhook on 127.0.0.1.
 
-One test per row of design.md's verdict table, each checking the message Slack received.
+One test per row of the verdict table in docs/design.md, each checking the message Slack received.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ def count_calls(world: World) -> collections.Counter[str]:
     def hook(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    for client in (rt.ssm, rt.autoscaling, rt.secrets.client):
-        client.meta.events.register("before-call", hook)
+    # The EC2 client is built on first use; build it now so that its calls are counted too.
+    ec2 = getattr(rt, "ec2", None)
+    for client in (rt.ssm, rt.autoscaling, rt.secrets.client, ec2() if callable(ec2) else None):
+        if client is not None:
+            client.meta.events.register("before-call", hook)
     return calls
 
 
@@ -53,8 +56,11 @@ def test_ok_when_every_instance_of_the_group_cleared(world: World) -> None:
     message = world.slack.message()
     assert header(message) == "✅ APCu cleared on every instance"
     text = text_of(message)
-    assert "Every instance in web-prod ran the clear (3 of 3)." in text
-    assert "Cleared 36 entries on 3 of 3 instances." in text
+    assert (
+        "Every instance in web-prod ran the clear: 3 of 3 wanted, 36 entries removed in all."
+        in text
+    )
+    assert "*Succeeded*\n3 of 3 wanted" in text
     assert "<!here>" not in text
     assert f"run-command/{command_id}?region=us-east-1" in text
     assert result["outcomes"] == [{"command_id": command_id, "verdict": "ok", "posted": True}]
@@ -90,7 +96,7 @@ def test_no_targets_when_success_reached_no_instance(world: World) -> None:
     text = text_of(message)
     assert message["text"].startswith("<!here> ")
     assert "reached no instance while web-prod wants 3" in text
-    assert "*Ran it*\n0 of 3" in text
+    assert "*Succeeded*\n0 of 3 wanted" in text
 
 
 def test_mismatch_names_the_instance_that_did_not_run_it(world: World) -> None:
@@ -107,10 +113,10 @@ def test_mismatch_names_the_instance_that_did_not_run_it(world: World) -> None:
     message = world.slack.message()
     assert header(message) == "⚠️ APCu clear did not reach the whole group"
     text = text_of(message)
-    assert "web-prod wants 3, but SSM ran the command on 2." in text
+    assert "web-prod wants 3, but SSM sent the command to 2 of its InService instances." in text
     assert f"`{silent}`" in text
     assert "InService instances that did not run it: 1." in text
-    assert "*Ran it*\n2 of 3" in text
+    assert "*Succeeded*\n2 of 3 wanted" in text
     assert "is scaling" not in text
 
 
@@ -127,7 +133,7 @@ def test_mismatch_says_when_the_group_is_scaling(world: World) -> None:
     world.notify(command_id)
 
     text = text_of(world.slack.message())
-    assert "web-prod wants 4, but SSM ran the command on 3." in text
+    assert "web-prod wants 4, but SSM sent the command to 3 of its InService instances." in text
     assert "The group is scaling: desired 4, InService 3, pending 1, terminating 0." in text
     # The Pending instance could not run it yet and is not blamed as missing.
     assert pending not in text
@@ -153,11 +159,14 @@ def test_partial_lists_undeliverable_timed_out_and_denied_instances(world: World
     message = world.slack.message()
     assert header(message) == "⚠️ APCu clear failed on some instances"
     text = text_of(message)
-    assert "3 of 4 instances did not finish the clear." in text
+    assert (
+        "3 of 4 instances did not finish the clear "
+        "(the 1 that succeeded removed 5 entries in all)." in text
+    )
     assert f"`{members[1]}` Undeliverable" in text
     assert f"`{members[2]}` TimedOut (DeliveryTimedOut)" in text
     assert f"`{members[3]}` Failed (Access Denied)" in text
-    assert "Cleared 5 entries on 1 of 4 instances." in text
+    assert "*Succeeded*\n1 of 4 wanted" in text
 
 
 def test_failed_shows_the_error_output_of_failing_instances(world: World) -> None:
@@ -228,7 +237,7 @@ def test_several_groups_are_summed_and_a_missing_one_is_named(world: World) -> N
     world.slack.always()
 
     world.notify(command_id)
-    assert "Every instance in web-blue, web-green ran the clear (5 of 5)." in text_of(
+    assert "Every instance in web-blue, web-green ran the clear: 5 of 5 wanted" in text_of(
         world.slack.message()
     )
 
@@ -384,8 +393,12 @@ def test_japanese_message(world: World) -> None:
     message = world.slack.message()
     assert header(message) == "⚠️ APCu のクリアがグループの全台に届いていません"
     text = text_of(message)
-    assert "SSM が実行したのは 2 台ですが、web-prod の希望台数は 3 台です。" in text
-    assert "3 台中 2 台で、合計 8 件のエントリを削除しました。" in text
+    assert (
+        "SSM がコマンドを送ったのは InService インスタンスのうち 2 台ですが、"
+        "web-prod の希望台数は 3 台です。" in text
+    )
+    assert "完了した 2 台で計 8 件のエントリを削除しました。" in text
+    assert "*成功台数*\n希望 3 台中 2 台" in text
 
 
 def test_configuration_is_read_from_the_environment(

@@ -17,7 +17,7 @@ from apcu_notifier.notification import (
 )
 from tests.notifier.conftest import load_event, with_records
 
-COMMAND_ID = "5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48"
+COMMAND_ID = "00000000-0000-4000-8000-000000000001"
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_stored_events_look_like_ssm_notifications() -> None:
     record = event["Records"][0]
     assert (record["EventSource"], record["EventVersion"]) == ("aws:sns", "1.0")
     assert record["Sns"]["Type"] == "Notification"
-    assert record["Sns"]["Subject"] == "EC2 Run Command Notification us-east-1"
+    assert record["Sns"]["Subject"] == "EC2 Run Command Notification ap-northeast-1"
     message = json.loads(record["Sns"]["Message"])
     assert list(message) == [
         "commandId",

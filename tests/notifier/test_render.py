@@ -23,6 +23,7 @@ from tests.notifier.builders import (
     healthy_group,
     ids,
     invocation,
+    launch,
 )
 from tests.notifier.slack_limits import assert_within_slack_limits, control_sequences
 from tests.notifier.snapshots import assert_snapshot
@@ -130,6 +131,64 @@ def _instances_target() -> Verdict:
     )
 
 
+def _ok_outside_joined_and_hibernated_pool() -> Verdict:
+    # 4 wanted: 3 InService cleared, 1 started after the request; a Standby instance timed out,
+    # a hibernated warm-pool instance (not listed in the group) was undeliverable
+    members = ids(5)
+    return judge(
+        facts(
+            command(status="Failed", details="Incomplete", target_count=5),
+            [invocation(i, cleared=100 + n) for n, i in enumerate(members[:3])]
+            + [
+                invocation(members[4], "TimedOut", "DeliveryTimedOut"),
+                invocation("i-0a11ed00000000000", "Undeliverable"),
+            ],
+            [
+                group(
+                    "web-prod",
+                    members,
+                    desired=4,
+                    states={members[4]: "Standby"},
+                    warm_pool_state="Hibernated",
+                )
+            ],
+            launches=[launch(members[3], minutes_after=1)],
+        )
+    )
+
+
+def _ok_scaling_in() -> Verdict:
+    # A scale-in has begun: 4 InService still, 3 wanted; all 4 cleared
+    members = ids(4)
+    return judge(
+        facts(
+            command(target_count=4),
+            [invocation(i) for i in members],
+            [group("web-prod", members, desired=3)],
+        )
+    )
+
+
+def _no_targets_failed() -> Verdict:
+    # SSM ended it Failed, but it reached nothing: the cause is the missing targets
+    return judge(facts(command(status="Failed", target_count=0), [], [group("web-prod", ids(3))]))
+
+
+def _failed_rate_exceeded() -> Verdict:
+    members = ids(3)
+    return judge(
+        facts(
+            command(status="Cancelled", details="Rate Exceeded", target_count=3),
+            [invocation(i, "Cancelled") for i in members],
+            [group("web-prod", members)],
+        )
+    )
+
+
+def _test_event() -> Verdict:
+    return unknown_command("00000000-0000-4000-8000-000000000001", "Success")
+
+
 def _unknown_command() -> Verdict:
     return unknown_command(COMMAND_ID, "Success")
 
@@ -163,17 +222,29 @@ CASES: dict[str, Callable[[], Verdict]] = {
     "ok": _ok,
     "ok-empty-group": _ok_empty_group,
     "ok-with-standby": _ok_with_standby,
+    "ok-outside-joined-hibernated-pool": _ok_outside_joined_and_hibernated_pool,
+    "ok-scaling-in": _ok_scaling_in,
     "no-targets": _no_targets,
+    "no-targets-failed": _no_targets_failed,
     "mismatch-scaling": _mismatch_scaling,
     "partial": _partial,
     "failed": _failed,
+    "failed-rate-exceeded": _failed_rate_exceeded,
     "group-not-found": _group_not_found,
     "instances-target": _instances_target,
     "unknown-command": _unknown_command,
     "unreadable": _unreadable,
     "stuck": _stuck,
     "ok-notification-missing": _ok_notification_missing,
+    "test-event": _test_event,
 }
+
+# "N of M" in English, "M 台中 N 台" in Japanese; and what says why N may exceed M.
+N_OF_M = {
+    Language.EN: re.compile(r"(?P<n>\d+) of (?:the )?(?P<m>\d+)"),
+    Language.JA: re.compile(r"(?P<m>\d+) 台中 (?P<n>\d+) 台"),
+}
+SAYS_WHY = {Language.EN: "The group is scaling", Language.JA: "スケーリング中"}
 
 
 def test_the_cases_cover_every_verdict_kind() -> None:
@@ -293,3 +364,54 @@ def test_escape_clip_never_cuts_an_entity(raw: str, limit: int, expected: str) -
 def test_clip_drops_a_half_entity() -> None:
     assert clip(escape("x&y"), 4) == "x…"
     assert escape("<&>") == "&lt;&amp;&gt;"
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_no_count_says_more_of_fewer_unless_the_message_says_why(language: Language) -> None:
+    found = 0
+    for case, build in CASES.items():
+        payload = render(build(), language=language, mention=MENTION, region="us-east-1")
+        text = json.dumps(payload, ensure_ascii=False)
+        for match in N_OF_M[language].finditer(text):
+            found += 1
+            n, m = int(match["n"]), int(match["m"])
+            assert n <= m or SAYS_WHY[language] in text, f"{case}: {match[0]!r}"
+    # Every scenario with a count was read, not none of them.
+    assert found >= len(CASES)
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_the_succeeded_field_and_the_summary_count_the_same_instances(language: Language) -> None:
+    # 4 wanted, 4 InService reached, 1 failed; a Standby instance also ran it
+    members = ids(5)
+    verdict = judge(
+        facts(
+            command(target_count=5),
+            [invocation(i) for i in members[:3]]
+            + [invocation(members[3], "Failed"), invocation(members[4])],
+            [group("web-prod", members, desired=4, states={members[4]: "Standby"})],
+        )
+    )
+    payload = render(verdict, language=language, mention="", region="us-east-1")
+    summary = payload["blocks"][1]["text"]["text"]
+    fields = " ".join(f["text"] for f in payload["blocks"][2]["fields"])
+    if language is Language.EN:
+        assert "1 of 4 instances did not finish the clear" in summary
+        assert "*Succeeded*\n3 of 4 wanted" in fields
+    else:
+        assert "4 台中 1 台でクリアが完了していません" in summary
+        assert "*成功台数*\n希望 4 台中 3 台" in fields
+
+
+def test_groups_beyond_those_named_are_counted_as_items_not_machines() -> None:
+    names = tuple(f"web-{n}" for n in range(7))
+    members = ids(2)
+    verdict = judge(
+        facts(
+            command(target_count=2, groups=names),
+            [invocation(i) for i in members],
+            [group(n, members if n == "web-0" else []) for n in names],
+        )
+    )
+    ja = render(verdict, language=Language.JA, mention="", region="us-east-1")
+    assert "web-4 …ほか 2 件" in json.dumps(ja, ensure_ascii=False)

@@ -70,7 +70,11 @@ def test_handler_on_a_large_group_with_300_unreached(world: World) -> None:
     message = world.slack.message()
     assert_within_slack_limits(message)
     text = text_of(message)
-    assert "web-prod wants 2000, but SSM ran the command on 1700." in text
+    assert (
+        "web-prod wants 2000, but SSM sent the command to 1700 of its InService instances." in text
+    )
     assert "InService instances that did not run it: 300." in text
     assert f"`{members[1700]}`" in text
-    assert "Cleared 1690 entries on 1690 of 2000 instances." in text
+    assert "10 of 1700 instances did not finish the clear" in text
+    assert "the 1690 that succeeded removed 1690 entries in all" in text
+    assert "*Succeeded*\n1690 of 2000 wanted" in text

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from apcu_notifier.secret import SecretError, parse_webhook, webhook_url
 from harness import aws_emulator as emu
+from harness import cfn_template
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf"
 URL = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
@@ -84,3 +85,18 @@ def test_secret_is_read_once_and_cached(aws: None) -> None:
 
     assert [webhook_url(provider, arn) for _ in range(5)] == [URL] * 5
     assert len(reads) == 1
+
+
+def test_the_stacks_placeholder_says_to_fill_the_secret_before_the_first_clear() -> None:
+    # Given the secret exactly as the stack creates it, When the notifier reads it,
+    # Then the error says the placeholder is still there and what to do about it.
+    created_with = cfn_template.load()["Resources"]["SlackWebhookSecret"]["Properties"][
+        "SecretString"
+    ]
+    with pytest.raises(SecretError) as caught:
+        parse_webhook(created_with, ARN)
+    message = str(caught.value)
+    assert ARN in message
+    assert "still holds the placeholder" in message
+    assert "before the first clear" in message
+    assert "put-secret-value" in message

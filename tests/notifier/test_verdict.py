@@ -1,18 +1,28 @@
-"""The verdict table (design.md) as plain functions: every row, and the edges between rows."""
+"""The verdict table (docs/design.md) as plain functions: every row, and the edges between rows."""
 
 from __future__ import annotations
 
 import pytest
 
 from apcu_notifier.facts import GROUP_TAG, TargetFacts, parse_answer
-from apcu_notifier.verdict import Cleared, Scaling, TargetKind, VerdictKind, judge
+from apcu_notifier.verdict import (
+    Cleared,
+    OutsideInstance,
+    Scaling,
+    TargetKind,
+    VerdictKind,
+    judge,
+    unknown_command,
+)
 from tests.notifier.builders import (
+    COMMAND_ID,
     command,
     facts,
     group,
     healthy_group,
     ids,
     invocation,
+    launch,
 )
 
 
@@ -182,11 +192,13 @@ def test_failed_for_a_failed_timed_out_or_cancelled_command(status: str) -> None
     assert verdict.problems[0].excerpt == "curl: (7) Failed to connect"
 
 
-def test_failed_wins_over_a_deleted_group() -> None:
+def test_a_deleted_group_explains_a_failed_command_that_reached_nothing() -> None:
     verdict = judge(
         facts(command(status="Failed", target_count=0), [], [], missing_groups=["web-prod"])
     )
-    assert verdict.kind is VerdictKind.FAILED
+    assert verdict.kind is VerdictKind.GROUP_NOT_FOUND
+    # Nothing to hold the command to: the group's size died with it.
+    assert verdict.expected is None
 
 
 def test_group_not_found_when_a_named_group_is_gone() -> None:
@@ -296,6 +308,7 @@ def test_metric_names_per_kind() -> None:
         "VerdictUnknownCommand",
         "VerdictUnreadable",
         "VerdictStuck",
+        "VerdictTestEvent",
     ]
 
 
@@ -318,3 +331,212 @@ def test_web_node_answer_is_the_last_json_line_with_an_integer_cleared(
 ) -> None:
     answer = parse_answer(output)
     assert (answer.cleared if answer else None) == cleared
+
+
+# --- instances outside InService are information -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "details"),
+    [
+        ("TimedOut", "DeliveryTimedOut"),
+        ("Undeliverable", "Undeliverable"),
+        ("Failed", "Failed"),
+        ("Failed", "Access Denied"),
+        ("TimedOut", "ExecutionTimedOut"),
+        ("Success", "Success"),
+    ],
+)
+def test_outside_in_service_instances_are_named_not_alerted_whatever_they_did(
+    status: str, details: str
+) -> None:
+    # Given 3 InService instances that cleared, a Standby one and an unlisted (warm-pool) one
+    # whose invocations ended however they ended
+    members = ids(4)
+    warm = "i-0warm00000000000a"
+    verdict = judge(
+        facts(
+            command(target_count=5),
+            [invocation(i) for i in members[:3]]
+            + [invocation(members[3], status, details), invocation(warm, status, details)],
+            [group("web-prod", members, desired=3, states={members[3]: "Standby"})],
+        )
+    )
+    assert verdict.kind is VerdictKind.OK
+    assert not verdict.is_alert
+    assert verdict.problems == ()
+    assert verdict.outside == (
+        OutsideInstance(members[3], "Standby", status, details),
+        OutsideInstance(warm, "", status, details),
+    )
+    assert (verdict.succeeded, verdict.reached, verdict.expected) == (3, 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("status", "details"), [("Failed", "Failed"), ("TimedOut", "Delivery Timed Out")]
+)
+def test_a_command_ssm_failed_only_because_of_instances_outside_in_service_is_ok(
+    status: str, details: str
+) -> None:
+    members = ids(3)
+    verdict = judge(
+        facts(
+            command(status=status, details=details, target_count=3),
+            [
+                invocation(members[0]),
+                invocation(members[1]),
+                invocation(members[2], "TimedOut", "DeliveryTimedOut"),
+            ],
+            [group("web-prod", members, desired=2, states={members[2]: "Standby"})],
+        )
+    )
+    assert verdict.kind is VerdictKind.OK
+
+
+def test_a_problem_on_an_in_service_instance_is_still_partial_beside_outside_ones() -> None:
+    members = ids(4)
+    verdict = judge(
+        facts(
+            command(target_count=4),
+            [
+                invocation(members[0]),
+                invocation(members[1]),
+                invocation(members[2], "Undeliverable"),
+                invocation(members[3], "Failed"),
+            ],
+            [group("web-prod", members, desired=3, states={members[3]: "Standby"})],
+        )
+    )
+    assert verdict.kind is VerdictKind.PARTIAL
+    assert [p.instance_id for p in verdict.problems] == [members[2]]
+    assert [o.instance_id for o in verdict.outside] == [members[3]]
+
+
+# --- InService instances that started after the request ------------------------------------
+
+
+def test_a_missing_instance_that_started_after_the_request_joined_after_the_clear() -> None:
+    members = ids(3)
+    verdict = judge(
+        facts(
+            command(target_count=2),
+            [invocation(i) for i in members[:2]],
+            [group("web-prod", members)],
+            launches=[launch(members[2], minutes_after=2)],
+        )
+    )
+    assert verdict.kind is VerdictKind.OK
+    assert verdict.joined_after == (members[2],)
+    assert verdict.missing_instances == ()
+    assert (verdict.succeeded, verdict.expected) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "launched",
+    [
+        launch("i-00000000000000002", minutes_after=-30),
+        launch("i-00000000000000002", minutes_after=2, hibernation=True),
+        None,
+    ],
+    ids=["started-before", "hibernation-configured", "launch-unknown"],
+)
+def test_a_missing_instance_is_a_miss_unless_its_cache_began_empty(launched: object) -> None:
+    members = ids(3)
+    verdict = judge(
+        facts(
+            command(target_count=2),
+            [invocation(i) for i in members[:2]],
+            [group("web-prod", members)],
+            launches=[launched] if launched is not None else [],  # type: ignore[list-item]
+        )
+    )
+    assert verdict.kind is VerdictKind.MISMATCH
+    assert verdict.missing_instances == (members[2],)
+    assert verdict.joined_after == ()
+
+
+# --- hibernated warm pools --------------------------------------------------------------------
+
+
+def test_a_hibernated_warm_pool_is_said_but_not_an_alert() -> None:
+    members = ids(2)
+    verdict = judge(
+        facts(
+            command(target_count=2),
+            [invocation(i) for i in members],
+            [group("web-prod", members, warm_pool_state="Hibernated")],
+        )
+    )
+    assert verdict.kind is VerdictKind.OK
+    assert verdict.hibernated_warm_pools == ("web-prod",)
+    stopped = judge(
+        facts(
+            command(target_count=2),
+            [invocation(i) for i in members],
+            [group("web-prod", members, warm_pool_state="Stopped")],
+        )
+    )
+    assert stopped.hibernated_warm_pools == ()
+
+
+# --- SSM's command StatusDetails, each to the verdict that tells the truth ------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "details", "results", "kind"),
+    [
+        # Nothing reached: no targets, whatever status SSM gave it
+        ("Success", "No Instances In Tag", [], VerdictKind.NO_TARGETS),
+        ("Failed", "No Instances In Tag", [], VerdictKind.NO_TARGETS),
+        ("Failed", "Failed", [], VerdictKind.NO_TARGETS),
+        ("Failed", "Access Denied", [], VerdictKind.NO_TARGETS),
+        ("TimedOut", "Delivery Timed Out", [], VerdictKind.NO_TARGETS),
+        # Cancelled before it ran anywhere, on SSM's side
+        ("Cancelled", "Rate Exceeded", [], VerdictKind.FAILED),
+        ("Failed", "Rate Exceeded", ["Cancelled", "Cancelled"], VerdictKind.FAILED),
+        # Some failed, too few to fail the command
+        ("Failed", "Incomplete", ["Success", "Failed"], VerdictKind.PARTIAL),
+        ("Success", "Incomplete", ["Success", "Failed"], VerdictKind.PARTIAL),
+        # Success that hides failed deliveries
+        ("Success", "Success", ["Success", "Undeliverable"], VerdictKind.PARTIAL),
+        ("Success", "Success", ["Success", "Success"], VerdictKind.OK),
+        # SSM failed it because InService instances failed
+        ("Failed", "Failed", ["Failed", "Failed"], VerdictKind.FAILED),
+        ("TimedOut", "Delivery Timed Out", ["TimedOut", "TimedOut"], VerdictKind.FAILED),
+        ("TimedOut", "Execution Timed Out", ["Success", "TimedOut"], VerdictKind.FAILED),
+        ("Cancelled", "Cancelled", ["Success", "Cancelled"], VerdictKind.FAILED),
+        # Cancelled after every InService instance had cleared: every cache is clear
+        ("Cancelled", "Cancelled", ["Success", "Success"], VerdictKind.OK),
+    ],
+)
+def test_each_documented_status_detail_leads_to_the_truthful_verdict(
+    status: str, details: str, results: list[str], kind: VerdictKind
+) -> None:
+    members = ids(2)
+    verdict = judge(
+        facts(
+            command(status=status, details=details, target_count=len(results)),
+            [invocation(i, r) for i, r in zip(members, results, strict=False)],
+            [group("web-prod", members)],
+        )
+    )
+    assert verdict.kind is kind
+
+
+def test_no_targets_wins_over_failed_for_instance_ids_too() -> None:
+    members = ids(2)
+    targets = [TargetFacts("InstanceIds", tuple(members))]
+    verdict = judge(facts(command(status="Failed", target_count=0, targets=targets)))
+    assert verdict.kind is VerdictKind.NO_TARGETS
+
+
+# --- stored test events -------------------------------------------------------------------------
+
+
+def test_an_unknown_stored_test_command_is_a_test_event_not_an_alert() -> None:
+    test = unknown_command("00000000-0000-4000-8000-000000000001", "Success")
+    assert test.kind is VerdictKind.TEST_EVENT
+    assert not test.is_alert
+    real = unknown_command(COMMAND_ID, "Success")
+    assert real.kind is VerdictKind.UNKNOWN_COMMAND
+    assert real.is_alert

@@ -90,7 +90,7 @@ def test_a_lost_notification_still_ends_in_the_verdict_saying_it_never_arrived(
     message = world.slack.message()
     assert message["blocks"][0]["text"]["text"] == "✅ APCu cleared on every instance"
     text = text_of(message)
-    assert "Every instance in web-prod ran the clear (3 of 3)." in text
+    assert "Every instance in web-prod ran the clear: 3 of 3 wanted" in text
     assert NEVER_ARRIVED in text
     assert "docs/deploy.md" in text
     # And the broken notification path is counted, and the verdict recorded as the watchdog's

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ from tests.stack import deployed
 from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_statements, statements
 
 REPO = Path(__file__).resolve().parents[2]
-POWERTOOLS_LAYER_PARAMETER = "/aws/service/powertools/python/arm64/python3.13/latest"
+# The public layer of the Powertools release the tests run with (tests/stack/test_powertools_pin.py).
+POWERTOOLS_LAYER_PARAMETER = (
+    f"/aws/service/powertools/python/arm64/python3.13/{version('aws-lambda-powertools')}"
+)
 EXISTING_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:team/slack-webhook-AbCdEf"
 SECRET_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
 TOPIC_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/66666666-7777-8888-9999-000000000000"
@@ -31,6 +35,7 @@ ALARM_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:on-call"
 # only ones allowed on Resource "*".
 NO_RESOURCE_LEVEL_ACTIONS = {
     "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeInstances",
     "ssm:DescribeInstanceInformation",
     "ssm:ListCommands",
     "ssm:ListCommandInvocations",
@@ -112,7 +117,7 @@ def test_each_function_runs_python313_on_arm64_with_powertools_from_its_public_p
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
     # The layer's ARN is read from the public parameter at deploy time, for this very
-    # architecture and Python version; no ARN pinned to a region or version.
+    # architecture, Python version and Powertools release; no ARN pinned to a region.
     assert properties["Layers"] == [f"ssm:{POWERTOOLS_LAYER_PARAMETER}"]
     assert stack.template["Parameters"]["PowertoolsLayerArn"]["Type"] == (
         "AWS::SSM::Parameter::Value<String>"
@@ -390,6 +395,8 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
             ("*",),
             no_condition(),
         ),
+        # Only when InService instances are missing: did they start after the clear?
+        ("Allow", ("ec2:DescribeInstances",), ("*",), no_condition()),
         ("Allow", ("secretsmanager:GetSecretValue",), ("{SlackWebhookSecret}",), no_condition()),
         (
             "Allow",
@@ -864,12 +871,12 @@ def test_script_runs_curl_in_the_container_without_asking_for_a_terminal(
 def test_script_uses_only_the_container_name_and_port_parameters(stack: DeployedStack) -> None:
     script = flush_script_template(stack)
     substituted = set(re.findall(r"\$\{(?!!)([^}]*)\}", script))
-    assert substituted == {"ContainerName", "WebPort"}
-    assert "url='http://127.0.0.1:${WebPort}/apcu.php'" in script
+    assert substituted == {"ContainerName", "ApcuPort"}
+    assert "url='http://127.0.0.1:${ApcuPort}/apcu.php'" in script
     # After CloudFormation's Fn::Sub: the parameters filled in, `${!X}` turned into `${X}`.
-    deployed = deployed_script(DeployedStack({"ContainerName": "php-web", "WebPort": "8080"}))
+    deployed = deployed_script(DeployedStack({"ContainerName": "php-web", "ApcuPort": "9123"}))
     assert "docker exec php-web curl " in deployed
-    assert "url='http://127.0.0.1:8080/apcu.php'" in deployed
+    assert "url='http://127.0.0.1:9123/apcu.php'" in deployed
     assert 'if [ -z "${SSM_prefix+x}" ]; then' in deployed
     assert "${!" not in deployed
 
@@ -885,7 +892,7 @@ def deployed_script(stack: DeployedStack) -> str:
 def test_the_shared_template_reader_gives_the_script_cloudformation_deploys() -> None:
     # The web node test and the local run take the script from harness.cfn_template;
     # it must be the very script CloudFormation would put in the document.
-    values = {"ContainerName": "php-web", "WebPort": "8080"}
+    values = {"ContainerName": "php-web", "ApcuPort": "9123"}
     assert cfn_template.flush_script(values).rstrip("\n") == deployed_script(
         DeployedStack(values)
     ).rstrip("\n")
@@ -899,7 +906,7 @@ def test_the_shared_template_reader_gives_the_script_cloudformation_deploys() ->
             ["nginx", "web_1.php-fpm", "a"],
             ["", "-rm", "a b", "nginx;id", "$(id)", "x" * 129],
         ),
-        ("WebPort", ["80", "8080", "65535"], ["", "0", "080", "80 ", "8O", "123456"]),
+        ("ApcuPort", ["80", "8099", "65535"], ["", "0", "080", "80 ", "8O", "123456"]),
         (
             "AllowedGroups",
             ["web-prod", "web-prod,web-staging", "awseb-e-abc123-stack-AWSEBAutoScalingGroup-X1"],

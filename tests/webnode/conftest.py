@@ -1,4 +1,5 @@
-"""One real web node per module (nginx + php-fpm start once), and one with APCu switched off."""
+"""One real web node per module (nginx + php-fpm start once), one whose APCu server lost its
+allow/deny lines, and one with APCu switched off."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from harness.webnode_server import (
-    APCU_PHP,
     MissingToolError,
     Tools,
     WebNode,
@@ -18,7 +18,6 @@ from harness.webnode_server import (
 from tests.webnode.client import request
 
 STORE_PHP = Path(__file__).with_name("store.php")
-UNGUARDED_URI = "/unguarded/apcu.php"
 
 
 @pytest.fixture(scope="module")
@@ -37,27 +36,40 @@ def _start(node: WebNode) -> WebNode:
         pytest.fail(str(error), pytrace=False)
 
 
+def _serving(web: WebNode, tools: Tools) -> WebNode:
+    _start(web)
+    probe = request(web.port, "POST", "/store.php")
+    if probe.status == 503:
+        web.stop()
+        pytest.fail(
+            f"php-fpm ({tools.php_fpm}) has no APCu: install php-apcu (make system-deps)",
+            pytrace=False,
+        )
+    assert probe.status == 200, f"store.php answered {probe.status}: {probe.body}\n{web.logs()}"
+    return web
+
+
 @pytest.fixture(scope="module")
 def node(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
-    web = WebNode(tmp_path_factory.mktemp("node"), scripts={"/store.php": STORE_PHP})
-    # The location as it would look if someone copied it without allow/deny: only
-    # apcu.php's own REMOTE_ADDR check stands between a stranger and the cache.
-    web.extra_locations = (
-        f"location = {UNGUARDED_URI} {{\n"
-        "    include fastcgi_params;\n"
-        f"    fastcgi_param SCRIPT_FILENAME {APCU_PHP};\n"
-        f"    fastcgi_pass unix:{web.socket_path};\n"
-        "}\n"
+    web = _serving(
+        WebNode(tmp_path_factory.mktemp("node"), scripts={"/store.php": STORE_PHP}), tools
     )
-    _start(web)
     try:
-        probe = request(web, "POST", "/store.php")
-        if probe.status == 503:
-            pytest.fail(
-                f"php-fpm ({tools.php_fpm}) has no APCu: install php-apcu (make system-deps)",
-                pytrace=False,
-            )
-        assert probe.status == 200, f"store.php answered {probe.status}: {probe.body}\n{web.logs()}"
+        yield web
+    finally:
+        web.stop()
+
+
+@pytest.fixture(scope="module")
+def unguarded_node(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
+    # The APCu server as it would look if someone copied it without allow/deny: for a
+    # client on another address, only apcu.php's own REMOTE_ADDR check stands between
+    # it and the cache.
+    web = WebNode(
+        tmp_path_factory.mktemp("unguarded"), scripts={"/store.php": STORE_PHP}, guarded=False
+    )
+    web = _serving(web, tools)
+    try:
         yield web
     finally:
         web.stop()

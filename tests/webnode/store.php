@@ -1,6 +1,6 @@
 <?php
 // Test fixture, served next to apcu.php by the same php-fpm: stores the keys it is
-// given (POST store[]=key), then answers with every key in php-fpm's cache. Keys
+// given (POST store[]=key, or generate[prefix]=count), then answers with every key in php-fpm's cache. Keys
 // can only be put in or seen through php-fpm: the PHP CLI has a cache of its own.
 
 declare(strict_types=1);
@@ -17,6 +17,14 @@ if (!function_exists('apcu_enabled') || !apcu_enabled()) {
 $store = $_POST['store'] ?? [];
 foreach (is_array($store) ? $store : [$store] as $key) {
     apcu_store((string) $key, 'value of ' . $key);
+}
+// generate[<prefix>]=<n> stores <prefix>0 .. <prefix><n-1>: more keys than one form
+// may carry (max_input_vars).
+$generate = $_POST['generate'] ?? [];
+foreach (is_array($generate) ? $generate : [] as $prefix => $count) {
+    for ($i = 0; $i < (int) $count; $i++) {
+        apcu_store($prefix . $i, 'value of ' . $prefix . $i);
+    }
 }
 
 $keys = [];

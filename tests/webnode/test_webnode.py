@@ -9,6 +9,7 @@ Ubuntu, bash on Amazon Linux), and by bash.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -20,8 +21,8 @@ from typing import Any
 import pytest
 
 from harness import cfn_template
-from harness.webnode_server import Tools, WebNode, free_port
-from tests.webnode.client import cache_keys, fill, request
+from harness.webnode_server import SNIPPET, Tools, WebNode, free_port, local_flush_script
+from tests.webnode.client import cache_keys, clear, fill, generate, request
 
 CONTAINER = "laravel-web"
 PREFIX_RULE = "^[A-Za-z0-9_.:-]{1,64}$"
@@ -49,13 +50,10 @@ AGENTS = ["env-var agent", "text agent"]
 
 
 def document_script(port: int) -> str:
-    """The script as deployed with WebPort=port, as it would run inside the container."""
+    """The script as deployed with ApcuPort=port, as it would run inside the container."""
     template = cfn_template.load()
     assert "FlushDocument" in template["Resources"], "template.yaml has no FlushDocument"
-    script = cfn_template.flush_script({"WebPort": str(port), "ContainerName": CONTAINER})
-    docker = f"docker exec {CONTAINER} "
-    assert docker in script, f"the document's script no longer runs `{docker}...`:\n{script}"
-    local = script.replace(docker, "")
+    local = local_flush_script(port, CONTAINER)
     assert "docker" not in local
     assert "${!" not in local, "Fn::Sub's ${!...} escape left in the script"
     return local
@@ -141,7 +139,7 @@ def test_the_documents_script_clears_the_whole_cache(
     fill(node, ALL_KEYS)
 
     # When the document runs without a prefix
-    run = run_document(tools, node.port, "", interpreter=shell, agent=agent)
+    run = run_document(tools, node.apcu_port, "", interpreter=shell, agent=agent)
 
     # Then every key is gone, and the answer says so in the shape the notifier reads
     answer = run.answer()
@@ -167,7 +165,7 @@ def test_the_documents_script_clears_only_keys_with_the_prefix(
     fill(node, ALL_KEYS)
 
     # When the document runs with the prefix user:
-    run = run_document(tools, node.port, "user:", interpreter=shell, agent=agent)
+    run = run_document(tools, node.apcu_port, "user:", interpreter=shell, agent=agent)
 
     # Then only the keys that start with user: are gone
     answer = run.answer()
@@ -187,12 +185,47 @@ def test_a_prefix_is_text_not_a_regular_expression(tools: Tools, node: WebNode) 
 
     # When the document clears the prefix cfg.v1
     answer = run_document(
-        tools, node.port, "cfg.v1", interpreter="sh", agent="env-var agent"
+        tools, node.apcu_port, "cfg.v1", interpreter="sh", agent="env-var agent"
     ).answer()
 
     # Then only the keys with that exact text at the start are gone
     assert answer["cleared"] == 2
     assert cache_keys(node) == ["cfg-v1:d", "cfgXv1:c"]
+
+
+@pytest.mark.parametrize("matching", [1, 999, 1000, 1001, 2000, 2500])
+def test_a_prefix_clear_of_thousands_of_keys_deletes_them_all_and_no_other(
+    tools: Tools, node: WebNode, matching: int
+) -> None:
+    # Given thousands of keys under user: (apcu.php deletes them a chunk at a time), and
+    # others around them, some of which merely start with "user"
+    keys = generate(node, {"user:": matching, "users:": 700, "page:": 300})
+
+    # When the document clears the prefix user:
+    answer = run_document(
+        tools, node.apcu_port, "user:", interpreter="sh", agent="env-var agent"
+    ).answer()
+
+    # Then every user: key is gone, whatever chunk it fell in, and every other key is left
+    assert answer["cleared"] == matching
+    assert answer["entries_after"] == len(keys) - matching
+    assert cache_keys(node) == [key for key in keys if not key.startswith("user:")]
+
+
+def test_a_full_clear_of_thousands_of_keys_empties_the_cache(tools: Tools, node: WebNode) -> None:
+    # Given a cache of 3,500 keys: several chunks
+    keys = generate(node, {"user:": 2300, "page:": 1200})
+
+    # When the document runs without a prefix
+    answer = run_document(
+        tools, node.apcu_port, "", interpreter="sh", agent="env-var agent"
+    ).answer()
+
+    # Then the cache is empty, and the answer counts every key
+    assert answer["entries_before"] == len(keys)
+    assert answer["cleared"] == len(keys)
+    assert answer["entries_after"] == 0
+    assert cache_keys(node) == []
 
 
 def test_a_prefix_of_64_characters_is_accepted(node: WebNode) -> None:
@@ -201,7 +234,7 @@ def test_a_prefix_of_64_characters_is_accepted(node: WebNode) -> None:
     fill(node, [longest + ":1", "other"])
 
     # When apcu.php is asked to clear that prefix
-    reply = request(node, "POST", "/apcu.php", [("prefix", longest)])
+    reply = clear(node, [("prefix", longest)])
 
     # Then it clears that key alone
     assert reply.status == 200, reply.body
@@ -231,7 +264,7 @@ def test_a_bad_prefix_is_refused_with_the_rule(node: WebNode, prefix: str) -> No
     fill(node, ALL_KEYS)
 
     # When apcu.php is asked to clear a prefix that breaks the rule
-    reply = request(node, "POST", "/apcu.php", [("prefix", prefix)])
+    reply = clear(node, [("prefix", prefix)])
 
     # Then 400 with an error naming the rule, and nothing is cleared
     assert reply.status == 400
@@ -246,7 +279,7 @@ def test_a_bad_prefix_is_refused_with_the_rule(node: WebNode, prefix: str) -> No
 def test_a_prefix_sent_as_a_list_is_refused(node: WebNode) -> None:
     fill(node, ALL_KEYS)
 
-    reply = request(node, "POST", "/apcu.php", [("prefix[]", "user:")])
+    reply = clear(node, [("prefix[]", "user:")])
 
     assert reply.status == 400
     assert reply.json()["error"] == "invalid_prefix"
@@ -259,7 +292,7 @@ def test_only_post_clears(node: WebNode, method: str) -> None:
     fill(node, ALL_KEYS)
 
     # When apcu.php is called with another method
-    reply = request(node, method, "/apcu.php")
+    reply = request(node.apcu_port, method, "/apcu.php")
 
     # Then 405 naming POST, a JSON error that no cache may keep, and nothing is cleared
     assert reply.status == 405
@@ -274,8 +307,8 @@ def test_nginx_refuses_any_other_source_address(node: WebNode) -> None:
     # Given a full cache, and a client on 127.0.0.2: on this machine, but not 127.0.0.1
     fill(node, ALL_KEYS)
 
-    # When that client posts to the location the snippet defines
-    reply = request(node, "POST", "/apcu.php", source="127.0.0.2")
+    # When that client posts to the APCu server
+    reply = clear(node, source="127.0.0.2")
 
     # Then nginx answers 403 itself (php-fpm is never asked), and nothing is cleared
     assert reply.status == 403
@@ -283,26 +316,179 @@ def test_nginx_refuses_any_other_source_address(node: WebNode) -> None:
     assert cache_keys(node) == sorted(ALL_KEYS)
 
 
-def test_apcu_php_refuses_another_source_address_even_without_nginx_rules(node: WebNode) -> None:
-    # Given a location that forgot allow/deny, which clears for 127.0.0.1 like the real one
-    fill(node, ALL_KEYS)
-    assert request(node, "POST", "/unguarded/apcu.php").status == 200
-    fill(node, ALL_KEYS)
+def test_apcu_php_refuses_another_source_address_even_without_nginx_rules(
+    unguarded_node: WebNode,
+) -> None:
+    # Given an APCu server that lost its allow/deny, which clears for 127.0.0.1 as the real one
+    fill(unguarded_node, ALL_KEYS)
+    assert clear(unguarded_node).status == 200
+    fill(unguarded_node, ALL_KEYS)
 
     # When a client on 127.0.0.2 posts to it
-    reply = request(node, "POST", "/unguarded/apcu.php", source="127.0.0.2")
+    reply = clear(unguarded_node, source="127.0.0.2")
 
     # Then apcu.php refuses on its own, and nothing is cleared
     assert reply.status == 403
     assert reply.json()["error"] == "forbidden"
+    assert cache_keys(unguarded_node) == sorted(ALL_KEYS)
+
+
+# -- a server of its own, on loopback only -----------------------------------------------------
+
+
+def _listen_addresses(conf: str) -> list[str]:
+    lines = [line.split("#", 1)[0].strip() for line in conf.splitlines()]
+    return [line.removeprefix("listen").strip(" ;") for line in lines if line.startswith("listen ")]
+
+
+def test_the_apcu_server_listens_on_loopback_at_the_stacks_default_port() -> None:
+    # Given the server block as shipped, and the port the SSM document calls by default
+    conf = SNIPPET.read_text(encoding="utf-8")
+    port = cfn_template.parameter_defaults()["ApcuPort"]
+
+    # Then it listens on 127.0.0.1 and ::1 at that port, and nowhere else
+    assert _listen_addresses(conf) == [f"127.0.0.1:{port}", f"[::1]:{port}"]
+    assert conf.count("server {") == 1
+    assert f"127.0.0.1:{port}/apcu.php" in document_script(int(port)).replace("'", "")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Every address with a TCP socket in LISTEN on `port`, as the kernel reports it."""
+    found: set[str] = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        path = Path(table)
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: TCP_LISTEN
+                continue
+            # The kernel prints each 32-bit word of the address in host (little-endian) order.
+            raw = b"".join(
+                bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, len(address), 8)
+            )
+            found.add(socket.inet_ntop(family, raw))
+    return found
+
+
+def test_the_apcu_server_listens_on_nothing_but_loopback(node: WebNode) -> None:
+    # Given the APCu server started from the shipped block
+    # Then the kernel has it listening on 127.0.0.1 and ::1 only: no other address of this
+    # machine, and so no neighbour, load balancer or published port, can connect to it
+    expected = {"127.0.0.1", "::1"} if node.ipv6 else {"127.0.0.1"}
+    assert listening_addresses(node.apcu_port) == expected
+    # (the public server, for comparison, is found the same way)
+    assert listening_addresses(node.port) == {"127.0.0.1"}
+
+
+def test_the_apcu_server_also_answers_on_ipv6_loopback(node: WebNode) -> None:
+    served = (node.workdir / "nginx-apcu.conf").read_text(encoding="utf-8")
+    if not node.ipv6:
+        # A machine without IPv6 cannot bind ::1: the line is dropped, as the README says.
+        assert _listen_addresses(served) == [f"127.0.0.1:{node.apcu_port}"]
+        return
+    fill(node, ALL_KEYS)
+
+    connection = http.client.HTTPConnection("::1", node.apcu_port, timeout=10)
+    try:
+        connection.request("POST", "/apcu.php")
+        response = connection.getresponse()
+        body = json.loads(response.read())
+    finally:
+        connection.close()
+
+    assert response.status == 200
+    assert body["cleared"] == len(ALL_KEYS)
+    assert cache_keys(node) == []
+
+
+@pytest.mark.parametrize("path", ["/", "/index.php", "/store.php", "/apcu.php/", "/apcu.phpx"])
+def test_the_apcu_server_serves_nothing_but_apcu_php(node: WebNode, path: str) -> None:
+    fill(node, ALL_KEYS)
+
+    reply = request(node.apcu_port, "POST", path)
+
+    assert reply.status == 404
     assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+# -- behind a proxy, every public request comes from 127.0.0.1 ---------------------------------
+
+
+def test_the_proxy_hands_public_traffic_to_the_app_from_127_0_0_1(node: WebNode) -> None:
+    # Given a client elsewhere (127.0.0.2 stands in for the internet)
+    # When it asks the proxy in front of the public server for the home page
+    reply = request(node.proxy_port, "GET", "/", source="127.0.0.2")
+
+    # Then the app answers, and sees the request coming from 127.0.0.1: allow/deny on the
+    # public server could not tell it from the SSM document's curl
+    assert reply.status == 200, reply.body
+    assert reply.json() == {"app": "front controller", "uri": "/", "remote": "127.0.0.1"}
+
+
+PROXIED_PATHS = [
+    "/apcu.php",
+    "/apcu.php?prefix=user:",
+    "//apcu.php",
+    "/./apcu.php",
+    "/x/../apcu.php",
+    "/%61pcu.php",
+    "/APCU.php",
+    "/index.php/apcu.php",
+    "/index.php/../apcu.php",
+    "/opt/apcu-fleet-flush/apcu.php",
+    "/../../opt/apcu-fleet-flush/apcu.php",
+    "http://127.0.0.1:{apcu_port}/apcu.php",
+]
+PROXIED_HOSTS = [None, "127.0.0.1:{apcu_port}", "[::1]:{apcu_port}", "localhost"]
+
+
+@pytest.mark.parametrize("host", PROXIED_HOSTS)
+@pytest.mark.parametrize("path", PROXIED_PATHS)
+def test_no_request_through_the_proxy_clears_anything(
+    node: WebNode, path: str, host: str | None
+) -> None:
+    # Given a full cache
+    fill(node, ALL_KEYS)
+    apcu_port = str(node.apcu_port)
+
+    # When a public request for apcu.php, in any spelling and for any Host, goes through the proxy
+    reply = request(
+        node.proxy_port,
+        "POST",
+        path.replace("{apcu_port}", apcu_port),
+        source="127.0.0.2",
+        host=host.replace("{apcu_port}", apcu_port) if host else None,
+    )
+
+    # Then it never reaches apcu.php, and every key is still there
+    assert reply.status in (400, 404), reply.body
+    assert '"cleared"' not in reply.body
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+def test_behind_the_proxy_the_documents_script_still_clears(tools: Tools, node: WebNode) -> None:
+    # Given a full cache that a public request through the proxy failed to clear
+    fill(node, ALL_KEYS)
+    assert request(node.proxy_port, "POST", "/apcu.php", source="127.0.0.2").status == 404
+    assert cache_keys(node) == sorted(ALL_KEYS)
+
+    # When the SSM document's script runs, with the stack's ApcuPort pointing at the APCu server
+    answer = run_document(
+        tools, node.apcu_port, "", interpreter="sh", agent="env-var agent"
+    ).answer()
+
+    # Then it clears the cache
+    assert answer["cleared"] == len(ALL_KEYS)
+    assert cache_keys(node) == []
 
 
 # -- the script fails when the clear did not happen ---------------------------------------------
 
 
 def test_apcu_php_answers_503_when_apcu_is_off(node_without_apcu: WebNode) -> None:
-    reply = request(node_without_apcu, "POST", "/apcu.php")
+    reply = clear(node_without_apcu)
 
     assert reply.status == 503
     assert reply.json()["error"] == "apcu_unavailable"
@@ -314,7 +500,9 @@ def test_the_documents_script_fails_when_apcu_is_off(
 ) -> None:
     # Given a web node whose php-fpm runs without APCu
     # When the document runs there
-    run = run_document(tools, node_without_apcu.port, "", interpreter=shell, agent="env-var agent")
+    run = run_document(
+        tools, node_without_apcu.apcu_port, "", interpreter=shell, agent="env-var agent"
+    )
 
     # Then the script exits non-zero (the invocation ends Failed, not Success) and says why
     assert run.returncode != 0
@@ -323,7 +511,7 @@ def test_the_documents_script_fails_when_apcu_is_off(
 
 
 def test_the_documents_script_fails_when_nothing_listens(tools: Tools) -> None:
-    # Given a port where no nginx listens (the container is down, or WebPort is wrong)
+    # Given a port where no nginx listens (the container is down, or ApcuPort is wrong)
     port = free_port()
 
     # When the document runs against it

@@ -24,6 +24,8 @@ ACTIONS = frozenset({"clear-apcu"})
 MAX_COMMENT_LENGTH = 80
 MAX_BODY_BYTES = 4096
 FIELDS = ("group", "action", "prefix", "comment", "dryRun")
+# Enough to show every group of a usual stack, few enough to keep a refusal one readable line.
+_GROUPS_LISTED = 10
 _BODY = "body"
 
 
@@ -120,10 +122,20 @@ def _group(payload: dict[Any, Any], allowed_groups: Collection[str]) -> str:
         raise ValidationError("group", "type", f"group must be a string, not {_json_type(group)}")
     # Exact names only: no trimming, no case folding, no wildcards.
     if group not in allowed_groups:
-        raise ValidationError(
-            "group", "allowed-groups", "group is not one this function may target (ALLOWED_GROUPS)"
-        )
+        raise ValidationError("group", "allowed-groups", _not_allowed(group, allowed_groups))
     return group
+
+
+def _not_allowed(group: str, allowed_groups: Collection[str]) -> str:
+    # The caller's next question is which groups are allowed and who decides that.
+    names = sorted(allowed_groups)
+    shown = ", ".join(names[:_GROUPS_LISTED])
+    more = f" and {len(names) - _GROUPS_LISTED} more" if len(names) > _GROUPS_LISTED else ""
+    allowed = f"the allowed groups are {shown}{more}" if names else "no group is allowed yet"
+    return (
+        f"group {_quote(group)} is not one this function may target: {allowed}. "
+        "To change them, update the stack's AllowedGroups parameter (ALLOWED_GROUPS) and deploy"
+    )
 
 
 def _action(payload: dict[Any, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The notifier's configuration, read once from the environment (design.md, configuration contract)."""
+"""The notifier's configuration, read once from the environment (docs/design.md, "Configuration contract")."""
 
 from __future__ import annotations
 

@@ -1,14 +1,16 @@
 """AWS reads: the live command, its invocations and the groups it targeted, as frozen facts.
 
-Calls per verdict (issue 7): 1 ListCommands, ceil(N/50) ListCommandInvocations and, for a
-group target, 1 DescribeAutoScalingGroups for all named groups together.
+Calls per verdict: 1 ListCommands, ceil(N/50) ListCommandInvocations and, for a group target,
+1 DescribeAutoScalingGroups for all named groups together. Only when InService instances are
+missing from the invocations, EC2 DescribeInstances for those instances, to tell the ones that
+started after the clear was requested (their cache began empty) from the ones it missed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from apcu_notifier.notification import FINAL_STATUSES
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ssm import SSMClient
 
 GROUP_TAG = "tag:aws:autoscaling:groupName"
@@ -25,6 +28,12 @@ GROUP_TAG = "tag:aws:autoscaling:groupName"
 INVOCATIONS_PAGE_SIZE = 50
 # aws:runShellScript joins stdout and stderr in an invocation's Output with this line.
 ERROR_SEPARATOR = "----------ERROR-------"
+# Instance ids per DescribeInstances request: a filter on instance-id (an unknown id in
+# InstanceIds fails the whole call; a filter value that matches nothing does not).
+LAUNCH_BATCH = 200
+IN_SERVICE = "InService"
+# DescribeAutoScalingGroups' WarmPoolConfiguration.PoolState for instances kept hibernated.
+HIBERNATED = "Hibernated"
 
 
 class UnknownCommand(LookupError):
@@ -92,6 +101,18 @@ class GroupFacts:
     name: str
     desired_capacity: int
     instances: tuple[GroupInstance, ...]
+    # WarmPoolConfiguration.PoolState ("Stopped", "Running", "Hibernated"); "" without a pool.
+    warm_pool_state: str = ""
+
+
+@dataclass(frozen=True)
+class InstanceLaunch:
+    """EC2's view of an instance: LaunchTime is its last start, and a hibernation-configured
+    instance keeps its memory (php-fpm and its APCu) across a stop."""
+
+    instance_id: str
+    launched: dt.datetime | None
+    hibernation_configured: bool
 
 
 @dataclass(frozen=True)
@@ -100,6 +121,8 @@ class Facts:
     invocations: tuple[InvocationFacts, ...]
     groups: tuple[GroupFacts, ...]
     missing_groups: tuple[str, ...]
+    # Read only for InService instances missing from the invocations.
+    launches: tuple[InstanceLaunch, ...] = ()
 
     @property
     def group_names(self) -> tuple[str, ...]:
@@ -118,7 +141,12 @@ def group_target(targets: Sequence[TargetFacts]) -> tuple[str, ...]:
 
 
 def read_facts(
-    command_id: str, *, notified_status: str, ssm: SSMClient, autoscaling: AutoScalingClient
+    command_id: str,
+    *,
+    notified_status: str,
+    ssm: SSMClient,
+    autoscaling: AutoScalingClient,
+    ec2: Callable[[], EC2Client | None] | None = None,
 ) -> Facts:
     command = read_command(command_id, ssm=ssm)
     if command.status not in FINAL_STATUSES:
@@ -126,7 +154,48 @@ def read_facts(
     invocations = read_invocations(command_id, ssm=ssm)
     names = group_target(command.targets)
     groups, missing = read_groups(names, autoscaling=autoscaling) if names else ((), ())
-    return Facts(command, invocations, groups, missing)
+    absent = missing_in_service(groups, invocations)
+    # EC2 is asked (and its client built) only when InService instances are missing.
+    client = ec2() if absent and ec2 is not None else None
+    launches = read_launches(absent, ec2=client) if client is not None else ()
+    return Facts(command, invocations, groups, missing, launches)
+
+
+def missing_in_service(
+    groups: Sequence[GroupFacts], invocations: Iterable[InvocationFacts]
+) -> tuple[str, ...]:
+    """InService instances of the groups that have no invocation of the command, sorted."""
+    reached = instance_ids(invocations)
+    return tuple(
+        sorted(
+            {
+                i.instance_id
+                for g in groups
+                for i in g.instances
+                if i.lifecycle_state == IN_SERVICE and i.instance_id not in reached
+            }
+        )
+    )
+
+
+def read_launches(ids: Sequence[str], *, ec2: EC2Client) -> tuple[InstanceLaunch, ...]:
+    found: list[InstanceLaunch] = []
+    paginator = ec2.get_paginator("describe_instances")
+    for start in range(0, len(ids), LAUNCH_BATCH):
+        batch = list(ids[start : start + LAUNCH_BATCH])
+        for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": batch}]):
+            for reservation in page.get("Reservations", []):
+                for instance in reservation.get("Instances", []):
+                    found.append(
+                        InstanceLaunch(
+                            instance_id=instance.get("InstanceId", ""),
+                            launched=instance.get("LaunchTime"),
+                            hibernation_configured=bool(
+                                instance.get("HibernationOptions", {}).get("Configured", False)
+                            ),
+                        )
+                    )
+    return tuple(found)
 
 
 def read_command(command_id: str, *, ssm: SSMClient) -> CommandFacts:
@@ -199,6 +268,7 @@ def read_groups(
                     GroupInstance(i.get("InstanceId", ""), i.get("LifecycleState", ""))
                     for i in group.get("Instances", [])
                 ),
+                warm_pool_state=group.get("WarmPoolConfiguration", {}).get("PoolState", ""),
             )
     groups = tuple(found[n] for n in names if n in found)
     return groups, tuple(n for n in names if n not in found)

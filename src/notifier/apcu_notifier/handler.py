@@ -46,6 +46,7 @@ from apcu_record.item import VIA_SNS
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ssm import SSMClient
 
 # Standard mode retries throttling and transient errors with backoff (3 attempts), then the
@@ -74,6 +75,16 @@ class Runtime:
     http: requests.Session
     ledger: Ledger | None = None
     sleep: Callable[[float], None] = time.sleep
+    # DescribeInstances, only when InService instances are missing from the invocations. The
+    # client is built on first use: EC2's service model is large, and loading it on every cold
+    # start would cost the verdicts that never need it.
+    ec2_factory: Callable[[], EC2Client] | None = None
+    ec2_client: EC2Client | None = None
+
+    def ec2(self) -> EC2Client | None:
+        if self.ec2_client is None and self.ec2_factory is not None:
+            self.ec2_client = self.ec2_factory()
+        return self.ec2_client
 
 
 def build_runtime(config: Config, session: boto3.Session | None = None) -> Runtime:
@@ -90,6 +101,7 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
         ),
         http=requests.Session(),
         ledger=ledger,
+        ec2_factory=lambda: session.client("ec2", config=AWS_CLIENT_CONFIG),
     )
 
 
@@ -198,8 +210,13 @@ def settle(notification: CommandNotification, rt: Runtime) -> Verdict:
             notified_status=notification.status,
             ssm=rt.ssm,
             autoscaling=rt.autoscaling,
+            ec2=rt.ec2,
         )
     except UnknownCommand:
-        logger.error("SSM does not know this command; posting an alert")
-        return unknown_command(notification.command_id, notification.status)
+        verdict = unknown_command(notification.command_id, notification.status)
+        logger.error(
+            "SSM does not know this command; posting it",
+            extra={"verdict": verdict.kind.value, "alert": verdict.is_alert},
+        )
+        return verdict
     return judge(facts)

@@ -26,8 +26,10 @@ class Messages:
     title_group_not_found: str
     title_unknown_command: str
     title_unreadable: str
+    title_test_event: str
 
     summary_ok: str
+    summary_ok_joined: str
     summary_ok_instances: str
     summary_ok_empty: str
     summary_no_targets_group: str
@@ -40,9 +42,16 @@ class Messages:
     summary_group_not_found: str
     summary_unknown_command: str
     summary_unreadable: str
+    summary_test_event: str
+    summary_joined: str
+    summary_rate_exceeded: str
+    warm_pool_hibernated: str
     not_group: str
+    not_group_instances: str
     scaling: str
     cleared: str
+    cleared_ok: str
+    cleared_partial: str
 
     label_group: str
     label_target: str
@@ -56,9 +65,15 @@ class Messages:
     status_with_details: str
 
     missing_title: str
+    joined_title: str
+    outside_title: str
+    outside_line: str
+    outside_unlisted: str
     problems_title: str
     problem_line: str
     more: str
+    # Groups, tags or instance ids beyond those named in a target.
+    more_targets: str
     console_link: str
     fallback: str
     none: str
@@ -85,8 +100,13 @@ EN = Messages(
     title_group_not_found="🚨 APCu clear: Auto Scaling group not found",
     title_unknown_command="🚨 APCu clear: SSM does not know this command",
     title_unreadable="🚨 Unreadable Run Command notification",
-    summary_ok="Every instance in {target} ran the clear ({expected} of {expected}).",
-    summary_ok_instances="All {succeeded} targeted instances ran the clear.",
+    title_test_event="🧪 Test event: nothing was cleared",
+    summary_ok="Every instance in {target} ran the clear: {succeeded} of {expected} wanted{cleared}.",
+    summary_ok_joined=(
+        "Every InService instance in {target} that was running when the clear was requested "
+        "ran it: {succeeded} of {expected} wanted{cleared}."
+    ),
+    summary_ok_instances="All {succeeded} targeted instances ran the clear{cleared}.",
     summary_ok_empty="{target} wants no instances (desired capacity 0), so no server held a cache to clear.",
     summary_no_targets_group=(
         "SSM reported *{status}*, but the command reached no instance while {target} wants "
@@ -97,12 +117,16 @@ EN = Messages(
         "SSM reported *{status}*, but the command reached no instance. Check the target and "
         "that the SSM agent runs on the instances."
     ),
-    summary_mismatch="{target} wants {expected}, but SSM ran the command on {targeted}.",
+    summary_mismatch=(
+        "{target} wants {expected}, but SSM sent the command to {reached} of its InService "
+        "instances."
+    ),
     summary_missing="InService instances that did not run it: {count}.",
     summary_outside=(
-        "Instances outside InService that also ran it (Standby, warm pool, terminating): {count}."
+        "Instances outside InService (Standby, warm pool, terminating) that were sent it too: "
+        "{count}. They serve no traffic, so they are listed below and not counted."
     ),
-    summary_partial="{failed} of {targeted} instances did not finish the clear.",
+    summary_partial="{failed} of {reached} instances did not finish the clear{cleared}.",
     summary_failed="The command ended *{status}*.",
     summary_group_not_found=(
         "The Auto Scaling group {groups} does not exist any more; it may have been deleted after "
@@ -113,7 +137,29 @@ EN = Messages(
         "command history, or belong to another account or region."
     ),
     summary_unreadable="A notification could not be read: {reason}. Nothing was checked. It said:",
+    summary_test_event=(
+        "This was a test event: command {command_id} is one of the stored examples, not a "
+        "command SSM ran. Nothing was cleared and nothing was judged."
+    ),
+    summary_joined=(
+        "InService instances that started after the clear was requested: {count}. Their cache "
+        "began empty, so they need no clear."
+    ),
+    summary_rate_exceeded=(
+        "SSM cancelled the command before it ran anywhere: the account's limit of pending "
+        "invocations was exceeded (Rate Exceeded). Every cache is as it was; send the clear "
+        "again later."
+    ),
+    warm_pool_hibernated=(
+        "The warm pool of {groups} keeps its instances hibernated: their APCu survives as it "
+        "was, stale, but they serve no traffic. The stack clears each instance as it leaves the "
+        "warm pool."
+    ),
     not_group=(
+        "The command targeted {target}, not an Auto Scaling group, so it is judged by its "
+        "invocations alone."
+    ),
+    not_group_instances=(
         "The command targeted {target}, not an Auto Scaling group, so it is judged by its "
         "invocations alone."
     ),
@@ -121,21 +167,28 @@ EN = Messages(
         "The group is scaling: desired {desired}, InService {in_service}, pending {pending}, "
         "terminating {terminating}."
     ),
-    cleared="Cleared {entries} entries on {instances} of {expected} instances.",
+    cleared="The {instances} instances that succeeded removed {entries} entries in all.",
+    cleared_ok=", {entries} entries removed in all",
+    cleared_partial=" (the {instances} that succeeded removed {entries} entries in all)",
     label_group="Group",
     label_target="Target",
     label_command="Command",
     label_status="Status",
-    label_reached="Ran it",
+    label_reached="Succeeded",
     label_requested="Requested",
     label_comment="Comment",
-    reached="{succeeded} of {expected}",
-    reached_of_targeted="{succeeded} of {targeted} targeted",
+    reached="{succeeded} of {expected} wanted",
+    reached_of_targeted="{succeeded} of the {targeted} it was sent to",
     status_with_details="{status} ({details})",
     missing_title="*InService instances that did not run it ({count})*",
+    joined_title="*Started after the clear was requested, cache began empty ({count})*",
+    outside_title="*Outside InService, not counted ({count})*",
+    outside_line="• `{instance}` {state}: {status}",
+    outside_unlisted="not in the group's list (warm pool, or tagged by hand)",
     problems_title="*Instances that did not succeed ({count})*",
     problem_line="• `{instance}` {status}",
     more="…and {count} more",
+    more_targets="…and {count} more",
     console_link="<{url}|Open the command in the AWS console>",
     fallback="{title}: {target} (command {command_id})",
     none="—",
@@ -171,29 +224,40 @@ EN = Messages(
 JA = Messages(
     title_ok="✅ APCu のクリアが全台で完了しました",
     title_ok_empty="✅ 対象インスタンスが 0 台のため、クリアは不要でした",
-    title_no_targets="🚨 APCu のクリアが 1 台も実行されていません",
+    title_no_targets="🚨 どのインスタンスでも APCu のクリアが実行されていません",
     title_mismatch="⚠️ APCu のクリアがグループの全台に届いていません",
     title_partial="⚠️ 一部のインスタンスで APCu のクリアに失敗しました",
     title_failed="🚨 APCu のクリアに失敗しました",
     title_group_not_found="🚨 対象の Auto Scaling グループが見つかりません",
     title_unknown_command="🚨 SSM に該当するコマンドがありません",
     title_unreadable="🚨 読み取れない Run Command 通知を受け取りました",
-    summary_ok="{target} の全 {expected} 台でクリアが完了しました。",
-    summary_ok_instances="対象の {succeeded} 台すべてでクリアが完了しました。",
+    title_test_event="🧪 テストイベントです（クリアは行われていません）",
+    summary_ok="{target} の全 {expected} 台でクリアが完了しました{cleared}。",
+    summary_ok_joined=(
+        "{target} では、クリアのリクエスト時に稼働していた InService インスタンス {succeeded} 台"
+        "（希望台数 {expected} 台）すべてでクリアが完了しました{cleared}。"
+    ),
+    summary_ok_instances="対象の {succeeded} 台すべてでクリアが完了しました{cleared}。",
     summary_ok_empty="{target} の希望台数が 0 台のため、キャッシュを持つサーバーはありませんでした。",
     summary_no_targets_group=(
-        "SSM の結果は *{status}* ですが、実行されたインスタンスが 0 台です"
+        "SSM の結果は *{status}* ですが、どのインスタンスでも実行されていません"
         "（{target} の希望台数は {expected} 台）。SSM エージェントが起動して登録されているか、"
         "グループのタグと権限の設定を確認してください。"
     ),
     summary_no_targets_other=(
-        "SSM の結果は *{status}* ですが、実行されたインスタンスが 0 台です。"
+        "SSM の結果は *{status}* ですが、どのインスタンスでも実行されていません。"
         "ターゲットの指定と、各インスタンスで SSM エージェントが動いているかを確認してください。"
     ),
-    summary_mismatch="SSM が実行したのは {targeted} 台ですが、{target} の希望台数は {expected} 台です。",
-    summary_missing="InService のインスタンスのうち {count} 台で実行されていません。",
-    summary_outside="InService 以外で実行したインスタンス（Standby、ウォームプール、終了中など）: {count} 台。",
-    summary_partial="{targeted} 台中 {failed} 台でクリアが完了していません。",
+    summary_mismatch=(
+        "SSM がコマンドを送ったのは InService インスタンスのうち {reached} 台ですが、"
+        "{target} の希望台数は {expected} 台です。"
+    ),
+    summary_missing="InService インスタンスのうち {count} 台で実行されていません。",
+    summary_outside=(
+        "InService 以外（Standby、ウォームプール、終了中など）のインスタンス {count} 台にも"
+        "コマンドが送られました。トラフィックを受けないため判定には含めず、結果を下に示します。"
+    ),
+    summary_partial="{reached} 台中 {failed} 台でクリアが完了していません{cleared}。",
     summary_failed="コマンドは *{status}* で終了しました。",
     summary_group_not_found=(
         "Auto Scaling グループ {groups} が存在しません。コマンド送信後に削除された可能性が"
@@ -203,36 +267,65 @@ JA = Messages(
         "SSM にコマンド {command_id} が見つかりません（通知のステータス: {status}）。"
         "履歴の保持期間を過ぎたか、別のアカウントやリージョンのコマンドの可能性があります。"
     ),
-    summary_unreadable="通知を読み取れませんでした（{reason}）。何も確認していません。受け取った内容:",
+    summary_unreadable="通知を読み取れませんでした（{reason}）。判定は行っていません。受け取った内容:",
+    summary_test_event=(
+        "これはテストイベントです。コマンド {command_id} は保存済みのサンプルで、SSM が実行した"
+        "コマンドではありません。クリアも判定も行っていません。"
+    ),
+    summary_joined=(
+        "InService インスタンスのうち {count} 台はクリアのリクエスト後に起動したため、"
+        "キャッシュが空の状態から始まっており、クリアは不要です。"
+    ),
+    summary_rate_exceeded=(
+        "アカウントの保留中の呼び出し数の上限を超えたため（Rate Exceeded）、SSM はどのインスタンスでも"
+        "実行する前にコマンドを取り消しました。キャッシュはどれもそのままです。時間をおいて"
+        "クリアをやり直してください。"
+    ),
+    warm_pool_hibernated=(
+        "{groups} のウォームプールはインスタンスを休止（Hibernated）状態で保持しているため、"
+        "その APCu は古い内容のまま残っています（トラフィックは受けていません）。"
+        "ウォームプールから出る際に、スタックが各インスタンスをクリアします。"
+    ),
     not_group=(
-        "このコマンドの対象は {target} で Auto Scaling グループではないため、"
-        "各インスタンスの実行結果だけで判定しています。"
+        "このコマンドは {target} を対象にしているため、グループとは照合せず"
+        "各インスタンスの結果のみで判定しています。"
+    ),
+    not_group_instances=(
+        "このコマンドは{target}を直接指定しているため、グループとは照合せず"
+        "各インスタンスの結果のみで判定しています。"
     ),
     scaling=(
         "グループはスケーリング中です（希望 {desired} 台、InService {in_service} 台、"
         "起動中 {pending} 台、終了中 {terminating} 台）。"
     ),
-    cleared="{expected} 台中 {instances} 台で、合計 {entries} 件のエントリを削除しました。",
+    cleared="完了した {instances} 台で計 {entries} 件のエントリを削除しました。",
+    cleared_ok="（削除したエントリは計 {entries} 件）",
+    cleared_partial="（完了した {instances} 台で計 {entries} 件を削除）",
     label_group="グループ",
     label_target="対象",
     label_command="コマンド ID",
     label_status="ステータス",
-    label_reached="実行台数",
-    label_requested="実行日時",
+    label_reached="成功台数",
+    label_requested="リクエスト日時",
     label_comment="コメント",
-    reached="{expected} 台中 {succeeded} 台",
-    reached_of_targeted="対象 {targeted} 台中 {succeeded} 台",
+    reached="希望 {expected} 台中 {succeeded} 台",
+    reached_of_targeted="送信先 {targeted} 台中 {succeeded} 台",
     status_with_details="{status}（{details}）",
     missing_title="*実行されていない InService インスタンス（{count} 台）*",
+    joined_title="*クリアのリクエスト後に起動したインスタンス（キャッシュは空から開始、{count} 台）*",
+    outside_title="*InService 以外のインスタンス（判定には含めません、{count} 台）*",
+    outside_line="• `{instance}` {state}: {status}",
+    outside_unlisted="グループの一覧にない（ウォームプール、または手動のタグ付け）",
     problems_title="*成功しなかったインスタンス（{count} 台）*",
     problem_line="• `{instance}` {status}",
     more="…ほか {count} 台",
+    more_targets="…ほか {count} 件",
     console_link="<{url}|AWS コンソールでコマンドを開く>",
     fallback="{title}: {target}（コマンド {command_id}）",
     none="—",
     list_separator="、",
     sentence_separator="",
-    target_instances="インスタンス ID の指定（{ids}）",
+    target_instances="インスタンス ID（{ids}）",
     target_other="{targets}",
     target_unknown="不明な対象",
     time_format="%Y-%m-%d %H:%M:%S UTC",

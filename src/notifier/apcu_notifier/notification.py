@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
-# CommandStatus and the invocation-only Delayed (facts.md, botocore ssm model).
+# CommandStatus and the invocation-only Delayed (docs/facts.md, botocore ssm model).
 FINAL_STATUSES = frozenset({"Success", "Failed", "TimedOut", "Cancelled"})
 NON_FINAL_STATUSES = frozenset({"Pending", "InProgress", "Delayed", "Cancelling"})
 
@@ -132,7 +132,7 @@ def _parse_message(message: dict[str, Any], raw: str, message_id: str) -> Notifi
         return UnreadableNotification(UnreadableReason.BAD_COMMAND_ID, _excerpt(raw), message_id)
     status = message.get("status")
     if "instanceId" in message:
-        # Type Invocation (facts.md): one instance's view, ignored whatever its status.
+        # Type Invocation (docs/facts.md): one instance's view, ignored whatever its status.
         instance_id = message.get("instanceId")
         return InvocationNotification(
             command_id=command_id,

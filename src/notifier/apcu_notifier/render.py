@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from apcu_notifier.config import Language
 from apcu_notifier.messages import Messages, messages
-from apcu_notifier.verdict import TargetKind, Verdict, VerdictKind
+from apcu_notifier.verdict import RATE_EXCEEDED, TargetKind, Verdict, VerdictKind
 
 MAX_BLOCKS = 50
 HEADER_TEXT = 150
@@ -100,12 +100,17 @@ def render(verdict: Verdict, *, language: Language, mention: str, region: str) -
         blocks.append(_section(_missing(verdict, m)))
     if verdict.problems:
         blocks.append(_section(_problems(verdict, m)))
+    if verdict.joined_after:
+        blocks.append(_section(_joined(verdict, m)))
+    if verdict.outside:
+        blocks.append(_section(_outside(verdict, m)))
     if verdict.kind is VerdictKind.UNREADABLE and verdict.excerpt:
         blocks.append(_section(code_block(verdict.excerpt, EXCERPT_TEXT * 2)))
     # The watchdog's note: SSM's notification never arrived.
     if verdict.notification_missing:
         blocks.append(_section(m.notification_missing))
-    if verdict.command_id:
+    # A stored test event's command exists nowhere: a console link would lead to nothing.
+    if verdict.command_id and verdict.kind is not VerdictKind.TEST_EVENT:
         link = m.console_link.format(url=console_url(region, verdict.command_id))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
 
@@ -135,6 +140,7 @@ def _title(verdict: Verdict, m: Messages) -> str:
         VerdictKind.UNKNOWN_COMMAND: m.title_unknown_command,
         VerdictKind.UNREADABLE: m.title_unreadable,
         VerdictKind.STUCK: m.title_stuck,
+        VerdictKind.TEST_EVENT: m.title_test_event,
     }[verdict.kind]
 
 
@@ -144,7 +150,7 @@ def _target(verdict: Verdict, m: Messages) -> str:
     shown = list(values[:MAX_TARGET_VALUES])
     listed = m.list_separator.join(shown)
     if len(values) > len(shown):
-        listed += " " + m.more.format(count=len(values) - len(shown))
+        listed += " " + m.more_targets.format(count=len(values) - len(shown))
     if verdict.target.kind is TargetKind.GROUP:
         text = listed
     elif verdict.target.kind is TargetKind.INSTANCES:
@@ -168,6 +174,8 @@ def _reason(verdict: Verdict, m: Messages) -> str:
 
 
 def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
+    """The sentences of the first section. Every "N of M" in them counts the same things as
+    the Succeeded field: instances that count (InService for a group) against those wanted."""
     kind = verdict.kind
     group = verdict.target.kind is TargetKind.GROUP
     status = _status(verdict, m)
@@ -175,6 +183,8 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
     lines: list[str] = []
     if kind is VerdictKind.UNREADABLE:
         return [m.summary_unreadable.format(reason=_reason(verdict, m))]
+    if kind is VerdictKind.TEST_EVENT:
+        return [m.summary_test_event.format(command_id=escape(verdict.command_id))]
     if kind is VerdictKind.UNKNOWN_COMMAND:
         return [
             m.summary_unknown_command.format(command_id=escape(verdict.command_id), status=status)
@@ -188,31 +198,61 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
         ]
     if kind is VerdictKind.GROUP_NOT_FOUND:
         groups = escape_clip(m.list_separator.join(verdict.missing_groups), TARGET_TEXT)
-        return [m.summary_group_not_found.format(groups=groups)]
+        lines.append(m.summary_group_not_found.format(groups=groups))
+    # The entries removed go inside the main sentence when it has room for them.
+    cleared_said = False
+    c = verdict.cleared
     if kind is VerdictKind.OK:
+        cleared_said = True
+        suffix = m.cleared_ok.format(entries=c.entries) if c else ""
         if verdict.empty_group:
             lines.append(m.summary_ok_empty.format(target=target))
+        elif group and verdict.succeeded == expected:
+            lines.append(
+                m.summary_ok.format(
+                    succeeded=verdict.succeeded, expected=expected, target=target, cleared=suffix
+                )
+            )
         elif group:
-            lines.append(m.summary_ok.format(expected=expected, target=target))
+            lines.append(
+                m.summary_ok_joined.format(
+                    succeeded=verdict.succeeded, expected=expected, target=target, cleared=suffix
+                )
+            )
         else:
-            lines.append(m.summary_ok_instances.format(succeeded=verdict.succeeded))
+            lines.append(m.summary_ok_instances.format(succeeded=verdict.succeeded, cleared=suffix))
     elif kind is VerdictKind.NO_TARGETS:
         template = m.summary_no_targets_group if group else m.summary_no_targets_other
         lines.append(template.format(status=status, target=target, expected=expected))
     elif kind is VerdictKind.MISMATCH:
         lines.append(
-            m.summary_mismatch.format(targeted=verdict.targeted, target=target, expected=expected)
+            m.summary_mismatch.format(reached=verdict.reached, target=target, expected=expected)
         )
     elif kind is VerdictKind.FAILED:
         lines.append(m.summary_failed.format(status=status))
+        if verdict.status_details == RATE_EXCEEDED:
+            lines.append(m.summary_rate_exceeded)
     if verdict.missing_instances:
         lines.append(m.summary_missing.format(count=len(verdict.missing_instances)))
-    if verdict.outside_in_service:
-        lines.append(m.summary_outside.format(count=len(verdict.outside_in_service)))
     if verdict.problems and kind is not VerdictKind.NO_TARGETS:
-        lines.append(
-            m.summary_partial.format(failed=len(verdict.problems), targeted=verdict.targeted)
+        suffix = (
+            m.cleared_partial.format(entries=c.entries, instances=c.instances)
+            if c and not cleared_said
+            else ""
         )
+        cleared_said = cleared_said or bool(suffix)
+        lines.append(
+            m.summary_partial.format(
+                failed=len(verdict.problems), reached=verdict.reached, cleared=suffix
+            )
+        )
+    if verdict.joined_after:
+        lines.append(m.summary_joined.format(count=len(verdict.joined_after)))
+    if verdict.outside:
+        lines.append(m.summary_outside.format(count=len(verdict.outside)))
+    if verdict.hibernated_warm_pools:
+        pools = escape_clip(m.list_separator.join(verdict.hibernated_warm_pools), TARGET_TEXT)
+        lines.append(m.warm_pool_hibernated.format(groups=pools))
     if verdict.scaling is not None and verdict.scaling.is_scaling:
         s = verdict.scaling
         lines.append(
@@ -223,16 +263,11 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
                 terminating=s.terminating,
             )
         )
-    if verdict.cleared is not None:
-        lines.append(
-            m.cleared.format(
-                entries=verdict.cleared.entries,
-                instances=verdict.cleared.instances,
-                # Instances outside InService may have run it too: count against all reached.
-                expected=max(expected, verdict.targeted),
-            )
-        )
-    if not group:
+    if c is not None and not cleared_said:
+        lines.append(m.cleared.format(entries=c.entries, instances=c.instances))
+    if verdict.target.kind is TargetKind.INSTANCES:
+        lines.append(m.not_group_instances.format(target=target))
+    elif not group:
         lines.append(m.not_group.format(target=target))
     return lines
 
@@ -241,12 +276,12 @@ def _fields(verdict: Verdict, m: Messages, target: str) -> list[dict[str, str]]:
     if verdict.kind is VerdictKind.UNREADABLE:
         return []
     pairs: list[tuple[str, str]] = []
-    if verdict.kind is not VerdictKind.UNKNOWN_COMMAND:
+    if verdict.kind not in (VerdictKind.UNKNOWN_COMMAND, VerdictKind.TEST_EVENT):
         label = m.label_group if verdict.target.kind is TargetKind.GROUP else m.label_target
         pairs.append((label, target))
     pairs.append((m.label_command, f"`{escape(verdict.command_id)}`"))
     pairs.append((m.label_status, _status(verdict, m)))
-    if verdict.kind is VerdictKind.UNKNOWN_COMMAND:
+    if verdict.kind in (VerdictKind.UNKNOWN_COMMAND, VerdictKind.TEST_EVENT):
         return [_field(label, value) for label, value in pairs]
     if verdict.expected is not None:
         reached = m.reached.format(succeeded=verdict.succeeded, expected=verdict.expected)
@@ -282,6 +317,40 @@ def _missing(verdict: Verdict, m: Messages) -> str:
         m,
         separator=m.list_separator,
         max_items=MAX_LISTED_INSTANCES,
+    )
+
+
+def _joined(verdict: Verdict, m: Messages) -> str:
+    ids = verdict.joined_after
+    return _pack(
+        m.joined_title.format(count=len(ids)),
+        [f"`{escape(i)}`" for i in ids],
+        m,
+        separator=m.list_separator,
+        max_items=MAX_LISTED_INSTANCES,
+    )
+
+
+def _outside(verdict: Verdict, m: Messages) -> str:
+    items = []
+    for o in verdict.outside[:MAX_LISTED_INSTANCES]:
+        status = o.status
+        if o.status_details and o.status_details != o.status:
+            status = m.status_with_details.format(status=status, details=o.status_details)
+        items.append(
+            m.outside_line.format(
+                instance=escape(o.instance_id),
+                state=escape(o.lifecycle_state) if o.lifecycle_state else m.outside_unlisted,
+                status=escape(status),
+            )
+        )
+    return _pack(
+        m.outside_title.format(count=len(verdict.outside)),
+        items,
+        m,
+        separator="\n",
+        max_items=MAX_LISTED_INSTANCES,
+        total=len(verdict.outside),
     )
 
 

@@ -18,6 +18,10 @@ from botocore.exceptions import ClientError
 # within that time, and a rejected one at once (see clear_cached_secret).
 CACHE_SECONDS = 900
 
+# The value template.yaml's SlackWebhookSecret is created with; until someone puts the webhook
+# URL in its place, no verdict can be posted.
+PLACEHOLDER = "REPLACE_ME_WITH_THE_SLACK_WEBHOOK_URL"
+
 # botocore logs whole response bodies, GetSecretValue's included, at DEBUG. The webhook must
 # never reach a log, whatever LOG_LEVEL an operator sets.
 logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -55,6 +59,12 @@ def parse_webhook(value: object, secret_arn: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SecretError(f"Slack webhook secret {secret_arn} is empty")
     text = value.strip()
+    if text == PLACEHOLDER:
+        raise SecretError(
+            f"Slack webhook secret {secret_arn} still holds the placeholder {PLACEHOLDER} the "
+            "stack created it with: put the Slack webhook URL in it before the first clear "
+            "(aws secretsmanager put-secret-value; docs/deploy.md)"
+        )
     if text.startswith("{"):
         try:
             document: Any = json.loads(text)

@@ -1,7 +1,13 @@
-"""Facts -> Verdict, with no I/O (design.md, "Verdicts").
+"""Facts -> Verdict, with no I/O (docs/design.md, "Verdicts").
 
-The order of the rules matters: a failed command is reported as failed whatever else is true;
-a group that has gone cannot be counted; only then are counts compared.
+An alert means some cache may still be stale; nothing else is an alert. So only instances that
+serve traffic count: for a group target, its InService instances. Instances outside InService
+(Standby, a warm pool, terminating) are named with what happened to them, and InService
+instances that started after the clear was requested began with an empty cache.
+
+The order of the rules matters: a command that reached no instance is "no targets" (or the
+group has gone) whatever status SSM gave it; a command SSM ended Failed, TimedOut or Cancelled
+is "failed" when an instance that counts did not succeed; only then are counts compared.
 """
 
 from __future__ import annotations
@@ -12,17 +18,33 @@ from enum import StrEnum
 
 from apcu_notifier.facts import (
     GROUP_TAG,
+    HIBERNATED,
+    IN_SERVICE,
     Facts,
     InvocationFacts,
     error_text,
     group_target,
     instance_ids,
+    missing_in_service,
 )
 from apcu_notifier.notification import UnreadableReason
 
 FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
-# SSM's StatusDetails when a tag matched no instance (facts.md).
+# A command's StatusDetails, as SSM documents them (ListCommands, Command.StatusDetails, and the
+# user guide's "Understanding command statuses"). Final ones and the verdict each leads to:
+#   Success              judged by the counts and the invocations (Success hides Undeliverable,
+#                        Delivery Timed Out and Access Denied invocations)
+#   No Instances In Tag  no targets (or nothing to clear when the group wants no instance)
+#   Access Denied        no targets when it reached nothing, else judged by the invocations
+#   Incomplete           partial: some invocations failed, too few to fail the command
+#                        (with MaxErrors 100% the Status may still say Failed)
+#   Failed, Delivery Timed Out, Execution Timed Out, Cancelled
+#                        failed, when an instance that counts did not succeed; when only
+#                        instances outside InService did not, judged by the counts
+#   Rate Exceeded        failed: SSM cancelled it before it ran anywhere
 NO_INSTANCES_IN_TAG = "No Instances In Tag"
+INCOMPLETE = "Incomplete"
+RATE_EXCEEDED = "Rate Exceeded"
 EXCERPT_CHARS = 300
 
 
@@ -37,6 +59,8 @@ class VerdictKind(StrEnum):
     UNREADABLE = "unreadable"
     # The watchdog found the command still running after its expiry; not its verdict.
     STUCK = "stuck"
+    # A stored example event (events/notifier/) whose command SSM does not know.
+    TEST_EVENT = "test_event"
 
     @property
     def metric_name(self) -> str:
@@ -68,6 +92,18 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class OutsideInstance:
+    """An instance the command reached that serves no traffic: information, never an alert."""
+
+    instance_id: str
+    # Its LifecycleState in the group (Standby, Terminating:Wait, ...); "" when the group does
+    # not list it (a warm-pool instance, or one that carries the tag without being a member).
+    lifecycle_state: str
+    status: str
+    status_details: str
+
+
+@dataclass(frozen=True)
 class Scaling:
     desired: int
     in_service: int
@@ -95,13 +131,24 @@ class Verdict:
     comment: str = ""
     requested: dt.datetime | None = None
     target: Target = Target(TargetKind.UNKNOWN)
+    # Instances wanted: the groups' DesiredCapacity, or the instance ids named.
     expected: int | None = None
+    # TargetCount: every instance SSM sent the command to, outside InService ones included.
     targeted: int = 0
+    # Invocations that ended Success on instances that count (InService for a group target).
     succeeded: int = 0
+    # Instances that count and that the command reached.
+    reached: int = 0
     missing_instances: tuple[str, ...] = ()
     # Reached but not InService in the group: Standby, a warm pool, terminating, or an
     # instance that carries the group's tag without being a member.
     outside_in_service: tuple[str, ...] = ()
+    outside: tuple[OutsideInstance, ...] = ()
+    # InService instances missing from the invocations that started after the request.
+    joined_after: tuple[str, ...] = ()
+    # Groups whose warm pool keeps its instances hibernated (their APCu survives, stale).
+    hibernated_warm_pools: tuple[str, ...] = ()
+    # Problems of instances that count; outside InService instances are in `outside`.
     problems: tuple[Problem, ...] = ()
     missing_groups: tuple[str, ...] = ()
     scaling: Scaling | None = None
@@ -114,7 +161,7 @@ class Verdict:
 
     @property
     def is_alert(self) -> bool:
-        return self.kind is not VerdictKind.OK
+        return self.kind not in (VerdictKind.OK, VerdictKind.TEST_EVENT)
 
     @property
     def empty_group(self) -> bool:
@@ -125,7 +172,6 @@ class Verdict:
 def judge(facts: Facts) -> Verdict:
     command = facts.command
     target = describe_target(facts)
-    succeeded = sum(1 for i in facts.invocations if i.status == "Success")
     base = Verdict(
         kind=VerdictKind.OK,
         command_id=command.command_id,
@@ -136,68 +182,133 @@ def judge(facts: Facts) -> Verdict:
         requested=command.requested,
         target=target,
         targeted=command.target_count,
-        succeeded=succeeded,
-        problems=problems(facts.invocations),
-        cleared=cleared(facts.invocations),
     )
     if target.kind is TargetKind.GROUP:
         return _judge_group(facts, base)
-    if command.status in FAILED_STATUSES:
-        kind = VerdictKind.FAILED
-    elif command.target_count == 0:
-        kind = VerdictKind.NO_TARGETS
-    elif base.problems:
-        kind = VerdictKind.PARTIAL
-    else:
-        kind = VerdictKind.OK
+    counted = facts.invocations
+    found = problems(counted)
+    kind = _kind(
+        base,
+        reached_nothing=command.target_count == 0,
+        problems=found,
+        short=False,
+    )
     # Named instances are a count to hold the command to; another tag is not.
     expected = len(target.values) if target.kind is TargetKind.INSTANCES else None
-    return replace(base, kind=kind, expected=expected)
-
-
-def _judge_group(facts: Facts, base: Verdict) -> Verdict:
-    in_service = sorted(
-        {
-            i.instance_id
-            for g in facts.groups
-            for i in g.instances
-            if i.lifecycle_state == "InService"
-        }
-    )
-    states = [i.lifecycle_state for g in facts.groups for i in g.instances]
-    desired = sum(g.desired_capacity for g in facts.groups)
-    reached = instance_ids(facts.invocations)
-    missing = tuple(i for i in in_service if i not in reached)
-    outside = tuple(sorted(i for i in reached if i not in set(in_service)))
-    if base.status in FAILED_STATUSES:
-        kind = VerdictKind.FAILED
-    elif facts.missing_groups:
-        kind = VerdictKind.GROUP_NOT_FOUND
-    elif desired > 0 and (base.targeted == 0 or base.status_details == NO_INSTANCES_IN_TAG):
-        kind = VerdictKind.NO_TARGETS
-    elif base.targeted < desired or missing:
-        # More targets than DesiredCapacity, with every InService instance reached, is not a
-        # miss: Standby and warm-pool instances keep the group's tag but are not counted in
-        # DesiredCapacity. They are named as outside InService instead of raising an alert.
-        kind = VerdictKind.MISMATCH
-    elif base.problems:
-        kind = VerdictKind.PARTIAL
-    else:
-        kind = VerdictKind.OK
     return replace(
         base,
         kind=kind,
-        expected=desired,
+        expected=expected,
+        succeeded=_succeeded(counted),
+        reached=len(instance_ids(counted)),
+        problems=found,
+        cleared=cleared(counted),
+    )
+
+
+def _kind(
+    base: Verdict, *, reached_nothing: bool, problems: tuple[Problem, ...], short: bool
+) -> VerdictKind:
+    """The verdict once groups are known to exist (see the StatusDetails table above)."""
+    if base.status_details == RATE_EXCEEDED:
+        return VerdictKind.FAILED
+    if reached_nothing:
+        return VerdictKind.NO_TARGETS
+    if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and problems:
+        return VerdictKind.FAILED
+    if short:
+        return VerdictKind.MISMATCH
+    if problems:
+        return VerdictKind.PARTIAL
+    return VerdictKind.OK
+
+
+def _judge_group(facts: Facts, base: Verdict) -> Verdict:
+    states = {i.instance_id: i.lifecycle_state for g in facts.groups for i in g.instances}
+    in_service = {i for i, state in states.items() if state == IN_SERVICE}
+    desired = sum(g.desired_capacity for g in facts.groups)
+    # Once a group has gone, nobody can say which instances were InService: all count.
+    counted = (
+        facts.invocations
+        if facts.missing_groups
+        else tuple(i for i in facts.invocations if i.instance_id in in_service)
+    )
+    absent = missing_in_service(facts.groups, facts.invocations)
+    joined = _joined_after(facts, absent)
+    missing = tuple(i for i in absent if i not in joined)
+    counted_ids = instance_ids(counted)
+    reached = len(counted_ids)
+    outside = tuple(
+        OutsideInstance(i.instance_id, states.get(i.instance_id, ""), i.status, i.status_details)
+        for i in sorted(facts.invocations, key=lambda i: i.instance_id)
+        if i.instance_id not in counted_ids
+    )
+    found = problems(counted)
+    reached_nothing = base.targeted == 0 or base.status_details == NO_INSTANCES_IN_TAG
+    if facts.missing_groups and base.status_details != RATE_EXCEEDED:
+        # Gone groups cannot be counted; also the likely cause of a command that reached none.
+        kind = VerdictKind.GROUP_NOT_FOUND
+    elif reached_nothing and desired == 0:
+        # A group that wants no instance held no cache: nothing to clear, whatever SSM said.
+        kind = VerdictKind.OK
+    else:
+        kind = _kind(
+            base,
+            reached_nothing=reached_nothing,
+            problems=found,
+            # Every InService instance either ran it or started after it, and together they
+            # are what the group wants. More reached than wanted is no miss: Standby and
+            # warm-pool instances keep the tag but do not count in DesiredCapacity.
+            short=bool(missing) or reached + len(joined) < desired,
+        )
+    return replace(
+        base,
+        kind=kind,
+        # A group that has gone cannot be counted: no number to hold the command to.
+        expected=None if facts.missing_groups else desired,
+        succeeded=_succeeded(counted),
+        reached=reached,
         missing_instances=missing,
-        outside_in_service=outside,
+        outside_in_service=tuple(o.instance_id for o in outside),
+        outside=outside,
+        joined_after=joined,
+        hibernated_warm_pools=tuple(
+            g.name for g in facts.groups if g.warm_pool_state == HIBERNATED
+        ),
+        problems=found,
+        cleared=cleared(counted),
         missing_groups=facts.missing_groups,
         scaling=Scaling(
             desired=desired,
             in_service=len(in_service),
-            pending=sum(1 for s in states if s.startswith("Pending")),
-            terminating=sum(1 for s in states if s.startswith("Terminating")),
+            pending=sum(1 for s in states.values() if s.startswith("Pending")),
+            terminating=sum(1 for s in states.values() if s.startswith("Terminating")),
         ),
     )
+
+
+def _joined_after(facts: Facts, absent: tuple[str, ...]) -> tuple[str, ...]:
+    """Missing InService instances whose cache began empty: started after the request, and not
+    configured for hibernation (a hibernated instance resumes with its memory, APCu included)."""
+    requested = facts.command.requested
+    if requested is None:
+        return ()
+    started = {
+        launch.instance_id
+        for launch in facts.launches
+        if launch.launched is not None
+        and not launch.hibernation_configured
+        and _utc(launch.launched) > _utc(requested)
+    }
+    return tuple(i for i in absent if i in started)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _succeeded(invocations: tuple[InvocationFacts, ...]) -> int:
+    return sum(1 for i in invocations if i.status == "Success")
 
 
 def describe_target(facts: Facts) -> Target:
@@ -239,7 +350,16 @@ def cleared(invocations: tuple[InvocationFacts, ...]) -> Cleared | None:
     return Cleared(entries=sum(a.cleared for a in answers), instances=len(answers))
 
 
+# Stored example events (events/notifier/) use command ids with this prefix: a version-4 UUID
+# whose random bits are all zero, which SSM does not hand out.
+TEST_COMMAND_PREFIX = "00000000-0000-4000-8000-"
+
+
 def unknown_command(command_id: str, status: str) -> Verdict:
+    """SSM does not know the command: an alert, unless it is one of the stored test events,
+    which someone tried on a real stack and which must page no one."""
+    if command_id.lower().startswith(TEST_COMMAND_PREFIX):
+        return Verdict(kind=VerdictKind.TEST_EVENT, command_id=command_id, status=status)
     return Verdict(kind=VerdictKind.UNKNOWN_COMMAND, command_id=command_id, status=status)
 
 
