@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from harness import aws_emulator as emulator
 from local.api_gateway import in_fresh_process
 from local.run import function_env, sns_event
 from local.scenarios import SCENARIOS
@@ -86,24 +87,24 @@ def test_wait_exits_with_the_verdict(local: Local, scenario: str, code: int, hea
     assert "running" in stderr, "a pipeline log shows the state while it waits"
 
 
-def test_an_alert_names_the_instance_that_never_ran_it(local: Local) -> None:
+def test_an_alert_names_the_instance_at_fault(local: Local) -> None:
+    # Given a clear one web node fails (APCu off: 503), When the pipeline waits with --json,
     process = local.start("clear", GROUP, "--wait", "--json")
     command_id = _sent_command(local, process)
-    judge(local, command_id, "mismatch")
+    judge(local, command_id, "failed")
     stdout, stderr = process.communicate(timeout=120)
+    # Then exit 1, and the JSON names the instance and what it said.
     assert process.returncode == 1
     answer = json.loads(stdout)
-    assert answer["state"] == "judged"
-    late = set(emulated_group(local)) - set(local.stack.instance_ids)
-    assert answer["verdict"]["missingInstances"] == sorted(late)
-    assert stdout.count("\n") > 1 and stderr == "", "--json prints only the final JSON"
-
-
-def emulated_group(local: Local) -> list[str]:
-    groups = local.aws.client("autoscaling").describe_auto_scaling_groups(
-        AutoScalingGroupNames=[GROUP]
-    )["AutoScalingGroups"]
-    return [i["InstanceId"] for i in groups[0]["Instances"]]
+    assert (answer["state"], answer["verdict"]["kind"]) == ("judged", "failed")
+    [problem] = answer["verdict"]["problems"]
+    assert problem["instanceId"] == emulator.targeted_instances(command_id)[0]
+    assert problem["status"] == "Failed"
+    assert "503" in problem["detail"]
+    assert stderr == "", "--json prints only the final JSON"
+    # The same verdict read by a person: the instance on a line of its own.
+    shown = local.run("status", command_id)
+    assert f"  {problem['instanceId']}  Failed  curl: (22)" in shown.stdout
 
 
 def test_wait_gives_up_with_3_at_the_timeout(local: Local) -> None:
