@@ -1,8 +1,12 @@
 """`make bench`: figures, side by side in one run, that anyone can rerun.
 
-1. Cold path: fresh processes that import a handler and handle one event, against the floor
-   (the same AWS calls and Slack post with plain boto3 and requests), alternating, median of
-   RUNS each, and the ratio. Where the import time goes (python -X importtime).
+1. Cold path, as deployed: fresh processes that import a handler from its built artifact and
+   handle one event, in the environment template.yaml gives the function plus the variables
+   Lambda sets (bench/deployed.py), once per value of the Tracing parameter, against the
+   floor (the same AWS calls and Slack post with plain boto3 and requests, same environment),
+   alternating, median of RUNS each, timed until the answer is ready, and the ratio. With
+   tracing, what X-Ray received (a UDP receiver on 127.0.0.1 stands in for the daemon). What
+   the handler imports beyond the floor (python -X importtime).
 2. Calls per verdict: AWS calls and Slack posts the notifier makes for an ok verdict on groups
    of 3, 50, 500 and 2,000 instances, counted with botocore's event hooks.
 3. Scaling: the verdict's wall time at those sizes, and its growth per 10x more instances.
@@ -22,14 +26,17 @@ import math
 import os
 import platform
 import re
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
@@ -37,6 +44,7 @@ from typing import Any
 
 import botocore.session
 
+from bench import deployed
 from harness import aws_emulator as emulator
 from local.embedded_aws import EmbeddedAws, Stack
 from local.lambda_context import LocalContext
@@ -48,6 +56,10 @@ RESULTS = ROOT / "bench" / "results"
 RUNS = int(os.environ.get("BENCH_RUNS", "11"))
 SIZES = (3, 50, 500, 2000)
 COLD_TARGET = 1.25
+# Above this interquartile range, relative to the median, the table says the run was noisy.
+NOISY = 0.15
+# The stack parameter that switches X-Ray tracing; the cold path is measured for each value.
+TRACING_PARAMETER = "Tracing"
 ARTIFACT_TARGET = 1024 * 1024
 
 
@@ -64,28 +76,157 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "system": platform.platform(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
 # --- 1. cold path ----------------------------------------------------------------------------
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(
-        argv, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    return time.perf_counter() - started
+@dataclass
+class Contender:
+    """One way to serve the event, run cold again and again: a handler variant or the floor."""
+
+    argv: list[str]
+    env: dict[str, str]
+    before: Callable[[], None]
+    after: Callable[[], None] = lambda: None
+    answers: list[float] = field(default_factory=list)  # seconds until the answer was ready
+    exits: list[float] = field(default_factory=list)  # seconds until the process had exited
+    phases: list[dict[str, float]] = field(default_factory=list)
+
+    def __call__(self) -> None:
+        """Start a fresh process and time it until it has answered its one event.
+
+        The process writes, as JSON to the file named by its last argument, time.monotonic()
+        (one system-wide clock on Linux) when its answer was ready. Lambda keeps the process
+        after the answer, so the interpreter's exit (tearing down some 600 modules, about
+        80 ms for the notifier) is never on its cold path; it is kept apart in `exits`.
+        """
+        self.before()
+        with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as done:
+            path = Path(done.name)
+        try:
+            started = time.monotonic()
+            completed = subprocess.run(
+                [*self.argv, str(path)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+            ended = time.monotonic()
+            if completed.returncode != 0:
+                stderr = completed.stderr.decode(errors="replace")[-3000:]
+                raise SystemExit(f"{' '.join(self.argv)} failed:\n{stderr}")
+            report = json.loads(path.read_text())
+        finally:
+            path.unlink(missing_ok=True)
+        self.answers.append(report.pop("answered") - started)
+        self.exits.append(ended - started)
+        self.phases.append(report)
+        self.after()
+
+    def median_ms(self) -> float:
+        return statistics.median(self.answers) * 1000
 
 
-def _alternate(pair: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
-    """Run the contenders in turn, so that a slow moment of the machine hits both alike."""
-    times: dict[str, list[float]] = {name: [] for name in pair}
+def _alternate(contenders: dict[str, Contender], runs: int) -> None:
+    """Run the contenders in turn, rotating who goes first, so that a slow moment of the
+    machine hits all of them alike."""
+    names = list(contenders)
     for n in range(runs):
-        order = list(pair) if n % 2 == 0 else list(reversed(pair))
-        for name in order:
-            times[name].append(pair[name]())
-    return times
+        for name in names[n % len(names) :] + names[: n % len(names)]:
+            contenders[name]()
+
+
+def _spread(values: list[float]) -> float:
+    """Interquartile range in ms: how noisy the machine was while measuring."""
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return round((q3 - q1) * 1000, 1)
+
+
+class XRayReceiver:
+    """A UDP socket on 127.0.0.1 standing in for the X-Ray daemon Lambda runs beside the
+    function: it keeps what the SDK emits, so the run can say what tracing recorded."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self._datagrams: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self._socket.getsockname()
+        return f"{host}:{port}"
+
+    def __enter__(self) -> XRayReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._socket.recv(65536)
+            except TimeoutError:
+                continue
+            with self._lock:
+                self._datagrams.append(data.decode("utf-8", "replace"))
+
+    def take(self) -> list[str]:
+        time.sleep(0.05)  # UDP from a process that has just exited may still be in flight
+        with self._lock:
+            taken, self._datagrams = self._datagrams, []
+        return taken
+
+
+def _subsegments(datagrams: list[str]) -> list[str]:
+    """The subsegments of AWS calls in what the SDK sent: "SSM.ListCommands", ..."""
+    calls: list[str] = []
+
+    def walk(entity: dict[str, Any]) -> None:
+        if entity.get("namespace") == "aws":
+            calls.append(f"{entity.get('name')}.{entity.get('aws', {}).get('operation')}")
+        for child in entity.get("subsegments", []):
+            walk(child)
+
+    for datagram in datagrams:
+        _, _, body = datagram.partition("\n")
+        with contextlib.suppress(ValueError):
+            walk(json.loads(body))
+    return calls
+
+
+def _delete_items(aws: EmbeddedAws, table: str) -> None:
+    """Empty the de-duplication table, so that every cold run posts instead of finding the
+    previous run's record."""
+    dynamodb = aws.client("dynamodb")
+    for item in dynamodb.scan(TableName=table, ProjectionExpression="id")["Items"]:
+        dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
+
+
+def _phases(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(r[key] for r in runs), 1) for key in runs[0] if runs}
+
+
+@dataclass
+class _Run:
+    """What a cold run needs besides the deployment: the embedded AWS, the X-Ray stand-in."""
+
+    aws: EmbeddedAws
+    xray: XRayReceiver
+    webhook: str  # the secret's value: it must never show up in a trace
+    tmp: Path
 
 
 def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dict[str, Any]:
@@ -97,67 +238,167 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
     notification = tmp / "notification.json"
     notification.write_text(json.dumps(sns_event(aws, stack, command_id, "Success")))
     console = EVENTS / "dispatcher" / "console-clear-all.json"
-    floor_console = tmp / "console.json"
-    floor_console.write_text(console.read_text())
 
-    # Idempotency is off here: the floor does no de-duplication either.
-    notifier_env = {
-        k: v for k, v in function_env(aws, stack, "notifier", "en").items() if k != "COMMANDS_TABLE"
-    }
-    dispatcher_env = function_env(aws, stack, "dispatcher", "en")
-    python = sys.executable
+    base_env = {**os.environ, **aws.env(), "PYTHONPATH": str(ROOT)}
+    default_tracing, tracing_values = deployed.choices(TRACING_PARAMETER)
     results: dict[str, Any] = {}
-    for function, env, event, floor, floor_event in (
-        ("notifier", notifier_env, notification, "floor_notifier.py", notification),
-        ("dispatcher", dispatcher_env, console, "floor_dispatcher.py", floor_console),
-    ):
-        times = _alternate(
-            {
-                "handler": partial(
-                    _timed, [python, "bench/cold_handler.py", function, str(event)], env
-                ),
-                "floor": partial(_timed, [python, f"bench/{floor}", str(floor_event)], env),
-            },
-            RUNS,
-        )
-        handler_ms = statistics.median(times["handler"]) * 1000
-        floor_ms = statistics.median(times["floor"]) * 1000
-        results[function] = {
-            "runs": RUNS,
-            "handler_median_ms": round(handler_ms, 1),
-            "floor_median_ms": round(floor_ms, 1),
-            "ratio": round(handler_ms / floor_ms, 3),
-            "target_ratio": COLD_TARGET,
-            "met": handler_ms / floor_ms <= COLD_TARGET,
-            "imports": importtime(function, env),
-        }
+    with XRayReceiver() as xray:
+        run = _Run(aws=aws, xray=xray, webhook=slack.url, tmp=tmp)
+        for function, event in (("notifier", notification), ("dispatcher", console)):
+            # One deployment per value the stack lets an operator choose; the template's
+            # own setting when it offers no choice.
+            variants = {
+                value: deployed.deployment(
+                    function,
+                    stack,
+                    base_env,
+                    parameters={TRACING_PARAMETER: value},
+                    xray_daemon=xray.address,
+                )
+                for value in tracing_values
+            } or {"": deployed.deployment(function, stack, base_env, xray_daemon=xray.address)}
+            results[function] = cold_function(run, function, event, variants, default_tracing)
     return results
 
 
-def importtime(function: str, env: dict[str, str], top: int = 6) -> list[dict[str, Any]]:
-    """The heaviest top-level imports of a handler module, from python -X importtime."""
-    package = f"apcu_{function}"
-    code = f"import sys; sys.path.insert(0, 'src/{function}'); import {package}.handler"
+def cold_function(
+    run: _Run,
+    function: str,
+    event: Path,
+    variants: dict[str, deployed.Deployment],
+    default_key: str,
+) -> dict[str, Any]:
+    """Each variant of one function and its floor, alternating, RUNS times each."""
+    default = variants.get(default_key) or next(iter(variants.values()))
+    table = default.env.get("IDEMPOTENCY_TABLE")
+
+    def reset() -> None:
+        if table:
+            _delete_items(run.aws, table)
+        run.xray.take()
+
+    traced: dict[str, list[list[str]]] = {key: [] for key in variants}
+
+    def collect(key: str) -> None:
+        datagrams = run.xray.take()
+        if any(run.webhook in datagram for datagram in datagrams):
+            raise SystemExit(f"the Slack webhook URL reached an X-Ray trace of the {function}")
+        traced[key].append(_subsegments(datagrams))
+
+    handler = [sys.executable, "bench/cold_handler.py", function, str(event)]
+    contenders = {
+        key: Contender(handler, d.env, reset, partial(collect, key)) for key, d in variants.items()
+    }
+    floor = Contender(
+        [sys.executable, f"bench/floor_{function}.py", str(event)], default.env, reset
+    )
+    _alternate({**{f"handler {key}": c for key, c in contenders.items()}, "floor": floor}, RUNS)
+    floor_ms = floor.median_ms()
+    floor_cpu_ms = _phases(floor.phases)["cpu_ms"]
+    rows = []
+    for key, d in variants.items():
+        c = contenders[key]
+        handler_ms = c.median_ms()
+        is_default = d is default
+        cpu_ratio = _phases(c.phases)["cpu_ms"] / floor_cpu_ms
+        rows.append(
+            {
+                "tracing": d.tracing,
+                "parameters": d.parameters,
+                "default": is_default,
+                "handler_median_ms": round(handler_ms, 1),
+                "spread_ms": _spread(c.answers),
+                "ratio": round(handler_ms / floor_ms, 3),
+                "cpu_ratio": round(cpu_ratio, 3),
+                "target_ratio": COLD_TARGET if is_default else None,
+                # Met on the clock and in CPU time: at 256 MB Lambda gives a function about a
+                # seventh of a vCPU (one vCPU at 1,769 MB), so there its cold path is mostly
+                # CPU, and the CPU-time ratio is the closer guide to what Lambda will show.
+                "met": (handler_ms / floor_ms <= COLD_TARGET and cpu_ratio <= COLD_TARGET)
+                if is_default
+                else None,
+                "until_exit_median_ms": round(statistics.median(c.exits) * 1000, 1),
+                "phases_ms": _phases(c.phases),
+                "subsegments": traced[key][0] if traced[key] else [],
+                "imports": importtime(d),
+            }
+        )
+    return {
+        "runs": RUNS,
+        "code_root": str(default.code_root.relative_to(ROOT)),
+        "memory_mb": default.memory_mb,
+        "floor_median_ms": round(floor_ms, 1),
+        "floor_spread_ms": _spread(floor.answers),
+        "floor_until_exit_median_ms": round(statistics.median(floor.exits) * 1000, 1),
+        "floor_phases_ms": _phases(floor.phases),
+        "rows": rows,
+    }
+
+
+def _import_times(code: str, env: dict[str, str]) -> dict[str, float]:
+    """Each module's own import time in ms (python -X importtime), for `code` run with the
+    function's folder first on sys.path."""
+    prelude = "import os, sys; sys.path.insert(0, os.environ['LAMBDA_TASK_ROOT']); "
     completed = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
+        [sys.executable, "-X", "importtime", "-c", prelude + code],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    # Per top-level package, its heaviest import (the cumulative time includes what it pulls in).
-    heaviest: dict[str, float] = {}
+    times: dict[str, float] = {}
     for line in completed.stderr.splitlines():
-        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| *(\S+)", line)
-        if not match:
-            continue
-        top_level = match.group(2).split(".")[0]
-        if top_level == package or top_level.startswith("_") or top_level in {"site", "encodings"}:
-            continue
-        heaviest[top_level] = max(heaviest.get(top_level, 0.0), int(match.group(1)) / 1000)
-    ranked = sorted(heaviest.items(), key=lambda item: item[1], reverse=True)
-    return [{"module": name, "cumulative_ms": ms} for name, ms in ranked[:top]]
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+        if match:
+            times[match[2]] = int(match[1]) / 1000
+    return times
+
+
+def _unit(module: str, own: str) -> str:
+    parts = module.split(".")
+    if parts[0] == own or parts[0] == "app":
+        return own
+    if parts[0] == "aws_lambda_powertools":
+        # One package of many utilities: name the utility that costs.
+        depth = 3 if parts[1:2] == ["utilities"] else 2
+        return ".".join(parts[:depth])
+    return parts[0]
+
+
+def importtime(d: deployed.Deployment, top: int = 8) -> dict[str, Any]:
+    """What the handler imports beyond the floor's boto3 and requests, per library (Powertools
+    per utility), by the modules' own import time: the part of the cold path the handler adds.
+    The function's own modules count together, compiled at every start unless the artifact
+    ships their .pyc (Lambda's /var/task is read-only, and this run writes none either)."""
+    handler_module = d.env.get("_HANDLER", "app.lambda_handler").rsplit(".", 1)[0]
+    handler = _import_times(f"import {handler_module}", d.env)
+    floor = _import_times("import boto3, requests", d.env)
+    own = f"apcu_{d.function}"
+    built = d.code_root.is_relative_to(ROOT / ".aws-sam")
+    shipped = built and any((d.code_root / own / "__pycache__").glob("*.pyc"))
+    extra: dict[str, float] = {}
+    for module, ms in handler.items():
+        if module not in floor:
+            unit = _unit(module, own)
+            if unit == own:
+                unit += (
+                    " (own code, shipped compiled)"
+                    if shipped
+                    else " (own code, compiled now)"
+                    if built
+                    else " (own code, from src/: run sam build)"
+                )
+            extra[unit] = extra.get(unit, 0.0) + ms
+    return {
+        "handler_ms": round(sum(handler.values()), 1),
+        "floor_ms": round(sum(floor.values()), 1),
+        "beyond_floor_ms": round(sum(extra.values()), 1),
+        "heaviest": [
+            {"module": name, "self_ms": round(ms, 1)}
+            for name, ms in sorted(extra.items(), key=lambda item: item[1], reverse=True)[:top]
+        ],
+    }
 
 
 # --- 2 and 3. calls per verdict and scaling --------------------------------------------------
@@ -297,22 +538,84 @@ def table(report: dict[str, Any]) -> str:
         _row("measure", "figure", "target", None) + "met",
         "-" * 100,
     ]
+    noisy = [
+        function
+        for function, c in report["cold"].items()
+        for spread, median in [(c["floor_spread_ms"], c["floor_median_ms"])]
+        + [(r["spread_ms"], r["handler_median_ms"]) for r in c["rows"]]
+        if spread > NOISY * median
+    ]
+    if noisy:
+        lines.append(
+            f"NOTE: noisy cold-path figures for the {' and '.join(sorted(set(noisy)))} (an "
+            f"interquartile range over {NOISY:.0%} of the median; load average "
+            f"{m['load_average'][0]} on {m['cores']} cores): rerun when the machine is quieter. "
+            "The CPU-time ratios move least."
+        )
     for function, c in report["cold"].items():
-        lines += [
+        lines.append(
+            f"cold {function}, as deployed ({c['code_root']}, {c['memory_mb']} MB, "
+            f"Lambda's variables), median of {c['runs']}, alternating:"
+        )
+        lines.append(
             _row(
-                f"cold {function}: handler, median of {c['runs']}",
-                f"{c['handler_median_ms']:.0f} ms",
-            ),
-            _row(f"cold {function}: floor (boto3+requests)", f"{c['floor_median_ms']:.0f} ms"),
-            _row(
-                f"cold {function}: ratio",
-                f"{c['ratio']:.2f}x",
-                f"<= {c['target_ratio']}x",
-                c["met"],
-            ),
-        ]
-        heaviest = ", ".join(f"{i['module']} {i['cumulative_ms']:.0f}ms" for i in c["imports"][:4])
-        lines.append(f"    heaviest imports: {heaviest}")
+                "  floor (boto3+requests, same calls and env)",
+                f"{c['floor_median_ms']:.0f} ms ±{c['floor_spread_ms'] / 2:.0f}",
+            )
+        )
+        fp = c["floor_phases_ms"]
+        lines.append(f"    imports {fp['import_ms']:.0f} ms, work {fp['work_ms']:.0f} ms")
+        default_ms = next(r["handler_median_ms"] for r in c["rows"] if r["default"])
+        default_cpu_ms = next(r["phases_ms"]["cpu_ms"] for r in c["rows"] if r["default"])
+        for r in c["rows"]:
+            label = f"  handler, Tracing {r['tracing']}" + (
+                " (template default)" if r["default"] else ""
+            )
+            lines.append(_row(label, f"{r['handler_median_ms']:.0f} ms ±{r['spread_ms'] / 2:.0f}"))
+            lines.append(
+                f"    CPU time until the answer {r['phases_ms']['cpu_ms']:.0f} ms "
+                f"(floor {c['floor_phases_ms']['cpu_ms']:.0f} ms): what Lambda's share of a "
+                "vCPU makes count most, and other load here changes least"
+            )
+            ratios = f"{r['ratio']:.2f}x (CPU {r['cpu_ratio']:.2f}x)"
+            if r["default"]:
+                lines.append(
+                    _row(
+                        "    ratio to the floor, clock (CPU)",
+                        ratios,
+                        f"<= {COLD_TARGET}x both",
+                        r["met"],
+                    )
+                )
+            else:
+                extra = r["handler_median_ms"] - default_ms
+                cpu_extra = r["phases_ms"]["cpu_ms"] - default_cpu_ms
+                lines.append(
+                    _row(
+                        "    ratio to the floor, clock (CPU)",
+                        ratios,
+                        f"tracing: {extra:+.0f} ms ({cpu_extra:+.0f} CPU)",
+                    )
+                )
+            phases = r["phases_ms"]
+            if phases:
+                lines.append(
+                    f"    imports {phases['start_ms'] + phases['import_ms']:.0f} ms (the handler's "
+                    f"{phases['import_ms']:.0f}), first event {phases['first_event_ms']:.0f} ms"
+                )
+            if r["subsegments"]:
+                traced = Counter(r["subsegments"])
+                lines.append(
+                    "    buys: a trace of each event, the handler's subsegment and one per AWS call ("
+                    + ", ".join(f"{n} {k}" if n > 1 else k for k, n in sorted(traced.items()))
+                    + "), sent to 127.0.0.1 here; the webhook URL in them: never"
+                )
+            imports = r["imports"]
+            heaviest = ", ".join(f"{i['module']} {i['self_ms']:.0f}" for i in imports["heaviest"])
+            lines.append(
+                f"    imports beyond the floor's boto3+requests: {imports['beyond_floor_ms']:.0f} ms"
+                f" (python -X importtime, own time): {heaviest}"
+            )
     for size, s in report["calls"]["sizes"].items():
         calls = " + ".join(f"{n} {k.split(':')[1]}" for k, n in sorted(s["calls"].items()))
         expected = sum(s["expected_calls"].values())

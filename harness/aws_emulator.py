@@ -465,6 +465,145 @@ def describe_instance_information(self: SimpleSystemManagerResponse) -> ActionRe
     return ActionResult(body)
 
 
+# --- ListCommands with its filters (moto ignores them) ---------------------------------------
+
+# The values CommandFilter's documentation lists for ListCommands (botocore SSM model); the model
+# has no enum for them, so tests check these lists against that documentation text.
+COMMAND_STATUS_FILTER_VALUES = (
+    "Pending",
+    "InProgress",
+    "Success",
+    "Cancelled",
+    "Failed",
+    "TimedOut",
+    "AccessDenied",
+    "DeliveryTimedOut",
+    "ExecutionTimedOut",
+    "Incomplete",
+    "NoInstancesInTag",
+    "LimitExceeded",
+)
+EXECUTION_STAGES = ("Executing", "Complete")
+# Command statuses that are not final: the "Executing" stage.
+_EXECUTING_STATUSES = frozenset({"Pending", "InProgress", "Cancelling"})
+# The timestamp form the documentation gives for InvokedAfter/InvokedBefore (2024-07-07T00:00:00Z).
+_FILTER_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class InvalidFilterKey(SSMException):
+    def __init__(self, key: object) -> None:
+        super().__init__("InvalidFilterKey", f"The specified key isn't valid: {key}.")
+
+
+class InvalidFilterValue(SSMException):
+    def __init__(self, key: str, value: object) -> None:
+        super().__init__("InvalidFilterValue", f"The filter value {value!r} isn't valid for {key}.")
+
+
+def _filter_time(key: str, value: str) -> dt.datetime:
+    for form in _FILTER_TIME_FORMATS:
+        try:
+            return dt.datetime.strptime(value, form).replace(tzinfo=dt.UTC)
+        except ValueError:
+            continue
+    raise InvalidFilterValue(key, value)
+
+
+def _command_filters(self: SimpleSystemManagerResponse) -> list[tuple[str, str]]:
+    """ListCommands' Filters, checked as the model bounds them: 1..5 filters, known keys,
+    values of 1..128 characters, and each key's documented values."""
+    entries = self._get_param("Filters")
+    if entries is None:
+        return []
+    model = _ssm_model()
+    low, high = (int(model.shape_for("CommandFilterList").metadata[b]) for b in ("min", "max"))
+    if not low <= len(entries) <= high:
+        raise ValidationException(
+            f"1 validation error detected: Value at 'filters' failed to satisfy constraint: "
+            f"Member must have length between {low} and {high}"
+        )
+    key_shape = model.shape_for("CommandFilterKey")
+    assert isinstance(key_shape, botocore.model.StringShape)
+    keys = key_shape.enum
+    value_shape = model.shape_for("CommandFilterValue").metadata
+    filters: list[tuple[str, str]] = []
+    for entry in entries:
+        key, value = entry.get("key"), entry.get("value")
+        if key not in keys:
+            raise InvalidFilterKey(key)
+        if not isinstance(value, str) or not (
+            int(value_shape["min"]) <= len(value) <= int(value_shape["max"])
+        ):
+            raise InvalidFilterValue(key, value)
+        # SSM does not document how two filters on one key combine; refuse rather than guess.
+        if any(key == seen for seen, _ in filters):
+            raise InvalidFilterKey(f"{key} (given twice)")
+        documented = {"Status": COMMAND_STATUS_FILTER_VALUES, "ExecutionStage": EXECUTION_STAGES}
+        if key in ("InvokedAfter", "InvokedBefore"):
+            _filter_time(key, value)
+        elif key in documented and value not in documented[key]:
+            raise InvalidFilterValue(key, value)
+        filters.append((key, value))
+    return filters
+
+
+def _requested(command: Command) -> dt.datetime:
+    # moto keeps naive UTC datetimes.
+    requested: dt.datetime = _timestamp(command.requested_date_time)
+    return requested if requested.tzinfo else requested.replace(tzinfo=dt.UTC)
+
+
+def _command_matches(command: Command, key: str, value: str) -> bool:
+    if key == "DocumentName":
+        return bool(command.document_name == value)
+    if key == "InvokedAfter":
+        return _requested(command) >= _filter_time(key, value)
+    if key == "InvokedBefore":
+        return _requested(command) < _filter_time(key, value)
+    if key == "ExecutionStage":
+        return (command.status in _EXECUTING_STATUSES) == (value == "Executing")
+    # Status: a command status, or a StatusDetails value written without spaces
+    # ("No Instances In Tag" as NoInstancesInTag); TimedOut covers both time-outs.
+    details = str(command.status_details or "").replace(" ", "")
+    if value == "TimedOut":
+        return command.status == value or details in {"DeliveryTimedOut", "ExecutionTimedOut"}
+    return bool(command.status == value or details == value)
+
+
+def list_commands_filtered(self: SimpleSystemManagerResponse) -> ActionResult:
+    """ListCommands honouring Filters, MaxResults and NextToken, as SSM does."""
+    max_results = self._get_int_param("MaxResults") or _limit("ListCommands", "MaxResults", "max")
+    _check_range("ListCommands", "MaxResults", max_results)
+    filters = _command_filters(self)
+    commands = self.ssm_backend.list_commands(
+        self._get_param("CommandId"), self._get_param("InstanceId")
+    )
+    rows = [c for c in commands if all(_command_matches(c, k, v) for k, v in filters)]
+    page, next_token = _page(rows, self._get_param("NextToken"), max_results)
+    body: dict[str, Any] = {"Commands": [command.response_object() for command in page]}
+    if next_token:
+        body["NextToken"] = next_token
+    return ActionResult(body)
+
+
+def set_command_running(
+    command_id: str,
+    *,
+    status: str = "InProgress",
+    requested_at: dt.datetime | None = None,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> None:
+    """Say that a command is still running (moto finishes every command at once), optionally
+    requested at another time (naive UTC, as moto keeps it)."""
+    assert status in _EXECUTING_STATUSES, f"{status} is a final status; use settle_command"
+    command = _backend(region, account_id).get_command_by_id(command_id)
+    command.status = status
+    command.status_details = status
+    if requested_at is not None:
+        command.requested_date_time = requested_at.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def _get_command_by_id(self: SimpleSystemManagerBackend, command_id: str) -> Command:
     for command in self._commands:
         if command.command_id == command_id:
@@ -484,6 +623,15 @@ def _response_object(self: Command) -> dict[str, Any]:
         # instances it resolved a tag target to, which SSM never shows.
         body["InstanceIds"] = []
     return body
+
+
+_original_instances_from_targets = Command._get_instance_ids_from_targets
+
+
+def _instances_from_targets_only_when_targeted(self: Command) -> list[str]:
+    # moto resolves an empty Targets list to every instance of the region; a command sent to
+    # InstanceIds has no targets and reaches exactly those instances.
+    return list(_original_instances_from_targets(self)) if self.targets else []
 
 
 # --- who signed a request: the keys moto issued, for the local API front end ----------------
@@ -541,9 +689,11 @@ def install() -> None:
     """Teach moto's SSM the missing calls. Idempotent; done on import."""
     SimpleSystemManagerResponse.list_command_invocations = list_command_invocations  # type: ignore[attr-defined]
     SimpleSystemManagerResponse.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
+    SimpleSystemManagerResponse.list_commands = list_commands_filtered  # type: ignore[method-assign]
     # moto raises a generic error for an unknown command id; AWS answers InvalidCommandId.
     SimpleSystemManagerBackend.get_command_by_id = _get_command_by_id  # type: ignore[method-assign]
     Command.response_object = _response_object  # type: ignore[method-assign]
+    Command._get_instance_ids_from_targets = _instances_from_targets_only_when_targeted  # type: ignore[method-assign]
 
 
 install()

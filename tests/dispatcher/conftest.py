@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
@@ -38,6 +39,7 @@ ENV = {
     "WATCHDOG_ROLE_ARN": WATCHDOG_ROLE_ARN,
     "WATCHDOG_TARGET_ARN": NOTIFIER_ARN,
     "WATCHDOG_DEAD_LETTER_ARN": WATCHDOG_DLQ_ARN,
+    # The document's timeoutSeconds (template.yaml's FlushDocument).
     "EXECUTION_TIMEOUT_SECONDS": "60",
 }
 # apcu_dispatcher.handler reads its settings when imported, as Lambda's init does.
@@ -100,4 +102,7 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def commands_in_moto(clients: Clients) -> list[dict[str, Any]]:
-    return list(clients.ssm.list_commands()["Commands"])
+    """Every command moto holds, read with a client of its own: a fault injected into the
+    dispatcher's clients must not hide what was sent."""
+    pages = boto3.client("ssm", region_name="us-east-1").get_paginator("list_commands").paginate()
+    return [command for page in pages for command in page["Commands"]]

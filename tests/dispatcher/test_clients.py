@@ -36,7 +36,12 @@ def throttled_answer(settings: Config, clients: Clients) -> dict[str, Any]:
 
 
 # Every call the dispatcher makes, with the client that makes it and the way it is throttled.
-THROTTLED_CALLS = ["DescribeAutoScalingGroups", "DescribeInstanceInformation", "SendCommand"]
+THROTTLED_CALLS = [
+    "ListCommands",
+    "DescribeAutoScalingGroups",
+    "DescribeInstanceInformation",
+    "SendCommand",
+]
 
 
 def throttle(clients: Clients, operation: str, times: int) -> Fault:

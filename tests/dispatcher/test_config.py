@@ -102,6 +102,7 @@ def test_delivery_timeout_within_ssm_bounds(seconds: str) -> None:
         ("WATCHDOG_DEAD_LETTER_ARN", "https://sqs.us-east-1.amazonaws.com/123456789012/q"),
         ("EXECUTION_TIMEOUT_SECONDS", None),
         ("EXECUTION_TIMEOUT_SECONDS", "0"),
+        ("EXECUTION_TIMEOUT_SECONDS", "172801"),
         ("EXECUTION_TIMEOUT_SECONDS", "1h"),
     ],
 )

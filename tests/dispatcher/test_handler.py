@@ -332,6 +332,15 @@ def test_lambda_handler_refusal_is_counted_and_not_echoed(
         ({"POWERTOOLS_TRACE_DISABLED": "true", "LAMBDA_TASK_ROOT": "/var/task"}, False),
         ({"POWERTOOLS_TRACE_DISABLED": "false"}, False),  # outside Lambda nothing traces
         ({"POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": "/var/task"}, True),
+        # `sam local` sets LAMBDA_TASK_ROOT too, but runs no X-Ray daemon.
+        (
+            {
+                "POWERTOOLS_TRACE_DISABLED": "false",
+                "LAMBDA_TASK_ROOT": "/var/task",
+                "AWS_SAM_LOCAL": "true",
+            },
+            False,
+        ),
     ],
 )
 def test_xray_sdk_is_imported_only_when_it_will_trace(
@@ -341,7 +350,7 @@ def test_xray_sdk_is_imported_only_when_it_will_trace(
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"LAMBDA_TASK_ROOT", "POWERTOOLS_TRACE_DISABLED"}
+        if k not in {"LAMBDA_TASK_ROOT", "POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL"}
     }
     code = "import sys, app; print('aws_xray_sdk' in sys.modules, callable(app.lambda_handler))"
     folder = Path(handler.__file__).resolve().parents[1]

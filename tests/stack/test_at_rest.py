@@ -16,7 +16,12 @@ from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_stateme
 
 DATA_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/abcdef01-2345-6789-abcd-ef0123456789"
 LOG_GROUPS = ["ApiAccessLogGroup", "DispatcherLogGroup", "NotifierLogGroup"]
-QUEUES = ["NotifierFailureQueue", "NotificationDeadLetterQueue", "WatchdogDeadLetterQueue"]
+QUEUES = [
+    "NotifierFailureQueue",
+    "NotificationDeadLetterQueue",
+    "WatchdogDeadLetterQueue",
+    "WarmPoolExitFailureQueue",
+]
 
 
 def kms_statements(stack: DeployedStack, role: str) -> list[dict[str, Any]]:
@@ -92,19 +97,23 @@ def test_the_notifier_may_use_the_data_key_only_through_its_stores_services(
 
 @pytest.mark.parametrize(
     ("role", "service"),
-    [("DispatcherRole", "dynamodb"), ("WatchdogRole", "sqs")],
+    [("DispatcherRole", ["dynamodb", "sqs"]), ("WatchdogRole", "sqs")],
 )
-def test_the_dispatcher_and_the_scheduler_may_use_the_data_key_through_one_service_each(
-    keyed_stack: DeployedStack, role: str, service: str
+def test_the_dispatcher_and_the_scheduler_may_use_the_data_key_only_through_their_stores(
+    keyed_stack: DeployedStack, role: str, service: str | list[str]
 ) -> None:
-    # The dispatcher writes and reads command records; Scheduler writes undelivered
-    # watchdog events to their dead-letter queue with the watchdog role.
+    # The dispatcher writes and reads command records, and Lambda keeps its failed warm-pool
+    # events in a queue with its role; Scheduler writes undelivered watchdog events to their
+    # dead-letter queue with the watchdog role.
     (statement,) = kms_statements(keyed_stack, role)
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert statement["Resource"] == [DATA_KEY]
-    assert statement["Condition"] == {
-        "StringEquals": {"kms:ViaService": f"{service}.{REGION}.amazonaws.com"}
-    }
+    via = (
+        f"{service}.{REGION}.amazonaws.com"
+        if isinstance(service, str)
+        else [f"{s}.{REGION}.amazonaws.com" for s in service]
+    )
+    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": via}}
 
 
 def test_the_data_key_parameter_takes_a_key_arn_or_nothing(default_stack: DeployedStack) -> None:

@@ -122,7 +122,6 @@ def test_each_function_runs_python313_on_arm64_with_powertools_from_its_public_p
     assert stack.template["Parameters"]["PowertoolsLayerArn"]["Type"] == (
         "AWS::SSM::Parameter::Value<String>"
     )
-    assert properties["TracingConfig"] == {"Mode": "Active"}
     assert properties["MemorySize"] <= 512
     assert properties["Timeout"] <= 60
 
@@ -141,6 +140,7 @@ def test_dispatcher_environment_is_the_configuration_contract(stack: DeployedSta
         "POWERTOOLS_SERVICE_NAME": "dispatcher",
         "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
         "LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACE_DISABLED": "true",
         "NOTIFICATION_TOPIC_ARN": "{NotificationTopic}",
         "NOTIFICATION_ROLE_ARN": "{NotificationRole.Arn}",
         "DOCUMENT_NAME": "{FlushDocument}",
@@ -161,6 +161,7 @@ def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack
         "POWERTOOLS_SERVICE_NAME": "notifier",
         "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
         "LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACE_DISABLED": "true",
         "SLACK_WEBHOOK_SECRET_ARN": "{SlackWebhookSecret}",
         "MESSAGE_LANGUAGE": "en",
         "ALERT_MENTION": "",
@@ -189,6 +190,37 @@ def test_operator_settings_reach_the_functions() -> None:
     assert notifier["MESSAGE_LANGUAGE"] == "ja"
     assert notifier["ALERT_MENTION"] == "<!here>"
     assert dispatcher["LOG_LEVEL"] == notifier["LOG_LEVEL"] == "DEBUG"
+
+
+@pytest.mark.parametrize("function", ["DispatcherFunction", "NotifierFunction"])
+def test_tracing_is_off_by_default_and_the_code_is_told_so(
+    stack: DeployedStack, function: str
+) -> None:
+    # PassThrough: Lambda records its own segment only for an upstream sampled request, and
+    # the function, told by POWERTOOLS_TRACE_DISABLED, does not even load the X-Ray SDK.
+    properties = stack.properties(function)
+    assert properties["TracingConfig"] == {"Mode": "PassThrough"}
+    assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    role = function.replace("Function", "Role")
+    actions = {a for s in role_statements(stack.properties(role)) for a in frozen(s)[1]}
+    assert not {a for a in actions if a.startswith("xray:")}
+
+
+@pytest.mark.parametrize("function", ["DispatcherFunction", "NotifierFunction"])
+def test_active_tracing_traces_each_function_and_lets_it_write_traces(function: str) -> None:
+    stack = DeployedStack({"Tracing": "Active"})
+    properties = stack.properties(function)
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
+    role = function.replace("Function", "Role")
+    granted = {frozen(s) for s in role_statements(stack.properties(role))}
+    # X-Ray defines no resource type for these actions: "*" is the only form.
+    assert (
+        "Allow",
+        ("xray:PutTelemetryRecords", "xray:PutTraceSegments"),
+        ("*",),
+        no_condition(),
+    ) in granted
 
 
 def test_notifier_runs_one_at_a_time_to_stay_under_slacks_rate_limit(
@@ -273,7 +305,6 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
             (arn("logs", "log-group:{DispatcherLogGroup}:log-stream:*"),),
             no_condition(),
         ),
-        ("Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",), no_condition()),
         ("Allow", ("ssm:SendCommand",), (arn("ssm", "document/{FlushDocument}"),), no_condition()),
         (
             "Allow",
@@ -287,6 +318,7 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
                 }
             ),
         ),
+        ("Allow", ("sqs:SendMessage",), ("{WarmPoolExitFailureQueue.Arn}",), no_condition()),
         (
             "Allow",
             ("iam:PassRole",),
@@ -295,7 +327,11 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
         ),
         (
             "Allow",
-            ("autoscaling:DescribeAutoScalingGroups", "ssm:DescribeInstanceInformation"),
+            (
+                "autoscaling:DescribeAutoScalingGroups",
+                "ssm:DescribeInstanceInformation",
+                "ssm:ListCommands",
+            ),
             ("*",),
             no_condition(),
         ),
@@ -384,7 +420,6 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
             (arn("logs", "log-group:{NotifierLogGroup}:log-stream:*"),),
             no_condition(),
         ),
-        ("Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",), no_condition()),
         (
             "Allow",
             (
@@ -514,8 +549,8 @@ def test_both_api_routes_invoke_the_dispatcher(stack: DeployedStack) -> None:
         p
         for p in stack.of_type("AWS::Lambda::Permission").values()
         if p["FunctionName"] == "{DispatcherFunction}"
+        and p["Principal"] == "apigateway.amazonaws.com"
     ]
-    assert {p["Principal"] for p in permissions} == {"apigateway.amazonaws.com"}
     assert sorted(p["SourceArn"] for p in permissions) == [
         arn("execute-api", "{FlushApi}/*/GET/flush/*"),
         arn("execute-api", "{FlushApi}/*/POST/flush"),
@@ -555,13 +590,144 @@ def test_the_api_access_log_group_is_a_vended_log_group_named_after_the_stack(
     )
 
 
+# ------------------------------------------------------------------------------ warm pool
+
+WARM_POOL_EXIT_PATTERN = {
+    "source": ["aws.autoscaling"],
+    "detail-type": ["EC2 Instance Launch Successful"],
+    "detail": {
+        "Origin": ["WarmPool"],
+        "Destination": ["AutoScalingGroup"],
+        "AutoScalingGroupName": ["web-prod", "web-staging"],
+    },
+}
+
+
+def test_an_instance_leaving_an_allowed_groups_warm_pool_invokes_the_dispatcher(
+    stack: DeployedStack,
+) -> None:
+    rule = stack.properties("WarmPoolExitRule")
+    assert rule["State"] == "ENABLED"
+    assert rule["EventPattern"] == WARM_POOL_EXIT_PATTERN
+    assert rule["Targets"] == [
+        {
+            "Id": "dispatcher",
+            "Arn": "{DispatcherFunction.Arn}",
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 3600},
+            "DeadLetterConfig": {"Arn": "{WarmPoolExitFailureQueue.Arn}"},
+        }
+    ]
+    # On unless turned off
+    assert stack.parameter("ClearOnWarmPoolExit") == "true"
+
+
+def test_the_warm_pool_pattern_follows_the_allowed_groups() -> None:
+    stack = DeployedStack({"AllowedGroups": "web-prod"})
+    pattern = stack.properties("WarmPoolExitRule")["EventPattern"]
+    assert pattern["detail"]["AutoScalingGroupName"] == ["web-prod"]
+
+
+def test_only_the_api_and_the_warm_pool_rule_may_invoke_the_dispatcher(
+    stack: DeployedStack,
+) -> None:
+    permissions = [
+        (p["Principal"], p["SourceArn"], p["Action"])
+        for p in stack.of_type("AWS::Lambda::Permission").values()
+        if p["FunctionName"] == "{DispatcherFunction}"
+    ]
+    assert sorted(permissions) == [
+        (
+            "apigateway.amazonaws.com",
+            arn("execute-api", "{FlushApi}/*/GET/flush/*"),
+            "lambda:InvokeFunction",
+        ),
+        (
+            "apigateway.amazonaws.com",
+            arn("execute-api", "{FlushApi}/*/POST/flush"),
+            "lambda:InvokeFunction",
+        ),
+        ("events.amazonaws.com", "{WarmPoolExitRule.Arn}", "lambda:InvokeFunction"),
+    ]
+
+
+def test_clearing_on_warm_pool_exit_can_be_turned_off() -> None:
+    stack = DeployedStack({"ClearOnWarmPoolExit": "false"})
+    assert not stack.of_type("AWS::Events::Rule")
+    assert not {
+        "WarmPoolExitInvokeConfig",
+        "WarmPoolExitFailureQueue",
+        "WarmPoolExitFailureQueuePolicy",
+        "WarmPoolExitFailureQueueAlarm",
+    } & set(stack.resources)
+    role = role_statements(stack.properties("DispatcherRole"))
+    assert not [s for s in role if "sqs:SendMessage" in s["Action"]]
+    principals = [p["Principal"] for p in stack.of_type("AWS::Lambda::Permission").values()]
+    assert "events.amazonaws.com" not in principals
+
+
+def test_the_warm_pool_clear_reaches_only_instances_of_allowed_groups(
+    stack: DeployedStack,
+) -> None:
+    # The dispatcher sends to one instance id; IAM authorises SendCommand on that instance's
+    # ARN only when it carries an allowed group's tag, whatever the event said.
+    instance_statements = [
+        s
+        for s in role_statements(stack.properties("DispatcherRole"))
+        if "ssm:SendCommand" in s["Action"] and any(":instance/" in r for r in s["Resource"])
+    ]
+    assert instance_statements == [
+        {
+            "Sid": "SendOnlyToAllowedGroups",
+            "Effect": "Allow",
+            "Action": ["ssm:SendCommand"],
+            "Resource": [arn("ec2", "instance/*")],
+            "Condition": {
+                "StringEquals": {
+                    "ssm:resourceTag/aws:autoscaling:groupName": WARM_POOL_EXIT_PATTERN["detail"][
+                        "AutoScalingGroupName"
+                    ]
+                }
+            },
+        }
+    ]
+
+
+def test_a_warm_pool_clear_that_fails_is_kept_and_raises_an_alarm(stack: DeployedStack) -> None:
+    # EventBridge invokes the dispatcher asynchronously: Lambda retries twice, then keeps the
+    # event with its error; what EventBridge cannot deliver lands in the same queue.
+    config = stack.properties("WarmPoolExitInvokeConfig")
+    assert config == {
+        "FunctionName": "{DispatcherFunction}",
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "MaximumEventAgeInSeconds": 3600,
+        "DestinationConfig": {"OnFailure": {"Destination": "{WarmPoolExitFailureQueue.Arn}"}},
+    }
+    policy = stack.properties("WarmPoolExitFailureQueuePolicy")
+    assert policy["Queues"] == ["{WarmPoolExitFailureQueue}"]
+    assert statements(policy["PolicyDocument"]) == [
+        {
+            "Sid": "EventBridgeDeadLettersFromTheWarmPoolRuleOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["sqs:SendMessage"],
+            "Resource": ["{WarmPoolExitFailureQueue.Arn}"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": "{WarmPoolExitRule.Arn}"}},
+        }
+    ]
+    alarms = alarms_on(stack, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert [a["Dimensions"] for a in alarms.values() if fires_on_the_first(a)].count(
+        [{"Name": "QueueName", "Value": "{WarmPoolExitFailureQueue.QueueName}"}]
+    ) == 1
+
+
 # ------------------------------------------------------------------------------ nothing lost
 
 
 def test_notifier_retries_twice_then_keeps_the_event_in_its_failure_queue(
     stack: DeployedStack,
 ) -> None:
-    (config,) = stack.of_type("AWS::Lambda::EventInvokeConfig").values()
+    config = stack.properties("NotifierFunctionEventInvokeConfig")
     assert config["FunctionName"] == "{NotifierFunction}"
     assert config["Qualifier"] == "$LATEST"
     assert config["MaximumRetryAttempts"] == 2
@@ -605,7 +771,7 @@ def test_sns_delivers_to_the_notifier_and_keeps_what_it_cannot_deliver(
 def test_only_the_notification_topic_may_put_messages_in_the_dead_letter_queue(
     stack: DeployedStack,
 ) -> None:
-    (queue_policy,) = stack.of_type("AWS::SQS::QueuePolicy").values()
+    queue_policy = stack.properties("NotificationDeadLetterQueuePolicy")
     assert queue_policy["Queues"] == ["{NotificationDeadLetterQueue}"]
     assert statements(queue_policy["PolicyDocument"]) == [
         {
@@ -625,6 +791,7 @@ def test_queues_are_encrypted_and_keep_messages_for_14_days(stack: DeployedStack
         "NotifierFailureQueue",
         "NotificationDeadLetterQueue",
         "WatchdogDeadLetterQueue",
+        "WarmPoolExitFailureQueue",
     }
     for queue in queues.values():
         assert queue["SqsManagedSseEnabled"] is True
@@ -801,6 +968,14 @@ def test_document_is_a_command_document_updated_in_place_by_new_versions(
     (step,) = document["Content"]["mainSteps"]
     assert step["action"] == "aws:runShellScript"
     assert step["precondition"] == {"StringEquals": ["platformType", "Linux"]}
+
+
+def test_dispatcher_knows_the_documents_execution_timeout(stack: DeployedStack) -> None:
+    # A command lives at most the delivery timeout plus the script's timeoutSeconds; the
+    # dispatcher looks that far back for a clear still running.
+    (step,) = flush_document(stack)["Content"]["mainSteps"]
+    variables = stack.properties("DispatcherFunction")["Environment"]["Variables"]
+    assert variables["EXECUTION_TIMEOUT_SECONDS"] == step["inputs"]["timeoutSeconds"] == "60"
 
 
 def test_document_takes_only_a_prefix_and_checks_it_with_the_dispatchers_pattern(
@@ -989,8 +1164,11 @@ def test_outputs_give_everything_an_operator_needs_next(stack: DeployedStack) ->
         "NotifierFunctionName": "{NotifierFunction}",
         "NotifierFailureQueueUrl": "{NotifierFailureQueue}",
         "NotificationDeadLetterQueueUrl": "{NotificationDeadLetterQueue}",
+        "WarmPoolExitFailureQueueUrl": "{WarmPoolExitFailureQueue}",
         "SlackWebhookSecretArn": "{SlackWebhookSecret}",
         "CommandsTableName": "{CommandsTable}",
         "WatchdogScheduleGroupName": "{WatchdogScheduleGroup}",
         "WatchdogDeadLetterQueueUrl": "{WatchdogDeadLetterQueue}",
     }
+    off = DeployedStack({"ClearOnWarmPoolExit": "false"}).outputs
+    assert "WarmPoolExitFailureQueueUrl" not in off

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
 # SendCommand's TimeoutSeconds bounds (botocore SSM model).
 DELIVERY_TIMEOUT_RANGE = (30, 2_592_000)
+# aws:runShellScript's timeoutSeconds (the document's execution timeout) and its bounds.
+EXECUTION_TIMEOUT_RANGE = (1, 172_800)
 # A document name as CreateDocument allows it (botocore SSM model); no ARN, so a shared or
 # AWS-owned document in another account cannot stand in for the project's own.
 _DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]{3,128}$"
@@ -23,8 +26,6 @@ _LAMBDA_ARN = (
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9-_$]+)?$"
 )
 _SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,80}$"
-# aws:runShellScript's timeoutSeconds (the document's execution timeout) and its bounds.
-EXECUTION_TIMEOUT_RANGE = (1, 172_800)
 
 
 class ConfigError(Exception):
@@ -41,6 +42,14 @@ class Config:
     delivery_timeout_seconds: int
     region: str
     watchdog: WatchdogConfig
+
+    @property
+    def command_lifetime(self) -> dt.timedelta:
+        """The longest a command can live: SSM ends it after the delivery timeout plus the
+        document's execution timeout, counted from the request."""
+        return dt.timedelta(
+            seconds=self.delivery_timeout_seconds + self.watchdog.execution_timeout_seconds
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:

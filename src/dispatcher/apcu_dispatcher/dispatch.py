@@ -20,6 +20,7 @@ from apcu_dispatcher.clients import Clients, is_throttling, was_rejected
 from apcu_dispatcher.command import build_send_command
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal
+from apcu_dispatcher.guard import refuse_if_group_busy
 from apcu_dispatcher.preflight import plan_flush
 from apcu_dispatcher.responses import Answer, accepted, dry_run, not_armed_warning
 from apcu_dispatcher.validation import FlushRequest
@@ -40,6 +41,8 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
     Throttling that outlasts botocore's retries is a 503 the caller can retry: the throttled
     call was rejected, so nothing was sent. Any other AWS error is raised.
     """
+    # A dry run is refused too: it predicts the answer a real request would get.
+    refuse_if_group_busy(request.group, config, clients.ssm)
     try:
         plan = plan_flush(request.group, clients.autoscaling, clients.ssm)
     except ClientError as error:

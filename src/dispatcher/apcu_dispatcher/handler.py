@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from apcu_dispatcher.clients import Clients, build_clients
 from apcu_dispatcher.config import Config
@@ -24,6 +25,7 @@ from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.responses import Answer, refused
 from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
+from apcu_dispatcher.warm_pool import handle_warm_pool, is_eventbridge_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -37,10 +39,14 @@ config = Config.from_env()
 
 
 def _tracing_on() -> bool:
-    # Tracer() imports the X-Ray SDK even when disabled, which alone costs more than boto3's
-    # import on a cold start; build it only where it will trace (in Lambda, not turned off).
-    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower()
-    return disabled not in {"1", "true", "yes", "on"} and "LAMBDA_TASK_ROOT" in os.environ
+    # Tracer() imports the X-Ray SDK and patches botocore even when it then finds tracing
+    # disabled; build it only where it will trace: inside Lambda (not `sam local`), with the
+    # stack's Tracing parameter Active, which sets POWERTOOLS_TRACE_DISABLED to false.
+    disabled = resolve_truthy_env_var_choice(
+        env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
+    )
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
+    return in_lambda and not disabled
 
 
 def _identity(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,6 +81,10 @@ def clients() -> Clients:
 def handle(event: object, settings: Config, aws: Clients) -> Handled:
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
         return handle_status(event, settings, aws)
+    if is_eventbridge_event(event):
+        assert isinstance(event, dict)
+        answer, outcome = handle_warm_pool(event, settings, aws)
+        return Handled(answer.for_invoke(), outcome)
     api = is_api_event(event)
     requester = CONSOLE_REQUESTER
     try:

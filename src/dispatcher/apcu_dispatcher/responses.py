@@ -70,6 +70,7 @@ def refused(refusal: Refusal) -> Answer:
     if refusal.rule is not None:
         error["rule"] = refusal.rule
     error["message"] = refusal.message
+    error.update(refusal.details)
     return Answer(refusal.status, {"error": error})
 
 

@@ -50,9 +50,7 @@ class NotArmed:
 
 
 def expiry(requested: dt.datetime, config: Config) -> dt.datetime:
-    return requested + dt.timedelta(
-        seconds=config.delivery_timeout_seconds + config.watchdog.execution_timeout_seconds
-    )
+    return requested + config.command_lifetime
 
 
 def build_record(

@@ -1,7 +1,9 @@
 """Logger, Metrics and the tracing decorator, shared by the handler.
 
-Powertools' Tracer imports aws_xray_sdk (about 0.3 s) when it is built, even with tracing
-disabled, so it is built only when tracing is on: a notifier runs cold most of the time.
+Powertools' Tracer imports the X-Ray SDK and patches botocore when it is built, even when it
+then finds tracing disabled. It is built only where it will trace: inside Lambda, with the
+stack's Tracing parameter Active (which sets POWERTOOLS_TRACE_DISABLED to false). Elsewhere
+the X-Ray SDK is never imported, and the cold start is that much shorter (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "apcu-notifier"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ApcuFleetFlush"
@@ -23,12 +26,13 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def tracing_enabled() -> bool:
-    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in (
-        "1",
-        "true",
-        "yes",
-        "on",
+    """True where Powertools' Tracer would record: the same rules, read without building it."""
+    disabled = resolve_truthy_env_var_choice(
+        env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
     )
+    # Outside Lambda, and under `sam local`, there is no X-Ray daemon to send to.
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
+    return in_lambda and not disabled
 
 
 def trace_handler(handler: Handler) -> Handler:
