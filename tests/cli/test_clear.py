@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
 
+from harness import aws_emulator as emulator
+from harness.aws_emulator import InvocationResult
 from tests.cli.conftest import GROUP, ROLE, SESSION, Local
 
 
@@ -74,29 +75,21 @@ def test_a_group_with_nothing_to_clear_exits_2_with_the_409(local: Local) -> Non
 
 
 def test_a_409_names_the_running_command(local: Local) -> None:
-    # The one-clear-per-group answer (error.runningCommand), through the real front end.
-    running = "5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab"
-
-    def busy(event: dict[str, Any]) -> dict[str, Any]:
-        body = {
-            "error": {
-                "status": 409,
-                "rule": "clear-in-progress",
-                "message": f"a clear of {GROUP} is already running",
-                "runningCommand": {
-                    "commandId": running,
-                    "requestedAt": "2026-11-29T05:22:03Z",
-                    "consoleUrl": f"https://console.example/{running}",
-                },
-            }
-        }
-        return {"ok": True, "result": {"statusCode": 409, "body": json.dumps(body)}}
-
-    local.function.stand_in = busy
+    # Given a clear of the group still running (one clear per group at a time),
+    first = local.run("clear", GROUP, "--json")
+    assert first.returncode == 0, first.stderr
+    running = json.loads(first.stdout)["commandId"]
+    targets = emulator.targeted_instances(running)
+    emulator.settle_command(
+        running, {i: InvocationResult("InProgress") for i in targets}, status="InProgress"
+    )
+    # When a second pipeline clears it, Then exit 2, naming the running command.
     completed = local.run("clear", GROUP, "--wait")
     assert completed.returncode == 2
-    assert f"running command: {running} requested 2026-11-29T05:22:03Z" in completed.stderr
+    assert "refused (409" in completed.stderr
+    assert f"running command: {running} requested " in completed.stderr
     assert f"apcu-flush status {running} --wait" in completed.stderr
+    assert len(local.commands()) == 1
 
 
 def test_no_credentials_exit_4(local: Local) -> None:
