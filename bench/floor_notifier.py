@@ -1,4 +1,4 @@
-"""The floor for the notifier: the same AWS reads and the same Slack post, with nothing but
+"""The floor for the notifier: the same AWS reads and writes and the same Slack post, with nothing but
 boto3 and requests. No validation, no escaping, no retries: the least the work can cost.
 
     python bench/floor_notifier.py EVENT.json REPORT.json
@@ -25,15 +25,39 @@ imported = time.perf_counter()
 
 event = json.load(open(sys.argv[1], encoding="utf-8"))  # noqa: PTH123, SIM115
 message = json.loads(event["Records"][0]["Sns"]["Message"])
-table = os.environ.get("IDEMPOTENCY_TABLE")
+table = os.environ.get("COMMANDS_TABLE")
 if table:
-    # De-duplication at its least: a conditional write before the work, one update after.
+    # One verdict per command at its least, as apcu_record.store does it: a conditional
+    # UpdateItem claims the command's record (creating it when the dispatcher wrote none)
+    # before the work, and one UpdateItem records the verdict after the post.
     dynamodb = boto3.client("dynamodb")
-    key = {"id": {"S": f"{message['commandId']}#{message['status']}"}}
-    dynamodb.put_item(
+    key = {"commandId": {"S": message["commandId"]}}
+    now = int(time.time())
+    dynamodb.update_item(
         TableName=table,
-        Item={**key, "status": {"S": "INPROGRESS"}, "expiration": {"N": str(int(time.time()))}},
-        ConditionExpression="attribute_not_exists(id)",
+        Key=key,
+        UpdateExpression=(
+            "SET #claim = :claim, #state = if_not_exists(#state, :sent), "
+            "#ttl = if_not_exists(#ttl, :ttl)"
+        ),
+        ConditionExpression=(
+            "attribute_not_exists(#id) OR "
+            "(#state = :sent AND (attribute_not_exists(#claim) OR #claim.#until < :now))"
+        ),
+        ExpressionAttributeNames={
+            "#id": "commandId",
+            "#state": "state",
+            "#claim": "claim",
+            "#until": "until",
+            "#ttl": "ttl",
+        },
+        ExpressionAttributeValues={
+            ":claim": {"M": {"token": {"S": "floor"}, "until": {"N": str(now + 60)}}},
+            ":sent": {"S": "sent"},
+            ":now": {"N": str(now)},
+            ":ttl": {"N": str(now + 30 * 86400)},
+        },
+        ReturnValues="ALL_OLD",
     )
 secret = boto3.client("secretsmanager").get_secret_value(
     SecretId=os.environ["SLACK_WEBHOOK_SECRET_ARN"]
@@ -60,9 +84,31 @@ if table:
     dynamodb.update_item(
         TableName=table,
         Key=key,
-        UpdateExpression="SET #s = :done",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":done": {"S": "COMPLETED"}},
+        UpdateExpression="SET #state = :judged, #verdict = :verdict REMOVE #claim",
+        ConditionExpression="#claim.#token = :token",
+        ExpressionAttributeNames={
+            "#state": "state",
+            "#verdict": "verdict",
+            "#claim": "claim",
+            "#token": "token",
+        },
+        ExpressionAttributeValues={
+            ":judged": {"S": "judged"},
+            ":verdict": {
+                "M": {
+                    "kind": {"S": "ok"},
+                    "alert": {"BOOL": False},
+                    "expected": {"N": str(desired)},
+                    "targeted": {"N": str(len(invocations))},
+                    "succeeded": {"N": str(succeeded)},
+                    "missingInstances": {"L": []},
+                    "problems": {"L": []},
+                    "postedAt": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                    "via": {"S": "sns"},
+                }
+            },
+            ":token": {"S": "floor"},
+        },
     )
 with open(sys.argv[2], "w", encoding="utf-8") as report:  # noqa: PTH123
     done = time.perf_counter()

@@ -207,12 +207,32 @@ def _subsegments(datagrams: list[str]) -> list[str]:
     return calls
 
 
-def _delete_items(aws: EmbeddedAws, table: str) -> None:
-    """Empty the de-duplication table, so that every cold run posts instead of finding the
-    previous run's record."""
-    dynamodb = aws.client("dynamodb")
-    for item in dynamodb.scan(TableName=table, ProjectionExpression="id")["Items"]:
-        dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
+def _sources() -> None:
+    """The functions' own packages importable here (the verdict in-process, the record's shape)."""
+    for folder in (ROOT / "src" / "notifier", ROOT / "src" / "record"):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
+def _sent_record(aws: EmbeddedAws, table: str, command_id: str, group: str) -> None:
+    """Put the command's record back as the dispatcher writes it after SendCommand (state
+    `sent`, no claim, no verdict), so that every run claims, posts and records the verdict
+    instead of finding the previous run's."""
+    _sources()
+    from apcu_record.item import CommandRecord, iso
+
+    now = dt.datetime.now(dt.UTC)
+    record = CommandRecord(
+        command_id=command_id,
+        group=group,
+        prefix="",
+        requester="arn:aws:iam::123456789012:user/bench",
+        comment="",
+        origin="console",
+        requested_at=iso(now),
+        expires_at=iso(now + dt.timedelta(minutes=3)),
+    )
+    aws.client("dynamodb").put_item(TableName=table, Item=record.to_item())
 
 
 def _phases(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -227,6 +247,7 @@ class _Run:
     xray: XRayReceiver
     webhook: str  # the secret's value: it must never show up in a trace
     tmp: Path
+    slack: SlackReceiver
 
 
 def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dict[str, Any]:
@@ -243,7 +264,7 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
     default_tracing, tracing_values = deployed.choices(TRACING_PARAMETER)
     results: dict[str, Any] = {}
     with XRayReceiver() as xray:
-        run = _Run(aws=aws, xray=xray, webhook=slack.url, tmp=tmp)
+        run = _Run(aws=aws, xray=xray, webhook=slack.url, tmp=tmp, slack=slack)
         for function, event in (("notifier", notification), ("dispatcher", console)):
             # One deployment per value the stack lets an operator choose; the template's
             # own setting when it offers no choice.
@@ -257,8 +278,22 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
                 )
                 for value in tracing_values
             } or {"": deployed.deployment(function, stack, base_env, xray_daemon=xray.address)}
-            results[function] = cold_function(run, function, event, variants, default_tracing)
+            # The notifier judges the command the dispatcher recorded; each dispatcher run
+            # sends (and records) a command of its own, which moto ends at once, so the next
+            # run's look for a running clear finds none.
+            prepare = (
+                partial(_sent_record, aws, stack.commands_table, command_id, stack.group)
+                if function == "notifier"
+                else _nothing
+            )
+            results[function] = cold_function(
+                run, function, event, variants, default_tracing, prepare
+            )
     return results
+
+
+def _nothing() -> None:
+    pass
 
 
 def cold_function(
@@ -267,19 +302,28 @@ def cold_function(
     event: Path,
     variants: dict[str, deployed.Deployment],
     default_key: str,
+    prepare: Callable[[], None],
 ) -> dict[str, Any]:
     """Each variant of one function and its floor, alternating, RUNS times each."""
     default = variants.get(default_key) or next(iter(variants.values()))
-    table = default.env.get("IDEMPOTENCY_TABLE")
+
+    posts_before = [0]
 
     def reset() -> None:
-        if table:
-            _delete_items(run.aws, table)
+        prepare()
         run.xray.take()
+        posts_before[0] = len(run.slack.payloads)
+
+    def posted() -> None:
+        # A notifier run that found a verdict already recorded would post nothing, and time
+        # far less than the work: every run must have posted exactly once.
+        if function == "notifier" and len(run.slack.payloads) != posts_before[0] + 1:
+            raise SystemExit("a cold notifier run did not post exactly one verdict")
 
     traced: dict[str, list[list[str]]] = {key: [] for key in variants}
 
     def collect(key: str) -> None:
+        posted()
         datagrams = run.xray.take()
         if any(run.webhook in datagram for datagram in datagrams):
             raise SystemExit(f"the Slack webhook URL reached an X-Ray trace of the {function}")
@@ -290,7 +334,7 @@ def cold_function(
         key: Contender(handler, d.env, reset, partial(collect, key)) for key, d in variants.items()
     }
     floor = Contender(
-        [sys.executable, f"bench/floor_{function}.py", str(event)], default.env, reset
+        [sys.executable, f"bench/floor_{function}.py", str(event)], default.env, reset, posted
     )
     _alternate({**{f"handler {key}": c for key, c in contenders.items()}, "floor": floor}, RUNS)
     floor_ms = floor.median_ms()
@@ -438,12 +482,14 @@ def _send(aws: EmbeddedAws, group: str) -> str:
 
 def calls_and_scaling(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> dict[str, Any]:
     counter = CallCounter()
+    # As deployed: COMMANDS_TABLE set, so each verdict claims the command's record and records
+    # the verdict (two UpdateItems).
     env = function_env(aws, stack, "notifier", "en")
-    env.pop("COMMANDS_TABLE", None)
+    table = env["COMMANDS_TABLE"]
     # The handler's own log lines would drown the table; warnings and errors still show.
     env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONPATH",)})
-    sys.path[:0] = [str(ROOT / "src" / "notifier"), str(ROOT / "src" / "record")]
+    _sources()
     from apcu_notifier.handler import lambda_handler
 
     results: dict[str, Any] = {"sizes": {}}
@@ -461,6 +507,10 @@ def calls_and_scaling(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> d
         timings = []
         calls: Counter[str] = Counter()
         for attempt in range(3):
+            # The record as the dispatcher leaves it, so that each attempt posts (the third
+            # would otherwise find the verdict recorded and post nothing).
+            _sent_record(aws, table, command_id, group)
+            counter.take()
             # Metrics are printed as EMF lines on stdout; keep them out of the table.
             with contextlib.redirect_stdout(io.StringIO()):
                 started = time.perf_counter()
@@ -471,6 +521,7 @@ def calls_and_scaling(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> d
                 calls = taken
         posts = (len(slack.payloads) - posts_before) // 3
         expected = {
+            "dynamodb:UpdateItem": 2,
             "ssm:ListCommands": 1,
             "autoscaling:DescribeAutoScalingGroups": 1,
             "ssm:ListCommandInvocations": math.ceil(size / 50),
@@ -513,9 +564,17 @@ def artifacts() -> dict[str, Any]:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in files:
                 archive.write(path, path.relative_to(folder))
+        parts: Counter[str] = Counter()
+        for path in files:
+            parts[path.relative_to(folder).parts[0]] += path.stat().st_size
+        pyc = [p for p in files if p.suffix == ".pyc"]
         sizes[name] = {
             "files": len(files),
             "bytes": raw,
+            # What takes the room, and the bytecode shipped so that no cold start compiles.
+            "parts": dict(parts.most_common()),
+            "pyc_files": len(pyc),
+            "pyc_bytes": sum(p.stat().st_size for p in pyc),
             "zip_bytes": buffer.tell(),
             "target_bytes": ARTIFACT_TARGET,
             "met": raw < ARTIFACT_TARGET,
@@ -651,6 +710,11 @@ def table(report: dict[str, Any]) -> str:
                 "< 1024 KiB",
                 a["met"],
             )
+        )
+        parts = ", ".join(f"{part} {size / 1024:.0f}" for part, size in a["parts"].items())
+        lines.append(
+            f"    KiB by top-level entry: {parts}; of which .pyc: {a['pyc_files']} files, "
+            f"{a['pyc_bytes'] / 1024:.0f} KiB"
         )
     return "\n".join(lines)
 
