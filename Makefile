@@ -29,6 +29,12 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt src/notifier/requiremen
 	@touch $@
 	@echo "$(VENV) ready"
 
+# The command line is installed as a pipeline would install it (not editable), so the tests run
+# the real `apcu-flush` entry point; any change to it reinstalls it.
+$(VENV)/.cli-installed: $(VENV)/.installed cli/pyproject.toml $(wildcard cli/apcu_flush/*.py)
+	$(PY) -m pip install -q --no-deps --force-reinstall ./cli
+	touch $@
+
 # aws-sam-cli pins its own boto3, so it lives in a venv of its own.
 $(SAM_VENV)/.installed: constraints-sam.txt
 	@echo "creating $(SAM_VENV) and installing the aws-sam-cli of constraints-sam.txt (first run only, about a minute)..."
@@ -47,7 +53,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 
 .PHONY: venv system-deps
-venv: $(VENV)/.installed ## create .venv with everything the tests need
+venv: $(VENV)/.installed $(VENV)/.cli-installed ## create .venv with everything the tests need, and apcu-flush
 system-deps: ## install nginx, php-fpm and APCu from Debian packages (once)
 	.ci/system-deps
 
@@ -60,7 +66,7 @@ lint: venv ## ruff and mypy
 	cd src/notifier && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/dispatcher && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/record && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
-	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness
+	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness cli/apcu_flush
 
 # checkov exits non-zero on any failed check. A check that does not apply is suppressed in
 # the resource's own Metadata (checkov: skip: - id, comment: the reason); tests/stack/
@@ -121,4 +127,4 @@ constraints: ## re-pin constraints.txt and constraints-sam.txt to the newest all
 
 .PHONY: clean
 clean: ## remove build output, caches and the demo's files (keeps the virtualenvs)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache bench/results local/out
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache bench/results local/out cli/build cli/*.egg-info

@@ -31,10 +31,13 @@ import botocore.session
 from moto.autoscaling.models import autoscaling_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
+from moto.iam.models import iam_backends
 from moto.ssm.exceptions import SSMException, ValidationException
 from moto.ssm.models import Command, SimpleSystemManagerBackend, ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
+from moto.sts.models import sts_backends
 
 REGION = "us-east-1"
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
@@ -629,6 +632,57 @@ def _instances_from_targets_only_when_targeted(self: Command) -> list[str]:
     # moto resolves an empty Targets list to every instance of the region; a command sent to
     # InstanceIds has no targets and reaches exactly those instances.
     return list(_original_instances_from_targets(self)) if self.targets else []
+
+
+# --- who signed a request: the keys moto issued, for the local API front end ----------------
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """An access key's secret and the principal it belongs to, as IAM and STS know them."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None
+    arn: str  # arn:aws:iam::…:user/name, or arn:aws:sts::…:assumed-role/role/session
+    user_id: str  # AIDA… for a user; AROA…:session for a role session
+    account_id: str
+
+
+def signing_identity(
+    access_key_id: str, *, account_id: str = ACCOUNT_ID, partition: str = "aws"
+) -> SigningIdentity | None:
+    """The identity behind an access key moto issued: an active IAM user key, or an unexpired
+    STS role session. None for any other key, which AWS would refuse as an invalid token.
+
+    moto keeps the secrets it hands out in its IAM and STS backends; a server that checks
+    SigV4 signatures (API Gateway's IAM authoriser) needs exactly that secret.
+    """
+    for session in sts_backends[account_id][partition].assumed_roles:
+        if session.access_key_id == access_key_id:
+            if session.expiration <= utcnow():
+                return None
+            return SigningIdentity(
+                access_key_id=session.access_key_id,
+                secret_access_key=session.secret_access_key,
+                session_token=session.session_token,
+                arn=session.arn,
+                user_id=session.user_id,
+                account_id=session.account_id,
+            )
+    iam = iam_backends[account_id][partition]
+    for user in list(iam.users.values()):
+        for key in user.access_keys:
+            if key.access_key_id == access_key_id and key.status == "Active":
+                return SigningIdentity(
+                    access_key_id=key.access_key_id,
+                    secret_access_key=key.secret_access_key,
+                    session_token=None,
+                    arn=user.arn,
+                    user_id=user.id,
+                    account_id=user.account_id,
+                )
+    return None
 
 
 def install() -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import cfn_template
+from local import pipeline_gate
 from local.embedded_aws import REGION, EmbeddedAws, Stack
 from local.scenarios import SCENARIOS, Scenario
 from local.slack_receiver import SlackReceiver, render
@@ -231,6 +232,49 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     return verdict
 
 
+# --- the deploy gate: the same flow driven by `apcu-flush clear --wait` ------------------------
+
+# One verdict that passes the gate and one alert that stops it.
+GATE_SCENARIOS = ("ok", "mismatch")
+
+
+def run_gate(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: str) -> int:
+    """Clear through the installed command line and the signed local API; return its exit code."""
+    aws.reset()
+    slack.payloads.clear()
+    log = OUT / f"{scenario.name}.gate.log"
+    log.write_text("", encoding="utf-8")
+    stack = aws.deploy(group=GROUP, size=GROUP_SIZE, webhook_url=slack.url)
+    expected = 0 if scenario.expected_verdict == "ok" else 1
+    dispatcher_env = function_env(aws, stack, "dispatcher", lang)
+    with pipeline_gate.gate(aws, dispatcher_env, log) as gate:
+        process = gate.start("clear", GROUP, "--comment", f"demo {scenario.name}", "--wait")
+        try:
+            command_id = gate.sent_command(process)
+            gate.seen_running(process, command_id)
+            outcome = scenario.fleet(aws, stack, command_id)
+            event = sns_event(aws, stack, command_id, outcome.status)
+            verdict = _verdict(
+                _invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
+            )
+            finished = gate.finish(process, command_id)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    print(f"  $ apcu-flush clear {GROUP} --comment 'demo {scenario.name}' --wait", flush=True)
+    for line in finished.output.splitlines():
+        print(f"        │ {line}", flush=True)
+    meaning = pipeline_gate.EXIT_CODES.get(finished.exit_code, "unknown")
+    if finished.exit_code != expected:
+        raise ScenarioFailed(
+            f"apcu-flush exited {finished.exit_code} ({meaning}) for verdict {verdict}, "
+            f"expected {expected} (logs: {log.relative_to(ROOT)})"
+        )
+    print(f"  exit {finished.exit_code} ({meaning}) for verdict {verdict}, as expected", flush=True)
+    return finished.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -265,6 +309,13 @@ def main(argv: list[str] | None = None) -> int:
             except (ScenarioFailed, subprocess.SubprocessError) as error:
                 print(f"  FAILED: {error}", flush=True)
                 failures.append(scenario.name)
+        for scenario in (s for s in chosen if s.name in GATE_SCENARIOS):
+            print(f"\ndeploy gate on scenario {scenario.name}: apcu-flush clear --wait", flush=True)
+            try:
+                run_gate(aws, slack, scenario, args.lang)
+            except (ScenarioFailed, pipeline_gate.GateFailed, subprocess.SubprocessError) as error:
+                print(f"  FAILED: {error}", flush=True)
+                failures.append(f"{scenario.name} (apcu-flush)")
     elapsed = time.monotonic() - started
     if failures:
         print(

@@ -22,6 +22,7 @@ import botocore.session
 import pytest
 
 from apcu_dispatcher.validation import validate_request
+from apcu_flush.cli import parser as apcu_flush_parser
 from harness import cfn_template
 from local.scenarios import SCENARIOS
 
@@ -170,6 +171,22 @@ def _awscurl_body(command: str) -> str:
     return words[words.index("-d") + 1]
 
 
+def check_pip_install_cli(command: str) -> None:
+    project = tomllib.loads((ROOT / "cli" / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["scripts"]["apcu-flush"] == "apcu_flush.cli:main"
+
+
+def check_apcu_flush(command: str) -> None:
+    args = apcu_flush_parser().parse_args(shlex.split(command)[1:])
+    if args.command == "clear":
+        body = {"group": args.group, "action": "clear-apcu", "dryRun": args.dry_run}
+        body |= {k: v for k, v in (("prefix", args.prefix), ("comment", args.comment)) if v}
+        validate_request(body, allowed_groups={"web-prod"}, requester="arn:aws:iam::1:user/x")
+    if args.stack:
+        assert args.stack in _stack_settings()
+        assert _stack_settings()[args.stack][1] == args.region, "the stack's region"
+
+
 def nothing_to_check(command: str) -> None:
     return None
 
@@ -185,6 +202,8 @@ RULES: list[tuple[str, Callable[[str], None]]] = [
     (r"aws [a-z0-9-]+ [a-z0-9-]+ .*", check_aws),
     (r"pip install awscurl", nothing_to_check),
     (r"awscurl .*", check_awscurl),
+    (r"pip install \./cli", check_pip_install_cli),
+    (r"apcu-flush .*", check_apcu_flush),
 ]
 
 

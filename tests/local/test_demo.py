@@ -88,6 +88,19 @@ def test_the_watchdog_brings_the_verdict_of_a_lost_notification_and_alerts_on_a_
     assert "<!here>" in stuck["text"]
 
 
+def test_the_deploy_gate_exits_with_the_verdict(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    # The installed apcu-flush, signed and waiting, exits 0 for ok and 1 for the mismatch alert.
+    assert every_scenario.returncode == 0
+    output = every_scenario.stdout
+    assert "$ apcu-flush clear web-prod --comment 'demo ok' --wait" in output
+    assert "running (InProgress) · " in output, "the pipeline log shows the command running"
+    assert "exit 0 (verdict ok) for verdict ok, as expected" in output
+    assert "exit 1 (alert) for verdict mismatch, as expected" in output
+    assert "ALERT mismatch: 3 of 3 targeted instances cleared their cache" in output
+
+
 def test_a_wrong_verdict_fails_the_run() -> None:
     completed = _run("--scenario", "ok", "--expect", "mismatch")
     assert completed.returncode == 1

@@ -1,0 +1,3 @@
+from apcu_flush.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,223 @@
+"""apcu-flush: clear APCu on an Auto Scaling group, and wait for the verdict if asked.
+
+    apcu-flush clear web-prod --wait
+    apcu-flush clear web-prod --prefix config: --comment "release 2026.11.29" --wait
+    apcu-flush status 5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab --wait
+
+Exit codes: 0 verdict ok (or accepted, without --wait); 1 the verdict is an alert; 2 the API
+refused the request; 3 --wait timed out; 4 credentials, network or server error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from apcu_flush import __version__, aws, render
+from apcu_flush.api import FlushApi, Reply
+from apcu_flush.exits import CliError, Exit
+from apcu_flush.terminal import Progress
+from apcu_flush.wait import Waiting, refusal, wait_for_verdict
+
+ACTION = "clear-apcu"
+DEFAULT_TIMEOUT_SECONDS = 900.0
+INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("API and credentials")
+    where.add_argument("--api-url", help="the API URL (the stack's ApiUrl output)")
+    where.add_argument("--stack", help="read ApiUrl from this CloudFormation stack's outputs")
+    where.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+    where.add_argument("--region", help="AWS region (default: the profile's or AWS_REGION)")
+    common.add_argument("--json", action="store_true", help="print only the final JSON")
+
+    top = argparse.ArgumentParser(
+        prog="apcu-flush",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"apcu-flush {__version__}")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    clear = commands.add_parser(
+        "clear", parents=[common], help="clear APCu on every instance of a group"
+    )
+    clear.add_argument("group", metavar="GROUP", help="the Auto Scaling group")
+    clear.add_argument("--prefix", help="clear only the keys starting with this")
+    clear.add_argument("--comment", help="why (at most 80 characters); shown in Slack")
+    clear.add_argument("--dry-run", action="store_true", help="show the plan; send nothing")
+    _wait_options(clear)
+
+    status = commands.add_parser("status", parents=[common], help="read a command's state")
+    status.add_argument("command_id", metavar="COMMAND_ID")
+    _wait_options(status)
+    return top
+
+
+def _wait_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--wait", action="store_true", help="wait for the verdict, exit with it")
+    command.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=f"give up waiting after this long, exit 3 (default {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("SECONDS must be more than 0 and at most 86400")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    out = Output(json_only=args.json)
+    try:
+        return run(args, out)
+    except CliError as error:
+        out.error(error)
+        return int(error.exit)
+    except KeyboardInterrupt:
+        out.note("interrupted")
+        return INTERRUPTED
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    session = aws.open_session(args.profile, args.region, os.environ)
+    found = aws.credentials(session)
+    url = aws.api_url(explicit=args.api_url, stack=args.stack, env=os.environ, session=session)
+    api = FlushApi(
+        url,
+        credentials=lambda: aws.frozen(found),
+        region=aws.signing_region(url, session),
+    )
+    if args.command == "clear":
+        return clear(api, args, out)
+    return status(api, args, out)
+
+
+def clear(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
+    body: dict[str, Any] = {"group": args.group, "action": ACTION}
+    if args.prefix is not None:
+        body["prefix"] = args.prefix
+    if args.comment is not None:
+        body["comment"] = args.comment
+    if args.dry_run:
+        body["dryRun"] = True
+    started = time.monotonic()
+    reply = _answered(api.clear(body))
+    if args.dry_run or reply.body.get("dryRun"):
+        out.result(reply.body, render.dry_run(reply.body))
+        return Exit.OK
+    command_id = str(reply.body.get("commandId") or "")
+    if not command_id:
+        raise CliError(Exit.FAILED, "the API accepted the request but named no command", reply.body)
+    if not args.wait:
+        out.result(reply.body, render.accepted(reply.body))
+        return Exit.OK
+    out.lines(render.accepted(reply.body), stream=sys.stderr)
+    return _wait(api, command_id, started, args, out, just_sent=True)
+
+
+def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
+    if args.wait:
+        return _wait(api, args.command_id, time.monotonic(), args, out)
+    reply = _answered(api.status(args.command_id))
+    if reply.body.get("state") == "judged":
+        return _judged(reply.body, out)
+    out.result(reply.body, render.running(reply.body))
+    return Exit.OK
+
+
+def _wait(
+    api: FlushApi,
+    command_id: str,
+    started: float,
+    args: argparse.Namespace,
+    out: Output,
+    *,
+    just_sent: bool = False,
+) -> int:
+    progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=out.json_only)
+    try:
+        body = wait_for_verdict(
+            lambda: api.status(command_id),
+            Waiting(command_id, started),
+            timeout=args.timeout,
+            observe=progress.observe,
+            sleep=progress.sleep,
+        )
+    except KeyboardInterrupt:
+        progress.finish()
+        out.note(f"stopped waiting; the command runs on: apcu-flush status {command_id} --wait")
+        return INTERRUPTED
+    except CliError as error:
+        # The API accepted the clear but kept no record of it (its 202 warned so): the command
+        # runs, and its verdict can only reach Slack. A server-side failure, not a refusal.
+        refusal = error.body.get("error")
+        if just_sent and isinstance(refusal, Mapping) and refusal.get("status") == 404:
+            raise CliError(
+                Exit.FAILED,
+                f"command {command_id} was sent, but the API kept no record of it, so no "
+                "verdict can be read here; watch Slack or the Run Command console",
+                error.body,
+            ) from error
+        raise
+    finally:
+        progress.finish()
+    return _judged(body, out)
+
+
+def _judged(body: Mapping[str, Any], out: Output) -> int:
+    out.result(body, render.verdict(body))
+    verdict = body.get("verdict") or {}
+    return Exit.ALERT if verdict.get("alert") is True else Exit.OK
+
+
+def _answered(reply: Reply) -> Reply:
+    """The reply when the API did what was asked; CliError with the exit code otherwise."""
+    if reply.status >= 500:
+        raise CliError(Exit.FAILED, f"the API answered {reply.status}: {reply.message}", reply.body)
+    if reply.status >= 400:
+        raise refusal(reply)
+    return reply
+
+
+class Output:
+    """stdout gets the result (lines, or only JSON with --json); stderr the rest."""
+
+    def __init__(self, *, json_only: bool) -> None:
+        self.json_only = json_only
+
+    def result(self, body: Mapping[str, Any], lines: Sequence[str]) -> None:
+        if self.json_only:
+            print(json.dumps(body, ensure_ascii=False, indent=2), flush=True)
+        else:
+            self.lines(lines, stream=sys.stdout)
+
+    def lines(self, lines: Sequence[str], *, stream: TextIO) -> None:
+        if not self.json_only:
+            print("\n".join(lines), file=stream, flush=True)
+
+    def error(self, error: CliError) -> None:
+        if self.json_only:
+            print(json.dumps(error.body, ensure_ascii=False, indent=2), flush=True)
+        else:
+            print(f"apcu-flush: {error.message}", file=sys.stderr, flush=True)
+
+    def note(self, text: str) -> None:
+        if not self.json_only:
+            print(f"apcu-flush: {text}", file=sys.stderr, flush=True)

@@ -1,0 +1,134 @@
+"""What a person reads: the accepted command, a dry-run plan, progress and the verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# Enough to act on; the Slack message and the console link have the rest.
+MAX_LISTED = 10
+
+
+def elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def accepted(body: Mapping[str, Any]) -> list[str]:
+    expect = body.get("expect") or {}
+    prefix = f" (keys starting with {body['prefix']!r})" if body.get("prefix") else ""
+    lines = [
+        f"sent: command {body.get('commandId')} clears APCu on group {body.get('group')}{prefix}",
+        f"  expecting {expect.get('inService', '?')} InService of {expect.get('desiredCapacity', '?')}"
+        f" desired, {expect.get('managedOnline', '?')} with the SSM agent online",
+    ]
+    lines += [f"  warning: {w.get('message', w)}" for w in body.get("warnings") or []]
+    if body.get("consoleUrl"):
+        lines.append(f"  {body['consoleUrl']}")
+    return lines
+
+
+def dry_run(body: Mapping[str, Any]) -> list[str]:
+    plan = body.get("plan") or {}
+    in_service = plan.get("inService") or []
+    lines = [
+        f"dry run: nothing was sent. Group {plan.get('group')}: {len(in_service)} InService of "
+        f"{plan.get('desiredCapacity')} desired, {plan.get('managedOnline')} with the SSM agent online",
+    ]
+    lines += [f"  warning: {w.get('message', w)}" for w in plan.get("warnings") or []]
+    return lines
+
+
+def refused(status: int, body: Mapping[str, Any], message: str) -> list[str]:
+    raw = body.get("error")
+    error: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    field = f", {error['field']}" if error.get("field") else ""
+    lines = [f"refused ({status}{field}): {message}"]
+    running = error.get("runningCommand")
+    if isinstance(running, Mapping):
+        lines.append(
+            f"  running command: {running.get('commandId')} requested {running.get('requestedAt')}"
+        )
+        if running.get("consoleUrl"):
+            lines.append(f"  {running['consoleUrl']}")
+        lines.append(f"  wait for it with: apcu-flush status {running.get('commandId')} --wait")
+    return lines
+
+
+def progress(body: Mapping[str, Any] | None, seconds: float) -> str:
+    """One line: the state, the time waited, and the instances so far where SSM says."""
+    if body is None:
+        return f"sending · {elapsed(seconds)}"
+    if body.get("state") == "judged":
+        verdict = body.get("verdict") or {}
+        return f"judged: {_kind(verdict)} · {elapsed(seconds)}"
+    ssm = body.get("ssm") or {}
+    parts = [_running_state(body), elapsed(seconds)]
+    targeted = ssm.get("targeted")
+    if isinstance(targeted, int) and targeted > 0:
+        done = f"{ssm.get('completed', 0)} of {targeted} instances done"
+        if ssm.get("errors"):
+            done += f", {ssm['errors']} failed"
+        parts.append(done)
+    elif ssm.get("status") in {"Pending", "InProgress"}:
+        parts.append("waiting for the instances")
+    return " · ".join(parts)
+
+
+def verdict(body: Mapping[str, Any]) -> list[str]:
+    """The verdict in a few lines: what happened, which instances, where to look."""
+    found = body.get("verdict") or {}
+    alert = found.get("alert") is True
+    succeeded, targeted, expected = (
+        found.get("succeeded"),
+        found.get("targeted"),
+        found.get("expected"),
+    )
+    headline = f"{succeeded} of {targeted} targeted instances cleared their cache"
+    if expected is not None and expected != targeted:
+        headline += f"; the group expects {expected}"
+    lines = [f"{'ALERT ' if alert else ''}{_kind(found)}: {headline}"]
+    missing: Sequence[str] = found.get("missingInstances") or []
+    if missing:
+        lines.append(f"  never ran it: {_listed(list(missing))}")
+    problems: Sequence[Mapping[str, Any]] = found.get("problems") or []
+    for problem in problems[:MAX_LISTED]:
+        detail = " ".join(str(problem.get("detail") or "").split())
+        lines.append(
+            f"  {problem.get('instanceId')}  {problem.get('status')}"
+            + (f"  {detail[:120]}" if detail else "")
+        )
+    if len(problems) > MAX_LISTED:
+        lines.append(f"  and {len(problems) - MAX_LISTED} more")
+    prefix = f" prefix {body['prefix']!r}" if body.get("prefix") else ""
+    lines.append(
+        f"  group {body.get('group')}{prefix} · command {body.get('commandId')} · "
+        f"requested {body.get('requestedAt')} · judged {found.get('postedAt')}"
+        f" via {found.get('via')}"
+    )
+    if body.get("consoleUrl"):
+        lines.append(f"  {body['consoleUrl']}")
+    return lines
+
+
+def running(body: Mapping[str, Any]) -> list[str]:
+    """`status` without --wait, before the verdict."""
+    return [
+        f"{_running_state(body)}: command {body.get('commandId')} on group "
+        f"{body.get('group')}, requested {body.get('requestedAt')}, no verdict yet",
+        *([f"  {body['consoleUrl']}"] if body.get("consoleUrl") else []),
+    ]
+
+
+def _running_state(body: Mapping[str, Any]) -> str:
+    status = (body.get("ssm") or {}).get("status")
+    return f"running ({status})" if status else "running"
+
+
+def _kind(found: Mapping[str, Any]) -> str:
+    return str(found.get("kind") or "unknown").replace("_", " ")
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")

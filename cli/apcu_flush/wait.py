@@ -1,0 +1,113 @@
+"""Polling the status route until the command is judged, with a capped backoff."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from apcu_flush import render
+from apcu_flush.api import Reply
+from apcu_flush.exits import CliError, Exit
+
+# A clear takes seconds to minutes: poll soon, then less often, never more than every 15 s.
+FIRST_DELAY = 1.0
+FACTOR = 1.5
+MAX_DELAY = 15.0
+# A network blip or a 5xx while waiting is retried this many times in a row before giving up:
+# the command runs on whether or not this process can see it.
+MAX_TRANSIENT_FAILURES = 3
+
+
+def delays(
+    first: float = FIRST_DELAY, factor: float = FACTOR, cap: float = MAX_DELAY
+) -> Iterator[float]:
+    """Growing pauses between polls, with a little jitter so that many pipelines spread out."""
+    delay = first
+    while True:
+        yield min(cap, delay * random.uniform(0.9, 1.1))  # noqa: S311 (jitter, not a secret)
+        delay = min(cap, delay * factor)
+
+
+@dataclass
+class Waiting:
+    """What the caller sees while waiting; `last` is the newest status body."""
+
+    command_id: str
+    started: float
+    last: dict[str, Any] | None = None
+
+
+Poll = Callable[[], Reply]
+Observer = Callable[[Waiting], None]
+Sleeper = Callable[[float, Waiting], None]
+
+
+def wait_for_verdict(
+    poll: Poll,
+    waiting: Waiting,
+    *,
+    timeout: float,
+    observe: Observer,
+    sleep: Sleeper,
+    clock: Callable[[], float] = time.monotonic,
+    pauses: Iterator[float] | None = None,
+) -> dict[str, Any]:
+    """The judged status body, or CliError: REFUSED (4xx), TIMED_OUT, FAILED (5xx, network)."""
+    deadline = waiting.started + timeout
+    pauses = pauses if pauses is not None else delays()
+    failures = 0
+    while True:
+        try:
+            reply = poll()
+        except CliError as error:
+            if error.exit is not Exit.FAILED:
+                raise
+            problem: CliError | None = error
+        else:
+            problem = _transient(reply)
+            if problem is None:
+                failures = 0
+                if reply.status >= 400:
+                    raise refusal(reply)
+                waiting.last = reply.body
+                observe(waiting)
+                if reply.body.get("state") == "judged":
+                    return reply.body
+        if problem is not None:
+            failures += 1
+            if failures >= MAX_TRANSIENT_FAILURES:
+                raise problem
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise CliError(
+                Exit.TIMED_OUT,
+                f"no verdict after {timeout:g}s; command {waiting.command_id} may still be running",
+                {
+                    "error": {"kind": "timed-out", "message": f"no verdict after {timeout:g}s"},
+                    "commandId": waiting.command_id,
+                    "last": waiting.last,
+                },
+            )
+        sleep(min(next(pauses), remaining), waiting)
+
+
+def refusal(reply: Reply) -> CliError:
+    """A 4xx: the API refused the request and says why."""
+    lines = render.refused(reply.status, reply.body, reply.message)
+    return CliError(Exit.REFUSED, "\n".join(lines), reply.body)
+
+
+def _transient(reply: Reply) -> CliError | None:
+    """A server error or throttling, worth another poll; None for an answer to act on."""
+    if reply.status >= 500:
+        return CliError(
+            Exit.FAILED, f"the API answered {reply.status}: {reply.message}", reply.body
+        )
+    if reply.status == 429:
+        return CliError(
+            Exit.REFUSED, f"the API throttled the status reads: {reply.message}", reply.body
+        )
+    return None

@@ -1,0 +1,288 @@
+"""The HTTP API on 127.0.0.1, in front of the real dispatcher, as API Gateway serves it.
+
+Every request's SigV4 signature is checked against the keys the embedded AWS issued
+(local/sigv4.py): an unsigned or tampered request gets API Gateway's 403 and never reaches
+the function. The rest becomes an HTTP API payload 2.0 event, with the route key, the path
+parameters and the signing identity in requestContext.authorizer.iam, and the function's
+statusCode, headers and body are the answer.
+
+    with ApiGateway(in_fresh_process(env, log), region=REGION) as api:
+        api.url  # http://127.0.0.1:PORT/flush, shaped like the stack's ApiUrl output
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from harness import aws_emulator
+from harness.aws_emulator import SigningIdentity
+from local.sigv4 import Forbidden, Lookup, Received, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+API_ID = "local0api1"
+STAGE = "$default"
+# The HTTP API's routes (template.yaml): the route key is what the dispatcher dispatches on.
+POST_FLUSH = "POST /flush"
+GET_FLUSH = "GET /flush/{commandId}"
+_COMMAND_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)$")
+# What API Gateway answers itself, when no route matches or the integration fails.
+NOT_FOUND = {"message": "Not Found"}
+INTEGRATION_FAILED = {"message": "Internal Server Error"}
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str
+    path_parameters: dict[str, str] | None
+
+
+def route(method: str, path: str) -> Route | None:
+    if method == "POST" and path == "/flush":
+        return Route(POST_FLUSH, None)
+    if method == "GET" and (match := _COMMAND_PATH.match(path)):
+        return Route(GET_FLUSH, {"commandId": unquote(match["commandId"])})
+    return None
+
+
+def in_fresh_process(env: Mapping[str, str], log: Path, function: str = "dispatcher") -> Invoke:
+    """Run the function for each event in a new process (local/invoke.py), as a cold start."""
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            event_path, result_path = Path(tmp) / "event.json", Path(tmp) / "result.json"
+            event_path.write_text(json.dumps(event), encoding="utf-8")
+            with log.open("a", encoding="utf-8") as log_file:
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "local.invoke",
+                        function,
+                        str(event_path),
+                        str(result_path),
+                    ],
+                    cwd=ROOT,
+                    env=dict(env),
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    check=True,
+                    timeout=120,
+                )
+            result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+            return result
+
+    return invoke
+
+
+def payload_v2(
+    route: Route,
+    received: Received,
+    identity: SigningIdentity,
+    *,
+    source_ip: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The event API Gateway hands a Lambda integration (HTTP API, payload format 2.0)."""
+    domain = received.headers.get("host", f"{API_ID}.execute-api.localhost")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.key,
+        "rawPath": received.path,
+        "rawQueryString": received.query,
+        "headers": dict(received.headers),
+        "requestContext": {
+            "accountId": aws_emulator.ACCOUNT_ID,
+            "apiId": API_ID,
+            "authorizer": {
+                "iam": {
+                    "accessKey": identity.access_key_id,
+                    "accountId": identity.account_id,
+                    "callerId": identity.user_id,
+                    "cognitoIdentity": None,
+                    "principalOrgId": None,
+                    "userArn": identity.arn,
+                    "userId": identity.user_id,
+                }
+            },
+            "domainName": domain,
+            "domainPrefix": domain.split(".", 1)[0],
+            "http": {
+                "method": received.method,
+                "path": received.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": received.headers.get("user-agent", ""),
+            },
+            "requestId": base64.urlsafe_b64encode(uuid.uuid4().bytes[:10]).decode().rstrip("="),
+            "routeKey": route.key,
+            "stage": STAGE,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if received.query:
+        event["queryStringParameters"] = _joined(parse_qsl(received.query, keep_blank_values=True))
+    if route.path_parameters:
+        event["pathParameters"] = dict(route.path_parameters)
+    if received.body:
+        try:
+            event["body"] = received.body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(received.body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def answer_from(result: dict[str, Any]) -> Answer:
+    """The HTTP answer for what the function returned, or API Gateway's 500 if it raised."""
+    if not result.get("ok"):
+        return _json_answer(500, INTEGRATION_FAILED)
+    value = result.get("result")
+    if not isinstance(value, dict) or "statusCode" not in value:
+        # Payload 2.0: a result without statusCode is sent as a 200 JSON body.
+        return _json_answer(200, value)
+    body = value.get("body") or ""
+    if not isinstance(body, str):
+        return _json_answer(500, INTEGRATION_FAILED)
+    raw = base64.b64decode(body) if value.get("isBase64Encoded") else body.encode()
+    headers = {str(k): str(v) for k, v in (value.get("headers") or {}).items()}
+    return Answer(int(value["statusCode"]), headers, raw)
+
+
+class ApiGateway:
+    def __init__(
+        self,
+        invoke: Invoke,
+        *,
+        region: str,
+        lookup: Lookup = aws_emulator.signing_identity,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.region = region
+        self.events: list[dict[str, Any]] = []  # what reached the function, in order
+        self.answered: list[dict[str, Any]] = []  # what it had answered, in order
+        self._invoke = invoke
+        self._lookup = lookup
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/flush"
+
+    def __enter__(self) -> ApiGateway:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def handle(self, received: Received, source_ip: str) -> Answer:
+        matched = route(received.method, received.path)
+        if matched is None:
+            return _json_answer(404, NOT_FOUND)
+        now = self._clock()
+        try:
+            identity = verify(received, region=self.region, lookup=self._lookup, now=now)
+        except Forbidden as refusal:
+            return _json_answer(403, {"message": refusal.message})
+        event = payload_v2(matched, received, identity, source_ip=source_ip, now=now)
+        with self._lock:
+            self.events.append(event)
+        try:
+            result = self._invoke(event)
+        except (subprocess.SubprocessError, OSError, ValueError):
+            result = {"ok": False}
+        with self._lock:
+            self.answered.append(event)
+        return answer_from(result)
+
+    def status_reads_answered(self, since: int = 0) -> int:
+        """GET requests received at or after events[since] that the function has answered."""
+        with self._lock:
+            asked = {id(e) for e in self.events[since:] if e["routeKey"] == GET_FLUSH}
+            return sum(1 for e in self.answered if id(e) in asked)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def do_PUT(self) -> None:
+                self._serve()
+
+            def do_DELETE(self) -> None:
+                self._serve()
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                headers: dict[str, str] = {}
+                for name, value in self.headers.items():
+                    key = name.lower()
+                    # Repeated headers reach the function joined with commas, as API Gateway does.
+                    headers[key] = f"{headers[key]},{value}" if key in headers else value
+                received = Received(self.command, parts.path, parts.query, headers, body)
+                answer = gateway.handle(received, self.client_address[0])
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the caller stopped waiting (Ctrl-C) before the answer came
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # the run prints its own steps
+
+        return Handler
+
+
+def _json_answer(status: int, body: object) -> Answer:
+    return Answer(status, {"content-type": "application/json"}, json.dumps(body).encode())
+
+
+def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
