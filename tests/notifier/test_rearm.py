@@ -373,3 +373,18 @@ def test_follow_ups_count_in_the_metrics_only_when_they_fail(
     counted: collections.Counter[str] = emitted_metrics(capsys.readouterr().out)
     assert counted["VerdictStuck"] == 1
     assert counted["WatchdogNotRearmed"] == 0
+
+
+def test_a_follow_up_invokes_the_function_unqualified_as_the_role_may(recording: World) -> None:
+    # Given the notifier was invoked through an alias: the scheduler role may invoke only the
+    # unqualified function ARN
+    watched = Watched(recording)
+    world = watched.world
+    unqualified = world.context.invoked_function_arn
+    world.context.invoked_function_arn = unqualified + ":live"
+    command_id, _ = running(world)
+    world.slack.always()
+
+    world.invoke(watchdog_event(command_id))
+
+    assert [r["Target"]["Arn"] for r in watched.requests] == [unqualified]
