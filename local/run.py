@@ -28,7 +28,7 @@ from typing import Any
 from harness import cfn_template
 from local import pipeline_gate
 from local.embedded_aws import REGION, EmbeddedAws, Stack
-from local.scenarios import SCENARIOS, Scenario
+from local.scenarios import SCENARIOS, Fleet, Scenario
 from local.slack_receiver import SlackReceiver, render
 from local.steps import print_dispatcher_answer
 from local.steps import step as _step
@@ -95,6 +95,9 @@ def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> di
         "MESSAGE_LANGUAGE": lang,
         "ALERT_MENTION": "<!here>",
         "COMMANDS_TABLE": stack.commands_table,
+        "WATCHDOG_GROUP": stack.watchdog_group,
+        "WATCHDOG_ROLE_ARN": stack.watchdog_role_arn,
+        "WATCHDOG_DEAD_LETTER_ARN": stack.watchdog_dead_letter_arn,
     }
 
 
@@ -141,12 +144,14 @@ def sns_event(aws: EmbeddedAws, stack: Stack, command_id: str, status: str) -> d
     return event
 
 
-def watchdog_event(aws: EmbeddedAws, stack: Stack, command_id: str) -> tuple[dict[str, Any], str]:
+def watchdog_event(
+    aws: EmbeddedAws, stack: Stack, command_id: str, attempt: int = 0
+) -> tuple[dict[str, Any], str]:
     """The event the command's watchdog schedule hands the notifier: its Input, as the
-    dispatcher wrote it into EventBridge Scheduler (the embedded one)."""
-    schedule = aws.client("scheduler").get_schedule(
-        Name=f"watchdog-{command_id}", GroupName=stack.watchdog_group
-    )
+    dispatcher (or, for a follow-up, the notifier) wrote it into EventBridge Scheduler (the
+    embedded one)."""
+    name = f"watchdog-{command_id}-{attempt}" if attempt else f"watchdog-{command_id}"
+    schedule = aws.client("scheduler").get_schedule(Name=name, GroupName=stack.watchdog_group)
     if schedule["Target"]["Arn"] != stack.notifier_arn:
         raise ScenarioFailed(f"the watchdog targets {schedule['Target']['Arn']}, not the notifier")
     event: dict[str, Any] = json.loads(schedule["Target"]["Input"])
@@ -164,7 +169,7 @@ def _verdict(result: dict[str, Any]) -> str:
 
 
 def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: str) -> str:
-    total = 6
+    total = 8 if scenario.ends_later else 6
     aws.reset()
     slack.payloads.clear()
     log = OUT / f"{scenario.name}.log"
@@ -228,7 +233,44 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
         raise ScenarioFailed(f"expected exactly one Slack message, got {len(slack.payloads)}")
     if verdict != scenario.expected_verdict:
         raise ScenarioFailed(f"verdict {verdict}, expected {scenario.expected_verdict}")
-    _step(6, total, f"verdict {verdict} as expected (logs: {log.relative_to(ROOT)})")
+    then = ""
+    if scenario.ends_later is not None:
+        then = f", then {follow_up(aws, slack, stack, scenario, scenario.ends_later, command_id, lang, log)} from the follow-up"
+    _step(total, total, f"verdict {verdict} as expected{then} (logs: {log.relative_to(ROOT)})")
+    return verdict
+
+
+def follow_up(
+    aws: EmbeddedAws,
+    slack: SlackReceiver,
+    stack: Stack,
+    scenario: Scenario,
+    ends: Fleet,
+    command_id: str,
+    lang: str,
+    log: Path,
+) -> str:
+    """The command ends, SNS is lost again, and the follow-up the notifier armed fires."""
+    outcome = ends(aws, stack, command_id)
+    event, expression = watchdog_event(aws, stack, command_id, attempt=1)
+    _step(
+        6,
+        8,
+        f"fleet: the command ends ({outcome.summary}); SNS: nothing arrives again; the "
+        f"notifier's follow-up schedule fires ({expression})",
+    )
+    notified = _invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
+    verdict = _verdict(notified)
+    _step(7, 8, f"notifier: verdict {verdict} from the follow-up")
+    for payload in slack.payloads[1:]:
+        print(render(payload, indent="        │ "))
+    (OUT / f"{scenario.name}.slack.json").write_text(
+        json.dumps(slack.payloads, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    if len(slack.payloads) != 2:
+        raise ScenarioFailed(f"expected the alert and one verdict, got {len(slack.payloads)}")
+    if verdict != scenario.follow_up_verdict:
+        raise ScenarioFailed(f"follow-up verdict {verdict}, expected {scenario.follow_up_verdict}")
     return verdict
 
 

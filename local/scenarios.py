@@ -111,6 +111,10 @@ class Scenario:
     # "sns": SSM's notification reaches the notifier; "watchdog": it is lost, and the
     # command's watchdog schedule fires instead.
     delivery: str = "sns"
+    # Then the command ends this way, SSM's notification is lost again, and the follow-up
+    # watchdog the notifier armed fires: it must bring this verdict.
+    ends_later: Fleet | None = None
+    follow_up_verdict: str = ""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -138,10 +142,12 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "stuck",
-            "the command still runs after its expiry",
+            "the command still runs after its expiry, then ends with SNS lost too",
             "stuck",
             still_running,
             delivery="watchdog",
+            ends_later=everyone_clears,
+            follow_up_verdict="ok",
         ),
     )
 }

@@ -53,7 +53,8 @@ def test_each_scenario_posted_one_slack_message(
     assert every_scenario.returncode == 0
     for scenario in EXPECTED:
         payloads = json.loads((ROOT / "local" / "out" / f"{scenario}.slack.json").read_text())
-        assert len(payloads) == 1
+        # stuck: the alert, then the verdict the follow-up watchdog brings
+        assert len(payloads) == (2 if scenario == "stuck" else 1)
         assert payloads[0]["text"], "Slack needs a top-level text for notifications"
     ok = json.loads((ROOT / "local" / "out" / "ok.slack.json").read_text())[0]
     assert "<!here>" not in json.dumps(ok), "the mention is for alerts only"
@@ -83,9 +84,14 @@ def test_the_watchdog_brings_the_verdict_of_a_lost_notification_and_alerts_on_a_
     [lost] = json.loads((ROOT / "local" / "out" / "lost-notification.slack.json").read_text())
     assert "never arrived" in json.dumps(lost, ensure_ascii=False)
     assert "<!here>" not in lost["text"], "the verdict is ok; the note is not an alert"
-    [stuck] = json.loads((ROOT / "local" / "out" / "stuck.slack.json").read_text())
+    [stuck, verdict] = json.loads((ROOT / "local" / "out" / "stuck.slack.json").read_text())
     assert "still running after its expiry" in stuck["text"]
     assert "<!here>" in stuck["text"]
+    # SNS is lost for the stuck command too: the notifier's follow-up schedule brings its verdict
+    assert "verdict stuck as expected, then ok from the follow-up" in every_scenario.stdout
+    assert "the notifier's follow-up schedule fires (at(" in every_scenario.stdout
+    assert "APCu cleared on every instance" in verdict["text"]
+    assert "never arrived" in json.dumps(verdict, ensure_ascii=False)
 
 
 def test_the_deploy_gate_exits_with_the_verdict(

@@ -409,7 +409,15 @@ def test_configuration_is_read_from_the_environment(
     emu.settle_command(command_id, {i: ok() for i in members})
     monkeypatch.setenv("SLACK_WEBHOOK_SECRET_ARN", world.secret_arn)
     monkeypatch.setenv("MESSAGE_LANGUAGE", "ja")
-    monkeypatch.delenv("COMMANDS_TABLE", raising=False)
+    # Without the table, the watchdog's variables (set when the dispatcher's tests ran in
+    # this process) would be refused: follow-ups need the record.
+    for name in (
+        "COMMANDS_TABLE",
+        "WATCHDOG_GROUP",
+        "WATCHDOG_ROLE_ARN",
+        "WATCHDOG_DEAD_LETTER_ARN",
+    ):
+        monkeypatch.delenv(name, raising=False)
     handler.use_runtime(None)
     world.slack.always()
 

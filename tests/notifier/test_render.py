@@ -11,10 +11,10 @@ import pytest
 
 from apcu_notifier.config import Language
 from apcu_notifier.facts import TargetFacts
-from apcu_notifier.notification import UnreadableReason
+from apcu_notifier.notification import MAX_FOLLOW_UPS, UnreadableReason
 from apcu_notifier.render import clip, escape, escape_clip, render
 from apcu_notifier.verdict import Verdict, VerdictKind, judge, unknown_command, unreadable
-from apcu_notifier.watchdog import stuck_verdict
+from apcu_notifier.watchdog import FOLLOW_UP_INTERVAL, stuck_verdict
 from tests.notifier.builders import (
     COMMAND_ID,
     command,
@@ -214,6 +214,16 @@ def _stuck() -> Verdict:
     )
 
 
+def _stuck_watched() -> Verdict:
+    return replace(_stuck(), watched=True)
+
+
+def _never_ended() -> Verdict:
+    return replace(
+        _stuck(), kind=VerdictKind.NEVER_ENDED, watched_for=FOLLOW_UP_INTERVAL * MAX_FOLLOW_UPS
+    )
+
+
 def _ok_notification_missing() -> Verdict:
     return replace(judge(healthy_group(3)), notification_missing=True)
 
@@ -235,6 +245,8 @@ CASES: dict[str, Callable[[], Verdict]] = {
     "unknown-command": _unknown_command,
     "unreadable": _unreadable,
     "stuck": _stuck,
+    "stuck-watched": _stuck_watched,
+    "never-ended": _never_ended,
     "ok-notification-missing": _ok_notification_missing,
     "test-event": _test_event,
 }

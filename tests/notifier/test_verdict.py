@@ -308,6 +308,7 @@ def test_metric_names_per_kind() -> None:
         "VerdictUnknownCommand",
         "VerdictUnreadable",
         "VerdictStuck",
+        "VerdictNeverEnded",
         "VerdictTestEvent",
     ]
 

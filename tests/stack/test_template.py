@@ -19,7 +19,14 @@ import pytest
 from apcu_record.item import CommandRecord
 from harness import cfn_template
 from tests.stack import deployed
-from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_statements, statements
+from tests.stack.deployed import (
+    ACCOUNT_ID,
+    REGION,
+    DeployedStack,
+    _transformed,
+    role_statements,
+    statements,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 # The public layer of the Powertools release the tests run with (tests/stack/test_powertools_pin.py).
@@ -47,6 +54,7 @@ NO_RESOURCE_LEVEL_ACTIONS = {
 # Resources whose one PolicyDocument grants something.
 POLICY_RESOURCES = {
     "AWS::IAM::Policy",
+    "AWS::IAM::RolePolicy",
     "AWS::IAM::ManagedPolicy",
     "AWS::SQS::QueuePolicy",
     "AWS::SNS::TopicPolicy",
@@ -166,6 +174,9 @@ def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack
         "MESSAGE_LANGUAGE": "en",
         "ALERT_MENTION": "",
         "COMMANDS_TABLE": "{CommandsTable}",
+        "WATCHDOG_GROUP": "{WatchdogScheduleGroup}",
+        "WATCHDOG_ROLE_ARN": "{WatchdogRole.Arn}",
+        "WATCHDOG_DEAD_LETTER_ARN": "{WatchdogDeadLetterQueue.Arn}",
     }
 
 
@@ -276,6 +287,8 @@ def test_no_role_carries_a_managed_policy(stack: DeployedStack) -> None:
     }
     assert not stack.of_type("AWS::IAM::Policy")
     assert not stack.of_type("AWS::IAM::ManagedPolicy")
+    # The one policy apart from its role (it would close a dependency circle inside it).
+    assert set(stack.of_type("AWS::IAM::RolePolicy")) == {"WatchdogInvokePolicy"}
 
 
 @pytest.mark.parametrize(
@@ -440,7 +453,39 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
             no_condition(),
         ),
         ("Allow", ("sqs:SendMessage",), ("{NotifierFailureQueue.Arn}",), no_condition()),
+        # A command still running past its expiry: the next watchdog, in the stack's group.
+        (
+            "Allow",
+            ("scheduler:CreateSchedule",),
+            (arn("scheduler", "schedule/{WatchdogScheduleGroup}/*"),),
+            no_condition(),
+        ),
+        (
+            "Allow",
+            ("iam:PassRole",),
+            ("{WatchdogRole.Arn}",),
+            condition({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}),
+        ),
     }
+
+
+def test_the_notifier_passes_only_the_watchdog_role_and_only_to_scheduler(
+    stack: DeployedStack,
+) -> None:
+    passes = [
+        s
+        for s in role_statements(stack.properties("NotifierRole"))
+        if "iam:PassRole" in s["Action"]
+    ]
+    assert passes == [
+        {
+            "Sid": "PassTheWatchdogRoleToScheduler",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": ["{WatchdogRole.Arn}"],
+            "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        }
+    ]
 
 
 def test_an_existing_webhook_secret_is_read_by_its_arn_and_none_is_created() -> None:
@@ -896,7 +941,10 @@ def test_watchdog_role_is_for_scheduler_of_this_account_and_may_only_invoke_the_
     ]
     # The dead-letter queue is written with the schedule's role too (EventBridge Scheduler
     # user guide, configuring a schedule's dead-letter queue).
-    assert {frozen(s) for s in role_statements(role)} == {
+    invoke = stack.properties("WatchdogInvokePolicy")
+    assert invoke["RoleName"] == "{WatchdogRole}"
+    granted = role_statements(role) + statements(invoke["PolicyDocument"])
+    assert {frozen(s) for s in granted} == {
         ("Allow", ("lambda:InvokeFunction",), ("{NotifierFunction.Arn}",), no_condition()),
         ("Allow", ("sqs:SendMessage",), ("{WatchdogDeadLetterQueue.Arn}",), no_condition()),
     }
@@ -1172,3 +1220,54 @@ def test_outputs_give_everything_an_operator_needs_next(stack: DeployedStack) ->
     }
     off = DeployedStack({"ClearOnWarmPoolExit": "false"}).outputs
     assert "WarmPoolExitFailureQueueUrl" not in off
+
+
+def _references(node: Any, names: set[str]) -> set[str]:
+    """The resources a property tree refers to: Ref, Fn::GetAtt and ${...} in Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                if isinstance(value, list):
+                    found |= _references(value[1], names)
+            else:
+                found |= _references(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _references(value, names)
+    return found & names
+
+
+def test_the_resources_depend_on_each_other_in_no_circle() -> None:
+    # CloudFormation refuses a template whose resources refer to each other in a circle; the
+    # notifier, the scheduler role and the role's right to invoke the notifier come closest.
+    resources = _transformed()["Resources"]
+    names = set(resources)
+    edges = {
+        name: _references(resource.get("Properties", {}), names)
+        | set(
+            [resource["DependsOn"]]
+            if isinstance(resource.get("DependsOn"), str)
+            else resource.get("DependsOn", [])
+        )
+        for name, resource in resources.items()
+    }
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, " -> ".join((*path, name))
+        if name in done:
+            return
+        for target in sorted(edges[name]):
+            visit(target, (*path, name))
+        done.add(name)
+
+    for name in sorted(names):
+        visit(name, ())

@@ -8,6 +8,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from apcu_record.schedule import (
+    IAM_ROLE_ARN_PATTERN,
+    LAMBDA_ARN_PATTERN,
+    SCHEDULE_GROUP_PATTERN,
+    SQS_ARN_PATTERN,
+)
+
 # SendCommand's MaxConcurrency member, as botocore's SSM model constrains it (1..7 characters).
 MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
 # SendCommand's TimeoutSeconds bounds (botocore SSM model).
@@ -18,14 +25,13 @@ EXECUTION_TIMEOUT_RANGE = (1, 172_800)
 # AWS-owned document in another account cannot stand in for the project's own.
 _DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]{3,128}$"
 _SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
-_IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
-# Names and ARNs as botocore's dynamodb, scheduler, lambda and sqs models constrain them.
+# A table name as botocore's dynamodb model constrains it; the watchdog's names and ARNs are
+# checked as the schedule's shared definition does (apcu_record.schedule).
 _TABLE_NAME = r"^[a-zA-Z0-9_.-]{3,255}$"
-_SCHEDULE_GROUP = r"^[0-9a-zA-Z-_.]{1,64}$"
-_LAMBDA_ARN = (
-    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]{1,64}(:[a-zA-Z0-9-_$]+)?$"
-)
-_SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_-]{1,80}$"
+_IAM_ROLE_ARN = IAM_ROLE_ARN_PATTERN
+_SCHEDULE_GROUP = SCHEDULE_GROUP_PATTERN
+_LAMBDA_ARN = LAMBDA_ARN_PATTERN
+_SQS_ARN = SQS_ARN_PATTERN
 
 
 class ConfigError(Exception):

@@ -10,28 +10,21 @@ timeout (SendCommand TimeoutSeconds), then runs at most the document's execution
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.validation import FlushRequest
-from apcu_record import store
+from apcu_record import schedule, store
 from apcu_record.item import CommandRecord, iso, parse_iso
+from apcu_record.schedule import ScheduleSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_scheduler.type_defs import CreateScheduleInputTypeDef
 
-# The notifier recognises the schedule's Input by this source (apcu_notifier.notification).
-WATCHDOG_SOURCE = "apcu-fleet-flush.watchdog"
 GRACE = dt.timedelta(seconds=60)
-SCHEDULE_PREFIX = "watchdog-"
-# Scheduler invokes Lambda asynchronously; these retries cover a throttled or failed invoke
-# (Lambda's own async retries then cover a notifier error). What still fails goes to the DLQ.
-RETRY_MAX_AGE_SECONDS = 3600
-RETRY_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -68,37 +61,19 @@ def build_record(
     )
 
 
-def schedule_name(command_id: str) -> str:
-    return SCHEDULE_PREFIX + command_id
-
-
-def watchdog_event(command_id: str) -> dict[str, str]:
-    return {"source": WATCHDOG_SOURCE, "commandId": command_id}
-
-
 def build_schedule(record: CommandRecord, config: Config) -> CreateScheduleInputTypeDef:
-    fires = parse_iso(record.expires_at) + GRACE
     settings = config.watchdog
-    return {
-        "Name": schedule_name(record.command_id),
-        "GroupName": settings.group,
-        # at() takes no zone suffix; ScheduleExpressionTimezone says it is UTC.
-        "ScheduleExpression": f"at({fires.strftime('%Y-%m-%dT%H:%M:%S')})",
-        "ScheduleExpressionTimezone": "UTC",
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "ActionAfterCompletion": "DELETE",
-        "Description": f"Judge Run Command {record.command_id} if SSM's notification is lost",
-        "Target": {
-            "Arn": settings.target_arn,
-            "RoleArn": settings.role_arn,
-            "Input": json.dumps(watchdog_event(record.command_id), separators=(",", ":")),
-            "RetryPolicy": {
-                "MaximumEventAgeInSeconds": RETRY_MAX_AGE_SECONDS,
-                "MaximumRetryAttempts": RETRY_ATTEMPTS,
-            },
-            "DeadLetterConfig": {"Arn": settings.dead_letter_arn},
-        },
-    }
+    return schedule.build_schedule(
+        record.command_id,
+        parse_iso(record.expires_at) + GRACE,
+        ScheduleSettings(
+            group=settings.group,
+            role_arn=settings.role_arn,
+            target_arn=settings.target_arn,
+            dead_letter_arn=settings.dead_letter_arn,
+        ),
+        description=f"Judge Run Command {record.command_id} if SSM's notification is lost",
+    )
 
 
 def arm(

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from apcu_record.schedule import IAM_ROLE_ARN_PATTERN, SCHEDULE_GROUP_PATTERN, SQS_ARN_PATTERN
+
 
 class ConfigError(ValueError):
     """The environment does not describe a usable notifier; raised before any event is handled."""
@@ -31,6 +33,9 @@ class Config:
     alert_mention: str = ""
     # The command record, which also keeps each verdict to one post; unset disables both.
     commands_table: str | None = None
+    # Where the notifier arms a follow-up watchdog for a command still running past its
+    # expiry; unset (tests, a local run without it) arms none.
+    watchdog: WatchdogSettings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -58,10 +63,55 @@ class Config:
                 f"<@U012AB3CD> or <!subteam^S012AB3CD>; got {mention!r}."
             )
         table = env.get("COMMANDS_TABLE", "").strip() or None
+        watchdog = WatchdogSettings.from_env(env)
+        if watchdog is not None and table is None:
+            # The record keeps the stuck alert and the verdict to one post each; follow-ups
+            # without it could post a verdict SNS brings too.
+            raise ConfigError(
+                "WATCHDOG_GROUP and the other watchdog variables need COMMANDS_TABLE."
+            )
         return cls(
             slack_webhook_secret_arn=secret_arn,
             region=region,
             language=language,
             alert_mention=mention,
             commands_table=table,
+            watchdog=watchdog,
+        )
+
+
+# The follow-up schedule's target is the notifier itself: its ARN comes from the invocation's
+# context (the template cannot pass a function its own ARN without a circular reference).
+_WATCHDOG_VARIABLES = {
+    "WATCHDOG_GROUP": (SCHEDULE_GROUP_PATTERN, "a schedule group name"),
+    "WATCHDOG_ROLE_ARN": (IAM_ROLE_ARN_PATTERN, "an IAM role ARN"),
+    "WATCHDOG_DEAD_LETTER_ARN": (SQS_ARN_PATTERN, "an SQS queue ARN"),
+}
+
+
+@dataclass(frozen=True)
+class WatchdogSettings:
+    group: str
+    role_arn: str
+    dead_letter_arn: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WatchdogSettings | None:
+        """All three variables, or none (no follow-ups); anything between is a mistake."""
+        values = {name: env.get(name, "").strip() for name in _WATCHDOG_VARIABLES}
+        missing = [name for name, value in values.items() if not value]
+        if len(missing) == len(values):
+            return None
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} not set: the watchdog variables go together "
+                f"({', '.join(_WATCHDOG_VARIABLES)}), all set or none."
+            )
+        for name, (pattern, what) in _WATCHDOG_VARIABLES.items():
+            if not re.fullmatch(pattern, values[name]):
+                raise ConfigError(f"{name} must be {what}, got {values[name]!r}.")
+        return cls(
+            group=values["WATCHDOG_GROUP"],
+            role_arn=values["WATCHDOG_ROLE_ARN"],
+            dead_letter_arn=values["WATCHDOG_DEAD_LETTER_ARN"],
         )

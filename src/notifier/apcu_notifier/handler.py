@@ -13,6 +13,7 @@ them). AWS errors, a broken secret and a post Slack did not take are raised.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from botocore.config import Config as BotoConfig
 from apcu_notifier import watchdog
 from apcu_notifier.config import Config
 from apcu_notifier.facts import UnknownCommand, read_facts
-from apcu_notifier.idempotency import Ledger
+from apcu_notifier.idempotency import Ledger, utc_now
 from apcu_notifier.notification import (
     CommandNotification,
     InvalidEvent,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_ssm import SSMClient
 
 # Standard mode retries throttling and transient errors with backoff (3 attempts), then the
@@ -81,10 +83,21 @@ class Runtime:
     ec2_factory: Callable[[], EC2Client] | None = None
     ec2_client: EC2Client | None = None
 
+    # CreateSchedule, only for a command still running past its expiry; built on first use
+    # like EC2's, so that the verdicts that never re-arm a watchdog do not load its model.
+    scheduler_factory: Callable[[], EventBridgeSchedulerClient] | None = None
+    scheduler_client: EventBridgeSchedulerClient | None = None
+    clock: Callable[[], dt.datetime] = utc_now
+
     def ec2(self) -> EC2Client | None:
         if self.ec2_client is None and self.ec2_factory is not None:
             self.ec2_client = self.ec2_factory()
         return self.ec2_client
+
+    def scheduler(self) -> EventBridgeSchedulerClient | None:
+        if self.scheduler_client is None and self.scheduler_factory is not None:
+            self.scheduler_client = self.scheduler_factory()
+        return self.scheduler_client
 
 
 def build_runtime(config: Config, session: boto3.Session | None = None) -> Runtime:
@@ -102,6 +115,7 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
         http=requests.Session(),
         ledger=ledger,
         ec2_factory=lambda: session.client("ec2", config=AWS_CLIENT_CONFIG),
+        scheduler_factory=lambda: session.client("scheduler", config=AWS_CLIENT_CONFIG),
     )
 
 
@@ -150,7 +164,11 @@ def handle_event(event: object, context: LambdaContext, rt: Runtime) -> dict[str
     for index, notification in enumerate(notifications, start=1):
         # Every record is tried; all failures are raised together below.
         try:
-            outcomes.append(handle_notification(notification, rt, remaining))
+            outcomes.append(
+                handle_notification(
+                    notification, rt, remaining, function_arn=context.invoked_function_arn
+                )
+            )
         except Exception as error:
             logger.exception(
                 "notification failed; the event will be retried",
@@ -166,8 +184,14 @@ def handle_event(event: object, context: LambdaContext, rt: Runtime) -> dict[str
 
 
 def handle_notification(
-    notification: Notification, rt: Runtime, remaining: Callable[[], float]
+    notification: Notification,
+    rt: Runtime,
+    remaining: Callable[[], float],
+    *,
+    function_arn: str = "",
 ) -> dict[str, Any]:
+    """`function_arn`: the notifier's own, from the invocation's context; the target of the
+    follow-up watchdog it may arm."""
     if isinstance(notification, UnreadableNotification):
         logger.error(
             "unreadable notification; posting an alert",
@@ -182,7 +206,7 @@ def handle_notification(
         return once(rt, f"unreadable-{digest}", remaining, lambda: verdict, via=VIA_SNS)
     logger.set_correlation_id(notification.command_id)
     if isinstance(notification, WatchdogNotification):
-        return watchdog.check(notification, rt, remaining)
+        return watchdog.check(notification, rt, remaining, function_arn=function_arn)
     if isinstance(notification, InvocationNotification):
         logger.info(
             "invocation notification ignored: the verdict needs the whole command",

@@ -84,11 +84,11 @@ class Ledger:
         )
         return answer.get("Item", {}).get("state", {}).get("S") == "judged"
 
-    def mark_stuck(self, command_id: str) -> bool:
-        return store.mark_stuck(self.client, self.table, command_id, self.clock())
+    def mark_stuck(self, command_id: str, attribute: str = store.STUCK_ALERT) -> bool:
+        return store.mark_stuck(self.client, self.table, command_id, self.clock(), attribute)
 
-    def unmark_stuck(self, command_id: str) -> None:
-        store.unmark_stuck(self.client, self.table, command_id)
+    def unmark_stuck(self, command_id: str, attribute: str = store.STUCK_ALERT) -> None:
+        store.unmark_stuck(self.client, self.table, command_id, attribute)
 
 
 def recorded(verdict: Verdict, via: str, now: dt.datetime) -> RecordedVerdict:

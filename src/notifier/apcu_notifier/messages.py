@@ -87,6 +87,13 @@ class Messages:
     # The watchdog: a command still running after its expiry, a notification that never came.
     title_stuck: str
     summary_stuck: str
+    # What follows a stuck alert: the watchdog's follow-ups when it can arm them, else only
+    # SSM's notification. The interval and the bound are apcu_notifier.watchdog's
+    # FOLLOW_UP_INTERVAL and MAX_FOLLOW_UPS (tests/notifier/test_rearm.py holds them together).
+    stuck_watched: str
+    stuck_unwatched: str
+    title_never_ended: str
+    summary_never_ended: str
     notification_missing: str
 
 
@@ -207,12 +214,31 @@ EN = Messages(
         UnreadableReason.BAD_COMMAND_ID: "the commandId is not a Run Command id",
         UnreadableReason.UNKNOWN_STATUS: "the status is not one SSM sends",
         UnreadableReason.BAD_WATCHDOG_EVENT: "the watchdog event has no valid commandId",
+        UnreadableReason.BAD_WATCHDOG_ATTEMPT: (
+            "the watchdog event's attempt is not a whole number from 0 to 8"
+        ),
     },
     title_stuck="🚨 APCu clear still running after its expiry",
     summary_stuck=(
         "SSM still reports the command *{status}* after its expiry, when it should have "
         "ended: {succeeded} of {targeted} targeted instances have cleared so far. Open it in "
-        "the console. Its verdict follows when it ends."
+        "the console."
+    ),
+    stuck_watched=(
+        "The watchdog checks it again every 15 minutes and posts its verdict when it ends; "
+        "after 2 hours it stops and says so."
+    ),
+    stuck_unwatched=(
+        "Its verdict is posted only if SSM's notification arrives when it ends: nothing "
+        "checks it again."
+    ),
+    title_never_ended="🚨 APCu clear never ended: no verdict can be reached",
+    summary_never_ended=(
+        "SSM still reports the command *{status}* {minutes} minutes after the watchdog first "
+        "found it running past its expiry: {succeeded} of {targeted} targeted instances have "
+        "cleared. The watchdog stops checking it, so no verdict will be reached automatically; "
+        "one is still posted if SSM's notification arrives. Open it in the console, cancel it, "
+        "and check the instances that have not cleared."
     ),
     notification_missing=(
         "⚠️ SSM's notification for this command never arrived: the watchdog judged it. "
@@ -338,12 +364,29 @@ JA = Messages(
         UnreadableReason.BAD_COMMAND_ID: "commandId が Run Command の ID の形式ではありません",
         UnreadableReason.UNKNOWN_STATUS: "SSM が送らないステータスです",
         UnreadableReason.BAD_WATCHDOG_EVENT: "ウォッチドッグのイベントに有効な commandId がありません",
+        UnreadableReason.BAD_WATCHDOG_ATTEMPT: (
+            "ウォッチドッグのイベントの attempt が 0 から 8 までの整数ではありません"
+        ),
     },
     title_stuck="🚨 有効期限を過ぎても APCu のクリアが終わっていません",
     summary_stuck=(
         "有効期限を過ぎても SSM のステータスは *{status}* のままです"
         "（対象 {targeted} 台中 {succeeded} 台でクリア済み）。コンソールでコマンドを確認してください。"
-        "終了したら結果をあらためて通知します。"
+    ),
+    stuck_watched=(
+        "ウォッチドッグが 15 分ごとに確認し、終了したら結果を通知します。"
+        "2 時間たっても終わらなければ確認をやめ、その旨を通知します。"
+    ),
+    stuck_unwatched=(
+        "終了時に SSM の通知が届いた場合にのみ結果を通知します。ほかに再確認するものはありません。"
+    ),
+    title_never_ended="🚨 APCu のクリアが終わらず、結果を判定できません",
+    summary_never_ended=(
+        "有効期限を過ぎて実行中と判明してから {minutes} 分たっても、SSM のステータスは "
+        "*{status}* のままです（対象 {targeted} 台中 {succeeded} 台でクリア済み）。"
+        "ウォッチドッグは確認をやめるため、結果は自動では判定されません"
+        "（SSM の通知が届けばその時点で通知します）。コンソールでコマンドを確認して取り消し、"
+        "クリアされていないインスタンスを調べてください。"
     ),
     notification_missing=(
         "⚠️ このコマンドの SSM 通知が届かなかったため、ウォッチドッグが判定しました。"

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from apcu_record.schedule import WATCHDOG_SOURCE
+
 # CommandStatus and the invocation-only Delayed (docs/facts.md, botocore ssm model).
 FINAL_STATUSES = frozenset({"Success", "Failed", "TimedOut", "Cancelled"})
 NON_FINAL_STATUSES = frozenset({"Pending", "InProgress", "Delayed", "Cancelling"})
@@ -27,9 +29,10 @@ _COMMAND_ID = re.compile(
 )
 
 EXCERPT_CHARS = 500
-# The Input of the watchdog schedule the dispatcher creates per command
-# (apcu_dispatcher.watchdog): {"source": WATCHDOG_SOURCE, "commandId": "..."}.
-WATCHDOG_SOURCE = "apcu-fleet-flush.watchdog"
+# The Input of a watchdog schedule (apcu_record.schedule): {"source": WATCHDOG_SOURCE,
+# "commandId": "...", "attempt": n}; the dispatcher's first schedule has no attempt (0), each
+# follow-up the notifier arms counts up to MAX_FOLLOW_UPS (apcu_notifier.watchdog).
+MAX_FOLLOW_UPS = 8
 
 
 class InvalidEvent(ValueError):
@@ -47,6 +50,7 @@ class UnreadableReason(StrEnum):
     BAD_COMMAND_ID = "the commandId is not a Run Command id"
     UNKNOWN_STATUS = "the Message has an unknown status"
     BAD_WATCHDOG_EVENT = "the watchdog event has no valid commandId"
+    BAD_WATCHDOG_ATTEMPT = "the watchdog event's attempt is not a whole number from 0 to 8"
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class WatchdogNotification:
     """The command's expiry has passed: judge it if SSM's notification has not done so."""
 
     command_id: str
+    # 0 for the dispatcher's schedule, n for the notifier's n-th follow-up.
+    attempt: int = 0
 
 
 Notification = (
@@ -156,7 +162,15 @@ def _parse_watchdog(event: dict[str, Any]) -> Notification:
     command_id = event.get("commandId")
     if not isinstance(command_id, str) or not _COMMAND_ID.fullmatch(command_id):
         return UnreadableNotification(UnreadableReason.BAD_WATCHDOG_EVENT, _excerpt(event), "")
-    return WatchdogNotification(command_id)
+    attempt = event.get("attempt", 0)
+    # bool is an int in Python; true is no count.
+    if (
+        isinstance(attempt, bool)
+        or not isinstance(attempt, int)
+        or not 0 <= attempt <= MAX_FOLLOW_UPS
+    ):
+        return UnreadableNotification(UnreadableReason.BAD_WATCHDOG_ATTEMPT, _excerpt(event), "")
+    return WatchdogNotification(command_id, attempt)
 
 
 def _excerpt(value: object) -> str:

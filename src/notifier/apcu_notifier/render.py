@@ -140,6 +140,7 @@ def _title(verdict: Verdict, m: Messages) -> str:
         VerdictKind.UNKNOWN_COMMAND: m.title_unknown_command,
         VerdictKind.UNREADABLE: m.title_unreadable,
         VerdictKind.STUCK: m.title_stuck,
+        VerdictKind.NEVER_ENDED: m.title_never_ended,
         VerdictKind.TEST_EVENT: m.title_test_event,
     }[verdict.kind]
 
@@ -194,6 +195,17 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
         return [
             m.summary_stuck.format(
                 status=status, succeeded=verdict.succeeded, targeted=verdict.targeted
+            ),
+            m.stuck_watched if verdict.watched else m.stuck_unwatched,
+        ]
+    if kind is VerdictKind.NEVER_ENDED:
+        watched = verdict.watched_for or dt.timedelta()
+        return [
+            m.summary_never_ended.format(
+                status=status,
+                succeeded=verdict.succeeded,
+                targeted=verdict.targeted,
+                minutes=int(watched.total_seconds() // 60),
             )
         ]
     if kind is VerdictKind.GROUP_NOT_FOUND:

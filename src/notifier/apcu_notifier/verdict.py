@@ -59,6 +59,8 @@ class VerdictKind(StrEnum):
     UNREADABLE = "unreadable"
     # The watchdog found the command still running after its expiry; not its verdict.
     STUCK = "stuck"
+    # Still running when the watchdog's last follow-up fired: it stops checking.
+    NEVER_ENDED = "never_ended"
     # A stored example event (events/notifier/) whose command SSM does not know.
     TEST_EVENT = "test_event"
 
@@ -158,6 +160,10 @@ class Verdict:
     excerpt: str = ""
     # Reached by the watchdog because SSM's notification never arrived.
     notification_missing: bool = False
+    # For STUCK: the watchdog checks the command again until it ends (or gives up).
+    watched: bool = False
+    # For NEVER_ENDED: how long after the command's first watchdog it gave up.
+    watched_for: dt.timedelta | None = None
 
     @property
     def is_alert(self) -> bool:

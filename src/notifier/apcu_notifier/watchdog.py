@@ -5,16 +5,29 @@
 - the command still runs: SSM ends every command by its expiry (delivery timeout plus the
   document's execution timeout), so post a `stuck` alert, once. It is not the command's
   verdict: when the command ends, SNS brings that, and it is posted once.
+
+SNS may be lost for that command too (the very failure the watchdog exists for), so while the
+command runs the notifier arms one follow-up schedule at a time, FOLLOW_UP_INTERVAL apart, each
+with the next attempt number. A follow-up that finds the command final posts its verdict (unless
+SNS brought it first); one that finds it running arms the next, without a second stuck alert.
+After MAX_FOLLOW_UPS (2 hours) it stops: a command that long past its expiry will not end on its
+own, and one `never_ended` alert says so. Follow-ups need the watchdog settings and the command
+record; without them the stuck alert says that only SSM's notification can bring the verdict.
+
+A follow-up that cannot be created after the stuck alert was posted raises, so Lambda retries
+the event: the record says the alert was posted, so the retry only creates the schedule.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from apcu_notifier.config import WatchdogSettings
 from apcu_notifier.facts import (
     CommandFacts,
     Facts,
@@ -24,7 +37,7 @@ from apcu_notifier.facts import (
     read_groups,
     read_invocations,
 )
-from apcu_notifier.notification import FINAL_STATUSES, WatchdogNotification
+from apcu_notifier.notification import FINAL_STATUSES, MAX_FOLLOW_UPS, WatchdogNotification
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.posting import deliver, once
 from apcu_notifier.verdict import (
@@ -35,14 +48,27 @@ from apcu_notifier.verdict import (
     problems,
     unknown_command,
 )
+from apcu_record import schedule
 from apcu_record.item import VIA_WATCHDOG
+from apcu_record.store import NEVER_ENDED_ALERT
 
 if TYPE_CHECKING:
     from apcu_notifier.handler import Runtime
 
 
+FOLLOW_UP_INTERVAL = dt.timedelta(minutes=15)
+
+
+class WatchdogNotRearmed(RuntimeError):
+    """The follow-up schedule could not be created; Lambda retries the event."""
+
+
 def check(
-    notification: WatchdogNotification, rt: Runtime, remaining: Callable[[], float]
+    notification: WatchdogNotification,
+    rt: Runtime,
+    remaining: Callable[[], float],
+    *,
+    function_arn: str = "",
 ) -> dict[str, Any]:
     command_id = notification.command_id
     if rt.ledger is not None and rt.ledger.judged(command_id):
@@ -61,7 +87,7 @@ def check(
             via=VIA_WATCHDOG,
         )
     if command.status not in FINAL_STATUSES:
-        return _stuck(command, rt, remaining)
+        return _running(command, notification.attempt, rt, remaining, function_arn)
 
     def decide() -> Verdict:
         names = group_target(command.targets)
@@ -97,7 +123,77 @@ def stuck_verdict(facts: Facts) -> Verdict:
     )
 
 
-def _stuck(command: CommandFacts, rt: Runtime, remaining: Callable[[], float]) -> dict[str, Any]:
+def _running(
+    command: CommandFacts,
+    attempt: int,
+    rt: Runtime,
+    remaining: Callable[[], float],
+    function_arn: str,
+) -> dict[str, Any]:
+    if attempt >= MAX_FOLLOW_UPS:
+        return _never_ended(command, rt, remaining, attempt)
+    settings = rt.config.watchdog if rt.ledger is not None and function_arn else None
+    watched = settings is not None
+    if attempt == 0:
+        outcome = _stuck(command, rt, remaining, watched=watched)
+    else:
+        logger.info(
+            "watchdog follow-up: the command still runs",
+            extra={"status": command.status, "attempt": attempt},
+        )
+        outcome = {"command_id": command.command_id, "running": command.status}
+    if settings is not None:
+        outcome["follow_up"] = _rearm(command.command_id, attempt + 1, rt, settings, function_arn)
+    return outcome
+
+
+def _rearm(
+    command_id: str, attempt: int, rt: Runtime, settings: WatchdogSettings, function_arn: str
+) -> str:
+    """Create the follow-up schedule; its name, or raise WatchdogNotRearmed."""
+    scheduler = rt.scheduler()
+    if scheduler is None:
+        raise WatchdogNotRearmed("the runtime has no EventBridge Scheduler client")
+    request = schedule.build_schedule(
+        command_id,
+        rt.clock() + FOLLOW_UP_INTERVAL,
+        schedule.ScheduleSettings(
+            group=settings.group,
+            role_arn=settings.role_arn,
+            target_arn=schedule.unqualified(function_arn),
+            dead_letter_arn=settings.dead_letter_arn,
+        ),
+        attempt=attempt,
+        description=(
+            f"Check Run Command {command_id} again: still running after its expiry "
+            f"(follow-up {attempt} of {MAX_FOLLOW_UPS})"
+        ),
+    )
+    try:
+        scheduler.create_schedule(**request)
+    except Exception as error:
+        code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+        # A retried CreateSchedule that had already succeeded answers ConflictException.
+        if code == "ConflictException":
+            return request["Name"]
+        logger.error(
+            "watchdog: the follow-up schedule could not be created; the event will be retried",
+            extra={"attempt": attempt, "error_type": type(error).__name__, "error_code": code},
+        )
+        metrics.add_metric(name="WatchdogNotRearmed", unit=MetricUnit.Count, value=1)
+        raise WatchdogNotRearmed(
+            f"follow-up {attempt} for {command_id} not created: {type(error).__name__} {code}"
+        ) from error
+    logger.info(
+        "watchdog: follow-up armed", extra={"attempt": attempt, "at": request["ScheduleExpression"]}
+    )
+    metrics.add_metric(name="WatchdogRearmed", unit=MetricUnit.Count, value=1)
+    return request["Name"]
+
+
+def _stuck(
+    command: CommandFacts, rt: Runtime, remaining: Callable[[], float], *, watched: bool
+) -> dict[str, Any]:
     command_id = command.command_id
     if rt.ledger is not None and not rt.ledger.mark_stuck(command_id):
         logger.info("watchdog: a stuck alert was already posted, or the verdict came meanwhile")
@@ -109,9 +205,39 @@ def _stuck(command: CommandFacts, rt: Runtime, remaining: Callable[[], float]) -
     )
     try:
         facts = Facts(command, read_invocations(command_id, ssm=rt.ssm), (), ())
-        outcome = deliver(stuck_verdict(facts), rt, remaining)
+        outcome = deliver(replace(stuck_verdict(facts), watched=watched), rt, remaining)
     except BaseException:
         if rt.ledger is not None:
             rt.ledger.unmark_stuck(command_id)
+        raise
+    return outcome
+
+
+def _never_ended(
+    command: CommandFacts, rt: Runtime, remaining: Callable[[], float], attempt: int
+) -> dict[str, Any]:
+    """The last follow-up found the command still running: say once that the watchdog stops.
+
+    Not the command's verdict either: a late SNS notification still posts that."""
+    command_id = command.command_id
+    if rt.ledger is not None and not rt.ledger.mark_stuck(command_id, NEVER_ENDED_ALERT):
+        logger.info("watchdog: the never-ended alert was already posted, or the verdict came")
+        metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
+        return {"command_id": command_id, "duplicate": True}
+    logger.error(
+        "watchdog: the command never ended; it stops checking it",
+        extra={"status": command.status, "attempt": attempt},
+    )
+    try:
+        facts = Facts(command, read_invocations(command_id, ssm=rt.ssm), (), ())
+        verdict = replace(
+            stuck_verdict(facts),
+            kind=VerdictKind.NEVER_ENDED,
+            watched_for=FOLLOW_UP_INTERVAL * attempt,
+        )
+        outcome = deliver(verdict, rt, remaining)
+    except BaseException:
+        if rt.ledger is not None:
+            rt.ledger.unmark_stuck(command_id, NEVER_ENDED_ALERT)
         raise
     return outcome

@@ -7,6 +7,7 @@
         the command to), targeted, succeeded, missingInstances, problems, postedAt, via
     claim (M, while a verdict is being posted): token, until (epoch seconds)
     stuckAlertedAt (S, once a stuck alert was posted)
+    neverEndedAlertedAt (S, once the watchdog gave up on a command that never ended)
 
 An item the notifier created for a command the dispatcher never recorded has no requestedAt:
 it only remembers that a verdict was posted.

@@ -160,8 +160,20 @@ def release_claim(client: DynamoDBClient, table: str, command_id: str, token: st
             raise
 
 
-def mark_stuck(client: DynamoDBClient, table: str, command_id: str, now: dt.datetime) -> bool:
-    """Note that a stuck alert is being posted; False when one was, or the command is judged.
+# The watchdog's two alerts that are not a verdict, each posted once per command.
+STUCK_ALERT = "stuckAlertedAt"
+NEVER_ENDED_ALERT = "neverEndedAlertedAt"
+
+
+def mark_stuck(
+    client: DynamoDBClient,
+    table: str,
+    command_id: str,
+    now: dt.datetime,
+    attribute: str = STUCK_ALERT,
+) -> bool:
+    """Note that a stuck (or never-ended) alert is being posted; False when one was, or the
+    command is judged.
 
     A command without a record gets a bare `sent` item, so that its verdict can still be
     claimed when it ends.
@@ -180,7 +192,7 @@ def mark_stuck(client: DynamoDBClient, table: str, command_id: str, now: dt.date
             ExpressionAttributeNames={
                 "#id": "commandId",
                 "#state": "state",
-                "#stuck": "stuckAlertedAt",
+                "#stuck": attribute,
                 "#ttl": "ttl",
             },
             ExpressionAttributeValues={
@@ -196,12 +208,14 @@ def mark_stuck(client: DynamoDBClient, table: str, command_id: str, now: dt.date
     return True
 
 
-def unmark_stuck(client: DynamoDBClient, table: str, command_id: str) -> None:
+def unmark_stuck(
+    client: DynamoDBClient, table: str, command_id: str, attribute: str = STUCK_ALERT
+) -> None:
     client.update_item(
         TableName=table,
         Key=_key(command_id),
         UpdateExpression="REMOVE #stuck",
-        ExpressionAttributeNames={"#stuck": "stuckAlertedAt"},
+        ExpressionAttributeNames={"#stuck": attribute},
     )
 
 
