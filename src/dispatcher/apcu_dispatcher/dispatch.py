@@ -24,7 +24,7 @@ from apcu_dispatcher.guard import refuse_if_group_busy
 from apcu_dispatcher.preflight import plan_flush
 from apcu_dispatcher.responses import Answer, accepted, dry_run, not_armed_warning
 from apcu_dispatcher.validation import FlushRequest
-from apcu_dispatcher.watchdog import arm
+from apcu_dispatcher.watchdog import NotArmed, arm
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -53,17 +53,37 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
     if request.dry_run:
         return dry_run(plan, dict(params)), None
     try:
-        command_id, requested = send_command(clients.ssm_send, params)
+        command_id, missed = send_and_arm(request, params, config, clients)
     except ClientError as error:
         if is_throttling(error):
             raise _throttled(error, "sending the command") from error
-        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+        raise
+    extra = [not_armed_warning(missed)] if missed else []
+    return accepted(command_id, plan, request.prefix, config.region, extra), command_id
+
+
+def send_and_arm(
+    request: FlushRequest,
+    params: SendCommandRequestTypeDef,
+    config: Config,
+    clients: Clients,
+) -> tuple[str, NotArmed | None]:
+    """Send the command, then write its record and arm its watchdog.
+
+    A 5xx or a lost answer raises SendOutcomeUnknown: AWS may have run the command, so it is
+    never sent again. Throttling and other AWS errors are raised as they came (nothing ran).
+    """
+    try:
+        command_id, requested = send_command(clients.ssm_send, params)
+    except ClientError as error:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if not is_throttling(error) and status >= 500:
             raise SendOutcomeUnknown(request.group, params["Comment"], error) from error
         raise
     except (ReadTimeoutError, ConnectionClosedError) as error:
         raise SendOutcomeUnknown(request.group, params["Comment"], error) from error
-    # The command runs from here on: nothing below may fail the request, or a caller's retry
-    # would clear the fleet twice.
+    # The command runs from here on: arm() never raises, so neither a caller's retry nor
+    # Lambda's can clear the fleet twice.
     missed = arm(
         command_id,
         request,
@@ -72,8 +92,7 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
         dynamodb=clients.dynamodb,
         scheduler=clients.scheduler,
     )
-    extra = [not_armed_warning(missed)] if missed else []
-    return accepted(command_id, plan, request.prefix, config.region, extra), command_id
+    return command_id, missed
 
 
 def send_command(

@@ -16,18 +16,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from apcu_dispatcher.clients import Clients, is_throttling
+from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.command import build_send_command, console_url
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.dispatch import SendOutcomeUnknown, send_command
+from apcu_dispatcher.dispatch import send_and_arm
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.guard import refuse_if_instance_busy
 from apcu_dispatcher.preflight import Plan
 from apcu_dispatcher.responses import Answer, not_armed_warning, refused
 from apcu_dispatcher.validation import FlushRequest, ValidationError
-from apcu_dispatcher.watchdog import NotArmed, arm
+from apcu_dispatcher.watchdog import NotArmed
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
@@ -133,27 +132,9 @@ def clear_instance(
     recorded with origin "warm-pool", and the notifier posts it only when it is an alert."""
     request = warm_pool_request(leaving)
     params = build_instance_command(leaving, request, config)
-    try:
-        command_id, requested = send_command(clients.ssm_send, params)
-    except ClientError as error:
-        if is_throttling(error):
-            raise
-        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-            raise SendOutcomeUnknown(leaving.group, params["Comment"], error) from error
-        raise
-    except (ReadTimeoutError, ConnectionClosedError) as error:
-        raise SendOutcomeUnknown(leaving.group, params["Comment"], error) from error
-    # The command runs from here on: arm() never raises, so Lambda cannot retry the event and
-    # clear the instance twice.
-    missed = arm(
-        command_id,
-        request,
-        requested,
-        config,
-        dynamodb=clients.dynamodb,
-        scheduler=clients.scheduler,
-    )
-    return command_id, missed
+    # Throttling and an unknown outcome raise, so that Lambda retries the event; the retry
+    # finds the command through the guard if it was sent after all.
+    return send_and_arm(request, params, config, clients)
 
 
 def warm_pool_request(leaving: WarmPoolExit) -> FlushRequest:

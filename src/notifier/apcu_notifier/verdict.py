@@ -175,27 +175,32 @@ class Verdict:
         return self.target.kind is TargetKind.GROUP and self.expected == 0 and self.targeted == 0
 
 
-def judge(facts: Facts) -> Verdict:
+def about(facts: Facts, kind: VerdictKind) -> Verdict:
+    """A verdict of this kind that says which command it is about; the counts come later."""
     command = facts.command
-    target = describe_target(facts)
-    base = Verdict(
-        kind=VerdictKind.OK,
+    return Verdict(
+        kind=kind,
         command_id=command.command_id,
         status=command.status,
         status_details=command.status_details,
         document_name=command.document_name,
         comment=command.comment,
         requested=command.requested,
-        target=target,
+        target=describe_target(facts),
         targeted=command.target_count,
     )
+
+
+def judge(facts: Facts) -> Verdict:
+    base = about(facts, VerdictKind.OK)
+    target = base.target
     if target.kind is TargetKind.GROUP:
         return _judge_group(facts, base)
     counted = facts.invocations
     found = problems(counted)
     kind = _kind(
         base,
-        reached_nothing=command.target_count == 0,
+        reached_nothing=facts.command.target_count == 0,
         problems=found,
         short=False,
     )

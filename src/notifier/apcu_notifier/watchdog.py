@@ -43,7 +43,7 @@ from apcu_notifier.posting import deliver, once
 from apcu_notifier.verdict import (
     Verdict,
     VerdictKind,
-    describe_target,
+    about,
     judge,
     problems,
     unknown_command,
@@ -107,17 +107,8 @@ def check(
 
 
 def stuck_verdict(facts: Facts) -> Verdict:
-    command = facts.command
-    return Verdict(
-        kind=VerdictKind.STUCK,
-        command_id=command.command_id,
-        status=command.status,
-        status_details=command.status_details,
-        document_name=command.document_name,
-        comment=command.comment,
-        requested=command.requested,
-        target=describe_target(facts),
-        targeted=command.target_count,
+    return replace(
+        about(facts, VerdictKind.STUCK),
         succeeded=sum(1 for i in facts.invocations if i.status == "Success"),
         problems=problems(facts.invocations),
     )
