@@ -4,7 +4,9 @@ what it asks AWS to do."""
 from __future__ import annotations
 
 import copy
+import io
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -106,3 +108,18 @@ def commands_in_moto(clients: Clients) -> list[dict[str, Any]]:
     dispatcher's clients must not hide what was sent."""
     pages = boto3.client("ssm", region_name="us-east-1").get_paginator("list_commands").paginate()
     return [command for page in pages for command in page["Commands"]]
+
+
+@pytest.fixture
+def log(aws: None) -> Iterator[io.StringIO]:
+    """The dispatcher's JSON log lines; its per-container clients built fresh inside this moto."""
+    from apcu_dispatcher import handler
+
+    handler.clients.cache_clear()
+    stream = handler.logger.registered_handler
+    assert isinstance(stream, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = stream.setStream(buffer)
+    yield buffer
+    stream.setStream(previous)
+    handler.clients.cache_clear()

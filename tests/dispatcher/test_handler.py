@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,19 +265,6 @@ class Context:
         "arn:aws:lambda:us-east-1:123456789012:function:apcu-fleet-flush-Dispatcher"
     )
     aws_request_id: str = "6f1b2c3d-0000-4000-8000-000000000001"
-
-
-@pytest.fixture
-def log(aws: None) -> Iterator[io.StringIO]:
-    """The handler's JSON log lines; its per-container clients built fresh inside this moto."""
-    handler.clients.cache_clear()
-    stream = handler.logger.registered_handler
-    assert isinstance(stream, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = stream.setStream(buffer)
-    yield buffer
-    stream.setStream(previous)
-    handler.clients.cache_clear()
 
 
 def emitted(output: str) -> list[dict[str, Any]]:

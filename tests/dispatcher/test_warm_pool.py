@@ -7,8 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,19 +28,6 @@ from tests.dispatcher.test_handler import Context
 from tests.dispatcher.test_watchdog import item
 
 Invoke = Callable[[object], dict[str, Any]]
-
-
-@pytest.fixture
-def log(aws: None) -> Iterator[io.StringIO]:
-    """The dispatcher's log lines; its per-container clients built fresh inside this moto."""
-    handler.clients.cache_clear()
-    stream = handler.logger.registered_handler
-    assert isinstance(stream, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = stream.setStream(buffer)
-    yield buffer
-    stream.setStream(previous)
-    handler.clients.cache_clear()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import copy
 import datetime as dt
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -202,18 +200,6 @@ def _timeout(request: Any) -> Exception:
 
 
 # --- the Lambda entry point: error log, metric ------------------------------------------------
-
-
-@pytest.fixture
-def log(aws: None) -> Iterator[io.StringIO]:
-    handler.clients.cache_clear()
-    stream = handler.logger.registered_handler
-    assert isinstance(stream, logging.StreamHandler)
-    buffer = io.StringIO()
-    previous = stream.setStream(buffer)
-    yield buffer
-    stream.setStream(previous)
-    handler.clients.cache_clear()
 
 
 class Context:
