@@ -60,3 +60,19 @@ def test_empty_commands_table_means_off() -> None:
         {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1", "COMMANDS_TABLE": " "}
     )
     assert config.commands_table is None
+
+
+@pytest.mark.parametrize(("raw", "clears"), [(None, True), ("true", True), ("FALSE", False)])
+def test_whether_the_stack_clears_warm_pool_exits(raw: str | None, clears: bool) -> None:
+    env = {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1"}
+    if raw is not None:
+        env["CLEAR_ON_WARM_POOL_EXIT"] = raw
+    assert Config.from_env(env).warm_pool_exit_clears is clears
+
+
+def test_a_wrong_warm_pool_switch_is_a_clear_error() -> None:
+    env = {"SLACK_WEBHOOK_SECRET_ARN": ARN, "AWS_REGION": "us-east-1"}
+    with pytest.raises(
+        ConfigError, match="CLEAR_ON_WARM_POOL_EXIT is 'yes'; expected true or false"
+    ):
+        Config.from_env({**env, "CLEAR_ON_WARM_POOL_EXIT": "yes"})

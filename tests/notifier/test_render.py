@@ -427,3 +427,30 @@ def test_groups_beyond_those_named_are_counted_as_items_not_machines() -> None:
     )
     ja = render(verdict, language=Language.JA, mention="", region="us-east-1")
     assert "web-4 …ほか 2 件" in json.dumps(ja, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_a_hibernated_warm_pool_is_promised_a_clear_only_while_the_stack_gives_one(
+    language: Language,
+) -> None:
+    # Given a verdict for a group whose warm pool keeps its instances hibernated
+    verdict = _ok_outside_joined_and_hibernated_pool()
+    assert verdict.hibernated_warm_pools
+
+    def said(clears: bool) -> str:
+        payload = render(
+            verdict, language=language, mention="", region="us-east-1", warm_pool_exit_clears=clears
+        )
+        return json.dumps(payload, ensure_ascii=False)
+
+    # Then with ClearOnWarmPoolExit on, the message says the stack clears them as they leave;
+    # with it off, it says nothing will, and what to do instead
+    promise = {
+        Language.EN: "The stack clears each instance",
+        Language.JA: "スタックが各インスタンスをクリアします",
+    }
+    off = {Language.EN: "ClearOnWarmPoolExit is off", Language.JA: "ClearOnWarmPoolExit が無効"}
+    assert promise[language] in said(True)
+    assert off[language] not in said(True)
+    assert promise[language] not in said(False)
+    assert off[language] in said(False)

@@ -173,6 +173,7 @@ def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack
         "SLACK_WEBHOOK_SECRET_ARN": "{SlackWebhookSecret}",
         "MESSAGE_LANGUAGE": "en",
         "ALERT_MENTION": "",
+        "CLEAR_ON_WARM_POOL_EXIT": "true",
         "COMMANDS_TABLE": "{CommandsTable}",
         "WATCHDOG_GROUP": "{WatchdogScheduleGroup}",
         "WATCHDOG_ROLE_ARN": "{WatchdogRole.Arn}",
@@ -697,6 +698,9 @@ def test_only_the_api_and_the_warm_pool_rule_may_invoke_the_dispatcher(
 
 def test_clearing_on_warm_pool_exit_can_be_turned_off() -> None:
     stack = DeployedStack({"ClearOnWarmPoolExit": "false"})
+    # The notifier is told, so that no message promises a clear that will not come.
+    variables = stack.properties("NotifierFunction")["Environment"]["Variables"]
+    assert variables["CLEAR_ON_WARM_POOL_EXIT"] == "false"
     assert not stack.of_type("AWS::Events::Rule")
     assert not {
         "WarmPoolExitInvokeConfig",

@@ -36,6 +36,9 @@ class Config:
     # Where the notifier arms a follow-up watchdog for a command still running past its
     # expiry; unset (tests, a local run without it) arms none.
     watchdog: WatchdogSettings | None = None
+    # Whether the stack clears each instance as it leaves a warm pool (ClearOnWarmPoolExit):
+    # what the message may promise about a group whose warm pool is Hibernated.
+    warm_pool_exit_clears: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -62,6 +65,9 @@ class Config:
                 "ALERT_MENTION must be empty or Slack mentions such as <!here>, <!channel>, "
                 f"<@U012AB3CD> or <!subteam^S012AB3CD>; got {mention!r}."
             )
+        raw_clears = env.get("CLEAR_ON_WARM_POOL_EXIT", "").strip().lower() or "true"
+        if raw_clears not in {"true", "false"}:
+            raise ConfigError(f"CLEAR_ON_WARM_POOL_EXIT is {raw_clears!r}; expected true or false.")
         table = env.get("COMMANDS_TABLE", "").strip() or None
         watchdog = WatchdogSettings.from_env(env)
         if watchdog is not None and table is None:
@@ -77,6 +83,7 @@ class Config:
             alert_mention=mention,
             commands_table=table,
             watchdog=watchdog,
+            warm_pool_exit_clears=raw_clears == "true",
         )
 
 

@@ -46,6 +46,7 @@ class Messages:
     summary_joined: str
     summary_rate_exceeded: str
     warm_pool_hibernated: str
+    warm_pool_hibernated_uncleared: str
     not_group: str
     not_group_instances: str
     scaling: str
@@ -161,6 +162,11 @@ EN = Messages(
         "The warm pool of {groups} keeps its instances hibernated: their APCu survives as it "
         "was, stale, but they serve no traffic. The stack clears each instance as it leaves the "
         "warm pool."
+    ),
+    warm_pool_hibernated_uncleared=(
+        "The warm pool of {groups} keeps its instances hibernated: their APCu survives as it "
+        "was, stale. They serve no traffic yet, but nothing clears them as they leave the pool "
+        "(ClearOnWarmPoolExit is off): clear the group again once they have."
     ),
     not_group=(
         "The command targeted {target}, not an Auto Scaling group, so it is judged by its "
@@ -311,6 +317,12 @@ JA = Messages(
         "{groups} のウォームプールはインスタンスを休止（Hibernated）状態で保持しているため、"
         "その APCu は古い内容のまま残っています（トラフィックは受けていません）。"
         "ウォームプールから出る際に、スタックが各インスタンスをクリアします。"
+    ),
+    warm_pool_hibernated_uncleared=(
+        "{groups} のウォームプールはインスタンスを休止（Hibernated）状態で保持しているため、"
+        "その APCu は古い内容のまま残っています。まだトラフィックは受けていませんが、"
+        "ClearOnWarmPoolExit が無効のため、ウォームプールから出てもクリアされません。"
+        "インスタンスがウォームプールから出たら、グループをもう一度クリアしてください。"
     ),
     not_group=(
         "このコマンドは {target} を対象にしているため、グループとは照合せず"

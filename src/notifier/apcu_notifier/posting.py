@@ -71,6 +71,7 @@ def deliver(
         language=rt.config.language,
         mention=rt.config.alert_mention,
         region=rt.config.region,
+        warm_pool_exit_clears=rt.config.warm_pool_exit_clears,
     )
     url = webhook_url(rt.secrets, rt.config.slack_webhook_secret_arn)
     try:

@@ -80,7 +80,14 @@ def console_url(region: str, command_id: str) -> str:
     )
 
 
-def render(verdict: Verdict, *, language: Language, mention: str, region: str) -> Payload:
+def render(
+    verdict: Verdict,
+    *,
+    language: Language,
+    mention: str,
+    region: str,
+    warm_pool_exit_clears: bool = True,
+) -> Payload:
     m = messages(language)
     title = _title(verdict, m)
     target = _target(verdict, m)
@@ -91,7 +98,9 @@ def render(verdict: Verdict, *, language: Language, mention: str, region: str) -
             "type": "header",
             "text": {"type": "plain_text", "text": clip(title, HEADER_TEXT), "emoji": True},
         },
-        _section(lead + m.sentence_separator.join(_summary(verdict, m, target))),
+        _section(
+            lead + m.sentence_separator.join(_summary(verdict, m, target, warm_pool_exit_clears))
+        ),
     ]
     fields = _fields(verdict, m, target)
     if fields:
@@ -174,7 +183,9 @@ def _reason(verdict: Verdict, m: Messages) -> str:
     return m.reasons[verdict.reason] if verdict.reason else m.none
 
 
-def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
+def _summary(
+    verdict: Verdict, m: Messages, target: str, warm_pool_exit_clears: bool = True
+) -> list[str]:
     """The sentences of the first section. Every "N of M" in them counts the same things as
     the Succeeded field: instances that count (InService for a group) against those wanted."""
     kind = verdict.kind
@@ -264,7 +275,10 @@ def _summary(verdict: Verdict, m: Messages, target: str) -> list[str]:
         lines.append(m.summary_outside.format(count=len(verdict.outside)))
     if verdict.hibernated_warm_pools:
         pools = escape_clip(m.list_separator.join(verdict.hibernated_warm_pools), TARGET_TEXT)
-        lines.append(m.warm_pool_hibernated.format(groups=pools))
+        # The promise that the stack clears each instance leaving the pool holds only while
+        # ClearOnWarmPoolExit is on.
+        said = m.warm_pool_hibernated if warm_pool_exit_clears else m.warm_pool_hibernated_uncleared
+        lines.append(said.format(groups=pools))
     if verdict.scaling is not None and verdict.scaling.is_scaling:
         s = verdict.scaling
         lines.append(
