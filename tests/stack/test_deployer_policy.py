@@ -143,7 +143,7 @@ RESOURCE_TYPES: dict[str, tuple[list[str], str]] = {
             "dynamodb:UpdateTimeToLive",
             "dynamodb:DescribeTimeToLive",
         ],
-        _arn("dynamodb", f"table/{STACK}-IdempotencyTable-Q1w2E3r4"),
+        _arn("dynamodb", f"table/{STACK}-CommandsTable-Q1w2E3r4"),
     ),
     "AWS::SecretsManager::Secret": (
         [
