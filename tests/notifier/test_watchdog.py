@@ -317,3 +317,28 @@ def test_a_running_command_without_a_record_is_still_a_stuck_alert_then_its_verd
         "🚨 APCu clear still running after its expiry",
         "✅ APCu cleared on every instance",
     ]
+
+
+def test_the_watchdogs_verdict_knows_who_joined_after_the_clear_as_snss_does(
+    recording: World,
+) -> None:
+    # Given a command whose notification was lost, in a group where one InService instance
+    # was launched after the command was requested (its cache began empty)
+    world = recording
+    members = sorted(emu.create_group(GROUP, 3))
+    command_id = world.send()
+    emu.set_launch_time([members[2]], dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    emu.settle_command(command_id, {i: ok(cleared=5) for i in members[:2]})
+    dispatched(command_id)
+    world.start()
+    world.slack.always()
+
+    # When the watchdog brings the verdict
+    world.invoke(watchdog_event(command_id))
+
+    # Then it is the verdict SNS would have brought: ok, the late instance joined after
+    message = world.slack.message()
+    assert message["blocks"][0]["text"]["text"] == "✅ APCu cleared on every instance"
+    text = text_of(message)
+    assert "InService instances that started after the clear was requested: 1." in text
+    assert NEVER_ARRIVED in text

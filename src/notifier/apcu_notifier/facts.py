@@ -151,7 +151,19 @@ def read_facts(
     command = read_command(command_id, ssm=ssm)
     if command.status not in FINAL_STATUSES:
         raise CommandNotSettled(command_id, notified_status, command.status)
-    invocations = read_invocations(command_id, ssm=ssm)
+    return facts_of(command, ssm=ssm, autoscaling=autoscaling, ec2=ec2)
+
+
+def facts_of(
+    command: CommandFacts,
+    *,
+    ssm: SSMClient,
+    autoscaling: AutoScalingClient,
+    ec2: Callable[[], EC2Client | None] | None = None,
+) -> Facts:
+    """What a verdict on this (already read) command needs: its invocations, its groups, and
+    the launch times of InService instances it missed."""
+    invocations = read_invocations(command.command_id, ssm=ssm)
     names = group_target(command.targets)
     groups, missing = read_groups(names, autoscaling=autoscaling) if names else ((), ())
     absent = missing_in_service(groups, invocations)

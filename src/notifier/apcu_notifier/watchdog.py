@@ -32,9 +32,8 @@ from apcu_notifier.facts import (
     CommandFacts,
     Facts,
     UnknownCommand,
-    group_target,
+    facts_of,
     read_command,
-    read_groups,
     read_invocations,
 )
 from apcu_notifier.notification import FINAL_STATUSES, MAX_FOLLOW_UPS, WatchdogNotification
@@ -90,9 +89,8 @@ def check(
         return _running(command, notification.attempt, rt, remaining, function_arn)
 
     def decide() -> Verdict:
-        names = group_target(command.targets)
-        groups, missing = read_groups(names, autoscaling=rt.autoscaling) if names else ((), ())
-        facts = Facts(command, read_invocations(command_id, ssm=rt.ssm), groups, missing)
+        # The same facts as SNS's path (facts.read_facts), from the command already read.
+        facts = facts_of(command, ssm=rt.ssm, autoscaling=rt.autoscaling, ec2=rt.ec2)
         return replace(judge(facts), notification_missing=True)
 
     outcome = once(rt, command_id, remaining, decide, via=VIA_WATCHDOG)
