@@ -49,7 +49,7 @@ from apcu_notifier.verdict import (
 )
 from apcu_record import schedule
 from apcu_record.item import VIA_WATCHDOG
-from apcu_record.store import NEVER_ENDED_ALERT
+from apcu_record.store import NEVER_ENDED_ALERT, STUCK_ALERT
 
 if TYPE_CHECKING:
     from apcu_notifier.handler import Runtime
@@ -183,23 +183,18 @@ def _rearm(
 def _stuck(
     command: CommandFacts, rt: Runtime, remaining: Callable[[], float], *, watched: bool
 ) -> dict[str, Any]:
-    command_id = command.command_id
-    if rt.ledger is not None and not rt.ledger.mark_stuck(command_id):
-        logger.info("watchdog: a stuck alert was already posted, or the verdict came meanwhile")
-        metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
-        return {"command_id": command_id, "duplicate": True}
-    logger.warning(
-        "watchdog: the command is still not final after its expiry; posting a stuck alert",
-        extra={"status": command.status},
+    return _alert_once(
+        command,
+        rt,
+        remaining,
+        attribute=STUCK_ALERT,
+        already="watchdog: a stuck alert was already posted, or the verdict came meanwhile",
+        log=lambda: logger.warning(
+            "watchdog: the command is still not final after its expiry; posting a stuck alert",
+            extra={"status": command.status},
+        ),
+        alert=lambda stuck: replace(stuck, watched=watched),
     )
-    try:
-        facts = Facts(command, read_invocations(command_id, ssm=rt.ssm), (), ())
-        outcome = deliver(replace(stuck_verdict(facts), watched=watched), rt, remaining)
-    except BaseException:
-        if rt.ledger is not None:
-            rt.ledger.unmark_stuck(command_id)
-        raise
-    return outcome
 
 
 def _never_ended(
@@ -208,25 +203,45 @@ def _never_ended(
     """The last follow-up found the command still running: say once that the watchdog stops.
 
     Not the command's verdict either: a late SNS notification still posts that."""
+    return _alert_once(
+        command,
+        rt,
+        remaining,
+        attribute=NEVER_ENDED_ALERT,
+        already="watchdog: the never-ended alert was already posted, or the verdict came",
+        log=lambda: logger.error(
+            "watchdog: the command never ended; it stops checking it",
+            extra={"status": command.status, "attempt": attempt},
+        ),
+        alert=lambda stuck: replace(
+            stuck, kind=VerdictKind.NEVER_ENDED, watched_for=FOLLOW_UP_INTERVAL * attempt
+        ),
+    )
+
+
+def _alert_once(
+    command: CommandFacts,
+    rt: Runtime,
+    remaining: Callable[[], float],
+    *,
+    attribute: str,
+    already: str,
+    log: Callable[[], None],
+    alert: Callable[[Verdict], Verdict],
+) -> dict[str, Any]:
+    """Post an alert about a running command once: the record's `attribute` marks it posted,
+    and is cleared again when the post fails, so that Lambda's retry posts it."""
     command_id = command.command_id
-    if rt.ledger is not None and not rt.ledger.mark_stuck(command_id, NEVER_ENDED_ALERT):
-        logger.info("watchdog: the never-ended alert was already posted, or the verdict came")
+    if rt.ledger is not None and not rt.ledger.mark_stuck(command_id, attribute):
+        logger.info(already)
         metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
         return {"command_id": command_id, "duplicate": True}
-    logger.error(
-        "watchdog: the command never ended; it stops checking it",
-        extra={"status": command.status, "attempt": attempt},
-    )
+    log()
     try:
         facts = Facts(command, read_invocations(command_id, ssm=rt.ssm), (), ())
-        verdict = replace(
-            stuck_verdict(facts),
-            kind=VerdictKind.NEVER_ENDED,
-            watched_for=FOLLOW_UP_INTERVAL * attempt,
-        )
-        outcome = deliver(verdict, rt, remaining)
+        outcome = deliver(alert(stuck_verdict(facts)), rt, remaining)
     except BaseException:
         if rt.ledger is not None:
-            rt.ledger.unmark_stuck(command_id, NEVER_ENDED_ALERT)
+            rt.ledger.unmark_stuck(command_id, attribute)
         raise
     return outcome
