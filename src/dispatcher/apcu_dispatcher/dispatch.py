@@ -19,7 +19,7 @@ from botocore.exceptions import (
 from apcu_dispatcher.clients import Clients, is_throttling, was_rejected
 from apcu_dispatcher.command import build_send_command
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.errors import Refusal
+from apcu_dispatcher.errors import throttled
 from apcu_dispatcher.guard import refuse_if_group_busy
 from apcu_dispatcher.preflight import plan_flush
 from apcu_dispatcher.responses import Answer, accepted, dry_run, not_armed_warning
@@ -47,7 +47,9 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
         plan = plan_flush(request.group, clients.autoscaling, clients.ssm)
     except ClientError as error:
         if is_throttling(error):
-            raise _throttled(error, "reading the group and its managed instances") from error
+            raise throttled(
+                error.operation_name, "reading the group and its managed instances"
+            ) from error
         raise
     params = build_send_command(plan, request, config)
     if request.dry_run:
@@ -56,7 +58,7 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
         command_id, missed = send_and_arm(request, params, config, clients)
     except ClientError as error:
         if is_throttling(error):
-            raise _throttled(error, "sending the command") from error
+            raise throttled(error.operation_name, "sending the command") from error
         raise
     extra = [not_armed_warning(missed)] if missed else []
     return accepted(command_id, plan, request.prefix, config.region, extra), command_id
@@ -127,11 +129,3 @@ class SendOutcomeUnknown(Exception):
             f"({type(cause).__name__}); look for comment {comment!r} in the Run Command "
             "history before sending again"
         )
-
-
-def _throttled(error: ClientError, doing: str) -> Refusal:
-    return Refusal(
-        503,
-        f"AWS throttled {error.operation_name} while {doing}; nothing was sent, try again in a minute",
-        rule="aws-throttled",
-    )

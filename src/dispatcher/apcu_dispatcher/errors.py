@@ -25,3 +25,11 @@ class Refusal(Exception):
         self.rule = rule
         # Further members of the error body, after the message (e.g. the running command).
         self.details = dict(details or {})
+
+
+def throttled(
+    operation: str, doing: str, then: str = "nothing was sent, try again in a minute"
+) -> Refusal:
+    """AWS throttled a call past botocore's retries: a 503 the caller may retry, since the
+    throttled call did nothing."""
+    return Refusal(503, f"AWS throttled {operation} while {doing}; {then}", rule="aws-throttled")

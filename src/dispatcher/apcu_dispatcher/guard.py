@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from apcu_dispatcher.clients import is_throttling
 from apcu_dispatcher.command import GROUP_TAG, console_url
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.errors import Refusal
+from apcu_dispatcher.errors import Refusal, throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -103,12 +103,7 @@ def _refuse_if_any(
         running = next((c for c in running_commands(config, ssm) if holds(c)), None)
     except ClientError as error:
         if is_throttling(error):
-            raise Refusal(
-                503,
-                f"AWS throttled {error.operation_name} while looking for a clear already "
-                "running; nothing was sent, try again in a minute",
-                rule="aws-throttled",
-            ) from error
+            raise throttled(error.operation_name, "looking for a clear already running") from error
         raise
     if running is None:
         return

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from apcu_dispatcher.clients import Clients, is_throttling
 from apcu_dispatcher.command import console_url
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.errors import Refusal
+from apcu_dispatcher.errors import Refusal, throttled
 from apcu_dispatcher.responses import Answer
 from apcu_record import store
 from apcu_record.item import JUDGED, CommandRecord
@@ -45,7 +45,9 @@ def read_status(command_id: str, config: Config, clients: Clients) -> Answer:
         record = store.read(clients.dynamodb, config.watchdog.commands_table, command_id)
     except ClientError as error:
         if is_throttling(error):
-            raise _throttled(error) from error
+            raise throttled(
+                error.operation_name, "reading the command", "try again shortly"
+            ) from error
         raise
     if record is None:
         raise Refusal(
@@ -64,7 +66,9 @@ def read_status(command_id: str, config: Config, clients: Clients) -> Answer:
         body["ssm"] = live_status(command_id, clients.ssm)
     except ClientError as error:
         if is_throttling(error):
-            raise _throttled(error) from error
+            raise throttled(
+                error.operation_name, "reading the command", "try again shortly"
+            ) from error
         raise
     return Answer(200, body)
 
@@ -104,11 +108,3 @@ def _common(record: CommandRecord, region: str) -> dict[str, Any]:
         "expiresAt": record.expires_at,
         "consoleUrl": console_url(region, record.command_id),
     }
-
-
-def _throttled(error: ClientError) -> Refusal:
-    return Refusal(
-        503,
-        f"AWS throttled {error.operation_name} while reading the command; try again shortly",
-        rule="aws-throttled",
-    )
