@@ -74,15 +74,7 @@ class Ledger:
         return store.read(self.client, self.table, command_id)
 
     def judged(self, command_id: str) -> bool:
-        """True once a verdict was recorded for the command (consistent read)."""
-        answer = self.client.get_item(
-            TableName=self.table,
-            Key={"commandId": {"S": command_id}},
-            ConsistentRead=True,
-            ProjectionExpression="#state",
-            ExpressionAttributeNames={"#state": "state"},
-        )
-        return answer.get("Item", {}).get("state", {}).get("S") == "judged"
+        return store.is_judged(self.client, self.table, command_id)
 
     def mark_stuck(self, command_id: str, attribute: str = store.STUCK_ALERT) -> bool:
         return store.mark_stuck(self.client, self.table, command_id, self.clock(), attribute)

@@ -64,6 +64,18 @@ def read(client: DynamoDBClient, table: str, command_id: str) -> CommandRecord |
     return CommandRecord.from_item(item) if item else None
 
 
+def is_judged(client: DynamoDBClient, table: str, command_id: str) -> bool:
+    """True once a verdict was recorded for the command: one consistent read of its state."""
+    answer = client.get_item(
+        TableName=table,
+        Key=_key(command_id),
+        ConsistentRead=True,
+        ProjectionExpression="#state",
+        ExpressionAttributeNames={"#state": "state"},
+    )
+    return answer.get("Item", {}).get("state", {}).get("S") == JUDGED
+
+
 def claim_verdict(
     client: DynamoDBClient,
     table: str,
