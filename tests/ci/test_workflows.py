@@ -7,9 +7,11 @@ non-interactive, and a clear that fails the run unless its verdict is ok.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import tomllib
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 DEPLOY = WORKFLOWS / "deploy.yml"
+DEPLOY_MD = REPO / "docs/deploy.md"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -124,35 +127,65 @@ def deploy_steps(deploy: dict[str, Any]) -> list[dict[str, Any]]:
     return steps(deploy["jobs"]["deploy"])
 
 
-def test_deploys_run_from_main_or_by_hand_one_at_a_time(deploy: dict[str, Any]) -> None:
-    assert set(deploy["on"]) == {"push", "workflow_dispatch"}
-    assert deploy["on"]["push"]["branches"] == ["main"]
+@pytest.fixture(scope="module")
+def changeset_steps(deploy: dict[str, Any]) -> list[dict[str, Any]]:
+    return steps(deploy["jobs"]["changeset"])
+
+
+def _secret_check(step: dict[str, Any]) -> bool:
+    return runs(step)[:2] == ["python", ".github/scripts/webhook_secret_state.py"]
+
+
+def test_prod_deploys_only_when_asked_by_hand_or_by_a_version_tag_one_at_a_time(
+    deploy: dict[str, Any],
+) -> None:
+    # A push to main deploys nothing: a person starts a deploy, and another approves it.
+    assert set(deploy["on"]) == {"workflow_dispatch", "push"}
+    assert deploy["on"]["push"] == {"tags": ["v*.*.*"]}
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
 
-def test_deploy_runs_the_ci_tests_first(deploy: dict[str, Any]) -> None:
-    jobs = deploy["jobs"]
-    assert jobs["test"]["uses"] == "./.github/workflows/ci.yml"
-    assert jobs["deploy"]["needs"] == "test"
-
-
-def test_only_the_deploy_job_may_ask_for_an_oidc_token(deploy: dict[str, Any]) -> None:
-    assert deploy["permissions"] == {"contents": "read"}
-    job = deploy["jobs"]["deploy"]
-    assert job["permissions"] == {"id-token": "write", "contents": "read"}
-    assert job["environment"] == "prod"
-
-
-def test_credentials_come_from_a_role_named_by_a_repository_variable(
-    deploy: dict[str, Any], deploy_steps: list[dict[str, Any]]
+def test_deploy_runs_the_ci_tests_first_then_the_change_set_then_the_approved_deploy(
+    deploy: dict[str, Any],
 ) -> None:
+    jobs = deploy["jobs"]
+    assert set(jobs) == {"test", "changeset", "deploy"}
+    assert jobs["test"]["uses"] == "./.github/workflows/ci.yml"
+    assert jobs["changeset"]["needs"] == "test"
+    assert jobs["deploy"]["needs"] == "changeset"
+
+
+def test_the_review_is_the_prod_environments_approval_and_only_those_jobs_get_oidc_tokens(
+    deploy: dict[str, Any],
+) -> None:
+    assert deploy["permissions"] == {"contents": "read"}
+    jobs = deploy["jobs"]
+    for name in ("changeset", "deploy"):
+        assert jobs[name]["permissions"] == {"id-token": "write", "contents": "read"}
+    # Required reviewers are set on the environment (docs/deploy.md says how); the job that
+    # executes the change set waits for them, the one that creates it does not.
+    assert jobs["deploy"]["environment"] == "prod"
+    assert jobs["changeset"]["environment"] == "prod-changeset"
+    docs = DEPLOY_MD.read_text(encoding="utf-8")
+    assert "Required reviewers" in docs
+    assert "repo:<owner>/<repository>:environment:prod-changeset" in docs
+
+
+@pytest.mark.parametrize(
+    ("job", "variable"),
+    [("changeset", "AWS_CHANGESET_ROLE_ARN"), ("deploy", "AWS_DEPLOY_ROLE_ARN")],
+)
+def test_credentials_come_from_a_role_named_by_a_repository_variable(
+    deploy: dict[str, Any], job: str, variable: str
+) -> None:
+    job_steps = steps(deploy["jobs"][job])
     i = index_of(
-        deploy_steps,
+        job_steps,
         lambda s: uses(s, "aws-actions/configure-aws-credentials"),
         "configures AWS credentials",
     )
-    settings = deploy_steps[i]["with"]
-    assert settings["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    settings = job_steps[i]["with"]
+    assert settings["role-to-assume"] == "${{ vars." + variable + " }}"
     assert set(settings) == {"role-to-assume", "role-session-name", "aws-region"}
     assert settings["aws-region"] == "${{ env.AWS_REGION }}"
     # The region and stack the workflow names are samconfig.toml's prod ones.
@@ -160,44 +193,99 @@ def test_credentials_come_from_a_role_named_by_a_repository_variable(
     assert deploy["env"]["STACK_NAME"] == prod_samconfig()["global"]["parameters"]["stack_name"]
 
 
-def test_build_then_credentials_then_a_non_interactive_prod_deploy(
-    deploy_steps: list[dict[str, Any]],
+def _script_lines(step: dict[str, Any]) -> list[list[str]]:
+    return [shlex.split(line) for line in str(step.get("run", "")).splitlines() if line.strip()]
+
+
+def test_the_change_set_is_built_created_and_shown_but_not_executed(
+    changeset_steps: list[dict[str, Any]],
 ) -> None:
-    build = index_of(deploy_steps, lambda s: runs(s) == ["make", "build"], "runs sam build")
+    build = index_of(changeset_steps, lambda s: runs(s) == ["make", "build"], "runs sam build")
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     assert "$(SAM) build" in makefile.split("\nbuild:", 1)[1].split("\n\n", 1)[0]
     credentials = index_of(
-        deploy_steps,
+        changeset_steps,
         lambda s: uses(s, "aws-actions/configure-aws-credentials"),
         "configures AWS credentials",
     )
-    deploy = index_of(
-        deploy_steps, lambda s: runs(s)[:1] == [".venv-sam/bin/sam"], "runs sam deploy"
+    check = index_of(changeset_steps, _secret_check, "checks the webhook secret")
+    create = index_of(
+        changeset_steps,
+        lambda s: any(line[:1] == [".venv-sam/bin/sam"] for line in _script_lines(s)),
+        "runs sam deploy",
     )
-    assert build < credentials < deploy
-    assert runs(deploy_steps[deploy]) == [
+    assert build < credentials < check < create
+    step = changeset_steps[create]
+    (sam,) = [line for line in _script_lines(step) if line[:1] == [".venv-sam/bin/sam"]]
+    assert sam[: sam.index("|")] == [
         ".venv-sam/bin/sam",
         "deploy",
         "--config-env",
         "prod",
-        "--no-confirm-changeset",
+        "--no-execute-changeset",
         "--no-fail-on-empty-changeset",
     ]
+    # The change set SAM printed is the one the deploy job executes.
+    assert step["id"] == "changeset"
+    assert "set -o pipefail" in step["run"]
+    assert '"arn=$arn" >> "$GITHUB_OUTPUT"' in step["run"]
+
+
+def test_the_deploy_job_executes_the_reviewed_change_set_and_nothing_else(
+    deploy: dict[str, Any], deploy_steps: list[dict[str, Any]]
+) -> None:
+    text = DEPLOY.read_text(encoding="utf-8")
+    assert "--no-confirm-changeset" not in text, "every change set is read before it runs"
+    job = deploy["jobs"]["deploy"]
+    assert deploy["jobs"]["changeset"]["outputs"] == {
+        "change-set": "${{ steps.changeset.outputs.arn }}"
+    }
+    assert job["env"]["CHANGE_SET"] == "${{ needs.changeset.outputs.change-set }}"
+    assert not any(".venv-sam/bin/sam" in str(s.get("run", "")) for s in deploy_steps)
+    execute = index_of(
+        deploy_steps, lambda s: "execute-change-set" in str(s.get("run", "")), "executes"
+    )
+    lines = _script_lines(deploy_steps[execute])
+    assert [
+        "aws",
+        "cloudformation",
+        "execute-change-set",
+        "--change-set-name",
+        "$CHANGE_SET",
+    ] in lines
+    assert deploy_steps[execute]["if"] == "env.CHANGE_SET != ''"
+
+
+def test_the_webhook_secret_check_compares_with_the_templates_placeholder() -> None:
+    template = (REPO / "template.yaml").read_text(encoding="utf-8")
+    placeholder = re.search(r"SecretString: (\S+)", template)
+    assert placeholder
+    script = (REPO / ".github" / "scripts" / "webhook_secret_state.py").read_text("utf-8")
+    assert f'PLACEHOLDER = "{placeholder.group(1)}"' in script
 
 
 def test_after_the_deploy_the_gate_clears_the_prod_group_and_waits_for_its_verdict(
     deploy: dict[str, Any], deploy_steps: list[dict[str, Any]]
 ) -> None:
     deployed = index_of(
-        deploy_steps, lambda s: runs(s)[:2] == [".venv-sam/bin/sam", "deploy"], "deploys"
+        deploy_steps, lambda s: "execute-change-set" in str(s.get("run", "")), "deploys"
     )
     install = index_of(
         deploy_steps,
         lambda s: runs(s) == ["python", "-m", "pip", "install", "./cli"],
         "installs apcu-flush",
     )
+    check = index_of(deploy_steps, _secret_check, "checks the webhook secret")
     gate = index_of(deploy_steps, lambda s: runs(s)[:1] == ["apcu-flush"], "runs apcu-flush")
-    assert deployed < install < gate
+    # A first deploy creates the secret with its placeholder: the check runs after it and
+    # fails at once, where the gate would wait out its timeout.
+    assert install < deployed < check < gate
+    assert runs(deploy_steps[check])[2:] == [
+        "--stack",
+        "$STACK_NAME",
+        "--region",
+        "$AWS_REGION",
+    ]
     assert gate == len(deploy_steps) - 1, "nothing after the gate can hide its exit code"
     command = runs(deploy_steps[gate])
     assert command[:4] == ["apcu-flush", "clear", "$GROUP", "--wait"]
@@ -209,3 +297,27 @@ def test_after_the_deploy_the_gate_clears_the_prod_group_and_waits_for_its_verdi
     assert default, group
     allowed = shlex.split(prod_samconfig()["deploy"]["parameters"]["parameter_overrides"])
     assert f"AllowedGroups={default.group(1)}" in allowed
+
+
+def _json_blocks(markdown: str) -> list[Any]:
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", markdown, re.S)]
+
+
+def test_the_documented_roles_let_the_change_set_job_create_but_not_execute() -> None:
+    blocks = _json_blocks(DEPLOY_MD.read_text(encoding="utf-8"))
+    by_sid = {block["Sid"]: block for block in blocks if isinstance(block, dict) and "Sid" in block}
+    deny = by_sid["NoUnreviewedDeploy"]
+    assert deny["Effect"] == "Deny"
+    assert "cloudformation:ExecuteChangeSet" in deny["Action"]
+    stack = f"arn:aws:cloudformation:ap-northeast-1:123456789012:stack/{prod_samconfig()['global']['parameters']['stack_name']}/0a1b"
+    assert fnmatchcase(stack, deny["Resource"])
+    # SAM's own artifact-bucket stack stays deployable by the change set job.
+    assert not fnmatchcase(
+        "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/aws-sam-cli-managed-default/0a1b",
+        deny["Resource"],
+    )
+    read = by_sid["WebhookSecretState"]
+    assert (read["Effect"], read["Action"]) == ("Allow", "secretsmanager:GetSecretValue")
+    # The secret CloudFormation creates is named "<logical id>-<random>".
+    secret = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:SlackWebhookSecret-Q1w2E3r4T5y6-AbCdEf"
+    assert fnmatchcase(secret, read["Resource"])
