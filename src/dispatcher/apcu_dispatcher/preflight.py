@@ -117,8 +117,9 @@ def _instance_warning(instance_id: str, ping_status: str | None) -> PlanWarning 
 def _scaling_warning(
     desired: int, in_service: int, pending: int, terminating: int
 ) -> PlanWarning | None:
-    # Pending instances count toward DesiredCapacity only once InService, and tag targets
-    # are resolved when SSM sends; an instance launched later starts with an empty cache anyway.
+    # Pending instances already count toward DesiredCapacity (the size the group is working
+    # towards) but are not InService yet, and tag targets are resolved when SSM sends; an
+    # instance launched later starts with an empty cache anyway.
     if desired == in_service and not pending and not terminating:
         return None
     return PlanWarning(
