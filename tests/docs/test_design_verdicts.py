@@ -7,7 +7,7 @@ from pathlib import Path
 
 from apcu_notifier.verdict import VerdictKind
 
-DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
+DESIGN = Path(__file__).resolve().parents[2] / "docs/design.md"
 
 
 def test_every_verdict_kind_has_a_row() -> None:

@@ -1221,6 +1221,10 @@ def test_outputs_give_everything_an_operator_needs_next(stack: DeployedStack) ->
         "CommandsTableName": "{CommandsTable}",
         "WatchdogScheduleGroupName": "{WatchdogScheduleGroup}",
         "WatchdogDeadLetterQueueUrl": "{WatchdogDeadLetterQueue}",
+        "NotificationRoleArn": "{NotificationRole.Arn}",
+        "WatchdogRoleArn": "{WatchdogRole.Arn}",
+        "NotifierFunctionArn": "{NotifierFunction.Arn}",
+        "WatchdogDeadLetterQueueArn": "{WatchdogDeadLetterQueue.Arn}",
     }
     off = DeployedStack({"ClearOnWarmPoolExit": "false"}).outputs
     assert "WarmPoolExitFailureQueueUrl" not in off
