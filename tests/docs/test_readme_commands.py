@@ -191,8 +191,20 @@ def nothing_to_check(command: str) -> None:
     return None
 
 
+def check_sam_on_path(command: str) -> None:
+    # The folder put first on PATH holds the sam `make build` installs.
+    folder = re.fullmatch(r'export PATH="\$PWD/(\S+)/bin:\$PATH"', command)
+    assert folder, command
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    venv = re.search(r"^SAM_VENV\s*:=\s*(\S+)$", makefile, re.MULTILINE)
+    assert venv and venv.group(1) == folder.group(1), command
+    assert re.search(r"^SAM\s*:=\s*\$\(SAM_VENV\)/bin/sam$", makefile, re.MULTILINE)
+    assert re.search(r"^build: \$\(SAM_VENV\)/\.installed", makefile, re.MULTILINE)
+
+
 RULES: list[tuple[str, Callable[[str], None]]] = [
     (r"make test", nothing_to_check),  # it is what CI runs
+    (r'export PATH="\$PWD/\S+:\$PATH"', check_sam_on_path),
     (r"make [a-z-]+( [A-Z_]+=\S+)*", check_make),
     (r"\.venv/bin/python -m local\.run .*", check_local_run),
     (r"sam local invoke .*", check_sam_local_invoke),
@@ -248,3 +260,11 @@ def _docs_aws_commands() -> list[str]:
 @pytest.mark.parametrize("command", _docs_aws_commands())
 def test_an_aws_command_in_the_docs_exists_with_its_options(command: str) -> None:
     check_aws(command)
+
+
+def test_the_readme_puts_the_pinned_sam_on_path_before_its_first_sam_command() -> None:
+    # `make build` installs SAM into .venv-sam, not on PATH: a bare `sam` fails without this.
+    commands = readme_commands()
+    first_sam = next(i for i, c in enumerate(commands) if c.startswith("sam "))
+    exports = [i for i, c in enumerate(commands) if _rule(c) is check_sam_on_path]
+    assert exports and exports[0] < first_sam
