@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,31 @@ def test_a_wrong_verdict_fails_the_run() -> None:
     completed = _run("--scenario", "ok", "--expect", "mismatch")
     assert completed.returncode == 1
     assert "verdict ok, expected mismatch" in completed.stdout
+
+
+# What differs from run to run in a message: command ids, instance ids, times.
+_VARYING = [
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<command id>"),
+    (re.compile(r"\bi-[0-9a-f]{8,17}\b"), "<instance id>"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}( UTC|Z)?"), "<time>"),
+]
+
+
+def _normalised(lines: list[str]) -> list[str]:
+    for pattern, replacement in _VARYING:
+        lines = [pattern.sub(replacement, line) for line in lines]
+    return lines
+
+
+def test_the_readme_mismatch_sample_is_what_the_demo_prints(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    assert every_scenario.returncode == 0
+    out = every_scenario.stdout
+    scenario = out[out.index("scenario mismatch:") :]
+    posted = scenario[scenario.index("[5/6]") : scenario.index("[6/6]")]
+    printed = [line.split("│ ", 1)[1] for line in posted.splitlines() if "│ " in line]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split("A mismatch, as `make demo SCENARIO=mismatch` prints it", 1)[1]
+    sample = after.split("```\n", 2)[1].splitlines()
+    assert _normalised(sample) == _normalised(printed)
