@@ -14,6 +14,14 @@ from dataclasses import dataclass
 from apcu_notifier.config import Language
 from apcu_notifier.notification import UnreadableReason
 
+# The section a reader of the notification-missing line needs, by URL: the repository is
+# template.yaml's AWS::ServerlessRepo::Application SourceCodeUrl (tests/docs/test_anchors.py
+# keeps the two equal and checks that the heading exists).
+REPOSITORY_URL = "https://github.com/apcu-fleet-flush/apcu-fleet-flush"
+NOTIFICATION_PATH_DOCS = (
+    f"{REPOSITORY_URL}/blob/main/docs/deploy.md#ssms-notification-never-arrived"
+)
+
 
 @dataclass(frozen=True)
 class Messages:
@@ -249,7 +257,8 @@ EN = Messages(
     notification_missing=(
         "⚠️ SSM's notification for this command never arrived: the watchdog judged it. "
         "The notification path (topic, its key policy, the subscription, SSM's service role) "
-        "is broken; see Troubleshooting in docs/deploy.md."
+        f"is broken; see <{NOTIFICATION_PATH_DOCS}|SSM's notification never arrived> in "
+        "docs/deploy.md."
     ),
 )
 
@@ -403,7 +412,8 @@ JA = Messages(
     notification_missing=(
         "⚠️ このコマンドの SSM 通知が届かなかったため、ウォッチドッグが判定しました。"
         "通知経路（トピック、その鍵ポリシー、サブスクリプション、SSM のサービスロール）が"
-        "壊れています。docs/deploy.md のトラブルシューティングを参照してください。"
+        f"壊れています。docs/deploy.md の「<{NOTIFICATION_PATH_DOCS}|SSM's notification never "
+        "arrived>」を参照してください。"
     ),
 )
 
