@@ -21,7 +21,8 @@ DOCUMENTS = sorted(
         ROOT / "SECURITY.md",
         ROOT / "CHANGELOG.md",
         *(ROOT / "docs").glob("*.md"),
-        *ROOT.glob("*/README.md"),
+        # Each folder's own README (cli/, webnode/, ...).
+        *(folder / "README.md" for folder in ROOT.iterdir() if (folder / "README.md").is_file()),
     ]
 )
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")

@@ -19,7 +19,7 @@ from apcu_notifier.notification import UnreadableReason
 # keeps the two equal and checks that the heading exists).
 REPOSITORY_URL = "https://github.com/apcu-fleet-flush/apcu-fleet-flush"
 NOTIFICATION_PATH_DOCS = (
-    f"{REPOSITORY_URL}/blob/main/docs/deploy.md#ssms-notification-never-arrived"
+    REPOSITORY_URL + "/blob/main/" + "docs/deploy.md#ssms-notification-never-arrived"
 )
 
 
