@@ -5,6 +5,7 @@ README's "replace its EXAMPLE names with your stack's outputs" can be done."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,11 @@ def test_every_example_value_is_given_by_a_stack_output(function: str, name: str
     # The same value as the function gets: the same resource, and its ARN where it gets an ARN.
     giving = [output for output, value in stack.outputs.items() if value == variables[name]]
     assert giving, f"no output of template.yaml gives {function}'s {name} ({variables[name]})"
+
+
+def test_every_output_has_a_row_in_docs_deploy_md() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs/deploy.md").read_text(encoding="utf-8")
+    table = docs.split("\n## Outputs\n", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(\w+)`", "\n".join(re.findall(r"^\| ([^|]+) \|", table, re.M))))
+    missing = sorted(set(DeployedStack().template["Outputs"]) - named)
+    assert not missing, f"docs/deploy.md's Outputs table does not say what {missing} is for"
