@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     where = common.add_argument_group("API and credentials")
     where.add_argument(
         "--api-url",
-        help=f"the API URL (the stack's ApiUrl output; default: ${aws.API_URL_ENV})",
+        help=f"the API URL (the stack's ApiUrl output); without it or --stack, ${aws.API_URL_ENV}",
     )
     where.add_argument("--stack", help="read ApiUrl from this CloudFormation stack's outputs")
     where.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
