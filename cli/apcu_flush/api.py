@@ -40,10 +40,16 @@ class Reply:
 def flush_url(api_url: str) -> str:
     """The POST /flush URL: the stack's ApiUrl output, or the API's base URL."""
     parts = urlsplit(api_url.strip())
-    if parts.scheme not in {"https", "http"} or not parts.netloc:
+    try:
+        has_host = parts.scheme in {"https", "http"} and bool(parts.hostname)
+        parts.port  # noqa: B018 (read for its check: a port that is not a number raises)
+    except ValueError:
+        has_host = False
+    if not has_host or any(c.isspace() for c in api_url.strip()):
         raise CliError(
             Exit.REFUSED,
-            f"the API URL must look like https://API_ID.execute-api.REGION.amazonaws.com/flush, got {api_url!r}",
+            f"the API URL {api_url!r} is not a URL: pass the stack's ApiUrl output, which "
+            "looks like https://API_ID.execute-api.REGION.amazonaws.com/flush",
         )
     path = parts.path.rstrip("/")
     if not path.endswith(_ROUTE):

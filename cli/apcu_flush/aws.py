@@ -73,8 +73,12 @@ def signing_region(api_url: str, session: botocore.session.Session) -> str:
         return match["region"]
     region = session.get_config_variable("region")
     if not isinstance(region, str) or not region:
+        # The caller's to fix, as much as the URL: retrying later would fail the same way.
         raise CliError(
-            Exit.FAILED, "no AWS region for this API URL: pass --region or set AWS_REGION"
+            Exit.REFUSED,
+            f"no AWS region to sign for: the API URL {api_url} names none (an "
+            "https://API_ID.execute-api.REGION.amazonaws.com URL does); pass --region REGION, "
+            "set AWS_REGION, or give the profile a region",
         )
     return region
 

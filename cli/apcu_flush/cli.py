@@ -4,8 +4,12 @@
     apcu-flush clear web-prod --prefix config: --comment "release 2026.11.29" --wait
     apcu-flush status 5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab --wait
 
+The API URL is --api-url, else the ApiUrl output of --stack, else the environment variable
+APCU_FLUSH_API_URL.
+
 Exit codes: 0 verdict ok (or accepted, without --wait); 1 the verdict is an alert; 2 the API
-refused the request; 3 --wait timed out; 4 credentials, network or server error.
+refused the request, or the call must be fixed (no API URL, a malformed one, no region);
+3 --wait timed out; 4 credentials, network, server error, or throttled up to --timeout.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from apcu_flush import __version__, aws, render
-from apcu_flush.api import FlushApi, Reply
+from apcu_flush import __version__, aws, render, throttle
+from apcu_flush.api import FlushApi, Reply, flush_url
 from apcu_flush.exits import CliError, Exit
 from apcu_flush.terminal import Progress
 from apcu_flush.wait import Waiting, refusal, wait_for_verdict
@@ -32,7 +36,10 @@ INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_argument_group("API and credentials")
-    where.add_argument("--api-url", help="the API URL (the stack's ApiUrl output)")
+    where.add_argument(
+        "--api-url",
+        help=f"the API URL (the stack's ApiUrl output); without it or --stack, ${aws.API_URL_ENV}",
+    )
     where.add_argument("--stack", help="read ApiUrl from this CloudFormation stack's outputs")
     where.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
     where.add_argument("--region", help="AWS region (default: the profile's or AWS_REGION)")
@@ -68,8 +75,11 @@ def _wait_options(command: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
-        help=f"give up waiting after this long, exit 3 (default {DEFAULT_TIMEOUT_SECONDS:g})",
+        help="give up after this long: exit 3 waiting for a verdict, 4 if the API throttled "
+        f"every request until then (default {DEFAULT_TIMEOUT_SECONDS:g})",
     )
+    # Shortens every pause (polls and backoff) so that tests of throttling run in seconds.
+    command.add_argument("--pause-scale", type=_scale, default=1.0, help=argparse.SUPPRESS)
 
 
 def _seconds(text: str) -> float:
@@ -79,6 +89,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not 0 < value <= 86_400:
         raise argparse.ArgumentTypeError("SECONDS must be more than 0 and at most 86400")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError("the scale must be more than 0 and at most 1")
     return value
 
 
@@ -98,7 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace, out: Output) -> int:
     session = aws.open_session(args.profile, args.region, os.environ)
     found = aws.credentials(session)
-    url = aws.api_url(explicit=args.api_url, stack=args.stack, env=os.environ, session=session)
+    # A URL that is not one is said as such before asking which region it is in.
+    url = flush_url(
+        aws.api_url(explicit=args.api_url, stack=args.stack, env=os.environ, session=session)
+    )
     api = FlushApi(
         url,
         credentials=lambda: aws.frozen(found),
@@ -118,7 +141,13 @@ def clear(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
     if args.dry_run:
         body["dryRun"] = True
     started = time.monotonic()
-    reply = _answered(api.clear(body))
+    sent = throttle.send(
+        lambda: api.clear(body),
+        _patience(started, args, out),
+        what="the request",
+        then="nothing was sent; try again later",
+    )
+    reply = _answered(sent)
     if args.dry_run or reply.body.get("dryRun"):
         out.result(reply.body, render.dry_run(reply.body))
         return Exit.OK
@@ -135,7 +164,13 @@ def clear(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
 def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
     if args.wait:
         return _wait(api, args.command_id, time.monotonic(), args, out)
-    reply = _answered(api.status(args.command_id))
+    read = throttle.send(
+        lambda: api.status(args.command_id),
+        _patience(time.monotonic(), args, out),
+        what="the status read",
+        then=f"command {args.command_id} is not affected",
+    )
+    reply = _answered(read)
     if reply.body.get("state") == "judged":
         return _judged(reply.body, out)
     out.result(reply.body, render.running(reply.body))
@@ -159,6 +194,8 @@ def _wait(
             timeout=args.timeout,
             observe=progress.observe,
             sleep=progress.sleep,
+            scale=args.pause_scale,
+            notice=out.note,
         )
     except KeyboardInterrupt:
         progress.finish()
@@ -179,6 +216,11 @@ def _wait(
     finally:
         progress.finish()
     return _judged(body, out)
+
+
+def _patience(started: float, args: argparse.Namespace, out: Output) -> throttle.Patience:
+    """A throttled request is sent again until --timeout, counted from the start."""
+    return throttle.Patience(started + args.timeout, scale=args.pause_scale, notice=out.note)
 
 
 def _judged(body: Mapping[str, Any], out: Output) -> int:

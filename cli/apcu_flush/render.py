@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,12 @@ def dry_run(body: Mapping[str, Any]) -> list[str]:
         f"{plan.get('desiredCapacity')} desired, {plan.get('managedOnline')} with the SSM agent online",
     ]
     lines += [f"  warning: {w.get('message', w)}" for w in plan.get("warnings") or []]
+    would_send = body.get("wouldSend")
+    if isinstance(would_send, Mapping):
+        # The dispatcher's own request, as it would send it: what a reviewer checks.
+        lines.append("  it would send this SendCommand request:")
+        text = json.dumps(would_send, ensure_ascii=False, indent=2)
+        lines += [f"    {line}" for line in text.splitlines()]
     return lines
 
 

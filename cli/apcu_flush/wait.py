@@ -8,14 +8,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from apcu_flush import render
+from apcu_flush import render, throttle
 from apcu_flush.api import Reply
 from apcu_flush.exits import CliError, Exit
 
 # A clear takes seconds to minutes: poll soon, then less often, never more than every 15 s.
-FIRST_DELAY = 1.0
+# Every waiting pipeline shares the API's throttle (1 request/s as deployed), so a wait costs
+# at most one read per 15 s once it has lasted a minute.
+FIRST_DELAY = 2.0
 FACTOR = 1.5
 MAX_DELAY = 15.0
+# Pipelines started by the same push would otherwise poll in step.
+JITTER = 0.25
 # A network blip or a 5xx while waiting is retried this many times in a row before giving up:
 # the command runs on whether or not this process can see it.
 MAX_TRANSIENT_FAILURES = 3
@@ -24,10 +28,10 @@ MAX_TRANSIENT_FAILURES = 3
 def delays(
     first: float = FIRST_DELAY, factor: float = FACTOR, cap: float = MAX_DELAY
 ) -> Iterator[float]:
-    """Growing pauses between polls, with a little jitter so that many pipelines spread out."""
+    """Growing pauses between polls, with jitter so that many pipelines spread out."""
     delay = first
     while True:
-        yield min(cap, delay * random.uniform(0.9, 1.1))  # noqa: S311 (jitter, not a secret)
+        yield min(cap, delay * random.uniform(1 - JITTER, 1 + JITTER))  # noqa: S311 (jitter)
         delay = min(cap, delay * factor)
 
 
@@ -54,14 +58,29 @@ def wait_for_verdict(
     sleep: Sleeper,
     clock: Callable[[], float] = time.monotonic,
     pauses: Iterator[float] | None = None,
+    scale: float = 1.0,
+    notice: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """The judged status body, or CliError: REFUSED (4xx), TIMED_OUT, FAILED (5xx, network)."""
+    """The judged status body, or CliError: REFUSED (4xx), TIMED_OUT, FAILED (5xx, network,
+    or throttled up to the deadline)."""
     deadline = waiting.started + timeout
     pauses = pauses if pauses is not None else delays()
+    patience = throttle.Patience(
+        deadline, clock=clock, sleep=lambda s: sleep(s, waiting), scale=scale, notice=notice
+    )
     failures = 0
     while True:
         try:
-            reply = poll()
+            reply = throttle.send(
+                poll,
+                patience,
+                what="the status reads",
+                then=f"command {waiting.command_id} runs on: "
+                f"apcu-flush status {waiting.command_id} --wait",
+                body={"commandId": waiting.command_id, "last": waiting.last},
+            )
+        except throttle.Throttled:
+            raise
         except CliError as error:
             if error.exit is not Exit.FAILED:
                 raise
@@ -91,7 +110,7 @@ def wait_for_verdict(
                     "last": waiting.last,
                 },
             )
-        sleep(min(next(pauses), remaining), waiting)
+        sleep(min(next(pauses) * scale, remaining), waiting)
 
 
 def refusal(reply: Reply) -> CliError:
@@ -101,13 +120,9 @@ def refusal(reply: Reply) -> CliError:
 
 
 def _transient(reply: Reply) -> CliError | None:
-    """A server error or throttling, worth another poll; None for an answer to act on."""
+    """A server error, worth another poll; None for an answer to act on."""
     if reply.status >= 500:
         return CliError(
             Exit.FAILED, f"the API answered {reply.status}: {reply.message}", reply.body
-        )
-    if reply.status == 429:
-        return CliError(
-            Exit.REFUSED, f"the API throttled the status reads: {reply.message}", reply.body
         )
     return None

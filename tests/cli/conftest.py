@@ -28,6 +28,11 @@ SESSION = PIPELINE_SESSION
 APCU_FLUSH = Path(sys.executable).with_name("apcu-flush")
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+# Runs argv[1:] with SIGINT's default action restored; exec keeps it (execve(2)).
+_SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 class Function:
@@ -112,9 +117,23 @@ class Local:
         )
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        """The command line in the background, for a test that acts while it waits."""
+        """The command line in the background, for a test that acts while it waits.
+
+        It starts with SIGINT at its default, as from a terminal, even when the tests run as a
+        background job (`nohup make test &`), whose children inherit SIGINT ignored (POSIX
+        exec keeps an ignored signal ignored). A small exec shim rather than preexec_fn, which
+        the subprocess documentation calls unsafe in a process with threads (the servers).
+        """
         return subprocess.Popen(
-            [str(APCU_FLUSH), *args, "--api-url", self.gateway.url],
+            [
+                sys.executable,
+                "-c",
+                _SIGINT_DEFAULT,
+                str(APCU_FLUSH),
+                *args,
+                "--api-url",
+                self.gateway.url,
+            ],
             env=self.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 
+import pytest
+
 from harness import aws_emulator as emulator
 from harness.aws_emulator import InvocationResult
 from tests.cli.conftest import GROUP, ROLE, SESSION, Local
@@ -52,6 +54,19 @@ def test_dry_run_sends_nothing(local: Local) -> None:
     assert completed.returncode == 0, completed.stderr
     assert "dry run: nothing was sent" in completed.stdout
     assert "3 InService of 3 desired" in completed.stdout
+    assert local.commands() == []
+
+
+def test_the_text_dry_run_shows_the_exact_sendcommand(local: Local) -> None:
+    # The reviewer of a dry run reads the request the dispatcher would send, as --json has it.
+    answer = json.loads(
+        local.run("clear", GROUP, "--prefix", "config:", "--dry-run", "--json").stdout
+    )
+    text = local.run("clear", GROUP, "--prefix", "config:", "--dry-run").stdout.splitlines()
+    start = text.index("  it would send this SendCommand request:") + 1
+    shown = json.loads("\n".join(line.removeprefix("    ") for line in text[start:]))
+    assert shown == answer["wouldSend"]
+    assert shown["Parameters"] == {"prefix": ["config:"]}
     assert local.commands() == []
 
 
@@ -121,6 +136,40 @@ def test_no_api_url_exits_2_and_says_where_to_find_one(local: Local) -> None:
     assert completed.returncode == 2
     assert "--api-url" in completed.stderr
     assert "APCU_FLUSH_API_URL" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "notaurl",
+        "https://",
+        "execute-api.us-east-1.amazonaws.com/flush",
+        "http://127.0.0.1:80x/flush",
+    ],
+)
+def test_a_url_that_is_not_one_exits_2_and_says_so(local: Local, url: str) -> None:
+    # With no region configured either: the URL is the mistake to name, not the region.
+    env = local.env(AWS_REGION=None, AWS_DEFAULT_REGION=None)
+    completed = local.run("clear", GROUP, "--api-url", url, env=env, api_url=False)
+    assert completed.returncode == 2, completed.stderr
+    assert f"the API URL {url!r} is not a URL" in completed.stderr
+    assert "ApiUrl output" in completed.stderr
+    assert "region" not in completed.stderr
+    assert local.gateway.events == []
+
+
+def test_no_region_to_sign_for_exits_2_and_names_the_fix(local: Local) -> None:
+    # Given a URL that names no region (not an execute-api host) and no region configured,
+    env = local.env(AWS_REGION=None, AWS_DEFAULT_REGION=None)
+    completed = local.run("clear", GROUP, env=env)
+    # Then it is the caller's to fix, not a "retry later": exit 2, saying how.
+    assert completed.returncode == 2, completed.stderr
+    assert "no AWS region to sign for" in completed.stderr
+    assert "--region" in completed.stderr
+    assert "AWS_REGION" in completed.stderr
+    assert local.gateway.events == []
+    with_flag = local.run("clear", GROUP, "--region", "us-east-1", env=env)
+    assert with_flag.returncode == 0, with_flag.stderr
 
 
 def test_the_api_url_from_the_environment(local: Local) -> None:

@@ -178,11 +178,20 @@ def test_a_server_error_that_lasts_exits_4(local: Local) -> None:
 
 
 def test_ctrl_c_while_waiting_says_how_to_resume(local: Local) -> None:
-    process = local.start("clear", GROUP, "--wait")
-    command_id = _sent_command(local, process)
-    _status_read(local, process)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    # Whether the tests run from a terminal or as a background job (`nohup make test &`, whose
+    # children inherit SIGINT ignored), the program starts as from a terminal.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = local.start("clear", GROUP, "--wait")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        command_id = _sent_command(local, process)
+        _status_read(local, process)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()  # nothing if it ended; else it would wait out its 900 s
     assert process.returncode == 130
     assert f"apcu-flush status {command_id} --wait" in stderr
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from apcu_flush import throttle
 from apcu_flush.api import Reply
 from apcu_flush.exits import CliError, Exit
 from apcu_flush.terminal import Progress
@@ -15,6 +16,8 @@ from apcu_flush.wait import MAX_DELAY, Waiting, delays, wait_for_verdict
 
 RUNNING = Reply(200, {"state": "running", "ssm": {"status": "InProgress"}})
 JUDGED = Reply(200, {"state": "judged", "verdict": {"kind": "ok", "alert": False}})
+# What API Gateway answers when the API's throttle refuses a request.
+THROTTLED = Reply(429, {"message": "Too Many Requests"})
 
 
 class Clock:
@@ -51,9 +54,24 @@ def _wait(replies: list[Reply | CliError], clock: Clock, timeout: float = 900) -
 
 def test_the_pauses_grow_to_a_cap_and_never_spin() -> None:
     pauses = list(itertools.islice(delays(), 30))
-    assert all(0.9 <= p <= MAX_DELAY for p in pauses)
-    assert pauses[0] < 2 < pauses[4]
-    assert max(pauses[-5:]) == pytest.approx(MAX_DELAY, rel=0.11)
+    assert all(1.5 <= p <= MAX_DELAY for p in pauses)
+    assert pauses[0] <= 2.5 < 5 < pauses[4]
+    assert max(pauses[-5:]) == pytest.approx(MAX_DELAY, rel=0.26)
+
+
+def test_pipelines_started_together_poll_at_different_moments() -> None:
+    # Ten pipelines of one push: their third polls are spread over more than a second.
+    third = [list(itertools.islice(delays(), 3)) for _ in range(10)]
+    moments = [sum(p) for p in third]
+    assert max(moments) - min(moments) > 1.0
+
+
+def test_throttle_pauses_have_full_jitter_under_a_doubling_ceiling() -> None:
+    runs = [list(itertools.islice(throttle.backoff(), 8)) for _ in range(200)]
+    for n, ceiling in enumerate([1, 2, 4, 8, 16, 20, 20, 20]):
+        nth = [run[n] for run in runs]
+        assert all(0 <= p <= ceiling for p in nth)
+        assert min(nth) < ceiling / 4 and max(nth) > ceiling * 3 / 4, "spread from 0 to ceiling"
 
 
 def test_it_polls_until_the_command_is_judged() -> None:
@@ -80,6 +98,27 @@ def test_a_few_transient_failures_are_retried_then_reported() -> None:
         _wait([network, Reply(502, {}), Reply(500, {"message": "Internal Server Error"})], Clock())
     assert raised.value.exit is Exit.FAILED
     assert "500" in raised.value.message
+
+
+def test_throttled_reads_are_retried_with_backoff_and_do_not_end_the_wait() -> None:
+    # Given API Gateway's 429 on more reads in a row than any other failure is allowed,
+    clock = Clock()
+    replies: list[Reply | CliError] = [RUNNING, *[THROTTLED] * 6, RUNNING, JUDGED]
+    assert _wait(replies, clock)["state"] == "judged"
+    # Then each 429 was waited out with a pause of the backoff, not a poll's.
+    assert len(clock.slept) == 8
+
+
+def test_a_throttle_that_lasts_until_the_deadline_fails_with_4_not_3() -> None:
+    clock = Clock()
+    with pytest.raises(throttle.Throttled) as raised:
+        _wait([RUNNING, *[THROTTLED] * 1000], clock, timeout=60)
+    assert raised.value.exit is Exit.FAILED
+    assert sum(clock.slept) == pytest.approx(60), "it gives up at the deadline, not before"
+    assert "throttled the status reads" in raised.value.message
+    assert "apcu-flush status cmd --wait" in raised.value.message
+    assert raised.value.body["error"]["kind"] == "throttled"
+    assert raised.value.body["last"] == RUNNING.body
 
 
 def test_a_refusal_ends_the_wait_at_once() -> None:
