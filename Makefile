@@ -79,9 +79,12 @@ template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, ch
 	$(SAM_ENV) $(SAM) build --parallel
 
 # The publishing test runs `sam publish`'s own metadata code, which lives in .venv-sam.
+# pytest-xdist runs the tests on one worker per core; tests/conftest.py keeps a module whose
+# tests share a started server on one worker (loadgroup). PYTEST_WORKERS=0 runs them in one.
+PYTEST_WORKERS ?= auto
 .PHONY: pytest
 pytest: venv system-deps $(SAM_VENV)/.installed ## every test, without lint and template checks
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: test
 test: lint template pytest ## everything CI runs: lint, types, template checks, all tests
