@@ -79,9 +79,12 @@ template: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, ch
 	$(SAM_ENV) $(SAM) build --parallel
 
 # The publishing test runs `sam publish`'s own metadata code, which lives in .venv-sam.
+# pytest-xdist runs the tests on one worker per core; tests/conftest.py keeps a module whose
+# tests share a started server on one worker (loadgroup). PYTEST_WORKERS=0 runs them in one.
+PYTEST_WORKERS ?= auto
 .PHONY: pytest
 pytest: venv system-deps $(SAM_VENV)/.installed ## every test, without lint and template checks
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: test
 test: lint template pytest ## everything CI runs: lint, types, template checks, all tests
@@ -95,11 +98,14 @@ DEMO_LANGUAGE := $(if $(filter command line,$(origin LANGUAGE)),$(LANGUAGE),$(or
 demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed|lost-notification|stuck, LANGUAGE=en|ja)
 	$(PY) -m local.run $(if $(SCENARIO),--scenario $(SCENARIO),--all) --lang $(DEMO_LANGUAGE)
 
+# Each bench exits 1 when it missed a target; both run, and then make fails if either missed.
 .PHONY: bench
-bench: venv $(SAM_VENV)/.installed ## cold start, calls per verdict, scaling, artifact size
+bench: venv $(SAM_VENV)/.installed ## cold start, calls per verdict, scaling, artifact size (fails on a missed target)
 	$(SAM_ENV) $(SAM) build --parallel
-	$(PY) -m bench.run
-	.ci/system-deps && $(PY) -m bench.webnode
+	@status=0; \
+	$(PY) -m bench.run || status=1; \
+	{ .ci/system-deps && $(PY) -m bench.webnode; } || status=1; \
+	exit $$status
 
 .PHONY: build invoke deploy
 build: $(SAM_VENV)/.installed ## sam build

@@ -590,7 +590,25 @@ def _row(measure: str, figure: str, target: str = "", met: bool | None = None) -
     return f"{measure:<44} {figure:>22}  {target:<22} {mark}"
 
 
-def table(report: dict[str, Any]) -> str:
+def _target(missed: list[str] | None, what: str, met: bool) -> bool:
+    """Note a missed target for the exit status (`missed`), and hand `met` on to the row."""
+    if not met and missed is not None:
+        missed.append(what)
+    return met
+
+
+def exit_status(missed: list[str]) -> int:
+    """1 when a target was missed, so that a script running the bench can tell; each miss is
+    named again under the table."""
+    if not missed:
+        return 0
+    print(f"\nmissed {len(missed)} target(s):")
+    for what in missed:
+        print(f"  {what}")
+    return 1
+
+
+def table(report: dict[str, Any], missed: list[str] | None = None) -> str:
     m = report["machine"]
     lines = [
         f"apcu-fleet-flush benchmark  {m['date']}  {m['machine']} {m['cpu']} ({m['cores']} cores)  Python {m['python']}",
@@ -643,7 +661,11 @@ def table(report: dict[str, Any]) -> str:
                         "    ratio to the floor, clock (CPU)",
                         ratios,
                         f"<= {COLD_TARGET}x both",
-                        r["met"],
+                        _target(
+                            missed,
+                            f"cold {function}: {ratios} of the floor, target <= {COLD_TARGET}x both",
+                            r["met"],
+                        ),
                     )
                 )
             else:
@@ -683,7 +705,12 @@ def table(report: dict[str, Any]) -> str:
                 f"calls, ok verdict, {size} instances",
                 f"{sum(s['calls'].values())} AWS + {s['posts']} post",
                 f"{expected} AWS + 1 post",
-                s["minimum"],
+                _target(
+                    missed,
+                    f"calls, ok verdict, {size} instances: {sum(s['calls'].values())} AWS + "
+                    f"{s['posts']} post, target {expected} AWS + 1 post",
+                    s["minimum"],
+                ),
             )
         )
         lines.append(f"    {calls}; secret reads {s['secret_reads']}")
@@ -695,7 +722,9 @@ def table(report: dict[str, Any]) -> str:
             "verdict time growth per 10x instances",
             f"{per_10x:.2f}x",
             "<= 10x (linear)",
-            per_10x <= 10,
+            _target(
+                missed, f"verdict time growth: {per_10x:.2f}x per 10x, target <= 10x", per_10x <= 10
+            ),
         )
     )
     lines.append(f"    growth exponents (1.0 = linear): {report['calls']['growth_exponent']}")
@@ -708,7 +737,11 @@ def table(report: dict[str, Any]) -> str:
                 f"artifact {name} ({a['files']} files)",
                 f"{a['bytes'] / 1024:.0f} KiB ({a['zip_bytes'] / 1024:.0f} zipped)",
                 "< 1024 KiB",
-                a["met"],
+                _target(
+                    missed,
+                    f"artifact {name}: {a['bytes'] / 1024:.0f} KiB, target < 1024 KiB",
+                    a["met"],
+                ),
             )
         )
         parts = ", ".join(f"{part} {size / 1024:.0f}" for part, size in a["parts"].items())
@@ -732,13 +765,14 @@ def main() -> int:
         report["calls"] = calls_and_scaling(aws, slack, stack)
     report["artifacts"] = artifacts()
     print()
-    print(table(report))
+    missed: list[str] = []
+    print(table(report, missed))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     for path in (RESULTS / f"bench-{stamp}.json", RESULTS / "latest.json"):
         path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     print(f"\nwritten: {(RESULTS / f'bench-{stamp}.json').relative_to(ROOT)}")
-    return 0
+    return exit_status(missed)
 
 
 if __name__ == "__main__":

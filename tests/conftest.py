@@ -23,10 +23,26 @@ os.environ.update(
         # The notifier reads its configuration when imported, as at a Lambda init; tests that
         # need another secret or language set their own and rebuild its runtime.
         "SLACK_WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:apcu-fleet-flush/slack-AbCdEf",
+        # moto rebuilds its EC2 backend at every mock_aws start and stop, and by default loads
+        # its catalogue of public AMIs each time: 0.27 s, twice a test, a third of a dispatcher
+        # test's time. No code here reads an AMI (instances without one get moto's defaults,
+        # and AMI validation is off), so the tests skip the catalogue (moto/settings.py).
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
     }
 )
 for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
     os.environ.pop(name, None)
+
+import functools  # noqa: E402
+
+import botocore.loaders  # noqa: E402
+import botocore.session  # noqa: E402
+
+# Every boto3.Session a test builds (each notifier runtime, each dispatcher's clients) has a
+# botocore loader of its own, which parses the service models' JSON again: 8 of 30 s in the
+# dispatcher's tests. One loader for the whole run parses each model once; a function in a
+# fresh process (Lambda's cold start, the demo, the bench) still loads its own.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 from harness import aws_emulator  # noqa: E402  (after the credentials above)
 
@@ -38,9 +54,49 @@ def _fresh_emulator() -> Iterator[None]:
     aws_emulator.reset()
 
 
+# Modules whose tests share files outside tmp_path: `local.run` writes local/out/.
+_SHARED_FILES = {
+    "tests/local/test_demo.py": "local-out",
+    "tests/local/test_demo_output.py": "local-out",
+}
+# A session-scoped fixture of ours only looks a program up; what a test module starts for all
+# its tests is module-scoped.
+_SHARED_SCOPES = {"module", "package"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make pytest` spreads the tests over workers (pytest-xdist, `--dist loadgroup`). A module
+    whose tests share a module-scoped fixture (a started web node, moto's server, the every-
+    scenario demo run) stays on one worker: the fixture starts once, and its tests run in the
+    order they are written, as without workers. Every other test goes wherever a worker is free.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        path = item.path.relative_to(config.rootpath).as_posix()
+        group = _SHARED_FILES.get(path)
+        if group is None and _shares_a_fixture(item):
+            group = path
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _shares_a_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        definition.scope in _SHARED_SCOPES and definition.baseid.startswith("tests/")
+        for definitions in info.name2fixturedefs.values()
+        for definition in definitions
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI a skipped test is a failed run: install the tool instead of skipping."""
-    if not os.environ.get("CI"):
+    """In CI a skipped test is a failed run: install the tool instead of skipping. With
+    workers, each worker's reports reach the controller's terminal reporter, so the controller
+    counts every skip; a worker counts only its own and decides nothing."""
+    if not os.environ.get("CI") or hasattr(session.config, "workerinput"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
