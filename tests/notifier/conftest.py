@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from apcu_notifier import handler
 from apcu_notifier.config import Config, Language
@@ -64,6 +67,7 @@ class Slack:
     """What the webhook received, and a way to script its answers."""
 
     server: HTTPServer
+    _in_flight: list[threading.Event] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -81,6 +85,38 @@ class Slack:
             body, status=status
         )
 
+    def respond_with(self, handler: Callable[[Request], Response]) -> None:
+        """Answer every post with `handler`, which may block (a slow or stalled Slack).
+
+        The server logs a request only once its handler returns, so a handler still running when
+        its test ends would log into the next test on this worker; the fixture waits for it.
+        """
+
+        def tracked(request: Request) -> Response:
+            done = threading.Event()
+            self._in_flight.append(done)
+            try:
+                return handler(request)
+            finally:
+                done.set()
+
+        self.server.expect_request(WEBHOOK_PATH, method="POST").respond_with_handler(tracked)
+
+    def respond_slowly(self, seconds: float, body: str = "ok") -> None:
+        def slow(request: Request) -> Response:
+            time.sleep(seconds)
+            return Response(body)
+
+        self.respond_with(slow)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        for done in self._in_flight:
+            assert done.wait(max(0.0, deadline - time.monotonic())), "a Slack handler never ended"
+        # The server appends its log entry just after the handler returns.
+        while len(self.server.log) < len(self._in_flight) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def messages(self) -> list[dict[str, Any]]:
         return [json.loads(request.get_data()) for request, _ in self.server.log]
 
@@ -91,8 +127,10 @@ class Slack:
 
 
 @pytest.fixture
-def slack(httpserver: HTTPServer) -> Slack:
-    return Slack(httpserver)
+def slack(httpserver: HTTPServer) -> Iterator[Slack]:
+    stand_in = Slack(httpserver)
+    yield stand_in
+    stand_in.drain()
 
 
 @dataclass

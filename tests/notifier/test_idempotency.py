@@ -16,7 +16,7 @@ from apcu_record import store
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records
-from tests.notifier.conftest import GROUP, WEBHOOK_PATH, World
+from tests.notifier.conftest import GROUP, World
 from tests.notifier.records import TABLE, dispatched, dynamodb, item
 
 
@@ -121,7 +121,7 @@ def test_two_concurrent_deliveries_post_once_and_the_loser_is_retried(recording:
         second_done.wait(timeout=30)
         return Response("ok")
 
-    world.slack.server.expect_request(WEBHOOK_PATH, method="POST").respond_with_handler(slow_slack)
+    world.slack.respond_with(slow_slack)
     outcomes: dict[str, Any] = {}
 
     def deliver(name: str) -> None:

@@ -11,14 +11,12 @@ import io
 import json
 import logging
 import socket
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import boto3
 import pytest
-from werkzeug import Request, Response
 
 from apcu_notifier.observability import logger as notifier_logger
 from harness import aws_emulator as emu
@@ -64,11 +62,6 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
 
 
-def slow(request: Request) -> Response:
-    time.sleep(1.5)
-    return Response("ok")
-
-
 Setup = Callable[[World], None]
 
 
@@ -92,7 +85,7 @@ def _secret(value: str | Callable[[World], str]) -> Setup:
 
 
 def _timeout(world: World) -> None:
-    world.slack.server.expect_request(WEBHOOK_PATH, method="POST").respond_with_handler(slow)
+    world.slack.respond_slowly(1.5)
     world.context.remaining_ms = 2600
 
 

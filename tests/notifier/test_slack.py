@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 from dataclasses import dataclass, field
 
 import pytest
 import requests
-from werkzeug import Request, Response
 
 from apcu_notifier.slack import RetryPolicy, SlackRejected, SlackUnavailable, post
 from tests.notifier.conftest import WEBHOOK_PATH, Slack
@@ -154,11 +152,7 @@ def test_redirects_are_not_followed(slack: Slack) -> None:
 
 
 def test_timeouts_are_retried_then_raised(slack: Slack) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(0.5)
-        return Response("ok")
-
-    slack.server.expect_request(WEBHOOK_PATH, method="POST").respond_with_handler(slow)
+    slack.respond_slowly(0.5)
     clock = Clock()
     policy = RetryPolicy(max_attempts=2, read_timeout=0.1)
 

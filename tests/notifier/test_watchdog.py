@@ -22,7 +22,7 @@ from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.dispatcher.conftest import ENV as DISPATCHER_ENV
 from tests.notifier import records
-from tests.notifier.conftest import GROUP, WEBHOOK_PATH, World, load_event, text_of
+from tests.notifier.conftest import GROUP, World, load_event, text_of
 from tests.notifier.records import dispatched, item
 
 NEVER_ARRIVED = "SSM's notification for this command never arrived"
@@ -150,7 +150,7 @@ def test_the_watchdog_and_sns_at_once_from_two_threads_post_once(recording: Worl
         release.wait(timeout=30)
         return Response("ok")
 
-    world.slack.server.expect_request(WEBHOOK_PATH, method="POST").respond_with_handler(slow_slack)
+    world.slack.respond_with(slow_slack)
     outcomes: dict[str, Any] = {}
 
     def run(name: str, event: dict[str, Any]) -> None:
