@@ -55,9 +55,7 @@ def _serving(web: WebNode, tools: Tools) -> WebNode:
 
 @pytest.fixture(scope="module")
 def node(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
-    web = _serving(
-        WebNode(tmp_path_factory.mktemp("node"), scripts=FIXTURES), tools
-    )
+    web = _serving(WebNode(tmp_path_factory.mktemp("node"), scripts=FIXTURES), tools)
     try:
         yield web
     finally:
@@ -69,9 +67,7 @@ def unguarded_node(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> It
     # The APCu server as it would look if someone copied it without allow/deny: for a
     # client on another address, only apcu.php's own REMOTE_ADDR check stands between
     # it and the cache.
-    web = WebNode(
-        tmp_path_factory.mktemp("unguarded"), scripts=FIXTURES, guarded=False
-    )
+    web = WebNode(tmp_path_factory.mktemp("unguarded"), scripts=FIXTURES, guarded=False)
     web = _serving(web, tools)
     try:
         yield web
