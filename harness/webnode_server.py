@@ -56,7 +56,7 @@ $remote = $_SERVER['REMOTE_ADDR'] ?? '';
 echo json_encode(['app' => 'front controller', 'uri' => $uri, 'remote' => $remote]), "\\n";
 """
 
-INSTALL_HINT = "install them with `make system-deps` (.ci/system-deps: nginx, php-fpm, php-apcu, php-cli, curl)"
+INSTALL_HINT = "install them with `make system-deps` (.ci/system-deps: nginx, php-fpm with OPcache, php-apcu, php-cli, curl)"
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 10.0
 # sun_path is 108 bytes on Linux; a longer socket path fails with a confusing error.
