@@ -219,9 +219,11 @@ def fill(node: WebNode, entries: int, *, hot_only: bool = False) -> dict[str, An
 
 
 def run_script(script: str, prefix: str) -> tuple[float, dict[str, Any]]:
-    """The document's script as the agent runs it: sh, the prefix in $SSM_prefix."""
+    """The document's script as the agent runs it: sh, action clear-apcu, the prefix in
+    $SSM_prefix (an agent that sets one variable sets every parameter, defaults included)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("SSM_")}
     env["SSM_prefix"] = prefix
+    env["SSM_action"] = "clear-apcu"
     began = time.perf_counter()
     done = subprocess.run(
         ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
