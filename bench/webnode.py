@@ -531,12 +531,16 @@ def table(report: dict[str, Any], missed: list[str] | None = None) -> str:
     m = report["machine"]
     load = ", ".join(f"{x:.2f}" for x in m["load_average"])
     lines = [
-        f"web node: nginx + php-fpm + APCu  {m['date']}  {m['cores']} cores, load {load}",
-        f"readers: {CLIENTS} clients x {RATE}/s, {KEYS_PER_READ} apcu_fetch each; "
-        f"php-fpm pm.max_children={WORKERS}",
+        f"web node: nginx + php-fpm  {m['date']}  {m['cores']} cores, load {load}",
         _row("measure", "figure", "target") + "met",
         "-" * 104,
     ]
+    if report["sizes"]:
+        lines.insert(
+            1,
+            f"APCu readers: {CLIENTS} clients x {RATE}/s, {KEYS_PER_READ} apcu_fetch each; "
+            f"php-fpm pm.max_children={WORKERS}",
+        )
     for entries, r in report["sizes"].items():
         n = int(entries)
         ini = r["php_ini"]
