@@ -3,14 +3,15 @@
 nginx serves three servers, each on a port of its own:
 
 - the APCu server: the project's own webnode/nginx-apcu.conf, as shipped, on 127.0.0.1 and ::1.
-  It names a port and two paths meant for a production image; they are replaced by plain
-  text (see SNIPPET_PORT, SNIPPET_SOCKET and SNIPPET_SCRIPT);
+  It names a port and three paths meant for a production image; they are replaced by plain
+  text (see SNIPPET_PORT, SNIPPET_SOCKET, SNIPPET_SCRIPT and SNIPPET_OPCACHE_SCRIPT);
 - the app's public server, configured as Laravel's documentation configures it, with a
   stand-in front controller in its document root;
 - a reverse proxy in front of the public server, forwarding every request over loopback
   as a TLS terminator or a sidecar would, so that each one arrives from 127.0.0.1.
 
-php-fpm runs the project's own webnode/apcu.php, so what is tested is what ships. Nothing
+php-fpm runs the project's own webnode/apcu.php and webnode/opcache.php, so what is tested is
+what ships. Nothing
 listens anywhere but loopback and a unix socket inside the work folder, and no system-wide
 service is touched.
 
@@ -37,10 +38,12 @@ from harness import cfn_template
 
 ROOT = Path(__file__).resolve().parents[1]
 APCU_PHP = ROOT / "webnode" / "apcu.php"
+OPCACHE_PHP = ROOT / "webnode" / "opcache.php"
 SNIPPET = ROOT / "webnode" / "nginx-apcu.conf"
-# The two strings of the snippet that name production paths.
+# The strings of the snippet that name production paths.
 SNIPPET_SOCKET = "/run/php/php-fpm.sock"
 SNIPPET_SCRIPT = "/opt/apcu-fleet-flush/apcu.php"
+SNIPPET_OPCACHE_SCRIPT = "/opt/apcu-fleet-flush/opcache.php"
 # The port the snippet listens on is the stack's default ApcuPort: the two must agree.
 SNIPPET_PORT = cfn_template.parameter_defaults()["ApcuPort"]
 _ALLOW_DENY = re.compile(r"^[ \t]*(allow|deny)[ \t][^;\n]*;[ \t]*\n", re.MULTILINE)
@@ -53,7 +56,7 @@ $remote = $_SERVER['REMOTE_ADDR'] ?? '';
 echo json_encode(['app' => 'front controller', 'uri' => $uri, 'remote' => $remote]), "\\n";
 """
 
-INSTALL_HINT = "install them with `make system-deps` (.ci/system-deps: nginx, php-fpm, php-apcu, php-cli, curl)"
+INSTALL_HINT = "install them with `make system-deps` (.ci/system-deps: nginx, php-fpm with OPcache, php-apcu, php-cli, curl)"
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 10.0
 # sun_path is 108 bytes on Linux; a longer socket path fails with a confusing error.
@@ -193,7 +196,8 @@ class WebNode:
     guarded=False serves the APCu server without its allow/deny lines, as if someone had
     copied it without them. `php_ini` goes to php-fpm as -d settings (apc.shm_size and
     apc.entries_hint take effect only there: APCu sizes its memory before the pool starts).
-    `apcu_php` serves another copy of apcu.php (the bench compares versions with it).
+    `apcu_php` serves another copy of apcu.php (the bench compares versions with it), and
+    `opcache_php` another opcache.php.
     """
 
     def __init__(
@@ -206,6 +210,7 @@ class WebNode:
         workers: int = 2,
         php_ini: Mapping[str, str] | None = None,
         apcu_php: Path = APCU_PHP,
+        opcache_php: Path = OPCACHE_PHP,
     ) -> None:
         self.workdir = workdir.resolve()
         self.apcu_enabled = apcu_enabled
@@ -214,6 +219,7 @@ class WebNode:
         self.workers = workers
         self.php_ini = dict(php_ini or {})
         self.apcu_php = apcu_php.resolve()
+        self.opcache_php = opcache_php.resolve()
         self.socket_path = self.workdir / "php-fpm.sock"
         if len(str(self.socket_path)) > _MAX_SOCKET_PATH:
             raise ValueError(f"unix socket path too long for Linux: {self.socket_path}")
@@ -239,6 +245,10 @@ class WebNode:
     def apcu_url(self) -> str:
         """Where the SSM document's script posts."""
         return f"http://127.0.0.1:{self.apcu_port}/apcu.php"
+
+    @property
+    def opcache_url(self) -> str:
+        return f"http://127.0.0.1:{self.apcu_port}/opcache.php"
 
     @property
     def fpm_master_pid(self) -> int:
@@ -276,7 +286,7 @@ class WebNode:
         """webnode/nginx-apcu.conf with this node's port and paths in place of production's."""
         text = SNIPPET.read_text(encoding="utf-8")
         listens = [f"listen 127.0.0.1:{SNIPPET_PORT};", f"listen [::1]:{SNIPPET_PORT};"]
-        for production in (SNIPPET_SOCKET, SNIPPET_SCRIPT, *listens):
+        for production in (SNIPPET_SOCKET, SNIPPET_SCRIPT, SNIPPET_OPCACHE_SCRIPT, *listens):
             if production not in text:
                 raise WebNodeError(f"{SNIPPET.name} no longer names {production}; update this file")
         text = text.replace(listens[0], f"listen 127.0.0.1:{self.apcu_port};")
@@ -285,9 +295,9 @@ class WebNode:
             text, removed = _ALLOW_DENY.subn("", text)
             if removed == 0:
                 raise WebNodeError(f"{SNIPPET.name} has no allow/deny lines to leave out")
-        return text.replace(SNIPPET_SOCKET, str(self.socket_path)).replace(
-            SNIPPET_SCRIPT, str(self.apcu_php)
-        )
+        text = text.replace(SNIPPET_SOCKET, str(self.socket_path))
+        text = text.replace(SNIPPET_OPCACHE_SCRIPT, str(self.opcache_php))
+        return text.replace(SNIPPET_SCRIPT, str(self.apcu_php))
 
     def _script_location(self, uri: str, script: Path) -> str:
         return (

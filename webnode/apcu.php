@@ -7,8 +7,9 @@
 // It must run inside php-fpm: the CLI (artisan) has a cache of its own, so
 // apcu_clear_cache() there returns true and clears nothing that php-fpm serves.
 //
-// Answer: one line of JSON and "\n"; the notifier reads the "cleared" count out of
-// the SSM invocation's output. Errors use an HTTP status that makes `curl -f` fail,
+// Answer: one line of JSON and "\n", starting with "cache":"apcu" (with action clear-all the
+// invocation's output also holds opcache.php's line); the notifier reads the "cleared" count
+// out of the SSM invocation's output. Errors use an HTTP status that makes `curl -f` fail,
 // so the invocation ends Failed instead of a false Success.
 
 declare(strict_types=1);
@@ -42,7 +43,11 @@ function answer(int $status, array $body, array $headers = []): never
 
 function refuse(int $status, string $error, string $message, array $headers = []): never
 {
-    answer($status, ['status' => 'error', 'error' => $error, 'message' => $message], $headers);
+    answer(
+        $status,
+        ['cache' => 'apcu', 'status' => 'error', 'error' => $error, 'message' => $message],
+        $headers,
+    );
 }
 
 /** Deletes every key the iterator's pattern matches (all keys for null), CHUNK at a time. */
@@ -124,6 +129,7 @@ if ($prefix === null) {
 }
 
 answer(200, [
+    'cache' => 'apcu',
     'status' => 'cleared',
     'scope' => $prefix === null ? 'all' : 'prefix',
     'prefix' => $prefix,

@@ -34,8 +34,9 @@ def template_pattern() -> str:
     document = cfn_template.load()["Resources"]["FlushDocument"]
     assert document["Type"] == "AWS::SSM::Document"
     parameters = document["Properties"]["Content"]["parameters"]
-    # The prefix is the document's only parameter: nothing else can reach the script.
-    assert list(parameters) == ["prefix"]
+    # The action and the prefix are the document's only parameters: nothing else can reach the
+    # script.
+    assert list(parameters) == ["action", "prefix"]
     pattern: str = parameters["prefix"]["allowedPattern"]
     return pattern
 

@@ -1030,13 +1030,19 @@ def test_dispatcher_knows_the_documents_execution_timeout(stack: DeployedStack) 
     assert variables["EXECUTION_TIMEOUT_SECONDS"] == step["inputs"]["timeoutSeconds"] == "60"
 
 
-def test_document_takes_only_a_prefix_and_checks_it_with_the_dispatchers_pattern(
+def test_document_takes_an_action_and_a_prefix_checked_with_the_dispatchers_pattern(
     stack: DeployedStack,
 ) -> None:
     from apcu_dispatcher.validation import DOCUMENT_PREFIX_PATTERN, PREFIX_PATTERN
 
     parameters = flush_document(stack)["Content"]["parameters"]
-    assert set(parameters) == {"prefix"}
+    assert set(parameters) == {"action", "prefix"}
+    action = parameters["action"]
+    # SSM refuses any other action before the script runs.
+    assert action["allowedPattern"] == "^(clear-apcu|reset-opcache|clear-all)$"
+    assert action["type"] == "String"
+    assert action["default"] == "clear-apcu"
+    assert action["interpolationType"] == "ENV_VAR"
     prefix = parameters["prefix"]
     assert prefix["allowedPattern"] == DOCUMENT_PREFIX_PATTERN == "^$|" + PREFIX_PATTERN
     assert PREFIX_PATTERN == "^[A-Za-z0-9_.:-]{1,64}$"
@@ -1076,9 +1082,11 @@ def test_script_fails_the_invocation_on_any_error(stack: DeployedStack) -> None:
     curls = [
         line for line in script.splitlines() if "curl" in line and not line.lstrip().startswith("#")
     ]
-    assert len(curls) == 2
+    # APCu with and without a prefix, OPcache's reset and its confirmation.
+    assert len(curls) == 4
     for line in curls:
-        assert " curl -fsS " in line
+        # -f fails on an HTTP error; --fail-with-body also prints opcache.php's reason.
+        assert " curl -fsS " in line or " curl -sS --fail-with-body " in line
         assert "--max-time " in line
 
 
@@ -1086,8 +1094,10 @@ def test_script_runs_curl_in_the_container_without_asking_for_a_terminal(
     stack: DeployedStack,
 ) -> None:
     script = flush_script_template(stack)
-    execs = [line.strip() for line in script.splitlines() if "docker exec" in line]
-    assert len(execs) == 2
+    execs = [
+        line[line.index("docker exec") :] for line in script.splitlines() if "docker exec" in line
+    ]
+    assert len(execs) == 4
     for line in execs:
         # No option at all between `exec` and the container: in particular no -t or -it,
         # which asks for a terminal SSM does not have.
@@ -1100,11 +1110,13 @@ def test_script_uses_only_the_container_name_and_port_parameters(stack: Deployed
     substituted = set(re.findall(r"\$\{(?!!)([^}]*)\}", script))
     assert substituted == {"ContainerName", "ApcuPort"}
     assert "url='http://127.0.0.1:${ApcuPort}/apcu.php'" in script
+    assert "opcache_url='http://127.0.0.1:${ApcuPort}/opcache.php'" in script
     # After CloudFormation's Fn::Sub: the parameters filled in, `${!X}` turned into `${X}`.
     deployed = deployed_script(DeployedStack({"ContainerName": "php-web", "ApcuPort": "9123"}))
     assert "docker exec php-web curl " in deployed
     assert "url='http://127.0.0.1:9123/apcu.php'" in deployed
     assert 'if [ -z "${SSM_prefix+x}" ]; then' in deployed
+    assert 'if [ -z "${SSM_action+x}" ]; then' in deployed
     assert "${!" not in deployed
 
 

@@ -85,3 +85,10 @@ def fill(node: WebNode, keys: Sequence[str]) -> None:
     cleared = clear(node)
     assert cleared.status == 200, cleared.body
     assert cache_keys(node, keys) == sorted(keys)
+
+
+def opcache_counters(node: WebNode) -> dict[str, Any]:
+    """OPcache's restart counters as php-fpm sees them (tests/webnode/opcache_status.php)."""
+    reply = request(node.port, "GET", "/opcache_status.php")
+    assert reply.status == 200, f"opcache_status.php answered {reply.status}: {reply.body}"
+    return reply.json()

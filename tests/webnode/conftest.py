@@ -1,5 +1,6 @@
 """One real web node per module (nginx + php-fpm start once), one whose APCu server lost its
-allow/deny lines, and one with APCu switched off."""
+allow/deny lines, and one with APCu switched off. tests/webnode/test_opcache.py starts its own,
+each with the php.ini settings a test is about."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from harness.webnode_server import (
 from tests.webnode.client import request
 
 STORE_PHP = Path(__file__).with_name("store.php")
+OPCACHE_STATUS_PHP = Path(__file__).with_name("opcache_status.php")
+SLEEP_PHP = Path(__file__).with_name("sleep.php")
+FIXTURES = {"/store.php": STORE_PHP, "/opcache_status.php": OPCACHE_STATUS_PHP}
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +55,7 @@ def _serving(web: WebNode, tools: Tools) -> WebNode:
 
 @pytest.fixture(scope="module")
 def node(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
-    web = _serving(
-        WebNode(tmp_path_factory.mktemp("node"), scripts={"/store.php": STORE_PHP}), tools
-    )
+    web = _serving(WebNode(tmp_path_factory.mktemp("node"), scripts=FIXTURES), tools)
     try:
         yield web
     finally:
@@ -65,9 +67,7 @@ def unguarded_node(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> It
     # The APCu server as it would look if someone copied it without allow/deny: for a
     # client on another address, only apcu.php's own REMOTE_ADDR check stands between
     # it and the cache.
-    web = WebNode(
-        tmp_path_factory.mktemp("unguarded"), scripts={"/store.php": STORE_PHP}, guarded=False
-    )
+    web = WebNode(tmp_path_factory.mktemp("unguarded"), scripts=FIXTURES, guarded=False)
     web = _serving(web, tools)
     try:
         yield web

@@ -11,26 +11,24 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from harness import cfn_template
-from harness.webnode_server import SNIPPET, Tools, WebNode, free_port, local_flush_script
-from tests.webnode.client import cache_keys, clear, fill, generate, request
+from harness.webnode_server import SNIPPET, Tools, WebNode, free_port
+from tests.webnode.client import cache_keys, clear, fill, generate, opcache_counters, request
+from tests.webnode.document import AGENTS, SHELLS, document_script, run_document
 
-CONTAINER = "laravel-web"
 PREFIX_RULE = "^[A-Za-z0-9_.:-]{1,64}$"
 USER_KEYS = ["user:1", "user:2", "user:42"]
 # Keys that contain "user" without starting with "user:" must survive a `user:` clear.
 OTHER_KEYS = ["page:home", "page:about", "xuser:1", "users:1"]
 ALL_KEYS = USER_KEYS + OTHER_KEYS
 ANSWER_FIELDS = [
+    "cache",
     "status",
     "scope",
     "prefix",
@@ -40,59 +38,6 @@ ANSWER_FIELDS = [
     "host",
     "pid",
 ]
-SHELLS = ["sh", "bash"]
-# How the agent hands over the prefix: 3.3.2746.0+ sets $SSM_prefix (interpolationType
-# ENV_VAR) and leaves the text alone; older agents only replace {{ prefix }} in the text.
-AGENTS = ["env-var agent", "text agent"]
-
-
-# -- the SSM document's script ---------------------------------------------------------------
-
-
-def document_script(port: int) -> str:
-    """The script as deployed with ApcuPort=port, as it would run inside the container."""
-    template = cfn_template.load()
-    assert "FlushDocument" in template["Resources"], "template.yaml has no FlushDocument"
-    local = local_flush_script(port, CONTAINER)
-    assert "docker" not in local
-    assert "${!" not in local, "Fn::Sub's ${!...} escape left in the script"
-    return local
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def answer(self) -> dict[str, Any]:
-        # What the notifier reads: the script's output is one JSON line.
-        assert self.returncode == 0, self.stderr
-        assert self.stdout.endswith("\n") and self.stdout.count("\n") == 1, self.stdout
-        data = json.loads(self.stdout)
-        assert isinstance(data, dict)
-        return data
-
-
-def run_document(tools: Tools, port: int, prefix: str, *, interpreter: str, agent: str) -> Run:
-    """Runs the document's script the way the SSM agent would, with `prefix` as the parameter."""
-    script = document_script(port)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SSM_")}
-    env["PATH"] = f"{tools.curl.parent}:{env.get('PATH', '/usr/bin:/bin')}"
-    if agent == "env-var agent":
-        env["SSM_prefix"] = prefix
-    else:
-        assert "{{ prefix }}" in script
-        script = script.replace("{{ prefix }}", prefix)
-    done = subprocess.run(
-        [interpreter, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return Run(done.returncode, done.stdout, done.stderr)
 
 
 def parent_pid(pid: int) -> int:
@@ -145,6 +90,7 @@ def test_the_documents_script_clears_the_whole_cache(
     answer = run.answer()
     assert cache_keys(node) == []
     assert list(answer) == ANSWER_FIELDS
+    assert answer["cache"] == "apcu"
     assert answer["status"] == "cleared"
     assert answer["scope"] == "all"
     assert answer["prefix"] is None
@@ -316,6 +262,49 @@ def test_nginx_refuses_any_other_source_address(node: WebNode) -> None:
     assert cache_keys(node) == sorted(ALL_KEYS)
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_only_post_resets_opcache(node: WebNode, method: str) -> None:
+    restarts = opcache_counters(node)["manual_restarts"]
+
+    reply = request(node.apcu_port, method, "/opcache.php")
+
+    assert reply.status == 405
+    assert reply.headers["allow"] == "POST"
+    assert reply.headers["cache-control"] == "no-store"
+    assert reply.json()["error"] == "method_not_allowed"
+    assert opcache_counters(node)["manual_restarts"] == restarts
+
+
+def test_nginx_refuses_an_opcache_reset_from_any_other_source_address(node: WebNode) -> None:
+    restarts = opcache_counters(node)["manual_restarts"]
+
+    reply = request(node.apcu_port, "POST", "/opcache.php", [("step", "reset")], source="127.0.0.2")
+
+    assert reply.status == 403
+    assert "application/json" not in reply.headers.get("content-type", "")
+    assert opcache_counters(node)["manual_restarts"] == restarts
+
+
+def test_opcache_php_refuses_another_source_address_even_without_nginx_rules(
+    unguarded_node: WebNode,
+) -> None:
+    # Given an APCu server without allow/deny, where opcache.php resets for 127.0.0.1
+    before = opcache_counters(unguarded_node)["manual_restarts"]
+    scheduled = request(unguarded_node.apcu_port, "POST", "/opcache.php", [("step", "reset")])
+    assert scheduled.status == 200, scheduled.body
+    assert opcache_counters(unguarded_node)["manual_restarts"] == before + 1
+
+    # When a client on 127.0.0.2 asks it to reset
+    reply = request(
+        unguarded_node.apcu_port, "POST", "/opcache.php", [("step", "reset")], source="127.0.0.2"
+    )
+
+    # Then opcache.php refuses on its own, and OPcache does not restart
+    assert reply.status == 403
+    assert reply.json()["error"] == "forbidden"
+    assert opcache_counters(unguarded_node)["manual_restarts"] == before + 1
+
+
 def test_apcu_php_refuses_another_source_address_even_without_nginx_rules(
     unguarded_node: WebNode,
 ) -> None:
@@ -403,14 +392,29 @@ def test_the_apcu_server_also_answers_on_ipv6_loopback(node: WebNode) -> None:
     assert cache_keys(node) == []
 
 
-@pytest.mark.parametrize("path", ["/", "/index.php", "/store.php", "/apcu.php/", "/apcu.phpx"])
-def test_the_apcu_server_serves_nothing_but_apcu_php(node: WebNode, path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/index.php",
+        "/store.php",
+        "/opcache_status.php",
+        "/apcu.php/",
+        "/apcu.phpx",
+        "/opcache.php/",
+        "/opcache.phpx",
+        "/OPCACHE.php",
+    ],
+)
+def test_the_apcu_server_serves_nothing_but_its_two_endpoints(node: WebNode, path: str) -> None:
     fill(node, ALL_KEYS)
+    restarts = opcache_counters(node)["manual_restarts"]
 
-    reply = request(node.apcu_port, "POST", path)
+    reply = request(node.apcu_port, "POST", path, [("step", "reset")])
 
     assert reply.status == 404
     assert cache_keys(node) == sorted(ALL_KEYS)
+    assert opcache_counters(node)["manual_restarts"] == restarts
 
 
 # -- behind a proxy, every public request comes from 127.0.0.1 ---------------------------------
@@ -466,6 +470,44 @@ def test_no_request_through_the_proxy_clears_anything(
     assert reply.status in (400, 404), reply.body
     assert '"cleared"' not in reply.body
     assert cache_keys(node) == sorted(ALL_KEYS)
+
+
+PROXIED_OPCACHE_PATHS = [
+    "/opcache.php",
+    "/opcache.php?step=reset",
+    "//opcache.php",
+    "/x/../opcache.php",
+    "/%6fpcache.php",
+    "/index.php/opcache.php",
+    "/opt/apcu-fleet-flush/opcache.php",
+    "http://127.0.0.1:{apcu_port}/opcache.php",
+]
+
+
+@pytest.mark.parametrize("host", PROXIED_HOSTS)
+@pytest.mark.parametrize("path", PROXIED_OPCACHE_PATHS)
+def test_no_request_through_the_proxy_resets_opcache(
+    node: WebNode, path: str, host: str | None
+) -> None:
+    # Given OPcache's restart count
+    restarts = opcache_counters(node)["manual_restarts"]
+    apcu_port = str(node.apcu_port)
+
+    # When a public request for opcache.php, in any spelling and for any Host, goes through
+    # the proxy, asking for a reset
+    reply = request(
+        node.proxy_port,
+        "POST",
+        path.replace("{apcu_port}", apcu_port),
+        [("step", "reset")],
+        source="127.0.0.2",
+        host=host.replace("{apcu_port}", apcu_port) if host else None,
+    )
+
+    # Then it never reaches opcache.php, and OPcache never restarts
+    assert reply.status in (400, 404), reply.body
+    assert '"opcache"' not in reply.body
+    assert opcache_counters(node)["manual_restarts"] == restarts
 
 
 def test_behind_the_proxy_the_documents_script_still_clears(tools: Tools, node: WebNode) -> None:
