@@ -22,6 +22,7 @@ from werkzeug import Request, Response
 
 from apcu_notifier import handler
 from apcu_notifier.config import Config, Language
+from apcu_notifier.runtime import Runtime, build_runtime
 from harness import aws_emulator
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "notifier"
@@ -143,10 +144,10 @@ class World:
     mention: str = "<!here>"
     table: str | None = None
     sleeps: list[float] = field(default_factory=list)
-    runtime: handler.Runtime | None = None
+    runtime: Runtime | None = None
     context: FakeContext = field(default_factory=FakeContext)
 
-    def start(self, **config: Any) -> handler.Runtime:
+    def start(self, **config: Any) -> Runtime:
         settings = {
             "slack_webhook_secret_arn": self.secret_arn,
             "region": aws_emulator.REGION,
@@ -155,9 +156,7 @@ class World:
             "commands_table": self.table,
         }
         settings.update(config)
-        rt = handler.build_runtime(
-            Config(**settings), boto3.Session(region_name=aws_emulator.REGION)
-        )
+        rt = build_runtime(Config(**settings), boto3.Session(region_name=aws_emulator.REGION))
         rt.sleep = self.sleeps.append
         handler.use_runtime(rt)
         self.runtime = rt

@@ -15,7 +15,7 @@ from apcu_notifier.secret import clear_cached_secret, webhook_url
 from apcu_notifier.verdict import Verdict
 
 if TYPE_CHECKING:
-    from apcu_notifier.handler import Runtime
+    from apcu_notifier.runtime import Runtime
 
 # A webhook that Slack says is gone may have been replaced in the secret: read it again.
 _STALE_WEBHOOK_STATUSES = frozenset({403, 404, 410})

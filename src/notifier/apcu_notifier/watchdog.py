@@ -52,7 +52,7 @@ from apcu_record.item import VIA_WATCHDOG
 from apcu_record.store import NEVER_ENDED_ALERT, STUCK_ALERT
 
 if TYPE_CHECKING:
-    from apcu_notifier.handler import Runtime
+    from apcu_notifier.runtime import Runtime
 
 
 FOLLOW_UP_INTERVAL = dt.timedelta(minutes=15)
