@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from apcu_notifier import watchdog
+from apcu_notifier import budget, watchdog
 from apcu_notifier.config import Config
-from apcu_notifier.facts import UnknownCommand, read_facts
+from apcu_notifier.facts import CommandNotSettled, UnknownCommand, read_facts
 from apcu_notifier.notification import (
     CommandNotification,
     InvalidEvent,
@@ -153,12 +153,27 @@ def handle_notification(
         )
         metrics.add_metric(name="NotificationSkipped", unit=MetricUnit.Count, value=1)
         return {"command_id": notification.command_id, "skipped": notification.status}
-    return once(
-        rt, notification.command_id, remaining, lambda: settle(notification, rt), via=VIA_SNS
-    )
+    try:
+        return once(
+            rt,
+            notification.command_id,
+            remaining,
+            lambda: settle(notification, rt, remaining),
+            via=VIA_SNS,
+        )
+    except CommandNotSettled as error:
+        # A normal race, not a failure: look again shortly rather than raise.
+        later = watchdog.settle_later(
+            notification.command_id, notification.status, error.live, 1, rt, function_arn
+        )
+        if later is None:
+            raise
+        return later
 
 
-def settle(notification: CommandNotification, rt: Runtime) -> Verdict:
+def settle(
+    notification: CommandNotification, rt: Runtime, remaining: Callable[[], float]
+) -> Verdict:
     """Read the live command and judge it."""
     try:
         facts = read_facts(
@@ -167,6 +182,7 @@ def settle(notification: CommandNotification, rt: Runtime) -> Verdict:
             ssm=rt.ssm,
             autoscaling=rt.autoscaling,
             ec2=rt.ec2,
+            before_page=budget.before_each_page(remaining),
         )
     except UnknownCommand:
         verdict = unknown_command(notification.command_id, notification.status)

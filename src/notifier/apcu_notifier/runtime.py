@@ -15,22 +15,17 @@ from typing import TYPE_CHECKING
 import boto3
 import requests
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from botocore.config import Config as BotoConfig
 
+from apcu_notifier.budget import AWS_CLIENT_CONFIG, DYNAMODB_CLIENT_CONFIG, SLACK_POLICY
 from apcu_notifier.config import Config
 from apcu_notifier.idempotency import Ledger, utc_now
+from apcu_notifier.slack import RetryPolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_ssm import SSMClient
-
-# Standard mode retries throttling and transient errors with backoff (3 attempts), then the
-# error is raised and the event retried by Lambda.
-AWS_CLIENT_CONFIG = BotoConfig(
-    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=15
-)
 
 
 @dataclass
@@ -53,6 +48,8 @@ class Runtime:
     scheduler_factory: Callable[[], EventBridgeSchedulerClient] | None = None
     scheduler_client: EventBridgeSchedulerClient | None = None
     clock: Callable[[], dt.datetime] = utc_now
+    # Timeouts and attempts that fit the function's timeout (apcu_notifier.budget).
+    slack_policy: RetryPolicy = SLACK_POLICY
 
     def ec2(self) -> EC2Client | None:
         if self.ec2_client is None and self.ec2_factory is not None:
@@ -69,7 +66,9 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
     session = session or boto3.Session(region_name=config.region)
     ledger = None
     if config.commands_table:
-        ledger = Ledger(config.commands_table, session.client("dynamodb", config=AWS_CLIENT_CONFIG))
+        ledger = Ledger(
+            config.commands_table, session.client("dynamodb", config=DYNAMODB_CLIENT_CONFIG)
+        )
     return Runtime(
         config=config,
         ssm=session.client("ssm", config=AWS_CLIENT_CONFIG),
