@@ -31,7 +31,7 @@ QUIET_ORIGINS = frozenset({"warm-pool"})
 Decide = Callable[[], Verdict]
 T = TypeVar("T")
 # Waits between the record writes after a post, beyond botocore's own retries of each call.
-_AFTER_POST_WAITS = (0.5, 1.0, 2.0, 4.0)
+AFTER_POST_WAITS = (0.5, 1.0, 2.0, 4.0)
 
 
 class NotRecorded(RuntimeError):
@@ -83,7 +83,7 @@ def once(
 def after_post(write: Callable[[], T], rt: Runtime, remaining: Callable[[], float], what: str) -> T:
     """Run a write that records a post, retrying it while a worst-case attempt still fits."""
     attempt_seconds = budget.worst_call(budget.DYNAMODB_CLIENT_CONFIG)
-    for wait in (*_AFTER_POST_WAITS, None):
+    for wait in (*AFTER_POST_WAITS, None):
         try:
             return write()
         except Exception as error:
