@@ -22,6 +22,7 @@ from werkzeug import Request, Response
 
 from apcu_notifier import handler
 from apcu_notifier.config import Config, Language
+from apcu_notifier.runtime import Runtime, build_runtime
 from harness import aws_emulator
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "notifier"
@@ -143,10 +144,10 @@ class World:
     mention: str = "<!here>"
     table: str | None = None
     sleeps: list[float] = field(default_factory=list)
-    runtime: handler.Runtime | None = None
+    runtime: Runtime | None = None
     context: FakeContext = field(default_factory=FakeContext)
 
-    def start(self, **config: Any) -> handler.Runtime:
+    def start(self, **config: Any) -> Runtime:
         settings = {
             "slack_webhook_secret_arn": self.secret_arn,
             "region": aws_emulator.REGION,
@@ -155,9 +156,7 @@ class World:
             "commands_table": self.table,
         }
         settings.update(config)
-        rt = handler.build_runtime(
-            Config(**settings), boto3.Session(region_name=aws_emulator.REGION)
-        )
+        rt = build_runtime(Config(**settings), boto3.Session(region_name=aws_emulator.REGION))
         rt.sleep = self.sleeps.append
         handler.use_runtime(rt)
         self.runtime = rt
@@ -257,3 +256,46 @@ def throttle(client: Any, operation: str, body: bytes) -> list[str]:
 
     client.meta.events.register_first(f"before-send.{service}.{operation}", answer)
     return attempts
+
+
+def fail_calls(
+    client: Any, operation: str, code: str, *, matching: bytes = b"", times: int = 1
+) -> list[str]:
+    """Fail `times` whole calls of `operation` whose request contains `matching` with this
+    error code, as a call that botocore gave up on: answered on before-call, so neither moto
+    nor botocore's own retries see it (moto applies whatever reaches before-send)."""
+    failed: list[str] = []
+
+    def answer(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if len(failed) >= times or matching not in (params.get("body") or b""):
+            return None
+        failed.append(operation)
+        error = {"Error": {"Code": code, "Message": "Rate exceeded"}}
+        metadata = {"ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": 2}}
+        return AWSResponse(params.get("url", ""), 400, {}, _Body(b"")), {**error, **metadata}
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(f"before-call.{service}.{operation}", answer)
+    return failed
+
+
+def lose_answer(client: Any, operation: str, *, matching: bytes = b"") -> list[str]:
+    """Let one call of `operation` whose request contains `matching` reach moto and be
+    applied, then lose its answer (HTTP 500), so that botocore sends it again."""
+    lost: list[str] = []
+    pending: list[bool] = []
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def sent(request: Any, **_: Any) -> None:
+        if not lost and not pending and matching in (request.body or b""):
+            pending.append(True)
+
+    def parsed(response_dict: dict[str, Any], **_: Any) -> None:
+        if pending and not lost:
+            lost.append(operation)
+            response_dict["status_code"] = 500
+            response_dict["body"] = b'{"__type":"InternalServerError","message":"lost"}'
+
+    client.meta.events.register(f"before-send.{service}.{operation}", sent)
+    client.meta.events.register(f"before-parse.{service}.{operation}", parsed)
+    return lost

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass, field
 
 import pytest
 import requests
 
-from apcu_notifier.slack import RetryPolicy, SlackRejected, SlackUnavailable, post
+from apcu_notifier.slack import Delivery, RetryPolicy, SlackRejected, SlackUnavailable, post
 from tests.notifier.conftest import WEBHOOK_PATH, Slack
 
 PAYLOAD = {"text": "hello", "blocks": []}
@@ -31,7 +32,7 @@ class Clock:
 
 def send(
     slack: Slack, clock: Clock, policy: RetryPolicy = DEFAULT_POLICY, url: str | None = None
-) -> int:
+) -> Delivery:
     with requests.Session() as session:
         return post(
             PAYLOAD,
@@ -46,7 +47,7 @@ def send(
 
 def test_posts_the_payload_as_json(slack: Slack) -> None:
     slack.answer()
-    assert send(slack, Clock()) == 1
+    assert send(slack, Clock()) == Delivery(attempts=1)
     request, _ = slack.server.log[0]
     assert request.headers["Content-Type"].startswith("application/json")
     assert slack.message() == PAYLOAD
@@ -57,7 +58,7 @@ def test_429_waits_for_retry_after_then_posts(slack: Slack) -> None:
     slack.answer()
     clock = Clock()
 
-    assert send(slack, clock) == 2
+    assert send(slack, clock) == Delivery(attempts=2)
     assert clock.slept == [3.0]
     assert len(slack.messages()) == 2
 
@@ -90,7 +91,7 @@ def test_500_then_200_backs_off_then_posts(slack: Slack) -> None:
     slack.answer("ok")
     clock = Clock()
 
-    assert send(slack, clock) == 2
+    assert send(slack, clock) == Delivery(attempts=2)
     assert clock.slept == [0.5]
 
 
@@ -151,15 +152,31 @@ def test_redirects_are_not_followed(slack: Slack) -> None:
         send(slack, Clock())
 
 
-def test_timeouts_are_retried_then_raised(slack: Slack) -> None:
+def test_a_read_timeout_after_the_message_was_sent_is_unconfirmed_not_retried(
+    slack: Slack,
+) -> None:
+    # Given a Slack that takes the message but answers later than the read timeout
     slack.respond_slowly(0.5)
     clock = Clock()
     policy = RetryPolicy(max_attempts=2, read_timeout=0.1)
 
-    with pytest.raises(SlackUnavailable, match=r"after 2 attempts \(last: ReadTimeout\)") as raised:
-        send(slack, clock, policy)
-    assert raised.value.__cause__ is None and raised.value.__context__ is None
-    assert clock.slept == [0.5]
+    # When it is posted, Then it is sent once, reported unconfirmed, and not sent again
+    assert send(slack, clock, policy) == Delivery(attempts=1, confirmed=False)
+    slack.drain()
+    assert len(slack.messages()) == 1
+    assert clock.slept == []
+
+
+def test_each_attempt_ends_within_the_time_left_less_the_margin(slack: Slack) -> None:
+    # Given 3 s left, of which the margin keeps 2 s back, and a Slack that never answers in time
+    slack.respond_slowly(3.0)
+    clock = Clock(budget=3.0)
+    policy = RetryPolicy(read_timeout=10.0, connect_timeout=3.05, margin=2.0)
+    started = time.monotonic()
+
+    # Then the attempt gave up reading within the second left
+    assert send(slack, clock, policy).confirmed is False
+    assert time.monotonic() - started < 1.5
 
 
 def test_connection_refused_is_retried_then_raised(slack: Slack) -> None:

@@ -46,9 +46,11 @@ class UnknownCommand(LookupError):
 
 class CommandNotSettled(RuntimeError):
     """The notification says final, the live command does not yet: SNS can outrun SSM's own
-    ListCommands (eventual consistency), so the handler raises and Lambda tries again."""
+    ListCommands (eventual consistency), so the handler looks again shortly (or, without the
+    watchdog, raises and Lambda tries again)."""
 
     def __init__(self, command_id: str, notified: str, live: str) -> None:
+        self.live = live
         super().__init__(
             f"command {command_id} was notified {notified} but SSM still reports it {live}; "
             "retrying later"
@@ -147,11 +149,12 @@ def read_facts(
     ssm: SSMClient,
     autoscaling: AutoScalingClient,
     ec2: Callable[[], EC2Client | None] | None = None,
+    before_page: Callable[[], None] = lambda: None,
 ) -> Facts:
     command = read_command(command_id, ssm=ssm)
     if command.status not in FINAL_STATUSES:
         raise CommandNotSettled(command_id, notified_status, command.status)
-    return facts_of(command, ssm=ssm, autoscaling=autoscaling, ec2=ec2)
+    return facts_of(command, ssm=ssm, autoscaling=autoscaling, ec2=ec2, before_page=before_page)
 
 
 def facts_of(
@@ -160,10 +163,11 @@ def facts_of(
     ssm: SSMClient,
     autoscaling: AutoScalingClient,
     ec2: Callable[[], EC2Client | None] | None = None,
+    before_page: Callable[[], None] = lambda: None,
 ) -> Facts:
     """What a verdict on this (already read) command needs: its invocations, its groups, and
     the launch times of InService instances it missed."""
-    invocations = read_invocations(command.command_id, ssm=ssm)
+    invocations = read_invocations(command.command_id, ssm=ssm, before_page=before_page)
     names = group_target(command.targets)
     groups, missing = read_groups(names, autoscaling=autoscaling) if names else ((), ())
     absent = missing_in_service(groups, invocations)
@@ -237,7 +241,11 @@ def read_command(command_id: str, *, ssm: SSMClient) -> CommandFacts:
     )
 
 
-def read_invocations(command_id: str, *, ssm: SSMClient) -> tuple[InvocationFacts, ...]:
+def read_invocations(
+    command_id: str, *, ssm: SSMClient, before_page: Callable[[], None] = lambda: None
+) -> tuple[InvocationFacts, ...]:
+    """`before_page` runs before each ListCommandInvocations call: it raises to stop when the
+    invocation has too little time left."""
     pages = ssm.get_paginator("list_command_invocations").paginate(
         CommandId=command_id,
         # Output lives only in CommandPlugins, which SSM fills only with Details=true.
@@ -245,7 +253,12 @@ def read_invocations(command_id: str, *, ssm: SSMClient) -> tuple[InvocationFact
         PaginationConfig={"PageSize": INVOCATIONS_PAGE_SIZE},
     )
     found: list[InvocationFacts] = []
-    for page in pages:
+    iterator = iter(pages)
+    while True:
+        before_page()
+        page = next(iterator, None)
+        if page is None:
+            break
         for invocation in page.get("CommandInvocations", []):
             output = "\n".join(
                 plugin.get("Output", "") for plugin in invocation.get("CommandPlugins", [])

@@ -13,23 +13,15 @@ them). AWS errors, a broken secret and a post Slack did not take are raised.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
-import requests
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from botocore.config import Config as BotoConfig
 
-from apcu_notifier import watchdog
+from apcu_notifier import budget, watchdog
 from apcu_notifier.config import Config
-from apcu_notifier.facts import UnknownCommand, read_facts
-from apcu_notifier.idempotency import Ledger, utc_now
+from apcu_notifier.facts import CommandNotSettled, UnknownCommand, read_facts
 from apcu_notifier.notification import (
     CommandNotification,
     InvalidEvent,
@@ -41,21 +33,12 @@ from apcu_notifier.notification import (
 )
 from apcu_notifier.observability import logger, metrics, trace_handler
 from apcu_notifier.posting import once
+from apcu_notifier.runtime import Runtime, build_runtime
 from apcu_notifier.verdict import Verdict, judge, unknown_command, unreadable
 from apcu_record.item import VIA_SNS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_autoscaling import AutoScalingClient
-    from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_scheduler import EventBridgeSchedulerClient
-    from mypy_boto3_ssm import SSMClient
-
-# Standard mode retries throttling and transient errors with backoff (3 attempts), then the
-# error is raised and the event retried by Lambda.
-AWS_CLIENT_CONFIG = BotoConfig(
-    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=15
-)
 
 
 class NotificationsFailed(RuntimeError):
@@ -66,57 +49,6 @@ class NotificationsFailed(RuntimeError):
             f"{len(failures)} of {total} notification(s) failed: " + "; ".join(failures)
         )
         self.failures = failures
-
-
-@dataclass
-class Runtime:
-    config: Config
-    ssm: SSMClient
-    autoscaling: AutoScalingClient
-    secrets: SecretsProvider
-    http: requests.Session
-    ledger: Ledger | None = None
-    sleep: Callable[[float], None] = time.sleep
-    # DescribeInstances, only when InService instances are missing from the invocations. The
-    # client is built on first use: EC2's service model is large, and loading it on every cold
-    # start would cost the verdicts that never need it.
-    ec2_factory: Callable[[], EC2Client] | None = None
-    ec2_client: EC2Client | None = None
-
-    # CreateSchedule, only for a command still running past its expiry; built on first use
-    # like EC2's, so that the verdicts that never re-arm a watchdog do not load its model.
-    scheduler_factory: Callable[[], EventBridgeSchedulerClient] | None = None
-    scheduler_client: EventBridgeSchedulerClient | None = None
-    clock: Callable[[], dt.datetime] = utc_now
-
-    def ec2(self) -> EC2Client | None:
-        if self.ec2_client is None and self.ec2_factory is not None:
-            self.ec2_client = self.ec2_factory()
-        return self.ec2_client
-
-    def scheduler(self) -> EventBridgeSchedulerClient | None:
-        if self.scheduler_client is None and self.scheduler_factory is not None:
-            self.scheduler_client = self.scheduler_factory()
-        return self.scheduler_client
-
-
-def build_runtime(config: Config, session: boto3.Session | None = None) -> Runtime:
-    session = session or boto3.Session(region_name=config.region)
-    ledger = None
-    if config.commands_table:
-        ledger = Ledger(config.commands_table, session.client("dynamodb", config=AWS_CLIENT_CONFIG))
-    return Runtime(
-        config=config,
-        ssm=session.client("ssm", config=AWS_CLIENT_CONFIG),
-        autoscaling=session.client("autoscaling", config=AWS_CLIENT_CONFIG),
-        secrets=SecretsProvider(
-            boto3_client=session.client("secretsmanager", config=AWS_CLIENT_CONFIG)
-        ),
-        http=requests.Session(),
-        ledger=ledger,
-        ec2_factory=lambda: session.client("ec2", config=AWS_CLIENT_CONFIG),
-        scheduler_factory=lambda: session.client("scheduler", config=AWS_CLIENT_CONFIG),
-    )
 
 
 # Read when the container starts: a wrong variable fails the init, loudly and once, instead
@@ -221,12 +153,27 @@ def handle_notification(
         )
         metrics.add_metric(name="NotificationSkipped", unit=MetricUnit.Count, value=1)
         return {"command_id": notification.command_id, "skipped": notification.status}
-    return once(
-        rt, notification.command_id, remaining, lambda: settle(notification, rt), via=VIA_SNS
-    )
+    try:
+        return once(
+            rt,
+            notification.command_id,
+            remaining,
+            lambda: settle(notification, rt, remaining),
+            via=VIA_SNS,
+        )
+    except CommandNotSettled as error:
+        # A normal race, not a failure: look again shortly rather than raise.
+        later = watchdog.settle_later(
+            notification.command_id, notification.status, error.live, 1, rt, function_arn
+        )
+        if later is None:
+            raise
+        return later
 
 
-def settle(notification: CommandNotification, rt: Runtime) -> Verdict:
+def settle(
+    notification: CommandNotification, rt: Runtime, remaining: Callable[[], float]
+) -> Verdict:
     """Read the live command and judge it."""
     try:
         facts = read_facts(
@@ -235,6 +182,7 @@ def settle(notification: CommandNotification, rt: Runtime) -> Verdict:
             ssm=rt.ssm,
             autoscaling=rt.autoscaling,
             ec2=rt.ec2,
+            before_page=budget.before_each_page(remaining),
         )
     except UnknownCommand:
         verdict = unknown_command(notification.command_id, notification.status)

@@ -2,8 +2,8 @@
 conditional writes on the command record (apcu_record.store).
 
 The winner of the claim posts and records the verdict; a post that fails gives the claim back,
-so the retry posts; a second caller while the first is posting raises, so Lambda retries it
-later and finds the verdict recorded. The claim is held for the invocation's remaining time,
+so the retry posts; a second caller while the first is posting leaves it to the first (or to
+the watchdog, should the first die). The claim is held for the invocation's remaining time,
 so an invocation that dies mid-post cannot keep the command from ever being judged.
 
 This replaces a separate Powertools idempotency table: that table keys on a hash of the event
@@ -38,15 +38,6 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class VerdictInProgress(RuntimeError):
-    """Another invocation is posting this command's verdict now; Lambda retries this one."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(
-            f"the verdict for {key} is being posted by another invocation; retrying later"
-        )
-
-
 @dataclass
 class Ledger:
     table: str
@@ -76,11 +67,22 @@ class Ledger:
     def judged(self, command_id: str) -> bool:
         return store.is_judged(self.client, self.table, command_id)
 
-    def mark_stuck(self, command_id: str, attribute: str = store.STUCK_ALERT) -> bool:
-        return store.mark_stuck(self.client, self.table, command_id, self.clock(), attribute)
+    def take_alert(self, command_id: str, attribute: str, remaining: Callable[[], float]) -> str:
+        """A lease on posting the alert, held like the claim; "" when it is not ours to post."""
+        return store.take_alert(
+            self.client,
+            self.table,
+            command_id,
+            now=self.clock(),
+            hold_seconds=remaining() + CLAIM_MARGIN_SECONDS,
+            attribute=attribute,
+        )
 
-    def unmark_stuck(self, command_id: str, attribute: str = store.STUCK_ALERT) -> None:
-        store.unmark_stuck(self.client, self.table, command_id, attribute)
+    def complete_alert(self, command_id: str, attribute: str, token: str) -> None:
+        store.complete_alert(self.client, self.table, command_id, token, self.clock(), attribute)
+
+    def release_alert(self, command_id: str, attribute: str, token: str) -> None:
+        store.release_alert(self.client, self.table, command_id, token, attribute)
 
 
 def recorded(verdict: Verdict, via: str, now: dt.datetime) -> RecordedVerdict:
@@ -105,4 +107,4 @@ def _detail(problem: Problem) -> str:
     return ": ".join(part for part in (details, problem.excerpt) if part)
 
 
-__all__ = ["Claim", "ClaimResult", "Ledger", "VerdictInProgress", "recorded"]
+__all__ = ["Claim", "ClaimResult", "Ledger", "recorded"]

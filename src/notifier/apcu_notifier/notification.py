@@ -89,6 +89,9 @@ class WatchdogNotification:
     command_id: str
     # 0 for the dispatcher's schedule, n for the notifier's n-th follow-up.
     attempt: int = 0
+    # A follow-up armed because SNS said this final status before ListCommands did: SSM's
+    # notification did arrive, so a verdict it leads to is SNS's, not a missing one's.
+    notified: str = ""
 
 
 Notification = (
@@ -170,7 +173,8 @@ def _parse_watchdog(event: dict[str, Any]) -> Notification:
         or not 0 <= attempt <= MAX_FOLLOW_UPS
     ):
         return UnreadableNotification(UnreadableReason.BAD_WATCHDOG_ATTEMPT, _excerpt(event), "")
-    return WatchdogNotification(command_id, attempt)
+    notified = event.get("notified", "")
+    return WatchdogNotification(command_id, attempt, notified if notified in FINAL_STATUSES else "")
 
 
 def _excerpt(value: object) -> str:

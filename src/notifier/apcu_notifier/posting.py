@@ -1,21 +1,26 @@
-"""Post a verdict to Slack, once per command when the command record is there to say so."""
+"""Post a verdict to Slack, once per command when the command record is there to say so.
+
+After Slack took a message, the write that records it is what keeps it from being posted
+again, so that write is retried within the invocation (`after_post`) for as long as a whole
+worst-case attempt still fits in the time left (apcu_notifier.budget).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from apcu_notifier import slack
-from apcu_notifier.idempotency import ClaimResult, VerdictInProgress
+from apcu_notifier import budget, slack
+from apcu_notifier.idempotency import ClaimResult
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.render import render
 from apcu_notifier.secret import clear_cached_secret, webhook_url
 from apcu_notifier.verdict import Verdict
 
 if TYPE_CHECKING:
-    from apcu_notifier.handler import Runtime
+    from apcu_notifier.runtime import Runtime
 
 # A webhook that Slack says is gone may have been replaced in the secret: read it again.
 _STALE_WEBHOOK_STATUSES = frozenset({403, 404, 410})
@@ -24,6 +29,14 @@ _STALE_WEBHOOK_STATUSES = frozenset({403, 404, 410})
 QUIET_ORIGINS = frozenset({"warm-pool"})
 
 Decide = Callable[[], Verdict]
+T = TypeVar("T")
+# Waits between the record writes after a post, beyond botocore's own retries of each call.
+AFTER_POST_WAITS = (0.5, 1.0, 2.0, 4.0)
+
+
+class NotRecorded(RuntimeError):
+    """Slack took the message, but the record of it could not be written in the time left;
+    Lambda's retry will post it again."""
 
 
 def once(
@@ -38,7 +51,11 @@ def once(
         metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
         return {"command_id": key, "duplicate": True}
     if claim.result is ClaimResult.BUSY:
-        raise VerdictInProgress(key)
+        # A normal race (SNS twice, or SNS and the watchdog): the holder posts, and should it
+        # die, its claim expires and Lambda's retry of its event or the watchdog posts.
+        logger.info("another invocation is posting the command's verdict; leaving it to it")
+        metrics.add_metric(name="VerdictInProgress", unit=MetricUnit.Count, value=1)
+        return {"command_id": key, "in_progress": True}
     try:
         verdict = decide()
         origin = claim.record.origin if claim.record is not None else ""
@@ -51,12 +68,39 @@ def once(
         except Exception:
             logger.exception("could not release the claim; it expires with this invocation")
         raise
-    if not rt.ledger.record(key, claim.token, verdict, via=via):
+    ledger = rt.ledger
+    recorded = after_post(
+        lambda: ledger.record(key, claim.token, verdict, via=via), rt, remaining, "the verdict"
+    )
+    if not recorded:
         logger.error(
             "verdict posted, but its claim had expired and was taken by another invocation"
         )
         metrics.add_metric(name="VerdictClaimLost", unit=MetricUnit.Count, value=1)
     return outcome
+
+
+def after_post(write: Callable[[], T], rt: Runtime, remaining: Callable[[], float], what: str) -> T:
+    """Run a write that records a post, retrying it while a worst-case attempt still fits."""
+    attempt_seconds = budget.worst_call(budget.DYNAMODB_CLIENT_CONFIG)
+    for wait in (*AFTER_POST_WAITS, None):
+        try:
+            return write()
+        except Exception as error:
+            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+            logger.warning(
+                f"posted, but {what} could not be recorded; trying again",
+                extra={"error_type": type(error).__name__, "error_code": code},
+            )
+            metrics.add_metric(name="RecordRetried", unit=MetricUnit.Count, value=1)
+            if wait is None or remaining() - wait < attempt_seconds + budget.MARGIN_SECONDS:
+                metrics.add_metric(name="PostNotRecorded", unit=MetricUnit.Count, value=1)
+                raise NotRecorded(
+                    f"posted to Slack, but {what} was not recorded "
+                    f"({type(error).__name__} {code}); the retry will post it again"
+                ) from error
+            rt.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def deliver(
@@ -74,15 +118,29 @@ def deliver(
         warm_pool_exit_clears=rt.config.warm_pool_exit_clears,
     )
     url = webhook_url(rt.secrets, rt.config.slack_webhook_secret_arn)
+    budget.require(remaining, budget.POST_RESERVE, "to post to Slack")
     try:
-        attempts = slack.post(
-            payload, url=url, session=rt.http, remaining=remaining, sleep=rt.sleep
+        delivery = slack.post(
+            payload,
+            url=url,
+            session=rt.http,
+            remaining=remaining,
+            policy=rt.slack_policy,
+            sleep=rt.sleep,
         )
     except slack.SlackRejected as error:
         if error.status in _STALE_WEBHOOK_STATUSES:
             clear_cached_secret(rt.secrets)
         raise
     metrics.add_metric(name=verdict.kind.metric_name, unit=MetricUnit.Count, value=1)
+    if not delivery.confirmed:
+        # Sent whole, unanswered: counted as posted, so that no retry posts it twice.
+        logger.warning(
+            "delivery unconfirmed: Slack did not answer in time after the message was sent; "
+            "it is probably posted and will not be posted again",
+            extra={"verdict": verdict.kind.value, "attempts": delivery.attempts},
+        )
+        metrics.add_metric(name="SlackDeliveryUnconfirmed", unit=MetricUnit.Count, value=1)
     logger.info(
         "verdict posted",
         extra={
@@ -93,8 +151,16 @@ def deliver(
             "succeeded": verdict.succeeded,
             "missing": len(verdict.missing_instances),
             "problems": len(verdict.problems),
-            "attempts": attempts,
+            "attempts": delivery.attempts,
+            "confirmed": delivery.confirmed,
             "notification_missing": verdict.notification_missing,
         },
     )
-    return {"command_id": verdict.command_id, "verdict": verdict.kind.value, "posted": True}
+    outcome: dict[str, Any] = {
+        "command_id": verdict.command_id,
+        "verdict": verdict.kind.value,
+        "posted": True,
+    }
+    if not delivery.confirmed:
+        outcome["unconfirmed"] = True
+    return outcome

@@ -1,9 +1,14 @@
 """Post a payload to a Slack incoming webhook, with bounded retries.
 
-429 waits for Retry-After, 5xx, timeouts and connection errors back off with jitter, and a
-permanent 4xx raises at once (api.slack.com, incoming webhooks: errors; rate limits). Every
-wait is bounded by the time the Lambda has left. A post that finally fails raises, so Lambda
-retries the event and its failure destination keeps it.
+429 waits for Retry-After, 5xx, connect timeouts and connection errors back off with jitter,
+and a permanent 4xx raises at once (api.slack.com, incoming webhooks: errors; rate limits).
+Every attempt and wait is bounded by the time the Lambda has left, less the policy's margin
+(the caller's time to record the post). A post that finally fails raises, so Lambda retries
+the event and its failure destination keeps it.
+
+A read timeout is not retried: the request was sent whole and Slack did not answer in time,
+so the message was probably delivered, and a retry would probably post it twice. The post is
+returned unconfirmed (docs/design.md, "After the post").
 
 requests' exceptions carry the URL, and the URL is the secret: they are never logged,
 re-raised or chained; only their type name is kept.
@@ -41,6 +46,13 @@ class RetryPolicy:
     default_retry_after: float = 1.0
 
 
+@dataclass(frozen=True)
+class Delivery:
+    attempts: int
+    # False when the last attempt timed out reading Slack's answer: probably delivered.
+    confirmed: bool = True
+
+
 class SlackError(RuntimeError):
     """The message did not reach Slack."""
 
@@ -67,8 +79,8 @@ def post(
     policy: RetryPolicy = RetryPolicy(),
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
-) -> int:
-    """Post once successfully; return the number of attempts it took."""
+) -> Delivery:
+    """Post once successfully (or, after a read timeout, probably); how many attempts it took."""
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     last = "no attempt"
     for attempt in range(1, policy.max_attempts + 1):
@@ -77,21 +89,25 @@ def post(
             raise SlackUnavailable(f"no time left to post to Slack (last: {last})")
         failure = ""
         response: requests.Response | None = None
+        # Connect and read together end within what is left.
+        connect = min(policy.connect_timeout, left / 2)
         try:
             response = session.post(
                 url,
                 data=body,
                 headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=(min(policy.connect_timeout, left), min(policy.read_timeout, left)),
+                timeout=(connect, min(policy.read_timeout, left - connect)),
                 # A webhook never redirects; following one would send the payload elsewhere.
                 allow_redirects=False,
             )
+        except requests.ReadTimeout:
+            return Delivery(attempt, confirmed=False)
         except requests.RequestException as error:
             failure = type(error).__name__
         if response is not None:
             status = response.status_code
             if 200 <= status < 300:
-                return attempt
+                return Delivery(attempt)
             if status == 429:
                 wait = _retry_after(response, policy.default_retry_after)
                 failure = f"HTTP 429 rate_limited, Retry-After {wait:g} s"

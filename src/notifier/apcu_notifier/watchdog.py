@@ -27,10 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from apcu_notifier import budget
 from apcu_notifier.config import WatchdogSettings
 from apcu_notifier.facts import (
     CommandFacts,
+    CommandNotSettled,
     Facts,
+    InvocationFacts,
     UnknownCommand,
     facts_of,
     read_command,
@@ -38,7 +41,7 @@ from apcu_notifier.facts import (
 )
 from apcu_notifier.notification import FINAL_STATUSES, MAX_FOLLOW_UPS, WatchdogNotification
 from apcu_notifier.observability import logger, metrics
-from apcu_notifier.posting import deliver, once
+from apcu_notifier.posting import after_post, deliver, once
 from apcu_notifier.verdict import (
     Verdict,
     VerdictKind,
@@ -48,14 +51,19 @@ from apcu_notifier.verdict import (
     unknown_command,
 )
 from apcu_record import schedule
-from apcu_record.item import VIA_WATCHDOG
+from apcu_record.item import VIA_SNS, VIA_WATCHDOG
 from apcu_record.store import NEVER_ENDED_ALERT, STUCK_ALERT
 
 if TYPE_CHECKING:
-    from apcu_notifier.handler import Runtime
+    from apcu_notifier.runtime import Runtime
 
 
 FOLLOW_UP_INTERVAL = dt.timedelta(minutes=15)
+# SNS can say a command ended before ListCommands does (eventual consistency): a normal race,
+# so instead of an error (which pages on-call) the notifier looks again this much later, up
+# to MAX_SETTLE_LOOKS times. Scheduler runs an at() schedule within about a minute of its time.
+SETTLE_DELAY = dt.timedelta(minutes=1)
+MAX_SETTLE_LOOKS = 3
 
 
 class WatchdogNotRearmed(RuntimeError):
@@ -85,16 +93,24 @@ def check(
             lambda: unknown_command(command_id, "—"),
             via=VIA_WATCHDOG,
         )
+    if notification.notified:
+        return _settled_later(notification, command, rt, remaining, function_arn)
     if command.status not in FINAL_STATUSES:
         return _running(command, notification.attempt, rt, remaining, function_arn)
 
     def decide() -> Verdict:
         # The same facts as SNS's path (facts.read_facts), from the command already read.
-        facts = facts_of(command, ssm=rt.ssm, autoscaling=rt.autoscaling, ec2=rt.ec2)
+        facts = facts_of(
+            command,
+            ssm=rt.ssm,
+            autoscaling=rt.autoscaling,
+            ec2=rt.ec2,
+            before_page=budget.before_each_page(remaining),
+        )
         return replace(judge(facts), notification_missing=True)
 
     outcome = once(rt, command_id, remaining, decide, via=VIA_WATCHDOG)
-    if not outcome.get("duplicate"):
+    if outcome.get("verdict"):
         # The command ended, yet no notification brought its verdict: a broken path to fix.
         logger.warning(
             "SSM's notification never arrived; the watchdog judged the command",
@@ -102,6 +118,72 @@ def check(
         )
         metrics.add_metric(name="NotificationMissing", unit=MetricUnit.Count, value=1)
     return outcome
+
+
+def settle_later(
+    command_id: str, notified: str, live: str, attempt: int, rt: Runtime, function_arn: str
+) -> dict[str, Any] | None:
+    """SNS said `notified`, ListCommands still says `live`: arm a look a minute on, or None
+    when the notifier cannot (no watchdog settings) or has looked enough; then the caller
+    raises CommandNotSettled."""
+    settings = rt.config.watchdog if rt.ledger is not None and function_arn else None
+    if settings is None or attempt > MAX_SETTLE_LOOKS:
+        return None
+    logger.info(
+        "SNS said the command ended before SSM's ListCommands did; looking again shortly",
+        extra={"notified": notified, "live": live, "attempt": attempt},
+    )
+    metrics.add_metric(name="CommandNotSettled", unit=MetricUnit.Count, value=1)
+    name = _rearm(
+        command_id,
+        attempt,
+        rt,
+        settings,
+        function_arn,
+        fires=rt.clock() + SETTLE_DELAY,
+        notified=notified,
+        description=(
+            f"Judge Run Command {command_id}: SNS said {notified}, ListCommands still said "
+            f"{live} (look {attempt} of {MAX_SETTLE_LOOKS})"
+        ),
+    )
+    return {"command_id": command_id, "settling": live, "follow_up": name}
+
+
+def _settled_later(
+    notification: WatchdogNotification,
+    command: CommandFacts,
+    rt: Runtime,
+    remaining: Callable[[], float],
+    function_arn: str,
+) -> dict[str, Any]:
+    """A look armed by settle_later: judge the command as SNS's path would have."""
+    command_id = command.command_id
+    if command.status not in FINAL_STATUSES:
+        later = settle_later(
+            command_id,
+            notification.notified,
+            command.status,
+            notification.attempt + 1,
+            rt,
+            function_arn,
+        )
+        if later is None:
+            raise CommandNotSettled(command_id, notification.notified, command.status)
+        return later
+
+    def decide() -> Verdict:
+        return judge(
+            facts_of(
+                command,
+                ssm=rt.ssm,
+                autoscaling=rt.autoscaling,
+                ec2=rt.ec2,
+                before_page=budget.before_each_page(remaining),
+            )
+        )
+
+    return once(rt, command_id, remaining, decide, via=VIA_SNS)
 
 
 def stuck_verdict(facts: Facts) -> Verdict:
@@ -132,12 +214,31 @@ def _running(
         )
         outcome = {"command_id": command.command_id, "running": command.status}
     if settings is not None:
-        outcome["follow_up"] = _rearm(command.command_id, attempt + 1, rt, settings, function_arn)
+        outcome["follow_up"] = _rearm(
+            command.command_id,
+            attempt + 1,
+            rt,
+            settings,
+            function_arn,
+            fires=rt.clock() + FOLLOW_UP_INTERVAL,
+            description=(
+                f"Check Run Command {command.command_id} again: still running after its expiry "
+                f"(follow-up {attempt + 1} of {MAX_FOLLOW_UPS})"
+            ),
+        )
     return outcome
 
 
 def _rearm(
-    command_id: str, attempt: int, rt: Runtime, settings: WatchdogSettings, function_arn: str
+    command_id: str,
+    attempt: int,
+    rt: Runtime,
+    settings: WatchdogSettings,
+    function_arn: str,
+    *,
+    fires: dt.datetime,
+    description: str,
+    notified: str = "",
 ) -> str:
     """Create the follow-up schedule; its name, or raise WatchdogNotRearmed."""
     scheduler = rt.scheduler()
@@ -145,7 +246,7 @@ def _rearm(
         raise WatchdogNotRearmed("the runtime has no EventBridge Scheduler client")
     request = schedule.build_schedule(
         command_id,
-        rt.clock() + FOLLOW_UP_INTERVAL,
+        fires,
         schedule.ScheduleSettings(
             group=settings.group,
             role_arn=settings.role_arn,
@@ -153,10 +254,8 @@ def _rearm(
             dead_letter_arn=settings.dead_letter_arn,
         ),
         attempt=attempt,
-        description=(
-            f"Check Run Command {command_id} again: still running after its expiry "
-            f"(follow-up {attempt} of {MAX_FOLLOW_UPS})"
-        ),
+        notified=notified,
+        description=description,
     )
     try:
         scheduler.create_schedule(**request)
@@ -229,19 +328,40 @@ def _alert_once(
     log: Callable[[], None],
     alert: Callable[[Verdict], Verdict],
 ) -> dict[str, Any]:
-    """Post an alert about a running command once: the record's `attribute` marks it posted,
-    and is cleared again when the post fails, so that Lambda's retry posts it."""
+    """Post an alert about a running command once: a lease on the record's `attribute` (held
+    like the verdict's claim, so that an invocation killed mid-post leaves it to expire) is
+    taken first, given back when the post fails, and made the record of the post after it."""
     command_id = command.command_id
-    if rt.ledger is not None and not rt.ledger.mark_stuck(command_id, attribute):
-        logger.info(already)
-        metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
-        return {"command_id": command_id, "duplicate": True}
+    token = ""
+    if rt.ledger is not None:
+        token = rt.ledger.take_alert(command_id, attribute, remaining)
+        if not token:
+            logger.info(already)
+            metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
+            return {"command_id": command_id, "duplicate": True}
     log()
     try:
-        facts = Facts(command, read_invocations(command_id, ssm=rt.ssm), (), ())
+        facts = Facts(command, _invocations(command_id, rt, remaining), (), ())
         outcome = deliver(alert(stuck_verdict(facts)), rt, remaining)
     except BaseException:
         if rt.ledger is not None:
-            rt.ledger.unmark_stuck(command_id, attribute)
+            try:
+                rt.ledger.release_alert(command_id, attribute, token)
+            except Exception:
+                logger.exception("could not give the alert's lease back; it expires on its own")
         raise
+    if rt.ledger is not None:
+        ledger = rt.ledger
+        after_post(
+            lambda: ledger.complete_alert(command_id, attribute, token),
+            rt,
+            remaining,
+            "the alert",
+        )
     return outcome
+
+
+def _invocations(
+    command_id: str, rt: Runtime, remaining: Callable[[], float]
+) -> tuple[InvocationFacts, ...]:
+    return read_invocations(command_id, ssm=rt.ssm, before_page=budget.before_each_page(remaining))

@@ -6,8 +6,10 @@
     verdict (M, once judged): kind, alert, expected (absent when there is no count to hold
         the command to), targeted, succeeded, missingInstances, problems, postedAt, via
     claim (M, while a verdict is being posted): token, until (epoch seconds)
+    judgedBy (S, once judged): the token of the claim that posted the verdict
     stuckAlertedAt (S, once a stuck alert was posted)
     neverEndedAlertedAt (S, once the watchdog gave up on a command that never ended)
+    stuckAlertClaim, neverEndedAlertClaim (M, while that alert is being posted): token, until
 
 An item the notifier created for a command the dispatcher never recorded has no requestedAt:
 it only remembers that a verdict was posted.

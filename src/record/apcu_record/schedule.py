@@ -4,6 +4,8 @@ each follow-up while the command still runs. Both build it here, so its shape is
 
 The schedule's Input is the event the notifier's handler accepts as it is:
 {"source": WATCHDOG_SOURCE, "commandId": "...", "attempt": n}; the first has no attempt (0).
+A follow-up the notifier arms because SNS said a final status before ListCommands did also
+carries that status: {"notified": "Success", ...}.
 """
 
 from __future__ import annotations
@@ -44,18 +46,23 @@ class ScheduleSettings:
     dead_letter_arn: str
 
 
-def schedule_name(command_id: str, attempt: int = 0) -> str:
-    """watchdog-<id> for the first, watchdog-<id>-<n> for the n-th follow-up: each its own
-    name, so a follow-up never collides with the schedule that is firing (Scheduler deletes
-    an at() schedule only after its run). At most 47 characters; Scheduler allows 64."""
+def schedule_name(command_id: str, attempt: int = 0, *, settling: bool = False) -> str:
+    """watchdog-<id> for the first, watchdog-<id>-<n> for the n-th follow-up, and
+    watchdog-<id>-settle-<n> for the n-th look at a command SNS said final too early: each its
+    own name, so a follow-up never collides with the schedule that is firing (Scheduler
+    deletes an at() schedule only after its run). At most 54 characters; Scheduler allows 64."""
     name = SCHEDULE_PREFIX + command_id
+    if settling:
+        return f"{name}-settle-{attempt}"
     return f"{name}-{attempt}" if attempt else name
 
 
-def watchdog_event(command_id: str, attempt: int = 0) -> dict[str, Any]:
+def watchdog_event(command_id: str, attempt: int = 0, *, notified: str = "") -> dict[str, Any]:
     event: dict[str, Any] = {"source": WATCHDOG_SOURCE, "commandId": command_id}
     if attempt:
         event["attempt"] = attempt
+    if notified:
+        event["notified"] = notified
     return event
 
 
@@ -65,10 +72,11 @@ def build_schedule(
     settings: ScheduleSettings,
     *,
     attempt: int = 0,
+    notified: str = "",
     description: str,
 ) -> CreateScheduleInputTypeDef:
     return {
-        "Name": schedule_name(command_id, attempt),
+        "Name": schedule_name(command_id, attempt, settling=bool(notified)),
         "GroupName": settings.group,
         # at() takes no zone suffix; ScheduleExpressionTimezone says it is UTC.
         "ScheduleExpression": f"at({fires.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
@@ -79,7 +87,9 @@ def build_schedule(
         "Target": {
             "Arn": settings.target_arn,
             "RoleArn": settings.role_arn,
-            "Input": json.dumps(watchdog_event(command_id, attempt), separators=(",", ":")),
+            "Input": json.dumps(
+                watchdog_event(command_id, attempt, notified=notified), separators=(",", ":")
+            ),
             "RetryPolicy": {
                 "MaximumEventAgeInSeconds": RETRY_MAX_AGE_SECONDS,
                 "MaximumRetryAttempts": RETRY_ATTEMPTS,

@@ -117,6 +117,9 @@ def claim_verdict(
         if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
             raise
         old = _item_of(error)
+        if old.get("claim", {}).get("M", {}).get("token", {}).get("S") == token:
+            # botocore retried a claim that had landed (its answer was lost): it is ours.
+            return Claim(ClaimResult.CLAIMED, token=token, record=CommandRecord.from_item(old))
         state = old.get("state", {}).get("S")
         result = ClaimResult.JUDGED if state == JUDGED or not old else ClaimResult.BUSY
         return Claim(result, record=CommandRecord.from_item(old))
@@ -130,18 +133,24 @@ def claim_verdict(
 def record_verdict(
     client: DynamoDBClient, table: str, command_id: str, token: str, verdict: RecordedVerdict
 ) -> bool:
-    """Mark the command judged with the verdict just posted; False if the claim was lost."""
+    """Mark the command judged with the verdict just posted; False if the claim was lost.
+
+    The claim's token stays on the item (judgedBy), so a retried write that had already
+    landed finds its own token and succeeds again instead of reporting the claim lost."""
     try:
         client.update_item(
             TableName=table,
             Key=_key(command_id),
-            UpdateExpression="SET #state = :judged, #verdict = :verdict REMOVE #claim",
-            ConditionExpression="#claim.#token = :token",
+            UpdateExpression=(
+                "SET #state = :judged, #verdict = :verdict, #judgedBy = :token REMOVE #claim"
+            ),
+            ConditionExpression="#claim.#token = :token OR #judgedBy = :token",
             ExpressionAttributeNames={
                 "#state": "state",
                 "#verdict": "verdict",
                 "#claim": "claim",
                 "#token": "token",
+                "#judgedBy": "judgedBy",
             },
             ExpressionAttributeValues={
                 ":judged": {"S": JUDGED},
@@ -177,58 +186,116 @@ STUCK_ALERT = "stuckAlertedAt"
 NEVER_ENDED_ALERT = "neverEndedAlertedAt"
 
 
-def mark_stuck(
+# While one is being posted: a lease {token, until}, like the verdict's claim, so that an
+# invocation that dies mid-post (a Lambda timeout runs no except) cannot block it for good.
+_ALERT_LEASES = {STUCK_ALERT: "stuckAlertClaim", NEVER_ENDED_ALERT: "neverEndedAlertClaim"}
+
+
+def take_alert(
     client: DynamoDBClient,
     table: str,
     command_id: str,
+    *,
     now: dt.datetime,
+    hold_seconds: float,
     attribute: str = STUCK_ALERT,
-) -> bool:
-    """Note that a stuck (or never-ended) alert is being posted; False when one was, or the
-    command is judged.
+) -> str:
+    """Take the right to post a stuck (or never-ended) alert: a token, or "" when the alert
+    was posted, another caller holds an unexpired lease, or the command is judged.
 
     A command without a record gets a bare `sent` item, so that its verdict can still be
     claimed when it ends.
     """
+    token = uuid.uuid4().hex
+    until = int(now.timestamp() + max(hold_seconds, 1.0))
     try:
         client.update_item(
             TableName=table,
             Key=_key(command_id),
             UpdateExpression=(
-                "SET #stuck = :now, #state = if_not_exists(#state, :sent), "
+                "SET #lease = :lease, #state = if_not_exists(#state, :sent), "
                 "#ttl = if_not_exists(#ttl, :ttl)"
             ),
             ConditionExpression=(
-                "attribute_not_exists(#id) OR (#state = :sent AND attribute_not_exists(#stuck))"
+                "attribute_not_exists(#id) OR (#state = :sent AND attribute_not_exists(#posted) "
+                "AND (attribute_not_exists(#lease) OR #lease.#until < :now))"
             ),
             ExpressionAttributeNames={
                 "#id": "commandId",
                 "#state": "state",
-                "#stuck": attribute,
+                "#posted": attribute,
+                "#lease": _ALERT_LEASES[attribute],
+                "#until": "until",
                 "#ttl": "ttl",
             },
             ExpressionAttributeValues={
-                ":now": {"S": iso(now)},
+                ":lease": {"M": {"token": {"S": token}, "until": {"N": str(until)}}},
                 ":sent": {"S": SENT},
+                ":now": {"N": str(int(now.timestamp()))},
                 ":ttl": {"N": str(int((now + RETENTION).timestamp()))},
             },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-            return False
-        raise
-    return True
+        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+            raise
+        lease = _item_of(error).get(_ALERT_LEASES[attribute], {}).get("M", {})
+        # botocore retried a write that had landed: the lease is ours.
+        return token if lease.get("token", {}).get("S") == token else ""
+    return token
 
 
-def unmark_stuck(
-    client: DynamoDBClient, table: str, command_id: str, attribute: str = STUCK_ALERT
+def complete_alert(
+    client: DynamoDBClient,
+    table: str,
+    command_id: str,
+    token: str,
+    now: dt.datetime,
+    attribute: str = STUCK_ALERT,
 ) -> None:
-    client.update_item(
-        TableName=table,
-        Key=_key(command_id),
-        UpdateExpression="REMOVE #stuck",
-        ExpressionAttributeNames={"#stuck": attribute},
-    )
+    """Record the alert as posted, for good; a retried write that had landed changes nothing."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="SET #posted = if_not_exists(#posted, :now) REMOVE #lease",
+            ConditionExpression="#lease.#token = :token OR attribute_exists(#posted)",
+            ExpressionAttributeNames={
+                "#posted": attribute,
+                "#lease": _ALERT_LEASES[attribute],
+                "#token": "token",
+            },
+            ExpressionAttributeValues={":now": {"S": iso(now)}, ":token": {"S": token}},
+        )
+    except ClientError as error:
+        # The lease expired and nobody posted: still say it was, as it was.
+        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+            raise
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="SET #posted = if_not_exists(#posted, :now)",
+            ExpressionAttributeNames={"#posted": attribute},
+            ExpressionAttributeValues={":now": {"S": iso(now)}},
+        )
+
+
+def release_alert(
+    client: DynamoDBClient, table: str, command_id: str, token: str, attribute: str = STUCK_ALERT
+) -> None:
+    """Give the lease back after a failed post, so that the retry posts."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="REMOVE #lease",
+            ConditionExpression="#lease.#token = :token",
+            ExpressionAttributeNames={"#lease": _ALERT_LEASES[attribute], "#token": "token"},
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+            raise
 
 
 def _key(command_id: str) -> dict[str, Any]:
