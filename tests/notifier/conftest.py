@@ -89,8 +89,8 @@ class Slack:
     def respond_with(self, handler: Callable[[Request], Response]) -> None:
         """Answer every post with `handler`, which may block (a slow or stalled Slack).
 
-        The server logs a request only once its handler returns, so a handler still running when
-        its test ends would log into the next test on this worker; the fixture waits for it.
+        The fixture waits, at the end of the test, for a handler still running, so that the
+        server it stops has no answer half-sent.
         """
 
         def tracked(request: Request) -> Response:
@@ -128,10 +128,18 @@ class Slack:
 
 
 @pytest.fixture
-def slack(httpserver: HTTPServer) -> Iterator[Slack]:
-    stand_in = Slack(httpserver)
-    yield stand_in
-    stand_in.drain()
+def slack() -> Iterator[Slack]:
+    # A server of its own for each test, rather than pytest-httpserver's shared one: a post that
+    # a test's notifier timed out on can only reach this test's server, never the next test's.
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    stand_in = Slack(server)
+    try:
+        yield stand_in
+        stand_in.drain()
+    finally:
+        server.clear()
+        server.stop()
 
 
 @dataclass
