@@ -514,7 +514,9 @@ def calls_and_scaling(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> d
             # Metrics are printed as EMF lines on stdout; keep them out of the table.
             with contextlib.redirect_stdout(io.StringIO()):
                 started = time.perf_counter()
-                lambda_handler(event, LocalContext(function_name="apcu-notifier"))
+                lambda_handler(
+                    event, LocalContext("NotifierFunction", function_name="apcu-notifier")
+                )
                 timings.append(time.perf_counter() - started)
             taken = counter.take()
             if attempt == 0:

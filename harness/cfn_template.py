@@ -44,6 +44,13 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
     return data
 
 
+def function_timeout(logical_id: str, template: dict[str, Any] | None = None) -> float:
+    """The seconds Lambda gives the function: its own Timeout, or the Globals' one."""
+    template = template or load()
+    own = template["Resources"][logical_id]["Properties"].get("Timeout")
+    return float(own if own is not None else template["Globals"]["Function"]["Timeout"])
+
+
 def parameter_defaults(template: dict[str, Any] | None = None) -> dict[str, str]:
     template = template or load()
     return {

@@ -41,7 +41,12 @@ def main(argv: list[str]) -> int:
     try:
         result = {
             "ok": True,
-            "result": handler(event, LocalContext(function_name=f"apcu-fleet-flush-{function}")),
+            "result": handler(
+                event,
+                LocalContext(
+                    f"{function.capitalize()}Function", function_name=f"apcu-fleet-flush-{function}"
+                ),
+            ),
         }
     except Exception as error:  # a raised error is an outcome Lambda would report, not a crash here
         result = {

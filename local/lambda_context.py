@@ -6,11 +6,19 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from harness import cfn_template
+
 
 @dataclass
 class LocalContext:
+    """Lambda's context for one invocation of `function` ("DispatcherFunction" or
+    "NotifierFunction"), whose time left counts down from that function's Timeout in
+    template.yaml: the notifier checks it before each step, so a shorter one here would
+    refuse to post where the deployed function posts."""
+
+    function: str
     function_name: str
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 0.0
     memory_limit_in_mb: int = 256
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = "/aws/lambda/local"
@@ -18,6 +26,7 @@ class LocalContext:
     _deadline: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
+        self.timeout_seconds = self.timeout_seconds or cfn_template.function_timeout(self.function)
         self._deadline = time.monotonic() + self.timeout_seconds
 
     @property

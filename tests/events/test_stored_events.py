@@ -136,7 +136,7 @@ def invoke_as_sam_local(
     event = json.loads(event_path.read_text(encoding="utf-8"))
     with fresh_import(HANDLERS[function]) as handler:
         result: dict[str, Any] = handler.lambda_handler(
-            event, LocalContext(function_name=FUNCTIONS[function])
+            event, LocalContext(FUNCTIONS[function], function_name=FUNCTIONS[function])
         )
     return result
 
