@@ -190,6 +190,21 @@ def test_the_running_clear_is_found_on_a_later_page(
     assert_refused_naming(invoke(CLEAR), running)
 
 
+def test_finished_clears_on_the_first_page_do_not_hide_a_running_one_after_them(
+    invoke: Invoke, clients: Clients, web_prod: list[str]
+) -> None:
+    # Given a page's worth of finished clears of web-prod, then one that still runs: the
+    # lookup reads each command's status itself rather than trusting a stage filter
+    for _ in range(guard.PAGE_SIZE + 1):
+        finished = running_clear(clients)
+        aws_emulator.settle_command(
+            finished["CommandId"], {i: aws_emulator.ok() for i in web_prod}, status="Success"
+        )
+    running = running_clear(clients, status="Pending")
+
+    assert_refused_naming(invoke(CLEAR), running)
+
+
 def test_too_many_running_commands_to_check_sends_nothing(
     invoke: Invoke, clients: Clients, web_prod: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,7 +221,7 @@ def test_too_many_running_commands_to_check_sends_nothing(
     assert len(commands_in_moto(clients)) == 3
 
 
-def test_the_lookup_asks_ssm_for_running_commands_of_the_document_only(
+def test_the_lookup_asks_for_the_documents_commands_of_the_window_only(
     clients: Clients, web_prod: list[str], settings: Any
 ) -> None:
     # The filters the emulator is proven to honour (test_emulator_list_commands.py)
@@ -223,7 +238,6 @@ def test_the_lookup_asks_ssm_for_running_commands_of_the_document_only(
             "Filters": [
                 {"key": "DocumentName", "value": DOCUMENT},
                 {"key": "InvokedAfter", "value": "2026-11-29T05:19:03Z"},
-                {"key": "ExecutionStage", "value": "Executing"},
             ],
             "MaxResults": 50,
         }

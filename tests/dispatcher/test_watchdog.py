@@ -150,7 +150,7 @@ def test_a_dry_run_writes_no_record_and_no_schedule(
 @pytest.mark.parametrize(
     ("service", "operation", "client_name", "step"),
     [
-        ("dynamodb", "PutItem", "dynamodb", "record"),
+        ("dynamodb", "UpdateItem", "dynamodb", "record"),
         ("scheduler", "CreateSchedule", "scheduler", "schedule"),
     ],
 )
@@ -184,7 +184,7 @@ def test_the_other_half_is_still_written_when_one_fails(
     settings: Config, clients: Clients, web_prod: list[str], schedules: list[dict[str, Any]]
 ) -> None:
     # A schedule without a record still brings a verdict: the notifier judges unrecorded commands.
-    inject(clients.dynamodb, "dynamodb", "PutItem", Fault(raising(_timeout), 99))
+    inject(clients.dynamodb, "dynamodb", "UpdateItem", Fault(raising(_timeout), 99))
 
     handled = handler.handle(stored_event("api-clear.json"), settings, clients)
 

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_ssm.type_defs import CommandFilterTypeDef, CommandTypeDef
 
-# ListCommands pages hold at most 50 commands (botocore SSM model). Only running commands of
-# one document within one command lifetime are listed, so one page is the rule; past this
-# bound the answer is "cannot tell", and nothing is sent.
+# ListCommands pages hold at most 50 commands (botocore SSM model). Only commands of one
+# document requested within one command lifetime are listed, so one page is the rule; past
+# this bound the answer is "cannot tell", and nothing is sent.
 PAGE_SIZE = 50
 MAX_PAGES = 10
 # Statuses of a command that has not ended (CommandStatus in botocore's SSM model). Cancelling
@@ -73,7 +73,8 @@ def running_commands(
         {"key": "DocumentName", "value": config.document_name},
         # The timestamp form CommandFilter's documentation gives (2024-07-07T00:00:00Z).
         {"key": "InvokedAfter", "value": since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
-        {"key": "ExecutionStage", "value": "Executing"},
+        # No ExecutionStage filter: which statuses "Executing" covers (Pending? Cancelling?) is
+        # not documented, so every command of the window is listed and its status read here.
     ]
     token: str | None = None
     for _ in range(MAX_PAGES):
@@ -82,8 +83,6 @@ def running_commands(
             if token
             else ssm.list_commands(Filters=filters, MaxResults=PAGE_SIZE)
         )
-        # The filter already asks for running commands; the status is checked again so that a
-        # command that ended between SSM's index and its record does not block anything.
         yield from (c for c in page.get("Commands", []) if c.get("Status") in RUNNING_STATUSES)
         token = page.get("NextToken")
         if not token:

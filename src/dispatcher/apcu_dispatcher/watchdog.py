@@ -96,11 +96,10 @@ def arm(
     # Any error, not only AWS's: the command already runs, and a raised error would tell the
     # caller to send it again.
     try:
+        # Safe to repeat, and safe after the notifier's own write: it fills missing fields only.
         store.put_sent(dynamodb, config.watchdog.commands_table, record)
     except Exception as error:
-        # A retried PutItem that had already succeeded fails its condition: the record is there.
-        if _code(error) != "ConditionalCheckFailedException":
-            failures.append(("record", _describe(error)))
+        failures.append(("record", _describe(error)))
     try:
         scheduler.create_schedule(**build_schedule(record, config))
     except Exception as error:

@@ -48,12 +48,24 @@ class Claim:
 
 
 def put_sent(client: DynamoDBClient, table: str, record: CommandRecord) -> None:
-    """Write the record of a command just sent; an existing item is never overwritten."""
-    client.put_item(
+    """Write the dispatcher's fields of a command just sent, whatever came first.
+
+    SNS can reach the notifier before this write lands, and its claim (or its verdict) then
+    makes the item first. So this is an UpdateItem, not a conditional PutItem that would fail
+    and lose the request's fields (GET /flush/{id} would answer 404 for a real command). Each
+    field is set only where it is missing: what the notifier wrote (its claim, the state it
+    moved on, a verdict) stays, and a second write of the same record changes nothing.
+    """
+    fields = {name: value for name, value in record.to_item().items() if name != "commandId"}
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":v{i}": value for i, value in enumerate(fields.values())}
+    client.update_item(
         TableName=table,
-        Item=record.to_item(),
-        ConditionExpression="attribute_not_exists(#id)",
-        ExpressionAttributeNames={"#id": "commandId"},
+        Key=_key(record.command_id),
+        UpdateExpression="SET "
+        + ", ".join(f"#f{i} = if_not_exists(#f{i}, :v{i})" for i in range(len(fields))),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
     )
 
 
