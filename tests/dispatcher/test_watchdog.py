@@ -210,6 +210,9 @@ class Context:
     )
     aws_request_id = "6f1b2c3d-0000-4000-8000-000000000002"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
 
 def _emitted(output: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]

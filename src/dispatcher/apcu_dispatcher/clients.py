@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+from apcu_dispatcher.budget import READ_CONFIG, RECORD_CONFIG, SEND_CONFIG
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
@@ -44,14 +45,14 @@ class Clients:
 
 
 def build_clients(region: str) -> Clients:
-    config = BotoConfig(retries={"mode": "standard"})
-    single_attempt = BotoConfig(retries={"mode": "standard", "total_max_attempts": 1})
+    # Timeouts and attempts come from budget.py, where their worst case is checked against
+    # the function's Timeout.
     return Clients(
-        autoscaling=boto3.client("autoscaling", region_name=region, config=config),
-        ssm=boto3.client("ssm", region_name=region, config=config),
-        ssm_send=boto3.client("ssm", region_name=region, config=single_attempt),
-        dynamodb=boto3.client("dynamodb", region_name=region, config=config),
-        scheduler=boto3.client("scheduler", region_name=region, config=config),
+        autoscaling=boto3.client("autoscaling", region_name=region, config=READ_CONFIG),
+        ssm=boto3.client("ssm", region_name=region, config=READ_CONFIG),
+        ssm_send=boto3.client("ssm", region_name=region, config=SEND_CONFIG),
+        dynamodb=boto3.client("dynamodb", region_name=region, config=RECORD_CONFIG),
+        scheduler=boto3.client("scheduler", region_name=region, config=RECORD_CONFIG),
     )
 
 

@@ -16,6 +16,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from apcu_dispatcher.budget import Remaining, require_send_reserve, unlimited
 from apcu_dispatcher.clients import Clients, is_throttling, was_rejected
 from apcu_dispatcher.command import build_send_command
 from apcu_dispatcher.config import Config
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
 SEND_ATTEMPTS = 3
 
 
-def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[Answer, str | None]:
+def dispatch(
+    request: FlushRequest, config: Config, clients: Clients, remaining: Remaining = unlimited
+) -> tuple[Answer, str | None]:
     """The answer and, when a command was sent, its id.
 
     Throttling that outlasts botocore's retries is a 503 the caller can retry: the throttled
@@ -55,7 +58,7 @@ def dispatch(request: FlushRequest, config: Config, clients: Clients) -> tuple[A
     if request.dry_run:
         return dry_run(plan, dict(params)), None
     try:
-        command_id, missed = send_and_arm(request, params, config, clients)
+        command_id, missed = send_and_arm(request, params, config, clients, remaining)
     except ClientError as error:
         if is_throttling(error):
             raise throttled(error.operation_name, "sending the command") from error
@@ -69,6 +72,7 @@ def send_and_arm(
     params: SendCommandRequestTypeDef,
     config: Config,
     clients: Clients,
+    remaining: Remaining = unlimited,
 ) -> tuple[str, NotArmed | None]:
     """Send the command, then write its record and arm its watchdog.
 
@@ -76,7 +80,7 @@ def send_and_arm(
     never sent again. Throttling and other AWS errors are raised as they came (nothing ran).
     """
     try:
-        command_id, requested = send_command(clients.ssm_send, params)
+        command_id, requested = send_command(clients.ssm_send, params, remaining=remaining)
     except ClientError as error:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if not is_throttling(error) and status >= 500:
@@ -101,12 +105,16 @@ def send_command(
     client: SSMClient,
     params: SendCommandRequestTypeDef,
     sleep: Callable[[float], None] | None = None,
+    remaining: Remaining = unlimited,
 ) -> tuple[str, dt.datetime]:
     """Send the command once; try again only when AWS rejected the attempt without running it.
 
     Returns the command id and when SSM says it was requested (its expiry counts from there).
+    Each attempt starts only while it can still be recorded and answered (budget.py); before
+    it, every earlier attempt was rejected unrun, so refusing then sends nothing.
     """
     for attempt in range(1, SEND_ATTEMPTS + 1):
+        require_send_reserve(remaining)
         try:
             command = client.send_command(**params)["Command"]
             requested = command.get("RequestedDateTime") or dt.datetime.now(dt.UTC)

@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
+from apcu_dispatcher.budget import Remaining, unlimited
 from apcu_dispatcher.clients import Clients, build_clients
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.dispatch import dispatch
@@ -78,12 +79,14 @@ def clients() -> Clients:
     return build_clients(config.region)
 
 
-def handle(event: object, settings: Config, aws: Clients) -> Handled:
+def handle(
+    event: object, settings: Config, aws: Clients, remaining: Remaining = unlimited
+) -> Handled:
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
         return handle_status(event, settings, aws)
     if is_eventbridge_event(event):
         assert isinstance(event, dict)
-        answer, outcome = handle_warm_pool(event, settings, aws)
+        answer, outcome = handle_warm_pool(event, settings, aws, remaining)
         return Handled(answer.for_invoke(), outcome)
     api = is_api_event(event)
     requester = CONSOLE_REQUESTER
@@ -99,7 +102,7 @@ def handle(event: object, settings: Config, aws: Clients) -> Handled:
         )
         if not api:
             request = replace(request, origin="console")
-        answer, command_id = dispatch(request, settings, aws)
+        answer, command_id = dispatch(request, settings, aws, remaining)
     except Refusal as refusal:
         logger.info(
             "request refused",
@@ -196,7 +199,9 @@ def _shaped(answer: Answer, *, api: bool) -> dict[str, Any]:
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # A direct invoke may send any JSON value, not only an object; `handle` refuses the rest.
     try:
-        handled = handle(event, config, clients())
+        handled = handle(
+            event, config, clients(), lambda: context.get_remaining_time_in_millis() / 1000
+        )
     except Exception:
         logger.exception("request failed")
         metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=1)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from apcu_dispatcher.budget import Remaining, unlimited
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.command import build_send_command, console_url
 from apcu_dispatcher.config import Config
@@ -86,7 +87,9 @@ def parse_warm_pool_exit(event: dict[str, Any], allowed_groups: Collection[str])
     return WarmPoolExit(group, instance_id, event_id if isinstance(event_id, str) else None)
 
 
-def handle_warm_pool(event: dict[str, Any], config: Config, clients: Clients) -> tuple[Answer, str]:
+def handle_warm_pool(
+    event: dict[str, Any], config: Config, clients: Clients, remaining: Remaining = unlimited
+) -> tuple[Answer, str]:
     """The answer and the outcome to count.
 
     A malformed event or a clear of this instance already running is refused and logged: trying
@@ -111,7 +114,7 @@ def handle_warm_pool(event: dict[str, Any], config: Config, clients: Clients) ->
             },
         )
         return refused(refusal), "Rejected"
-    command_id, missed = clear_instance(leaving, config, clients)
+    command_id, missed = clear_instance(leaving, config, clients, remaining)
     logger.info(
         "clear sent",
         extra={
@@ -126,7 +129,7 @@ def handle_warm_pool(event: dict[str, Any], config: Config, clients: Clients) ->
 
 
 def clear_instance(
-    leaving: WarmPoolExit, config: Config, clients: Clients
+    leaving: WarmPoolExit, config: Config, clients: Clients, remaining: Remaining = unlimited
 ) -> tuple[str, NotArmed | None]:
     """Send the clear, then arm its record and watchdog as a group clear's are: its verdict is
     recorded with origin "warm-pool", and the notifier posts it only when it is an alert."""
@@ -134,7 +137,7 @@ def clear_instance(
     params = build_instance_command(leaving, request, config)
     # Throttling and an unknown outcome raise, so that Lambda retries the event; the retry
     # finds the command through the guard if it was sent after all.
-    return send_and_arm(request, params, config, clients)
+    return send_and_arm(request, params, config, clients, remaining)
 
 
 def warm_pool_request(leaving: WarmPoolExit) -> FlushRequest:
