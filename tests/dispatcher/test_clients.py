@@ -166,7 +166,7 @@ def test_the_send_client_itself_never_repeats_a_request(clients: Clients) -> Non
     # Whatever botocore the runtime brings, SendCommand's client makes one attempt per call:
     # the only retries are the explicit ones for requests AWS rejected unrun.
     assert clients.ssm_send.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
-    assert clients.ssm.meta.config.retries == {"mode": "standard"}
+    assert clients.ssm.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
 
 
 def test_a_healthy_send_is_one_request(
