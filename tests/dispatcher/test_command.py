@@ -30,7 +30,7 @@ def test_exact_request_for_a_full_clear(settings: Config) -> None:
     assert build_send_command(PLAN, request(), settings) == {
         "Targets": [{"Key": "tag:aws:autoscaling:groupName", "Values": ["web-prod"]}],
         "DocumentName": DOCUMENT,
-        "Parameters": {"prefix": [""]},
+        "Parameters": {"action": ["clear-apcu"], "prefix": [""]},
         "TimeoutSeconds": 120,
         "MaxConcurrency": "50%",
         "MaxErrors": "100%",
@@ -49,7 +49,7 @@ def test_prefix_and_comment_and_settings(settings: Config) -> None:
     params = build_send_command(
         PLAN, request(prefix="config:", comment="new flags", requester="alice"), tuned
     )
-    assert params["Parameters"] == {"prefix": ["config:"]}
+    assert params["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
     assert params["Comment"] == "alice: new flags"
     assert (params["MaxConcurrency"], params["TimeoutSeconds"]) == ("2", 300)
     assert re.fullmatch(DOCUMENT_PREFIX_PATTERN, params["Parameters"]["prefix"][0])
