@@ -90,7 +90,7 @@ def test_an_iam_user_is_named_by_user_name(settings: Config) -> None:
 
 def test_no_commands_parameter_and_no_aws_document(settings: Config) -> None:
     params = build_send_command(PLAN, request(prefix="a"), settings)
-    assert set(params["Parameters"]) == {"prefix"}
+    assert set(params["Parameters"]) == {"action", "prefix"}
     assert "RunShellScript" not in params["DocumentName"]
     assert "InstanceIds" not in params
 
