@@ -310,6 +310,7 @@ def test_metric_names_per_kind() -> None:
         "VerdictStuck",
         "VerdictNeverEnded",
         "VerdictTestEvent",
+        "VerdictOldCode",
     ]
 
 
