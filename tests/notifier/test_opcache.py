@@ -106,7 +106,7 @@ def test_every_instance_reset_is_ok_with_the_reset_counted() -> None:
     text = _text(verdict)
     assert "✅ OPcache reset on every instance" in text
     assert "Every instance in web-prod ran the reset: 3 of 3 wanted." in text
-    assert "OPcache restarted on 3 instances, dropping 1200 compiled scripts in all." in text
+    assert "Instances whose OPcache restarted: 3, dropping 1200 compiled scripts in all." in text
     assert "*Action*\n`reset-opcache`" in text
 
 
@@ -117,14 +117,14 @@ def test_validate_timestamps_is_said_not_alerted() -> None:
     verdict = _reset_group(revalidates, reset)
 
     assert verdict.kind is VerdictKind.OK and not verdict.is_alert
-    assert "validate_timestamps=1 on 1 instances" in _text(verdict)
+    assert "Instances with validate_timestamps=1: 1." in _text(verdict)
 
 
 @pytest.mark.parametrize(
     ("caveat", "said"),
     [
-        ("preload", "Preloaded scripts stay until php-fpm reloads"),
-        ("file_cache", "The file cache was not cleared"),
+        ("preload", "preloaded scripts stay until php-fpm reloads"),
+        ("file_cache", "file cache was not cleared"),
     ],
 )
 def test_a_caveat_that_leaves_old_code_running_is_an_alert(caveat: str, said: str) -> None:
@@ -153,7 +153,7 @@ def test_old_code_does_not_hide_a_worse_verdict() -> None:
 
     # A partial stays partial, and still says where old code runs
     assert verdict.kind is VerdictKind.PARTIAL
-    assert "Preloaded scripts stay" in _text(verdict)
+    assert "preloaded scripts stay" in _text(verdict)
 
 
 def test_each_instance_whose_reset_did_not_take_is_named_with_its_reason() -> None:
@@ -219,7 +219,7 @@ def test_clear_all_counts_both_caches() -> None:
     text = _text(verdict)
     assert "✅ APCu cleared and OPcache reset on every instance" in text
     assert "ran the clear and reset: 2 of 2 wanted, 24 entries removed in all." in text
-    assert "OPcache restarted on 2 instances, dropping 800 compiled scripts in all." in text
+    assert "Instances whose OPcache restarted: 2, dropping 800 compiled scripts in all." in text
     assert apcu_count(verdict) == ApcuCount(instances=2, entries=24)
     assert opcache_count(verdict) == OpcacheCount(instances=2, scripts=800)
 

@@ -309,8 +309,8 @@ def test_metric_names_per_kind() -> None:
         "VerdictUnreadable",
         "VerdictStuck",
         "VerdictNeverEnded",
-        "VerdictTestEvent",
         "VerdictOldCode",
+        "VerdictTestEvent",
     ]
 
 

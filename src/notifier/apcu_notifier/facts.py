@@ -115,6 +115,8 @@ class OpcacheAnswer:
 
     status: str
     error: str = ""
+    # opcache.php's own words for an error: what to change.
+    message: str = ""
     scripts_before: int = 0
     caveats: tuple[str, ...] = ()
 
@@ -375,8 +377,12 @@ def parse_opcache(output: str) -> OpcacheAnswer | None:
                 caveats=tuple(c for c in CAVEATS if isinstance(caveats, list) and c in caveats),
             )
         if status == "error":
-            error = value.get("error")
-            return OpcacheAnswer(status="error", error=error if isinstance(error, str) else "")
+            error, message = value.get("error"), value.get("message")
+            return OpcacheAnswer(
+                status="error",
+                error=error if isinstance(error, str) else "",
+                message=message if isinstance(message, str) else "",
+            )
     return None
 
 

@@ -289,19 +289,20 @@ EN = Messages(
     ),
     title_old_code="⚠️ OPcache reset, but old code may still run",
     reset_line=(
-        "OPcache restarted on {instances} instances, dropping {scripts} compiled scripts in all."
+        "Instances whose OPcache restarted: {instances}, dropping {scripts} compiled scripts in "
+        "all."
     ),
     caveat_preload=(
-        "Preloaded scripts stay until php-fpm reloads (opcache.preload) on {count} instances: "
-        "the old code they hold still runs. Reload php-fpm there."
+        "Instances where preloaded scripts stay until php-fpm reloads (opcache.preload): "
+        "{count}. The old code they hold still runs; reload php-fpm there."
     ),
     caveat_file_cache=(
-        "The file cache was not cleared (opcache.file_cache) on {count} instances: it keeps the "
+        "Instances whose file cache was not cleared (opcache.file_cache): {count}. It keeps the "
         "old compiled scripts, which OPcache loads again after the restart, so old code can "
-        "still run. Empty the file cache and reload php-fpm there."
+        "still run; empty the file cache and reload php-fpm there."
     ),
     caveat_validate_timestamps=(
-        "validate_timestamps=1 on {count} instances: OPcache revalidates on its own every "
+        "Instances with validate_timestamps=1: {count}. OPcache revalidates on its own every "
         "revalidate_freq s."
     ),
     old_code_title="*Old code may still run ({count})*",

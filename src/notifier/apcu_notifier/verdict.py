@@ -398,7 +398,10 @@ def problems(
     that did without proof that the restart took."""
     found: list[Problem] = []
     for i in sorted(invocations, key=lambda i: i.instance_id):
-        reason = i.opcache.error if i.opcache and not i.opcache.took else ""
+        refused = i.opcache if i.opcache and not i.opcache.took else None
+        reason = refused.error if refused else ""
+        # opcache.php's message says what to change; curl's exit status on stderr does not.
+        excerpt = refused.message if refused and refused.message else error_text(i.output)
         if i.status == "Success":
             if "opcache" not in caches or (i.opcache is not None and i.opcache.took):
                 continue
@@ -408,7 +411,7 @@ def problems(
                 instance_id=i.instance_id,
                 status=i.status,
                 status_details=i.status_details,
-                excerpt=_tail(error_text(i.output), EXCERPT_CHARS),
+                excerpt=_tail(excerpt, EXCERPT_CHARS),
                 reason=reason,
             )
         )
