@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from harness import cfn_template
 from local.lambda_context import LocalContext
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,15 @@ def _handler(function: str) -> Any:
     raise SystemExit(f"unknown function {function!r}: choose dispatcher or notifier")
 
 
+def timeout_seconds(function: str) -> float:
+    """The function's Timeout in template.yaml (its own, else Globals'): the notifier checks
+    the time left against it before it reads and posts."""
+    template = cfn_template.load()
+    logical_id = {"dispatcher": "DispatcherFunction", "notifier": "NotifierFunction"}[function]
+    own = template["Resources"][logical_id]["Properties"].get("Timeout")
+    return float(own or template["Globals"]["Function"]["Timeout"])
+
+
 def main(argv: list[str]) -> int:
     function, event_path, result_path = argv
     event = json.loads(Path(event_path).read_text(encoding="utf-8"))
@@ -41,7 +51,13 @@ def main(argv: list[str]) -> int:
     try:
         result = {
             "ok": True,
-            "result": handler(event, LocalContext(function_name=f"apcu-fleet-flush-{function}")),
+            "result": handler(
+                event,
+                LocalContext(
+                    function_name=f"apcu-fleet-flush-{function}",
+                    timeout_seconds=timeout_seconds(function),
+                ),
+            ),
         }
     except Exception as error:  # a raised error is an outcome Lambda would report, not a crash here
         result = {
