@@ -27,6 +27,7 @@ from moto import mock_aws
 from pytest_httpserver import HTTPServer
 
 from harness import aws_emulator, cfn_template
+from local.invoke import timeout_seconds
 from local.lambda_context import LocalContext
 from tests.events.sam_local import declared_variables, sam_environment
 
@@ -135,9 +136,11 @@ def invoke_as_sam_local(
         monkeypatch.setenv(name, value)
     event = json.loads(event_path.read_text(encoding="utf-8"))
     with fresh_import(HANDLERS[function]) as handler:
-        result: dict[str, Any] = handler.lambda_handler(
-            event, LocalContext(function_name=FUNCTIONS[function])
+        # The template's Timeout, as Lambda gives it: the notifier checks the time left.
+        context = LocalContext(
+            function_name=FUNCTIONS[function], timeout_seconds=timeout_seconds(function)
         )
+        result: dict[str, Any] = handler.lambda_handler(event, context)
     return result
 
 
