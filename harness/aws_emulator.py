@@ -110,6 +110,7 @@ def webnode_answer(
     return (
         json.dumps(
             {
+                "cache": "apcu",
                 "status": "cleared",
                 "scope": "prefix" if prefix else "all",
                 "prefix": prefix,
@@ -127,6 +128,85 @@ def webnode_answer(
 
 def ok(cleared: int = 10, host: str = "ip-10-0-0-1") -> InvocationResult:
     return InvocationResult(stdout=webnode_answer(cleared, host=host))
+
+
+def opcache_answer(
+    scripts: int = 1200,
+    *,
+    host: str = "ip-10-0-0-1",
+    caveats: tuple[str, ...] = (),
+    waited_ms: int = 3,
+) -> str:
+    """The line opcache.php's confirm step prints once the restart took (webnode/opcache.php);
+    `caveats` are its codes: preload, file_cache, validate_timestamps."""
+    return (
+        json.dumps(
+            {
+                "cache": "opcache",
+                "status": "reset",
+                "host": host,
+                "scripts_before": scripts,
+                "scripts_after": 1,
+                "manual_restarts_before": 0,
+                "manual_restarts_after": 1,
+                "validate_timestamps": "validate_timestamps" in caveats,
+                "preload": "preload" in caveats,
+                "file_cache": "file_cache" in caveats,
+                "caveats": list(caveats),
+                "waited_ms": waited_ms,
+            },
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
+
+
+# What opcache.php says when a reset cannot take, by its error code.
+OPCACHE_ERRORS = {
+    "disabled": "OPcache is off in php-fpm (opcache.enable=0): nothing to reset.",
+    "restricted": "opcache.restrict_api=/srv/app refuses /opt/apcu-fleet-flush/opcache.php: set "
+    "it to a folder that holds this file (/opt/apcu-fleet-flush/), or leave it empty.",
+    "not_restarted": "the OPcache restart is still pending after 5 s: a request that began "
+    "before the reset still holds the cache.",
+}
+
+
+def opcache_error(code: str, *, host: str = "ip-10-0-0-1") -> str:
+    """The line opcache.php prints when the reset did not take (curl --fail-with-body)."""
+    body = {
+        "cache": "opcache",
+        "status": "error",
+        "error": code,
+        "message": OPCACHE_ERRORS[code],
+        "host": host,
+    }
+    return json.dumps(body, separators=(",", ":")) + "\n"
+
+
+def opcache_reset(
+    scripts: int = 1200, host: str = "ip-10-0-0-1", caveats: tuple[str, ...] = ()
+) -> InvocationResult:
+    """A reset-opcache invocation whose restart took."""
+    return InvocationResult(stdout=opcache_answer(scripts, host=host, caveats=caveats))
+
+
+def cleared_and_reset(
+    cleared: int = 10, scripts: int = 1200, host: str = "ip-10-0-0-1"
+) -> InvocationResult:
+    """A clear-all invocation: apcu.php's line, then opcache.php's."""
+    return InvocationResult(
+        stdout=webnode_answer(cleared, host=host) + opcache_answer(scripts, host=host)
+    )
+
+
+def reset_refused(code: str, host: str = "ip-10-0-0-1") -> InvocationResult:
+    """A reset-opcache invocation that failed: opcache.php's reason, curl's exit 22."""
+    return InvocationResult(
+        status="Failed",
+        stdout=opcache_error(code, host=host),
+        stderr="failed to run commands: exit status 22",
+        response_code=22,
+    )
 
 
 @dataclass

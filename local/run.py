@@ -184,7 +184,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     )
 
     scenario.before_dispatch(aws, stack)
-    console_event = json.loads((EVENTS / "dispatcher" / "console-clear-all.json").read_text())
+    console_event = json.loads((EVENTS / "dispatcher" / scenario.event).read_text())
     dispatched = _invoke(
         "dispatcher", console_event, function_env(aws, stack, "dispatcher", lang), log
     )
@@ -197,7 +197,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     if answer.get("statusCode") != 202 or "commandId" not in body:
         raise ScenarioFailed(f"dispatcher answered {answer.get('statusCode')}: {json.dumps(body)}")
     command_id = body["commandId"]
-    print_dispatcher_answer(2, total, "console-clear-all.json", body)
+    print_dispatcher_answer(2, total, scenario.event, body)
 
     outcome = scenario.fleet(aws, stack, command_id)
     _step(3, total, f"fleet: {outcome.summary}")

@@ -46,6 +46,23 @@ def everyone_clears(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
     return Outcome("Success", f"{len(targets)} of {len(targets)} instances cleared their cache")
 
 
+def _reset(stack: Stack, instance_ids: list[str]) -> dict[str, InvocationResult]:
+    # About a Laravel application's compiled scripts per server, as make bench measures.
+    return {
+        instance_id: emulator.opcache_reset(scripts=4000 + 13 * n, host=f"ip-10-0-{n}-10")
+        for n, instance_id in enumerate(instance_ids)
+    }
+
+
+def everyone_resets_opcache(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    emulator.settle_command(command_id, _reset(stack, targets))
+    return Outcome(
+        "Success",
+        f"{len(targets)} of {len(targets)} instances reset OPcache, and each restart took",
+    )
+
+
 def nobody_is_managed(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
     # No instance is a managed node (no_agent_registered), so the tag target resolves to
     # nothing; SSM still calls the command a Success.
@@ -115,6 +132,8 @@ class Scenario:
     # watchdog the notifier armed fires: it must bring this verdict.
     ends_later: Fleet | None = None
     follow_up_verdict: str = ""
+    # The dispatcher's console event (events/dispatcher/): what the request asks for.
+    event: str = "console-clear-all.json"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -148,6 +167,13 @@ SCENARIOS: dict[str, Scenario] = {
             delivery="watchdog",
             ends_later=everyone_clears,
             follow_up_verdict="ok",
+        ),
+        Scenario(
+            "opcache",
+            "a deploy's OPcache reset: every instance resets it and proves the restart took",
+            "ok",
+            everyone_resets_opcache,
+            event="console-reset-opcache.json",
         ),
     )
 }

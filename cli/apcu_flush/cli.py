@@ -1,7 +1,9 @@
-"""apcu-flush: clear APCu on an Auto Scaling group, and wait for the verdict if asked.
+"""apcu-flush: clear APCu or reset OPcache on an Auto Scaling group, and wait for the verdict if
+asked.
 
     apcu-flush clear web-prod --wait
     apcu-flush clear web-prod --prefix config: --comment "release 2026.11.29" --wait
+    apcu-flush clear web-prod --action reset-opcache --wait
     apcu-flush status 5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab --wait
 
 The API URL is --api-url, else the ApiUrl output of --stack, else the environment variable
@@ -28,7 +30,16 @@ from apcu_flush.exits import CliError, Exit
 from apcu_flush.terminal import Progress
 from apcu_flush.wait import Waiting, refusal, wait_for_verdict
 
-ACTION = "clear-apcu"
+# The request's actions (the dispatcher's apcu_dispatcher.validation.ACTIONS).
+ACTIONS = ("clear-apcu", "reset-opcache", "clear-all")
+DEFAULT_ACTION = "clear-apcu"
+RESET_OPCACHE = "reset-opcache"
+# The dispatcher's refusal, word for word (apcu_dispatcher.validation.PREFIX_WITH_OPCACHE),
+# said before anything is signed or sent.
+PREFIX_WITH_OPCACHE = (
+    "prefix applies to APCu keys only, and OPcache has no key prefixes: leave prefix out "
+    "with reset-opcache (clear-all clears the prefixed APCu keys and resets all of OPcache)"
+)
 DEFAULT_TIMEOUT_SECONDS = 900.0
 INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
 
@@ -54,10 +65,20 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     clear = commands.add_parser(
-        "clear", parents=[common], help="clear APCu on every instance of a group"
+        "clear",
+        parents=[common],
+        help="clear APCu, reset OPcache, or both, on every instance of a group",
     )
     clear.add_argument("group", metavar="GROUP", help="the Auto Scaling group")
-    clear.add_argument("--prefix", help="clear only the keys starting with this")
+    clear.add_argument(
+        "--action",
+        choices=ACTIONS,
+        default=DEFAULT_ACTION,
+        help="clear-apcu (default), reset-opcache after a deploy, or clear-all for both",
+    )
+    clear.add_argument(
+        "--prefix", help="clear only the APCu keys starting with this (not with reset-opcache)"
+    )
     clear.add_argument("--comment", help="why (at most 80 characters); shown in Slack")
     clear.add_argument("--dry-run", action="store_true", help="show the plan; send nothing")
     _wait_options(clear)
@@ -116,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
+    if args.command == "clear" and args.action == RESET_OPCACHE and args.prefix is not None:
+        raise CliError(Exit.REFUSED, PREFIX_WITH_OPCACHE)
     session = aws.open_session(args.profile, args.region, os.environ)
     found = aws.credentials(session)
     # A URL that is not one is said as such before asking which region it is in.
@@ -133,7 +156,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
 
 def clear(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
-    body: dict[str, Any] = {"group": args.group, "action": ACTION}
+    body: dict[str, Any] = {"group": args.group, "action": args.action}
     if args.prefix is not None:
         body["prefix"] = args.prefix
     if args.comment is not None:

@@ -8,6 +8,29 @@ from typing import Any
 
 # Enough to act on; the Slack message and the console link have the rest.
 MAX_LISTED = 10
+# What each action did, in a sentence: "3 of 3 targeted instances cleared their cache".
+DONE = {
+    "clear-apcu": "cleared their cache",
+    "reset-opcache": "reset OPcache",
+    "clear-all": "cleared APCu and reset OPcache",
+}
+WHAT = {
+    "clear-apcu": "clears APCu",
+    "reset-opcache": "resets OPcache",
+    "clear-all": "clears APCu and resets OPcache",
+}
+# opcache.php's reasons a reset did not take, as the notifier records them.
+REASONS = {
+    "disabled": "OPcache is disabled in php-fpm",
+    "restricted": "opcache.restrict_api refuses the reset",
+    "not_restarted": "the restart is still pending",
+    "unconfirmed": "no answer from opcache.php, the reset is not proven",
+}
+
+
+def _action(body: Mapping[str, Any]) -> str:
+    action = str(body.get("action") or "clear-apcu")
+    return action if action in DONE else "clear-apcu"
 
 
 def elapsed(seconds: float) -> str:
@@ -19,7 +42,8 @@ def accepted(body: Mapping[str, Any]) -> list[str]:
     expect = body.get("expect") or {}
     prefix = f" (keys starting with {body['prefix']!r})" if body.get("prefix") else ""
     lines = [
-        f"sent: command {body.get('commandId')} clears APCu on group {body.get('group')}{prefix}",
+        f"sent: command {body.get('commandId')} {WHAT[_action(body)]} on group "
+        f"{body.get('group')}{prefix}",
         f"  expecting {expect.get('inService', '?')} InService of {expect.get('desiredCapacity', '?')}"
         f" desired, {expect.get('managedOnline', '?')} with the SSM agent online",
     ]
@@ -91,18 +115,21 @@ def verdict(body: Mapping[str, Any]) -> list[str]:
         found.get("targeted"),
         found.get("expected"),
     )
-    headline = f"{succeeded} of {targeted} targeted instances cleared their cache"
+    headline = f"{succeeded} of {targeted} targeted instances {DONE[_action(body)]}"
     if expected is not None and expected != targeted:
         headline += f"; the group expects {expected}"
     lines = [f"{'ALERT ' if alert else ''}{_kind(found)}: {headline}"]
     missing: Sequence[str] = found.get("missingInstances") or []
     if missing:
         lines.append(f"  never ran it: {_listed(list(missing))}")
+    lines += counts(found)
     problems: Sequence[Mapping[str, Any]] = found.get("problems") or []
     for problem in problems[:MAX_LISTED]:
         detail = " ".join(str(problem.get("detail") or "").split())
+        reason = REASONS.get(str(problem.get("reason") or ""), str(problem.get("reason") or ""))
         lines.append(
             f"  {problem.get('instanceId')}  {problem.get('status')}"
+            + (f"  {reason}" if reason else "")
             + (f"  {detail[:120]}" if detail else "")
         )
     if len(problems) > MAX_LISTED:
@@ -115,6 +142,36 @@ def verdict(body: Mapping[str, Any]) -> list[str]:
     )
     if body.get("consoleUrl"):
         lines.append(f"  {body['consoleUrl']}")
+    return lines
+
+
+def counts(found: Mapping[str, Any]) -> list[str]:
+    """One line per cache the action touched, and where old code may still run."""
+    lines = []
+    apcu = found.get("apcu")
+    if isinstance(apcu, Mapping):
+        lines.append(
+            f"  APCu: {apcu.get('entries', 0)} entries cleared on {apcu.get('instances', 0)} "
+            "instances"
+        )
+    opcache = found.get("opcache")
+    if isinstance(opcache, Mapping):
+        lines.append(
+            f"  OPcache: reset on {opcache.get('instances', 0)} instances, "
+            f"{opcache.get('scripts', 0)} compiled scripts dropped"
+        )
+        for key, what in (
+            ("preload", "preloaded scripts stay until php-fpm reloads"),
+            ("fileCache", "the file cache was not cleared"),
+        ):
+            stale = [str(i) for i in opcache.get(key) or []]
+            if stale:
+                lines.append(f"  old code may still run, {what}: {_listed(stale)}")
+        if opcache.get("validateTimestamps"):
+            lines.append(
+                f"  validate_timestamps=1 on {opcache['validateTimestamps']} instances: OPcache "
+                "revalidates on its own"
+            )
     return lines
 
 

@@ -91,6 +91,9 @@ class Local:
             "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "no-credentials"),
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_REGION": REGION,
+            # Kept, so that `PYTHONPATH=$PWD/cli` runs this tree's apcu_flush through the
+            # installed entry point.
+            **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
             **self.credentials,
             **self.extra_env,
         }

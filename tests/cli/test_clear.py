@@ -66,7 +66,7 @@ def test_the_text_dry_run_shows_the_exact_sendcommand(local: Local) -> None:
     start = text.index("  it would send this SendCommand request:") + 1
     shown = json.loads("\n".join(line.removeprefix("    ") for line in text[start:]))
     assert shown == answer["wouldSend"]
-    assert shown["Parameters"] == {"prefix": ["config:"]}
+    assert shown["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
     assert local.commands() == []
 
 
@@ -222,3 +222,39 @@ def test_a_named_profile_signs_and_an_unknown_one_exits_4(local: Local) -> None:
     unknown = local.run("clear", GROUP, "--profile", "nobody", env=env)
     assert unknown.returncode == 4
     assert "nobody" in unknown.stderr
+
+
+def test_clear_all_sends_both_caches_in_one_command(local: Local) -> None:
+    completed = local.run("clear", GROUP, "--action", "clear-all", "--prefix", "config:", "--json")
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["action"] == "clear-all"
+    [command] = local.commands()
+    assert command["Parameters"] == {"action": ["clear-all"], "prefix": ["config:"]}
+
+
+def test_reset_opcache_with_a_prefix_exits_2_before_anything_is_sent(local: Local) -> None:
+    # No credentials at all: the refusal comes before any signing or request
+    env = local.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, AWS_SESSION_TOKEN=None)
+    completed = local.run(
+        "clear", GROUP, "--action", "reset-opcache", "--prefix", "config:", env=env
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith(
+        "apcu-flush: prefix applies to APCu keys only, and OPcache has no key prefixes"
+    )
+    assert local.commands() == [] and local.gateway.events == []
+
+
+def test_the_command_line_refuses_a_prefix_in_the_dispatchers_words() -> None:
+    from apcu_dispatcher.validation import ACTIONS, PREFIX_WITH_OPCACHE
+    from apcu_flush import cli
+
+    assert cli.PREFIX_WITH_OPCACHE == PREFIX_WITH_OPCACHE
+    assert set(cli.ACTIONS) == ACTIONS
+
+
+def test_an_unknown_action_exits_2(local: Local) -> None:
+    completed = local.run("clear", GROUP, "--action", "flush-everything")
+    assert completed.returncode == 2
+    assert "invalid choice: 'flush-everything'" in completed.stderr
+    assert local.commands() == []

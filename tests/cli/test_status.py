@@ -208,3 +208,41 @@ def test_a_command_sent_without_its_record_exits_4(local: Local) -> None:
     # Then waiting cannot bring its verdict: a server-side failure, not a refusal.
     assert completed.returncode == 4
     assert "the API kept no record of it" in completed.stderr
+
+
+def _resets_with_preload(local: Local, command_id: str) -> None:
+    """reset-opcache: every restart took, one left its preloaded scripts (old code runs)."""
+    targets = sorted(emulator.targeted_instances(command_id))
+    results = {i: emulator.opcache_reset(scripts=4000) for i in targets}
+    results[targets[0]] = emulator.opcache_reset(scripts=4000, caveats=("preload",))
+    emulator.settle_command(command_id, results)
+
+
+def test_wait_on_reset_opcache_shows_its_counts_and_exits_1_on_old_code(local: Local) -> None:
+    # Given a pipeline's gate after a deploy: reset OPcache and wait for the verdict
+    process = local.start("clear", GROUP, "--action", "reset-opcache", "--wait")
+    command_id = _sent_command(local, process)
+    assert local.commands()[0]["Parameters"] == {"action": ["reset-opcache"], "prefix": [""]}
+    # When every restart took but one instance keeps its preloaded scripts
+    _resets_with_preload(local, command_id)
+    event = sns_event(local.aws, local.stack, command_id, "Success")
+    notifier = in_fresh_process(
+        function_env(local.aws, local.stack, "notifier", "en"), local.function.log, "notifier"
+    )
+    assert notifier(event)["ok"]
+    stdout, stderr = process.communicate(timeout=120)
+    # Then the gate stops (exit 1) and says what was reset and where old code still runs
+    assert process.returncode == 1, stderr
+    lines = stdout.splitlines()
+    assert lines[0] == "ALERT old code: 3 of 3 targeted instances reset OPcache"
+    assert "  OPcache: reset on 3 instances, 12000 compiled scripts dropped" in lines
+    stale = sorted(emulator.targeted_instances(command_id))[0]
+    assert (
+        f"  old code may still run, preloaded scripts stay until php-fpm reloads: {stale}" in lines
+    )
+    assert f"resets OPcache on group {GROUP}" in stderr
+    # and --json has the same counts for a program to read
+    shown = json.loads(local.run("status", command_id, "--json").stdout)
+    assert shown["action"] == "reset-opcache"
+    assert shown["verdict"]["opcache"]["preload"] == [stale]
+    assert "apcu" not in shown["verdict"]

@@ -30,7 +30,7 @@ def test_exact_request_for_a_full_clear(settings: Config) -> None:
     assert build_send_command(PLAN, request(), settings) == {
         "Targets": [{"Key": "tag:aws:autoscaling:groupName", "Values": ["web-prod"]}],
         "DocumentName": DOCUMENT,
-        "Parameters": {"prefix": [""]},
+        "Parameters": {"action": ["clear-apcu"], "prefix": [""]},
         "TimeoutSeconds": 120,
         "MaxConcurrency": "50%",
         "MaxErrors": "100%",
@@ -49,7 +49,7 @@ def test_prefix_and_comment_and_settings(settings: Config) -> None:
     params = build_send_command(
         PLAN, request(prefix="config:", comment="new flags", requester="alice"), tuned
     )
-    assert params["Parameters"] == {"prefix": ["config:"]}
+    assert params["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
     assert params["Comment"] == "alice: new flags"
     assert (params["MaxConcurrency"], params["TimeoutSeconds"]) == ("2", 300)
     assert re.fullmatch(DOCUMENT_PREFIX_PATTERN, params["Parameters"]["prefix"][0])
@@ -90,7 +90,7 @@ def test_an_iam_user_is_named_by_user_name(settings: Config) -> None:
 
 def test_no_commands_parameter_and_no_aws_document(settings: Config) -> None:
     params = build_send_command(PLAN, request(prefix="a"), settings)
-    assert set(params["Parameters"]) == {"prefix"}
+    assert set(params["Parameters"]) == {"action", "prefix"}
     assert "RunShellScript" not in params["DocumentName"]
     assert "InstanceIds" not in params
 

@@ -6,7 +6,12 @@ import re
 
 import pytest
 
-from apcu_dispatcher.validation import DOCUMENT_PREFIX_PATTERN, ValidationError, validate_request
+from apcu_dispatcher.validation import (
+    ACTIONS,
+    DOCUMENT_PREFIX_PATTERN,
+    ValidationError,
+    validate_request,
+)
 from harness import cfn_template
 
 BAD_PREFIXES = [
@@ -78,3 +83,13 @@ def test_trailing_newline_passes_a_dollar_anchor_so_the_code_does_not_rely_on_it
             allowed_groups={"web-prod"},
             requester="console",
         )
+
+
+def test_the_document_allows_exactly_the_dispatchers_actions() -> None:
+    # SSM itself refuses any other action, so the script never sees one.
+    document = cfn_template.load()["Resources"]["FlushDocument"]
+    action = document["Properties"]["Content"]["parameters"]["action"]
+    assert action["default"] == "clear-apcu"
+    candidates = [*sorted(ACTIONS), "run-command", "clear-apcu\n", "CLEAR-ALL", ""]
+    allowed = {a for a in candidates if re.fullmatch(action["allowedPattern"], a)}
+    assert allowed == ACTIONS

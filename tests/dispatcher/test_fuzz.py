@@ -17,7 +17,7 @@ from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.command import GROUP_TAG
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.validation import DOCUMENT_PREFIX_PATTERN, FIELDS
+from apcu_dispatcher.validation import ACTIONS, DOCUMENT_PREFIX_PATTERN, FIELDS, RESET_OPCACHE
 from tests.dispatcher.conftest import DOCUMENT, commands_in_moto, stored_event
 
 EXAMPLES = 400
@@ -50,6 +50,7 @@ RULES = {
     "iam-auth",
     "exists",
     "in-service",
+    "not-with-action",
 }
 SEND_KEYS = {
     "Targets",
@@ -111,7 +112,7 @@ ANY_JSON = st.recursive(
 )
 FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "group": st.one_of(st.sampled_from(["web-prod", "web-staging", "web-dev"]), ANY_JSON),
-    "action": st.one_of(st.just("clear-apcu"), ANY_JSON),
+    "action": st.one_of(st.sampled_from(sorted(ACTIONS)), ANY_JSON),
     "prefix": st.one_of(st.from_regex(r"[A-Za-z0-9_.:-]{1,64}", fullmatch=True), ANY_JSON),
     "comment": st.one_of(st.text(max_size=90), NASTY, ANY_JSON),
     "dryRun": st.one_of(st.booleans(), ANY_JSON),
@@ -125,7 +126,7 @@ EXTRA = st.dictionaries(
     max_size=2,
 )
 VALID = st.fixed_dictionaries(
-    {"group": st.just("web-prod"), "action": st.just("clear-apcu")},
+    {"group": st.just("web-prod"), "action": st.sampled_from(sorted(ACTIONS))},
     optional={
         "prefix": st.from_regex(r"[A-Za-z0-9_.:-]{1,64}", fullmatch=True),
         "comment": st.text(
@@ -169,9 +170,13 @@ def check(
         [params] = new
         assert set(params) == SEND_KEYS
         assert params["DocumentName"] == DOCUMENT
-        assert set(params["Parameters"]) == {"prefix"}
+        assert set(params["Parameters"]) == {"action", "prefix"}
         [prefix] = params["Parameters"]["prefix"]
+        [action] = params["Parameters"]["action"]
         assert re.fullmatch(DOCUMENT_PREFIX_PATTERN, prefix)
+        assert action in ACTIONS
+        # OPcache has no keys: a prefix never goes with reset-opcache.
+        assert not (action == RESET_OPCACHE and prefix)
         assert params["Targets"] == [{"Key": GROUP_TAG, "Values": ["web-prod"]}]
         assert len(params["Comment"]) <= 100 and params["Comment"].isprintable()
         assert len(commands_in_moto(clients)) == before_moto + 1

@@ -17,6 +17,7 @@ import pytest
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
+from apcu_record import store
 from harness import aws_emulator
 from tests.dispatcher.conftest import DOCUMENT, commands_in_moto, stored_event
 
@@ -49,6 +50,7 @@ def test_console_clear_all(
     assert body == {
         "commandId": command["CommandId"],
         "group": "web-prod",
+        "action": "clear-apcu",
         "prefix": None,
         "expect": {"desiredCapacity": 3, "inService": 3, "managedOnline": 3},
         "warnings": [],
@@ -57,7 +59,7 @@ def test_console_clear_all(
     }
     # moto resolved the tag target to the group's instances, as SSM would
     assert sorted(aws_emulator.targeted_instances(command["CommandId"])) == web_prod
-    assert command["Parameters"] == {"prefix": [""]}
+    assert command["Parameters"] == {"action": ["clear-apcu"], "prefix": [""]}
     assert command["Comment"] == "console"
     assert len(sent) == 1
 
@@ -72,7 +74,7 @@ def test_console_clear_prefix_sends_the_exact_request(
         {
             "Targets": [{"Key": "tag:aws:autoscaling:groupName", "Values": ["web-prod"]}],
             "DocumentName": DOCUMENT,
-            "Parameters": {"prefix": ["config:"]},
+            "Parameters": {"action": ["clear-apcu"], "prefix": ["config:"]},
             "TimeoutSeconds": 120,
             "MaxConcurrency": "50%",
             "MaxErrors": "100%",
@@ -88,7 +90,7 @@ def test_console_clear_prefix_sends_the_exact_request(
     # and moto recorded the same command
     [command] = commands_in_moto(clients)
     assert command["DocumentName"] == DOCUMENT
-    assert command["Parameters"] == {"prefix": ["config:"]}
+    assert command["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
     assert command["Targets"] == sent[0]["Targets"]
     assert command["NotificationConfig"] == sent[0]["NotificationConfig"]
     assert (command["MaxConcurrency"], command["MaxErrors"], command["TimeoutSeconds"]) == (
@@ -112,7 +114,7 @@ def test_console_dry_run_sends_nothing(
     assert body["plan"]["inService"] == web_prod
     assert body["plan"]["managedOnline"] == 2
     assert body["plan"]["warnings"][0]["instanceId"] == web_prod[0]
-    assert body["wouldSend"]["Parameters"] == {"prefix": ["config:"]}
+    assert body["wouldSend"]["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
     assert body["wouldSend"]["DocumentName"] == DOCUMENT
     assert sent == [] and commands_in_moto(clients) == []
 
@@ -183,7 +185,87 @@ def test_accepted_clear_carries_warnings(
     ]
 
 
+@pytest.mark.parametrize(
+    ("event", "action"),
+    [
+        ("console-reset-opcache.json", "reset-opcache"),
+        ("console-clear-apcu-and-opcache.json", "clear-all"),
+    ],
+)
+def test_console_opcache_actions_send_the_action_to_the_document(
+    event: str,
+    action: str,
+    settings: Config,
+    clients: Clients,
+    web_prod: list[str],
+    sent: list[dict[str, Any]],
+) -> None:
+    # Given a console event that resets OPcache (alone, or after clearing APCu)
+    handled = run(stored_event(event), settings, clients)
+
+    # Then the document gets the action as its parameter, the answer and the record say it
+    assert handled.response["statusCode"] == 202
+    body = handled.response["body"]
+    assert body["action"] == action
+    [command] = commands_in_moto(clients)
+    assert command["Parameters"] == {"action": [action], "prefix": [""]}
+    assert sent[0]["Parameters"] == command["Parameters"]
+    record = store.read(clients.dynamodb, settings.watchdog.commands_table, body["commandId"])
+    assert record is not None and record.action == action
+
+
+def test_console_reset_opcache_with_a_prefix_is_refused_and_sends_nothing(
+    settings: Config, clients: Clients, web_prod: list[str], sent: list[dict[str, Any]]
+) -> None:
+    handled = run(stored_event("console-reset-opcache-prefix.json"), settings, clients)
+
+    assert handled.response["statusCode"] == 400
+    error = handled.response["body"]["error"]
+    assert (error["field"], error["rule"]) == ("prefix", "not-with-action")
+    assert "OPcache has no key prefixes" in error["message"]
+    assert sent == [] and commands_in_moto(clients) == []
+
+
+def test_clear_all_with_a_prefix_clears_those_apcu_keys_and_resets_opcache(
+    settings: Config, clients: Clients, web_prod: list[str], sent: list[dict[str, Any]]
+) -> None:
+    event = {"group": "web-prod", "action": "clear-all", "prefix": "config:"}
+    handled = run(event, settings, clients)
+
+    assert handled.response["statusCode"] == 202
+    assert sent[0]["Parameters"] == {"action": ["clear-all"], "prefix": ["config:"]}
+
+
 # --- API requests ---------------------------------------------------------------------------
+
+
+def test_api_reset_opcache_is_sent_and_its_status_names_the_action(
+    settings: Config, clients: Clients, web_prod: list[str], sent: list[dict[str, Any]]
+) -> None:
+    handled = run(
+        api_event(json.dumps({"group": "web-prod", "action": "reset-opcache"})), settings, clients
+    )
+
+    assert handled.response["statusCode"] == 202
+    body = json.loads(handled.response["body"])
+    assert body["action"] == "reset-opcache"
+    assert sent[0]["Parameters"] == {"action": ["reset-opcache"], "prefix": [""]}
+    status_event = stored_event("api-status.json")
+    status_event["pathParameters"] = {"commandId": body["commandId"]}
+    status = json.loads(run(status_event, settings, clients).response["body"])
+    assert (status["state"], status["action"]) == ("running", "reset-opcache")
+
+
+def test_api_reset_opcache_with_a_prefix_is_400_and_sends_nothing(
+    settings: Config, clients: Clients, web_prod: list[str], sent: list[dict[str, Any]]
+) -> None:
+    body = {"group": "web-prod", "action": "reset-opcache", "prefix": "config:"}
+    handled = run(api_event(json.dumps(body)), settings, clients)
+
+    assert handled.response["statusCode"] == 400
+    error = json.loads(handled.response["body"])["error"]
+    assert (error["field"], error["rule"]) == ("prefix", "not-with-action")
+    assert sent == []
 
 
 def test_api_clear_names_the_requester(
@@ -199,7 +281,7 @@ def test_api_clear_names_the_requester(
     [command] = commands_in_moto(clients)
     assert body["commandId"] == command["CommandId"]
     assert command["Comment"] == "PlatformOps/alice: new feature flags"
-    assert sent[0]["Parameters"] == {"prefix": ["config:"]}
+    assert sent[0]["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
 
 
 def test_api_bad_json_is_400_json(settings: Config, clients: Clients, web_prod: list[str]) -> None:

@@ -13,7 +13,7 @@ from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
 from apcu_record import store
-from apcu_record.item import RecordedProblem, RecordedVerdict
+from apcu_record.item import ApcuCount, OpcacheCount, RecordedProblem, RecordedVerdict
 from harness import aws_emulator
 from harness.aws_emulator import InvocationResult, ok
 from tests.dispatcher.conftest import COMMANDS_TABLE, stored_event
@@ -68,6 +68,7 @@ def test_a_running_command_shows_ssms_live_status(
     assert body == {
         "commandId": command_id,
         "group": "web-prod",
+        "action": "clear-apcu",
         "prefix": "config:",
         "requestedAt": recorded.requested_at,
         "expiresAt": recorded.expires_at,
@@ -125,6 +126,45 @@ def test_a_judged_command_shows_its_recorded_verdict_without_asking_ssm(
         "via": "sns",
     }
     assert sum(calls.values()) == 0
+
+
+def test_a_judged_opcache_reset_shows_its_counts_per_cache(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    # Given a clear-all whose verdict counted both caches
+    response = handler.handle(
+        {"group": "web-prod", "action": "clear-all"}, settings, clients
+    ).response
+    command_id = response["body"]["commandId"]
+    claim = store.claim_verdict(
+        clients.dynamodb, COMMANDS_TABLE, command_id, now=dt.datetime.now(dt.UTC), hold_seconds=60
+    )
+    verdict = RecordedVerdict(
+        kind="old_code",
+        alert=True,
+        expected=3,
+        targeted=3,
+        succeeded=3,
+        missing_instances=(),
+        problems=(),
+        posted_at="2026-11-29T05:30:00Z",
+        via="sns",
+        apcu=ApcuCount(instances=3, entries=321),
+        opcache=OpcacheCount(instances=3, scripts=4000, preload=(web_prod[1],)),
+    )
+    assert store.record_verdict(clients.dynamodb, COMMANDS_TABLE, command_id, claim.token, verdict)
+
+    status, body = ask(status_event(command_id), settings, clients)
+
+    assert (status, body["action"], body["verdict"]["kind"]) == (200, "clear-all", "old_code")
+    assert body["verdict"]["apcu"] == {"instances": 3, "entries": 321}
+    assert body["verdict"]["opcache"] == {
+        "instances": 3,
+        "scripts": 4000,
+        "preload": [web_prod[1]],
+        "fileCache": [],
+        "validateTimestamps": 0,
+    }
 
 
 def test_a_command_this_stack_never_sent_is_404(settings: Config, clients: Clients) -> None:

@@ -41,7 +41,7 @@ def body_refusal(body: object, *, is_base64: bool = False) -> ValidationError:
 def test_patterns_are_the_shared_contract() -> None:
     assert PREFIX_PATTERN == r"^[A-Za-z0-9_.:-]{1,64}$"
     assert DOCUMENT_PREFIX_PATTERN == r"^$|^[A-Za-z0-9_.:-]{1,64}$"
-    assert frozenset({"clear-apcu"}) == ACTIONS
+    assert frozenset({"clear-apcu", "reset-opcache", "clear-all"}) == ACTIONS
 
 
 def test_minimal_request() -> None:
@@ -247,3 +247,32 @@ def test_a_long_list_of_allowed_groups_is_cut_short() -> None:
     assert "web-00, web-01" in caught.value.message
     assert "and 30 more" in caught.value.message
     assert "web-39" not in caught.value.message
+
+
+@pytest.mark.parametrize("action", ["reset-opcache", "clear-all"])
+def test_the_opcache_actions_are_taken(action: str) -> None:
+    request = validate_request(
+        {**GOOD, "action": action}, allowed_groups=ALLOWED, requester="console"
+    )
+    assert (request.action, request.prefix) == (action, None)
+
+
+def test_a_prefix_with_reset_opcache_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as refused:
+        validate_request(
+            {**GOOD, "action": "reset-opcache", "prefix": "config:"},
+            allowed_groups=ALLOWED,
+            requester="console",
+        )
+    assert (refused.value.field, refused.value.rule) == ("prefix", "not-with-action")
+    assert refused.value.message.startswith("prefix applies to APCu keys only")
+    assert "OPcache has no key prefixes" in refused.value.message
+
+
+def test_a_prefix_with_clear_all_narrows_the_apcu_clear_only() -> None:
+    request = validate_request(
+        {**GOOD, "action": "clear-all", "prefix": "config:"},
+        allowed_groups=ALLOWED,
+        requester="console",
+    )
+    assert (request.action, request.prefix) == ("clear-all", "config:")

@@ -93,6 +93,7 @@ def test_a_warm_pool_exit_sends_the_document_to_that_one_instance(
         "group": "web-prod",
         "instanceId": instance,
         "origin": "warm-pool",
+        "action": "clear-apcu",
         "prefix": None,
         "warnings": [],
         "consoleUrl": "https://us-east-1.console.aws.amazon.com/systems-manager/run-command/"
@@ -102,7 +103,7 @@ def test_a_warm_pool_exit_sends_the_document_to_that_one_instance(
         {
             "InstanceIds": [instance],
             "DocumentName": DOCUMENT,
-            "Parameters": {"prefix": [""]},
+            "Parameters": {"action": ["clear-apcu"], "prefix": [""]},
             "TimeoutSeconds": 120,
             "MaxConcurrency": "50%",
             "MaxErrors": "100%",

@@ -115,6 +115,7 @@ def test_the_record_says_who_asked_for_what_and_when_it_expires(
         "commandId": {"S": command["CommandId"]},
         "group": {"S": "web-prod"},
         "prefix": {"S": "config:"},
+        "action": {"S": "clear-apcu"},
         "requester": {"S": ALICE},
         "comment": {"S": "new feature flags"},
         "origin": {"S": "api"},

@@ -179,7 +179,7 @@ def check_pip_install_cli(command: str) -> None:
 def check_apcu_flush(command: str) -> None:
     args = apcu_flush_parser().parse_args(shlex.split(command)[1:])
     if args.command == "clear":
-        body = {"group": args.group, "action": "clear-apcu", "dryRun": args.dry_run}
+        body = {"group": args.group, "action": args.action, "dryRun": args.dry_run}
         body |= {k: v for k, v in (("prefix", args.prefix), ("comment", args.comment)) if v}
         validate_request(body, allowed_groups={"web-prod"}, requester="arn:aws:iam::1:user/x")
     if args.stack:

@@ -19,6 +19,7 @@ EXPECTED = {
     "failed": "failed",
     "lost-notification": "ok",
     "stuck": "stuck",
+    "opcache": "ok",
 }
 
 

@@ -16,7 +16,9 @@ from apcu_notifier.facts import (
     InvocationFacts,
     TargetFacts,
     parse_answer,
+    parse_opcache,
 )
+from harness.aws_emulator import opcache_answer, opcache_error
 
 COMMAND_ID = "5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48"
 DOCUMENT = "apcu-fleet-flush-FlushDocument-Xk2P9QmL7RtA"
@@ -58,7 +60,38 @@ def invocation(
 ) -> InvocationFacts:
     out = answer(cleared) if stdout is None and status == "Success" else (stdout or "")
     output = out + (ERROR_SEPARATOR + stderr if stderr else "")
-    return InvocationFacts(instance_id, status, details or status, output, parse_answer(output))
+    return InvocationFacts(
+        instance_id,
+        status,
+        details or status,
+        output,
+        parse_answer(output),
+        parse_opcache(output),
+    )
+
+
+def reset(
+    instance_id: str, *, scripts: int = 400, caveats: tuple[str, ...] = ()
+) -> InvocationFacts:
+    """A reset-opcache invocation whose restart took, with opcache.php's caveat codes."""
+    return invocation(instance_id, stdout=opcache_answer(scripts, caveats=caveats))
+
+
+def cleared_and_reset(
+    instance_id: str, *, cleared: int = 12, scripts: int = 400
+) -> InvocationFacts:
+    """A clear-all invocation: apcu.php's line, then opcache.php's."""
+    return invocation(instance_id, stdout=answer(cleared) + opcache_answer(scripts))
+
+
+def reset_refused(instance_id: str, code: str) -> InvocationFacts:
+    """A reset that did not take: opcache.php's reason on stdout (curl --fail-with-body)."""
+    return invocation(
+        instance_id,
+        "Failed",
+        stdout=opcache_error(code),
+        stderr="failed to run commands: exit status 22",
+    )
 
 
 def group(
@@ -93,6 +126,7 @@ def command(
     targets: Sequence[TargetFacts] | None = None,
     instance_ids: Sequence[str] = (),
     comment: str = "alice: release 2026.03.02",
+    action: str = "clear-apcu",
 ) -> CommandFacts:
     if targets is None:
         targets = (TargetFacts(GROUP_TAG, tuple(groups)),) if groups else ()
@@ -106,6 +140,7 @@ def command(
         instance_ids=tuple(instance_ids),
         comment=comment,
         requested=REQUESTED,
+        action=action,
     )
 
 

@@ -177,11 +177,18 @@ class World:
         instance_ids: list[str] | None = None,
         targets: list[dict[str, Any]] | None = None,
         comment: str = "alice: release 2026.03.02",
+        action: str | None = None,
     ) -> str:
         ssm = boto3.client("ssm", region_name=aws_emulator.REGION)
+        parameters: dict[str, list[str]] = {
+            "commands": ["curl -fsS -X POST http://127.0.0.1/apcu.php"]
+        }
+        # The stack's document takes the action as a parameter; the notifier reads it back.
+        if action is not None:
+            parameters = {"action": [action], "prefix": [""]}
         kwargs: dict[str, Any] = {
             "DocumentName": "AWS-RunShellScript",
-            "Parameters": {"commands": ["curl -fsS -X POST http://127.0.0.1/apcu.php"]},
+            "Parameters": parameters,
             "Comment": comment,
         }
         if instance_ids is not None:

@@ -89,6 +89,8 @@ def test_the_posted_verdict_is_recorded_on_the_dispatchers_record(recording: Wor
             ]
         },
         "via": {"S": "sns"},
+        # clear-apcu: the APCu counts only
+        "apcu": {"M": {"instances": {"N": "2"}, "entries": {"N": "20"}}},
     }
 
 

@@ -17,6 +17,7 @@ from apcu_notifier.verdict import Verdict, VerdictKind, judge, unknown_command, 
 from apcu_notifier.watchdog import FOLLOW_UP_INTERVAL, stuck_verdict
 from tests.notifier.builders import (
     COMMAND_ID,
+    cleared_and_reset,
     command,
     facts,
     group,
@@ -24,6 +25,8 @@ from tests.notifier.builders import (
     ids,
     invocation,
     launch,
+    reset,
+    reset_refused,
 )
 from tests.notifier.slack_limits import assert_within_slack_limits, control_sequences
 from tests.notifier.snapshots import assert_snapshot
@@ -197,6 +200,67 @@ def _unreadable() -> Verdict:
     return unreadable(UnreadableReason.NOT_JSON, "status=Success <!channel> & friends")
 
 
+# --- OPcache
+
+
+def _opcache_ok() -> Verdict:
+    # validate_timestamps=1 on one instance: said, not an alert
+    members = ids(3)
+    return judge(
+        facts(
+            command(target_count=3, action="reset-opcache"),
+            [
+                reset(members[0]),
+                reset(members[1], caveats=("validate_timestamps",)),
+                reset(members[2]),
+            ],
+            [group("web-prod", members)],
+        )
+    )
+
+
+def _clear_all_ok() -> Verdict:
+    members = ids(3)
+    return judge(
+        facts(
+            command(target_count=3, action="clear-all"),
+            [cleared_and_reset(i, cleared=100 + n) for n, i in enumerate(members)],
+            [group("web-prod", members)],
+        )
+    )
+
+
+def _opcache_old_code() -> Verdict:
+    members = ids(3)
+    return judge(
+        facts(
+            command(target_count=3, action="reset-opcache"),
+            [
+                reset(members[0]),
+                reset(members[1], caveats=("preload", "validate_timestamps")),
+                reset(members[2], caveats=("file_cache",)),
+            ],
+            [group("web-prod", members)],
+        )
+    )
+
+
+def _opcache_failed() -> Verdict:
+    members = ids(4)
+    return judge(
+        facts(
+            command(status="Failed", target_count=4, action="reset-opcache"),
+            [
+                reset(members[0]),
+                reset_refused(members[1], "restricted"),
+                reset_refused(members[2], "not_restarted"),
+                reset_refused(members[3], "disabled"),
+            ],
+            [group("web-prod", members)],
+        )
+    )
+
+
 # --- the watchdog's two messages
 
 
@@ -249,6 +313,10 @@ CASES: dict[str, Callable[[], Verdict]] = {
     "never-ended": _never_ended,
     "ok-notification-missing": _ok_notification_missing,
     "test-event": _test_event,
+    "opcache-ok": _opcache_ok,
+    "clear-all-ok": _clear_all_ok,
+    "opcache-old-code": _opcache_old_code,
+    "opcache-failed": _opcache_failed,
 }
 
 # "N of M" in English, "M 台中 N 台" in Japanese; and what says why N may exceed M.

@@ -309,6 +309,7 @@ def test_metric_names_per_kind() -> None:
         "VerdictUnreadable",
         "VerdictStuck",
         "VerdictNeverEnded",
+        "VerdictOldCode",
         "VerdictTestEvent",
     ]
 

@@ -1,7 +1,8 @@
 """The one SendCommand the dispatcher makes: the project's document, a tag target, validated values.
 
 There is no `commands` parameter and no AWS-RunShellScript: the script is fixed in the SSM
-document (template.yaml), and the request can only choose its prefix.
+document (template.yaml), and the request can only choose its action and its prefix, both
+checked again by the document's allowedPattern.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def build_send_command(
     return {
         "Targets": [{"Key": GROUP_TAG, "Values": [plan.group]}],
         "DocumentName": config.document_name,
-        "Parameters": {"prefix": [request.prefix or ""]},
+        "Parameters": {"action": [request.action], "prefix": [request.prefix or ""]},
         # A delivery timeout: an instance whose agent has not picked the command up by then
         # ends DeliveryTimedOut, so the notifier can judge within minutes.
         "TimeoutSeconds": config.delivery_timeout_seconds,

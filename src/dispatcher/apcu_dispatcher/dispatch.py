@@ -64,7 +64,8 @@ def dispatch(
             raise throttled(error.operation_name, "sending the command") from error
         raise
     extra = [not_armed_warning(missed)] if missed else []
-    return accepted(command_id, plan, request.prefix, config.region, extra), command_id
+    answer = accepted(command_id, plan, request.prefix, config.region, extra, action=request.action)
+    return answer, command_id
 
 
 def send_and_arm(

@@ -41,12 +41,15 @@ def accepted(
     prefix: str | None,
     region: str,
     extra_warnings: list[dict[str, Any]] | None = None,
+    *,
+    action: str,
 ) -> Answer:
     return Answer(
         202,
         {
             "commandId": command_id,
             "group": plan.group,
+            "action": action,
             "prefix": prefix,
             "expect": {
                 "desiredCapacity": plan.desired_capacity,

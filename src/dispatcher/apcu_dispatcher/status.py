@@ -103,6 +103,7 @@ def _common(record: CommandRecord, region: str) -> dict[str, Any]:
     return {
         "commandId": record.command_id,
         "group": record.group,
+        "action": record.action,
         "prefix": record.prefix,
         "requestedAt": record.requested_at,
         "expiresAt": record.expires_at,

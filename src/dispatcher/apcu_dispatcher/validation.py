@@ -20,7 +20,19 @@ from apcu_dispatcher.errors import Refusal
 PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 # The document's parameter also takes "" for "clear everything".
 DOCUMENT_PREFIX_PATTERN = "^$|" + PREFIX_PATTERN
-ACTIONS = frozenset({"clear-apcu"})
+# What the SSM document's `action` parameter allows (template.yaml's FlushDocument); clear-all
+# clears APCu, then resets OPcache, in one command.
+CLEAR_APCU = "clear-apcu"
+RESET_OPCACHE = "reset-opcache"
+CLEAR_ALL = "clear-all"
+ACTIONS = frozenset({CLEAR_APCU, RESET_OPCACHE, CLEAR_ALL})
+# The caches each action touches, in the order the document's script runs them.
+CACHES = {CLEAR_APCU: ("apcu",), RESET_OPCACHE: ("opcache",), CLEAR_ALL: ("apcu", "opcache")}
+# Said by the dispatcher, the CLI (cli/apcu_flush/cli.py) and the document's script alike.
+PREFIX_WITH_OPCACHE = (
+    "prefix applies to APCu keys only, and OPcache has no key prefixes: leave prefix out "
+    "with reset-opcache (clear-all clears the prefixed APCu keys and resets all of OPcache)"
+)
 MAX_COMMENT_LENGTH = 80
 MAX_BODY_BYTES = 4096
 FIELDS = ("group", "action", "prefix", "comment", "dryRun")
@@ -102,10 +114,15 @@ def validate_request(
             "unknown-field",
             f"unknown field(s) {names}{more}; the fields are {', '.join(FIELDS)}",
         )
+    group = _group(payload, allowed_groups)
+    action = _action(payload)
+    prefix = _prefix(payload)
+    if prefix is not None and action == RESET_OPCACHE:
+        raise ValidationError("prefix", "not-with-action", PREFIX_WITH_OPCACHE)
     return FlushRequest(
-        group=_group(payload, allowed_groups),
-        action=_action(payload),
-        prefix=_prefix(payload),
+        group=group,
+        action=action,
+        prefix=prefix,
         comment=_comment(payload),
         dry_run=_dry_run(payload),
         requester=requester,

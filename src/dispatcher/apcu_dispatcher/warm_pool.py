@@ -26,7 +26,7 @@ from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.guard import refuse_if_instance_busy
 from apcu_dispatcher.preflight import Plan
 from apcu_dispatcher.responses import Answer, not_armed_warning, refused
-from apcu_dispatcher.validation import FlushRequest, ValidationError
+from apcu_dispatcher.validation import CLEAR_APCU, FlushRequest, ValidationError
 from apcu_dispatcher.watchdog import NotArmed
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def warm_pool_request(leaving: WarmPoolExit) -> FlushRequest:
     """The whole cache (no prefix): what the instance kept may be older than any clear."""
     return FlushRequest(
         group=leaving.group,
-        action="clear-apcu",
+        action=CLEAR_APCU,
         prefix=None,
         comment=f"{leaving.instance_id} left the warm pool",
         dry_run=False,
@@ -186,6 +186,7 @@ def accepted_for_instance(
             "group": leaving.group,
             "instanceId": leaving.instance_id,
             "origin": "warm-pool",
+            "action": CLEAR_APCU,
             "prefix": None,
             "warnings": [not_armed_warning(missed)] if missed else [],
             "consoleUrl": console_url(region, command_id),

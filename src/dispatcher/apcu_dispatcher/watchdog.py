@@ -53,6 +53,7 @@ def build_record(
         command_id=command_id,
         group=request.group,
         prefix=request.prefix or "",
+        action=request.action,
         requester=request.requester,
         comment=request.comment or "",
         origin=request.origin,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,16 @@ ERROR_SEPARATOR = "----------ERROR-------"
 # InstanceIds fails the whole call; a filter value that matches nothing does not).
 LAUNCH_BATCH = 200
 IN_SERVICE = "InService"
+# The SSM document's action parameter, and its default (template.yaml's FlushDocument): a
+# command sent without it cleared APCu.
+ACTION_PARAMETER = "action"
+DEFAULT_ACTION = "clear-apcu"
+# The caches each action touches (apcu_dispatcher.validation.CACHES says the same).
+CACHES = {
+    "clear-apcu": frozenset({"apcu"}),
+    "reset-opcache": frozenset({"opcache"}),
+    "clear-all": frozenset({"apcu", "opcache"}),
+}
 # DescribeAutoScalingGroups' WarmPoolConfiguration.PoolState for instances kept hibernated.
 HIBERNATED = "Hibernated"
 
@@ -74,6 +84,12 @@ class CommandFacts:
     instance_ids: tuple[str, ...]
     comment: str
     requested: dt.datetime | None
+    # The document's action parameter as SendCommand passed it.
+    action: str = DEFAULT_ACTION
+
+    @property
+    def caches(self) -> frozenset[str]:
+        return CACHES.get(self.action, CACHES[DEFAULT_ACTION])
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,32 @@ class WebNodeAnswer:
     cleared: int
 
 
+# opcache.php's caveat codes: what a restart that took left alone (webnode/README.md).
+CAVEAT_PRELOAD = "preload"
+CAVEAT_FILE_CACHE = "file_cache"
+CAVEAT_VALIDATE_TIMESTAMPS = "validate_timestamps"
+CAVEATS = (CAVEAT_PRELOAD, CAVEAT_FILE_CACHE, CAVEAT_VALIDATE_TIMESTAMPS)
+# opcache.php's reasons a reset did not take (the invocation then fails).
+OPCACHE_ERRORS = ("disabled", "restricted", "not_restarted")
+
+
+@dataclass(frozen=True)
+class OpcacheAnswer:
+    """What opcache.php's confirm step printed: the restart took ("reset", with what it left
+    alone) or did not ("error", with opcache.php's code: disabled, restricted, not_restarted)."""
+
+    status: str
+    error: str = ""
+    # opcache.php's own words for an error: what to change.
+    message: str = ""
+    scripts_before: int = 0
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def took(self) -> bool:
+        return self.status == "reset"
+
+
 @dataclass(frozen=True)
 class InvocationFacts:
     instance_id: str
@@ -90,6 +132,7 @@ class InvocationFacts:
     status_details: str
     output: str
     answer: WebNodeAnswer | None
+    opcache: OpcacheAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +281,13 @@ def read_command(command_id: str, *, ssm: SSMClient) -> CommandFacts:
         instance_ids=tuple(command.get("InstanceIds", [])),
         comment=command.get("Comment", ""),
         requested=command.get("RequestedDateTime"),
+        action=_action(command.get("Parameters", {})),
     )
+
+
+def _action(parameters: Mapping[str, Sequence[str]]) -> str:
+    values = parameters.get(ACTION_PARAMETER) or [DEFAULT_ACTION]
+    return values[0] if values[0] in CACHES else DEFAULT_ACTION
 
 
 def read_invocations(
@@ -270,6 +319,7 @@ def read_invocations(
                     status_details=invocation.get("StatusDetails", ""),
                     output=output,
                     answer=parse_answer(output),
+                    opcache=parse_opcache(output),
                 )
             )
     return tuple(found)
@@ -300,8 +350,45 @@ def read_groups(
 
 
 def parse_answer(output: str) -> WebNodeAnswer | None:
-    """apcu.php's answer: the last output line that is a JSON object with an integer "cleared"."""
-    for line in reversed(_stdout(output).splitlines()):
+    """apcu.php's answer: the last output line that is a JSON object with an integer "cleared"
+    and, when it has one, "cache":"apcu" (older apcu.php printed no "cache")."""
+    for value in reversed(_json_lines(_stdout(output))):
+        if value.get("cache", "apcu") != "apcu":
+            continue
+        cleared = value.get("cleared")
+        if _count(cleared):
+            return WebNodeAnswer(cleared)
+    return None
+
+
+def parse_opcache(output: str) -> OpcacheAnswer | None:
+    """opcache.php's last "reset" or "error" line. A refusal is printed by curl
+    --fail-with-body before the script fails, so stderr is searched too."""
+    for value in reversed(_json_lines(output)):
+        if value.get("cache") != "opcache":
+            continue
+        status = value.get("status")
+        if status == "reset":
+            caveats = value.get("caveats")
+            before = value.get("scripts_before")
+            return OpcacheAnswer(
+                status="reset",
+                scripts_before=before if _count(before) else 0,
+                caveats=tuple(c for c in CAVEATS if isinstance(caveats, list) and c in caveats),
+            )
+        if status == "error":
+            error, message = value.get("error"), value.get("message")
+            return OpcacheAnswer(
+                status="error",
+                error=error if isinstance(error, str) else "",
+                message=message if isinstance(message, str) else "",
+            )
+    return None
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for line in text.splitlines():
         candidate = line.strip()
         if not candidate.startswith("{"):
             continue
@@ -310,11 +397,13 @@ def parse_answer(output: str) -> WebNodeAnswer | None:
         except (ValueError, RecursionError):
             continue
         if isinstance(value, dict):
-            cleared = value.get("cleared")
-            # bool is an int in Python; true is not a count.
-            if isinstance(cleared, int) and not isinstance(cleared, bool) and cleared >= 0:
-                return WebNodeAnswer(cleared)
-    return None
+            found.append(value)
+    return found
+
+
+def _count(value: object) -> bool:
+    # bool is an int in Python; true is not a count.
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _stdout(output: str) -> str:

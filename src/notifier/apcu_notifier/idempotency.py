@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from apcu_notifier.counts import apcu_count, opcache_count
 from apcu_notifier.verdict import Problem, Verdict
 from apcu_record import store
 from apcu_record.item import RecordedProblem, RecordedVerdict, iso
@@ -94,11 +95,12 @@ def recorded(verdict: Verdict, via: str, now: dt.datetime) -> RecordedVerdict:
         succeeded=verdict.succeeded,
         missing_instances=verdict.missing_instances,
         problems=tuple(
-            RecordedProblem(instance_id=p.instance_id, status=p.status, detail=_detail(p))
-            for p in verdict.problems
+            RecordedProblem(p.instance_id, p.status, _detail(p), p.reason) for p in verdict.problems
         ),
         posted_at=iso(now),
         via=via,
+        apcu=apcu_count(verdict),
+        opcache=opcache_count(verdict),
     )
 
 

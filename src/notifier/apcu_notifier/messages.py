@@ -24,7 +24,23 @@ NOTIFICATION_PATH_DOCS = (
 
 
 @dataclass(frozen=True)
+class Job:
+    """How the sentences name what an action did, so the same sentence serves all three."""
+
+    # In a title: "APCu clear reached no instance".
+    job: str
+    # In the ok title: "APCu cleared on every instance".
+    done: str
+    # Inside a sentence: "ran the clear", "after the clear was requested".
+    the_job: str
+    # "they need no clear".
+    no_job: str
+
+
+@dataclass(frozen=True)
 class Messages:
+    # By the request's action: clear-apcu, reset-opcache, clear-all.
+    jobs: dict[str, Job]
     title_ok: str
     title_ok_empty: str
     title_no_targets: str
@@ -96,6 +112,21 @@ class Messages:
     # The watchdog: a command still running after its expiry, a notification that never came.
     title_stuck: str
     summary_stuck: str
+    # OPcache: the restarts that took, what they left alone, why others did not take.
+    title_old_code: str
+    reset_line: str
+    caveat_preload: str
+    caveat_file_cache: str
+    caveat_validate_timestamps: str
+    old_code_title: str
+    old_code_line: str
+    caveat_names: dict[str, str]
+    label_action: str
+    problem_reason_line: str
+    reasons_line: str
+    reason_count: str
+    # opcache.php's error codes, and "unconfirmed" (verdict.UNCONFIRMED).
+    opcache_reasons: dict[str, str]
     # What follows a stuck alert: the watchdog's follow-ups when it can arm them, else only
     # SSM's notification. The interval and the bound are apcu_notifier.watchdog's
     # FOLLOW_UP_INTERVAL and MAX_FOLLOW_UPS (tests/notifier/test_rearm.py holds them together).
@@ -107,22 +138,32 @@ class Messages:
 
 
 EN = Messages(
-    title_ok="✅ APCu cleared on every instance",
+    jobs={
+        "clear-apcu": Job("APCu clear", "APCu cleared", "the clear", "no clear"),
+        "reset-opcache": Job("OPcache reset", "OPcache reset", "the reset", "no reset"),
+        "clear-all": Job(
+            "APCu clear and OPcache reset",
+            "APCu cleared and OPcache reset",
+            "the clear and reset",
+            "neither",
+        ),
+    },
+    title_ok="✅ {done} on every instance",
     title_ok_empty="✅ Nothing to clear: the group has no instances",
-    title_no_targets="🚨 APCu clear reached no instance",
-    title_mismatch="⚠️ APCu clear did not reach the whole group",
-    title_partial="⚠️ APCu clear failed on some instances",
-    title_failed="🚨 APCu clear failed",
-    title_group_not_found="🚨 APCu clear: Auto Scaling group not found",
+    title_no_targets="🚨 {job} reached no instance",
+    title_mismatch="⚠️ {job} did not reach the whole group",
+    title_partial="⚠️ {job} failed on some instances",
+    title_failed="🚨 {job} failed",
+    title_group_not_found="🚨 {job}: Auto Scaling group not found",
     title_unknown_command="🚨 APCu clear: SSM does not know this command",
     title_unreadable="🚨 Unreadable Run Command notification",
     title_test_event="🧪 Test event: nothing was cleared",
-    summary_ok="Every instance in {target} ran the clear: {succeeded} of {expected} wanted{cleared}.",
+    summary_ok="Every instance in {target} ran {the_job}: {succeeded} of {expected} wanted{cleared}.",
     summary_ok_joined=(
-        "Every InService instance in {target} that was running when the clear was requested "
+        "Every InService instance in {target} that was running when {the_job} was requested "
         "ran it: {succeeded} of {expected} wanted{cleared}."
     ),
-    summary_ok_instances="All {succeeded} targeted instances ran the clear{cleared}.",
+    summary_ok_instances="All {succeeded} targeted instances ran {the_job}{cleared}.",
     summary_ok_empty="{target} wants no instances (desired capacity 0), so no server held a cache to clear.",
     summary_no_targets_group=(
         "SSM reported *{status}*, but the command reached no instance while {target} wants "
@@ -142,7 +183,7 @@ EN = Messages(
         "Instances outside InService (Standby, warm pool, terminating) that were sent it too: "
         "{count}. They serve no traffic, so they are listed below and not counted."
     ),
-    summary_partial="{failed} of {reached} instances did not finish the clear{cleared}.",
+    summary_partial="{failed} of {reached} instances did not finish {the_job}{cleared}.",
     summary_failed="The command ended *{status}*.",
     summary_group_not_found=(
         "The Auto Scaling group {groups} does not exist any more; it may have been deleted after "
@@ -158,8 +199,8 @@ EN = Messages(
         "command SSM ran. Nothing was cleared and nothing was judged."
     ),
     summary_joined=(
-        "InService instances that started after the clear was requested: {count}. Their cache "
-        "began empty, so they need no clear."
+        "InService instances that started after {the_job} was requested: {count}. Their cache "
+        "began empty, so they need {no_job}."
     ),
     summary_rate_exceeded=(
         "SSM cancelled the command before it ran anywhere: the account's limit of pending "
@@ -232,7 +273,7 @@ EN = Messages(
             "the watchdog event's attempt is not a whole number from 0 to 8"
         ),
     },
-    title_stuck="🚨 APCu clear still running after its expiry",
+    title_stuck="🚨 {job} still running after its expiry",
     summary_stuck=(
         "SSM still reports the command *{status}* after its expiry, when it should have "
         "ended: {succeeded} of {targeted} targeted instances have cleared so far. Open it in "
@@ -246,7 +287,38 @@ EN = Messages(
         "Its verdict is posted only if SSM's notification arrives when it ends: nothing "
         "checks it again."
     ),
-    title_never_ended="🚨 APCu clear never ended: no verdict can be reached",
+    title_old_code="⚠️ OPcache reset, but old code may still run",
+    reset_line=(
+        "Instances whose OPcache restarted: {instances}, dropping {scripts} compiled scripts in "
+        "all."
+    ),
+    caveat_preload=(
+        "Instances where preloaded scripts stay until php-fpm reloads (opcache.preload): "
+        "{count}. The old code they hold still runs; reload php-fpm there."
+    ),
+    caveat_file_cache=(
+        "Instances whose file cache was not cleared (opcache.file_cache): {count}. It keeps the "
+        "old compiled scripts, which OPcache loads again after the restart, so old code can "
+        "still run; empty the file cache and reload php-fpm there."
+    ),
+    caveat_validate_timestamps=(
+        "Instances with validate_timestamps=1: {count}. OPcache revalidates on its own every "
+        "revalidate_freq s."
+    ),
+    old_code_title="*Old code may still run ({count})*",
+    old_code_line="• `{instance}` {caveats}",
+    caveat_names={"preload": "preloaded scripts", "file_cache": "file cache"},
+    label_action="Action",
+    problem_reason_line="• `{instance}` {status}: {reason}",
+    reasons_line="Why OPcache's reset did not take: {reasons}.",
+    reason_count="{reason} ({count})",
+    opcache_reasons={
+        "disabled": "OPcache is disabled in php-fpm",
+        "restricted": "opcache.restrict_api refuses the reset",
+        "not_restarted": "the restart is still pending",
+        "unconfirmed": "no answer from opcache.php, the reset is not proven",
+    },
+    title_never_ended="🚨 {job} never ended: no verdict can be reached",
     summary_never_ended=(
         "SSM still reports the command *{status}* {minutes} minutes after the watchdog first "
         "found it running past its expiry: {succeeded} of {targeted} targeted instances have "
@@ -263,22 +335,34 @@ EN = Messages(
 )
 
 JA = Messages(
-    title_ok="✅ APCu のクリアが全台で完了しました",
+    jobs={
+        "clear-apcu": Job("APCu のクリア", "APCu のクリア", "クリア", "クリアは不要です"),
+        "reset-opcache": Job(
+            "OPcache のリセット", "OPcache のリセット", "リセット", "リセットは不要です"
+        ),
+        "clear-all": Job(
+            "APCu のクリアと OPcache のリセット",
+            "APCu のクリアと OPcache のリセット",
+            "クリアとリセット",
+            "クリアもリセットも不要です",
+        ),
+    },
+    title_ok="✅ {done}が全台で完了しました",
     title_ok_empty="✅ 対象インスタンスが 0 台のため、クリアは不要でした",
-    title_no_targets="🚨 どのインスタンスでも APCu のクリアが実行されていません",
-    title_mismatch="⚠️ APCu のクリアがグループの全台に届いていません",
-    title_partial="⚠️ 一部のインスタンスで APCu のクリアに失敗しました",
-    title_failed="🚨 APCu のクリアに失敗しました",
+    title_no_targets="🚨 どのインスタンスでも {job}が実行されていません",
+    title_mismatch="⚠️ {job}がグループの全台に届いていません",
+    title_partial="⚠️ 一部のインスタンスで {job}に失敗しました",
+    title_failed="🚨 {job}に失敗しました",
     title_group_not_found="🚨 対象の Auto Scaling グループが見つかりません",
     title_unknown_command="🚨 SSM に該当するコマンドがありません",
     title_unreadable="🚨 読み取れない Run Command 通知を受け取りました",
     title_test_event="🧪 テストイベントです（クリアは行われていません）",
-    summary_ok="{target} の全 {expected} 台でクリアが完了しました{cleared}。",
+    summary_ok="{target} の全 {expected} 台で{the_job}が完了しました{cleared}。",
     summary_ok_joined=(
-        "{target} では、クリアのリクエスト時に稼働していた InService インスタンス {succeeded} 台"
-        "（希望台数 {expected} 台）すべてでクリアが完了しました{cleared}。"
+        "{target} では、{the_job}のリクエスト時に稼働していた InService インスタンス {succeeded} 台"
+        "（希望台数 {expected} 台）すべてで{the_job}が完了しました{cleared}。"
     ),
-    summary_ok_instances="対象の {succeeded} 台すべてでクリアが完了しました{cleared}。",
+    summary_ok_instances="対象の {succeeded} 台すべてで{the_job}が完了しました{cleared}。",
     summary_ok_empty="{target} の希望台数が 0 台のため、キャッシュを持つサーバーはありませんでした。",
     summary_no_targets_group=(
         "SSM の結果は *{status}* ですが、どのインスタンスでも実行されていません"
@@ -298,7 +382,7 @@ JA = Messages(
         "InService 以外（Standby、ウォームプール、終了中など）のインスタンス {count} 台にも"
         "コマンドが送られました。トラフィックを受けないため判定には含めず、結果を下に示します。"
     ),
-    summary_partial="{reached} 台中 {failed} 台でクリアが完了していません{cleared}。",
+    summary_partial="{reached} 台中 {failed} 台で{the_job}が完了していません{cleared}。",
     summary_failed="コマンドは *{status}* で終了しました。",
     summary_group_not_found=(
         "Auto Scaling グループ {groups} が存在しません。コマンド送信後に削除された可能性が"
@@ -314,8 +398,8 @@ JA = Messages(
         "コマンドではありません。クリアも判定も行っていません。"
     ),
     summary_joined=(
-        "InService インスタンスのうち {count} 台はクリアのリクエスト後に起動したため、"
-        "キャッシュが空の状態から始まっており、クリアは不要です。"
+        "InService インスタンスのうち {count} 台は{the_job}のリクエスト後に起動したため、"
+        "キャッシュが空の状態から始まっており、{no_job}。"
     ),
     summary_rate_exceeded=(
         "アカウントの保留中の呼び出し数の上限を超えたため（Rate Exceeded）、SSM はどのインスタンスでも"
@@ -389,7 +473,7 @@ JA = Messages(
             "ウォッチドッグのイベントの attempt が 0 から 8 までの整数ではありません"
         ),
     },
-    title_stuck="🚨 有効期限を過ぎても APCu のクリアが終わっていません",
+    title_stuck="🚨 有効期限を過ぎても {job}が終わっていません",
     summary_stuck=(
         "有効期限を過ぎても SSM のステータスは *{status}* のままです"
         "（対象 {targeted} 台中 {succeeded} 台でクリア済み）。コンソールでコマンドを確認してください。"
@@ -401,7 +485,37 @@ JA = Messages(
     stuck_unwatched=(
         "終了時に SSM の通知が届いた場合にのみ結果を通知します。ほかに再確認するものはありません。"
     ),
-    title_never_ended="🚨 APCu のクリアが終わらず、結果を判定できません",
+    title_old_code="⚠️ OPcache はリセットしましたが、古いコードが動き続けている可能性があります",
+    reset_line=(
+        "{instances} 台で OPcache を再起動し、コンパイル済みスクリプト計 {scripts} 件を破棄しました。"
+    ),
+    caveat_preload=(
+        "{count} 台では、プリロードされたスクリプト（opcache.preload）が php-fpm のリロードまで残り、"
+        "その古いコードが動き続けます。これらのインスタンスで php-fpm をリロードしてください。"
+    ),
+    caveat_file_cache=(
+        "{count} 台では、ファイルキャッシュ（opcache.file_cache）がクリアされていません。"
+        "古いコンパイル済みスクリプトが残り、再起動後に OPcache が再び読み込むため、古いコードが"
+        "動く可能性があります。ファイルキャッシュを空にして php-fpm をリロードしてください。"
+    ),
+    caveat_validate_timestamps=(
+        "{count} 台は validate_timestamps=1 のため、OPcache は revalidate_freq 秒ごとに自ら"
+        "再検証します。"
+    ),
+    old_code_title="*古いコードが動いている可能性のあるインスタンス（{count} 台）*",
+    old_code_line="• `{instance}` {caveats}",
+    caveat_names={"preload": "プリロード", "file_cache": "ファイルキャッシュ"},
+    label_action="アクション",
+    problem_reason_line="• `{instance}` {status}: {reason}",
+    reasons_line="OPcache をリセットできなかった理由: {reasons}。",
+    reason_count="{reason}（{count} 台）",
+    opcache_reasons={
+        "disabled": "php-fpm で OPcache が無効",
+        "restricted": "opcache.restrict_api がリセットを拒否",
+        "not_restarted": "再起動が保留されたまま",
+        "unconfirmed": "opcache.php の応答がなく、リセットを確認できない",
+    },
+    title_never_ended="🚨 {job}が終わらず、結果を判定できません",
     summary_never_ended=(
         "有効期限を過ぎて実行中と判明してから {minutes} 分たっても、SSM のステータスは "
         "*{status}* のままです（対象 {targeted} 台中 {succeeded} 台でクリア済み）。"

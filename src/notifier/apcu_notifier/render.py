@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from apcu_notifier.config import Language
-from apcu_notifier.messages import Messages, messages
+from apcu_notifier.facts import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, DEFAULT_ACTION
+from apcu_notifier.messages import Job, Messages, messages
 from apcu_notifier.verdict import RATE_EXCEEDED, TargetKind, Verdict, VerdictKind
 
 MAX_BLOCKS = 50
@@ -109,6 +110,8 @@ def render(
         blocks.append(_section(_missing(verdict, m)))
     if verdict.problems:
         blocks.append(_section(_problems(verdict, m)))
+    if verdict.reset is not None and verdict.reset.old_code:
+        blocks.append(_section(_old_code(verdict, m)))
     if verdict.joined_after:
         blocks.append(_section(_joined(verdict, m)))
     if verdict.outside:
@@ -136,9 +139,14 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
 
 
+def _job(verdict: Verdict, m: Messages) -> Job:
+    return m.jobs.get(verdict.action, m.jobs[DEFAULT_ACTION])
+
+
 def _title(verdict: Verdict, m: Messages) -> str:
     if verdict.kind is VerdictKind.OK and verdict.empty_group:
         return m.title_ok_empty
+    job = _job(verdict, m)
     return {
         VerdictKind.OK: m.title_ok,
         VerdictKind.NO_TARGETS: m.title_no_targets,
@@ -151,7 +159,8 @@ def _title(verdict: Verdict, m: Messages) -> str:
         VerdictKind.STUCK: m.title_stuck,
         VerdictKind.NEVER_ENDED: m.title_never_ended,
         VerdictKind.TEST_EVENT: m.title_test_event,
-    }[verdict.kind]
+        VerdictKind.OLD_CODE: m.title_old_code,
+    }[verdict.kind].format(job=job.job, done=job.done)
 
 
 def _target(verdict: Verdict, m: Messages) -> str:
@@ -225,7 +234,9 @@ def _summary(
     # The entries removed go inside the main sentence when it has room for them.
     cleared_said = False
     c = verdict.cleared
-    if kind is VerdictKind.OK:
+    job = _job(verdict, m)
+    the_job = job.the_job
+    if kind in (VerdictKind.OK, VerdictKind.OLD_CODE):
         cleared_said = True
         suffix = m.cleared_ok.format(entries=c.entries) if c else ""
         if verdict.empty_group:
@@ -233,17 +244,29 @@ def _summary(
         elif group and verdict.succeeded == expected:
             lines.append(
                 m.summary_ok.format(
-                    succeeded=verdict.succeeded, expected=expected, target=target, cleared=suffix
+                    succeeded=verdict.succeeded,
+                    expected=expected,
+                    target=target,
+                    cleared=suffix,
+                    the_job=the_job,
                 )
             )
         elif group:
             lines.append(
                 m.summary_ok_joined.format(
-                    succeeded=verdict.succeeded, expected=expected, target=target, cleared=suffix
+                    succeeded=verdict.succeeded,
+                    expected=expected,
+                    target=target,
+                    cleared=suffix,
+                    the_job=the_job,
                 )
             )
         else:
-            lines.append(m.summary_ok_instances.format(succeeded=verdict.succeeded, cleared=suffix))
+            lines.append(
+                m.summary_ok_instances.format(
+                    succeeded=verdict.succeeded, cleared=suffix, the_job=the_job
+                )
+            )
     elif kind is VerdictKind.NO_TARGETS:
         template = m.summary_no_targets_group if group else m.summary_no_targets_other
         lines.append(template.format(status=status, target=target, expected=expected))
@@ -266,11 +289,21 @@ def _summary(
         cleared_said = cleared_said or bool(suffix)
         lines.append(
             m.summary_partial.format(
-                failed=len(verdict.problems), reached=verdict.reached, cleared=suffix
+                failed=len(verdict.problems),
+                reached=verdict.reached,
+                cleared=suffix,
+                the_job=the_job,
             )
         )
+        reasons = _reason_counts(verdict, m)
+        if reasons:
+            lines.append(m.reasons_line.format(reasons=reasons))
     if verdict.joined_after:
-        lines.append(m.summary_joined.format(count=len(verdict.joined_after)))
+        lines.append(
+            m.summary_joined.format(
+                count=len(verdict.joined_after), the_job=the_job, no_job=job.no_job
+            )
+        )
     if verdict.outside:
         lines.append(m.summary_outside.format(count=len(verdict.outside)))
     if verdict.hibernated_warm_pools:
@@ -291,11 +324,44 @@ def _summary(
         )
     if c is not None and not cleared_said:
         lines.append(m.cleared.format(entries=c.entries, instances=c.instances))
+    lines += _reset_lines(verdict, m)
     if verdict.target.kind is TargetKind.INSTANCES:
         lines.append(m.not_group_instances.format(target=target))
     elif not group:
         lines.append(m.not_group.format(target=target))
     return lines
+
+
+def _reset_lines(verdict: Verdict, m: Messages) -> list[str]:
+    """The OPcache restarts that took, and what they left alone: preload and the file cache
+    keep old code running (the verdict is an alert), validate_timestamps is only said."""
+    r = verdict.reset
+    if r is None:
+        return []
+    lines = [m.reset_line.format(instances=r.instances, scripts=r.scripts)]
+    if r.preload:
+        lines.append(m.caveat_preload.format(count=len(r.preload)))
+    if r.file_cache:
+        lines.append(m.caveat_file_cache.format(count=len(r.file_cache)))
+    if r.validate_timestamps:
+        lines.append(m.caveat_validate_timestamps.format(count=len(r.validate_timestamps)))
+    return lines
+
+
+def _reason_counts(verdict: Verdict, m: Messages) -> str:
+    """ "restricted (1), restart pending (2)": why resets did not take, per reason."""
+    counts: dict[str, int] = {}
+    for problem in verdict.problems:
+        if problem.reason:
+            counts[problem.reason] = counts.get(problem.reason, 0) + 1
+    return m.list_separator.join(
+        m.reason_count.format(reason=_opcache_reason(reason, m), count=count)
+        for reason, count in counts.items()
+    )
+
+
+def _opcache_reason(reason: str, m: Messages) -> str:
+    return m.opcache_reasons.get(reason) or escape_clip(reason, 40)
 
 
 def _fields(verdict: Verdict, m: Messages, target: str) -> list[dict[str, str]]:
@@ -320,6 +386,9 @@ def _fields(verdict: Verdict, m: Messages, target: str) -> list[dict[str, str]]:
     pairs.append(
         (m.label_comment, escape_clip(verdict.comment, 500) if verdict.comment else m.none)
     )
+    # clear-apcu, the default, goes unsaid, as it always did.
+    if verdict.action != DEFAULT_ACTION:
+        pairs.append((m.label_action, f"`{escape(verdict.action)}`"))
     return [_field(label, value) for label, value in pairs]
 
 
@@ -357,6 +426,29 @@ def _joined(verdict: Verdict, m: Messages) -> str:
     )
 
 
+def _old_code(verdict: Verdict, m: Messages) -> str:
+    r = verdict.reset
+    assert r is not None
+    items = [
+        m.old_code_line.format(
+            instance=escape(i),
+            caveats=m.list_separator.join(
+                m.caveat_names[c]
+                for c, having in ((CAVEAT_PRELOAD, r.preload), (CAVEAT_FILE_CACHE, r.file_cache))
+                if i in having
+            ),
+        )
+        for i in r.old_code
+    ]
+    return _pack(
+        m.old_code_title.format(count=len(r.old_code)),
+        items,
+        m,
+        separator="\n",
+        max_items=MAX_LISTED_INSTANCES,
+    )
+
+
 def _outside(verdict: Verdict, m: Messages) -> str:
     items = []
     for o in verdict.outside[:MAX_LISTED_INSTANCES]:
@@ -386,7 +478,16 @@ def _problems(verdict: Verdict, m: Messages) -> str:
         status = problem.status
         if problem.status_details and problem.status_details != problem.status:
             status = m.status_with_details.format(status=status, details=problem.status_details)
-        line = m.problem_line.format(instance=escape(problem.instance_id), status=escape(status))
+        if problem.reason:
+            line = m.problem_reason_line.format(
+                instance=escape(problem.instance_id),
+                status=escape(status),
+                reason=_opcache_reason(problem.reason, m),
+            )
+        else:
+            line = m.problem_line.format(
+                instance=escape(problem.instance_id), status=escape(status)
+            )
         block = code_block(problem.excerpt, EXCERPT_TEXT) if problem.excerpt else ""
         items.append(f"{line}\n{block}" if block else line)
     title = m.problems_title.format(count=len(verdict.problems))

@@ -17,6 +17,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from apcu_notifier.facts import (
+    CAVEAT_FILE_CACHE,
+    CAVEAT_PRELOAD,
+    CAVEAT_VALIDATE_TIMESTAMPS,
+    DEFAULT_ACTION,
     GROUP_TAG,
     HIBERNATED,
     IN_SERVICE,
@@ -46,6 +50,9 @@ NO_INSTANCES_IN_TAG = "No Instances In Tag"
 INCOMPLETE = "Incomplete"
 RATE_EXCEEDED = "Rate Exceeded"
 EXCERPT_CHARS = 300
+# A Success invocation of an action that resets OPcache without opcache.php's "reset" line:
+# nothing proves the restart took (the document or the web node is not the one expected).
+UNCONFIRMED = "unconfirmed"
 
 
 class VerdictKind(StrEnum):
@@ -61,6 +68,9 @@ class VerdictKind(StrEnum):
     STUCK = "stuck"
     # Still running when the watchdog's last follow-up fired: it stops checking.
     NEVER_ENDED = "never_ended"
+    # Every instance that counts reset OPcache, but some keep old code running: preloaded
+    # scripts (until php-fpm reloads) or the file cache (loaded again after the restart).
+    OLD_CODE = "old_code"
     # A stored example event (events/notifier/) whose command SSM does not know.
     TEST_EVENT = "test_event"
 
@@ -91,6 +101,9 @@ class Problem:
     status: str
     status_details: str
     excerpt: str
+    # Why OPcache's reset did not take: opcache.php's code (disabled, restricted,
+    # not_restarted) or UNCONFIRMED; "" otherwise.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,9 +137,27 @@ class Cleared:
 
 
 @dataclass(frozen=True)
+class Reset:
+    """The instances that count whose OPcache restart took, and what each left alone."""
+
+    instances: int
+    scripts: int
+    preload: tuple[str, ...] = ()
+    file_cache: tuple[str, ...] = ()
+    validate_timestamps: tuple[str, ...] = ()
+
+    @property
+    def old_code(self) -> tuple[str, ...]:
+        """Instances where old code may still run: an alert (docs/design.md, "Verdicts")."""
+        return tuple(sorted({*self.preload, *self.file_cache}))
+
+
+@dataclass(frozen=True)
 class Verdict:
     kind: VerdictKind
     command_id: str = ""
+    # The document's action: clear-apcu, reset-opcache or clear-all.
+    action: str = DEFAULT_ACTION
     status: str = ""
     status_details: str = ""
     document_name: str = ""
@@ -155,6 +186,8 @@ class Verdict:
     missing_groups: tuple[str, ...] = ()
     scaling: Scaling | None = None
     cleared: Cleared | None = None
+    # For an action that resets OPcache: the instances whose restart took.
+    reset: Reset | None = None
     # For UNREADABLE: what was wrong and what the notification said.
     reason: UnreadableReason | None = None
     excerpt: str = ""
@@ -181,6 +214,7 @@ def about(facts: Facts, kind: VerdictKind) -> Verdict:
     return Verdict(
         kind=kind,
         command_id=command.command_id,
+        action=command.action,
         status=command.status,
         status_details=command.status_details,
         document_name=command.document_name,
@@ -197,7 +231,9 @@ def judge(facts: Facts) -> Verdict:
     if target.kind is TargetKind.GROUP:
         return _judge_group(facts, base)
     counted = facts.invocations
-    found = problems(counted)
+    caches = facts.command.caches
+    found = problems(counted, caches)
+    done = reset(counted, caches)
     kind = _kind(
         base,
         reached_nothing=facts.command.target_count == 0,
@@ -208,13 +244,22 @@ def judge(facts: Facts) -> Verdict:
     expected = len(target.values) if target.kind is TargetKind.INSTANCES else None
     return replace(
         base,
-        kind=kind,
+        kind=_old_code(kind, done),
         expected=expected,
-        succeeded=_succeeded(counted),
+        succeeded=_succeeded(counted, found),
         reached=len(instance_ids(counted)),
         problems=found,
         cleared=cleared(counted),
+        reset=done,
     )
+
+
+def _old_code(kind: VerdictKind, done: Reset | None) -> VerdictKind:
+    """An ok whose reset left old code running somewhere is not ok; other alerts stay as they
+    are and say it too."""
+    if kind is VerdictKind.OK and done is not None and done.old_code:
+        return VerdictKind.OLD_CODE
+    return kind
 
 
 def _kind(
@@ -254,7 +299,9 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         for i in sorted(facts.invocations, key=lambda i: i.instance_id)
         if i.instance_id not in counted_ids
     )
-    found = problems(counted)
+    caches = facts.command.caches
+    found = problems(counted, caches)
+    done = reset(counted, caches)
     reached_nothing = base.targeted == 0 or base.status_details == NO_INSTANCES_IN_TAG
     if facts.missing_groups and base.status_details != RATE_EXCEEDED:
         # Gone groups cannot be counted; also the likely cause of a command that reached none.
@@ -274,10 +321,10 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         )
     return replace(
         base,
-        kind=kind,
+        kind=_old_code(kind, done),
         # A group that has gone cannot be counted: no number to hold the command to.
         expected=None if facts.missing_groups else desired,
-        succeeded=_succeeded(counted),
+        succeeded=_succeeded(counted, found),
         reached=reached,
         missing_instances=missing,
         outside_in_service=tuple(o.instance_id for o in outside),
@@ -288,6 +335,7 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         ),
         problems=found,
         cleared=cleared(counted),
+        reset=done,
         missing_groups=facts.missing_groups,
         scaling=Scaling(
             desired=desired,
@@ -318,8 +366,10 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _succeeded(invocations: tuple[InvocationFacts, ...]) -> int:
-    return sum(1 for i in invocations if i.status == "Success")
+def _succeeded(invocations: tuple[InvocationFacts, ...], found: tuple[Problem, ...] = ()) -> int:
+    """Success invocations, less those whose OPcache reset is unconfirmed."""
+    unconfirmed = {p.instance_id for p in found if p.status == "Success"}
+    return sum(1 for i in invocations if i.status == "Success" and i.instance_id not in unconfirmed)
 
 
 def describe_target(facts: Facts) -> Target:
@@ -341,16 +391,53 @@ def describe_target(facts: Facts) -> Target:
     return Target(TargetKind.UNKNOWN)
 
 
-def problems(invocations: tuple[InvocationFacts, ...]) -> tuple[Problem, ...]:
-    return tuple(
-        Problem(
-            instance_id=i.instance_id,
-            status=i.status,
-            status_details=i.status_details,
-            excerpt=_tail(error_text(i.output), EXCERPT_CHARS),
+def problems(
+    invocations: tuple[InvocationFacts, ...], caches: frozenset[str] = frozenset({"apcu"})
+) -> tuple[Problem, ...]:
+    """Invocations that did not end in Success and, for an action that resets OPcache, those
+    that did without proof that the restart took."""
+    found: list[Problem] = []
+    for i in sorted(invocations, key=lambda i: i.instance_id):
+        refused = i.opcache if i.opcache and not i.opcache.took else None
+        reason = refused.error if refused else ""
+        # opcache.php's message says what to change; curl's exit status on stderr does not.
+        excerpt = refused.message if refused and refused.message else error_text(i.output)
+        if i.status == "Success":
+            if "opcache" not in caches or (i.opcache is not None and i.opcache.took):
+                continue
+            reason = UNCONFIRMED
+        found.append(
+            Problem(
+                instance_id=i.instance_id,
+                status=i.status,
+                status_details=i.status_details,
+                excerpt=_tail(excerpt, EXCERPT_CHARS),
+                reason=reason,
+            )
         )
+    return tuple(found)
+
+
+def reset(invocations: tuple[InvocationFacts, ...], caches: frozenset[str]) -> Reset | None:
+    """The OPcache restarts that took, with the caveats each stated; None when the action does
+    not reset OPcache or no restart took."""
+    took = [
+        i
         for i in sorted(invocations, key=lambda i: i.instance_id)
-        if i.status != "Success"
+        if "opcache" in caches and i.status == "Success" and i.opcache and i.opcache.took
+    ]
+    if not took:
+        return None
+
+    def having(caveat: str) -> tuple[str, ...]:
+        return tuple(i.instance_id for i in took if i.opcache and caveat in i.opcache.caveats)
+
+    return Reset(
+        instances=len(took),
+        scripts=sum(i.opcache.scripts_before for i in took if i.opcache),
+        preload=having(CAVEAT_PRELOAD),
+        file_cache=having(CAVEAT_FILE_CACHE),
+        validate_timestamps=having(CAVEAT_VALIDATE_TIMESTAMPS),
     )
 
 

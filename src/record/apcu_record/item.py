@@ -1,10 +1,13 @@
 """The item's shape (camelCase attributes) and its conversion to and from DynamoDB's typed form.
 
     commandId (S, key)   group (S)   prefix (S, "" = whole cache)   requester (S)   comment (S)
+    action (S: clear-apcu | reset-opcache | clear-all; absent on items older than the action)
     origin (S: api | console | warm-pool)   requestedAt, expiresAt (S, ISO 8601 UTC)
     state (S: sent | judged)   ttl (N, epoch seconds: the table's TTL attribute)
     verdict (M, once judged): kind, alert, expected (absent when there is no count to hold
-        the command to), targeted, succeeded, missingInstances, problems, postedAt, via
+        the command to), targeted, succeeded, missingInstances, problems (instanceId, status,
+        detail, reason), postedAt, via, and per cache the action touched: apcu (instances,
+        entries), opcache (instances, scripts, preload, fileCache, validateTimestamps)
     claim (M, while a verdict is being posted): token, until (epoch seconds)
     judgedBy (S, once judged): the token of the claim that posted the verdict
     stuckAlertedAt (S, once a stuck alert was posted)
@@ -34,6 +37,8 @@ MAX_DETAIL_CHARS = 300
 RETENTION = dt.timedelta(days=30)
 
 ORIGINS = ("api", "console", "warm-pool")
+# What a command sent before requests had an action did: the SSM document's default.
+DEFAULT_ACTION = "clear-apcu"
 SENT = "sent"
 JUDGED = "judged"
 VIA_SNS = "sns"
@@ -56,6 +61,80 @@ class RecordedProblem:
     instance_id: str
     status: str
     detail: str
+    # Why an OPcache reset did not take (disabled, restricted, not_restarted, unconfirmed).
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ApcuCount:
+    """What the instances that cleared APCu said: how many, and the entries they removed."""
+
+    instances: int
+    entries: int
+
+    def to_attribute(self) -> AttributeValueTypeDef:
+        return {"M": {"instances": {"N": str(self.instances)}, "entries": {"N": str(self.entries)}}}
+
+    @classmethod
+    def from_attribute(cls, value: Mapping[str, Any]) -> ApcuCount:
+        fields = value["M"]
+        return cls(instances=_n(fields, "instances"), entries=_n(fields, "entries"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"instances": self.instances, "entries": self.entries}
+
+
+@dataclass(frozen=True)
+class OpcacheCount:
+    """What the instances that reset OPcache said. `preload` and `file_cache` name the
+    instances where old code may still run; validate_timestamps is only counted."""
+
+    instances: int
+    scripts: int
+    preload: tuple[str, ...] = ()
+    file_cache: tuple[str, ...] = ()
+    validate_timestamps: int = 0
+
+    def bounded(self) -> OpcacheCount:
+        return OpcacheCount(
+            self.instances,
+            self.scripts,
+            self.preload[:MAX_LISTED_INSTANCES],
+            self.file_cache[:MAX_LISTED_INSTANCES],
+            self.validate_timestamps,
+        )
+
+    def to_attribute(self) -> AttributeValueTypeDef:
+        bounded = self.bounded()
+        return {
+            "M": {
+                "instances": {"N": str(bounded.instances)},
+                "scripts": {"N": str(bounded.scripts)},
+                "preload": {"L": [{"S": i} for i in bounded.preload]},
+                "fileCache": {"L": [{"S": i} for i in bounded.file_cache]},
+                "validateTimestamps": {"N": str(bounded.validate_timestamps)},
+            }
+        }
+
+    @classmethod
+    def from_attribute(cls, value: Mapping[str, Any]) -> OpcacheCount:
+        fields = value["M"]
+        return cls(
+            instances=_n(fields, "instances"),
+            scripts=_n(fields, "scripts"),
+            preload=tuple(v["S"] for v in fields.get("preload", {}).get("L", [])),
+            file_cache=tuple(v["S"] for v in fields.get("fileCache", {}).get("L", [])),
+            validate_timestamps=_n(fields, "validateTimestamps"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "instances": self.instances,
+            "scripts": self.scripts,
+            "preload": list(self.preload),
+            "fileCache": list(self.file_cache),
+            "validateTimestamps": self.validate_timestamps,
+        }
 
 
 @dataclass(frozen=True)
@@ -69,6 +148,9 @@ class RecordedVerdict:
     problems: tuple[RecordedProblem, ...]
     posted_at: str
     via: str
+    # Per cache the action touched; None for a cache it did not touch.
+    apcu: ApcuCount | None = None
+    opcache: OpcacheCount | None = None
 
     def bounded(self) -> RecordedVerdict:
         return RecordedVerdict(
@@ -79,11 +161,13 @@ class RecordedVerdict:
             succeeded=self.succeeded,
             missing_instances=self.missing_instances[:MAX_LISTED_INSTANCES],
             problems=tuple(
-                RecordedProblem(p.instance_id, p.status, p.detail[:MAX_DETAIL_CHARS])
+                RecordedProblem(p.instance_id, p.status, p.detail[:MAX_DETAIL_CHARS], p.reason)
                 for p in self.problems[:MAX_LISTED_PROBLEMS]
             ),
             posted_at=self.posted_at,
             via=self.via,
+            apcu=self.apcu,
+            opcache=self.opcache.bounded() if self.opcache else None,
         )
 
     def to_attribute(self) -> AttributeValueTypeDef:
@@ -101,6 +185,7 @@ class RecordedVerdict:
                             "instanceId": {"S": p.instance_id},
                             "status": {"S": p.status},
                             "detail": {"S": p.detail},
+                            **({"reason": {"S": p.reason}} if p.reason else {}),
                         }
                     }
                     for p in bounded.problems
@@ -111,6 +196,10 @@ class RecordedVerdict:
         }
         if bounded.expected is not None:
             fields["expected"] = {"N": str(bounded.expected)}
+        if bounded.apcu is not None:
+            fields["apcu"] = bounded.apcu.to_attribute()
+        if bounded.opcache is not None:
+            fields["opcache"] = bounded.opcache.to_attribute()
         return {"M": fields}
 
     @classmethod
@@ -127,12 +216,17 @@ class RecordedVerdict:
             ),
             problems=tuple(
                 RecordedProblem(
-                    _s(p["M"], "instanceId"), _s(p["M"], "status"), _s(p["M"], "detail")
+                    _s(p["M"], "instanceId"),
+                    _s(p["M"], "status"),
+                    _s(p["M"], "detail"),
+                    _s(p["M"], "reason"),
                 )
                 for p in fields.get("problems", {}).get("L", [])
             ),
             posted_at=_s(fields, "postedAt"),
             via=_s(fields, "via"),
+            apcu=ApcuCount.from_attribute(fields["apcu"]) if "apcu" in fields else None,
+            opcache=OpcacheCount.from_attribute(fields["opcache"]) if "opcache" in fields else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -145,11 +239,18 @@ class RecordedVerdict:
             "succeeded": self.succeeded,
             "missingInstances": list(self.missing_instances),
             "problems": [
-                {"instanceId": p.instance_id, "status": p.status, "detail": p.detail}
+                {
+                    "instanceId": p.instance_id,
+                    "status": p.status,
+                    "detail": p.detail,
+                    **({"reason": p.reason} if p.reason else {}),
+                }
                 for p in self.problems
             ],
             "postedAt": self.posted_at,
             "via": self.via,
+            **({"apcu": self.apcu.to_json()} if self.apcu else {}),
+            **({"opcache": self.opcache.to_json()} if self.opcache else {}),
         }
 
 
@@ -165,6 +266,7 @@ class CommandRecord:
     expires_at: str
     state: str = SENT
     verdict: RecordedVerdict | None = None
+    action: str = DEFAULT_ACTION
 
     @property
     def ttl(self) -> int:
@@ -175,6 +277,7 @@ class CommandRecord:
             "commandId": {"S": self.command_id},
             "group": {"S": self.group},
             "prefix": {"S": self.prefix},
+            "action": {"S": self.action},
             "requester": {"S": self.requester},
             "comment": {"S": self.comment},
             "origin": {"S": self.origin},
@@ -204,6 +307,7 @@ class CommandRecord:
             expires_at=_s(item, "expiresAt"),
             state=_s(item, "state") or SENT,
             verdict=RecordedVerdict.from_attribute(verdict) if verdict else None,
+            action=_s(item, "action") or DEFAULT_ACTION,
         )
 
 
