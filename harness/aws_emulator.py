@@ -32,7 +32,11 @@ from moto.autoscaling.models import autoscaling_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.ec2.exceptions import InvalidInstanceIdError
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.core import TaggedEC2Resource
+from moto.ec2.models.instances import Instance, InstanceBackend
+from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 from moto.iam.models import iam_backends
 from moto.ssm.exceptions import SSMException, ValidationException
 from moto.ssm.models import Command, SimpleSystemManagerBackend, ssm_backends
@@ -373,6 +377,21 @@ def set_desired_capacity(
 def delete_group(name: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> None:
     """Remove a group at once (deleted between SendCommand and the verdict)."""
     del autoscaling_backends[account_id][region].autoscaling_groups[name]
+
+
+def remove_group(name: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> None:
+    """Remove a group and every trace of its instances, as if it had never been: a benchmark
+    measuring one size after another keeps the earlier sizes from slowing the next."""
+    group = autoscaling_backends[account_id][region].autoscaling_groups.pop(name)
+    gone = {state.instance.id for state in group.instance_states}
+    ec2 = ec2_backends[account_id][region]
+    for reservation_id, reservation in list(ec2.reservations.items()):
+        reservation.instances = [i for i in reservation.instances if i.id not in gone]
+        if not reservation.instances:
+            del ec2.reservations[reservation_id]
+    for instance_id in gone:
+        ec2.tags.pop(instance_id, None)
+    forget_managed_instances(sorted(gone), region=region)
 
 
 # --- the command record and the watchdog (the stack's table and schedule group) --------------
@@ -765,8 +784,46 @@ def signing_identity(
     return None
 
 
+def _get_instance_newest_first(self: InstanceBackend, instance_id: str) -> Instance:
+    """moto's lookup of one instance, searching the newest reservations and instances first.
+
+    moto's own `get_instance` lists every instance of the account for each lookup, and
+    RunInstances looks up each instance it launches, so seeding a group costs the square of its
+    size: 10,000 instances took minutes. Ids are unique, so the answer is the same; the instance
+    just launched is found at once.
+    """
+    for reservation in reversed(self.reservations.values()):
+        for instance in reversed(reservation.instances):
+            if instance.id == instance_id:
+                return instance
+    raise InvalidInstanceIdError(instance_id)
+
+
+def _get_tags_by_id(self: TaggedEC2Resource) -> list[dict[str, str]]:
+    """moto's tags of one EC2 resource, read from its own entry.
+
+    moto's `get_tags` runs DescribeTags with a resource-id filter, which matches that filter
+    against every tag of the account; SSM's tag target (and DescribeInstances' tag filter) asks
+    for each instance's tags, so resolving a group's target costs the square of its size, 237 s
+    of a 10,000-instance verdict. The answer is the same rows, in the same shape.
+    """
+    if not self.id:  # type: ignore[attr-defined]
+        return []
+    resource_id: str = self.id  # type: ignore[attr-defined]
+    # .get, not [...]: the backend's tags are a defaultdict, and a read must not add a key.
+    tags: dict[str, str] = self.ec2_backend.tags.get(resource_id, {})  # type: ignore[attr-defined]
+    resource_type = EC2_PREFIX_TO_RESOURCE.get(get_prefix(resource_id), "")
+    return [
+        {"resource_id": resource_id, "key": key, "value": value, "resource_type": resource_type}
+        for key, value in tags.items()
+    ]
+
+
 def install() -> None:
-    """Teach moto's SSM the missing calls. Idempotent; done on import."""
+    """Teach moto's SSM the missing calls, and seed large groups quickly. Idempotent; done
+    on import."""
+    InstanceBackend.get_instance = _get_instance_newest_first  # type: ignore[method-assign]
+    TaggedEC2Resource.get_tags = _get_tags_by_id  # type: ignore[method-assign]
     SimpleSystemManagerResponse.list_command_invocations = list_command_invocations  # type: ignore[attr-defined]
     SimpleSystemManagerResponse.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
     SimpleSystemManagerResponse.list_commands = list_commands_filtered  # type: ignore[method-assign]

@@ -27,6 +27,10 @@ CREDENTIALS = {
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
 }
+# moto's catalogue of public AMIs: nothing here reads an AMI, and with it loaded every
+# instance launched is matched against each of its ~1,300 images (11 s per 1,000 instances),
+# so the bench could not even seed a group of 10,000 (moto/settings.py).
+MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class EmbeddedAws:
     def __enter__(self) -> EmbeddedAws:
         # moto's server logs every request through werkzeug; the run prints its own steps.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # Read by moto when it builds a backend, which is at the first request to the server.
+        os.environ.update(MOTO_SETTINGS)
         self._server.start()
         os.environ.update(CREDENTIALS)
         return self

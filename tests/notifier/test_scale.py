@@ -1,17 +1,23 @@
-"""Scale (issue 6 item 4): 2,000 instances of which 300 were not reached."""
+"""Scale: 2,000 instances of which 300 were not reached; 10,000 while SSM throttles."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
 
 from apcu_notifier.config import Language
 from apcu_notifier.render import render
 from apcu_notifier.verdict import VerdictKind, judge
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
+from tests.notifier import records
 from tests.notifier.builders import command, facts, group, ids, invocation
-from tests.notifier.conftest import GROUP, World, text_of
+from tests.notifier.conftest import GROUP, JSON_THROTTLE, World, _Body, text_of
 from tests.notifier.slack_limits import SECTION_TEXT, assert_within_slack_limits
 
 
@@ -78,3 +84,63 @@ def test_handler_on_a_large_group_with_300_unreached(world: World) -> None:
     assert "10 of 1700 instances did not finish the clear" in text
     assert "the 1690 that succeeded removed 1690 entries in all" in text
     assert "*Succeeded*\n1690 of 2000 wanted" in text
+
+
+def test_handler_judges_10000_instances_while_ssm_throttles_pages(
+    world: World, aws_sleeps: list[float]
+) -> None:
+    # Given a group of 10,000 where SSM reached all of them and 25 failed, and a record to keep
+    records.enable(world)
+    members = sorted(emu.create_group(GROUP, 10_000))
+    command_id = world.send()
+    records.dispatched(command_id)
+    results = {i: ok(cleared=1) for i in members}
+    results.update({i: InvocationResult("Failed", stderr="curl: (22) 502") for i in members[:25]})
+    emu.settle_command(command_id, results)
+    rt = world.start(commands_table=records.TABLE)
+    world.slack.always()
+    # And SSM throttles every fifth ListCommandInvocations attempt, as it does under load
+    throttled = throttle_every(rt.ssm, "ListCommandInvocations", 5)
+
+    world.notify(command_id)
+
+    # Then botocore's retries carry the pages through: one verdict, every instance counted
+    pages = math.ceil(10_000 / 50)
+    assert throttled.attempts == pages + throttled.faulted and throttled.faulted >= pages // 5
+    assert len(aws_sleeps) == throttled.faulted
+    message = world.slack.message()
+    assert_within_slack_limits(message)
+    text = text_of(message)
+    assert "25 of 10000 instances did not finish the clear" in text
+    assert "*Succeeded*\n9975 of 10000 wanted" in text
+    # And the message names a bounded few of the failed ones and counts the rest
+    assert len(set(re.findall(r"`(i-[0-9a-f]+)`", text))) < 25
+    # And the recorded verdict stays far below DynamoDB's 400 KB item limit
+    item = records.dynamodb().get_item(
+        TableName=records.TABLE, Key={"commandId": {"S": command_id}}
+    )
+    assert len(json.dumps(item["Item"])) < 40_000
+
+
+@dataclass
+class ThrottleEvery:
+    """Answer every `every`-th HTTP attempt of one operation with SSM's throttling error,
+    below botocore's retry loop, so its standard retries really run."""
+
+    every: int
+    attempts: int = 0
+    faulted: int = 0
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
+        self.attempts += 1
+        if self.attempts % self.every:
+            return None
+        self.faulted += 1
+        headers = {"Content-Type": "application/x-amz-json-1.1"}
+        return AWSResponse(request.url, 400, headers, _Body(JSON_THROTTLE))
+
+
+def throttle_every(client: Any, operation: str, every: int) -> ThrottleEvery:
+    fault = ThrottleEvery(every)
+    client.meta.events.register_first(f"before-send.ssm.{operation}", fault)
+    return fault

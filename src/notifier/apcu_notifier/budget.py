@@ -1,6 +1,6 @@
 """Time budgets: each client's timeouts and attempts, and what must be left before each step.
 
-Lambda stops the notifier at its Timeout (template.yaml: 60 s) and runs nothing after it. The
+Lambda stops the notifier at its Timeout (template.yaml: 120 s) and runs nothing after it. The
 one thing that must never be cut off is the write that records a verdict Slack has taken: a
 verdict posted but not recorded is posted again by the retry. So every AWS client has connect
 and read timeouts and an attempt count whose worst case is known (`worst_call`), the post
