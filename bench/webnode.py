@@ -10,10 +10,19 @@ runs it):
 - p50 / p99 latency of requests that read APCu, sent by a few parallel clients at a steady
   pace to the app's public server, before the clear and while it runs.
 
+The floor is measured the same way on the same fill, in rounds alternating with the full
+clear's: a bare apcu_clear_cache() through php-fpm (curl to the bench's own floor.php), the
+fastest a clear can be, with APCu's lock held for all of it. The targets are ratios, which
+travel from one machine to the next where absolute times do not: the full clear's median
+time at most CLEAR_RATIO_TARGET times the floor's, readers' p99 during a clear at most
+P99_TARGET_RATIO times theirs before it and at most FLOOR_P99_RATIO_TARGET times theirs
+during the floor. Absolute times are shown with no target.
+
 Latency is measured from the moment each request was due, not from when a blocked client
 got round to sending it, so a stall counts for every request it delays. The load is
 bounded: CLIENTS clients at RATE requests per second each, never longer than LOAD_LIMIT_S,
-on 127.0.0.1 only. The fill endpoint exists only in this bench's own nginx configuration.
+on 127.0.0.1 only. The fill and floor endpoints exist only in this bench's own nginx
+configuration.
 The time each request spent inside apcu_fetch (measured by PHP) tells APCu's lock apart
 from waiting for a CPU.
 
@@ -91,7 +100,7 @@ HINT_SAMPLE = 300_000
 # next (the same full clear of 1,000,000 took 299 ms on one and 1,123 ms on another). The
 # floor is a bare apcu_clear_cache() through php-fpm on the same fill: the fastest a clear
 # can be, with APCu's lock held for all of it.
-CLEAR_RATIO_TARGET = 5.0
+CLEAR_RATIO_TARGET = 6.0
 P99_TARGET_RATIO = 3.0
 # Readers' p99 during the incremental clear, against theirs during the floor: at most this.
 FLOOR_P99_RATIO_TARGET = 0.25

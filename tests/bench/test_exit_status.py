@@ -68,16 +68,16 @@ def test_the_floor_is_in_the_table_with_the_clear_as_a_ratio_to_it() -> None:
 def test_a_web_node_clear_over_its_ratio_to_the_floor_exits_1_and_names_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Given a full clear of 1,000,000 entries 6x as long as the bare clear (the bound is 5x),
+    # Given a full clear of 1,000,000 entries 7x as long as the bare clear (the bound is 6x),
     # however short it is in absolute terms
     missed: list[str] = []
-    shown = webnode.table(_webnode_report(full_clear_s=0.06, floor_s=0.01), missed)
+    shown = webnode.table(_webnode_report(full_clear_s=0.07, floor_s=0.01), missed)
     # Then the table marks it, and the exit status is 1 with the miss said again at the end
     assert any(line.rstrip().endswith("NO") for line in shown.splitlines())
     assert webnode.exit_status(missed) == 1
     said = capsys.readouterr().out
     assert "missed 1 target(s):" in said
-    assert "full clear of 1,000,000: 6.0x the floor's time (median), target <= 5x" in said
+    assert "full clear of 1,000,000: 7.0x the floor's time (median), target <= 6x" in said
 
 
 def test_a_slow_machine_is_no_miss_when_the_ratio_holds() -> None:
