@@ -244,6 +244,13 @@ def fill(node: WebNode, entries: int, *, hot_only: bool = False) -> dict[str, An
     return answer
 
 
+def refill(node: WebNode, entries: int, *, hot_only: bool = False) -> None:
+    """Fill the cache back before a clear; a fill that fell short would flatter the clear."""
+    answer = fill(node, entries, hot_only=hot_only)
+    if answer["entries"] != entries:
+        raise RuntimeError(f"refill left {answer['entries']} of {entries}")
+
+
 def floor_script(port: int) -> str:
     """The floor run the way the document runs the clear: sh and curl, a POST to php-fpm."""
     return f"curl -sS --fail --max-time 20 -X POST http://127.0.0.1:{port}/bench/floor.php"
@@ -420,28 +427,15 @@ def measure_size(entries: int, workdir: Path, apcu_php: Path) -> dict[str, Any]:
             for kind, runs, into in (("full", script, fulls), ("floor", floor, floors)):
                 # The first full clear finds the cache as filled above.
                 if round_ or kind == "floor":
-                    refill = fill(node, entries)
-                    if refill["entries"] != entries:
-                        raise RuntimeError(f"refill left {refill['entries']} of {entries}")
+                    refill(node, entries)
                 into.append(one_clear(node, runs, entries, kind))
-        result["full"] = summary(fulls, entries)
-        result["floor"] = summary(floors, entries)
-        for kind in ("full", "floor"):
-            print(
-                f"  {entries:,} {kind}: {result[kind]['clear_ms_median']:.0f} ms, "
-                f"p99 {result[kind]['before']['p99_ms']:.1f} -> "
-                f"{result[kind]['during']['p99_ms']:.1f} ms",
-                flush=True,
-            )
-        for kind in ("prefix",):
-            clears = []
-            for round_ in range(ROUNDS[entries]):
-                # A prefix clear after the others needs the cache all back, and later ones
-                # only the prefix.
-                refill = fill(node, entries, hot_only=round_ > 0)
-                if refill["entries"] != entries:
-                    raise RuntimeError(f"refill left {refill['entries']} of {entries}")
-                clears.append(one_clear(node, script, entries, kind))
+        prefixes: list[Clear] = []
+        for round_ in range(ROUNDS[entries]):
+            # A prefix clear after the others needs the cache all back, and later ones only
+            # the prefix.
+            refill(node, entries, hot_only=round_ > 0)
+            prefixes.append(one_clear(node, script, entries, "prefix"))
+        for kind, clears in (("full", fulls), ("floor", floors), ("prefix", prefixes)):
             result[kind] = summary(clears, entries)
             print(
                 f"  {entries:,} {kind}: {result[kind]['clear_ms_median']:.0f} ms, "
