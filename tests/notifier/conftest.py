@@ -259,6 +259,11 @@ def aws_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return sleeps
 
 
+def _throttled(request: Any, body: bytes) -> AWSResponse:
+    content_type = "text/xml" if body.startswith(b"<") else "application/x-amz-json-1.1"
+    return AWSResponse(request.url, 400, {"Content-Type": content_type}, _Body(body))
+
+
 def throttle(client: Any, operation: str, body: bytes) -> list[str]:
     """Answer every `operation` on this client with a throttling error, before moto sees it."""
     attempts: list[str] = []
@@ -266,11 +271,35 @@ def throttle(client: Any, operation: str, body: bytes) -> list[str]:
 
     def answer(request: Any, **_: Any) -> AWSResponse:
         attempts.append(operation)
-        content_type = "text/xml" if body.startswith(b"<") else "application/x-amz-json-1.1"
-        return AWSResponse(request.url, 400, {"Content-Type": content_type}, _Body(body))
+        return _throttled(request, body)
 
     client.meta.events.register_first(f"before-send.{service}.{operation}", answer)
     return attempts
+
+
+@dataclass
+class ThrottleEvery:
+    """Answer every `every`-th HTTP attempt of one operation with a throttling error, below
+    botocore's retry loop, so that its standard retries really run."""
+
+    body: bytes
+    every: int
+    attempts: int = 0
+    faulted: int = 0
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
+        self.attempts += 1
+        if self.attempts % self.every:
+            return None
+        self.faulted += 1
+        return _throttled(request, self.body)
+
+
+def throttle_every(client: Any, operation: str, body: bytes, every: int) -> ThrottleEvery:
+    fault = ThrottleEvery(body, every)
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(f"before-send.{service}.{operation}", fault)
+    return fault
 
 
 def fail_calls(

@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
-
-from botocore.awsrequest import AWSResponse
 
 from apcu_notifier.config import Language
 from apcu_notifier.render import render
@@ -17,7 +13,7 @@ from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records
 from tests.notifier.builders import command, facts, group, ids, invocation
-from tests.notifier.conftest import GROUP, JSON_THROTTLE, World, _Body, text_of
+from tests.notifier.conftest import GROUP, JSON_THROTTLE, World, text_of, throttle_every
 from tests.notifier.slack_limits import SECTION_TEXT, assert_within_slack_limits
 
 
@@ -100,7 +96,7 @@ def test_handler_judges_10000_instances_while_ssm_throttles_pages(
     rt = world.start(commands_table=records.TABLE)
     world.slack.always()
     # And SSM throttles every fifth ListCommandInvocations attempt, as it does under load
-    throttled = throttle_every(rt.ssm, "ListCommandInvocations", 5)
+    throttled = throttle_every(rt.ssm, "ListCommandInvocations", JSON_THROTTLE, 5)
 
     world.notify(command_id)
 
@@ -120,27 +116,3 @@ def test_handler_judges_10000_instances_while_ssm_throttles_pages(
         TableName=records.TABLE, Key={"commandId": {"S": command_id}}
     )
     assert len(json.dumps(item["Item"])) < 40_000
-
-
-@dataclass
-class ThrottleEvery:
-    """Answer every `every`-th HTTP attempt of one operation with SSM's throttling error,
-    below botocore's retry loop, so its standard retries really run."""
-
-    every: int
-    attempts: int = 0
-    faulted: int = 0
-
-    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
-        self.attempts += 1
-        if self.attempts % self.every:
-            return None
-        self.faulted += 1
-        headers = {"Content-Type": "application/x-amz-json-1.1"}
-        return AWSResponse(request.url, 400, headers, _Body(JSON_THROTTLE))
-
-
-def throttle_every(client: Any, operation: str, every: int) -> ThrottleEvery:
-    fault = ThrottleEvery(every)
-    client.meta.events.register_first(f"before-send.ssm.{operation}", fault)
-    return fault
