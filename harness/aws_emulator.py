@@ -29,6 +29,7 @@ import boto3
 import botocore.model
 import botocore.session
 from moto.autoscaling.models import autoscaling_backends
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
@@ -717,6 +718,11 @@ def _response_object(self: Command) -> dict[str, Any]:
     # moto always reports DeliveryTimedOutCount 0; report what settle_command recorded.
     body = _original_response_object(self)
     body["DeliveryTimedOutCount"] = getattr(self, "delivery_timed_out_count", 0)
+    # ListCommands returns what the command was sent with, and the alarms that stopped it.
+    if alarm := getattr(self, "alarm_configuration", None):
+        body["AlarmConfiguration"] = alarm
+    if triggered := getattr(self, "triggered_alarms", None):
+        body["TriggeredAlarms"] = triggered
     if self.targets:
         # SSM lists InstanceIds only for commands sent to instance ids; moto fills in the
         # instances it resolved a tag target to, which SSM never shows.
@@ -731,6 +737,50 @@ def _instances_from_targets_only_when_targeted(self: Command) -> list[str]:
     # moto resolves an empty Targets list to every instance of the region; a command sent to
     # InstanceIds has no targets and reaches exactly those instances.
     return list(_original_instances_from_targets(self)) if self.targets else []
+
+
+# --- the stop alarm: SendCommand's AlarmConfiguration and Command.TriggeredAlarms ----------
+
+_original_send_command = SimpleSystemManagerResponse.send_command
+
+
+def send_command_with_alarm(self: SimpleSystemManagerResponse) -> ActionResult:
+    """moto drops AlarmConfiguration; SSM keeps it on the command and, when the alarm is in
+    ALARM already, runs none of the command's invocations (TriggeredAlarms says why)."""
+    result = _original_send_command(self)
+    alarm = self._get_param("AlarmConfiguration")
+    if not alarm:
+        return result
+    body = result.result
+    assert isinstance(body, dict)
+    command = self.ssm_backend.get_command_by_id(body["Command"]["CommandId"])
+    command.alarm_configuration = alarm  # type: ignore[attr-defined]
+    name = alarm["Alarms"][0]["Name"]
+    watched = cloudwatch_backends[self.current_account][self.region].alarms.get(name)
+    if watched is not None and watched.state_value == "ALARM":
+        command.triggered_alarms = [{"Name": name, "State": "ALARM"}]  # type: ignore[attr-defined]
+    body["Command"] = command.response_object()
+    return result
+
+
+def trip_alarm(command_id: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> str:
+    """Say that the command's stop alarm went into ALARM while it ran, as SSM reports it in
+    TriggeredAlarms; settle_command then says which invocations ran before. Returns the
+    alarm's name."""
+    command = _backend(region, account_id).get_command_by_id(command_id)
+    alarm = getattr(command, "alarm_configuration", None)
+    assert alarm, f"command {command_id} was sent without an AlarmConfiguration"
+    name: str = alarm["Alarms"][0]["Name"]
+    command.triggered_alarms = [{"Name": name, "State": "ALARM"}]  # type: ignore[attr-defined]
+    return name
+
+
+def sent_alarm_configuration(
+    command_id: str, *, region: str = REGION, account_id: str = ACCOUNT_ID
+) -> dict[str, Any] | None:
+    """The AlarmConfiguration the command was sent with, as SSM received it."""
+    command = _backend(region, account_id).get_command_by_id(command_id)
+    return getattr(command, "alarm_configuration", None)
 
 
 # --- who signed a request: the keys moto issued, for the local API front end ----------------
@@ -827,6 +877,7 @@ def install() -> None:
     SimpleSystemManagerResponse.list_command_invocations = list_command_invocations  # type: ignore[attr-defined]
     SimpleSystemManagerResponse.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
     SimpleSystemManagerResponse.list_commands = list_commands_filtered  # type: ignore[method-assign]
+    SimpleSystemManagerResponse.send_command = send_command_with_alarm  # type: ignore[method-assign]
     # moto raises a generic error for an unknown command id; AWS answers InvalidCommandId.
     SimpleSystemManagerBackend.get_command_by_id = _get_command_by_id  # type: ignore[method-assign]
     Command.response_object = _response_object  # type: ignore[method-assign]

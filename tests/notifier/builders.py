@@ -127,6 +127,7 @@ def command(
     instance_ids: Sequence[str] = (),
     comment: str = "alice: release 2026.03.02",
     action: str = "clear-apcu",
+    stopped_by: Sequence[str] = (),
 ) -> CommandFacts:
     if targets is None:
         targets = (TargetFacts(GROUP_TAG, tuple(groups)),) if groups else ()
@@ -141,6 +142,7 @@ def command(
         comment=comment,
         requested=REQUESTED,
         action=action,
+        stopped_by=tuple(stopped_by),
     )
 
 

@@ -178,6 +178,7 @@ class World:
         targets: list[dict[str, Any]] | None = None,
         comment: str = "alice: release 2026.03.02",
         action: str | None = None,
+        stop_alarm: str | None = None,
     ) -> str:
         ssm = boto3.client("ssm", region_name=aws_emulator.REGION)
         parameters: dict[str, list[str]] = {
@@ -191,6 +192,11 @@ class World:
             "Parameters": parameters,
             "Comment": comment,
         }
+        if stop_alarm is not None:
+            kwargs["AlarmConfiguration"] = {
+                "Alarms": [{"Name": stop_alarm}],
+                "IgnorePollAlarmFailure": False,
+            }
         if instance_ids is not None:
             kwargs["InstanceIds"] = instance_ids
         else:

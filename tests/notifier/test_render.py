@@ -92,6 +92,20 @@ def _partial() -> Verdict:
     )
 
 
+def _stopped() -> Verdict:
+    # The stop alarm fired after the first wave: SSM cancelled the invocations it had not
+    # started.
+    members = ids(6)
+    return judge(
+        facts(
+            command(status="Cancelled", target_count=6, stopped_by=("web-prod-database",)),
+            [invocation(i, cleared=40) for i in members[:3]]
+            + [invocation(i, "Cancelled") for i in members[3:]],
+            [group("web-prod", members)],
+        )
+    )
+
+
 def _failed() -> Verdict:
     members = ids(3)
     return judge(
@@ -302,6 +316,7 @@ CASES: dict[str, Callable[[], Verdict]] = {
     "no-targets-failed": _no_targets_failed,
     "mismatch-scaling": _mismatch_scaling,
     "partial": _partial,
+    "stopped": _stopped,
     "failed": _failed,
     "failed-rate-exceeded": _failed_rate_exceeded,
     "group-not-found": _group_not_found,

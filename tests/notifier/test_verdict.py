@@ -311,6 +311,7 @@ def test_metric_names_per_kind() -> None:
         "VerdictNeverEnded",
         "VerdictOldCode",
         "VerdictTestEvent",
+        "VerdictStopped",
     ]
 
 

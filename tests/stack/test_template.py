@@ -163,6 +163,7 @@ def test_dispatcher_environment_is_the_configuration_contract(stack: DeployedSta
         "WATCHDOG_TARGET_ARN": "{NotifierFunction.Arn}",
         "WATCHDOG_DEAD_LETTER_ARN": "{WatchdogDeadLetterQueue.Arn}",
         "EXECUTION_TIMEOUT_SECONDS": "60",
+        "STOP_ALARM_NAME": "",
     }
 
 
@@ -371,6 +372,25 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
             condition({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}),
         ),
     }
+
+
+def test_a_stop_alarm_reaches_the_dispatcher_with_only_the_read_it_needs(
+    stack: DeployedStack,
+) -> None:
+    # Given a stack deployed with a stop alarm
+    braked = DeployedStack({"StopAlarmName": "web-prod-database"})
+    # Then the dispatcher is told its name, and may read alarms: on "*", because CloudWatch
+    # returns a composite alarm only to a DescribeAlarms granted on "*"
+    variables = braked.properties("DispatcherFunction")["Environment"]["Variables"]
+    assert variables["STOP_ALARM_NAME"] == "web-prod-database"
+    without = {frozen(s) for s in role_statements(stack.properties("DispatcherRole"))}
+    braked_role = {frozen(s) for s in role_statements(braked.properties("DispatcherRole"))}
+    assert braked_role - without == {
+        ("Allow", ("cloudwatch:DescribeAlarms",), ("*",), no_condition())
+    }
+    assert without <= braked_role
+    # And DescribeAlarms reads only: nothing the dispatcher can change in CloudWatch.
+    assert not any("cloudwatch" in action for s in without for action in s[1])
 
 
 def test_dispatcher_sends_only_its_own_document_and_only_to_allowed_groups(

@@ -12,6 +12,7 @@ from apcu_dispatcher.budget import READ_CONFIG, RECORD_CONFIG, SEND_CONFIG
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_ssm import SSMClient
@@ -42,9 +43,13 @@ class Clients:
     # The command record and the watchdog schedule, written after SendCommand.
     dynamodb: DynamoDBClient
     scheduler: EventBridgeSchedulerClient
+    # The stop alarm's state, read before a clear; None when the stack has no stop alarm.
+    cloudwatch: CloudWatchClient | None = None
 
 
-def build_clients(region: str) -> Clients:
+def build_clients(region: str, *, stop_alarm: bool = False) -> Clients:
+    """The clients for one container. CloudWatch's only when there is a stop alarm to read:
+    building a client costs the cold start its service model."""
     # Timeouts and attempts come from budget.py, where their worst case is checked against
     # the function's Timeout.
     return Clients(
@@ -53,6 +58,11 @@ def build_clients(region: str) -> Clients:
         ssm_send=boto3.client("ssm", region_name=region, config=SEND_CONFIG),
         dynamodb=boto3.client("dynamodb", region_name=region, config=RECORD_CONFIG),
         scheduler=boto3.client("scheduler", region_name=region, config=RECORD_CONFIG),
+        cloudwatch=(
+            boto3.client("cloudwatch", region_name=region, config=READ_CONFIG)
+            if stop_alarm
+            else None
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.preflight import Plan
 from apcu_dispatcher.validation import FlushRequest
+from apcu_record.alarm import alarm_configuration
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.literals import NotificationEventType
@@ -28,7 +29,7 @@ FINAL_STATUSES: tuple[NotificationEventType, ...] = ("Success", "TimedOut", "Can
 def build_send_command(
     plan: Plan, request: FlushRequest, config: Config
 ) -> SendCommandRequestTypeDef:
-    return {
+    params: SendCommandRequestTypeDef = {
         "Targets": [{"Key": GROUP_TAG, "Values": [plan.group]}],
         "DocumentName": config.document_name,
         "Parameters": {"action": [request.action], "prefix": [request.prefix or ""]},
@@ -48,6 +49,11 @@ def build_send_command(
         },
         "ServiceRoleArn": config.role_arn,
     }
+    if config.stop_alarm_name:
+        # The brake: while this alarm is in ALARM, SSM starts none of the pending invocations,
+        # so the waves MaxConcurrency makes stop when the database suffers.
+        params["AlarmConfiguration"] = alarm_configuration(config.stop_alarm_name)
+    return params
 
 
 _ASSUMED_ROLE = re.compile(

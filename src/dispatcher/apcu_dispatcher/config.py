@@ -21,6 +21,8 @@ MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
 DELIVERY_TIMEOUT_RANGE = (30, 2_592_000)
 # aws:runShellScript's timeoutSeconds (the document's execution timeout) and its bounds.
 EXECUTION_TIMEOUT_RANGE = (1, 172_800)
+# SSM's Alarm.Name and CloudWatch's AlarmName: at most 255 characters.
+MAX_ALARM_NAME = 255
 # A document name as CreateDocument allows it (botocore SSM model); no ARN, so a shared or
 # AWS-owned document in another account cannot stand in for the project's own.
 _DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]{3,128}$"
@@ -48,6 +50,8 @@ class Config:
     delivery_timeout_seconds: int
     region: str
     watchdog: WatchdogConfig
+    # The CloudWatch alarm that brakes every command (apcu_record.alarm); None: no brake.
+    stop_alarm_name: str | None = None
 
     @property
     def command_lifetime(self) -> dt.timedelta:
@@ -69,6 +73,7 @@ class Config:
             delivery_timeout_seconds=_delivery_timeout(env),
             region=_region(env),
             watchdog=WatchdogConfig.from_env(env),
+            stop_alarm_name=stop_alarm_name(env),
         )
 
 
@@ -160,6 +165,20 @@ def _execution_timeout(env: Mapping[str, str]) -> int:
             f"EXECUTION_TIMEOUT_SECONDS must be the document's timeoutSeconds, {low} to {high}, got {raw!r}"
         )
     return int(raw)
+
+
+def stop_alarm_name(env: Mapping[str, str]) -> str | None:
+    """STOP_ALARM_NAME, as SSM's Alarm.Name allows it (botocore SSM model: 1 to 255
+    characters, not only spaces); empty means no brake."""
+    name = env.get("STOP_ALARM_NAME", "").strip()
+    if not name:
+        return None
+    if len(name) > MAX_ALARM_NAME or not name.isprintable():
+        raise ConfigError(
+            f"STOP_ALARM_NAME must be a CloudWatch alarm name of at most {MAX_ALARM_NAME} "
+            f"printable characters, got {name[:40]!r}"
+        )
+    return name
 
 
 def _region(env: Mapping[str, str]) -> str:

@@ -16,6 +16,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from apcu_dispatcher.brake import refuse_if_alarm_firing
 from apcu_dispatcher.budget import Remaining, require_send_reserve, unlimited
 from apcu_dispatcher.clients import Clients, is_throttling, was_rejected
 from apcu_dispatcher.command import build_send_command
@@ -46,6 +47,7 @@ def dispatch(
     """
     # A dry run is refused too: it predicts the answer a real request would get.
     refuse_if_group_busy(request.group, config, clients.ssm)
+    alarm = refuse_if_alarm_firing(config.stop_alarm_name, clients.cloudwatch)
     try:
         plan = plan_flush(request.group, clients.autoscaling, clients.ssm)
     except ClientError as error:
@@ -56,7 +58,7 @@ def dispatch(
         raise
     params = build_send_command(plan, request, config)
     if request.dry_run:
-        return dry_run(plan, dict(params)), None
+        return dry_run(plan, dict(params), alarm), None
     try:
         command_id, missed = send_and_arm(request, params, config, clients, remaining)
     except ClientError as error:
@@ -64,7 +66,9 @@ def dispatch(
             raise throttled(error.operation_name, "sending the command") from error
         raise
     extra = [not_armed_warning(missed)] if missed else []
-    answer = accepted(command_id, plan, request.prefix, config.region, extra, action=request.action)
+    answer = accepted(
+        command_id, plan, request.prefix, config.region, extra, action=request.action, alarm=alarm
+    )
     return answer, command_id
 
 

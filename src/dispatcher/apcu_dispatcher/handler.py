@@ -76,7 +76,7 @@ class Handled:
 @cache
 def clients() -> Clients:
     """Built on the first request and kept for the container's life."""
-    return build_clients(config.region)
+    return build_clients(config.region, stop_alarm=config.stop_alarm_name is not None)
 
 
 def handle(

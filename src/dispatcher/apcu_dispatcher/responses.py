@@ -15,6 +15,7 @@ from apcu_dispatcher.command import console_url
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.preflight import Plan, PlanWarning
 from apcu_dispatcher.watchdog import NotArmed
+from apcu_record.alarm import AlarmState
 
 _HEADERS = {"content-type": "application/json"}
 
@@ -43,27 +44,34 @@ def accepted(
     extra_warnings: list[dict[str, Any]] | None = None,
     *,
     action: str,
+    alarm: AlarmState | None = None,
 ) -> Answer:
-    return Answer(
-        202,
-        {
-            "commandId": command_id,
-            "group": plan.group,
-            "action": action,
-            "prefix": prefix,
-            "expect": {
-                "desiredCapacity": plan.desired_capacity,
-                "inService": len(plan.in_service),
-                "managedOnline": plan.managed_online,
-            },
-            "warnings": [warning_body(w) for w in plan.warnings] + (extra_warnings or []),
-            "consoleUrl": console_url(region, command_id),
+    body: dict[str, Any] = {
+        "commandId": command_id,
+        "group": plan.group,
+        "action": action,
+        "prefix": prefix,
+        "expect": {
+            "desiredCapacity": plan.desired_capacity,
+            "inService": len(plan.in_service),
+            "managedOnline": plan.managed_online,
         },
-    )
+        "warnings": [warning_body(w) for w in plan.warnings] + (extra_warnings or []),
+        "consoleUrl": console_url(region, command_id),
+    }
+    if alarm is not None:
+        body["stopAlarm"] = alarm.to_json()
+    return Answer(202, body)
 
 
-def dry_run(plan: Plan, would_send: Mapping[str, object]) -> Answer:
-    return Answer(200, {"dryRun": True, "plan": plan_body(plan), "wouldSend": dict(would_send)})
+def dry_run(
+    plan: Plan, would_send: Mapping[str, object], alarm: AlarmState | None = None
+) -> Answer:
+    body: dict[str, Any] = {"dryRun": True, "plan": plan_body(plan), "wouldSend": dict(would_send)}
+    if alarm is not None:
+        # The brake the command would carry, and whether it would hold the clear now.
+        body["stopAlarm"] = alarm.to_json()
+    return Answer(200, body)
 
 
 def refused(refusal: Refusal) -> Answer:

@@ -42,6 +42,8 @@ CACHES = {
     "reset-opcache": frozenset({"opcache"}),
     "clear-all": frozenset({"apcu", "opcache"}),
 }
+# TriggeredAlarms' State for an alarm that stopped the command (the other value is UNKNOWN).
+ALARM = "ALARM"
 # DescribeAutoScalingGroups' WarmPoolConfiguration.PoolState for instances kept hibernated.
 HIBERNATED = "Hibernated"
 
@@ -86,6 +88,9 @@ class CommandFacts:
     requested: dt.datetime | None
     # The document's action parameter as SendCommand passed it.
     action: str = DEFAULT_ACTION
+    # The alarms of its AlarmConfiguration that went into ALARM (TriggeredAlarms): SSM then
+    # started none of its pending invocations.
+    stopped_by: tuple[str, ...] = ()
 
     @property
     def caches(self) -> frozenset[str]:
@@ -282,6 +287,9 @@ def read_command(command_id: str, *, ssm: SSMClient) -> CommandFacts:
         comment=command.get("Comment", ""),
         requested=command.get("RequestedDateTime"),
         action=_action(command.get("Parameters", {})),
+        stopped_by=tuple(
+            a["Name"] for a in command.get("TriggeredAlarms", []) if a.get("State") == ALARM
+        ),
     )
 
 

@@ -135,6 +135,10 @@ class Messages:
     title_never_ended: str
     summary_never_ended: str
     notification_missing: str
+    # The brake: the stop alarm held the invocations that had not run yet.
+    title_stopped: str
+    summary_stopped: str
+    stopped_next: str
 
 
 EN = Messages(
@@ -318,6 +322,16 @@ EN = Messages(
         "not_restarted": "the restart is still pending",
         "unconfirmed": "no answer from opcache.php, the reset is not proven",
     },
+    title_stopped="🛑 {job} stopped by the stop alarm",
+    summary_stopped=(
+        "The stop alarm {alarms} went into ALARM while {the_job} ran, so SSM started it on no "
+        "further instance: {succeeded} of {expected} in {target} finished before, and {stale} "
+        "InService instances still hold the old cache."
+    ),
+    stopped_next=(
+        "Once the alarm is OK again, finish with `apcu-flush retry {command_id}`: it clears "
+        "only the instances still stale."
+    ),
     title_never_ended="🚨 {job} never ended: no verdict can be reached",
     summary_never_ended=(
         "SSM still reports the command *{status}* {minutes} minutes after the watchdog first "
@@ -515,6 +529,16 @@ JA = Messages(
         "not_restarted": "再起動が保留されたまま",
         "unconfirmed": "opcache.php の応答がなく、リセットを確認できない",
     },
+    title_stopped="🛑 停止アラームで {job}が止まりました",
+    summary_stopped=(
+        "{the_job}の実行中に停止アラーム {alarms} が ALARM になったため、SSM は残りの"
+        "インスタンスで実行を始めませんでした。{target} の {expected} 台中 {succeeded} 台は"
+        "その前に完了し、InService の {stale} 台には古いキャッシュが残っています。"
+    ),
+    stopped_next=(
+        "アラームが OK に戻ったら `apcu-flush retry {command_id}` で仕上げてください。"
+        "古いままのインスタンスだけをクリアします。"
+    ),
     title_never_ended="🚨 {job}が終わらず、結果を判定できません",
     summary_never_ended=(
         "有効期限を過ぎて実行中と判明してから {minutes} 分たっても、SSM のステータスは "

@@ -160,6 +160,7 @@ def _title(verdict: Verdict, m: Messages) -> str:
         VerdictKind.NEVER_ENDED: m.title_never_ended,
         VerdictKind.TEST_EVENT: m.title_test_event,
         VerdictKind.OLD_CODE: m.title_old_code,
+        VerdictKind.STOPPED: m.title_stopped,
     }[verdict.kind].format(job=job.job, done=job.done)
 
 
@@ -274,6 +275,19 @@ def _summary(
         lines.append(
             m.summary_mismatch.format(reached=verdict.reached, target=target, expected=expected)
         )
+    elif kind is VerdictKind.STOPPED:
+        stale = len(verdict.missing_instances) + len({p.instance_id for p in verdict.problems})
+        alarms = escape_clip(m.list_separator.join(verdict.stopped_by), TARGET_TEXT)
+        lines.append(
+            m.summary_stopped.format(
+                alarms=f"*{alarms}*",
+                the_job=the_job,
+                succeeded=verdict.succeeded,
+                expected=expected,
+                target=target,
+                stale=stale,
+            )
+        )
     elif kind is VerdictKind.FAILED:
         lines.append(m.summary_failed.format(status=status))
         if verdict.status_details == RATE_EXCEEDED:
@@ -325,6 +339,8 @@ def _summary(
     if c is not None and not cleared_said:
         lines.append(m.cleared.format(entries=c.entries, instances=c.instances))
     lines += _reset_lines(verdict, m)
+    if kind is VerdictKind.STOPPED:
+        lines.append(m.stopped_next.format(command_id=escape(verdict.command_id)))
     if verdict.target.kind is TargetKind.INSTANCES:
         lines.append(m.not_group_instances.format(target=target))
     elif not group:

@@ -73,6 +73,9 @@ class VerdictKind(StrEnum):
     OLD_CODE = "old_code"
     # A stored example event (events/notifier/) whose command SSM does not know.
     TEST_EVENT = "test_event"
+    # The stop alarm went into ALARM while the command ran, and some InService instances had
+    # not cleared yet: SSM held them to protect the database.
+    STOPPED = "stopped"
 
     @property
     def metric_name(self) -> str:
@@ -197,6 +200,8 @@ class Verdict:
     watched: bool = False
     # For NEVER_ENDED: how long after the command's first watchdog it gave up.
     watched_for: dt.timedelta | None = None
+    # The alarms that stopped the command (TriggeredAlarms in ALARM).
+    stopped_by: tuple[str, ...] = ()
 
     @property
     def is_alert(self) -> bool:
@@ -222,6 +227,7 @@ def about(facts: Facts, kind: VerdictKind) -> Verdict:
         requested=command.requested,
         target=describe_target(facts),
         targeted=command.target_count,
+        stopped_by=command.stopped_by,
     )
 
 
@@ -268,6 +274,11 @@ def _kind(
     """The verdict once groups are known to exist (see the StatusDetails table above)."""
     if base.status_details == RATE_EXCEEDED:
         return VerdictKind.FAILED
+    # The brake held what had not run: whatever SSM's status, the stale instances are the
+    # alarm's doing. A command the alarm fired after, with nothing left stale, is judged as
+    # usual: nothing is stale, so no alert.
+    if base.stopped_by and (reached_nothing or problems or short):
+        return VerdictKind.STOPPED
     if reached_nothing:
         return VerdictKind.NO_TARGETS
     if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and problems:
