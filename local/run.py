@@ -63,7 +63,9 @@ def _invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path
         return result
 
 
-def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> dict[str, str]:
+def function_env(
+    aws: EmbeddedAws, stack: Stack, function: str, lang: str, stop_alarm: str = ""
+) -> dict[str, str]:
     base = {
         **os.environ,
         **aws.env(),
@@ -87,6 +89,7 @@ def function_env(aws: EmbeddedAws, stack: Stack, function: str, lang: str) -> di
             "WATCHDOG_TARGET_ARN": stack.notifier_arn,
             "WATCHDOG_DEAD_LETTER_ARN": stack.watchdog_dead_letter_arn,
             "EXECUTION_TIMEOUT_SECONDS": execution_timeout(),
+            "STOP_ALARM_NAME": stop_alarm,
         }
     return {
         **base,
@@ -169,7 +172,7 @@ def _verdict(result: dict[str, Any]) -> str:
 
 
 def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: str) -> str:
-    total = 8 if scenario.ends_later else 6
+    total = 8 if scenario.ends_later else 7 if scenario.stop_alarm else 6
     aws.reset()
     slack.payloads.clear()
     log = OUT / f"{scenario.name}.log"
@@ -186,7 +189,10 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     scenario.before_dispatch(aws, stack)
     console_event = json.loads((EVENTS / "dispatcher" / scenario.event).read_text())
     dispatched = _invoke(
-        "dispatcher", console_event, function_env(aws, stack, "dispatcher", lang), log
+        "dispatcher",
+        console_event,
+        function_env(aws, stack, "dispatcher", lang, scenario.stop_alarm),
+        log,
     )
     if not dispatched.get("ok"):
         raise ScenarioFailed(
@@ -234,10 +240,34 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     if verdict != scenario.expected_verdict:
         raise ScenarioFailed(f"verdict {verdict}, expected {scenario.expected_verdict}")
     then = ""
+    if scenario.stop_alarm:
+        then = (
+            f", then {clear_into_the_fire(aws, stack, scenario, console_event, lang, log, total)}"
+        )
     if scenario.ends_later is not None:
         then = f", then {follow_up(aws, slack, stack, scenario, scenario.ends_later, command_id, lang, log)} from the follow-up"
     _step(total, total, f"verdict {verdict} as expected{then} (logs: {log.relative_to(ROOT)})")
     return verdict
+
+
+def clear_into_the_fire(
+    aws: EmbeddedAws,
+    stack: Stack,
+    scenario: Scenario,
+    console_event: dict[str, Any],
+    lang: str,
+    log: Path,
+    total: int,
+) -> str:
+    """The same request again while the stop alarm still fires: refused, nothing sent."""
+    env = function_env(aws, stack, "dispatcher", lang, scenario.stop_alarm)
+    again = _invoke("dispatcher", console_event, env, log)
+    answer = again.get("result", {})
+    error = answer.get("body", {}).get("error", {})
+    if answer.get("statusCode") != 409 or error.get("rule") != "alarm-firing":
+        raise ScenarioFailed(f"a clear while the alarm fires got {json.dumps(answer)}")
+    _step(total - 1, total, f"dispatcher, asked again: 409 alarm-firing: {error.get('message')}")
+    return "409 alarm-firing for a clear while it fires"
 
 
 def follow_up(

@@ -118,6 +118,48 @@ def still_running(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
     )
 
 
+# The stop alarm of the "stopped" scenario: a metric alarm on the database's CPU.
+STOP_ALARM = "web-prod-database-struggling"
+
+
+def stop_alarm_is_ok(aws: EmbeddedAws, stack: Stack) -> None:
+    cloudwatch = aws.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=STOP_ALARM,
+        AlarmDescription="RDS CPU above 80% for a minute: stop APCu clears",
+        Namespace="AWS/RDS",
+        MetricName="CPUUtilization",
+        Dimensions=[{"Name": "DBClusterIdentifier", "Value": "app"}],
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(
+        AlarmName=STOP_ALARM, StateValue="OK", StateReason="CPU 35% after the deploy"
+    )
+
+
+def alarm_fires_after_the_first_wave(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    first_wave = targets[: len(targets) // 2]
+    # The first wave's misses reach the database; its CPU alarm fires, and SSM starts no
+    # further invocation: the ones still pending end Cancelled.
+    aws.client("cloudwatch").set_alarm_state(
+        AlarmName=STOP_ALARM, StateValue="ALARM", StateReason="CPU 96% for 1 minute"
+    )
+    emulator.trip_alarm(command_id)
+    results = _cleared(stack, first_wave)
+    results.update({i: InvocationResult(status="Cancelled") for i in targets[len(first_wave) :]})
+    emulator.settle_command(command_id, results, status="Cancelled")
+    return Outcome(
+        "Cancelled",
+        f"{len(first_wave)} of {len(targets)} instances cleared, then {STOP_ALARM} fired "
+        "and SSM ran no more",
+    )
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -134,6 +176,8 @@ class Scenario:
     follow_up_verdict: str = ""
     # The dispatcher's console event (events/dispatcher/): what the request asks for.
     event: str = "console-clear-all.json"
+    # The stack's StopAlarmName, when the scenario deploys it with a brake.
+    stop_alarm: str = ""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -167,6 +211,14 @@ SCENARIOS: dict[str, Scenario] = {
             delivery="watchdog",
             ends_later=everyone_clears,
             follow_up_verdict="ok",
+        ),
+        Scenario(
+            "stopped",
+            "the database's CPU alarm fires after the first wave; SSM stops the clear",
+            "stopped",
+            alarm_fires_after_the_first_wave,
+            before_dispatch=stop_alarm_is_ok,
+            stop_alarm=STOP_ALARM,
         ),
         Scenario(
             "opcache",

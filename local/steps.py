@@ -40,7 +40,14 @@ def dispatcher_answer(event_name: str, body: Mapping[str, Any]) -> tuple[str, li
         for w in body.get("warnings", [])
         if isinstance(w, Mapping)
     ]
-    return line, warnings or ["no warnings: every InService instance has an agent online"]
+    notes = warnings or ["no warnings: every InService instance has an agent online"]
+    alarm = body.get("stopAlarm")
+    if isinstance(alarm, Mapping):
+        notes.append(
+            f"stop alarm {alarm.get('name')}: {alarm.get('state')}; the command carries it, "
+            "and SSM holds what has not run while it is in ALARM"
+        )
+    return line, notes
 
 
 def print_dispatcher_answer(n: int, total: int, event_name: str, body: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ EXPECTED = {
     "failed": "failed",
     "lost-notification": "ok",
     "stuck": "stuck",
+    "stopped": "stopped",
     "opcache": "ok",
 }
 
@@ -141,3 +142,15 @@ def test_the_readme_mismatch_sample_is_what_the_demo_prints(
     after = readme.split("A mismatch, as `make demo SCENARIO=mismatch` prints it", 1)[1]
     sample = after.split("```\n", 2)[1].splitlines()
     assert _normalised(sample) == _normalised(printed)
+
+
+def test_the_stopped_scenario_refuses_a_clear_while_the_alarm_fires(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    # The brake, as the local run shows it: the verdict names the alarm, and the same request
+    # asked again while it fires is refused with nothing sent.
+    output = every_scenario.stdout
+    stopped = output.split("scenario stopped:", 1)[1].split("\nscenario ", 1)[0]
+    assert "stop alarm web-prod-database-struggling: OK; the command carries it" in stopped
+    assert "The stop alarm web-prod-database-struggling went into ALARM" in stopped
+    assert "409 alarm-firing: the stop alarm web-prod-database-struggling is in ALARM" in stopped
