@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,10 +29,12 @@ from typing import Any, Literal
 import boto3
 import botocore.model
 import botocore.session
+from moto.autoscaling.exceptions import ValidationError as AutoScalingValidationError
 from moto.autoscaling.models import autoscaling_backends
+from moto.autoscaling.responses import AutoScalingResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.ec2.exceptions import InvalidInstanceIdError
 from moto.ec2.models import ec2_backends
@@ -304,6 +307,8 @@ def reset() -> None:
     """Forget every outcome and managed instance (moto's own state is reset by mock_aws)."""
     _OUTCOMES.clear()
     _MANAGED.clear()
+    _HELD.clear()
+    _COMPLETED.clear()
 
 
 # --- Auto Scaling groups ---------------------------------------------------------------------
@@ -739,6 +744,77 @@ def _instances_from_targets_only_when_targeted(self: Command) -> list[str]:
     return list(_original_instances_from_targets(self)) if self.targets else []
 
 
+# --- launch lifecycle hooks: CompleteLifecycleAction, which moto lacks -------------------------
+
+
+@dataclass(frozen=True)
+class _HeldLaunch:
+    group: str
+    hook: str
+    instance_id: str
+
+
+# Launch actions Auto Scaling holds (Pending:Wait), by token, and how each was completed.
+_HELD: dict[str, _HeldLaunch] = {}
+_COMPLETED: dict[str, str] = {}
+
+
+def hold_launch(
+    group: str,
+    instance_id: str,
+    hook: str,
+    *,
+    transition: str = "autoscaling:EC2_INSTANCE_LAUNCHING",
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+) -> str:
+    """Auto Scaling puts the group's launch hook on the instance: it waits in Pending:Wait
+    until the action is completed. The hook is created on the group if it has none by that
+    name. Returns the action's token, as the EventBridge event carries it."""
+    backend = autoscaling_backends[account_id][region]
+    if not backend.describe_lifecycle_hooks(group, [hook]):
+        backend.create_lifecycle_hook(
+            name=hook, as_name=group, transition=transition, timeout=900, result="CONTINUE"
+        )
+    token = str(uuid.uuid4())
+    _HELD[token] = _HeldLaunch(group, hook, instance_id)
+    set_lifecycle(group, [instance_id], "Pending:Wait", region=region, account_id=account_id)
+    return token
+
+
+def lifecycle_result(token: str) -> str | None:
+    """CONTINUE or ABANDON once the held action was completed; None while it is held."""
+    return _COMPLETED.get(token)
+
+
+def complete_lifecycle_action(self: AutoScalingResponse) -> ActionResult:
+    """CompleteLifecycleAction: the held instance goes InService (CONTINUE) or is terminated
+    (ABANDON). A token no action holds, or one held for another group, hook or instance, is
+    refused with ValidationError as Auto Scaling does."""
+    token = self._get_param("LifecycleActionToken")
+    held = _HELD.get(token)
+    asked = _HeldLaunch(
+        self._get_param("AutoScalingGroupName"),
+        self._get_param("LifecycleHookName"),
+        self._get_param("InstanceId") or (held.instance_id if held else ""),
+    )
+    if held is None or held != asked:
+        raise AutoScalingValidationError(f"No active Lifecycle Action found with token {token}")
+    result = self._get_param("LifecycleActionResult")
+    if result not in ("CONTINUE", "ABANDON"):
+        raise AutoScalingValidationError(f"LifecycleActionResult {result!r} is not valid")
+    del _HELD[token]
+    _COMPLETED[token] = result
+    set_lifecycle(
+        held.group,
+        [held.instance_id],
+        "InService" if result == "CONTINUE" else "Terminating",
+        region=self.region,
+        account_id=self.current_account,
+    )
+    return EmptyResult()
+
+
 # --- the stop alarm: SendCommand's AlarmConfiguration and Command.TriggeredAlarms ----------
 
 _original_send_command = SimpleSystemManagerResponse.send_command
@@ -878,6 +954,7 @@ def install() -> None:
     SimpleSystemManagerResponse.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
     SimpleSystemManagerResponse.list_commands = list_commands_filtered  # type: ignore[method-assign]
     SimpleSystemManagerResponse.send_command = send_command_with_alarm  # type: ignore[method-assign]
+    AutoScalingResponse.complete_lifecycle_action = complete_lifecycle_action  # type: ignore[attr-defined]
     # moto raises a generic error for an unknown command id; AWS answers InvalidCommandId.
     SimpleSystemManagerBackend.get_command_by_id = _get_command_by_id  # type: ignore[method-assign]
     Command.response_object = _response_object  # type: ignore[method-assign]

@@ -168,7 +168,9 @@ def test_the_warm_pool_request_is_a_whole_cache_clear_marked_warm_pool() -> None
     [
         ({"source": "aws.ec2"}, "source", "warm-pool-event"),
         ({"detail-type": "EC2 Instance Launch Unsuccessful"}, "detail-type", "warm-pool-event"),
-        ({"detail-type": "EC2 Instance-launch Lifecycle Action"}, "detail-type", "warm-pool-event"),
+        # "EC2 Instance-launch Lifecycle Action" goes to the lifecycle hook's handler
+        # (tests/dispatcher/test_lifecycle.py), which refuses a launch event without its fields.
+        ({"detail-type": "EC2 Instance Terminate Successful"}, "detail-type", "warm-pool-event"),
         ({"detail": "web-prod"}, "detail", "type"),
         ({"detail": {"Origin": "EC2"}}, "detail.Origin", "warm-pool-event"),
         ({"detail": {"Destination": "WarmPool"}}, "detail.Origin", "warm-pool-event"),

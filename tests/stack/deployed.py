@@ -200,7 +200,9 @@ class DeployedStack:
                 text, variables = (args, {}) if isinstance(args, str) else args
                 return self.sub(text, variables)
             if key == "Fn::Join":
-                return args[0].join(str(self.resolve(part)) for part in args[1])
+                # The list may itself be a function (Fn::Split), as CloudFormation allows.
+                parts = self.resolve(args[1])
+                return args[0].join(str(self.resolve(part)) for part in parts)
             if key == "Fn::Split":
                 return str(self.resolve(args[1])).split(args[0])
             if key == "Fn::If":

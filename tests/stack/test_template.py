@@ -164,6 +164,7 @@ def test_dispatcher_environment_is_the_configuration_contract(stack: DeployedSta
         "WATCHDOG_DEAD_LETTER_ARN": "{WatchdogDeadLetterQueue.Arn}",
         "EXECUTION_TIMEOUT_SECONDS": "60",
         "STOP_ALARM_NAME": "",
+        "WARM_POOL_HOOK_NAME": "apcu-fleet-flush-warm-pool",
     }
 
 
@@ -177,6 +178,7 @@ def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack
         "MESSAGE_LANGUAGE": "en",
         "ALERT_MENTION": "",
         "CLEAR_ON_WARM_POOL_EXIT": "true",
+        "WARM_POOL_UNCLEARED": "continue",
         "COMMANDS_TABLE": "{CommandsTable}",
         "WATCHDOG_GROUP": "{WatchdogScheduleGroup}",
         "WATCHDOG_ROLE_ARN": "{WatchdogRole.Arn}",
@@ -336,6 +338,7 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
             ),
         ),
         ("Allow", ("sqs:SendMessage",), ("{WarmPoolExitFailureQueue.Arn}",), no_condition()),
+        COMPLETE_ALLOWED_GROUPS,
         (
             "Allow",
             ("iam:PassRole",),
@@ -450,6 +453,7 @@ def test_dispatcher_passes_only_the_notification_role_to_ssm_and_the_watchdog_ro
 def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> None:
     granted = {frozen(s) for s in role_statements(stack.properties("NotifierRole"))}
     assert granted == {
+        COMPLETE_ALLOWED_GROUPS,
         (
             "Allow",
             ("logs:CreateLogStream", "logs:PutLogEvents"),
@@ -715,11 +719,12 @@ def test_only_the_api_and_the_warm_pool_rule_may_invoke_the_dispatcher(
             "lambda:InvokeFunction",
         ),
         ("events.amazonaws.com", "{WarmPoolExitRule.Arn}", "lambda:InvokeFunction"),
+        ("events.amazonaws.com", "{WarmPoolHookRule.Arn}", "lambda:InvokeFunction"),
     ]
 
 
 def test_clearing_on_warm_pool_exit_can_be_turned_off() -> None:
-    stack = DeployedStack({"ClearOnWarmPoolExit": "false"})
+    stack = DeployedStack({"ClearOnWarmPoolExit": "false", "WarmPoolHookName": ""})
     # The notifier is told, so that no message promises a clear that will not come.
     variables = stack.properties("NotifierFunction")["Environment"]["Variables"]
     assert variables["CLEAR_ON_WARM_POOL_EXIT"] == "false"
@@ -763,6 +768,63 @@ def test_the_warm_pool_clear_reaches_only_instances_of_allowed_groups(
     ]
 
 
+HOOK_ARNS = [
+    "arn:*:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/web-prod",
+    "arn:*:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/web-staging",
+]
+COMPLETE_ALLOWED_GROUPS = (
+    "Allow",
+    ("autoscaling:CompleteLifecycleAction",),
+    tuple(HOOK_ARNS),
+    condition({"StringEquals": {"aws:RequestedRegion": REGION, "aws:ResourceAccount": ACCOUNT_ID}}),
+)
+
+
+def test_the_stacks_launch_hook_on_an_allowed_group_invokes_the_dispatcher(
+    stack: DeployedStack,
+) -> None:
+    rule = stack.properties("WarmPoolHookRule")
+    assert rule["EventPattern"] == {
+        "source": ["aws.autoscaling"],
+        "detail-type": ["EC2 Instance-launch Lifecycle Action"],
+        "detail": {
+            "LifecycleHookName": ["apcu-fleet-flush-warm-pool"],
+            "AutoScalingGroupName": ["web-prod", "web-staging"],
+        },
+    }
+    [target] = rule["Targets"]
+    assert target["Arn"] == "{DispatcherFunction.Arn}"
+    assert target["DeadLetterConfig"] == {"Arn": "{WarmPoolExitFailureQueue.Arn}"}
+    # The stack creates no hook: the groups are not its own.
+    assert not stack.of_type("AWS::AutoScaling::LifecycleHook")
+
+
+def test_both_functions_may_complete_launch_actions_of_the_allowed_groups_only(
+    stack: DeployedStack,
+) -> None:
+    for role in ("DispatcherRole", "NotifierRole"):
+        granted = [
+            s for s in role_statements(stack.properties(role)) if "autoscaling:Complete" in str(s)
+        ]
+        assert [frozen(s) for s in granted] == [COMPLETE_ALLOWED_GROUPS], role
+    # Without a hook name neither may, and no rule is created.
+    off = DeployedStack({"WarmPoolHookName": ""})
+    for role in ("DispatcherRole", "NotifierRole"):
+        assert "CompleteLifecycleAction" not in str(role_statements(off.properties(role)))
+    assert "WarmPoolHookRule" not in off.resources
+
+
+def test_what_an_uncleared_held_instance_becomes_is_the_operators_choice() -> None:
+    stack = DeployedStack({"WarmPoolUncleared": "abandon", "WarmPoolHookName": "my-hook"})
+    notifier = stack.properties("NotifierFunction")["Environment"]["Variables"]
+    dispatcher = stack.properties("DispatcherFunction")["Environment"]["Variables"]
+    assert notifier["WARM_POOL_UNCLEARED"] == "abandon"
+    assert dispatcher["WARM_POOL_HOOK_NAME"] == "my-hook"
+    assert stack.properties("WarmPoolHookRule")["EventPattern"]["detail"]["LifecycleHookName"] == [
+        "my-hook"
+    ]
+
+
 def test_a_warm_pool_clear_that_fails_is_kept_and_raises_an_alarm(stack: DeployedStack) -> None:
     # EventBridge invokes the dispatcher asynchronously: Lambda retries twice, then keeps the
     # event with its error; what EventBridge cannot deliver lands in the same queue.
@@ -778,12 +840,14 @@ def test_a_warm_pool_clear_that_fails_is_kept_and_raises_an_alarm(stack: Deploye
     assert policy["Queues"] == ["{WarmPoolExitFailureQueue}"]
     assert statements(policy["PolicyDocument"]) == [
         {
-            "Sid": "EventBridgeDeadLettersFromTheWarmPoolRuleOnly",
+            "Sid": "EventBridgeDeadLettersFromTheWarmPoolRulesOnly",
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": ["sqs:SendMessage"],
             "Resource": ["{WarmPoolExitFailureQueue.Arn}"],
-            "Condition": {"ArnEquals": {"aws:SourceArn": "{WarmPoolExitRule.Arn}"}},
+            "Condition": {
+                "ArnEquals": {"aws:SourceArn": ["{WarmPoolExitRule.Arn}", "{WarmPoolHookRule.Arn}"]}
+            },
         }
     ]
     alarms = alarms_on(stack, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
@@ -1260,8 +1324,10 @@ def test_outputs_give_everything_an_operator_needs_next(stack: DeployedStack) ->
         "NotifierFunctionArn": "{NotifierFunction.Arn}",
         "WatchdogDeadLetterQueueArn": "{WatchdogDeadLetterQueue.Arn}",
     }
-    off = DeployedStack({"ClearOnWarmPoolExit": "false"}).outputs
+    off = DeployedStack({"ClearOnWarmPoolExit": "false", "WarmPoolHookName": ""}).outputs
     assert "WarmPoolExitFailureQueueUrl" not in off
+    # Either way in alone keeps the failure queue: its events fail to it.
+    assert "WarmPoolExitFailureQueueUrl" in DeployedStack({"ClearOnWarmPoolExit": "false"}).outputs
 
 
 def _references(node: Any, names: set[str]) -> set[str]:

@@ -21,6 +21,10 @@ MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
 DELIVERY_TIMEOUT_RANGE = (30, 2_592_000)
 # aws:runShellScript's timeoutSeconds (the document's execution timeout) and its bounds.
 EXECUTION_TIMEOUT_RANGE = (1, 172_800)
+# A lifecycle hook's name as Auto Scaling's model allows it (AsciiStringMaxLen255 and the
+# pattern of LifecycleHookName), and the stack parameter WarmPoolHookName's default.
+HOOK_NAME_PATTERN = r"^[A-Za-z0-9\-_/]{1,255}$"
+DEFAULT_WARM_POOL_HOOK = "apcu-fleet-flush-warm-pool"
 # SSM's Alarm.Name and CloudWatch's AlarmName: at most 255 characters.
 MAX_ALARM_NAME = 255
 # A document name as CreateDocument allows it (botocore SSM model); no ARN, so a shared or
@@ -52,6 +56,8 @@ class Config:
     watchdog: WatchdogConfig
     # The CloudWatch alarm that brakes every command (apcu_record.alarm); None: no brake.
     stop_alarm_name: str | None = None
+    # The launch lifecycle hook whose warm-pool exits are cleared before they serve.
+    warm_pool_hook_name: str = DEFAULT_WARM_POOL_HOOK
 
     @property
     def command_lifetime(self) -> dt.timedelta:
@@ -74,6 +80,7 @@ class Config:
             region=_region(env),
             watchdog=WatchdogConfig.from_env(env),
             stop_alarm_name=stop_alarm_name(env),
+            warm_pool_hook_name=_hook_name(env),
         )
 
 
@@ -177,6 +184,15 @@ def stop_alarm_name(env: Mapping[str, str]) -> str | None:
         raise ConfigError(
             f"STOP_ALARM_NAME must be a CloudWatch alarm name of at most {MAX_ALARM_NAME} "
             f"printable characters, got {name[:40]!r}"
+        )
+    return name
+
+
+def _hook_name(env: Mapping[str, str]) -> str:
+    name = env.get("WARM_POOL_HOOK_NAME", "").strip() or DEFAULT_WARM_POOL_HOOK
+    if not re.fullmatch(HOOK_NAME_PATTERN, name):
+        raise ConfigError(
+            f"WARM_POOL_HOOK_NAME must be a lifecycle hook name ({HOOK_NAME_PATTERN}), got {name[:40]!r}"
         )
     return name
 

@@ -23,6 +23,7 @@ from apcu_dispatcher.clients import Clients, build_clients
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.dispatch import dispatch
 from apcu_dispatcher.errors import Refusal
+from apcu_dispatcher.lifecycle import handle_lifecycle, is_lifecycle_event
 from apcu_dispatcher.responses import Answer, refused
 from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
@@ -68,7 +69,9 @@ else:
 @dataclass(frozen=True)
 class Handled:
     response: dict[str, Any]
-    outcome: str  # Accepted, DryRun, StatusRead, Rejected or Throttled: the metric counted
+    # Accepted, DryRun, StatusRead, Rejected, Throttled, LifecycleContinued or AlreadyCleared:
+    # the metric counted
+    outcome: str
     # Further metrics to count, each once (WatchdogNotArmed).
     also_count: tuple[str, ...] = ()
 
@@ -84,6 +87,10 @@ def handle(
 ) -> Handled:
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
         return handle_status(event, settings, aws)
+    if is_lifecycle_event(event):
+        assert isinstance(event, dict)
+        answer, outcome = handle_lifecycle(event, settings, aws, remaining)
+        return Handled(answer.for_invoke(), outcome)
     if is_eventbridge_event(event):
         assert isinstance(event, dict)
         answer, outcome = handle_warm_pool(event, settings, aws, remaining)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apcu_dispatcher.errors import Refusal
+from apcu_record.item import LifecycleHold
 
 # The prefix rule shared with apcu.php and the SSM document (template.yaml's FlushDocument).
 PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -57,6 +58,8 @@ class FlushRequest:
     dry_run: bool
     requester: str
     origin: str = "api"
+    # A warm-pool clear under a launch lifecycle hook: the action its verdict completes.
+    hold: LifecycleHold | None = None
 
 
 def decode_body(body: object, *, is_base64: bool) -> object:

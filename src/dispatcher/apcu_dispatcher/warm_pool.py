@@ -28,6 +28,7 @@ from apcu_dispatcher.preflight import Plan
 from apcu_dispatcher.responses import Answer, not_armed_warning, refused
 from apcu_dispatcher.validation import CLEAR_APCU, FlushRequest, ValidationError
 from apcu_dispatcher.watchdog import NotArmed
+from apcu_record.lifecycle import cleared_before_service
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
@@ -114,6 +115,13 @@ def handle_warm_pool(
             },
         )
         return refused(refusal), "Rejected"
+    cleared_by = _cleared_under_the_hook(leaving, config, clients)
+    if cleared_by is not None:
+        logger.info(
+            "warm-pool exit already cleared before it entered service; nothing sent",
+            extra={"instance_id": leaving.instance_id, "cleared_by": cleared_by},
+        )
+        return already_cleared(leaving, cleared_by), "AlreadyCleared"
     command_id, missed = clear_instance(leaving, config, clients, remaining)
     logger.info(
         "clear sent",
@@ -126,6 +134,33 @@ def handle_warm_pool(
         },
     )
     return accepted_for_instance(command_id, leaving, config.region, missed), "Accepted"
+
+
+def _cleared_under_the_hook(leaving: WarmPoolExit, config: Config, clients: Clients) -> str | None:
+    """The command that cleared the instance under the launch hook, before it went InService.
+    A read that fails counts as "not cleared": clearing one instance twice is harmless."""
+    try:
+        return cleared_before_service(
+            clients.dynamodb, config.watchdog.commands_table, leaving.instance_id
+        )
+    except Exception:
+        logger.warning("could not read the lifecycle marker; clearing the instance", exc_info=True)
+        return None
+
+
+def already_cleared(leaving: WarmPoolExit, cleared_by: str) -> Answer:
+    return Answer(
+        200,
+        {
+            "group": leaving.group,
+            "instanceId": leaving.instance_id,
+            "clearedBy": cleared_by,
+            "message": (
+                f"{leaving.instance_id} was cleared by command {cleared_by} under the launch "
+                "lifecycle hook, before it entered service; nothing was sent"
+            ),
+        },
+    )
 
 
 def clear_instance(

@@ -59,6 +59,7 @@ def build_record(
         origin=request.origin,
         requested_at=iso(requested),
         expires_at=iso(expiry(requested, config)),
+        lifecycle=request.hold,
     )
 
 

@@ -39,6 +39,10 @@ class Config:
     # Whether the stack clears each instance as it leaves a warm pool (ClearOnWarmPoolExit):
     # what the message may promise about a group whose warm pool is Hibernated.
     warm_pool_exit_clears: bool = True
+    # What to do with an instance held by the launch lifecycle hook whose clear did not pass
+    # (WarmPoolUncleared): "continue" lets it serve anyway and alerts, "abandon" has Auto
+    # Scaling replace it.
+    warm_pool_uncleared: str = "continue"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -68,6 +72,11 @@ class Config:
         raw_clears = env.get("CLEAR_ON_WARM_POOL_EXIT", "").strip().lower() or "true"
         if raw_clears not in {"true", "false"}:
             raise ConfigError(f"CLEAR_ON_WARM_POOL_EXIT is {raw_clears!r}; expected true or false.")
+        uncleared = env.get("WARM_POOL_UNCLEARED", "").strip().lower() or "continue"
+        if uncleared not in {"continue", "abandon"}:
+            raise ConfigError(
+                f"WARM_POOL_UNCLEARED is {uncleared!r}; expected continue or abandon."
+            )
         table = env.get("COMMANDS_TABLE", "").strip() or None
         watchdog = WatchdogSettings.from_env(env)
         if watchdog is not None and table is None:
@@ -84,6 +93,7 @@ class Config:
             commands_table=table,
             watchdog=watchdog,
             warm_pool_exit_clears=raw_clears == "true",
+            warm_pool_uncleared=uncleared,
         )
 
 

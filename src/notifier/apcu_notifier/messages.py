@@ -139,6 +139,9 @@ class Messages:
     title_stopped: str
     summary_stopped: str
     stopped_next: str
+    # A warm-pool instance held by the launch lifecycle hook whose clear did not pass.
+    held_continue: str
+    held_abandon: str
 
 
 EN = Messages(
@@ -331,6 +334,15 @@ EN = Messages(
     stopped_next=(
         "Once the alarm is OK again, finish with `apcu-flush retry {command_id}`: it clears "
         "only the instances still stale."
+    ),
+    held_continue=(
+        "The instance was held out of service by the launch lifecycle hook; it now enters "
+        "service anyway (WarmPoolUncleared `continue`) and may serve stale data until it is "
+        "cleared."
+    ),
+    held_abandon=(
+        "The instance was held out of service by the launch lifecycle hook; it is abandoned "
+        "(WarmPoolUncleared `abandon`), and Auto Scaling replaces it."
     ),
     title_never_ended="🚨 {job} never ended: no verdict can be reached",
     summary_never_ended=(
@@ -538,6 +550,15 @@ JA = Messages(
     stopped_next=(
         "アラームが OK に戻ったら `apcu-flush retry {command_id}` で仕上げてください。"
         "古いままのインスタンスだけをクリアします。"
+    ),
+    held_continue=(
+        "このインスタンスはライフサイクルフックでサービス投入を待っていましたが、"
+        "設定（WarmPoolUncleared `continue`）によりこのまま投入されます。"
+        "クリアされるまで古いデータを返すおそれがあります。"
+    ),
+    held_abandon=(
+        "このインスタンスはライフサイクルフックでサービス投入を待っていましたが、"
+        "設定（WarmPoolUncleared `abandon`）により破棄され、Auto Scaling が代わりを起動します。"
     ),
     title_never_ended="🚨 {job}が終わらず、結果を判定できません",
     summary_never_ended=(

@@ -8,12 +8,14 @@ worst-case attempt still fits in the time left (apcu_notifier.budget).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from apcu_notifier import budget, slack
 from apcu_notifier.idempotency import ClaimResult
+from apcu_notifier.lifecycle import complete_held, result_for
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.render import render
 from apcu_notifier.secret import clear_cached_secret, webhook_url
@@ -58,7 +60,13 @@ def once(
         return {"command_id": key, "in_progress": True}
     try:
         verdict = decide()
-        origin = claim.record.origin if claim.record is not None else ""
+        record = claim.record
+        held = None
+        if record is not None and record.lifecycle is not None:
+            held = result_for(verdict, rt.config.warm_pool_uncleared)
+            # The message says what becomes of the held instance.
+            verdict = replace(verdict, lifecycle_result=held)
+        origin = record.origin if record is not None else ""
         quiet = origin in QUIET_ORIGINS and not verdict.is_alert
         outcome = deliver(verdict, rt, remaining, post=not quiet)
     except BaseException:
@@ -77,6 +85,17 @@ def once(
             "verdict posted, but its claim had expired and was taken by another invocation"
         )
         metrics.add_metric(name="VerdictClaimLost", unit=MetricUnit.Count, value=1)
+    if (
+        record is not None
+        and record.lifecycle is not None
+        and verdict.lifecycle_result
+        in (
+            "CONTINUE",
+            "ABANDON",
+        )
+    ):
+        completed = complete_held(rt, record, verdict, verdict.lifecycle_result)  # type: ignore[arg-type]
+        outcome["lifecycle"] = verdict.lifecycle_result if completed else "not-completed"
     return outcome
 
 

@@ -341,6 +341,8 @@ def _summary(
     lines += _reset_lines(verdict, m)
     if kind is VerdictKind.STOPPED:
         lines.append(m.stopped_next.format(command_id=escape(verdict.command_id)))
+    if verdict.is_alert and verdict.lifecycle_result:
+        lines.append(m.held_abandon if verdict.lifecycle_result == "ABANDON" else m.held_continue)
     if verdict.target.kind is TargetKind.INSTANCES:
         lines.append(m.not_group_instances.format(target=target))
     elif not group:

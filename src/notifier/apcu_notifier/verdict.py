@@ -202,6 +202,9 @@ class Verdict:
     watched_for: dt.timedelta | None = None
     # The alarms that stopped the command (TriggeredAlarms in ALARM).
     stopped_by: tuple[str, ...] = ()
+    # For a warm-pool clear held by the launch lifecycle hook: CONTINUE or ABANDON, what its
+    # verdict completes the action with.
+    lifecycle_result: str = ""
 
     @property
     def is_alert(self) -> bool:

@@ -9,6 +9,7 @@
         detail, reason), postedAt, via, and per cache the action touched: apcu (instances,
         entries), opcache (instances, scripts, preload, fileCache, validateTimestamps)
     claim (M, while a verdict is being posted): token, until (epoch seconds)
+    lifecycle (M, for a clear that holds a launch lifecycle hook): hookName, token, instanceId
     judgedBy (S, once judged): the token of the claim that posted the verdict
     stuckAlertedAt (S, once a stuck alert was posted)
     neverEndedAlertedAt (S, once the watchdog gave up on a command that never ended)
@@ -255,6 +256,30 @@ class RecordedVerdict:
 
 
 @dataclass(frozen=True)
+class LifecycleHold:
+    """A launch lifecycle action that keeps an instance in Pending:Wait until its clear's
+    verdict: the notifier completes it (CompleteLifecycleAction) once the verdict is reached."""
+
+    hook_name: str
+    token: str
+    instance_id: str
+
+    def to_attribute(self) -> AttributeValueTypeDef:
+        return {
+            "M": {
+                "hookName": {"S": self.hook_name},
+                "token": {"S": self.token},
+                "instanceId": {"S": self.instance_id},
+            }
+        }
+
+    @classmethod
+    def from_attribute(cls, value: Mapping[str, Any]) -> LifecycleHold:
+        fields = value["M"]
+        return cls(_s(fields, "hookName"), _s(fields, "token"), _s(fields, "instanceId"))
+
+
+@dataclass(frozen=True)
 class CommandRecord:
     command_id: str
     group: str
@@ -267,6 +292,7 @@ class CommandRecord:
     state: str = SENT
     verdict: RecordedVerdict | None = None
     action: str = DEFAULT_ACTION
+    lifecycle: LifecycleHold | None = None
 
     @property
     def ttl(self) -> int:
@@ -288,6 +314,8 @@ class CommandRecord:
         }
         if self.verdict is not None:
             item["verdict"] = self.verdict.to_attribute()
+        if self.lifecycle is not None:
+            item["lifecycle"] = self.lifecycle.to_attribute()
         return item
 
     @classmethod
@@ -308,6 +336,9 @@ class CommandRecord:
             state=_s(item, "state") or SENT,
             verdict=RecordedVerdict.from_attribute(verdict) if verdict else None,
             action=_s(item, "action") or DEFAULT_ACTION,
+            lifecycle=LifecycleHold.from_attribute(item["lifecycle"])
+            if "lifecycle" in item
+            else None,
         )
 
 
