@@ -10,6 +10,8 @@
         entries), opcache (instances, scripts, preload, fileCache, validateTimestamps)
     claim (M, while a verdict is being posted): token, until (epoch seconds)
     judgedBy (S, once judged): the token of the claim that posted the verdict
+    clearClaim (S, absent on items older than it): the key of the item that claims the
+        clear's target (apcu_record.claim), ended when the verdict is in
     stuckAlertedAt (S, once a stuck alert was posted)
     neverEndedAlertedAt (S, once the watchdog gave up on a command that never ended)
     stuckAlertClaim, neverEndedAlertClaim (M, while that alert is being posted): token, until
@@ -267,6 +269,8 @@ class CommandRecord:
     state: str = SENT
     verdict: RecordedVerdict | None = None
     action: str = DEFAULT_ACTION
+    # The key of the claim item the clear holds (apcu_record.claim); "" when it holds none.
+    clear_claim: str = ""
 
     @property
     def ttl(self) -> int:
@@ -288,6 +292,8 @@ class CommandRecord:
         }
         if self.verdict is not None:
             item["verdict"] = self.verdict.to_attribute()
+        if self.clear_claim:
+            item["clearClaim"] = {"S": self.clear_claim}
         return item
 
     @classmethod
@@ -308,6 +314,7 @@ class CommandRecord:
             state=_s(item, "state") or SENT,
             verdict=RecordedVerdict.from_attribute(verdict) if verdict else None,
             action=_s(item, "action") or DEFAULT_ACTION,
+            clear_claim=_s(item, "clearClaim"),
         )
 
 
