@@ -19,13 +19,19 @@ if TYPE_CHECKING:
     from apcu_record.item import CommandRecord
 
 
-def end_clear_claim(ledger: Ledger, command_id: str, record: CommandRecord | None) -> bool:
+def end_clear_claim(
+    ledger: Ledger, command_id: str, record: CommandRecord | None, *, read_again: bool
+) -> bool:
     """True once there is nothing left to end (ended now, held by another command, or no claim
-    at all); False when ending failed, so that a later step may try again."""
+    at all); False when ending failed or must wait, so that a later step tries again.
+
+    `record`: the command's record as the verdict's claim found it. None when the dispatcher's
+    write had not landed yet (SNS can be faster); then, with `read_again`, it is read again.
+    """
     try:
         if record is None:
-            # The notifier's own write may have made the item before the dispatcher's record
-            # landed: read it again for the claim's key.
+            if not read_again:
+                return False
             record = ledger.read(command_id)
         if record is None or not record.clear_claim:
             return True  # sent outside the stack, or before clears were claimed

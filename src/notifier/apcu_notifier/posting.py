@@ -58,7 +58,7 @@ def once(
     if rt.ledger is None:
         return deliver(decide(), rt, remaining)
     claim = rt.ledger.claim(key, remaining)
-    claim_ended = ended and end_clear_claim(rt.ledger, key, claim.record)
+    claim_ended = ended and end_clear_claim(rt.ledger, key, claim.record, read_again=False)
     if claim.result is ClaimResult.JUDGED:
         logger.info("duplicate delivery; the command's verdict was already posted")
         metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
@@ -91,7 +91,7 @@ def once(
         )
         metrics.add_metric(name="VerdictClaimLost", unit=MetricUnit.Count, value=1)
     if not claim_ended:
-        end_clear_claim(ledger, key, claim.record)
+        end_clear_claim(ledger, key, claim.record, read_again=True)
     return outcome
 
 
