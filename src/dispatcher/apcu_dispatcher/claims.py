@@ -87,7 +87,7 @@ def give_back(taken: Taken, config: Config, dynamodb: DynamoDBClient) -> None:
             "could not give the claim back; the target stays claimed until it expires",
             extra={"claim": taken.key},
         )
-        metrics.add_metric(name="ClaimNotReleased", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ClaimReleaseFailed", unit=MetricUnit.Count, value=1)
 
 
 def name_holder(
