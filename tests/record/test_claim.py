@@ -144,3 +144,25 @@ def test_of_many_takers_at_the_same_moment_exactly_one_gets_the_claim(
 
     assert len(results) == takers
     assert sum(isinstance(result, Taken) for result in results) == 1
+
+
+def test_a_claim_whose_answer_was_lost_is_still_the_takers_when_botocore_sends_it_again(
+    dynamodb: DynamoDBClient,
+) -> None:
+    # The first PutItem lands, its answer is lost (500), botocore sends it again: the condition
+    # now fails on the item just written, whose token is this taker's own
+    lost: list[bool] = []
+
+    def lose_first(response_dict: dict[str, Any], **_: Any) -> None:
+        if not lost:
+            lost.append(True)
+            response_dict["status_code"] = 500
+            response_dict["body"] = b'{"__type":"InternalServerError","message":"lost"}'
+
+    dynamodb.meta.events.register("before-parse.dynamodb.PutItem", lose_first)
+
+    taken = claim.take(dynamodb, TABLE, KEY, now=NOW, until=LATER)
+
+    assert lost
+    assert isinstance(taken, Taken)
+    assert claim.give_back(dynamodb, TABLE, taken)
