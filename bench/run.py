@@ -279,12 +279,12 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
                 for value in tracing_values
             } or {"": deployed.deployment(function, stack, base_env, xray_daemon=xray.address)}
             # The notifier judges the command the dispatcher recorded; each dispatcher run
-            # sends (and records) a command of its own, which moto ends at once, so the next
-            # run's look for a running clear finds none.
+            # sends (and records) a command of its own under the group's claim, which is
+            # ended before the next run as the notifier would end it with the verdict.
             prepare = (
                 partial(_sent_record, aws, stack.commands_table, command_id, stack.group)
                 if function == "notifier"
-                else _nothing
+                else partial(_group_free, aws, stack.commands_table, stack.group)
             )
             results[function] = cold_function(
                 run, function, event, variants, default_tracing, prepare
@@ -292,8 +292,13 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
     return results
 
 
-def _nothing() -> None:
-    pass
+def _group_free(aws: EmbeddedAws, table: str, group: str) -> None:
+    """End the group's claim (apcu_record.claim) that the previous dispatcher run took, so that
+    every run sends instead of being refused with 409."""
+    _sources()
+    from apcu_record.claim import group_key
+
+    aws.client("dynamodb").delete_item(TableName=table, Key={"commandId": {"S": group_key(group)}})
 
 
 def cold_function(

@@ -19,7 +19,9 @@ and the benchmark: both share moto's in-process backends.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
+from moto.dynamodb.models import DynamoDBBackend
 from moto.ec2.exceptions import InvalidInstanceIdError
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.core import TaggedEC2Resource
@@ -945,9 +948,33 @@ def _get_tags_by_id(self: TaggedEC2Resource) -> list[dict[str, str]]:
     ]
 
 
+# --- DynamoDB's conditional writes, atomic as in AWS ------------------------------------------
+
+# moto checks a write's condition and then applies it as two steps of Python; two threads (two
+# requests at the same moment, in the tests or in the local run's threaded server) can both
+# pass the check before either writes. DynamoDB applies a conditional write atomically, so the
+# emulator serialises moto's item writes under one lock: a reader of the claim sees what AWS
+# would, and a test of two requests at once tests the dispatcher, not moto's race.
+_ITEM_WRITES = ("put_item", "update_item", "delete_item")
+_item_write_lock = threading.RLock()
+
+
+def _serialised(write: Any) -> Any:
+    if getattr(write, "_serialised", False):
+        return write
+
+    @functools.wraps(write)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _item_write_lock:
+            return write(*args, **kwargs)
+
+    locked._serialised = True  # type: ignore[attr-defined]
+    return locked
+
+
 def install() -> None:
-    """Teach moto's SSM the missing calls, and seed large groups quickly. Idempotent; done
-    on import."""
+    """Teach moto's SSM the missing calls, seed large groups quickly, and make DynamoDB's
+    conditional writes atomic. Idempotent; done on import."""
     InstanceBackend.get_instance = _get_instance_newest_first  # type: ignore[method-assign]
     TaggedEC2Resource.get_tags = _get_tags_by_id  # type: ignore[method-assign]
     SimpleSystemManagerResponse.list_command_invocations = list_command_invocations  # type: ignore[attr-defined]
@@ -959,6 +986,8 @@ def install() -> None:
     SimpleSystemManagerBackend.get_command_by_id = _get_command_by_id  # type: ignore[method-assign]
     Command.response_object = _response_object  # type: ignore[method-assign]
     Command._get_instance_ids_from_targets = _instances_from_targets_only_when_targeted  # type: ignore[method-assign]
+    for name in _ITEM_WRITES:
+        setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
 
 
 install()

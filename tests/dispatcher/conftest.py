@@ -49,6 +49,7 @@ os.environ.update(ENV)
 
 from apcu_dispatcher.clients import Clients, build_clients  # noqa: E402
 from apcu_dispatcher.config import Config  # noqa: E402
+from apcu_record import claim  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "dispatcher"
 
@@ -108,6 +109,12 @@ def commands_in_moto(clients: Clients) -> list[dict[str, Any]]:
     dispatcher's clients must not hide what was sent."""
     pages = boto3.client("ssm", region_name="us-east-1").get_paginator("list_commands").paginate()
     return [command for page in pages for command in page["Commands"]]
+
+
+def end_the_clear(clients: Clients, command_id: str, group: str = "web-prod") -> bool:
+    """What the notifier does once a clear's verdict is in: end its claim on the group. True
+    when the claim named that command."""
+    return claim.end(clients.dynamodb, COMMANDS_TABLE, claim.group_key(group), command_id)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.command import GROUP_TAG
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.validation import ACTIONS, DOCUMENT_PREFIX_PATTERN, FIELDS, RESET_OPCACHE
-from tests.dispatcher.conftest import DOCUMENT, commands_in_moto, stored_event
+from tests.dispatcher.conftest import DOCUMENT, commands_in_moto, end_the_clear, stored_event
 
 EXAMPLES = 400
 # Every example shares one moto (the group is created once); what is sent is compared
@@ -181,6 +181,8 @@ def check(
         assert len(params["Comment"]) <= 100 and params["Comment"].isprintable()
         assert len(commands_in_moto(clients)) == before_moto + 1
         assert body["commandId"]
+        # The claim names the command; its verdict ends it, and the next request may send.
+        assert end_the_clear(clients, body["commandId"])
         return "sent"
     assert new == []
     assert len(commands_in_moto(clients)) == before_moto

@@ -19,7 +19,7 @@ from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
 from apcu_record import store
 from harness import aws_emulator
-from tests.dispatcher.conftest import DOCUMENT, commands_in_moto, stored_event
+from tests.dispatcher.conftest import COMMANDS_TABLE, DOCUMENT, commands_in_moto, stored_event
 
 ALICE = "arn:aws:sts::123456789012:assumed-role/PlatformOps/alice"
 
@@ -360,6 +360,7 @@ def test_lambda_handler_logs_the_decision_and_counts_it(
     log: io.StringIO, web_prod: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     event = stored_event("api-clear.json")
+    aws_emulator.create_commands_table(COMMANDS_TABLE)
 
     response = handler.lambda_handler(event, Context())
 

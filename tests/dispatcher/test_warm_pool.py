@@ -320,11 +320,11 @@ def test_each_way_in_marks_its_requests_origin(
     assert [request.origin for request in seen] == [origin]
 
 
-def test_a_send_that_may_have_run_raises_for_lambdas_retry_which_the_guard_then_checks(
+def test_a_send_that_may_have_run_raises_and_lambdas_retry_is_refused_by_the_claim(
     invoke: Invoke, clients: Clients, web_prod: list[str], no_backoff: list[float]
 ) -> None:
-    # A 500 may come after SSM accepted the command; the retry of the event then finds it
-    # running (test_a_second_delivery_while_the_first_clear_runs_is_refused) or sends it
+    # A 500 may come after SSM accepted the command: the instance's claim stays, so Lambda's
+    # retry of the event a minute later is refused instead of clearing the instance twice
     handler.clients.cache_clear()
     own = handler.clients()
     fault = inject(
@@ -335,5 +335,10 @@ def test_a_send_that_may_have_run_raises_for_lambdas_retry_which_the_guard_then_
         invoke(leaving(web_prod[0]))
     assert fault.attempts == 1
 
-    assert invoke(leaving(web_prod[0]))["statusCode"] == 202
-    assert len(commands_in_moto(clients)) == 1
+    retried = invoke(leaving(web_prod[0]))
+    assert retried["statusCode"] == 409
+    running = retried["body"]["error"]["runningCommand"]
+    # No command id: the first attempt never learnt one
+    assert running["commandId"] is None
+    assert "still being sent" in retried["body"]["error"]["message"]
+    assert fault.attempts == 1

@@ -123,6 +123,8 @@ def test_the_record_says_who_asked_for_what_and_when_it_expires(
         "expiresAt": {"S": f"{expires:%Y-%m-%dT%H:%M:%SZ}"},
         "state": {"S": "sent"},
         "ttl": {"N": str(int((requested + dt.timedelta(days=30)).timestamp()))},
+        # The claim the notifier ends with the verdict (apcu_record.claim)
+        "clearClaim": {"S": "claim#group#web-prod"},
     }
 
 
@@ -222,8 +224,16 @@ def _emitted(output: str) -> list[dict[str, Any]]:
 def test_an_unarmed_watchdog_is_an_error_log_and_a_metric(
     log: io.StringIO, web_prod: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given the stack's schedule group exists but the commands table does not
+    # Given the stack's schedule group exists, but the command's record cannot be written
+    # (the clear's claim can: it is a PutItem, the record an UpdateItem)
     boto3.client("scheduler", region_name="us-east-1").create_schedule_group(Name=WATCHDOG_GROUP)
+    aws_emulator.create_commands_table(COMMANDS_TABLE)
+    inject(
+        handler.clients().dynamodb,
+        "dynamodb",
+        "UpdateItem",
+        Fault(ssm_error("AccessDeniedException", 400, "no"), 99),
+    )
 
     response = handler.lambda_handler(stored_event("api-clear.json"), Context())
 

@@ -25,7 +25,7 @@ def dynamodb() -> Any:
     return boto3.client("dynamodb", region_name=emu.REGION)
 
 
-def dispatched(command_id: str, origin: str = "api") -> None:
+def dispatched(command_id: str, origin: str = "api", clear_claim: str = "") -> None:
     store.put_sent(
         dynamodb(),
         TABLE,
@@ -38,6 +38,7 @@ def dispatched(command_id: str, origin: str = "api") -> None:
             origin=origin,
             requested_at=REQUESTED,
             expires_at="2026-03-02T09:18:03Z",
+            clear_claim=clear_claim,
         ),
     )
 

@@ -89,6 +89,9 @@ def condition(value: dict[str, Any]) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+CLAIM_ITEMS_ONLY = condition({"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["claim#*"]}})
+
+
 def every_policy_document(stack: DeployedStack) -> list[tuple[str, dict[str, Any]]]:
     documents: list[tuple[str, dict[str, Any]]] = []
     for logical_id, resource in stack.resources.items():
@@ -357,9 +360,16 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
         ),
         (
             "Allow",
-            ("dynamodb:GetItem", "dynamodb:PutItem"),
+            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
             ("{CommandsTable.Arn}",),
             no_condition(),
+        ),
+        # The claim on a clear's target: claim items only, never a command's record
+        (
+            "Allow",
+            ("dynamodb:DeleteItem", "dynamodb:PutItem"),
+            ("{CommandsTable.Arn}",),
+            CLAIM_ITEMS_ONLY,
         ),
         ("Allow", ("ssm:ListCommands",), ("*",), no_condition()),
         (
@@ -479,6 +489,8 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
             ("{CommandsTable.Arn}",),
             no_condition(),
         ),
+        # Ends a clear's claim: claim items only
+        ("Allow", ("dynamodb:DeleteItem",), ("{CommandsTable.Arn}",), CLAIM_ITEMS_ONLY),
         ("Allow", ("sqs:SendMessage",), ("{NotifierFailureQueue.Arn}",), no_condition()),
         # A command still running past its expiry: the next watchdog, in the stack's group.
         (

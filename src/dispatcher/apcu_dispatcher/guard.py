@@ -1,8 +1,11 @@
-"""One clear per group at a time: a command of the project's document that is still running
-for the same target refuses the next one with 409, naming it.
+"""A second look, after the claim (apcu_dispatcher.claims): a command of the project's document
+still running for the same target, but holding no claim, refuses the next one with 409.
 
-This also makes a caller's retry after an unknown SendCommand outcome safe: the retry finds the
-first command running and is refused instead of clearing every cache twice.
+The claim is what makes one clear per target atomic; ListCommands is eventually consistent and
+cannot. This check stays for the commands the claim does not know: those sent before clears
+were claimed (for one command lifetime after an upgrade) and those sent with the stack's
+document outside the dispatcher (the Run Command console, the CLI). It runs while the claim is
+held, so a refusal here gives the claim back.
 """
 
 from __future__ import annotations

@@ -20,10 +20,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from apcu_dispatcher import claims
 from apcu_dispatcher.budget import Remaining, unlimited
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.dispatch import send_and_arm
+from apcu_dispatcher.dispatch import SendOutcomeUnknown, send_and_arm
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.guard import refuse_if_instance_busy
 from apcu_dispatcher.responses import Answer, refused
@@ -36,6 +37,8 @@ from apcu_dispatcher.warm_pool import (
     build_instance_command,
     warm_pool_request,
 )
+from apcu_record import claim
+from apcu_record.claim import Taken
 from apcu_record.item import LifecycleHold
 from apcu_record.lifecycle import CONTINUE, complete
 
@@ -121,12 +124,23 @@ def handle_lifecycle(
     """The answer and the outcome to count. As for warm-pool exits, throttling and an unknown
     SendCommand outcome raise, so that Lambda retries the event; the instance waits meanwhile,
     and the hook's DefaultResult applies if no retry gets through."""
+    taken: Taken | None = None
     try:
         action = parse_launch_action(event, config.allowed_groups, config.warm_pool_hook_name)
         if not action.leaves_warm_pool:
             return continue_at_once(action, clients), "LifecycleContinued"
+        # Claimed per instance, as a warm-pool exit is: a redelivered event, or Lambda's retry
+        # of this one, is refused instead of sending again.
+        taken = claims.take_or_refuse(
+            claim.instance_key(action.instance_id),
+            f"instance {action.instance_id}",
+            config,
+            clients.dynamodb,
+        )
         refuse_if_instance_busy(action.instance_id, config, clients.ssm)
     except Refusal as refusal:
+        if taken is not None:
+            claims.give_back(taken, config, clients.dynamodb)
         if refusal.status >= 500:
             raise
         logger.warning(
@@ -143,7 +157,14 @@ def handle_lifecycle(
     leaving = WarmPoolExit(action.group, action.instance_id, action.event_id)
     request = replace(warm_pool_request(leaving), hold=action.hold)
     params = build_instance_command(leaving, request, config)
-    command_id, missed = send_and_arm(request, params, config, clients, remaining)
+    try:
+        command_id, missed = send_and_arm(request, params, config, clients, taken, remaining)
+    except SendOutcomeUnknown:
+        raise
+    except BaseException:
+        # Nothing was sent: Lambda's retry of the event may claim the instance again.
+        claims.give_back(taken, config, clients.dynamodb)
+        raise
     logger.info(
         "clear sent; the instance waits in Pending:Wait for its verdict",
         extra={

@@ -17,17 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from apcu_dispatcher import claims
 from apcu_dispatcher.budget import Remaining, unlimited
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.command import build_send_command, console_url
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.dispatch import send_and_arm
+from apcu_dispatcher.dispatch import SendOutcomeUnknown, send_and_arm
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.guard import refuse_if_instance_busy
 from apcu_dispatcher.preflight import Plan
 from apcu_dispatcher.responses import Answer, not_armed_warning, refused
 from apcu_dispatcher.validation import CLEAR_APCU, FlushRequest, ValidationError
 from apcu_dispatcher.watchdog import NotArmed
+from apcu_record import claim
+from apcu_record.claim import Taken
 from apcu_record.lifecycle import cleared_before_service
 
 if TYPE_CHECKING:
@@ -93,15 +96,31 @@ def handle_warm_pool(
 ) -> tuple[Answer, str]:
     """The answer and the outcome to count.
 
-    A malformed event or a clear of this instance already running is refused and logged: trying
-    again cannot change that. Throttling and an unknown SendCommand outcome raise instead, so
-    that Lambda retries the event (asynchronous invocation); the retry then finds the command
-    if it was sent after all.
+    Each instance is claimed (apcu_record.claim) before its clear is sent, so a redelivered
+    event, or Lambda's retry of this one, finds the claim and is refused instead of sending
+    again. A malformed event or a claimed instance is refused and logged: trying again cannot
+    change that. Throttling and an unknown SendCommand outcome raise instead, so that Lambda
+    retries the event (asynchronous invocation); after an unknown outcome the claim stays, and
+    the retry is refused by it.
     """
+    taken: Taken | None = None
     try:
         leaving = parse_warm_pool_exit(event, config.allowed_groups)
+        cleared_by = _cleared_under_the_hook(leaving, config, clients)
+        if cleared_by is not None:
+            logger.info(
+                "warm-pool exit already cleared before it entered service; nothing sent",
+                extra={"instance_id": leaving.instance_id, "cleared_by": cleared_by},
+            )
+            return already_cleared(leaving, cleared_by), "AlreadyCleared"
+        key = claim.instance_key(leaving.instance_id)
+        taken = claims.take_or_refuse(
+            key, f"instance {leaving.instance_id}", config, clients.dynamodb
+        )
         refuse_if_instance_busy(leaving.instance_id, config, clients.ssm)
     except Refusal as refusal:
+        if taken is not None:
+            claims.give_back(taken, config, clients.dynamodb)
         if refusal.status >= 500:
             raise
         logger.warning(
@@ -115,14 +134,14 @@ def handle_warm_pool(
             },
         )
         return refused(refusal), "Rejected"
-    cleared_by = _cleared_under_the_hook(leaving, config, clients)
-    if cleared_by is not None:
-        logger.info(
-            "warm-pool exit already cleared before it entered service; nothing sent",
-            extra={"instance_id": leaving.instance_id, "cleared_by": cleared_by},
-        )
-        return already_cleared(leaving, cleared_by), "AlreadyCleared"
-    command_id, missed = clear_instance(leaving, config, clients, remaining)
+    try:
+        command_id, missed = clear_instance(leaving, config, clients, taken, remaining)
+    except SendOutcomeUnknown:
+        raise
+    except BaseException:
+        # Nothing was sent: Lambda's retry of the event may claim the instance again.
+        claims.give_back(taken, config, clients.dynamodb)
+        raise
     logger.info(
         "clear sent",
         extra={
@@ -164,15 +183,18 @@ def already_cleared(leaving: WarmPoolExit, cleared_by: str) -> Answer:
 
 
 def clear_instance(
-    leaving: WarmPoolExit, config: Config, clients: Clients, remaining: Remaining = unlimited
+    leaving: WarmPoolExit,
+    config: Config,
+    clients: Clients,
+    taken: Taken,
+    remaining: Remaining = unlimited,
 ) -> tuple[str, NotArmed | None]:
-    """Send the clear, then arm its record and watchdog as a group clear's are: its verdict is
-    recorded with origin "warm-pool", and the notifier posts it only when it is an alert."""
+    """Send the clear under the instance's claim, then arm its record and watchdog as a group
+    clear's are: its verdict is recorded with origin "warm-pool", and the notifier posts it
+    only when it is an alert."""
     request = warm_pool_request(leaving)
     params = build_instance_command(leaving, request, config)
-    # Throttling and an unknown outcome raise, so that Lambda retries the event; the retry
-    # finds the command through the guard if it was sent after all.
-    return send_and_arm(request, params, config, clients, remaining)
+    return send_and_arm(request, params, config, clients, taken, remaining)
 
 
 def warm_pool_request(leaving: WarmPoolExit) -> FlushRequest:

@@ -47,7 +47,11 @@ def expiry(requested: dt.datetime, config: Config) -> dt.datetime:
 
 
 def build_record(
-    command_id: str, request: FlushRequest, requested: dt.datetime, config: Config
+    command_id: str,
+    request: FlushRequest,
+    requested: dt.datetime,
+    config: Config,
+    clear_claim: str = "",
 ) -> CommandRecord:
     return CommandRecord(
         command_id=command_id,
@@ -60,6 +64,7 @@ def build_record(
         requested_at=iso(requested),
         expires_at=iso(expiry(requested, config)),
         lifecycle=request.hold,
+        clear_claim=clear_claim,
     )
 
 
@@ -86,14 +91,16 @@ def arm(
     *,
     dynamodb: DynamoDBClient,
     scheduler: EventBridgeSchedulerClient,
+    clear_claim: str = "",
 ) -> NotArmed | None:
     """Write the record and the schedule; say what failed instead of raising.
 
     Each is tried even when the other failed: a schedule without a record still brings a
     verdict (the notifier judges a command it has no record of), and a record without a
-    schedule still lets a caller read the verdict SNS brings.
+    schedule still lets a caller read the verdict SNS brings. `clear_claim` names the claim the
+    notifier ends with the verdict.
     """
-    record = build_record(command_id, request, requested, config)
+    record = build_record(command_id, request, requested, config, clear_claim)
     failures: list[tuple[str, str]] = []
     # Any error, not only AWS's: the command already runs, and a raised error would tell the
     # caller to send it again.

@@ -160,6 +160,7 @@ def handle_notification(
             remaining,
             lambda: settle(notification, rt, remaining),
             via=VIA_SNS,
+            ended=True,
         )
     except CommandNotSettled as error:
         # A normal race, not a failure: look again shortly rather than raise.

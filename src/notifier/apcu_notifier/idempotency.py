@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from apcu_notifier.counts import apcu_count, opcache_count
 from apcu_notifier.verdict import Problem, Verdict
-from apcu_record import store
+from apcu_record import claim, store
 from apcu_record.item import RecordedProblem, RecordedVerdict, iso
 from apcu_record.store import Claim, ClaimResult
 
@@ -61,6 +61,10 @@ class Ledger:
 
     def release(self, key: str, token: str) -> None:
         store.release_claim(self.client, self.table, key, token)
+
+    def end_clear(self, claim_key: str, command_id: str) -> bool:
+        """End the clear's claim on its target if this command still holds it."""
+        return claim.end(self.client, self.table, claim_key, command_id)
 
     def read(self, command_id: str) -> CommandRecord | None:
         return store.read(self.client, self.table, command_id)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from apcu_notifier import budget, slack
+from apcu_notifier.clear_claim import end_clear_claim
 from apcu_notifier.idempotency import ClaimResult
 from apcu_notifier.lifecycle import complete_held, result_for
 from apcu_notifier.observability import logger, metrics
@@ -42,12 +43,24 @@ class NotRecorded(RuntimeError):
 
 
 def once(
-    rt: Runtime, key: str, remaining: Callable[[], float], decide: Decide, *, via: str
+    rt: Runtime,
+    key: str,
+    remaining: Callable[[], float],
+    decide: Decide,
+    *,
+    via: str,
+    ended: bool = False,
 ) -> dict[str, Any]:
-    """Decide and post the verdict for `key` (a command id) unless one was posted already."""
+    """Decide and post the verdict for `key` (a command id) unless one was posted already.
+
+    `ended`: SSM says the command ended (its final notification, or the live status), so the
+    clear's claim on its target ends now, whatever becomes of the post; else it ends once the
+    verdict is recorded.
+    """
     if rt.ledger is None:
         return deliver(decide(), rt, remaining)
     claim = rt.ledger.claim(key, remaining)
+    claim_ended = ended and end_clear_claim(rt.ledger, key, claim.record, read_again=False)
     if claim.result is ClaimResult.JUDGED:
         logger.info("duplicate delivery; the command's verdict was already posted")
         metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
@@ -85,17 +98,11 @@ def once(
             "verdict posted, but its claim had expired and was taken by another invocation"
         )
         metrics.add_metric(name="VerdictClaimLost", unit=MetricUnit.Count, value=1)
-    if (
-        record is not None
-        and record.lifecycle is not None
-        and verdict.lifecycle_result
-        in (
-            "CONTINUE",
-            "ABANDON",
-        )
-    ):
-        completed = complete_held(rt, record, verdict, verdict.lifecycle_result)  # type: ignore[arg-type]
-        outcome["lifecycle"] = verdict.lifecycle_result if completed else "not-completed"
+    if not claim_ended:
+        end_clear_claim(ledger, key, claim.record, read_again=True)
+    if record is not None and held is not None:
+        completed = complete_held(rt, record, verdict, held)
+        outcome["lifecycle"] = held if completed else "not-completed"
     return outcome
 
 

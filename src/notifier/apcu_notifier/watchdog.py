@@ -109,7 +109,7 @@ def check(
         )
         return replace(judge(facts), notification_missing=True)
 
-    outcome = once(rt, command_id, remaining, decide, via=VIA_WATCHDOG)
+    outcome = once(rt, command_id, remaining, decide, via=VIA_WATCHDOG, ended=True)
     if outcome.get("verdict"):
         # The command ended, yet no notification brought its verdict: a broken path to fix.
         logger.warning(
@@ -183,7 +183,7 @@ def _settled_later(
             )
         )
 
-    return once(rt, command_id, remaining, decide, via=VIA_SNS)
+    return once(rt, command_id, remaining, decide, via=VIA_SNS, ended=True)
 
 
 def stuck_verdict(facts: Facts) -> Verdict:

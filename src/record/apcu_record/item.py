@@ -11,6 +11,8 @@
     claim (M, while a verdict is being posted): token, until (epoch seconds)
     lifecycle (M, for a clear that holds a launch lifecycle hook): hookName, token, instanceId
     judgedBy (S, once judged): the token of the claim that posted the verdict
+    clearClaim (S, absent on items older than it): the key of the item that claims the
+        clear's target (apcu_record.claim), ended when the verdict is in
     stuckAlertedAt (S, once a stuck alert was posted)
     neverEndedAlertedAt (S, once the watchdog gave up on a command that never ended)
     stuckAlertClaim, neverEndedAlertClaim (M, while that alert is being posted): token, until
@@ -293,6 +295,8 @@ class CommandRecord:
     verdict: RecordedVerdict | None = None
     action: str = DEFAULT_ACTION
     lifecycle: LifecycleHold | None = None
+    # The key of the claim item the clear holds (apcu_record.claim); "" when it holds none.
+    clear_claim: str = ""
 
     @property
     def ttl(self) -> int:
@@ -316,6 +320,8 @@ class CommandRecord:
             item["verdict"] = self.verdict.to_attribute()
         if self.lifecycle is not None:
             item["lifecycle"] = self.lifecycle.to_attribute()
+        if self.clear_claim:
+            item["clearClaim"] = {"S": self.clear_claim}
         return item
 
     @classmethod
@@ -339,6 +345,7 @@ class CommandRecord:
             lifecycle=LifecycleHold.from_attribute(item["lifecycle"])
             if "lifecycle" in item
             else None,
+            clear_claim=_s(item, "clearClaim"),
         )
 
 
