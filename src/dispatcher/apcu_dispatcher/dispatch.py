@@ -74,8 +74,11 @@ def send_and_arm(
     config: Config,
     clients: Clients,
     remaining: Remaining = unlimited,
+    *,
+    retry_of: str = "",
 ) -> tuple[str, NotArmed | None]:
-    """Send the command, then write its record and arm its watchdog.
+    """Send the command, then write its record (a retry's names the clear's first command)
+    and arm its watchdog.
 
     A 5xx or a lost answer raises SendOutcomeUnknown: AWS may have run the command, so it is
     never sent again. Throttling and other AWS errors are raised as they came (nothing ran).
@@ -98,6 +101,7 @@ def send_and_arm(
         config,
         dynamodb=clients.dynamodb,
         scheduler=clients.scheduler,
+        retry_of=retry_of,
     )
     return command_id, missed
 

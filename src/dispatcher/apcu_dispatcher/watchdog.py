@@ -47,7 +47,12 @@ def expiry(requested: dt.datetime, config: Config) -> dt.datetime:
 
 
 def build_record(
-    command_id: str, request: FlushRequest, requested: dt.datetime, config: Config
+    command_id: str,
+    request: FlushRequest,
+    requested: dt.datetime,
+    config: Config,
+    *,
+    retry_of: str = "",
 ) -> CommandRecord:
     return CommandRecord(
         command_id=command_id,
@@ -59,6 +64,7 @@ def build_record(
         origin=request.origin,
         requested_at=iso(requested),
         expires_at=iso(expiry(requested, config)),
+        retry_of=retry_of,
     )
 
 
@@ -85,6 +91,7 @@ def arm(
     *,
     dynamodb: DynamoDBClient,
     scheduler: EventBridgeSchedulerClient,
+    retry_of: str = "",
 ) -> NotArmed | None:
     """Write the record and the schedule; say what failed instead of raising.
 
@@ -92,7 +99,7 @@ def arm(
     verdict (the notifier judges a command it has no record of), and a record without a
     schedule still lets a caller read the verdict SNS brings.
     """
-    record = build_record(command_id, request, requested, config)
+    record = build_record(command_id, request, requested, config, retry_of=retry_of)
     failures: list[tuple[str, str]] = []
     # Any error, not only AWS's: the command already runs, and a raised error would tell the
     # caller to send it again.
