@@ -1,0 +1,317 @@
+"""POST /flush/{commandId}/retry through the handler, against moto: what is re-sent (read back
+from moto), what is refused, and what throttling does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from apcu_dispatcher import handler
+from apcu_dispatcher.clients import Clients
+from apcu_dispatcher.config import Config
+from apcu_record import store
+from apcu_record.item import RecordedProblem, RecordedVerdict
+from harness import aws_emulator
+from tests.dispatcher.conftest import (
+    COMMANDS_TABLE,
+    DOCUMENT,
+    ROLE_ARN,
+    TOPIC_ARN,
+    WATCHDOG_GROUP,
+    commands_in_moto,
+    stored_event,
+)
+from tests.dispatcher.faults import Fault, inject, ssm_error
+
+UNKNOWN_ID = "5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48"
+
+
+def retry_event(command_id: Any, body: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = stored_event("api-retry.json")
+    event["pathParameters"] = {"commandId": command_id}
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def ask(event: dict[str, Any], settings: Config, clients: Clients) -> tuple[int, dict[str, Any]]:
+    response = handler.handle(event, settings, clients).response
+    return response["statusCode"], json.loads(response["body"])
+
+
+def clear(settings: Config, clients: Clients) -> str:
+    event = stored_event("api-clear.json")
+    response = handler.handle(event, settings, clients).response
+    assert response["statusCode"] == 202, response
+    return str(json.loads(response["body"])["commandId"])
+
+
+def judge(clients: Clients, command_id: str, stale: list[str], *, kind: str = "partial") -> None:
+    """Record the verdict the notifier would: `stale` failed (an empty list: ok)."""
+    claim = store.claim_verdict(
+        clients.dynamodb, COMMANDS_TABLE, command_id, now=dt.datetime.now(dt.UTC), hold_seconds=60
+    )
+    verdict = RecordedVerdict(
+        kind=kind if stale else "ok",
+        alert=bool(stale),
+        expected=None,
+        targeted=len(stale),
+        succeeded=0,
+        missing_instances=(),
+        problems=tuple(RecordedProblem(i, "Failed", "Undeliverable") for i in stale[:20]),
+        posted_at="2026-11-29T05:30:00Z",
+        via="sns",
+        stale_instances=tuple(sorted(stale)),
+        stale_count=len(stale),
+    )
+    assert store.record_verdict(clients.dynamodb, COMMANDS_TABLE, command_id, claim.token, verdict)
+
+
+def sent_after(clients: Clients, first: str) -> list[dict[str, Any]]:
+    """The commands moto holds besides the first clear, oldest first."""
+    return sorted(
+        (c for c in commands_in_moto(clients) if c["CommandId"] != first),
+        key=lambda c: len(c["InstanceIds"]),
+        reverse=True,
+    )
+
+
+def test_a_partial_clears_stale_instances_are_re_sent_exactly(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    # Given a clear of web-prod (prefix config:) whose verdict left two instances stale
+    first = clear(settings, clients)
+    judge(clients, first, web_prod[1:])
+
+    # When someone retries it, with a body that tries to choose the instances and the script
+    status, body = ask(
+        retry_event(first, body='{"instanceIds": ["i-0bad"], "commands": ["rm -rf /"]}'),
+        settings,
+        clients,
+    )
+
+    # Then exactly those two get the same command; nothing from the body reached SSM
+    assert status == 202, body
+    [command] = sent_after(clients, first)
+    assert sorted(command["InstanceIds"]) == web_prod[1:]
+    assert command["Targets"] == []
+    assert command["DocumentName"] == DOCUMENT
+    assert command["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
+    assert command["NotificationConfig"] == {
+        "NotificationArn": TOPIC_ARN,
+        "NotificationEvents": ["Success", "TimedOut", "Cancelled", "Failed"],
+        "NotificationType": "Command",
+    }
+    assert command["ServiceRole"] == ROLE_ARN
+    assert body["commandIds"] == [command["CommandId"]]
+    assert body["retryOf"] == first
+    assert sorted(body["retried"]) == web_prod[1:]
+    assert body["skipped"] == []
+    assert body["consoleUrl"].endswith(f"{command['CommandId']}?region=us-east-1")
+    # And the retry is recorded as one, and armed with a watchdog like any command
+    record = store.read(clients.dynamodb, COMMANDS_TABLE, command["CommandId"])
+    assert record is not None
+    assert (record.origin, record.retry_of, record.group, record.prefix) == (
+        "retry",
+        first,
+        "web-prod",
+        "config:",
+    )
+    clients.scheduler.get_schedule(
+        Name=f"watchdog-{command['CommandId']}", GroupName=WATCHDOG_GROUP
+    )
+    original = store.read(clients.dynamodb, COMMANDS_TABLE, first)
+    assert original is not None
+    assert original.retries == (command["CommandId"],)
+
+
+def test_sixty_stale_instances_take_two_commands_of_fifty_and_ten(
+    settings: Config, clients: Clients
+) -> None:
+    members = sorted(aws_emulator.create_group("web-prod", 60))
+    first = clear(settings, clients)
+    judge(clients, first, members, kind="no_targets")
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    assert status == 202, body
+    commands = sent_after(clients, first)
+    assert [len(c["InstanceIds"]) for c in commands] == [50, 10]
+    assert sorted(i for c in commands for i in c["InstanceIds"]) == members
+    assert sorted(body["commandIds"]) == sorted(c["CommandId"] for c in commands)
+    original = store.read(clients.dynamodb, COMMANDS_TABLE, first)
+    assert original is not None
+    assert sorted(original.retries) == sorted(body["commandIds"])
+
+
+def test_an_instance_that_left_in_service_is_skipped(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, web_prod[1:])
+    aws_emulator.set_lifecycle("web-prod", [web_prod[2]], "Terminating")
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    assert status == 202, body
+    [command] = sent_after(clients, first)
+    assert command["InstanceIds"] == [web_prod[1]]
+    assert (body["retried"], body["skipped"]) == ([web_prod[1]], [web_prod[2]])
+
+
+def test_nothing_to_retry_when_every_stale_instance_left_in_service(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, [web_prod[2]])
+    aws_emulator.set_lifecycle("web-prod", [web_prod[2]], "Standby")
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    assert status == 409
+    assert body["error"]["rule"] == "nothing-to-retry"
+    assert body["error"]["skipped"] == [web_prod[2]]
+    assert sent_after(clients, first) == []
+
+
+def test_nothing_to_retry_after_an_ok_clear(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, [])
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    assert (status, body["error"]["rule"]) == (409, "nothing-to-retry")
+    assert sent_after(clients, first) == []
+
+
+def test_a_command_not_yet_judged_is_refused(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    first = clear(settings, clients)
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    assert (status, body["error"]["rule"]) == (409, "clear-in-progress")
+    assert sent_after(clients, first) == []
+
+
+def test_a_second_retry_waits_for_the_first_until_its_verdict_or_its_expiry(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, web_prod)
+    status, body = ask(retry_event(first), settings, clients)
+    assert status == 202
+    [retry_id] = body["commandIds"]
+
+    # While the retry runs, neither the clear nor the retry's own id can be retried
+    status, body = ask(retry_event(first), settings, clients)
+    assert (status, body["error"]["rule"]) == (409, "clear-in-progress")
+    assert body["error"]["runningCommand"]["commandId"] == retry_id
+    status, body = ask(retry_event(retry_id), settings, clients)
+    assert (status, body["error"]["rule"]) == (409, "clear-in-progress")
+    assert len(sent_after(clients, first)) == 1
+
+    # Once its expiry has passed without a verdict, the clear can be retried again
+    clients.dynamodb.update_item(
+        TableName=COMMANDS_TABLE,
+        Key={"commandId": {"S": retry_id}},
+        UpdateExpression="SET expiresAt = :past",
+        ExpressionAttributeValues={":past": {"S": "2026-01-01T00:00:00Z"}},
+    )
+    status, body = ask(retry_event(first), settings, clients)
+    assert status == 202, body
+    assert len(sent_after(clients, first)) == 2
+
+
+def test_a_retry_of_a_retry_belongs_to_the_same_clear(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, web_prod)
+    [retry_id] = ask(retry_event(first), settings, clients)[1]["commandIds"]
+    # The retry reached all but one
+    judge(clients, retry_id, [web_prod[0]])
+
+    status, body = ask(retry_event(retry_id), settings, clients)
+
+    assert status == 202, body
+    [second] = body["commandIds"]
+    record = store.read(clients.dynamodb, COMMANDS_TABLE, second)
+    assert record is not None and record.retry_of == first
+    assert body["retried"] == [web_prod[0]]
+    original = store.read(clients.dynamodb, COMMANDS_TABLE, first)
+    assert original is not None and original.retries == (retry_id, second)
+
+
+def test_a_command_this_stack_never_sent_is_not_found(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    # Even a real command in SSM: without a record it is never re-sent
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    other = ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=web_prod[:1])
+    other_id = other["Command"]["CommandId"]
+
+    for command_id in (UNKNOWN_ID, other_id):
+        status, body = ask(retry_event(command_id), settings, clients)
+        assert (status, body["error"]["rule"]) == (404, "unknown-command")
+    assert len(commands_in_moto(clients)) == 1
+
+
+@pytest.mark.parametrize("command_id", ["not-a-uuid", "", None, UNKNOWN_ID + "0"])
+def test_a_malformed_command_id_is_a_400(
+    settings: Config, clients: Clients, command_id: Any
+) -> None:
+    status, body = ask(retry_event(command_id), settings, clients)
+
+    assert status == 400
+    assert (body["error"]["field"], body["error"]["rule"]) == ("commandId", "pattern")
+
+
+def test_a_send_throttled_once_is_sent_again_once(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, web_prod[1:])
+    fault = inject(
+        clients.ssm_send, "ssm", "SendCommand", Fault(ssm_error("ThrottlingException"), 1)
+    )
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    assert status == 202, body
+    assert fault.attempts == 2
+    [command] = sent_after(clients, first)
+    assert sorted(command["InstanceIds"]) == web_prod[1:]
+
+
+def test_a_send_throttled_throughout_is_a_503_with_nothing_sent(
+    settings: Config, clients: Clients, web_prod: list[str], no_backoff: list[float]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, web_prod[1:])
+    inject(clients.ssm_send, "ssm", "SendCommand", Fault(ssm_error("ThrottlingException"), 99))
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    assert (status, body["error"]["rule"]) == (503, "aws-throttled")
+    assert sent_after(clients, first) == []
+    original = store.read(clients.dynamodb, COMMANDS_TABLE, first)
+    assert original is not None and original.retries == ()
+
+
+def test_the_handler_counts_a_retry(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    first = clear(settings, clients)
+    judge(clients, first, web_prod[1:])
+
+    handled = handler.handle(retry_event(first), settings, clients)
+
+    assert handled.outcome == "RetryAccepted"
