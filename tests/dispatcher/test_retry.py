@@ -248,6 +248,13 @@ def test_a_retry_of_a_retry_belongs_to_the_same_clear(
     assert body["retried"] == [web_prod[0]]
     original = store.read(clients.dynamodb, COMMANDS_TABLE, first)
     assert original is not None and original.retries == (retry_id, second)
+    # The status route links them both ways
+    status_event = stored_event("api-status.json")
+    status_event["pathParameters"] = {"commandId": first}
+    shown = ask(status_event, settings, clients)[1]
+    assert shown["retries"] == {"count": 2, "latest": [retry_id, second]}
+    status_event["pathParameters"] = {"commandId": second}
+    assert ask(status_event, settings, clients)[1]["retryOf"] == first
 
 
 def test_a_command_this_stack_never_sent_is_not_found(
