@@ -81,7 +81,7 @@ def sent_after(clients: Clients, first: str) -> list[dict[str, Any]]:
 
 
 def test_a_partial_clears_stale_instances_are_re_sent_exactly(
-    settings: Config, clients: Clients, web_prod: list[str]
+    settings: Config, clients: Clients, web_prod: list[str], sent: list[dict[str, Any]]
 ) -> None:
     # Given a clear of web-prod (prefix config:) whose verdict left two instances stale
     first = clear(settings, clients)
@@ -107,6 +107,14 @@ def test_a_partial_clears_stale_instances_are_re_sent_exactly(
         "NotificationType": "Command",
     }
     assert command["ServiceRole"] == ROLE_ARN
+    # Everything but the target and the comment is the first clear's request, word for word
+    clear_request, retry_request = sent
+    differs = {"Targets", "InstanceIds", "Comment"}
+    assert {k: v for k, v in retry_request.items() if k not in differs} == {
+        k: v for k, v in clear_request.items() if k not in differs
+    }
+    assert retry_request["InstanceIds"] == web_prod[1:]
+    assert retry_request["Comment"] == f"PlatformOps/alice: retry of {first}"
     assert body["commandIds"] == [command["CommandId"]]
     assert body["retryOf"] == first
     assert sorted(body["retried"]) == web_prod[1:]
