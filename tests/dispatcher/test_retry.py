@@ -236,6 +236,9 @@ def test_a_second_retry_waits_for_the_first_until_its_verdict_or_its_expiry(
     status, body = ask(retry_event(first), settings, clients)
     assert status == 202, body
     assert len(sent_after(clients, first)) == 2
+    # And it says that retrying the retry would have re-sent less
+    [warning] = body["warnings"]
+    assert (warning["reason"], retry_id in warning["message"]) == ("retried-before", True)
 
 
 def test_a_retry_of_a_retry_belongs_to_the_same_clear(

@@ -195,8 +195,7 @@ def handle_retry(
             "requester": requester,
         },
     )
-    unarmed = any(w.get("reason") == "watchdog-not-armed" for w in answer.body["warnings"])
-    return Handled(answer.for_api(), "RetryAccepted", ("WatchdogNotArmed",) if unarmed else ())
+    return Handled(answer.for_api(), "RetryAccepted", _report_unarmed(answer, command_id))
 
 
 def is_api_event(event: object) -> bool:

@@ -108,7 +108,20 @@ def retry(
         origin=RETRY_ORIGIN,
     )
     sent, not_sent = _send_all(request, targets, first.command_id, config, clients, remaining)
-    return _accepted(command_id, record, sent, not_sent, skipped, verdict.stale_count, config)
+    answer = _accepted(command_id, record, sent, not_sent, skipped, verdict.stale_count, config)
+    if record is first and first.retries:
+        # This verdict predates the retries, which may have cleared some of its instances.
+        answer.body["warnings"].append(
+            {
+                "reason": "retried-before",
+                "message": (
+                    f"clear {command_id} was retried before ({len(first.retries)} command(s)); "
+                    "this re-sent everything its own verdict left stale. To re-send only what "
+                    f"a retry left stale, retry that retry: {first.retries[-1]}"
+                ),
+            }
+        )
+    return answer
 
 
 def refuse_if_retry_running(
