@@ -1,6 +1,6 @@
 """The Lambda edge: route GET /flush/{commandId} to the status reader and
-POST /flush/{commandId}/retry to the retry; tell a POST /flush
-request from a console event, validate, dispatch, answer.
+POST /flush/{commandId}/retry to the retry; tell a POST /flush request from a console event,
+validate, dispatch, answer.
 
 Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
 requester written into the command's Comment is then what they wrote, while CloudTrail still

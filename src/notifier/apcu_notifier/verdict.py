@@ -183,8 +183,8 @@ class Verdict:
     hibernated_warm_pools: tuple[str, ...] = ()
     # Problems of instances that count; outside InService instances are in `outside`.
     problems: tuple[Problem, ...] = ()
-    # The instances that count which this verdict leaves stale, sorted: what a retry re-sends
-    # to (docs/design.md, "Retry on demand").
+    # The instances that count which this verdict leaves stale, sorted: what
+    # POST /flush/{commandId}/retry re-sends to (README, "Retry on demand").
     stale: tuple[str, ...] = ()
     missing_groups: tuple[str, ...] = ()
     scaling: Scaling | None = None
