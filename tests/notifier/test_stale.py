@@ -14,6 +14,7 @@ from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records
 from tests.notifier.conftest import GROUP, World
 from tests.notifier.records import dispatched, item
+from tests.notifier.test_watchdog import watchdog_event
 
 
 @pytest.fixture
@@ -77,6 +78,19 @@ def test_no_targets_keeps_every_in_service_instance_but_not_one_that_joined_afte
     assert outcome["outcomes"][0]["verdict"] == "no_targets"
     # Its cache began empty: only the two that were there are stale
     assert stale(command_id) == (members[:2], 2)
+
+
+def test_the_watchdogs_verdict_keeps_them_too(recording: World) -> None:
+    # Given a command whose notification never came, and one instance that never got it
+    members = sorted(emu.create_group(GROUP, 3))
+    command_id = recording.send()
+    emu.settle_command(command_id, {i: ok() for i in members[:2]})
+    dispatched(command_id)
+
+    recording.invoke(watchdog_event(command_id))
+
+    assert item(command_id)["verdict"]["M"]["via"] == {"S": "watchdog"}
+    assert stale(command_id) == ([members[2]], 1)
 
 
 def test_an_ok_verdict_leaves_nothing_stale(recording: World) -> None:
