@@ -38,7 +38,9 @@ STAGE = "$default"
 # The HTTP API's routes (template.yaml): the route key is what the dispatcher dispatches on.
 POST_FLUSH = "POST /flush"
 GET_FLUSH = "GET /flush/{commandId}"
+RETRY_FLUSH = "POST /flush/{commandId}/retry"
 _COMMAND_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)$")
+_RETRY_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)/retry$")
 # What API Gateway answers itself, when no route matches or the integration fails.
 NOT_FOUND = {"message": "Not Found"}
 INTEGRATION_FAILED = {"message": "Internal Server Error"}
@@ -57,6 +59,8 @@ def route(method: str, path: str) -> Route | None:
         return Route(POST_FLUSH, None)
     if method == "GET" and (match := _COMMAND_PATH.match(path)):
         return Route(GET_FLUSH, {"commandId": unquote(match["commandId"])})
+    if method == "POST" and (match := _RETRY_PATH.match(path)):
+        return Route(RETRY_FLUSH, {"commandId": unquote(match["commandId"])})
     return None
 
 

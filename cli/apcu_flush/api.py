@@ -1,4 +1,4 @@
-"""The two routes of the flush API, each request signed with SigV4 for execute-api."""
+"""The routes of the flush API, each request signed with SigV4 for execute-api."""
 
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ class FlushApi:
 
     def status(self, command_id: str) -> Reply:
         return self._send("GET", f"{self._url}/{quote(command_id, safe='')}", None)
+
+    def retry(self, command_id: str) -> Reply:
+        # No body: the API re-sends what the command's record says, nothing a caller chose.
+        return self._send("POST", f"{self._url}/{quote(command_id, safe='')}/retry", None)
 
     def _send(self, method: str, url: str, data: bytes | None) -> Reply:
         headers = {"Accept": "application/json", "User-Agent": f"apcu-flush/{__version__}"}

@@ -5,6 +5,10 @@ asked.
     apcu-flush clear web-prod --prefix config: --comment "release 2026.11.29" --wait
     apcu-flush clear web-prod --action reset-opcache --wait
     apcu-flush status 5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab --wait
+    apcu-flush retry 5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab --wait
+
+`retry` sends a judged clear again to the instances its verdict left stale that are still
+InService (same action and prefix), without clearing the whole group again.
 
 The API URL is --api-url, else the ApiUrl output of --stack, else the environment variable
 APCU_FLUSH_API_URL.
@@ -86,6 +90,14 @@ def parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", parents=[common], help="read a command's state")
     status.add_argument("command_id", metavar="COMMAND_ID")
     _wait_options(status)
+
+    again = commands.add_parser(
+        "retry",
+        parents=[common],
+        help="send a judged clear again to the InService instances it left stale",
+    )
+    again.add_argument("command_id", metavar="COMMAND_ID", help="the clear (or retry) to repair")
+    _wait_options(again)
     return top
 
 
@@ -152,6 +164,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     )
     if args.command == "clear":
         return clear(api, args, out)
+    if args.command == "retry":
+        return retry(api, args, out)
     return status(api, args, out)
 
 
@@ -184,6 +198,37 @@ def clear(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
     return _wait(api, command_id, started, args, out, just_sent=True)
 
 
+def retry(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
+    started = time.monotonic()
+    sent = throttle.send(
+        lambda: api.retry(args.command_id),
+        _patience(started, args, out),
+        what="the retry",
+        then="nothing was sent; try again later",
+    )
+    reply = _answered(sent)
+    command_ids = [str(i) for i in reply.body.get("commandIds") or [] if i]
+    if not command_ids:
+        raise CliError(Exit.FAILED, "the API accepted the retry but named no command", reply.body)
+    if not args.wait:
+        out.result(reply.body, render.retried(reply.body))
+        return Exit.OK
+    out.lines(render.retried(reply.body), stream=sys.stderr)
+    # One verdict per retry command (50 instances each); the worst of them is the exit code.
+    results = []
+    for command_id in command_ids:
+        body = _waited(api, command_id, started, args, out, just_sent=True)
+        if body is None:
+            return INTERRUPTED
+        results.append(body)
+    if len(results) == 1:
+        return _judged(results[0], out)
+    combined = {"retryOf": reply.body.get("retryOf"), "results": results}
+    out.result(combined, [line for body in results for line in render.verdict(body)])
+    alert = any((body.get("verdict") or {}).get("alert") is True for body in results)
+    return Exit.ALERT if alert else Exit.OK
+
+
 def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
     if args.wait:
         return _wait(api, args.command_id, time.monotonic(), args, out)
@@ -209,9 +254,23 @@ def _wait(
     *,
     just_sent: bool = False,
 ) -> int:
+    body = _waited(api, command_id, started, args, out, just_sent=just_sent)
+    return INTERRUPTED if body is None else _judged(body, out)
+
+
+def _waited(
+    api: FlushApi,
+    command_id: str,
+    started: float,
+    args: argparse.Namespace,
+    out: Output,
+    *,
+    just_sent: bool = False,
+) -> dict[str, Any] | None:
+    """The judged status body, or None when interrupted (said on stderr)."""
     progress = Progress(sys.stderr, live=sys.stderr.isatty(), quiet=out.json_only)
     try:
-        body = wait_for_verdict(
+        return wait_for_verdict(
             lambda: api.status(command_id),
             Waiting(command_id, started),
             timeout=args.timeout,
@@ -223,7 +282,7 @@ def _wait(
     except KeyboardInterrupt:
         progress.finish()
         out.note(f"stopped waiting; the command runs on: apcu-flush status {command_id} --wait")
-        return INTERRUPTED
+        return None
     except CliError as error:
         # The API accepted the clear but kept no record of it (its 202 warned so): the command
         # runs, and its verdict can only reach Slack. A server-side failure, not a refusal.
@@ -238,7 +297,6 @@ def _wait(
         raise
     finally:
         progress.finish()
-    return _judged(body, out)
 
 
 def _patience(started: float, args: argparse.Namespace, out: Output) -> throttle.Patience:

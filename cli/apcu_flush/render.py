@@ -53,6 +53,26 @@ def accepted(body: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def retried(body: Mapping[str, Any]) -> list[str]:
+    """The 202 of a retry: the commands sent, and the instances retried and skipped."""
+    retried_ids = list(body.get("retried") or [])
+    skipped = list(body.get("skipped") or [])
+    lines = [
+        f"sent: retry of {body.get('retryOf')} {WHAT[_action(body)]} on "
+        f"{len(retried_ids)} instance(s) of group {body.get('group')}",
+    ]
+    lines += [
+        f"  command {c.get('commandId')} ({c.get('instances', '?')} instances)  {c.get('consoleUrl')}"
+        for c in body.get("commands") or []
+    ]
+    if retried_ids:
+        lines.append(f"  retried: {_listed(retried_ids)}")
+    if skipped:
+        lines.append(f"  skipped, no longer InService: {_listed(skipped)}")
+    lines += [f"  warning: {w.get('message', w)}" for w in body.get("warnings") or []]
+    return lines
+
+
 def dry_run(body: Mapping[str, Any]) -> list[str]:
     plan = body.get("plan") or {}
     in_service = plan.get("inService") or []
@@ -134,6 +154,12 @@ def verdict(body: Mapping[str, Any]) -> list[str]:
         )
     if len(problems) > MAX_LISTED:
         lines.append(f"  and {len(problems) - MAX_LISTED} more")
+    stale = found.get("stale") or {}
+    if alert and isinstance(stale, Mapping) and stale.get("count"):
+        lines.append(
+            f"  still stale: {stale['count']} InService instance(s); send the clear to them "
+            f"again with: apcu-flush retry {body.get('commandId')}"
+        )
     prefix = f" prefix {body['prefix']!r}" if body.get("prefix") else ""
     lines.append(
         f"  group {body.get('group')}{prefix} · command {body.get('commandId')} · "

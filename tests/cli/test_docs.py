@@ -44,7 +44,7 @@ def test_the_example_deploys_then_waits_for_the_verdict() -> None:
     assert (args.command, args.wait, args.stack) == ("clear", True, "value")
 
 
-def test_the_readme_policy_allows_exactly_the_two_routes() -> None:
+def test_the_readme_policy_allows_exactly_the_three_routes() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("### From a pipeline") :]
     policy = json.loads(
@@ -55,5 +55,6 @@ def test_the_readme_policy_allows_exactly_the_two_routes() -> None:
         [
             "arn:aws:execute-api:REGION:ACCOUNT:API_ID/$default/POST/flush",
             "arn:aws:execute-api:REGION:ACCOUNT:API_ID/$default/GET/flush/*",
+            "arn:aws:execute-api:REGION:ACCOUNT:API_ID/$default/POST/flush/*/retry",
         ]
     ]

@@ -185,6 +185,7 @@ def test_a_route_the_api_does_not_have_is_not_found(local: Local) -> None:
     [
         ("api-clear.json", "POST", "", DRY_RUN),
         ("api-status.json", "GET", "/5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48", None),
+        ("api-retry.json", "POST", "/5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48/retry", None),
     ],
 )
 def test_the_event_has_the_shape_of_the_stored_api_events(

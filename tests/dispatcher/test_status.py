@@ -105,6 +105,8 @@ def test_a_judged_command_shows_its_recorded_verdict_without_asking_ssm(
         problems=(RecordedProblem(web_prod[2], "Failed", "Undeliverable"),),
         posted_at="2026-11-29T05:30:00Z",
         via="sns",
+        stale_instances=(web_prod[2],),
+        stale_count=1,
     )
     assert store.record_verdict(clients.dynamodb, COMMANDS_TABLE, command_id, claim.token, verdict)
     calls = ssm_calls(clients)
@@ -124,6 +126,7 @@ def test_a_judged_command_shows_its_recorded_verdict_without_asking_ssm(
         "problems": [{"instanceId": web_prod[2], "status": "Failed", "detail": "Undeliverable"}],
         "postedAt": "2026-11-29T05:30:00Z",
         "via": "sns",
+        "stale": {"count": 1, "instances": [web_prod[2]]},
     }
     assert sum(calls.values()) == 0
 

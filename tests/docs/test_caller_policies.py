@@ -60,12 +60,15 @@ def _arn(method: str, path: str) -> str:
 
 
 def _cli_calls(httpserver: HTTPServer) -> list[str]:
-    """The routes `apcu-flush clear --wait` calls, as the CLI sends them."""
+    """The routes `apcu-flush clear --wait` and `apcu-flush retry` call, as the CLI sends them."""
     httpserver.expect_request("/flush", method="POST").respond_with_json(
         {"commandId": COMMAND_ID}, status=202
     )
     httpserver.expect_request(f"/flush/{COMMAND_ID}", method="GET").respond_with_json(
         {"commandId": COMMAND_ID, "state": "done"}
+    )
+    httpserver.expect_request(f"/flush/{COMMAND_ID}/retry", method="POST").respond_with_json(
+        {"commandIds": [COMMAND_ID]}, status=202
     )
     api = FlushApi(
         httpserver.url_for("/flush"),
@@ -74,8 +77,9 @@ def _cli_calls(httpserver: HTTPServer) -> list[str]:
     )
     api.clear({"group": "web-prod"})
     api.status(COMMAND_ID)
+    api.retry(COMMAND_ID)
     calls = [_arn(request.method, request.path) for request, _ in httpserver.log]
-    assert len(calls) == 2
+    assert len(calls) == 3
     return calls
 
 

@@ -89,6 +89,9 @@ def test_the_posted_verdict_is_recorded_on_the_dispatchers_record(recording: Wor
             ]
         },
         "via": {"S": "sns"},
+        # The failed instance is what a retry would re-send to.
+        "staleInstances": {"L": [{"S": members[2]}]},
+        "staleCount": {"N": "1"},
         # clear-apcu: the APCu counts only
         "apcu": {"M": {"instances": {"N": "2"}, "entries": {"N": "20"}}},
     }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 from apcu_record.item import (
     MAX_DETAIL_CHARS,
     MAX_LISTED_INSTANCES,
     MAX_LISTED_PROBLEMS,
+    MAX_STALE_INSTANCES,
     CommandRecord,
     RecordedProblem,
     RecordedVerdict,
@@ -73,3 +77,32 @@ def test_no_count_to_hold_the_command_to_leaves_expected_out() -> None:
 
 def test_an_item_the_dispatcher_did_not_write_is_no_record() -> None:
     assert CommandRecord.from_item({"commandId": {"S": "x"}, "state": {"S": "judged"}}) is None
+
+
+def test_the_worst_verdict_with_a_full_stale_list_stays_far_below_400_kb() -> None:
+    # Every list at its bound: 1,000 stale ids on top of the rest
+    worst = replace(
+        verdict(missing=2000, problems=500),
+        stale_instances=tuple(f"i-{n:017x}" for n in range(5000)),
+        stale_count=5000,
+    )
+    item = CommandRecord(**{**RECORD.__dict__, "state": "judged", "verdict": worst}).to_item()
+    assert len(item["verdict"]["M"]["staleInstances"]["L"]) == MAX_STALE_INSTANCES  # type: ignore[typeddict-item]
+    assert item["verdict"]["M"]["staleCount"] == {"N": "5000"}  # type: ignore[typeddict-item]
+    assert len(json.dumps(item)) < 100_000
+
+
+def test_a_retry_names_its_clear_and_a_clear_lists_its_retries() -> None:
+    retry = replace(RECORD, origin="retry", retry_of="0a1b2c3d-0000-4000-8000-000000000001")
+    item = retry.to_item()
+    assert item["retryOf"] == {"S": "0a1b2c3d-0000-4000-8000-000000000001"}
+    # The list of retries is only ever appended to (store.add_retries), never written whole
+    assert "retries" not in item
+    item["retries"] = {"L": [{"S": "r-1"}, {"S": "r-2"}]}
+    read = CommandRecord.from_item(item)
+    assert read is not None
+    assert (read.origin, read.retry_of, read.retries) == (
+        "retry",
+        "0a1b2c3d-0000-4000-8000-000000000001",
+        ("r-1", "r-2"),
+    )

@@ -358,9 +358,11 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
             ("*",),
             no_condition(),
         ),
+        # The record is written with UpdateItem (apcu_record.store.put_sent), a retry added to
+        # its clear with UpdateItem, and a clear's retries read in one BatchGetItem.
         (
             "Allow",
-            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"),
             ("{CommandsTable.Arn}",),
             no_condition(),
         ),
@@ -606,12 +608,15 @@ def api_operations(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
     }
 
 
-def test_the_api_has_two_routes_and_both_need_a_sigv4_signature(
+ROUTES = (("post", "/flush"), ("get", "/flush/{commandId}"), ("post", "/flush/{commandId}/retry"))
+
+
+def test_the_api_has_three_routes_and_each_needs_a_sigv4_signature(
     stack: DeployedStack,
 ) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
     operations = api_operations(api)
-    assert set(operations) == {("post", "/flush"), ("get", "/flush/{commandId}")}
+    assert set(operations) == set(ROUTES)
     for operation in operations.values():
         assert operation["security"] == [{"AWS_IAM": []}]
     scheme = api["Body"]["components"]["securitySchemes"]["AWS_IAM"]
@@ -623,9 +628,9 @@ def test_the_api_has_two_routes_and_both_need_a_sigv4_signature(
         assert url["AuthType"] == "AWS_IAM"
 
 
-def test_both_api_routes_invoke_the_dispatcher(stack: DeployedStack) -> None:
+def test_every_api_route_invokes_the_dispatcher(stack: DeployedStack) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
-    for route in (("post", "/flush"), ("get", "/flush/{commandId}")):
+    for route in ROUTES:
         integration = api_operations(api)[route]["x-amazon-apigateway-integration"]
         assert "{DispatcherFunction.Arn}" in integration["uri"]
         assert integration["payloadFormatVersion"] == "2.0"
@@ -638,6 +643,7 @@ def test_both_api_routes_invoke_the_dispatcher(stack: DeployedStack) -> None:
     assert sorted(p["SourceArn"] for p in permissions) == [
         arn("execute-api", "{FlushApi}/*/GET/flush/*"),
         arn("execute-api", "{FlushApi}/*/POST/flush"),
+        arn("execute-api", "{FlushApi}/*/POST/flush/*/retry"),
     ]
     assert stack.outputs["ApiUrl"] == (
         f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/flush"
@@ -728,6 +734,11 @@ def test_only_the_api_and_the_warm_pool_rule_may_invoke_the_dispatcher(
         (
             "apigateway.amazonaws.com",
             arn("execute-api", "{FlushApi}/*/POST/flush"),
+            "lambda:InvokeFunction",
+        ),
+        (
+            "apigateway.amazonaws.com",
+            arn("execute-api", "{FlushApi}/*/POST/flush/*/retry"),
             "lambda:InvokeFunction",
         ),
         ("events.amazonaws.com", "{WarmPoolExitRule.Arn}", "lambda:InvokeFunction"),

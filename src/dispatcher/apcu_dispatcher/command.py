@@ -1,4 +1,5 @@
-"""The one SendCommand the dispatcher makes: the project's document, a tag target, validated values.
+"""The SendCommand the dispatcher makes: the project's document, a tag target (or, for a retry,
+the instances it re-sends to), validated values.
 
 There is no `commands` parameter and no AWS-RunShellScript: the script is fixed in the SSM
 document (template.yaml), and the request can only choose its action and its prefix, both
@@ -8,6 +9,7 @@ checked again by the document's allowedPattern.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from apcu_dispatcher.config import Config
@@ -24,13 +26,34 @@ GROUP_TAG = "tag:aws:autoscaling:groupName"
 MAX_COMMAND_COMMENT = 100
 # Every final status, so the notifier always gets a verdict to make; InProgress is noise.
 FINAL_STATUSES: tuple[NotificationEventType, ...] = ("Success", "TimedOut", "Cancelled", "Failed")
+# SendCommand's InstanceIds member holds at most 50 ids (botocore SSM model).
+MAX_INSTANCE_IDS = 50
 
 
 def build_send_command(
     plan: Plan, request: FlushRequest, config: Config
 ) -> SendCommandRequestTypeDef:
+    """A clear of the whole group: its tag is the target, so instances that join count too."""
+    params = _send_command(request, config)
+    params["Targets"] = [{"Key": GROUP_TAG, "Values": [plan.group]}]
+    return params
+
+
+def build_retry_command(
+    instance_ids: Sequence[str], request: FlushRequest, config: Config
+) -> SendCommandRequestTypeDef:
+    """A retry: the same command, sent to exactly these instances (at most
+    MAX_INSTANCE_IDS, SendCommand's limit)."""
+    if not 0 < len(instance_ids) <= MAX_INSTANCE_IDS:
+        raise ValueError(f"a command names 1 to {MAX_INSTANCE_IDS} instances")
+    params = _send_command(request, config)
+    params["InstanceIds"] = list(instance_ids)
+    return params
+
+
+def _send_command(request: FlushRequest, config: Config) -> SendCommandRequestTypeDef:
+    """Everything but the target, the same for a clear and for its retries."""
     params: SendCommandRequestTypeDef = {
-        "Targets": [{"Key": GROUP_TAG, "Values": [plan.group]}],
         "DocumentName": config.document_name,
         "Parameters": {"action": [request.action], "prefix": [request.prefix or ""]},
         # A delivery timeout: an instance whose agent has not picked the command up by then

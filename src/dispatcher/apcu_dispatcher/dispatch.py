@@ -103,9 +103,11 @@ def send_and_arm(
     clients: Clients,
     taken: Taken,
     remaining: Remaining = unlimited,
+    *,
+    retry_of: str = "",
 ) -> tuple[str, NotArmed | None]:
     """Send the command under the claim `taken`, then name it on the claim, write its record
-    and arm its watchdog.
+    (a retry's names the clear's first command) and arm its watchdog.
 
     A 5xx or a lost answer raises SendOutcomeUnknown: AWS may have run the command, so it is
     never sent again. Throttling and other AWS errors are raised as they came (nothing ran).
@@ -131,6 +133,7 @@ def send_and_arm(
         dynamodb=clients.dynamodb,
         scheduler=clients.scheduler,
         clear_claim=taken.key,
+        retry_of=retry_of,
     )
     return command_id, missed
 

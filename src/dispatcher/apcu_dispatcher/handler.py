@@ -1,5 +1,6 @@
-"""The Lambda edge: route GET /flush/{commandId} to the status reader; tell a POST /flush
-request from a console event, validate, dispatch, answer.
+"""The Lambda edge: route GET /flush/{commandId} to the status reader and
+POST /flush/{commandId}/retry to the retry; tell a POST /flush request from a console event,
+validate, dispatch, answer.
 
 Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
 requester written into the command's Comment is then what they wrote, while CloudTrail still
@@ -25,6 +26,7 @@ from apcu_dispatcher.dispatch import dispatch
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.lifecycle import handle_lifecycle, is_lifecycle_event
 from apcu_dispatcher.responses import Answer, refused
+from apcu_dispatcher.retry import RETRY_ROUTE, retry
 from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
 from apcu_dispatcher.warm_pool import handle_warm_pool, is_eventbridge_event
@@ -69,8 +71,8 @@ else:
 @dataclass(frozen=True)
 class Handled:
     response: dict[str, Any]
-    # Accepted, DryRun, StatusRead, Rejected, Throttled, LifecycleContinued or AlreadyCleared:
-    # the metric counted
+    # Accepted, DryRun, StatusRead, RetryAccepted, Rejected, Throttled, LifecycleContinued or
+    # AlreadyCleared: the metric counted
     outcome: str
     # Further metrics to count, each once (WatchdogNotArmed).
     also_count: tuple[str, ...] = ()
@@ -87,6 +89,8 @@ def handle(
 ) -> Handled:
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
         return handle_status(event, settings, aws)
+    if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == RETRY_ROUTE:
+        return handle_retry(event, settings, aws, remaining)
     if is_lifecycle_event(event):
         assert isinstance(event, dict)
         answer, outcome = handle_lifecycle(event, settings, aws, remaining)
@@ -169,6 +173,35 @@ def handle_status(event: dict[str, Any], settings: Config, aws: Clients) -> Hand
         extra={"command_id": command_id, "state": answer.body["state"], "requester": requester},
     )
     return Handled(answer.for_api(), "StatusRead")
+
+
+def handle_retry(
+    event: dict[str, Any], settings: Config, aws: Clients, remaining: Remaining
+) -> Handled:
+    """POST /flush/{commandId}/retry: re-send a judged clear to what it left stale. The body,
+    if any, is ignored: only the record decides what is sent."""
+    try:
+        requester = api_requester(event)
+        command_id = command_id_of(event)
+        answer = retry(command_id, requester, settings, aws, remaining)
+    except Refusal as refusal:
+        logger.info(
+            "retry refused",
+            extra={"status": refusal.status, "rule": refusal.rule, "field": refusal.field},
+        )
+        outcome = "Throttled" if refusal.status == 503 else "Rejected"
+        return Handled(refused(refusal).for_api(), outcome)
+    logger.info(
+        "retry sent",
+        extra={
+            "command_id": command_id,
+            "retry_ids": answer.body["commandIds"],
+            "retried": len(answer.body["retried"]),
+            "skipped": len(answer.body["skipped"]),
+            "requester": requester,
+        },
+    )
+    return Handled(answer.for_api(), "RetryAccepted", _report_unarmed(answer, command_id))
 
 
 def is_api_event(event: object) -> bool:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 STATUS_ROUTE = "GET /flush/{commandId}"
+MAX_SHOWN_RETRIES = 10
 # SSM command ids are UUIDs: the ssm model fixes CommandId at 36 characters.
 _COMMAND_ID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -108,4 +109,17 @@ def _common(record: CommandRecord, region: str) -> dict[str, Any]:
         "requestedAt": record.requested_at,
         "expiresAt": record.expires_at,
         "consoleUrl": console_url(region, record.command_id),
+        # A retry names its clear; a clear its latest retries (the list only grows, so the
+        # answer shows the last few and how many there are).
+        **({"retryOf": record.retry_of} if record.retry_of else {}),
+        **(
+            {
+                "retries": {
+                    "count": len(record.retries),
+                    "latest": list(record.retries[-MAX_SHOWN_RETRIES:]),
+                }
+            }
+            if record.retries
+            else {}
+        ),
     }

@@ -52,6 +52,8 @@ def build_record(
     requested: dt.datetime,
     config: Config,
     clear_claim: str = "",
+    *,
+    retry_of: str = "",
 ) -> CommandRecord:
     return CommandRecord(
         command_id=command_id,
@@ -65,6 +67,7 @@ def build_record(
         expires_at=iso(expiry(requested, config)),
         lifecycle=request.hold,
         clear_claim=clear_claim,
+        retry_of=retry_of,
     )
 
 
@@ -92,6 +95,7 @@ def arm(
     dynamodb: DynamoDBClient,
     scheduler: EventBridgeSchedulerClient,
     clear_claim: str = "",
+    retry_of: str = "",
 ) -> NotArmed | None:
     """Write the record and the schedule; say what failed instead of raising.
 
@@ -100,7 +104,7 @@ def arm(
     schedule still lets a caller read the verdict SNS brings. `clear_claim` names the claim the
     notifier ends with the verdict.
     """
-    record = build_record(command_id, request, requested, config, clear_claim)
+    record = build_record(command_id, request, requested, config, clear_claim, retry_of=retry_of)
     failures: list[tuple[str, str]] = []
     # Any error, not only AWS's: the command already runs, and a raised error would tell the
     # caller to send it again.

@@ -105,6 +105,9 @@ def recorded(verdict: Verdict, via: str, now: dt.datetime) -> RecordedVerdict:
         via=via,
         apcu=apcu_count(verdict),
         opcache=opcache_count(verdict),
+        # An ok verdict leaves nothing stale, whatever it counted.
+        stale_instances=verdict.stale if verdict.is_alert else (),
+        stale_count=len(verdict.stale) if verdict.is_alert else 0,
     )
 
 

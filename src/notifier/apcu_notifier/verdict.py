@@ -186,6 +186,9 @@ class Verdict:
     hibernated_warm_pools: tuple[str, ...] = ()
     # Problems of instances that count; outside InService instances are in `outside`.
     problems: tuple[Problem, ...] = ()
+    # The instances that count which this verdict leaves stale, sorted: what
+    # POST /flush/{commandId}/retry re-sends to (README, "Retry on demand").
+    stale: tuple[str, ...] = ()
     missing_groups: tuple[str, ...] = ()
     scaling: Scaling | None = None
     cleared: Cleared | None = None
@@ -251,10 +254,15 @@ def judge(facts: Facts) -> Verdict:
     )
     # Named instances are a count to hold the command to; another tag is not.
     expected = len(target.values) if target.kind is TargetKind.INSTANCES else None
+    # A retry names its instances; those it never reached stay stale. The notifier does not
+    # read their group here: the dispatcher keeps only InService ones when it re-sends.
+    named = target.values if target.kind is TargetKind.INSTANCES else ()
+    unreached = tuple(i for i in named if i not in instance_ids(counted))
     return replace(
         base,
         kind=_old_code(kind, done),
         expected=expected,
+        stale=stale_instances(unreached, found),
         succeeded=_succeeded(counted, found),
         reached=len(instance_ids(counted)),
         problems=found,
@@ -341,6 +349,8 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         succeeded=_succeeded(counted, found),
         reached=reached,
         missing_instances=missing,
+        # A group that has gone has no InService instance left to retry.
+        stale=() if facts.missing_groups else stale_instances(missing, found),
         outside_in_service=tuple(o.instance_id for o in outside),
         outside=outside,
         joined_after=joined,
@@ -358,6 +368,15 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
             terminating=sum(1 for s in states.values() if s.startswith("Terminating")),
         ),
     )
+
+
+def stale_instances(unreached: tuple[str, ...], found: tuple[Problem, ...]) -> tuple[str, ...]:
+    """Instances that count and were missed, or whose invocation did not end Success, sorted.
+
+    A Success whose OPcache reset is unconfirmed is not among them: sending the same script to
+    the same web node again would not confirm it."""
+    failed = {p.instance_id for p in found if p.status != "Success"}
+    return tuple(sorted({*unreached, *failed}))
 
 
 def _joined_after(facts: Facts, absent: tuple[str, ...]) -> tuple[str, ...]:

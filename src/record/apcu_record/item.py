@@ -2,12 +2,16 @@
 
     commandId (S, key)   group (S)   prefix (S, "" = whole cache)   requester (S)   comment (S)
     action (S: clear-apcu | reset-opcache | clear-all; absent on items older than the action)
-    origin (S: api | console | warm-pool)   requestedAt, expiresAt (S, ISO 8601 UTC)
+    origin (S: api | console | warm-pool | retry)   requestedAt, expiresAt (S, ISO 8601 UTC)
+    retryOf (S, on a retry command): the id of the clear's first command
+    retries (L of S, on a clear's first command): the retry commands sent for it, in order
     state (S: sent | judged)   ttl (N, epoch seconds: the table's TTL attribute)
     verdict (M, once judged): kind, alert, expected (absent when there is no count to hold
         the command to), targeted, succeeded, missingInstances, problems (instanceId, status,
-        detail, reason), postedAt, via, and per cache the action touched: apcu (instances,
-        entries), opcache (instances, scripts, preload, fileCache, validateTimestamps)
+        detail, reason), staleInstances (at most MAX_STALE_INSTANCES) and staleCount (all of
+        them): the InService instances the verdict leaves stale, postedAt, via, and per cache
+        the action touched: apcu (instances, entries), opcache (instances, scripts, preload,
+        fileCache, validateTimestamps)
     claim (M, while a verdict is being posted): token, until (epoch seconds)
     lifecycle (M, for a clear that holds a launch lifecycle hook): hookName, token, instanceId
     judgedBy (S, once judged): the token of the claim that posted the verdict
@@ -36,10 +40,16 @@ if TYPE_CHECKING:
 MAX_LISTED_INSTANCES = 100
 MAX_LISTED_PROBLEMS = 20
 MAX_DETAIL_CHARS = 300
+# The stale instances a retry re-sends to. An instance id is at most 19 characters, about
+# 22 bytes with DynamoDB's list overhead: 1,000 of them are some 22 KB, a twentieth of an
+# item's 400 KB, and a fleet that misses more than 1,000 instances at once needs a new clear,
+# not a retry. staleCount says how many there were; a retry re-sends the first 1,000.
+MAX_STALE_INSTANCES = 1000
 # Items leave the table (TTL) this long after the request.
 RETENTION = dt.timedelta(days=30)
 
-ORIGINS = ("api", "console", "warm-pool")
+ORIGINS = ("api", "console", "warm-pool", "retry")
+RETRY_ORIGIN = "retry"
 # What a command sent before requests had an action did: the SSM document's default.
 DEFAULT_ACTION = "clear-apcu"
 SENT = "sent"
@@ -154,6 +164,10 @@ class RecordedVerdict:
     # Per cache the action touched; None for a cache it did not touch.
     apcu: ApcuCount | None = None
     opcache: OpcacheCount | None = None
+    # InService instances the verdict leaves stale (missed, or not Success), sorted; the item
+    # keeps the first MAX_STALE_INSTANCES, stale_count counts them all.
+    stale_instances: tuple[str, ...] = ()
+    stale_count: int = 0
 
     def bounded(self) -> RecordedVerdict:
         return RecordedVerdict(
@@ -171,6 +185,8 @@ class RecordedVerdict:
             via=self.via,
             apcu=self.apcu,
             opcache=self.opcache.bounded() if self.opcache else None,
+            stale_instances=self.stale_instances[:MAX_STALE_INSTANCES],
+            stale_count=max(self.stale_count, len(self.stale_instances)),
         )
 
     def to_attribute(self) -> AttributeValueTypeDef:
@@ -196,6 +212,8 @@ class RecordedVerdict:
             },
             "postedAt": {"S": bounded.posted_at},
             "via": {"S": bounded.via},
+            "staleInstances": {"L": [{"S": i} for i in bounded.stale_instances]},
+            "staleCount": {"N": str(bounded.stale_count)},
         }
         if bounded.expected is not None:
             fields["expected"] = {"N": str(bounded.expected)}
@@ -230,10 +248,13 @@ class RecordedVerdict:
             via=_s(fields, "via"),
             apcu=ApcuCount.from_attribute(fields["apcu"]) if "apcu" in fields else None,
             opcache=OpcacheCount.from_attribute(fields["opcache"]) if "opcache" in fields else None,
+            stale_instances=tuple(v["S"] for v in fields.get("staleInstances", {}).get("L", [])),
+            stale_count=_n(fields, "staleCount"),
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The verdict as the status route answers it."""
+        """The verdict as the status route answers it: the stale instances as a count and the
+        first MAX_LISTED_INSTANCES, so that the answer stays small for any fleet."""
         return {
             "kind": self.kind,
             "alert": self.alert,
@@ -252,6 +273,10 @@ class RecordedVerdict:
             ],
             "postedAt": self.posted_at,
             "via": self.via,
+            "stale": {
+                "count": self.stale_count,
+                "instances": list(self.stale_instances[:MAX_LISTED_INSTANCES]),
+            },
             **({"apcu": self.apcu.to_json()} if self.apcu else {}),
             **({"opcache": self.opcache.to_json()} if self.opcache else {}),
         }
@@ -297,6 +322,9 @@ class CommandRecord:
     lifecycle: LifecycleHold | None = None
     # The key of the claim item the clear holds (apcu_record.claim); "" when it holds none.
     clear_claim: str = ""
+    # On a retry command: the clear's first command. On a first command: its retries.
+    retry_of: str = ""
+    retries: tuple[str, ...] = ()
 
     @property
     def ttl(self) -> int:
@@ -322,6 +350,9 @@ class CommandRecord:
             item["lifecycle"] = self.lifecycle.to_attribute()
         if self.clear_claim:
             item["clearClaim"] = {"S": self.clear_claim}
+        if self.retry_of:
+            item["retryOf"] = {"S": self.retry_of}
+        # `retries` is appended to by store.add_retries only, never written whole.
         return item
 
     @classmethod
@@ -346,6 +377,8 @@ class CommandRecord:
             if "lifecycle" in item
             else None,
             clear_claim=_s(item, "clearClaim"),
+            retry_of=_s(item, "retryOf"),
+            retries=tuple(v["S"] for v in item.get("retries", {}).get("L", [])),
         )
 
 

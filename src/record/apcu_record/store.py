@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+# BatchGetItem's limit of keys per call.
+_BATCH_KEYS = 100
 # DynamoDB refuses a name map that holds names an expression does not use.
 _CLAIM_NAMES = {
     "#id": "commandId",
@@ -74,6 +77,45 @@ def read(client: DynamoDBClient, table: str, command_id: str) -> CommandRecord |
     answer = client.get_item(TableName=table, Key=_key(command_id), ConsistentRead=True)
     item = answer.get("Item")
     return CommandRecord.from_item(item) if item else None
+
+
+def read_many(
+    client: DynamoDBClient, table: str, command_ids: Sequence[str]
+) -> list[CommandRecord]:
+    """The dispatcher's records of these commands (those it wrote), in consistent reads.
+
+    BatchGetItem takes at most 100 keys per call and may leave some unprocessed under load:
+    those are asked again, as its documentation says to."""
+    found: list[CommandRecord] = []
+    unique = list(dict.fromkeys(command_ids))
+    for start in range(0, len(unique), _BATCH_KEYS):
+        keys: list[Any] = [_key(i) for i in unique[start : start + _BATCH_KEYS]]
+        while keys:
+            answer = client.batch_get_item(
+                RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
+            )
+            for item in answer.get("Responses", {}).get(table, []):
+                record = CommandRecord.from_item(item)
+                if record is not None:
+                    found.append(record)
+            unprocessed: dict[str, Any] = dict(answer.get("UnprocessedKeys", {}))
+            keys = list(unprocessed.get(table, {}).get("Keys", []))
+    return found
+
+
+def add_retries(client: DynamoDBClient, table: str, command_id: str, retries: list[str]) -> None:
+    """Append retry commands to the list on the clear's first command (which must exist)."""
+    client.update_item(
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="SET #retries = list_append(if_not_exists(#retries, :none), :ids)",
+        ConditionExpression="attribute_exists(#id)",
+        ExpressionAttributeNames={"#retries": "retries", "#id": "commandId"},
+        ExpressionAttributeValues={
+            ":none": {"L": []},
+            ":ids": {"L": [{"S": i} for i in retries]},
+        },
+    )
 
 
 def is_judged(client: DynamoDBClient, table: str, command_id: str) -> bool:
