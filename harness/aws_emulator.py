@@ -785,6 +785,14 @@ def hold_launch(
     return token
 
 
+def lifecycle_state(
+    group: str, instance_id: str, *, region: str = REGION, account_id: str = ACCOUNT_ID
+) -> str:
+    """The instance's LifecycleState in the group (InService, Pending:Wait, ...)."""
+    states = autoscaling_backends[account_id][region].autoscaling_groups[group].instance_states
+    return next(s.lifecycle_state for s in states if s.instance.id == instance_id)
+
+
 def lifecycle_result(token: str) -> str | None:
     """CONTINUE or ABANDON once the held action was completed; None while it is held."""
     return _COMPLETED.get(token)

@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness import aws_emulator as emulator
 from harness import cfn_template
 from local import pipeline_gate
 from local.embedded_aws import REGION, EmbeddedAws, Stack
@@ -250,6 +251,68 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     return verdict
 
 
+def run_warm_pool(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: str) -> str:
+    """An instance leaves the warm pool under the launch hook: it waits in Pending:Wait while
+    the dispatcher clears it, the verdict lets it into service, and its "Launch Successful"
+    event, which follows, finds nothing left to do."""
+    total = 6
+    aws.reset()
+    slack.payloads.clear()
+    log = OUT / f"{scenario.name}.log"
+    log.write_text("", encoding="utf-8")
+    stack = aws.deploy(group=GROUP, size=GROUP_SIZE, webhook_url=slack.url)
+    instance = stack.instance_ids[0]
+    token = emulator.hold_launch(stack.group, instance, WARM_POOL_HOOK)
+    _step(
+        1,
+        total,
+        f"deployed: group {stack.group} with the launch hook {WARM_POOL_HOOK}; {instance} "
+        "leaves the warm pool and waits in Pending:Wait",
+    )
+    event = json.loads((EVENTS / "dispatcher" / "warm-pool-lifecycle-hook.json").read_text())
+    event["detail"].update(
+        {"EC2InstanceId": instance, "LifecycleActionToken": token, "AutoScalingGroupName": GROUP}
+    )
+    env = function_env(aws, stack, "dispatcher", lang)
+    answer = _invoke("dispatcher", event, env, log).get("result", {})
+    command_id = answer.get("body", {}).get("commandId")
+    if answer.get("statusCode") != 202 or not command_id:
+        raise ScenarioFailed(f"dispatcher answered {json.dumps(answer)}")
+    _step(2, total, f"dispatcher: lifecycle event -> 202, command {command_id} to {instance}")
+    outcome = scenario.fleet(aws, stack, command_id)
+    _step(3, total, f"fleet: {outcome.summary}; SNS: SSM publishes status {outcome.status}")
+    notified = _invoke(
+        "notifier",
+        sns_event(aws, stack, command_id, outcome.status),
+        function_env(aws, stack, "notifier", lang),
+        log,
+    )
+    verdict = _verdict(notified)
+    result = emulator.lifecycle_result(token)
+    state = emulator.lifecycle_state(stack.group, instance)
+    _step(
+        4,
+        total,
+        f"notifier: verdict {verdict}, {len(slack.payloads)} message(s) (a warm-pool clear posts "
+        f"only when it alerts); CompleteLifecycleAction {result}: {instance} is {state}",
+    )
+    if (verdict, result, state, len(slack.payloads)) != ("ok", "CONTINUE", "InService", 0):
+        raise ScenarioFailed(f"verdict {verdict}, lifecycle {result}, state {state}")
+    launched = json.loads((EVENTS / "dispatcher" / "warm-pool-exit.json").read_text())
+    launched["detail"].update({"EC2InstanceId": instance, "AutoScalingGroupName": GROUP})
+    again = _invoke("dispatcher", launched, env, log).get("result", {})
+    if again.get("body", {}).get("clearedBy") != command_id:
+        raise ScenarioFailed(f"Launch Successful got {json.dumps(again)}")
+    _step(
+        5,
+        total,
+        f"Auto Scaling: Launch Successful follows; the dispatcher sends nothing: "
+        f"{again['body']['message']}",
+    )
+    _step(total, total, f"verdict {verdict} as expected (logs: {log.relative_to(ROOT)})")
+    return verdict
+
+
 def clear_into_the_fire(
     aws: EmbeddedAws,
     stack: Stack,
@@ -308,6 +371,8 @@ def follow_up(
 
 # One verdict that passes the gate and one alert that stops it.
 GATE_SCENARIOS = ("ok", "mismatch")
+# The stack parameter WarmPoolHookName's default, the hook the warm-pool scenario puts on.
+WARM_POOL_HOOK = "apcu-fleet-flush-warm-pool"
 
 
 def run_gate(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: str) -> int:
@@ -377,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             try:
-                run_scenario(aws, slack, scenario, args.lang)
+                runner = run_warm_pool if scenario.flow == "warm-pool" else run_scenario
+                runner(aws, slack, scenario, args.lang)
             except (ScenarioFailed, subprocess.SubprocessError) as error:
                 print(f"  FAILED: {error}", flush=True)
                 failures.append(scenario.name)

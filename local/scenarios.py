@@ -178,6 +178,9 @@ class Scenario:
     event: str = "console-clear-all.json"
     # The stack's StopAlarmName, when the scenario deploys it with a brake.
     stop_alarm: str = ""
+    # "clear": a console clear of the group; "warm-pool": an instance leaving the warm pool
+    # under the launch lifecycle hook (local.run.run_warm_pool).
+    flow: str = "clear"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -219,6 +222,13 @@ SCENARIOS: dict[str, Scenario] = {
             alarm_fires_after_the_first_wave,
             before_dispatch=stop_alarm_is_ok,
             stop_alarm=STOP_ALARM,
+        ),
+        Scenario(
+            "warm-pool",
+            "an instance leaves the warm pool under the launch hook and waits to be cleared",
+            "ok",
+            everyone_clears,
+            flow="warm-pool",
         ),
         Scenario(
             "opcache",

@@ -20,6 +20,7 @@ EXPECTED = {
     "lost-notification": "ok",
     "stuck": "stuck",
     "stopped": "stopped",
+    "warm-pool": "ok",
     "opcache": "ok",
 }
 
@@ -154,3 +155,13 @@ def test_the_stopped_scenario_refuses_a_clear_while_the_alarm_fires(
     assert "stop alarm web-prod-database-struggling: OK; the command carries it" in stopped
     assert "The stop alarm web-prod-database-struggling went into ALARM" in stopped
     assert "409 alarm-firing: the stop alarm web-prod-database-struggling is in ALARM" in stopped
+
+
+def test_the_warm_pool_scenario_holds_the_instance_until_its_verdict(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    output = every_scenario.stdout
+    held = output.split("scenario warm-pool:", 1)[1].split("\nscenario ", 1)[0]
+    assert "waits in Pending:Wait" in held
+    assert "CompleteLifecycleAction CONTINUE" in held and "is InService" in held
+    assert "Launch Successful follows; the dispatcher sends nothing" in held
