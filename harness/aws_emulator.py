@@ -469,7 +469,8 @@ def _invocation_shape(
     }
 
 
-def _page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
+def _page(items: Any, token: str | None, size: int) -> tuple[list[Any], str | None]:
+    """A page of `items` (anything with len() and slicing) from the NextToken's offset."""
     try:
         start = int(token) if token else 0
     except ValueError:
@@ -489,6 +490,29 @@ def _check_range(operation: str, member: str, value: int) -> None:
         )
 
 
+def _invocations_of(command: Command) -> list[_Invocation]:
+    outcome = _OUTCOMES.get(command.command_id)
+    if outcome:
+        return outcome.invocations
+    # A command nobody settled is still being delivered: SSM lists its targets as Pending.
+    return [_Invocation(i, InvocationResult(status="Pending")) for i in command.instance_ids]
+
+
+@dataclass(frozen=True)
+class _OneCommand:
+    """One command's invocations as (command, invocation) rows, sliced without copying them
+    all."""
+
+    command: Command
+    invocations: list[_Invocation]
+
+    def __len__(self) -> int:
+        return len(self.invocations)
+
+    def __getitem__(self, window: slice) -> list[tuple[Command, _Invocation]]:
+        return [(self.command, inv) for inv in self.invocations[window]]
+
+
 def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
     command_id = self._get_param("CommandId")
     instance_id = self._get_param("InstanceId")
@@ -499,22 +523,19 @@ def list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
     details = bool(self._get_param("Details", False))
     backend = self.ssm_backend
     commands = [backend.get_command_by_id(command_id)] if command_id else list(backend._commands)
-    rows: list[tuple[Command, _Invocation]] = []
-    for command in commands:
-        outcome = _OUTCOMES.get(command.command_id)
-        # A command nobody settled is still being delivered: SSM lists its targets as Pending.
-        invocations = (
-            outcome.invocations
-            if outcome
-            else [_Invocation(i, InvocationResult(status="Pending")) for i in command.instance_ids]
-        )
-        rows += [
+    rows: list[tuple[Command, _Invocation]] | _OneCommand
+    if len(commands) == 1 and not instance_id:
+        # The notifier's case, one command page by page: the page is cut from the command's
+        # own list, so that paging through a large fleet costs what it does in SSM: linear in
+        # the fleet, not in the fleet times the pages.
+        rows = _OneCommand(commands[0], _invocations_of(commands[0]))
+    else:
+        rows = [
             (command, inv)
-            for inv in invocations
+            for command in commands
+            for inv in _invocations_of(command)
             if not instance_id or inv.instance_id == instance_id
         ]
-    # Only the page asked for is built, so that paging through a large fleet costs what it does
-    # in SSM: linear in the fleet, not in the fleet times the pages.
     selected, next_token = _page(rows, self._get_param("NextToken"), max_results)
     page = [_invocation_shape(command, inv, details=details) for command, inv in selected]
     body: dict[str, Any] = {"CommandInvocations": page}
