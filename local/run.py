@@ -296,6 +296,9 @@ def run_warm_pool(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, la
         f"notifier: verdict {verdict}, {len(slack.payloads)} message(s) (a warm-pool clear posts "
         f"only when it alerts); CompleteLifecycleAction {result}: {instance} is {state}",
     )
+    (OUT / f"{scenario.name}.slack.json").write_text(
+        json.dumps(slack.payloads, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     if (verdict, result, state, len(slack.payloads)) != ("ok", "CONTINUE", "InService", 0):
         raise ScenarioFailed(f"verdict {verdict}, lifecycle {result}, state {state}")
     launched = json.loads((EVENTS / "dispatcher" / "warm-pool-exit.json").read_text())
