@@ -432,3 +432,32 @@ def test_a_retry_while_the_stop_alarm_fires_is_refused_and_sends_nothing(
         "Alarms": [{"Name": "db-struggling"}],
         "IgnorePollAlarmFailure": False,
     }
+
+
+def test_a_throttle_after_the_first_command_answers_what_was_not_sent(
+    settings: Config, clients: Clients, no_backoff: list[float]
+) -> None:
+    # Given 60 stale instances, and SSM throttling every SendCommand after the first
+    members = sorted(aws_emulator.create_group("web-prod", 60))
+    first = clear(settings, clients)
+    judge(clients, first, members, kind="no_targets")
+    throttle = Fault(ssm_error("ThrottlingException"), 99)
+    calls: list[str] = []
+
+    def after_the_first(request: Any, **kwargs: Any) -> Any:
+        calls.append("SendCommand")
+        return throttle(request, **kwargs) if len(calls) > 1 else None
+
+    clients.ssm_send.meta.events.register("before-send.ssm.SendCommand", after_the_first)
+
+    status, body = ask(retry_event(first), settings, clients)
+
+    # Then the 202 names the command sent and the 10 instances it could not send to
+    assert status == 202, body
+    [command] = sent_after(clients, first)
+    assert len(command["InstanceIds"]) == 50
+    assert sorted(body["notSent"]) == sorted(set(members) - set(command["InstanceIds"]))
+    assert any("throttled" in w["message"] for w in body["warnings"])
+    # And the clear's claim stays with the command that runs: a retry now is refused
+    again, refused = ask(retry_event(first), settings, clients)
+    assert (again, refused["error"]["rule"]) == (409, "clear-in-progress")
