@@ -109,7 +109,9 @@ def check(
         )
         return replace(judge(facts), notification_missing=True)
 
-    outcome = once(rt, command_id, remaining, decide, via=VIA_WATCHDOG, ended=True)
+    outcome = once(
+        rt, command_id, remaining, decide, via=VIA_WATCHDOG, ended=True, function_arn=function_arn
+    )
     if outcome.get("verdict"):
         # The command ended, yet no notification brought its verdict: a broken path to fix.
         logger.warning(
@@ -183,7 +185,9 @@ def _settled_later(
             )
         )
 
-    return once(rt, command_id, remaining, decide, via=VIA_SNS, ended=True)
+    return once(
+        rt, command_id, remaining, decide, via=VIA_SNS, ended=True, function_arn=function_arn
+    )
 
 
 def stuck_verdict(facts: Facts) -> Verdict:

@@ -111,7 +111,9 @@ class ClearProgress:
             state=item.get("clearState", {}).get("S", ""),
             round=int(item.get("clearRound", {}).get("N", "0")),
             pending=frozenset(item.get("clearPending", {}).get("SS", [])),
-            attempts=tuple(Attempt.from_attribute(a) for a in item.get("clearAttempts", {}).get("L", [])),
+            attempts=tuple(
+                Attempt.from_attribute(a) for a in item.get("clearAttempts", {}).get("L", [])
+            ),
             offline=tuple(v["S"] for v in item.get("clearOffline", {}).get("L", [])),
             verdict=RecordedVerdict.from_attribute(verdict) if verdict else None,
         )
@@ -221,11 +223,10 @@ def start_round(
     except ClientError as error:
         if _code(error) != _CONDITION_FAILED:
             raise
-        old = error.response.get("Item", {})
+        old = _item_of(error)
         # botocore retried a start that had landed: the round is ours.
-        return old.get("clearRoundToken", {}).get("S") == token and old.get("clearRound", {}).get(
-            "N"
-        ) == str(number)
+        mine = old.get("clearRoundToken", {}).get("S") == token
+        return mine and old.get("clearRound", {}).get("N") == str(number)
     return True
 
 
@@ -313,7 +314,7 @@ def attempt_done(client: DynamoDBClient, table: str, first_id: str, attempt: Att
     except ClientError as error:
         if _code(error) != _CONDITION_FAILED:
             raise
-        old = ClearProgress.from_item(error.response.get("Item", {}))
+        old = ClearProgress.from_item(_item_of(error))
         # Recorded before (a retried invocation): go on if it was the last and nobody judged.
         recorded = any(a.command_id == attempt.command_id for a in old.attempts)
         return old.retrying and recorded and not old.pending
@@ -349,6 +350,11 @@ def judge_clear(
 
 def _key(command_id: str) -> dict[str, Any]:
     return {"commandId": {"S": command_id}}
+
+
+def _item_of(error: ClientError) -> dict[str, Any]:
+    item = error.response.get("Item")
+    return item if isinstance(item, dict) else {}
 
 
 def _code(error: ClientError) -> str:
