@@ -226,7 +226,7 @@ def start_round(
         old = _item_of(error)
         # botocore retried a start that had landed: the round is ours.
         mine = old.get("clearRoundToken", {}).get("S") == token
-        return mine and old.get("clearRound", {}).get("N") == str(number)
+        return bool(mine and old.get("clearRound", {}).get("N") == str(number))
     return True
 
 
