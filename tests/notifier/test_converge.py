@@ -5,6 +5,7 @@ lambda_handler, moto with the emulator, and a webhook on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import boto3
@@ -237,6 +238,94 @@ def test_a_send_command_that_fails_once_is_sent_once_by_lambdas_retry(recording:
 
     # Lambda retries the event
     world.notify(first, "command-timedout.json")
+
+    [retry] = retries(first)
+    assert sent_to(retry) == [members[2]]
+    assert world.slack.messages() == []
+
+
+ALARM = "web-prod-database"
+
+
+def braked(world: World) -> Any:
+    """The world with a stop alarm in ALARM and the watchdog settings the wait needs."""
+    from tests.notifier.test_rearm import SCHEDULE_GROUP, SETTINGS
+
+    boto3.client("scheduler", region_name=emu.REGION).create_schedule_group(Name=SCHEDULE_GROUP)
+    cloudwatch = boto3.client("cloudwatch", region_name=emu.REGION)
+    cloudwatch.put_metric_alarm(
+        AlarmName=ALARM,
+        MetricName="CPUUtilization",
+        Namespace="AWS/RDS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="CPU 97%")
+    rt = world.start(
+        document_name=DOCUMENT, retry_missed=1, stop_alarm_name=ALARM, watchdog=SETTINGS
+    )
+    world.slack.always()
+    return rt
+
+
+def alarm_look(command_id: str, look: int) -> dict[str, Any]:
+    from tests.notifier.test_rearm import SCHEDULE_GROUP
+
+    scheduler = boto3.client("scheduler", region_name=emu.REGION)
+    stored = scheduler.get_schedule(
+        Name=f"watchdog-{command_id}-alarm-{look}", GroupName=SCHEDULE_GROUP
+    )
+    event: dict[str, Any] = json.loads(stored["Target"]["Input"])
+    return event
+
+
+def commands_sent() -> int:
+    ssm = boto3.client("ssm", region_name=emu.REGION)
+    return len(ssm.list_commands()["Commands"])
+
+
+def test_no_retry_is_sent_while_the_stop_alarm_fires_and_the_clear_waits(
+    recording: World,
+) -> None:
+    world = recording
+    rt = braked(world)
+    first, _ = first_clear(world)
+    sent = commands_sent()
+
+    outcome = world.notify(first, "command-timedout.json")
+
+    # Then nothing is sent or posted; a look is armed five minutes on, and the clear holds
+    assert outcome["outcomes"][0]["waiting_for_alarm"] == f"watchdog-{first}-alarm-1"
+    assert commands_sent() == sent
+    assert world.slack.messages() == []
+    assert holder() == first
+
+    # When the alarm still fires at the bound (30 minutes), the look judges the clear
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)
+    rt.clock = lambda: later
+    world.invoke(alarm_look(first, 1))
+
+    assert commands_sent() == sent
+    [message] = world.slack.messages()
+    text = text_of(message)
+    assert "the stop alarm stayed in ALARM, so it was not retried" in text
+    assert f"`apcu-flush retry {first}`" in text
+    assert holder() is None
+
+
+def test_the_retry_is_sent_once_the_stop_alarm_is_ok_again(recording: World) -> None:
+    world = recording
+    braked(world)
+    first, members = first_clear(world)
+    world.notify(first, "command-timedout.json")
+    boto3.client("cloudwatch", region_name=emu.REGION).set_alarm_state(
+        AlarmName=ALARM, StateValue="OK", StateReason="CPU 40%"
+    )
+
+    world.invoke(alarm_look(first, 1))
 
     [retry] = retries(first)
     assert sent_to(retry) == [members[2]]

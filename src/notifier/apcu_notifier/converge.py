@@ -25,6 +25,7 @@ from apcu_notifier.idempotency import recorded
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.verdict import ClearHistory, Retried, Verdict, VerdictKind, judge
 from apcu_record import claim, converge, schedule, store
+from apcu_record.alarm import AlarmNotFound, read_alarm
 from apcu_record.converge import NOT_REACHED, Attempt, ClearProgress
 from apcu_record.item import RETRY_ORIGIN, CommandRecord, iso
 
@@ -40,6 +41,14 @@ _STALE_KINDS = frozenset(
     {VerdictKind.PARTIAL, VerdictKind.FAILED, VerdictKind.MISMATCH, VerdictKind.STOPPED}
 )
 LEFT_IN_SERVICE = "left InService"
+# While the stop alarm fires an automatic retry waits, looking again every ALARM_LOOK, for
+# ALARM_WAIT in all; then the clear is judged with its stale instances.
+ALARM_LOOK = dt.timedelta(minutes=5)
+ALARM_WAIT = dt.timedelta(minutes=30)
+
+
+class RetryWaitNotArmed(RuntimeError):
+    """The look after the stop alarm could not be scheduled; Lambda retries the event."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,9 @@ class Step:
     commands: tuple[str, ...] = ()
     # Every command of the clear: one of them holds its claim.
     holders: tuple[str, ...] = field(default_factory=tuple)
+    # The schedule that looks again while the stop alarm fires ("" when not waiting): the
+    # attempt stays unjudged, so that look judges it again.
+    wait: str = ""
 
 
 def step(
@@ -101,6 +113,17 @@ def step(
     offline = tuple(i for i in serving if i not in online)
     if not targets:
         return _final(rt, first, progress, verdict, first_attempt, remaining, offline)
+    if _alarm_firing(rt):
+        now = rt.clock()
+        since = converge.waiting_since(ledger.client, ledger.table, first.command_id, now)
+        if now - since < ALARM_WAIT:
+            looks = int((now - since) / ALARM_LOOK) + 1
+            return Step(False, verdict, first, wait=_wait(rt, key, verdict, looks, function_arn))
+        logger.warning("the stop alarm still fires: the clear is judged without its retry")
+        metrics.add_metric(name="ClearRetryHeldByAlarm", unit=MetricUnit.Count, value=1)
+        return _final(
+            rt, first, progress, verdict, first_attempt, remaining, offline, held=tuple(targets)
+        )
     token = uuid.uuid4().hex
     number = rounds + 1
     if not converge.start_round(
@@ -210,6 +233,50 @@ def _arm(rt: Runtime, command_id: str, fires: dt.datetime, function_arn: str) ->
         metrics.add_metric(name="WatchdogNotArmed", unit=MetricUnit.Count, value=1)
 
 
+def _alarm_firing(rt: Runtime) -> bool:
+    name = rt.config.stop_alarm_name
+    cloudwatch = rt.cloudwatch() if name else None
+    if cloudwatch is None:
+        return False
+    try:
+        return read_alarm(cloudwatch, name).firing
+    except AlarmNotFound:
+        # As the dispatcher does: an alarm that is not there brakes nothing, and says so.
+        logger.error("the stop alarm does not exist; the retry is sent without its check")
+        return False
+
+
+def _wait(rt: Runtime, key: str, verdict: Verdict, looks: int, function_arn: str) -> str:
+    """Arm the look ALARM_LOOK from now: the watchdog event that judges a command SNS said
+    ended, so it goes through posting.once and this step again."""
+    settings = rt.config.watchdog
+    scheduler = rt.scheduler()
+    if settings is None or scheduler is None or not function_arn:
+        raise RetryWaitNotArmed("no watchdog settings: a retry cannot wait for the stop alarm")
+    request = schedule.build_schedule(
+        key,
+        rt.clock() + ALARM_LOOK,
+        schedule.ScheduleSettings(
+            group=settings.group,
+            role_arn=settings.role_arn,
+            target_arn=schedule.unqualified(function_arn),
+            dead_letter_arn=settings.dead_letter_arn,
+        ),
+        attempt=looks,
+        notified=verdict.status or "Success",
+        purpose="alarm",
+        description=f"Retry the clear of {key} once the stop alarm is no longer in ALARM",
+    )
+    try:
+        scheduler.create_schedule(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConflictException":
+            raise
+    logger.info("the stop alarm fires: the clear's retry waits", extra={"look": looks})
+    metrics.add_metric(name="ClearRetryWaiting", unit=MetricUnit.Count, value=1)
+    return request["Name"]
+
+
 def _in_service(rt: Runtime, group: str) -> frozenset[str]:
     pages = rt.autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
         AutoScalingGroupNames=[group]
@@ -231,23 +298,28 @@ def _final(
     first_attempt: Attempt | None,
     remaining: Callable[[], float],
     offline: tuple[str, ...],
+    *,
+    held: tuple[str, ...] = (),
 ) -> Step:
     attempts = list(progress.attempts) or ([first_attempt] if first_attempt else [])
     offline = (*progress.offline, *offline)
     holders = (first.command_id, *first.retries, *(a.command_id for a in attempts))
     if not progress.attempts:
         # One attempt: its verdict is the clear's, saying which stale agent was offline.
-        if not offline or not verdict.is_alert:
+        if not (offline or held) or not verdict.is_alert:
             return Step(True, verdict, first, holders=holders)
-        history = history_of(attempts, offline, frozenset())
+        history = history_of(attempts, offline, frozenset(), held)
         return Step(True, replace(verdict, clear=history), first, holders=holders)
     in_service = _in_service(rt, first.group)
-    history = history_of(attempts, offline, in_service)
+    history = history_of(attempts, offline, in_service, held)
     return Step(True, clear_verdict(rt, first, verdict, history, remaining), first, holders=holders)
 
 
 def history_of(
-    attempts: list[Attempt], offline: tuple[str, ...], in_service: frozenset[str]
+    attempts: list[Attempt],
+    offline: tuple[str, ...],
+    in_service: frozenset[str],
+    held: tuple[str, ...] = (),
 ) -> ClearHistory:
     """Per instance the first attempt left stale: what each attempt said, and the attempt that
     cleared it (0: none did)."""
@@ -267,7 +339,9 @@ def history_of(
                 break
         note = ""
         if not cleared_on:
-            if instance_id in offline:
+            if instance_id in held:
+                note = "alarm"
+            elif instance_id in offline:
                 note = "offline"
             elif in_service and instance_id not in in_service:
                 note = "left"
@@ -343,4 +417,6 @@ def judge_clear(rt: Runtime, first: CommandRecord, verdict: Verdict, via: str) -
 
 
 def summary(step_: Step) -> Mapping[str, Any]:
+    if step_.wait:
+        return {"waiting_for_alarm": step_.wait}
     return {"retried": list(step_.commands)} if step_.commands else {"waiting": True}

@@ -143,6 +143,7 @@ class Messages:
     clear_offline: str
     clear_left: str
     clear_not_retryable: str
+    clear_alarm: str
     clear_then: str
     clear_retry_hint: str
     # "second", "third", "fourth": the attempt that cleared an instance.
@@ -376,6 +377,7 @@ EN = Messages(
     clear_offline="`{instance}`: {said}; its SSM agent is not Online, so it was not retried",
     clear_left="`{instance}`: {said}; it left InService, so it serves no traffic and was not retried",
     clear_not_retryable="`{instance}`: {said}; another attempt would end the same, so it was not retried",
+    clear_alarm="`{instance}`: {said}; the stop alarm stayed in ALARM, so it was not retried",
     clear_then=", then ",
     clear_retry_hint="To try the stale instances again: `apcu-flush retry {command_id}`",
     ordinals=("second", "third", "fourth"),
@@ -601,6 +603,7 @@ JA = Messages(
     clear_offline="`{instance}`: {said}。SSM エージェントが Online でないため再実行していません",
     clear_left="`{instance}`: {said}。InService でなくなりトラフィックを受けないため再実行していません",
     clear_not_retryable="`{instance}`: {said}。再実行しても同じ結果になるため再実行していません",
+    clear_alarm="`{instance}`: {said}。停止アラームが ALARM のままだったため再実行していません",
     clear_then="、続いて ",
     clear_retry_hint="古いままのインスタンスをもう一度試すには: `apcu-flush retry {command_id}`",
     ordinals=("2", "3", "4"),

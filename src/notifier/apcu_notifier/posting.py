@@ -93,6 +93,10 @@ def once(
             # A retry of the clear runs (or another of its round does): nothing is posted.
             outcome = {"command_id": key, "verdict": verdict.kind.value, "posted": False}
             outcome.update(converge.summary(plan))
+            if plan.wait:
+                # The stop alarm fires: the attempt stays unjudged for the look to judge again.
+                rt.ledger.release(key, claim.token)
+                return outcome
             return _record_quietly(rt, key, claim.token, verdict, via, remaining, outcome)
         if ended and plan is None and converging and not claim_ended:
             claim_ended = end_clear_claim(rt.ledger, key, record, read_again=False)

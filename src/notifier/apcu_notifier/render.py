@@ -466,6 +466,8 @@ def _clear(history: ClearHistory, m: Messages) -> str:
             lines.append(m.clear_cleared.format(ordinal=m.ordinals[index], **values))
         elif row.note == "offline":
             lines.append(m.clear_offline.format(**values))
+        elif row.note == "alarm":
+            lines.append(m.clear_alarm.format(**values))
         elif row.note == "left":
             lines.append(m.clear_left.format(**values))
         elif row.note == "not-retryable":

@@ -165,7 +165,8 @@ class Retried:
     # The attempt that cleared it (2: the second); 0 when none did.
     cleared_on: int = 0
     # Why no further attempt cleared it: "offline" (its SSM agent was not Online, so it was
-    # not retried), "left" (no longer InService), "not-retryable"; "" otherwise.
+    # not retried), "alarm" (the stop alarm stayed in ALARM), "left" (no longer InService),
+    # "not-retryable"; "" otherwise.
     note: str = ""
 
 

@@ -10,6 +10,7 @@ command's item live here, so that both functions read one definition:
     clearAttempts (L of M): per judged attempt, commandId, round and the outcomes of the
         instances it left stale (instance id -> what SSM said), at most MAX_ATTEMPT_OUTCOMES
     clearOffline (L of S): stale instances not retried because their SSM agent was not Online
+    clearAlarmSince (S): when an automatic retry began to wait for the stop alarm
     clearVerdict (M, once judged): the clear's verdict (apcu_record.item.RecordedVerdict)
 
 Every step is one conditional write, so a notification SNS delivers twice (or a Lambda retry
@@ -18,13 +19,14 @@ of an invocation that died) never starts a round twice nor judges the clear twic
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from apcu_record.item import RecordedVerdict
+from apcu_record.item import RecordedVerdict, iso, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -350,6 +352,21 @@ def judge_clear(
 
 def _key(command_id: str) -> dict[str, Any]:
     return {"commandId": {"S": command_id}}
+
+
+def waiting_since(
+    client: DynamoDBClient, table: str, first_id: str, now: dt.datetime
+) -> dt.datetime:
+    """When the clear began to wait for the stop alarm (now, the first time it is asked)."""
+    answer = client.update_item(
+        TableName=table,
+        Key=_key(first_id),
+        UpdateExpression="SET #since = if_not_exists(#since, :now)",
+        ExpressionAttributeNames={"#since": "clearAlarmSince"},
+        ExpressionAttributeValues={":now": {"S": iso(now)}},
+        ReturnValues="ALL_NEW",
+    )
+    return parse_iso(answer.get("Attributes", {}).get("clearAlarmSince", {}).get("S", iso(now)))
 
 
 def _item_of(error: ClientError) -> dict[str, Any]:
