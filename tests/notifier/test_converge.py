@@ -330,3 +330,17 @@ def test_the_retry_is_sent_once_the_stop_alarm_is_ok_again(recording: World) -> 
     [retry] = retries(first)
     assert sent_to(retry) == [members[2]]
     assert world.slack.messages() == []
+
+
+def test_a_retry_still_running_at_its_watchdog_posts_no_stuck_alert(recording: World) -> None:
+    world = recording
+    start(world)
+    first, _ = first_clear(world)
+    world.notify(first, "command-timedout.json")
+    [retry] = retries(first)
+    emu.set_command_running(retry)
+
+    outcome = world.invoke(watchdog_event(retry))
+
+    assert outcome["outcomes"][0]["running"] == "InProgress"
+    assert world.slack.messages() == []
