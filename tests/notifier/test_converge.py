@@ -344,3 +344,34 @@ def test_a_retry_still_running_at_its_watchdog_posts_no_stuck_alert(recording: W
 
     assert outcome["outcomes"][0]["running"] == "InProgress"
     assert world.slack.messages() == []
+
+
+def test_more_than_50_stale_instances_are_retried_in_commands_of_50_and_posted_once(
+    recording: World,
+) -> None:
+    world = recording
+    start(world)
+    members = sorted(emu.create_group(GROUP, 53))
+    emu.register_managed_instances(members)
+    first = world.send()
+    emu.settle_command(
+        first,
+        {members[0]: ok(), **{i: DELIVERY_TIMED_OUT for i in members[1:]}},
+        status="TimedOut",
+    )
+    dispatched(first, clear_claim=KEY)
+
+    world.notify(first, "command-timedout.json")
+
+    batch, rest = retries(first)
+    assert (len(sent_to(batch)), len(sent_to(rest))) == (50, 2)
+    # When the first of them is judged, the other still runs: nothing is posted
+    emu.settle_command(batch, {i: ok() for i in sent_to(batch)})
+    world.notify(batch)
+    assert world.slack.messages() == []
+    # When the last is judged, the clear is posted once
+    emu.settle_command(rest, {i: ok() for i in sent_to(rest)})
+    world.notify(rest)
+    [message] = world.slack.messages()
+    assert "52 instance(s) needed another attempt" in text_of(message)
+    assert item(first)["clearVerdict"]["M"]["kind"] == {"S": "ok"}

@@ -90,6 +90,7 @@ def step(
         attempt = Attempt(key, progress.round, outcomes(verdict), verdict.target.values)
         if not converge.attempt_done(ledger.client, ledger.table, first.command_id, attempt):
             logger.info("retry judged; another command of its round still runs")
+            metrics.add_metric(name="ClearAttemptWaiting", unit=MetricUnit.Count, value=1)
             return Step(False, verdict, first)
         progress = converge.read(ledger.client, ledger.table, first.command_id)
         stale: dict[str, str] = {}
