@@ -356,7 +356,7 @@ def test_more_than_50_stale_instances_are_retried_in_commands_of_50_and_posted_o
     first = world.send()
     emu.settle_command(
         first,
-        {members[0]: ok(), **{i: DELIVERY_TIMED_OUT for i in members[1:]}},
+        {members[0]: ok(), **dict.fromkeys(members[1:], DELIVERY_TIMED_OUT)},
         status="TimedOut",
     )
     dispatched(first, clear_claim=KEY)
