@@ -44,7 +44,11 @@ PREFIX_WITH_OPCACHE = (
     "prefix applies to APCu keys only, and OPcache has no key prefixes: leave prefix out "
     "with reset-opcache (clear-all clears the prefixed APCu keys and resets all of OPcache)"
 )
-DEFAULT_TIMEOUT_SECONDS = 900.0
+# A clear is its first command plus up to 3 automatic retries (the stack's RetryMissed), each
+# judged within 15 minutes: --wait waits for the clear's verdict, so its default covers all.
+ATTEMPT_SECONDS = 900.0
+MAX_RETRY_ROUNDS = 3
+DEFAULT_TIMEOUT_SECONDS = ATTEMPT_SECONDS * (1 + MAX_RETRY_ROUNDS)
 INTERRUPTED = 130  # what a shell reports for a program ended by Ctrl-C
 
 

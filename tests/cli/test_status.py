@@ -191,7 +191,7 @@ def test_ctrl_c_while_waiting_says_how_to_resume(local: Local) -> None:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
-        process.kill()  # nothing if it ended; else it would wait out its 900 s
+        process.kill()  # nothing if it ended; else it would wait out its 3600 s
     assert process.returncode == 130
     assert f"apcu-flush status {command_id} --wait" in stderr
 

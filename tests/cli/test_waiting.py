@@ -153,3 +153,26 @@ def test_a_log_gets_a_line_per_change_only() -> None:
         "running (InProgress) · 0:00 · waiting for the instances",
         "judged: ok · 0:06",
     ]
+
+
+def test_it_waits_through_a_clears_automatic_retries_for_the_clears_verdict() -> None:
+    # The first attempt ended, its automatic retry runs: the clear is still running
+    retrying = Reply(
+        200,
+        {
+            "state": "running",
+            "attempt": {"commandId": "retry", "round": 1},
+            "ssm": {"status": "InProgress"},
+        },
+    )
+    clock = Clock()
+    body = _wait([RUNNING, retrying, retrying, JUDGED], clock)
+    assert body["state"] == "judged"
+    assert len(clock.slept) == 3
+
+
+def test_the_default_timeout_covers_the_first_attempt_and_every_retry_round() -> None:
+    from apcu_flush.cli import DEFAULT_TIMEOUT_SECONDS
+
+    # RetryMissed allows 3 rounds; each attempt is judged within 15 minutes
+    assert DEFAULT_TIMEOUT_SECONDS >= 4 * 900

@@ -17,7 +17,7 @@ from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
 from apcu_record import claim as clear_claim
-from apcu_record import store
+from apcu_record import converge, store
 from apcu_record.item import RecordedProblem, RecordedVerdict
 from harness import aws_emulator
 from tests.dispatcher.conftest import (
@@ -461,3 +461,41 @@ def test_a_throttle_after_the_first_command_answers_what_was_not_sent(
     # And the clear's claim stays with the command that runs: a retry now is refused
     again, refused = ask(retry_event(first), settings, clients)
     assert (again, refused["error"]["rule"]) == (409, "clear-in-progress")
+
+
+def _clear_verdict(stale: list[str]) -> RecordedVerdict:
+    return RecordedVerdict(
+        "partial",
+        True,
+        3,
+        3,
+        3 - len(stale),
+        (),
+        (),
+        "2026-11-29T05:40:00Z",
+        "sns",
+        stale_instances=tuple(stale),
+        stale_count=len(stale),
+    )
+
+
+def test_a_clear_the_notifier_retried_re_sends_only_what_its_last_attempt_left_stale(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    # Given a clear whose first attempt left two instances stale, and whose automatic retry
+    # cleared one of them
+    first = clear(settings, clients)
+    judge(clients, first, web_prod[1:])
+    attempt = converge.Attempt(first, 0, dict.fromkeys(web_prod[1:], "Failed"))
+    assert converge.start_round(clients.dynamodb, COMMANDS_TABLE, first, 1, "t", attempt)
+
+    # While that retry runs, a retry on demand is refused
+    status, body = ask(retry_event(first), settings, clients)
+    assert (status, body["error"]["rule"]) == (409, "clear-in-progress")
+
+    converge.judge_clear(clients.dynamodb, COMMANDS_TABLE, first, _clear_verdict(web_prod[2:]))
+
+    # Then a retry on demand sends only the instance still stale
+    status, body = ask(retry_event(first), settings, clients)
+    assert status == 202, body
+    assert body["retried"] == web_prod[2:]

@@ -12,7 +12,7 @@ import pytest
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
-from apcu_record import store
+from apcu_record import converge, store
 from apcu_record.item import ApcuCount, OpcacheCount, RecordedProblem, RecordedVerdict
 from harness import aws_emulator
 from harness.aws_emulator import InvocationResult, ok
@@ -245,3 +245,60 @@ def test_the_status_route_sends_nothing(
     command_id = clear(settings, clients)
     ask(status_event(command_id), settings, clients)
     assert len(sent) == 1
+
+
+def _verdict(kind: str, stale: tuple[str, ...]) -> RecordedVerdict:
+    return RecordedVerdict(
+        kind=kind,
+        alert=bool(stale),
+        expected=3,
+        targeted=3,
+        succeeded=3 - len(stale),
+        missing_instances=(),
+        problems=(),
+        posted_at="2026-11-29T05:30:00Z",
+        via="sns",
+        stale_instances=stale,
+        stale_count=len(stale),
+    )
+
+
+def test_a_clear_whose_automatic_retry_runs_is_running_until_the_clear_is_judged(
+    settings: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    # Given a clear whose first attempt left one instance stale, judged without a post while
+    # the notifier's retry runs
+    command_id = clear(settings, clients)
+    aws_emulator.settle_command(
+        command_id,
+        {web_prod[0]: ok(), web_prod[1]: ok(), web_prod[2]: InvocationResult("Failed")},
+        status="Failed",
+    )
+    now = dt.datetime.now(dt.UTC)
+    claim = store.claim_verdict(
+        clients.dynamodb, COMMANDS_TABLE, command_id, now=now, hold_seconds=60
+    )
+    first = _verdict("partial", (web_prod[2],))
+    assert store.record_verdict(clients.dynamodb, COMMANDS_TABLE, command_id, claim.token, first)
+    retry = clients.ssm.send_command(DocumentName="AWS-RunShellScript", InstanceIds=[web_prod[2]])
+    retry_id = retry["Command"]["CommandId"]
+    aws_emulator.set_command_running(retry_id)
+    attempt = converge.Attempt(command_id, 0, {web_prod[2]: "Failed"})
+    assert converge.start_round(clients.dynamodb, COMMANDS_TABLE, command_id, 1, "t", attempt)
+    converge.round_sent(clients.dynamodb, COMMANDS_TABLE, command_id, [retry_id], ())
+
+    status, body = ask(status_event(command_id), settings, clients)
+
+    # Then the clear is running, with the attempt in progress
+    assert status == 200
+    assert body["state"] == "running"
+    assert body["attempt"]["commandId"] == retry_id
+    assert body["attempt"]["round"] == 1
+    assert body["ssm"]["status"] == "InProgress"
+
+    # When the clear is judged, its verdict is the clear's
+    converge.judge_clear(clients.dynamodb, COMMANDS_TABLE, command_id, _verdict("ok", ()))
+    status, body = ask(status_event(command_id), settings, clients)
+    assert body["state"] == "judged"
+    assert body["verdict"]["kind"] == "ok"
+    assert body["attempts"][0]["commandId"] == command_id

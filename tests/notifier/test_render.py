@@ -13,7 +13,15 @@ from apcu_notifier.config import Language
 from apcu_notifier.facts import TargetFacts
 from apcu_notifier.notification import MAX_FOLLOW_UPS, UnreadableReason
 from apcu_notifier.render import clip, escape, escape_clip, render
-from apcu_notifier.verdict import Verdict, VerdictKind, judge, unknown_command, unreadable
+from apcu_notifier.verdict import (
+    ClearHistory,
+    Retried,
+    Verdict,
+    VerdictKind,
+    judge,
+    unknown_command,
+    unreadable,
+)
 from apcu_notifier.watchdog import FOLLOW_UP_INTERVAL, stuck_verdict
 from tests.notifier.builders import (
     COMMAND_ID,
@@ -306,6 +314,43 @@ def _ok_notification_missing() -> Verdict:
     return replace(judge(healthy_group(3)), notification_missing=True)
 
 
+def _clear_converged() -> Verdict:
+    # The first attempt missed one instance (its agent never picked it up); the automatic
+    # retry cleared it
+    members = ids(3)
+    history = ClearHistory(
+        COMMAND_ID, (Retried(members[2], ("Delivery Timed Out",), cleared_on=2),), attempts=2
+    )
+    return replace(_ok(), clear=history)
+
+
+def _clear_still_stale() -> Verdict:
+    # Two rounds later one instance is still stale, one's agent was offline, one left service
+    members = ids(4)
+    first = judge(
+        facts(
+            command(status="Failed", target_count=4),
+            [
+                invocation(members[0], cleared=3),
+                invocation(members[1], "Failed", "Failed"),
+                invocation(members[2], "TimedOut", "Delivery Timed Out"),
+                invocation(members[3], "Failed", "Undeliverable"),
+            ],
+            [group("web-prod", members)],
+        )
+    )
+    history = ClearHistory(
+        COMMAND_ID,
+        (
+            Retried(members[1], ("Failed", "Failed", "Delivery Timed Out")),
+            Retried(members[2], ("Delivery Timed Out",), note="offline"),
+            Retried(members[3], ("Undeliverable",), note="left"),
+        ),
+        attempts=3,
+    )
+    return replace(first, clear=history)
+
+
 CASES: dict[str, Callable[[], Verdict]] = {
     "ok": _ok,
     "ok-empty-group": _ok_empty_group,
@@ -332,6 +377,8 @@ CASES: dict[str, Callable[[], Verdict]] = {
     "clear-all-ok": _clear_all_ok,
     "opcache-old-code": _opcache_old_code,
     "opcache-failed": _opcache_failed,
+    "clear-converged": _clear_converged,
+    "clear-still-stale": _clear_still_stale,
 }
 
 # "N of M" in English, "M 台中 N 台" in Japanese; and what says why N may exceed M.

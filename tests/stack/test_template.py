@@ -183,6 +183,9 @@ def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack
         "CLEAR_ON_WARM_POOL_EXIT": "true",
         "WARM_POOL_UNCLEARED": "continue",
         "COMMANDS_TABLE": "{CommandsTable}",
+        "DOCUMENT_NAME": "{FlushDocument}",
+        "RETRY_MISSED": "1",
+        "STOP_ALARM_NAME": "",
         "WATCHDOG_GROUP": "{WatchdogScheduleGroup}",
         "WATCHDOG_ROLE_ARN": "{WatchdogRole.Arn}",
         "WATCHDOG_DEAD_LETTER_ARN": "{WatchdogDeadLetterQueue.Arn}",
@@ -507,7 +510,60 @@ def test_notifier_may_do_exactly_what_a_verdict_needs(stack: DeployedStack) -> N
             ("{WatchdogRole.Arn}",),
             condition({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}),
         ),
+        # A clear converges: the stack's document, to instances of allowed groups only, with
+        # the notification role passed to SSM only, and only to agents that are Online.
+        ("Allow", ("ssm:SendCommand",), (arn("ssm", "document/{FlushDocument}"),), no_condition()),
+        (
+            "Allow",
+            ("ssm:SendCommand",),
+            (arn("ec2", "instance/*"),),
+            condition(
+                {
+                    "StringEquals": {
+                        "ssm:resourceTag/aws:autoscaling:groupName": ["web-prod", "web-staging"]
+                    }
+                }
+            ),
+        ),
+        (
+            "Allow",
+            ("iam:PassRole",),
+            ("{NotificationRole.Arn}",),
+            condition({"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}),
+        ),
+        ("Allow", ("ssm:DescribeInstanceInformation",), ("*",), no_condition()),
     }
+
+
+def test_the_notifier_sends_what_the_dispatcher_may_send_and_nothing_more(
+    stack: DeployedStack,
+) -> None:
+    # The same document and group-tag statements as the dispatcher's: a retry the notifier
+    # sends on its own can reach nothing a clear could not.
+    def sends(role: str) -> set[tuple[Any, ...]]:
+        return {
+            (frozen(s)[2], frozen(s)[3])
+            for s in role_statements(stack.properties(role))
+            if "ssm:SendCommand" in s["Action"]
+        }
+
+    assert sends("NotifierRole") == sends("DispatcherRole")
+    assert len(sends("NotifierRole")) == 2
+
+
+def test_the_notifier_reads_the_stop_alarm_only_when_there_is_one(stack: DeployedStack) -> None:
+    def reads(template: DeployedStack) -> list[Any]:
+        return [
+            s
+            for s in role_statements(template.properties("NotifierRole"))
+            if "cloudwatch:DescribeAlarms" in s["Action"]
+        ]
+
+    assert reads(stack) == []
+    braked = DeployedStack({"StopAlarmName": "db-cpu-high"})
+    assert [s["Resource"] for s in reads(braked)] == [["*"]]
+    variables = braked.properties("NotifierFunction")["Environment"]["Variables"]
+    assert variables["STOP_ALARM_NAME"] == "db-cpu-high"
 
 
 def test_the_notifier_passes_only_the_watchdog_role_and_only_to_scheduler(
@@ -518,7 +574,16 @@ def test_the_notifier_passes_only_the_watchdog_role_and_only_to_scheduler(
         for s in role_statements(stack.properties("NotifierRole"))
         if "iam:PassRole" in s["Action"]
     ]
-    assert passes == [
+    assert passes[1:] == [
+        {
+            "Sid": "PassTheNotificationRoleToSsm",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": ["{NotificationRole.Arn}"],
+            "Condition": {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+        }
+    ]
+    assert passes[:1] == [
         {
             "Sid": "PassTheWatchdogRoleToScheduler",
             "Effect": "Allow",

@@ -27,7 +27,7 @@ from apcu_dispatcher.dispatch import SendOutcomeUnknown, send_and_arm
 from apcu_dispatcher.errors import Refusal, throttled
 from apcu_dispatcher.responses import Answer, not_armed_warning
 from apcu_dispatcher.validation import FlushRequest
-from apcu_record import claim, store
+from apcu_record import claim, converge, store
 from apcu_record.claim import Taken
 from apcu_record.item import JUDGED, RETRY_ORIGIN, CommandRecord, parse_iso
 
@@ -73,6 +73,21 @@ def retry(
     first = _read(record.retry_of, config, clients) if record.retry_of else record
     refuse_if_retry_running(first, config, clients, clock())
     verdict = record.verdict
+    clear_judged = False
+    if record is first:
+        # A clear the notifier retried on its own: what is stale is what its last attempt
+        # left, as the clear's verdict says (apcu_record.converge).
+        progress = converge.read(clients.dynamodb, config.watchdog.commands_table, command_id)
+        if progress.retrying:
+            raise Refusal(
+                409,
+                f"clear {command_id} is still being retried automatically; wait for its "
+                "verdict, nothing was sent",
+                field="commandId",
+                rule=IN_PROGRESS,
+            )
+        clear_judged = progress.verdict is not None
+        verdict = progress.verdict or verdict
     if not verdict.alert or not verdict.stale_instances:
         raise Refusal(
             409,
@@ -129,7 +144,7 @@ def retry(
             claims.give_back(taken, config, clients.dynamodb)
         raise
     answer = _accepted(command_id, record, sent, not_sent, skipped, verdict.stale_count, config)
-    if record is first and first.retries:
+    if record is first and first.retries and not clear_judged:
         # This verdict predates the retries, which may have cleared some of its instances.
         answer.body["warnings"].append(
             {

@@ -13,7 +13,8 @@ from apcu_dispatcher.command import console_url
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal, throttled
 from apcu_dispatcher.responses import Answer
-from apcu_record import store
+from apcu_record import converge, store
+from apcu_record.converge import ClearProgress
 from apcu_record.item import JUDGED, CommandRecord
 
 if TYPE_CHECKING:
@@ -58,13 +59,30 @@ def read_status(command_id: str, config: Config, clients: Clients) -> Answer:
             rule="unknown-command",
         )
     body = _common(record, config.region)
+    live = command_id
     if record.state == JUDGED and record.verdict is not None:
-        body["state"] = "judged"
-        body["verdict"] = record.verdict.to_json()
-        return Answer(200, body)
+        # A clear's first command: its own verdict may be only its first attempt's, while the
+        # notifier's automatic retry runs (apcu_record.converge).
+        progress = _progress(record, config, clients)
+        if progress.attempts:
+            body["attempts"] = [
+                {"commandId": a.command_id, "round": a.round, "stale": len(a.outcomes)}
+                for a in progress.attempts[-MAX_SHOWN_RETRIES:]
+            ]
+        if not progress.retrying:
+            body["state"] = "judged"
+            verdict = progress.verdict or record.verdict
+            body["verdict"] = verdict.to_json()
+            return Answer(200, body)
+        live = record.retries[-1] if record.retries else command_id
+        body["attempt"] = {
+            "commandId": live,
+            "round": progress.round,
+            "consoleUrl": console_url(config.region, live),
+        }
     body["state"] = "running"
     try:
-        body["ssm"] = live_status(command_id, clients.ssm)
+        body["ssm"] = live_status(live, clients.ssm)
     except ClientError as error:
         if is_throttling(error):
             raise throttled(
@@ -72,6 +90,19 @@ def read_status(command_id: str, config: Config, clients: Clients) -> Answer:
             ) from error
         raise
     return Answer(200, body)
+
+
+def _progress(record: CommandRecord, config: Config, clients: Clients) -> ClearProgress:
+    if record.retry_of:
+        return ClearProgress()
+    try:
+        return converge.read(clients.dynamodb, config.watchdog.commands_table, record.command_id)
+    except ClientError as error:
+        if is_throttling(error):
+            raise throttled(
+                error.operation_name, "reading the clear", "try again shortly"
+            ) from error
+        raise
 
 
 def live_status(command_id: str, ssm: SSMClient) -> dict[str, Any]:

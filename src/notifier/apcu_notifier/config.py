@@ -43,6 +43,13 @@ class Config:
     # (WarmPoolUncleared): "continue" lets it serve anyway and alerts, "abandon" has Auto
     # Scaling replace it.
     warm_pool_uncleared: str = "continue"
+    # The stack's SSM document: the only one whose commands the notifier re-sends; unset
+    # (a local run without it) re-sends nothing.
+    document_name: str = ""
+    # Automatic retry rounds of a clear's stale InService instances (RetryMissed, 0 to 3).
+    retry_missed: int = 1
+    # The stop alarm: while it is in ALARM, an automatic retry waits instead of sending.
+    stop_alarm_name: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -77,6 +84,9 @@ class Config:
             raise ConfigError(
                 f"WARM_POOL_UNCLEARED is {uncleared!r}; expected continue or abandon."
             )
+        raw_rounds = env.get("RETRY_MISSED", "").strip() or "1"
+        if raw_rounds not in {"0", "1", "2", "3"}:
+            raise ConfigError(f"RETRY_MISSED is {raw_rounds!r}; expected 0, 1, 2 or 3.")
         table = env.get("COMMANDS_TABLE", "").strip() or None
         watchdog = WatchdogSettings.from_env(env)
         if watchdog is not None and table is None:
@@ -94,6 +104,9 @@ class Config:
             watchdog=watchdog,
             warm_pool_exit_clears=raw_clears == "true",
             warm_pool_uncleared=uncleared,
+            document_name=env.get("DOCUMENT_NAME", "").strip(),
+            retry_missed=int(raw_rounds),
+            stop_alarm_name=env.get("STOP_ALARM_NAME", "").strip(),
         )
 
 

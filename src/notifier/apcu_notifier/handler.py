@@ -161,6 +161,7 @@ def handle_notification(
             lambda: settle(notification, rt, remaining),
             via=VIA_SNS,
             ended=True,
+            function_arn=function_arn,
         )
     except CommandNotSettled as error:
         # A normal race, not a failure: look again shortly rather than raise.

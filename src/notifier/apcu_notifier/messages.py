@@ -135,6 +135,19 @@ class Messages:
     title_never_ended: str
     summary_never_ended: str
     notification_missing: str
+    # A clear the notifier retried on its own (RetryMissed): each instance that needed another
+    # attempt, with what the first attempt said and what became of it.
+    clear_title: str
+    clear_cleared: str
+    clear_still: str
+    clear_offline: str
+    clear_left: str
+    clear_not_retryable: str
+    clear_alarm: str
+    clear_then: str
+    clear_retry_hint: str
+    # "second", "third", "fourth": the attempt that cleared an instance.
+    ordinals: tuple[str, ...]
     # The brake: the stop alarm held the invocations that had not run yet.
     title_stopped: str
     summary_stopped: str
@@ -358,6 +371,16 @@ EN = Messages(
         f"is broken; see <{NOTIFICATION_PATH_DOCS}|SSM's notification never arrived> in "
         "docs/deploy.md."
     ),
+    clear_title="{count} instance(s) needed another attempt:",
+    clear_cleared="`{instance}`: {said}, cleared on the {ordinal} attempt",
+    clear_still="`{instance}`: {said}; still stale after {attempts} attempts",
+    clear_offline="`{instance}`: {said}; its SSM agent is not Online, so it was not retried",
+    clear_left="`{instance}`: {said}; it left InService, so it serves no traffic and was not retried",
+    clear_not_retryable="`{instance}`: {said}; another attempt would end the same, so it was not retried",
+    clear_alarm="`{instance}`: {said}; the stop alarm stayed in ALARM, so it was not retried",
+    clear_then=", then ",
+    clear_retry_hint="To try the stale instances again: `apcu-flush retry {command_id}`",
+    ordinals=("second", "third", "fourth"),
 )
 
 JA = Messages(
@@ -574,6 +597,16 @@ JA = Messages(
         f"壊れています。docs/deploy.md の「<{NOTIFICATION_PATH_DOCS}|SSM's notification never "
         "arrived>」を参照してください。"
     ),
+    clear_title="{count} 台で再実行が必要でした:",
+    clear_cleared="`{instance}`: {said}、{ordinal}回目でクリア",
+    clear_still="`{instance}`: {said}。{attempts} 回試しても古いキャッシュのままです",
+    clear_offline="`{instance}`: {said}。SSM エージェントが Online でないため再実行していません",
+    clear_left="`{instance}`: {said}。InService でなくなりトラフィックを受けないため再実行していません",
+    clear_not_retryable="`{instance}`: {said}。再実行しても同じ結果になるため再実行していません",
+    clear_alarm="`{instance}`: {said}。停止アラームが ALARM のままだったため再実行していません",
+    clear_then="、続いて ",
+    clear_retry_hint="古いままのインスタンスをもう一度試すには: `apcu-flush retry {command_id}`",
+    ordinals=("2", "3", "4"),
 )
 
 CATALOGUE: dict[Language, Messages] = {Language.EN: EN, Language.JA: JA}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from apcu_notifier import budget, slack
+from apcu_notifier import budget, converge, slack
 from apcu_notifier.clear_claim import end_clear_claim
 from apcu_notifier.idempotency import ClaimResult
 from apcu_notifier.lifecycle import complete_held, result_for
@@ -50,17 +50,27 @@ def once(
     *,
     via: str,
     ended: bool = False,
+    function_arn: str = "",
 ) -> dict[str, Any]:
     """Decide and post the verdict for `key` (a command id) unless one was posted already.
 
     `ended`: SSM says the command ended (its final notification, or the live status), so the
     clear's claim on its target ends now, whatever becomes of the post; else it ends once the
-    verdict is recorded.
+    verdict is recorded. A clear that converges (apcu_notifier.converge) keeps its claim while
+    a retry runs, and posts once, when its last attempt is judged.
+    `function_arn`: the notifier's own, the target of a retry's watchdog.
     """
     if rt.ledger is None:
         return deliver(decide(), rt, remaining)
     claim = rt.ledger.claim(key, remaining)
-    claim_ended = ended and end_clear_claim(rt.ledger, key, claim.record, read_again=False)
+    converging = bool(rt.config.document_name) and rt.config.retry_missed > 0
+    # While another invocation judges the command it may hand the claim to a retry: only a
+    # judged command (or one the notifier never retries) ends it now.
+    claim_ended = (
+        ended
+        and (claim.result is ClaimResult.JUDGED or not converging)
+        and end_clear_claim(rt.ledger, key, claim.record, read_again=False)
+    )
     if claim.result is ClaimResult.JUDGED:
         logger.info("duplicate delivery; the command's verdict was already posted")
         metrics.add_metric(name="NotificationDuplicate", unit=MetricUnit.Count, value=1)
@@ -74,12 +84,32 @@ def once(
     try:
         verdict = decide()
         record = claim.record
+        plan = (
+            converge.step(rt, key, record, verdict, remaining, function_arn)
+            if record is not None
+            else None
+        )
+        if plan is not None and not plan.final:
+            # A retry of the clear runs (or another of its round does): nothing is posted.
+            outcome = {"command_id": key, "verdict": verdict.kind.value, "posted": False}
+            outcome.update(converge.summary(plan))
+            if plan.wait:
+                # The stop alarm fires: the attempt stays unjudged for the look to judge again.
+                rt.ledger.release(key, claim.token)
+                return outcome
+            return _record_quietly(rt, key, claim.token, verdict, via, remaining, outcome)
+        if ended and plan is None and converging and not claim_ended:
+            claim_ended = end_clear_claim(rt.ledger, key, record, read_again=False)
+        mine = verdict
+        owner = record
+        if plan is not None:
+            verdict, owner = plan.verdict, plan.first
         held = None
-        if record is not None and record.lifecycle is not None:
+        if owner is not None and owner.lifecycle is not None:
             held = result_for(verdict, rt.config.warm_pool_uncleared)
             # The message says what becomes of the held instance.
             verdict = replace(verdict, lifecycle_result=held)
-        origin = record.origin if record is not None else ""
+        origin = owner.origin if owner is not None else ""
         quiet = origin in QUIET_ORIGINS and not verdict.is_alert
         outcome = deliver(verdict, rt, remaining, post=not quiet)
     except BaseException:
@@ -90,19 +120,44 @@ def once(
             logger.exception("could not release the claim; it expires with this invocation")
         raise
     ledger = rt.ledger
+    # A clear's own verdict is kept on its first command; each attempt keeps its own.
+    own = mine if plan is not None else verdict
     recorded = after_post(
-        lambda: ledger.record(key, claim.token, verdict, via=via), rt, remaining, "the verdict"
+        lambda: ledger.record(key, claim.token, own, via=via), rt, remaining, "the verdict"
     )
     if not recorded:
         logger.error(
             "verdict posted, but its claim had expired and was taken by another invocation"
         )
         metrics.add_metric(name="VerdictClaimLost", unit=MetricUnit.Count, value=1)
-    if not claim_ended:
+    if plan is not None:
+        first = plan.first
+        after_post(
+            lambda: converge.judge_clear(rt, first, verdict, via), rt, remaining, "the clear"
+        )
+        converge.end_claim(rt, first, plan.holders)
+    elif not claim_ended:
         end_clear_claim(ledger, key, claim.record, read_again=True)
-    if record is not None and held is not None:
-        completed = complete_held(rt, record, verdict, held)
+    if owner is not None and held is not None:
+        completed = complete_held(rt, owner, verdict, held)
         outcome["lifecycle"] = held if completed else "not-completed"
+    return outcome
+
+
+def _record_quietly(
+    rt: Runtime,
+    key: str,
+    token: str,
+    verdict: Verdict,
+    via: str,
+    remaining: Callable[[], float],
+    outcome: dict[str, Any],
+) -> dict[str, Any]:
+    """Record an attempt's verdict that is not posted (its clear goes on): its watchdog and a
+    second delivery find it judged, and post nothing."""
+    assert rt.ledger is not None
+    ledger = rt.ledger
+    after_post(lambda: ledger.record(key, token, verdict, via=via), rt, remaining, "the attempt")
     return outcome
 
 

@@ -17,7 +17,13 @@ from urllib.parse import quote
 from apcu_notifier.config import Language
 from apcu_notifier.facts import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, DEFAULT_ACTION
 from apcu_notifier.messages import Job, Messages, messages
-from apcu_notifier.verdict import RATE_EXCEEDED, TargetKind, Verdict, VerdictKind
+from apcu_notifier.verdict import (
+    RATE_EXCEEDED,
+    ClearHistory,
+    TargetKind,
+    Verdict,
+    VerdictKind,
+)
 
 MAX_BLOCKS = 50
 HEADER_TEXT = 150
@@ -116,6 +122,11 @@ def render(
         blocks.append(_section(_joined(verdict, m)))
     if verdict.outside:
         blocks.append(_section(_outside(verdict, m)))
+    if verdict.clear is not None and verdict.clear.instances:
+        blocks.append(_section(_clear(verdict.clear, m)))
+        if verdict.clear.still_stale:
+            hint = m.clear_retry_hint.format(command_id=escape(verdict.clear.first_command_id))
+            blocks.append(_section(hint))
     if verdict.kind is VerdictKind.UNREADABLE and verdict.excerpt:
         blocks.append(_section(code_block(verdict.excerpt, EXCERPT_TEXT * 2)))
     # The watchdog's note: SSM's notification never arrived.
@@ -440,6 +451,34 @@ def _joined(verdict: Verdict, m: Messages) -> str:
         [f"`{escape(i)}`" for i in ids],
         m,
         separator=m.list_separator,
+        max_items=MAX_LISTED_INSTANCES,
+    )
+
+
+def _clear(history: ClearHistory, m: Messages) -> str:
+    """Per instance that needed another attempt: what each attempt said, and how it ended."""
+    lines = []
+    for row in history.instances:
+        said = m.clear_then.join(escape(s) for s in row.outcomes)
+        values = {"instance": escape(row.instance_id), "said": said}
+        if row.cleared_on:
+            index = min(row.cleared_on - 2, len(m.ordinals) - 1)
+            lines.append(m.clear_cleared.format(ordinal=m.ordinals[index], **values))
+        elif row.note == "offline":
+            lines.append(m.clear_offline.format(**values))
+        elif row.note == "alarm":
+            lines.append(m.clear_alarm.format(**values))
+        elif row.note == "left":
+            lines.append(m.clear_left.format(**values))
+        elif row.note == "not-retryable":
+            lines.append(m.clear_not_retryable.format(**values))
+        else:
+            lines.append(m.clear_still.format(attempts=len(row.outcomes), **values))
+    return _pack(
+        m.clear_title.format(count=len(history.instances)),
+        lines,
+        m,
+        separator="\n",
         max_items=MAX_LISTED_INSTANCES,
     )
 

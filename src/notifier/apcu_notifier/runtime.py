@@ -23,6 +23,7 @@ from apcu_notifier.slack import RetryPolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_ssm import SSMClient
@@ -47,6 +48,9 @@ class Runtime:
     # like EC2's, so that the verdicts that never re-arm a watchdog do not load its model.
     scheduler_factory: Callable[[], EventBridgeSchedulerClient] | None = None
     scheduler_client: EventBridgeSchedulerClient | None = None
+    # DescribeAlarms, only for an automatic retry under a stop alarm; built on first use.
+    cloudwatch_factory: Callable[[], CloudWatchClient] | None = None
+    cloudwatch_client: CloudWatchClient | None = None
     clock: Callable[[], dt.datetime] = utc_now
     # Timeouts and attempts that fit the function's timeout (apcu_notifier.budget).
     slack_policy: RetryPolicy = SLACK_POLICY
@@ -55,6 +59,11 @@ class Runtime:
         if self.ec2_client is None and self.ec2_factory is not None:
             self.ec2_client = self.ec2_factory()
         return self.ec2_client
+
+    def cloudwatch(self) -> CloudWatchClient | None:
+        if self.cloudwatch_client is None and self.cloudwatch_factory is not None:
+            self.cloudwatch_client = self.cloudwatch_factory()
+        return self.cloudwatch_client
 
     def scheduler(self) -> EventBridgeSchedulerClient | None:
         if self.scheduler_client is None and self.scheduler_factory is not None:
@@ -80,4 +89,5 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
         ledger=ledger,
         ec2_factory=lambda: session.client("ec2", config=AWS_CLIENT_CONFIG),
         scheduler_factory=lambda: session.client("scheduler", config=AWS_CLIENT_CONFIG),
+        cloudwatch_factory=lambda: session.client("cloudwatch", config=AWS_CLIENT_CONFIG),
     )

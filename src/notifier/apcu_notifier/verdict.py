@@ -156,6 +156,34 @@ class Reset:
 
 
 @dataclass(frozen=True)
+class Retried:
+    """An instance a clear's first attempt left stale, and what became of it."""
+
+    instance_id: str
+    # What each attempt said of it, the first first ("Delivery Timed Out", "not reached").
+    outcomes: tuple[str, ...]
+    # The attempt that cleared it (2: the second); 0 when none did.
+    cleared_on: int = 0
+    # Why no further attempt cleared it: "offline" (its SSM agent was not Online, so it was
+    # not retried), "alarm" (the stop alarm stayed in ALARM), "left" (no longer InService),
+    # "not-retryable"; "" otherwise.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClearHistory:
+    """A clear that converged (or tried to): the attempts it took, per stale instance."""
+
+    first_command_id: str
+    instances: tuple[Retried, ...]
+    attempts: int
+
+    @property
+    def still_stale(self) -> tuple[Retried, ...]:
+        return tuple(r for r in self.instances if not r.cleared_on and r.note != "left")
+
+
+@dataclass(frozen=True)
 class Verdict:
     kind: VerdictKind
     command_id: str = ""
@@ -208,6 +236,9 @@ class Verdict:
     # For a warm-pool clear held by the launch lifecycle hook: CONTINUE or ABANDON, what its
     # verdict completes the action with.
     lifecycle_result: str = ""
+    # For a clear the notifier retried (or whose stale agents were offline): each instance
+    # that needed another attempt, with what each attempt said.
+    clear: ClearHistory | None = None
 
     @property
     def is_alert(self) -> bool:

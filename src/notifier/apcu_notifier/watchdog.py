@@ -50,7 +50,7 @@ from apcu_notifier.verdict import (
     problems,
     unknown_command,
 )
-from apcu_record import schedule
+from apcu_record import converge, schedule
 from apcu_record.item import VIA_SNS, VIA_WATCHDOG
 from apcu_record.store import NEVER_ENDED_ALERT, STUCK_ALERT
 
@@ -109,7 +109,9 @@ def check(
         )
         return replace(judge(facts), notification_missing=True)
 
-    outcome = once(rt, command_id, remaining, decide, via=VIA_WATCHDOG, ended=True)
+    outcome = once(
+        rt, command_id, remaining, decide, via=VIA_WATCHDOG, ended=True, function_arn=function_arn
+    )
     if outcome.get("verdict"):
         # The command ended, yet no notification brought its verdict: a broken path to fix.
         logger.warning(
@@ -183,7 +185,9 @@ def _settled_later(
             )
         )
 
-    return once(rt, command_id, remaining, decide, via=VIA_SNS, ended=True)
+    return once(
+        rt, command_id, remaining, decide, via=VIA_SNS, ended=True, function_arn=function_arn
+    )
 
 
 def stuck_verdict(facts: Facts) -> Verdict:
@@ -205,7 +209,12 @@ def _running(
         return _never_ended(command, rt, remaining, attempt)
     settings = rt.config.watchdog if rt.ledger is not None and function_arn else None
     watched = settings is not None
-    if attempt == 0:
+    if attempt == 0 and _automatic_retry(command.command_id, rt):
+        # A clear's own retry: the clear is posted once, when its last attempt is judged.
+        logger.info("watchdog: an automatic retry still runs; its clear posts once it ends")
+        metrics.add_metric(name="RetryStillRunning", unit=MetricUnit.Count, value=1)
+        outcome = {"command_id": command.command_id, "running": command.status}
+    elif attempt == 0:
         outcome = _stuck(command, rt, remaining, watched=watched)
     else:
         logger.info(
@@ -227,6 +236,17 @@ def _running(
             ),
         )
     return outcome
+
+
+def _automatic_retry(command_id: str, rt: Runtime) -> bool:
+    """True for a retry the notifier sent while its clear converges (apcu_record.converge)."""
+    ledger = rt.ledger
+    if ledger is None or not rt.config.document_name:
+        return False
+    record = ledger.read(command_id)
+    if record is None or not record.retry_of:
+        return False
+    return converge.read(ledger.client, ledger.table, record.retry_of).retrying
 
 
 def _rearm(

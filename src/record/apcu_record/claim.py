@@ -190,3 +190,35 @@ def _code(error: ClientError) -> str:
 def _item_of(error: ClientError) -> dict[str, Any]:
     item = error.response.get("Item")
     return item if isinstance(item, dict) else {}
+
+
+def hand_over(
+    client: DynamoDBClient,
+    table: str,
+    key: str,
+    holder: str,
+    successor: str,
+    *,
+    until: dt.datetime,
+) -> bool:
+    """The clear goes on with another command (an automatic retry): it holds the claim now,
+    until its own end. False when `holder` no longer holds it (ended, or taken over)."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(key),
+            UpdateExpression="SET #holder = :next, #until = :until, #ttl = :ttl",
+            ConditionExpression="#holder = :holder",
+            ExpressionAttributeNames={"#holder": "holder", "#until": "until", "#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":next": {"S": successor},
+                ":holder": {"S": holder},
+                ":until": {"N": str(_epoch(until))},
+                ":ttl": {"N": str(_epoch(until + _TTL_AFTER))},
+            },
+        )
+    except ClientError as error:
+        if _code(error) == _CONDITION_FAILED:
+            return False
+        raise
+    return True

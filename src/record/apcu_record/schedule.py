@@ -46,12 +46,17 @@ class ScheduleSettings:
     dead_letter_arn: str
 
 
-def schedule_name(command_id: str, attempt: int = 0, *, settling: bool = False) -> str:
+def schedule_name(
+    command_id: str, attempt: int = 0, *, settling: bool = False, purpose: str = ""
+) -> str:
     """watchdog-<id> for the first, watchdog-<id>-<n> for the n-th follow-up, and
     watchdog-<id>-settle-<n> for the n-th look at a command SNS said final too early: each its
     own name, so a follow-up never collides with the schedule that is firing (Scheduler
     deletes an at() schedule only after its run). At most 54 characters; Scheduler allows 64."""
     name = SCHEDULE_PREFIX + command_id
+    if purpose:
+        # watchdog-<id>-alarm-<n>: a clear's retry waiting for the stop alarm, n-th look.
+        return f"{name}-{purpose}-{attempt}"
     if settling:
         return f"{name}-settle-{attempt}"
     return f"{name}-{attempt}" if attempt else name
@@ -74,9 +79,10 @@ def build_schedule(
     attempt: int = 0,
     notified: str = "",
     description: str,
+    purpose: str = "",
 ) -> CreateScheduleInputTypeDef:
     return {
-        "Name": schedule_name(command_id, attempt, settling=bool(notified)),
+        "Name": schedule_name(command_id, attempt, settling=bool(notified), purpose=purpose),
         "GroupName": settings.group,
         # at() takes no zone suffix; ScheduleExpressionTimezone says it is UTC.
         "ScheduleExpression": f"at({fires.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
