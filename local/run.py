@@ -65,8 +65,16 @@ def _invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path
 
 
 def function_env(
-    aws: EmbeddedAws, stack: Stack, function: str, lang: str, stop_alarm: str = ""
+    aws: EmbeddedAws,
+    stack: Stack,
+    function: str,
+    lang: str,
+    stop_alarm: str = "",
+    retry_missed: int = 0,
 ) -> dict[str, str]:
+    """A function's environment as the stack sets it. The scenarios that show an alert run
+    with no retry round (`retry_missed` 0), so that the alert is what they post; `retry` shows
+    the automatic retry with the stack's default, one round."""
     base = {
         **os.environ,
         **aws.env(),
@@ -96,6 +104,10 @@ def function_env(
         **base,
         "POWERTOOLS_SERVICE_NAME": "apcu-notifier",
         "SLACK_WEBHOOK_SECRET_ARN": stack.secret_arn,
+        # The notifier re-sends only commands of the stack's own document.
+        "DOCUMENT_NAME": stack.document_name,
+        "STOP_ALARM_NAME": stop_alarm,
+        "RETRY_MISSED": str(retry_missed),
         "MESSAGE_LANGUAGE": lang,
         "ALERT_MENTION": "<!here>",
         "COMMANDS_TABLE": stack.commands_table,
@@ -248,6 +260,66 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
     if scenario.ends_later is not None:
         then = f", then {follow_up(aws, slack, stack, scenario, scenario.ends_later, command_id, lang, log)} from the follow-up"
     _step(total, total, f"verdict {verdict} as expected{then} (logs: {log.relative_to(ROOT)})")
+    return verdict
+
+
+def run_retry(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: str) -> str:
+    """A miss the clear repairs on its own: the first command leaves one instance stale, the
+    notifier sends the same command to it alone and posts nothing, the retry clears it, and
+    the clear's one message says so."""
+    total = 7
+    started = time.monotonic()
+    aws.reset()
+    slack.payloads.clear()
+    log = OUT / f"{scenario.name}.log"
+    log.write_text("", encoding="utf-8")
+    stack = aws.deploy(group=GROUP, size=GROUP_SIZE, webhook_url=slack.url)
+    _step(1, total, f"deployed: group {stack.group} ({len(stack.instance_ids)} InService)")
+    console_event = json.loads((EVENTS / "dispatcher" / scenario.event).read_text())
+    answer = _invoke(
+        "dispatcher", console_event, function_env(aws, stack, "dispatcher", lang), log
+    ).get("result", {})
+    first = answer.get("body", {}).get("commandId")
+    if answer.get("statusCode") != 202 or not first:
+        raise ScenarioFailed(f"dispatcher answered {json.dumps(answer)}")
+    print_dispatcher_answer(2, total, scenario.event, answer["body"])
+    outcome = scenario.fleet(aws, stack, first)
+    _step(3, total, f"fleet: {outcome.summary}; SNS: SSM publishes status {outcome.status}")
+    notifier_env = function_env(aws, stack, "notifier", lang, retry_missed=1)
+    notified = _invoke("notifier", sns_event(aws, stack, first, outcome.status), notifier_env, log)
+    [attempt] = notified.get("result", {}).get("outcomes", [{}])
+    retries = attempt.get("retried") or []
+    if len(retries) != 1 or slack.payloads:
+        raise ScenarioFailed(f"the notifier did not retry alone: {json.dumps(attempt)}")
+    [retry] = retries
+    targets = emulator.targeted_instances(retry)
+    _step(
+        4,
+        total,
+        f"notifier: verdict {attempt.get('verdict')} for the first attempt, nothing posted; "
+        f"the same command sent again to {', '.join(targets)} (command {retry})",
+    )
+    assert scenario.retry_fleet is not None
+    again = scenario.retry_fleet(aws, stack, retry)
+    _step(5, total, f"fleet: {again.summary}; SNS: SSM publishes status {again.status}")
+    verdict = _verdict(
+        _invoke("notifier", sns_event(aws, stack, retry, again.status), notifier_env, log)
+    )
+    elapsed = time.monotonic() - started
+    _step(
+        6,
+        total,
+        f"notifier: the clear's verdict {verdict}, {len(slack.payloads)} message(s) to Slack, "
+        f"{elapsed:.1f} s from the request",
+    )
+    for payload in slack.payloads:
+        print(render(payload, indent="        │ "))
+    (OUT / f"{scenario.name}.slack.json").write_text(
+        json.dumps(slack.payloads, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    if len(slack.payloads) != 1 or verdict != scenario.expected_verdict:
+        raise ScenarioFailed(f"verdict {verdict}, {len(slack.payloads)} message(s)")
+    _step(total, total, f"verdict {verdict} as expected (logs: {log.relative_to(ROOT)})")
     return verdict
 
 
@@ -445,7 +517,9 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             try:
-                runner = run_warm_pool if scenario.flow == "warm-pool" else run_scenario
+                runner = {"warm-pool": run_warm_pool, "retry": run_retry}.get(
+                    scenario.flow, run_scenario
+                )
                 runner(aws, slack, scenario, args.lang)
             except (ScenarioFailed, subprocess.SubprocessError) as error:
                 print(f"  FAILED: {error}", flush=True)

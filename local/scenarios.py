@@ -160,6 +160,21 @@ def alarm_fires_after_the_first_wave(aws: EmbeddedAws, stack: Stack, command_id:
     )
 
 
+def one_delivery_times_out(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    results = _cleared(stack, targets)
+    # Its agent was busy (or php-fpm restarting): the invocation was never picked up in time.
+    results[targets[-1]] = InvocationResult(status="TimedOut", status_details="DeliveryTimedOut")
+    emulator.settle_command(command_id, results, status="TimedOut")
+    return Outcome("TimedOut", f"{targets[-1]}'s invocation ended Delivery Timed Out")
+
+
+def the_retry_clears(aws: EmbeddedAws, stack: Stack, command_id: str) -> Outcome:
+    targets = emulator.targeted_instances(command_id)
+    emulator.settle_command(command_id, _cleared(stack, targets))
+    return Outcome("Success", f"the retry cleared {', '.join(targets)}")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -179,8 +194,11 @@ class Scenario:
     # The stack's StopAlarmName, when the scenario deploys it with a brake.
     stop_alarm: str = ""
     # "clear": a console clear of the group; "warm-pool": an instance leaving the warm pool
-    # under the launch lifecycle hook (local.run.run_warm_pool).
+    # under the launch lifecycle hook (local.run.run_warm_pool); "retry": a clear whose miss
+    # the notifier retries on its own (local.run.run_retry).
     flow: str = "clear"
+    # For the "retry" flow: what the fleet does with the retry command.
+    retry_fleet: Fleet | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -222,6 +240,14 @@ SCENARIOS: dict[str, Scenario] = {
             alarm_fires_after_the_first_wave,
             before_dispatch=stop_alarm_is_ok,
             stop_alarm=STOP_ALARM,
+        ),
+        Scenario(
+            "retry",
+            "one invocation times out in delivery; the notifier retries it, and it clears",
+            "ok",
+            one_delivery_times_out,
+            flow="retry",
+            retry_fleet=the_retry_clears,
         ),
         Scenario(
             "warm-pool",

@@ -20,6 +20,7 @@ EXPECTED = {
     "lost-notification": "ok",
     "stuck": "stuck",
     "stopped": "stopped",
+    "retry": "ok",
     "warm-pool": "ok",
     "opcache": "ok",
 }
@@ -166,3 +167,13 @@ def test_the_warm_pool_scenario_holds_the_instance_until_its_verdict(
     assert "waits in Pending:Wait" in held
     assert "CompleteLifecycleAction CONTINUE" in held and "is InService" in held
     assert "Launch Successful follows; the dispatcher sends nothing" in held
+
+
+def test_the_retry_scenario_repairs_the_miss_and_posts_once(
+    every_scenario: subprocess.CompletedProcess[str],
+) -> None:
+    output = every_scenario.stdout
+    retried = output.split("scenario retry:", 1)[1].split("\nscenario ", 1)[0]
+    assert "nothing posted; the same command sent again to" in retried
+    assert "the clear's verdict ok, 1 message(s) to Slack" in retried
+    assert "DeliveryTimedOut, cleared on the second attempt" in retried
