@@ -65,7 +65,7 @@ lint: venv ## ruff and mypy
 	# top so that sam build never copies it into an artifact.
 	cd src/notifier && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/dispatcher && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
-	cd src/record && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
+	cd src/clear && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness cli/apcu_flush
 
 # checkov exits non-zero on any failed check. A check that does not apply is suppressed in

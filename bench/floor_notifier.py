@@ -27,7 +27,7 @@ event = json.load(open(sys.argv[1], encoding="utf-8"))  # noqa: PTH123, SIM115
 message = json.loads(event["Records"][0]["Sns"]["Message"])
 table = os.environ.get("COMMANDS_TABLE")
 if table:
-    # One verdict per command at its least, as apcu_record.store does it: a conditional
+    # One verdict per command at its least, as apcu_clear.store does it: a conditional
     # UpdateItem claims the command's record (creating it when the dispatcher wrote none)
     # before the work, and one UpdateItem records the verdict after the post.
     dynamodb = boto3.client("dynamodb")

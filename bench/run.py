@@ -209,7 +209,7 @@ def _subsegments(datagrams: list[str]) -> list[str]:
 
 def _sources() -> None:
     """The functions' own packages importable here (the verdict in-process, the record's shape)."""
-    for folder in (ROOT / "src" / "notifier", ROOT / "src" / "record"):
+    for folder in (ROOT / "src" / "notifier", ROOT / "src" / "clear"):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
 
@@ -219,7 +219,7 @@ def _sent_record(aws: EmbeddedAws, table: str, command_id: str, group: str) -> N
     `sent`, no claim, no verdict), so that every run claims, posts and records the verdict
     instead of finding the previous run's."""
     _sources()
-    from apcu_record.item import CommandRecord, iso
+    from apcu_clear.item import CommandRecord, iso
 
     now = dt.datetime.now(dt.UTC)
     record = CommandRecord(
@@ -293,10 +293,10 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
 
 
 def _group_free(aws: EmbeddedAws, table: str, group: str) -> None:
-    """End the group's claim (apcu_record.claim) that the previous dispatcher run took, so that
+    """End the group's claim (apcu_clear.claim) that the previous dispatcher run took, so that
     every run sends instead of being refused with 409."""
     _sources()
-    from apcu_record.claim import group_key
+    from apcu_clear.claim import group_key
 
     aws.client("dynamodb").delete_item(TableName=table, Key={"commandId": {"S": group_key(group)}})
 

@@ -78,8 +78,8 @@ def function_env(
     base = {
         **os.environ,
         **aws.env(),
-        # The record package each function's build copies into its artifact (src/*/Makefile).
-        "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "src" / "record"))),
+        # The clear package each function's build copies into its artifact (src/*/Makefile).
+        "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "src" / "clear"))),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
         "LOG_LEVEL": "INFO",

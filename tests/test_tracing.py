@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import json, sys
-sys.path[:0] = ["src/{function}", "src/record"]
+sys.path[:0] = ["src/{function}", "src/clear"]
 {load}
 from aws_xray_sdk.core import patcher
 print(json.dumps(sorted(patcher._PATCHED_MODULES)))

@@ -47,9 +47,9 @@ ENV = {
 # apcu_dispatcher.handler reads its settings when imported, as Lambda's init does.
 os.environ.update(ENV)
 
+from apcu_clear import claim  # noqa: E402
 from apcu_dispatcher.clients import Clients, build_clients  # noqa: E402
 from apcu_dispatcher.config import Config  # noqa: E402
-from apcu_record import claim  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "dispatcher"
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from apcu_clear import claim
 from apcu_dispatcher import handler
 from apcu_dispatcher.claims import MARGIN
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
-from apcu_record import claim
 from harness import aws_emulator
 from tests.dispatcher.conftest import (
     COMMANDS_TABLE,

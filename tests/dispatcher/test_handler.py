@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from apcu_clear import store
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
-from apcu_record import store
 from harness import aws_emulator
 from tests.dispatcher.conftest import COMMANDS_TABLE, DOCUMENT, commands_in_moto, stored_event
 
@@ -425,8 +425,8 @@ def test_xray_sdk_is_imported_only_when_it_will_trace(
     }
     code = "import sys, app; print('aws_xray_sdk' in sys.modules, callable(app.lambda_handler))"
     folder = Path(handler.__file__).resolve().parents[1]
-    # The artifact carries the record package beside app.py (src/dispatcher/Makefile).
-    record = folder.parent / "record"
+    # The artifact carries the clear package beside app.py (src/dispatcher/Makefile).
+    record = folder.parent / "clear"
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=folder,

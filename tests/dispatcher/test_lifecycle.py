@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
+from apcu_clear.lifecycle import mark_cleared_before_service
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
-from apcu_record.lifecycle import mark_cleared_before_service
 from harness import aws_emulator
 from tests.dispatcher.conftest import COMMANDS_TABLE, commands_in_moto, stored_event
 from tests.dispatcher.test_handler import Context

@@ -10,11 +10,11 @@ import datetime as dt
 import json
 from typing import Any
 
+from apcu_clear import store
+from apcu_clear.item import CommandRecord, RecordedVerdict
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
-from apcu_record import store
-from apcu_record.item import CommandRecord, RecordedVerdict
 from tests.dispatcher.conftest import COMMANDS_TABLE, stored_event
 
 COMMAND_ID = "0b7d3c2e-6f1a-4e9b-8c5d-2a4f6e8b1c3d"

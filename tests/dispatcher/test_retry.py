@@ -13,12 +13,12 @@ from typing import Any
 import boto3
 import pytest
 
+from apcu_clear import claim as clear_claim
+from apcu_clear import converge, store
+from apcu_clear.item import RecordedProblem, RecordedVerdict
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
-from apcu_record import claim as clear_claim
-from apcu_record import converge, store
-from apcu_record.item import RecordedProblem, RecordedVerdict
 from harness import aws_emulator
 from tests.dispatcher.conftest import (
     COMMANDS_TABLE,

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from apcu_clear import converge, store
+from apcu_clear.item import ApcuCount, OpcacheCount, RecordedProblem, RecordedVerdict
 from apcu_dispatcher import handler
 from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
-from apcu_record import converge, store
-from apcu_record.item import ApcuCount, OpcacheCount, RecordedProblem, RecordedVerdict
 from harness import aws_emulator
 from harness.aws_emulator import InvocationResult, ok
 from tests.dispatcher.conftest import COMMANDS_TABLE, stored_event

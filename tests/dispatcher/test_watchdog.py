@@ -123,7 +123,7 @@ def test_the_record_says_who_asked_for_what_and_when_it_expires(
         "expiresAt": {"S": f"{expires:%Y-%m-%dT%H:%M:%SZ}"},
         "state": {"S": "sent"},
         "ttl": {"N": str(int((requested + dt.timedelta(days=30)).timestamp()))},
-        # The claim the notifier ends with the verdict (apcu_record.claim)
+        # The claim the notifier ends with the verdict (apcu_clear.claim)
         "clearClaim": {"S": "claim#group#web-prod"},
     }
 

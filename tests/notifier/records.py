@@ -6,8 +6,8 @@ from typing import Any
 
 import boto3
 
-from apcu_record import store
-from apcu_record.item import CommandRecord
+from apcu_clear import store
+from apcu_clear.item import CommandRecord
 from harness import aws_emulator as emu
 from tests.notifier.conftest import GROUP, World
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from apcu_clear import store
 from apcu_notifier import budget, handler, posting
-from apcu_record import store
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records

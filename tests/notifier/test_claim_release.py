@@ -1,4 +1,4 @@
-"""The clear's claim on its group (apcu_record.claim) ends when SSM says the command ended, and
+"""The clear's claim on its group (apcu_clear.claim) ends when SSM says the command ended, and
 when its verdict is recorded; only the command that holds it can end it, and a failure to end
 it never costs the verdict."""
 
@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
+from apcu_clear import claim
+from apcu_clear.claim import Taken
 from apcu_notifier import handler
-from apcu_record import claim
-from apcu_record.claim import Taken
 from harness import aws_emulator as emu
 from harness.aws_emulator import ok
 from tests.notifier import records

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
+from apcu_clear import claim
+from apcu_clear.claim import Taken
 from apcu_notifier import handler
-from apcu_record import claim
-from apcu_record.claim import Taken
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from werkzeug import Request, Response
 
+from apcu_clear import store
 from apcu_notifier import handler
-from apcu_record import store
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records

@@ -17,7 +17,7 @@ def _import_app(language: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-c",
-            "import sys; sys.path[:0] = ['src/notifier', 'src/record']; import app",
+            "import sys; sys.path[:0] = ['src/notifier', 'src/clear']; import app",
         ],
         cwd=ROOT,
         env=env,

@@ -60,7 +60,7 @@ def test_no_module_of_the_notifier_imports_itself_through_others() -> None:
 @pytest.mark.parametrize("module", ["runtime", "posting", "watchdog"])
 def test_each_layer_imports_first_in_a_fresh_interpreter(module: str) -> None:
     # No environment: only the handler reads it when imported.
-    paths = [str(ROOT / "src" / "notifier"), str(ROOT / "src" / "record")]
+    paths = [str(ROOT / "src" / "notifier"), str(ROOT / "src" / "clear")]
     done = subprocess.run(
         [
             sys.executable,

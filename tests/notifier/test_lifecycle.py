@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 
-from apcu_record import store
-from apcu_record.item import CommandRecord, LifecycleHold
-from apcu_record.lifecycle import cleared_before_service
+from apcu_clear import store
+from apcu_clear.item import CommandRecord, LifecycleHold
+from apcu_clear.lifecycle import cleared_before_service
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records

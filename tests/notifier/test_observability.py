@@ -40,7 +40,7 @@ def test_xray_sdk_is_imported_only_when_the_notifier_will_trace(
         if k not in {"LAMBDA_TASK_ROOT", "POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL"}
     }
     code = (
-        "import sys; sys.path[:0] = ['src/notifier', 'src/record']; import app; "
+        "import sys; sys.path[:0] = ['src/notifier', 'src/clear']; import app; "
         "print('aws_xray_sdk' in sys.modules, callable(app.lambda_handler))"
     )
     completed = subprocess.run(
@@ -59,7 +59,7 @@ def test_a_cold_start_leaves_out_what_the_notifier_does_not_use() -> None:
     # Given the notifier as the stack deploys it by default (inside Lambda, tracing off)
     env = {**os.environ, **LAMBDA, "POWERTOOLS_TRACE_DISABLED": "true"}
     code = (
-        "import sys; sys.path[:0] = ['src/notifier', 'src/record']; import app; "
+        "import sys; sys.path[:0] = ['src/notifier', 'src/clear']; import app; "
         "print(' '.join(sorted(m for m in sys.modules if m.startswith(("
         "'aws_xray_sdk', 'aws_lambda_powertools.utilities.data_classes', "
         "'aws_lambda_powertools.utilities.idempotency')))))"

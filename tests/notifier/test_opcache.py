@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from apcu_clear.item import ApcuCount, OpcacheCount
 from apcu_notifier.config import Language
 from apcu_notifier.counts import apcu_count, opcache_count
 from apcu_notifier.facts import parse_answer, parse_opcache
 from apcu_notifier.render import render
 from apcu_notifier.verdict import UNCONFIRMED, Verdict, VerdictKind, judge
-from apcu_record.item import ApcuCount, OpcacheCount
 from harness import aws_emulator as emu
 from harness.aws_emulator import opcache_answer, opcache_error, webnode_answer
 from tests.notifier.builders import (

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from apcu_record.item import RecordedVerdict
+from apcu_clear.item import RecordedVerdict
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records

@@ -16,7 +16,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from apcu_record.item import CommandRecord
+from apcu_clear.item import CommandRecord
 from harness import cfn_template
 from tests.stack import deployed
 from tests.stack.deployed import (
@@ -361,7 +361,7 @@ def test_dispatcher_may_do_exactly_what_a_dispatch_needs(stack: DeployedStack) -
             ("*",),
             no_condition(),
         ),
-        # The record is written with UpdateItem (apcu_record.store.put_sent), a retry added to
+        # The record is written with UpdateItem (apcu_clear.store.put_sent), a retry added to
         # its clear with UpdateItem, and a clear's retries read in one BatchGetItem.
         (
             "Allow",
@@ -1095,7 +1095,7 @@ def test_commands_table_is_keyed_by_command_id_on_demand_encrypted_and_expires_i
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["KeySchema"] == [{"AttributeName": "commandId", "KeyType": "HASH"}]
     assert table["AttributeDefinitions"] == [{"AttributeName": "commandId", "AttributeType": "S"}]
-    # The attribute apcu_record writes its expiry into (30 days after the request)
+    # The attribute apcu_clear writes its expiry into (30 days after the request)
     assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert (
         "ttl" in CommandRecord("c", "g", "", "r", "", "api", "2026-01-01T00:00:00Z", "x").to_item()
@@ -1146,7 +1146,7 @@ def test_the_dispatchers_execution_timeout_is_the_documents(stack: DeployedStack
     assert variables["EXECUTION_TIMEOUT_SECONDS"] == step["inputs"]["timeoutSeconds"]
 
 
-def test_both_functions_ship_the_record_package_from_their_makefiles() -> None:
+def test_both_functions_ship_the_clear_package_from_their_makefiles() -> None:
     resources = cfn_template.load()["Resources"]
     for function, folder in (
         ("DispatcherFunction", "dispatcher"),
@@ -1155,8 +1155,8 @@ def test_both_functions_ship_the_record_package_from_their_makefiles() -> None:
         assert resources[function]["Metadata"]["BuildMethod"] == "makefile"
         makefile = (REPO / "src" / folder / "Makefile").read_text(encoding="utf-8")
         assert f"build-{function}:" in makefile
-        assert "../record/apcu_record" in makefile
-        assert '"$(RECORD)"' in makefile
+        assert "../clear/apcu_clear" in makefile
+        assert '"$(CLEAR_PACKAGE)"' in makefile
 
 
 def test_a_lost_notification_and_an_unarmed_watchdog_each_raise_an_alarm(

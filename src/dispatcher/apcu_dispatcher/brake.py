@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from apcu_clear.alarm import AlarmNotFound, AlarmState, read_alarm
 from apcu_dispatcher.clients import is_throttling
 from apcu_dispatcher.errors import Refusal, throttled
-from apcu_record.alarm import AlarmNotFound, AlarmState, read_alarm
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from botocore.config import Config as BotoConfig
 
+from apcu_clear.timing import worst_call as worst_call  # part of the budget's interface
 from apcu_dispatcher.errors import Refusal
-from apcu_record.timing import worst_call as worst_call  # part of the budget's interface
 
 # Auto Scaling, EC2 and SSM reads answer in well under a second; a 3 s read is a stall worth
 # one of botocore's standard-mode retries.

@@ -1,4 +1,4 @@
-"""The dispatcher's side of the claim (apcu_record.claim): take it before SendCommand or refuse
+"""The dispatcher's side of the claim (apcu_clear.claim): take it before SendCommand or refuse
 with 409 naming the clear that holds it, give it back when nothing was sent, name the command
 once SSM answered.
 
@@ -15,12 +15,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
+from apcu_clear import claim
+from apcu_clear.claim import Held, Taken
 from apcu_dispatcher.clients import is_throttling
 from apcu_dispatcher.command import console_url
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal, throttled
-from apcu_record import claim
-from apcu_record.claim import Held, Taken
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -12,10 +12,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from apcu_clear.alarm import alarm_configuration
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.preflight import Plan
 from apcu_dispatcher.validation import FlushRequest
-from apcu_record.alarm import alarm_configuration
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.literals import NotificationEventType

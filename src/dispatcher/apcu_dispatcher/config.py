@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from apcu_record.schedule import (
+from apcu_clear.schedule import (
     IAM_ROLE_ARN_PATTERN,
     LAMBDA_ARN_PATTERN,
     SCHEDULE_GROUP_PATTERN,
@@ -32,7 +32,7 @@ MAX_ALARM_NAME = 255
 _DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]{3,128}$"
 _SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
 # A table name as botocore's dynamodb model constrains it; the watchdog's names and ARNs are
-# checked as the schedule's shared definition does (apcu_record.schedule).
+# checked as the schedule's shared definition does (apcu_clear.schedule).
 _TABLE_NAME = r"^[a-zA-Z0-9_.-]{3,255}$"
 _IAM_ROLE_ARN = IAM_ROLE_ARN_PATTERN
 _SCHEDULE_GROUP = SCHEDULE_GROUP_PATTERN
@@ -54,7 +54,7 @@ class Config:
     delivery_timeout_seconds: int
     region: str
     watchdog: WatchdogConfig
-    # The CloudWatch alarm that brakes every command (apcu_record.alarm); None: no brake.
+    # The CloudWatch alarm that brakes every command (apcu_clear.alarm); None: no brake.
     stop_alarm_name: str | None = None
     # The launch lifecycle hook whose warm-pool exits are cleared before they serve.
     warm_pool_hook_name: str = DEFAULT_WARM_POOL_HOOK

@@ -17,6 +17,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from apcu_clear import claim
+from apcu_clear.claim import Taken
 from apcu_dispatcher import claims
 from apcu_dispatcher.brake import refuse_if_alarm_firing
 from apcu_dispatcher.budget import Remaining, require_send_reserve, unlimited
@@ -29,8 +31,6 @@ from apcu_dispatcher.preflight import Plan, plan_flush
 from apcu_dispatcher.responses import Answer, accepted, dry_run, not_armed_warning
 from apcu_dispatcher.validation import FlushRequest
 from apcu_dispatcher.watchdog import NotArmed, arm, expiry
-from apcu_record import claim
-from apcu_record.claim import Taken
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

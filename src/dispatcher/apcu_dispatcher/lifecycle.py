@@ -20,6 +20,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from apcu_clear import claim
+from apcu_clear.claim import Taken
+from apcu_clear.item import LifecycleHold
+from apcu_clear.lifecycle import CONTINUE, complete
 from apcu_dispatcher import claims
 from apcu_dispatcher.budget import Remaining, unlimited
 from apcu_dispatcher.clients import Clients
@@ -37,10 +41,6 @@ from apcu_dispatcher.warm_pool import (
     build_instance_command,
     warm_pool_request,
 )
-from apcu_record import claim
-from apcu_record.claim import Taken
-from apcu_record.item import LifecycleHold
-from apcu_record.lifecycle import CONTINUE, complete
 
 DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action"
 TRANSITION = "autoscaling:EC2_INSTANCE_LAUNCHING"

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from apcu_clear.alarm import AlarmState
 from apcu_dispatcher.command import console_url
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.preflight import Plan, PlanWarning
 from apcu_dispatcher.watchdog import NotArmed
-from apcu_record.alarm import AlarmState
 
 _HEADERS = {"content-type": "application/json"}
 

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from apcu_clear import claim, converge, store
+from apcu_clear.claim import Taken
+from apcu_clear.item import JUDGED, RETRY_ORIGIN, CommandRecord, parse_iso
 from apcu_dispatcher import claims
 from apcu_dispatcher.brake import refuse_if_alarm_firing
 from apcu_dispatcher.budget import Remaining, unlimited
@@ -27,9 +30,6 @@ from apcu_dispatcher.dispatch import SendOutcomeUnknown, send_and_arm
 from apcu_dispatcher.errors import Refusal, throttled
 from apcu_dispatcher.responses import Answer, not_armed_warning
 from apcu_dispatcher.validation import FlushRequest
-from apcu_record import claim, converge, store
-from apcu_record.claim import Taken
-from apcu_record.item import JUDGED, RETRY_ORIGIN, CommandRecord, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
@@ -76,7 +76,7 @@ def retry(
     clear_judged = False
     if record is first:
         # A clear the notifier retried on its own: what is stale is what its last attempt
-        # left, as the clear's verdict says (apcu_record.converge).
+        # left, as the clear's verdict says (apcu_clear.converge).
         progress = converge.read(clients.dynamodb, config.watchdog.commands_table, command_id)
         if progress.retrying:
             raise Refusal(

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from apcu_clear import converge, store
+from apcu_clear.converge import ClearProgress
+from apcu_clear.item import JUDGED, CommandRecord
 from apcu_dispatcher.clients import Clients, is_throttling
 from apcu_dispatcher.command import console_url
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal, throttled
 from apcu_dispatcher.responses import Answer
-from apcu_record import converge, store
-from apcu_record.converge import ClearProgress
-from apcu_record.item import JUDGED, CommandRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -62,7 +62,7 @@ def read_status(command_id: str, config: Config, clients: Clients) -> Answer:
     live = command_id
     if record.state == JUDGED and record.verdict is not None:
         # A clear's first command: its own verdict may be only its first attempt's, while the
-        # notifier's automatic retry runs (apcu_record.converge).
+        # notifier's automatic retry runs (apcu_clear.converge).
         progress = _progress(record, config, clients)
         if progress.attempts:
             body["attempts"] = [

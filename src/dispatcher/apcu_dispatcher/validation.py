@@ -14,8 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from apcu_clear.item import LifecycleHold
 from apcu_dispatcher.errors import Refusal
-from apcu_record.item import LifecycleHold
 
 # The prefix rule shared with apcu.php and the SSM document (template.yaml's FlushDocument).
 PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from apcu_clear import claim
+from apcu_clear.claim import Taken
+from apcu_clear.lifecycle import cleared_before_service
 from apcu_dispatcher import claims
 from apcu_dispatcher.budget import Remaining, unlimited
 from apcu_dispatcher.clients import Clients
@@ -29,9 +32,6 @@ from apcu_dispatcher.preflight import Plan
 from apcu_dispatcher.responses import Answer, not_armed_warning, refused
 from apcu_dispatcher.validation import CLEAR_APCU, FlushRequest, ValidationError
 from apcu_dispatcher.watchdog import NotArmed
-from apcu_record import claim
-from apcu_record.claim import Taken
-from apcu_record.lifecycle import cleared_before_service
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
@@ -96,7 +96,7 @@ def handle_warm_pool(
 ) -> tuple[Answer, str]:
     """The answer and the outcome to count.
 
-    Each instance is claimed (apcu_record.claim) before its clear is sent, so a redelivered
+    Each instance is claimed (apcu_clear.claim) before its clear is sent, so a redelivered
     event, or Lambda's retry of this one, finds the claim and is refused instead of sending
     again. A malformed event or a claimed instance is refused and logged: trying again cannot
     change that. Throttling and an unknown SendCommand outcome raise instead, so that Lambda

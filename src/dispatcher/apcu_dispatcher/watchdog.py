@@ -13,11 +13,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from apcu_clear import schedule, store
+from apcu_clear.item import CommandRecord, iso, parse_iso
+from apcu_clear.schedule import ScheduleSettings
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.validation import FlushRequest
-from apcu_record import schedule, store
-from apcu_record.item import CommandRecord, iso, parse_iso
-from apcu_record.schedule import ScheduleSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

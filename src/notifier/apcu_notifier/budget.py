@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from botocore.config import Config as BotoConfig
 
+from apcu_clear.timing import worst_call as worst_call  # part of the budget's interface
 from apcu_notifier.slack import RetryPolicy
-from apcu_record.timing import worst_call as worst_call  # part of the budget's interface
 
 # SSM, Auto Scaling, EC2, Secrets Manager and Scheduler answer in well under a second; a read
 # that takes 3 s is a stall worth one of botocore's standard-mode retries.

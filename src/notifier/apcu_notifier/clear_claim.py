@@ -1,4 +1,4 @@
-"""End the claim a clear holds on its target (apcu_record.claim) once the clear is over: when
+"""End the claim a clear holds on its target (apcu_clear.claim) once the clear is over: when
 SSM says the command ended, and again when its verdict is recorded.
 
 Ending is conditional on the claim naming this very command, so a late notification of an old
@@ -15,8 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from apcu_notifier.observability import logger, metrics
 
 if TYPE_CHECKING:
+    from apcu_clear.item import CommandRecord
     from apcu_notifier.idempotency import Ledger
-    from apcu_record.item import CommandRecord
 
 
 def end_clear_claim(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from apcu_record.schedule import IAM_ROLE_ARN_PATTERN, SCHEDULE_GROUP_PATTERN, SQS_ARN_PATTERN
+from apcu_clear.schedule import IAM_ROLE_ARN_PATTERN, SCHEDULE_GROUP_PATTERN, SQS_ARN_PATTERN
 
 
 class ConfigError(ValueError):

@@ -5,7 +5,7 @@ last attempt is judged.
 
 Only a command the stack recorded, of the stack's own document (DOCUMENT_NAME), is re-sent.
 The shared mechanics (what to retry, the resend, the clear's progress on its first command's
-item, each step a conditional write) are apcu_record.converge.
+item, each step a conditional write) are apcu_clear.converge.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
+from apcu_clear import claim, converge, schedule, store
+from apcu_clear.alarm import AlarmNotFound, read_alarm
+from apcu_clear.converge import NOT_REACHED, Attempt, ClearProgress
+from apcu_clear.item import RETRY_ORIGIN, CommandRecord, iso
 from apcu_notifier import budget
 from apcu_notifier.facts import IN_SERVICE, read_facts
 from apcu_notifier.idempotency import recorded
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.verdict import ClearHistory, Retried, Verdict, VerdictKind, judge
-from apcu_record import claim, converge, schedule, store
-from apcu_record.alarm import AlarmNotFound, read_alarm
-from apcu_record.converge import NOT_REACHED, Attempt, ClearProgress
-from apcu_record.item import RETRY_ORIGIN, CommandRecord, iso
 
 if TYPE_CHECKING:
     from apcu_notifier.runtime import Runtime

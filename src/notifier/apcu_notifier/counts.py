@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from apcu_clear.item import ApcuCount, OpcacheCount
 from apcu_notifier.facts import CACHES, DEFAULT_ACTION
 from apcu_notifier.verdict import Verdict
-from apcu_record.item import ApcuCount, OpcacheCount
 
 
 def _caches(verdict: Verdict) -> frozenset[str]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from apcu_clear.item import VIA_SNS
 from apcu_notifier import budget, watchdog
 from apcu_notifier.config import Config
 from apcu_notifier.facts import CommandNotSettled, UnknownCommand, read_facts
@@ -35,7 +36,6 @@ from apcu_notifier.observability import logger, metrics, trace_handler
 from apcu_notifier.posting import once
 from apcu_notifier.runtime import Runtime, build_runtime
 from apcu_notifier.verdict import Verdict, judge, unknown_command, unreadable
-from apcu_record.item import VIA_SNS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

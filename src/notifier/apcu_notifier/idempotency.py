@@ -1,5 +1,5 @@
 """One verdict per command, whoever brings it (SNS, twice or late, or the watchdog), through
-conditional writes on the command record (apcu_record.store).
+conditional writes on the command record (apcu_clear.store).
 
 The winner of the claim posts and records the verdict; a post that fails gives the claim back,
 so the retry posts; a second caller while the first is posting leaves it to the first (or to
@@ -18,16 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from apcu_clear import claim, store
+from apcu_clear.item import RecordedProblem, RecordedVerdict, iso
+from apcu_clear.store import Claim, ClaimResult
 from apcu_notifier.counts import apcu_count, opcache_count
 from apcu_notifier.verdict import Problem, Verdict
-from apcu_record import claim, store
-from apcu_record.item import RecordedProblem, RecordedVerdict, iso
-from apcu_record.store import Claim, ClaimResult
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from apcu_record.item import CommandRecord
+    from apcu_clear.item import CommandRecord
 
 # Seconds the claim outlives the invocation's remaining time (clock skew, the final write).
 CLAIM_MARGIN_SECONDS = 5.0

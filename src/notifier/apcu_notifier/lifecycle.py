@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
+from apcu_clear.item import CommandRecord
+from apcu_clear.lifecycle import ABANDON, CONTINUE, complete, mark_cleared_before_service
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.verdict import Verdict
-from apcu_record.item import CommandRecord
-from apcu_record.lifecycle import ABANDON, CONTINUE, complete, mark_cleared_before_service
 
 if TYPE_CHECKING:
     from apcu_notifier.runtime import Runtime

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from apcu_record.schedule import WATCHDOG_SOURCE
+from apcu_clear.schedule import WATCHDOG_SOURCE
 
 # CommandStatus and the invocation-only Delayed (docs/facts.md, botocore ssm model).
 FINAL_STATUSES = frozenset({"Success", "Failed", "TimedOut", "Cancelled"})
@@ -29,7 +29,7 @@ _COMMAND_ID = re.compile(
 )
 
 EXCERPT_CHARS = 500
-# The Input of a watchdog schedule (apcu_record.schedule): {"source": WATCHDOG_SOURCE,
+# The Input of a watchdog schedule (apcu_clear.schedule): {"source": WATCHDOG_SOURCE,
 # "commandId": "...", "attempt": n}; the dispatcher's first schedule has no attempt (0), each
 # follow-up the notifier arms counts up to MAX_FOLLOW_UPS (apcu_notifier.watchdog).
 MAX_FOLLOW_UPS = 8

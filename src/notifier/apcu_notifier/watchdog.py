@@ -27,6 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from apcu_clear import converge, schedule
+from apcu_clear.item import VIA_SNS, VIA_WATCHDOG
+from apcu_clear.store import NEVER_ENDED_ALERT, STUCK_ALERT
 from apcu_notifier import budget
 from apcu_notifier.config import WatchdogSettings
 from apcu_notifier.facts import (
@@ -50,9 +53,6 @@ from apcu_notifier.verdict import (
     problems,
     unknown_command,
 )
-from apcu_record import converge, schedule
-from apcu_record.item import VIA_SNS, VIA_WATCHDOG
-from apcu_record.store import NEVER_ENDED_ALERT, STUCK_ALERT
 
 if TYPE_CHECKING:
     from apcu_notifier.runtime import Runtime
@@ -239,7 +239,7 @@ def _running(
 
 
 def _automatic_retry(command_id: str, rt: Runtime) -> bool:
-    """True for a retry the notifier sent while its clear converges (apcu_record.converge)."""
+    """True for a retry the notifier sent while its clear converges (apcu_clear.converge)."""
     ledger = rt.ledger
     if ledger is None or not rt.config.document_name:
         return False

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Literal
 
-from apcu_record.item import LifecycleHold
+from apcu_clear.item import LifecycleHold
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient

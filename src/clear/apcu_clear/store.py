@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from apcu_record.item import JUDGED, RETENTION, SENT, CommandRecord, RecordedVerdict, iso
+from apcu_clear.item import JUDGED, RETENTION, SENT, CommandRecord, RecordedVerdict, iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,4 +1,4 @@
-"""The claim item (apcu_record.claim) against moto's DynamoDB, made atomic by the emulator."""
+"""The claim item (apcu_clear.claim) against moto's DynamoDB, made atomic by the emulator."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models import table as moto_table
 
-from apcu_record import claim
-from apcu_record.claim import Held, Taken
+from apcu_clear import claim
+from apcu_clear.claim import Held, Taken
 from harness import aws_emulator
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ command's item live here, so that both functions read one definition:
         instances it left stale (instance id -> what SSM said), at most MAX_ATTEMPT_OUTCOMES
     clearOffline (L of S): stale instances not retried because their SSM agent was not Online
     clearAlarmSince (S): when an automatic retry began to wait for the stop alarm
-    clearVerdict (M, once judged): the clear's verdict (apcu_record.item.RecordedVerdict)
+    clearVerdict (M, once judged): the clear's verdict (apcu_clear.item.RecordedVerdict)
 
 Every step is one conditional write, so a notification SNS delivers twice (or a Lambda retry
 of an invocation that died) never starts a round twice nor judges the clear twice.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from apcu_record.item import RecordedVerdict, iso, parse_iso
+from apcu_clear.item import RecordedVerdict, iso, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -16,7 +16,7 @@
     lifecycle (M, for a clear that holds a launch lifecycle hook): hookName, token, instanceId
     judgedBy (S, once judged): the token of the claim that posted the verdict
     clearClaim (S, absent on items older than it): the key of the item that claims the
-        clear's target (apcu_record.claim), ended when the verdict is in
+        clear's target (apcu_clear.claim), ended when the verdict is in
     stuckAlertedAt (S, once a stuck alert was posted)
     neverEndedAlertedAt (S, once the watchdog gave up on a command that never ended)
     stuckAlertClaim, neverEndedAlertClaim (M, while that alert is being posted): token, until
@@ -320,7 +320,7 @@ class CommandRecord:
     verdict: RecordedVerdict | None = None
     action: str = DEFAULT_ACTION
     lifecycle: LifecycleHold | None = None
-    # The key of the claim item the clear holds (apcu_record.claim); "" when it holds none.
+    # The key of the claim item the clear holds (apcu_clear.claim); "" when it holds none.
     clear_claim: str = ""
     # On a retry command: the clear's first command. On a first command: its retries.
     retry_of: str = ""

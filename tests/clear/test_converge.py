@@ -1,4 +1,4 @@
-"""The clear's progress on its first command (apcu_record.converge): what may be retried, the
+"""The clear's progress on its first command (apcu_clear.converge): what may be retried, the
 resend, and the conditional writes that keep each round and each verdict to one."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from apcu_record import claim, converge, store
-from apcu_record.converge import Attempt
-from apcu_record.item import CommandRecord, RecordedVerdict
+from apcu_clear import claim, converge, store
+from apcu_clear.converge import Attempt
+from apcu_clear.item import CommandRecord, RecordedVerdict
 from harness import aws_emulator
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from apcu_record.item import (
+from apcu_clear.item import (
     MAX_DETAIL_CHARS,
     MAX_LISTED_INSTANCES,
     MAX_LISTED_PROBLEMS,
