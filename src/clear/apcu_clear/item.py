@@ -14,6 +14,8 @@
         fileCache, validateTimestamps)
     claim (M, while a verdict is being posted): token, until (epoch seconds)
     lifecycle (M, for a clear that holds a launch lifecycle hook): hookName, token, instanceId
+    slackMessage (M, on a clear's first command in Slack app mode): channel, ts: the one
+        message the clear lives in, updated in place (chat.update) as it goes
     judgedBy (S, once judged): the token of the claim that posted the verdict
     clearClaim (S, absent on items older than it): the key of the item that claims the
         clear's target (apcu_clear.claim), ended when the verdict is in
@@ -307,6 +309,23 @@ class LifecycleHold:
 
 
 @dataclass(frozen=True)
+class SlackMessage:
+    """The Slack message a clear lives in (app mode): its channel and `ts`, which is Slack's
+    id of a message within its channel (chat.postMessage answers it; chat.update takes it)."""
+
+    channel: str
+    ts: str
+
+    def to_attribute(self) -> AttributeValueTypeDef:
+        return {"M": {"channel": {"S": self.channel}, "ts": {"S": self.ts}}}
+
+    @classmethod
+    def from_attribute(cls, value: Mapping[str, Any]) -> SlackMessage:
+        fields = value["M"]
+        return cls(_s(fields, "channel"), _s(fields, "ts"))
+
+
+@dataclass(frozen=True)
 class CommandRecord:
     command_id: str
     group: str
@@ -325,6 +344,8 @@ class CommandRecord:
     # On a retry command: the clear's first command. On a first command: its retries.
     retry_of: str = ""
     retries: tuple[str, ...] = ()
+    # App mode: the message the clear lives in, on its first command.
+    slack_message: SlackMessage | None = None
 
     @property
     def ttl(self) -> int:
@@ -352,6 +373,8 @@ class CommandRecord:
             item["clearClaim"] = {"S": self.clear_claim}
         if self.retry_of:
             item["retryOf"] = {"S": self.retry_of}
+        if self.slack_message is not None:
+            item["slackMessage"] = self.slack_message.to_attribute()
         # `retries` is appended to by store.add_retries only, never written whole.
         return item
 
@@ -379,6 +402,9 @@ class CommandRecord:
             clear_claim=_s(item, "clearClaim"),
             retry_of=_s(item, "retryOf"),
             retries=tuple(v["S"] for v in item.get("retries", {}).get("L", [])),
+            slack_message=SlackMessage.from_attribute(item["slackMessage"])
+            if "slackMessage" in item
+            else None,
         )
 
 

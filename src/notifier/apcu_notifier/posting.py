@@ -120,8 +120,10 @@ def once(
             logger.exception("could not release the claim; it expires with this invocation")
         raise
     ledger = rt.ledger
-    # A clear's own verdict is kept on its first command; each attempt keeps its own.
-    own = mine if plan is not None else verdict
+    # A clear's own verdict is kept on its first command; each attempt keeps its own. A clear
+    # judged at its first command, with no retry, is that command's verdict: one write.
+    single = plan is not None and plan.first.command_id == key
+    own = mine if plan is not None and not single else verdict
     recorded = after_post(
         lambda: ledger.record(key, claim.token, own, via=via), rt, remaining, "the verdict"
     )
@@ -132,9 +134,10 @@ def once(
         metrics.add_metric(name="VerdictClaimLost", unit=MetricUnit.Count, value=1)
     if plan is not None:
         first = plan.first
-        after_post(
-            lambda: converge.judge_clear(rt, first, verdict, via), rt, remaining, "the clear"
-        )
+        if not single:
+            after_post(
+                lambda: converge.judge_clear(rt, first, verdict, via), rt, remaining, "the clear"
+            )
         converge.end_claim(rt, first, plan.holders)
     elif not claim_ended:
         end_clear_claim(ledger, key, claim.record, read_again=True)
