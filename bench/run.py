@@ -557,6 +557,71 @@ def calls_and_scaling(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> d
     return results
 
 
+def clear_with_one_retry(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack) -> dict[str, Any]:
+    """Every AWS call of a clear whose first command leaves one of three instances stale
+    (Delivery Timed Out) and whose automatic retry clears it, as the template deploys both
+    functions (RetryMissed 1): the dispatcher's send, the notifier's judgement of the first
+    command (which sends the retry), and its judgement of the retry (the one post)."""
+    counter = CallCounter()
+    group = "web-retry"
+    emulator.create_group(group, 3, endpoint_url=aws.endpoint)
+    env = function_env(aws, stack, "dispatcher", "en")
+    env["ALLOWED_GROUPS"] = group
+    env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONPATH",)})
+    _sources()
+    dispatcher_src = str(ROOT / "src" / "dispatcher")
+    if dispatcher_src not in sys.path:
+        sys.path.insert(0, dispatcher_src)
+    from apcu_dispatcher.handler import lambda_handler as dispatcher
+
+    stages: dict[str, Counter[str]] = {}
+    counter.take()  # the group's creation is not the clear's
+    posts_before = len(slack.payloads)
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        answer = dispatcher(
+            {"group": group, "action": "clear-apcu", "comment": "bench"},
+            LocalContext("DispatcherFunction", function_name="apcu-dispatcher"),
+        )
+    stages["dispatcher: claim, record, send, arm"] = counter.take()
+    body = answer["body"]
+    if "commandId" not in body:
+        raise RuntimeError(f"the dispatcher did not send: {json.dumps(answer)}")
+    first = str(body["commandId"])
+    targets = emulator.targeted_instances(first)
+    results = {i: emulator.ok() for i in targets}
+    results[targets[-1]] = emulator.InvocationResult(
+        status="TimedOut", status_details="DeliveryTimedOut"
+    )
+    emulator.settle_command(first, results, status="TimedOut")
+
+    env = function_env(aws, stack, "notifier", "en", retry_missed=1)
+    env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ.update({k: v for k, v in env.items() if k not in ("PYTHONPATH",)})
+    from apcu_notifier import handler as notifier
+
+    notifier.use_runtime(None)
+    context = LocalContext("NotifierFunction", function_name="apcu-notifier")
+    with contextlib.redirect_stdout(io.StringIO()):
+        outcome = notifier.lambda_handler(sns_event(aws, stack, first, "TimedOut"), context)
+    stages["notifier, first command: judge, retry, record, arm"] = counter.take()
+    [retry] = outcome["outcomes"][0]["retried"]
+    emulator.settle_command(retry, {i: emulator.ok() for i in emulator.targeted_instances(retry)})
+    with contextlib.redirect_stdout(io.StringIO()):
+        final = notifier.lambda_handler(sns_event(aws, stack, retry, "Success"), context)
+    stages["notifier, retry: judge, post, record, release"] = counter.take()
+    elapsed = time.perf_counter() - started
+    emulator.remove_group(group)
+    return {
+        "stages": {name: dict(calls) for name, calls in stages.items()},
+        "total": sum(sum(c.values()) for c in stages.values()),
+        "posts": len(slack.payloads) - posts_before,
+        "verdict": final["outcomes"][0].get("verdict"),
+        "wall_ms": round(elapsed * 1000, 1),
+    }
+
+
 # --- 4. artifact size ------------------------------------------------------------------------
 
 
@@ -737,6 +802,26 @@ def table(report: dict[str, Any], missed: list[str] | None = None) -> str:
         )
     )
     lines.append(f"    growth exponents (1.0 = linear): {report['calls']['growth_exponent']}")
+    retry = report["retry"]
+    lines.append(
+        _row(
+            "calls, clear with one retry, 3 instances",
+            f"{retry['total']} AWS + {retry['posts']} post",
+            "1 post, verdict ok",
+            _target(
+                missed,
+                f"clear with one retry: {retry['posts']} post(s), verdict {retry['verdict']}",
+                retry["posts"] == 1 and retry["verdict"] == "ok",
+            ),
+        )
+    )
+    for stage, calls in retry["stages"].items():
+        listed = ", ".join(f"{n} {k.split(':')[1]}" for k, n in sorted(calls.items()))
+        lines.append(f"    {stage}: {sum(calls.values())} ({listed})")
+    lines.append(
+        f"    in-process, request to verdict: {retry['wall_ms']:.0f} ms (the fleet's own time "
+        "not included)"
+    )
     for name, a in report["artifacts"].items():
         if "error" in a:
             lines.append(_row(f"artifact {name}", a["error"]))
@@ -772,6 +857,8 @@ def main() -> int:
             flush=True,
         )
         report["calls"] = calls_and_scaling(aws, slack, stack)
+        print("a clear with one automatic retry ...", flush=True)
+        report["retry"] = clear_with_one_retry(aws, slack, stack)
     report["artifacts"] = artifacts()
     print()
     missed: list[str] = []

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _handler(function: str) -> Any:
     # Lambda puts the function's folder first on sys.path; do the same. The build copies the
     # clear package into each artifact (src/*/Makefile); here it is found where it lives.
-    sys.path[:0] = [str(ROOT / "src" / function), str(ROOT / "src" / "record")]
+    sys.path[:0] = [str(ROOT / "src" / function), str(ROOT / "src" / "clear")]
     if function == "dispatcher":
         from apcu_dispatcher.handler import lambda_handler as dispatcher
 

@@ -134,6 +134,7 @@ def parse_app_secret(value: object, secret_arn: str) -> AppSecret:
             f"{where} still holds the placeholder {PLACEHOLDER} the stack created it with: put "
             "the app's bot token, signing secret and channel in it (docs/deploy.md, Slack app)"
         )
+    checked = {name: value.strip() for name, value in values.items() if isinstance(value, str)}
     wrong = [
         f"{name} ({what})"
         for name, pattern, what in (
@@ -141,12 +142,12 @@ def parse_app_secret(value: object, secret_arn: str) -> AppSecret:
             ("signingSecret", _SIGNING_SECRET, "the app's signing secret, hexadecimal"),
             ("channel", _CHANNEL, "a channel id such as C0123ABCD, not its name"),
         )
-        if not isinstance(values[name], str) or not pattern.fullmatch(values[name].strip())
+        if not pattern.fullmatch(checked.get(name, ""))
     ]
     if wrong:
         raise AppSecretError(f"{where} lacks a valid {', '.join(wrong)}")
     return AppSecret(
-        bot_token=values["botToken"].strip(),
-        signing_secret=values["signingSecret"].strip(),
-        channel=values["channel"].strip(),
+        bot_token=checked["botToken"],
+        signing_secret=checked["signingSecret"],
+        channel=checked["channel"],
     )
