@@ -25,6 +25,7 @@ from harness.slack_web_api import BOT_TOKEN, CHANNEL, SIGNING_SECRET, SlackWebAp
 from tests.notifier import records
 from tests.notifier.conftest import GROUP, World
 from tests.notifier.records import TABLE, dispatched, dynamodb, item
+from tests.notifier.test_converge import DOCUMENT, first_clear, retries
 
 APP_SECRET_NAME = "apcu-fleet-flush/slack-app"
 
@@ -364,3 +365,57 @@ def test_an_update_that_slack_took_is_not_posted_again_on_lambdas_retry(app: App
     # besides the alert's reply
     assert [m.ts for m in app.api.top_level()] == [message.ts, app.api.replies(message.ts)[1].ts]
     assert item(command_id)["state"] == {"S": "judged"}
+
+
+def test_a_clear_that_converges_updates_its_message_once_with_the_clears_verdict(
+    app: App,
+) -> None:
+    # Given a clear whose last instance's agent never picked the command up, retried once
+    app.start(document_name=DOCUMENT, retry_missed=1)
+    first, members = first_clear(app.world)
+    app.started(first)
+    app.world.notify(first, "command-timedout.json")
+    [retry] = retries(first)
+    # The retry's own InProgress posts nothing: the clear has its message
+    app.started(retry)
+    assert len(app.api.messages) == 1 and len(app.api.messages[0].versions) == 1
+
+    # When the retry clears it
+    emu.settle_command(retry, {members[2]: ok()})
+    app.world.notify(retry)
+
+    # Then the clear's one message shows the clear ok, and the retries are in its thread
+    (message,) = app.api.top_level()
+    assert len(message.versions) == 2
+    assert message.text.startswith("✅") and first in message.text
+    (detail,) = app.api.replies(message.ts)
+    assert f"`{members[2]}`: Delivery Timed Out, cleared on the second attempt" in texts(
+        detail.blocks
+    )
+
+
+def test_a_verdict_while_the_start_message_is_posted_waits_and_never_posts_a_second_one(
+    app: App,
+) -> None:
+    # Given the start message is being posted (Slack is slow) when the verdict arrives
+    command_id, ids = clear(app)
+    settle(command_id, ids)
+    hold = app.api.hold_next("chat.postMessage")
+    outcomes: dict[str, Any] = {}
+    starting = threading.Thread(target=lambda: outcomes.update(start=app.started(command_id)))
+    starting.start()
+    assert hold.arrived.wait(timeout=30)
+
+    # When the verdict cannot learn the message's ts in time, Then it raises for Lambda's
+    # retry rather than post a message of its own
+    with pytest.raises(handler.NotificationsFailed, match="MessageBusy"):
+        app.ended(command_id)
+    assert app.world.sleeps == [0.5] * 10
+    hold.release()
+    starting.join(timeout=30)
+    assert item(command_id)["state"] == {"S": "sent"}
+
+    # And Lambda's retry updates the start message
+    app.ended(command_id)
+    (message,) = app.api.top_level()
+    assert [v.text[:1] for v in message.versions] == ["⏳", "✅"]

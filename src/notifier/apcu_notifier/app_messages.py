@@ -27,7 +27,7 @@ from apcu_notifier.render import (
 )
 from apcu_notifier.verdict import Verdict
 
-# The retry button, as the dispatcher's /slack/actions reads it (SLACK_APP_CONTRACT.md).
+# The retry button, as the dispatcher's POST /slack/actions reads it (docs/design.md).
 RETRY_BLOCK_ID = "apcu_retry"
 RETRY_ACTION_ID = "retry"
 # Block Kit: a button's text is plain_text of at most 75 characters.
