@@ -26,6 +26,7 @@ from tests.notifier import records
 from tests.notifier.conftest import GROUP, World
 from tests.notifier.records import TABLE, dispatched, dynamodb, item
 from tests.notifier.test_converge import DOCUMENT, first_clear, retries
+from tests.notifier.test_watchdog import watchdog_event
 
 APP_SECRET_NAME = "apcu-fleet-flush/slack-app"
 
@@ -99,7 +100,7 @@ def texts(blocks: list[dict[str, Any]]) -> str:
 
 
 def test_a_clear_is_one_message_posted_at_its_start_and_updated_to_its_ok_verdict(
-    app: App,
+    app: App, capsys: pytest.CaptureFixture[str]
 ) -> None:
     command_id, ids = clear(app)
 
@@ -133,6 +134,10 @@ def test_a_clear_is_one_message_posted_at_its_start_and_updated_to_its_ok_verdic
     assert ended["outcomes"][0]["updated"] is True
     assert item(command_id)["state"] == {"S": "judged"}
     assert [name for name, _ in app.api.calls] == ["chat.postMessage", "chat.update"]
+    # The bot token and the signing secret are in no log line
+    logged = capsys.readouterr()
+    assert BOT_TOKEN not in logged.out + logged.err
+    assert SIGNING_SECRET not in logged.out + logged.err
 
 
 def test_an_alert_updates_the_message_notifies_in_its_thread_and_carries_the_retry_button(
@@ -419,3 +424,25 @@ def test_a_verdict_while_the_start_message_is_posted_waits_and_never_posts_a_sec
     app.ended(command_id)
     (message,) = app.api.top_level()
     assert [v.text[:1] for v in message.versions] == ["⏳", "✅"]
+
+
+def test_a_stuck_alert_shows_in_the_clears_message_then_its_verdict_replaces_it(
+    app: App,
+) -> None:
+    command_id, ids = clear(app)
+    app.started(command_id)
+    emu.settle_command(
+        command_id, {ids[0]: ok(), ids[1]: InvocationResult("InProgress")}, status="InProgress"
+    )
+
+    app.world.invoke(watchdog_event(command_id))
+
+    message = app.api.messages[0]
+    assert message.text.startswith("🚨 APCu clear still running after its expiry")
+    assert app.api.top_level() == [message, app.api.replies(message.ts)[-1]]
+
+    settle(command_id, ids)
+    app.ended(command_id)
+
+    assert [v.text[:1] for v in message.versions] == ["⏳", "🚨", "✅"]
+    assert len(app.api.top_level()) == 2

@@ -164,8 +164,11 @@ class SlackWeb:
                     last = f"HTTP {status} {code}"
                     wait = _backoff(attempt, policy, self.jitter)
                 else:
-                    fix = FIXES.get(code, "Slack's error code {code}").format(
-                        code=code, channel=params.get("channel", ""), secret=self.secret_arn
+                    fix = FIXES.get(code, "HTTP {status} {code}").format(
+                        code=code,
+                        status=status,
+                        channel=params.get("channel", ""),
+                        secret=self.secret_arn,
                     )
                     raise SlackAppRejected(method, code, fix) from None
             except (SlackClientError, urllib.error.URLError, OSError) as error:
