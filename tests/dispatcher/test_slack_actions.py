@@ -604,6 +604,17 @@ def test_an_unfilled_app_secret_fails_the_press_without_saying_its_value(
         handler.lambda_handler(signed_press(UNKNOWN_ID, "1764741600.000100"), Context())
     assert commands_in_moto(clients) == []
     assert slack_api.calls == []
+    logged = log.getvalue()
+    assert "request failed" in logged
+
+    # And once the operator fills it, the next press reads it at once (not 15 minutes later)
+    filled = {"botToken": BOT_TOKEN, "signingSecret": SIGNING_SECRET, "channel": CHANNEL}
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(filled))
+    response = handler.lambda_handler(signed_press(UNKNOWN_ID, "1764741600.000100"), Context())
+    assert response["statusCode"] == 200
+    [ephemeral] = slack_api.ephemerals
+    assert "no clear" in ephemeral.text
+    assert SIGNING_SECRET not in log.getvalue()
     handler.slack_reader.cache_clear()
 
 
