@@ -43,7 +43,7 @@ def slack_app_reader(settings: SlackAppSettings, region: str) -> Callable[[], Sl
         except AppSecretError:
             # A placeholder or a broken value is not kept for the cache's quarter of an hour:
             # once the operator fills the secret, the next press reads it.
-            provider.clear_cache()
+            provider.clear_cache()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
             raise
         return _clients(secret, settings.api_url)
 
