@@ -90,6 +90,19 @@ class Ephemeral:
     thread_ts: str | None = None
 
 
+@dataclass
+class Hold:
+    """A call held before it is answered: `arrived` is set when it comes in; it is answered
+    (as it would have been) once release() is called, or after `timeout` seconds."""
+
+    timeout: float = 30.0
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 @dataclass(frozen=True)
 class Failure:
     error: str
@@ -122,6 +135,7 @@ class SlackWebApi:
         self.ephemerals: list[Ephemeral] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
+        self._holds: dict[str, deque[Hold]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -201,6 +215,15 @@ class SlackWebApi:
                 )
             )
 
+    def hold_next(self, method: str, timeout: float = 30.0) -> Hold:
+        """Hold the next call of `method` until released: a slow Slack, for races."""
+        if method not in METHODS:
+            raise ValueError(f"the stand-in does not answer {method}")
+        hold = Hold(timeout=timeout)
+        with self._lock:
+            self._holds[method].append(hold)
+        return hold
+
     def top_level(self, channel: str | None = None) -> list[Message]:
         """The messages people see in the channel itself: not replies, and replies sent to
         the channel too (reply_broadcast)."""
@@ -232,6 +255,12 @@ class SlackWebApi:
     def _answer(
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self._lock:
+            holds = self._holds.get(method)
+            hold = holds.popleft() if holds else None
+        if hold is not None:
+            hold.arrived.set()
+            hold.released.wait(hold.timeout)
         with self._lock:
             self.calls.append((method, params))
             failures = self._failures.get(method)
@@ -385,11 +414,13 @@ def block_kit_problems(blocks: list[dict[str, Any]]) -> list[str]:
                 problems.append(f"{where}: not a block type slack_sdk knows")
                 continue
             block.validate_json()
+            # to_dict validates the elements inside the block too (a button's value, …).
+            as_json = block.to_dict()
         except (SlackObjectFormationError, KeyError, TypeError, ValueError) as error:
             problems.append(f"{where}: {error}")
             continue
-        if block.to_dict() != raw:
-            problems.append(f"{where}: keys slack_sdk does not know: {block.to_dict()} != {raw}")
+        if as_json != raw:
+            problems.append(f"{where}: keys slack_sdk does not know: {as_json} != {raw}")
     return problems
 
 
