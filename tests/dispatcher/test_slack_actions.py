@@ -625,3 +625,19 @@ def test_the_stored_press_event_is_what_the_harness_builds() -> None:
         SIGNING_SECRET, stored["headers"]["x-slack-request-timestamp"], body
     )
     assert stored["routeKey"] == slack_press.ROUTE_KEY
+
+
+def test_the_press_is_of_the_button_the_notifier_posts() -> None:
+    # The harness's alert carries the notifier's own button (block, action, value).
+    from apcu_notifier.app_messages import retry_button
+    from apcu_notifier.config import Language
+
+    ours = slack_press.alert_message(UNKNOWN_ID)["blocks"][-1]
+    theirs = retry_button(UNKNOWN_ID, 2, Language.EN)
+    assert ours["block_id"] == theirs["block_id"] == "apcu_retry"
+    [our_button], [their_button] = ours["elements"], theirs["elements"]
+    assert (our_button["action_id"], our_button["value"]) == (
+        their_button["action_id"],
+        their_button["value"],
+    )
+    assert our_button["text"]["text"] == their_button["text"]["text"]
