@@ -1,4 +1,4 @@
-"""A press of the Slack app's button as the dispatcher receives it: Slack's signed request, as
+"""A press of the Slack app's button, or its slash command, as the dispatcher receives it: Slack's signed request, as
 API Gateway HTTP API (payload format 2.0) hands it to Lambda.
 
 Slack posts interactions as application/x-www-form-urlencoded with one field, `payload`, the
@@ -114,6 +114,28 @@ def form_body(payload: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
 
 
+def slash_command_body(text: str, *, user_id: str = "U0123ABCD", user_name: str = "alice") -> bytes:
+    """The body of `/apcu-flush <text>` as Slack posts a slash command: form fields
+    (api.slack.com, "Slash commands")."""
+    return urlencode(
+        {
+            "token": "deprecatedverificationtoken",
+            "team_id": "T0APCU",
+            "team_domain": "example",
+            "channel_id": "C0APCUFLUSH",
+            "channel_name": "apcu-flush",
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": "/apcu-flush",
+            "text": text,
+            "api_app_id": "A0APCUFLUSH",
+            "is_enterprise_install": "false",
+            "response_url": "https://hooks.slack.com/commands/T0APCU/1/abcdefABCDEF",
+            "trigger_id": "1764741601.1234567890.abcdef0123456789",
+        }
+    ).encode()
+
+
 def request_event(
     body: bytes,
     *,
@@ -185,3 +207,16 @@ def press_event(
     return request_event(
         body, signing_secret=signing_secret, timestamp=timestamp, is_base64=is_base64, region=region
     )
+
+
+def slash_command_event(
+    text: str,
+    *,
+    signing_secret: str | None,
+    timestamp: int | None = None,
+    user_id: str = "U0123ABCD",
+    user_name: str = "alice",
+) -> dict[str, Any]:
+    """`/apcu-flush <text>`, signed, as the HTTP API delivers it."""
+    body = slash_command_body(text, user_id=user_id, user_name=user_name)
+    return request_event(body, signing_secret=signing_secret, timestamp=timestamp)

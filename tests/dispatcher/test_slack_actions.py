@@ -490,6 +490,82 @@ def test_a_signed_view_submission_is_200_and_does_nothing(
     assert slack_api.calls == []
 
 
+# --- the slash command ---------------------------------------------------------------------
+
+
+def reply_of(response: dict[str, Any]) -> str:
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert body["response_type"] == "ephemeral"
+    return str(body["text"])
+
+
+def test_a_slash_command_by_an_allowed_user_clears_the_group(
+    press: Press, app_mode: Config, clients: Clients, web_prod: list[str], slack_api: SlackWebApi
+) -> None:
+    event = slack_press.slash_command_event("clear web-prod config:", signing_secret=SIGNING_SECRET)
+
+    reply = reply_of(press(event))
+
+    [command] = commands_in_moto(clients)
+    assert command["Targets"] == [{"Key": "tag:aws:autoscaling:groupName", "Values": ["web-prod"]}]
+    assert command["Parameters"] == {"action": ["clear-apcu"], "prefix": ["config:"]}
+    assert command["Comment"] == f"slack:{ALLOWED_USER} (alice)"
+    assert command["NotificationConfig"]["NotificationEvents"][0] == "InProgress"
+    assert reply.startswith(
+        "202: clear of the keys starting config: sent to web-prod (3 InService)"
+    )
+    assert command["CommandId"] in reply
+    # The answer is the HTTP response itself: no Web API call
+    assert slack_api.calls == []
+
+
+@pytest.mark.parametrize(
+    ("text", "user", "starts"),
+    [
+        ("clear web-prod", SOMEONE_ELSE, "You may not clear from Slack"),
+        ("clear web-prod rm;-rf", ALLOWED_USER, "400 pattern: "),
+        ("clear web-secret", ALLOWED_USER, "400 allowed-groups: "),
+        ("flush web-prod", ALLOWED_USER, "Usage: /apcu-flush clear <group> [prefix]"),
+        ("", ALLOWED_USER, "Usage: /apcu-flush clear <group> [prefix]"),
+    ],
+    ids=["someone-else", "bad-prefix", "group-not-allowed", "unknown-verb", "no-text"],
+)
+def test_a_slash_command_that_is_refused_sends_nothing_and_says_why(
+    press: Press,
+    app_mode: Config,
+    clients: Clients,
+    web_prod: list[str],
+    text: str,
+    user: str,
+    starts: str,
+) -> None:
+    event = slack_press.slash_command_event(text, signing_secret=SIGNING_SECRET, user_id=user)
+    assert reply_of(press(event)).startswith(starts)
+    assert commands_in_moto(clients) == []
+
+
+def test_a_slash_command_while_a_clear_runs_gets_the_apis_409(
+    press: Press, app_mode: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    running = clear(app_mode, clients)
+    event = slack_press.slash_command_event("clear web-prod", signing_secret=SIGNING_SECRET)
+
+    reply = reply_of(press(event))
+
+    assert reply.startswith("409 clear-in-progress: ")
+    assert running in reply
+    assert [c["CommandId"] for c in commands_in_moto(clients)] == [running]
+
+
+def test_an_unsigned_slash_command_is_401_and_sends_nothing(
+    press: Press, app_mode: Config, clients: Clients, web_prod: list[str]
+) -> None:
+    response = press(slack_press.slash_command_event("clear web-prod", signing_secret=None))
+    assert response["statusCode"] == 401
+    assert commands_in_moto(clients) == []
+
+
 # --- webhook mode ------------------------------------------------------------------------------
 
 

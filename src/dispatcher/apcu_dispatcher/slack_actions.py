@@ -11,7 +11,8 @@ A signed press of "retry" by someone in SLACK_ALLOWED_USERS runs the same retry 
 POST /flush/{commandId}/retry (apcu_dispatcher.retry), then shows on the message who asked and
 which command was sent; the retry's own verdict updates that message later (the notifier).
 Everything else signed is answered 200 (Slack shows an error for any other status) with an
-ephemeral message where the presser should know why nothing happened.
+ephemeral message where the presser should know why nothing happened. The slash command
+`/apcu-flush clear <group> [prefix]` comes on the same route (apcu_dispatcher.slack_command).
 
 Never logged: the token, the signing secret, the raw body, the signature.
 """
@@ -34,6 +35,7 @@ from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.retry import retry
+from apcu_dispatcher.slack_command import is_slash_command, run_command
 from apcu_dispatcher.status import command_id_of
 
 if TYPE_CHECKING:
@@ -86,16 +88,19 @@ class SlackAnswer:
     # A refusal's rule and message, in the API's error shape (responses.refused).
     rule: str | None = None
     message: str | None = None
+    # The ephemeral reply to a slash command, shown to the person who typed it only.
+    reply: str | None = None
 
     def for_api(self) -> dict[str, Any]:
         # Slack reads only the status of a 200; an error says why to whoever calls by hand.
-        body = (
-            json.dumps(
+        if self.reply is not None:
+            body = json.dumps({"response_type": "ephemeral", "text": self.reply})
+        elif self.message:
+            body = json.dumps(
                 {"error": {"status": self.status, "rule": self.rule, "message": self.message}}
             )
-            if self.message
-            else ""
-        )
+        else:
+            body = ""
         return {
             "statusCode": self.status,
             "headers": {"content-type": "application/json"},
@@ -128,7 +133,15 @@ def handle_slack_request(
         return SlackAnswer(
             401, "SlackUnauthorized", "slack-signature", "invalid or missing Slack signature"
         )
-    press = parse_press(raw)
+    form = parse_form(raw)
+    if is_slash_command(form):
+        reply = run_command(form, config, aws, remaining)
+        logger.info(
+            "slash command answered",
+            extra={"slack_user": form.get("user_id", [""])[0][:20], "outcome": reply.outcome},
+        )
+        return SlackAnswer(200, reply.outcome, reply=reply.text)
+    press = parse_press(form)
     if press is None:
         logger.info("Slack request ignored: not a press of the retry button")
         return SlackAnswer(200, "SlackIgnored")
@@ -169,12 +182,19 @@ def signature_problem(event: dict[str, Any], raw: bytes, app: SlackApp, now: flo
     return None
 
 
-def parse_press(raw: bytes) -> Press | None:
+def parse_form(raw: bytes) -> dict[str, list[str]]:
+    """The form fields Slack posts (application/x-www-form-urlencoded); none if not a form."""
+    try:
+        return parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+def parse_press(form: dict[str, list[str]]) -> Press | None:
     """A press of the retry button, or None for any other interaction or form."""
     try:
-        form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
         payload: Any = json.loads(form["payload"][0])
-    except (UnicodeDecodeError, KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError):
         return None
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return None
