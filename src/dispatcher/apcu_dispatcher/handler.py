@@ -1,5 +1,6 @@
-"""The Lambda edge: route GET /flush/{commandId} to the status reader and
-POST /flush/{commandId}/retry to the retry; tell a POST /flush request from a console event,
+"""The Lambda edge: route GET /flush/{commandId} to the status reader,
+POST /flush/{commandId}/retry to the retry and POST /slack/actions to the Slack app's button;
+tell a POST /flush request from a console event,
 validate, dispatch, answer.
 
 Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
@@ -34,7 +35,12 @@ from apcu_dispatcher.warm_pool import handle_warm_pool, is_eventbridge_event
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from apcu_dispatcher.slack_client import SlackApp
+
 SERVICE = "apcu-dispatcher"
+# The Slack app's button (apcu_dispatcher/slack_actions.py, imported on its first request only,
+# so that webhook mode's cold start does not load it).
+SLACK_ACTIONS_ROUTE = "POST /slack/actions"
 CONSOLE_REQUESTER = "console"
 
 logger = Logger(service=SERVICE)
@@ -71,8 +77,8 @@ else:
 @dataclass(frozen=True)
 class Handled:
     response: dict[str, Any]
-    # Accepted, DryRun, StatusRead, RetryAccepted, Rejected, Throttled, LifecycleContinued or
-    # AlreadyCleared: the metric counted
+    # Accepted, DryRun, StatusRead, RetryAccepted, Rejected, Throttled, LifecycleContinued,
+    # AlreadyCleared, or a Slack request's (slack_actions.SlackAnswer): the metric counted
     outcome: str
     # Further metrics to count, each once (WatchdogNotArmed).
     also_count: tuple[str, ...] = ()
@@ -84,9 +90,35 @@ def clients() -> Clients:
     return build_clients(config.region, stop_alarm=config.stop_alarm_name is not None)
 
 
+@cache
+def slack_reader(settings: Config) -> Callable[[], SlackApp]:
+    """What reads the Slack app's secret (at most once per quarter of an hour) and gives its
+    verifier and Web API client. Imported and built on the first Slack request in app mode
+    only: webhook mode never loads slack_sdk nor reads the secret."""
+    from apcu_dispatcher.slack_client import slack_app_reader
+
+    return slack_app_reader(settings.slack, settings.region)
+
+
 def handle(
-    event: object, settings: Config, aws: Clients, remaining: Remaining = unlimited
+    event: object,
+    settings: Config,
+    aws: Clients,
+    remaining: Remaining = unlimited,
+    slack: Callable[[], SlackApp] | None = None,
 ) -> Handled:
+    if (
+        is_api_event(event)
+        and isinstance(event, dict)
+        and event.get("routeKey") == SLACK_ACTIONS_ROUTE
+    ):
+        from apcu_dispatcher.slack_actions import handle_slack_request
+
+        # Before anything that reads the request: Slack's signature is checked first.
+        slack_answer = handle_slack_request(
+            event, settings, aws, slack or (lambda: slack_reader(settings)()), remaining
+        )
+        return Handled(slack_answer.for_api(), slack_answer.outcome)
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
         return handle_status(event, settings, aws)
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == RETRY_ROUTE:
