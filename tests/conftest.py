@@ -45,6 +45,7 @@ import botocore.session  # noqa: E402
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 from harness import aws_emulator  # noqa: E402  (after the credentials above)
+from harness.slack_web_api import SlackWebApi  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +53,14 @@ def _fresh_emulator() -> Iterator[None]:
     aws_emulator.reset()
     yield
     aws_emulator.reset()
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackWebApi]:
+    """The Slack Web API stand-in, started on 127.0.0.1: the bot token, signing secret and
+    channel are harness.slack_web_api's BOT_TOKEN, SIGNING_SECRET and CHANNEL."""
+    with SlackWebApi() as api:
+        yield api
 
 
 # Modules whose tests share files outside tmp_path: `local.run` writes local/out/.

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 GROUP_TAG = "tag:aws:autoscaling:groupName"
 # SendCommand's Comment member is at most 100 characters (botocore SSM model).
 MAX_COMMAND_COMMENT = 100
-# Every final status, so the notifier always gets a verdict to make; InProgress is noise.
+# Every final status, so the notifier always gets a verdict to make; in webhook mode
+# InProgress is noise.
 FINAL_STATUSES: tuple[NotificationEventType, ...] = ("Success", "TimedOut", "Cancelled", "Failed")
+# In Slack app mode the notifier posts a clear's message when it starts, on SSM's InProgress
+# notification, and updates it in place at the verdict.
+APP_MODE_STATUSES: tuple[NotificationEventType, ...] = ("InProgress", *FINAL_STATUSES)
 # SendCommand's InstanceIds member holds at most 50 ids (botocore SSM model).
 MAX_INSTANCE_IDS = 50
 
@@ -67,7 +71,7 @@ def _send_command(request: FlushRequest, config: Config) -> SendCommandRequestTy
         "Comment": command_comment(request.requester, request.comment),
         "NotificationConfig": {
             "NotificationArn": config.topic_arn,
-            "NotificationEvents": list(FINAL_STATUSES),
+            "NotificationEvents": list(notification_events(config)),
             "NotificationType": "Command",
         },
         "ServiceRoleArn": config.role_arn,
@@ -77,6 +81,11 @@ def _send_command(request: FlushRequest, config: Config) -> SendCommandRequestTy
         # so the waves MaxConcurrency makes stop when the database suffers.
         params["AlarmConfiguration"] = alarm_configuration(config.stop_alarm_name)
     return params
+
+
+def notification_events(config: Config) -> tuple[NotificationEventType, ...]:
+    """The statuses SSM notifies: the final ones, and InProgress too in Slack app mode."""
+    return APP_MODE_STATUSES if config.slack.is_app else FINAL_STATUSES
 
 
 _ASSUMED_ROLE = re.compile(

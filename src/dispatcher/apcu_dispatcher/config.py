@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apcu_clear.schedule import (
     IAM_ROLE_ARN_PATTERN,
@@ -14,6 +14,7 @@ from apcu_clear.schedule import (
     SCHEDULE_GROUP_PATTERN,
     SQS_ARN_PATTERN,
 )
+from apcu_clear.slack_app import SlackAppConfigError, SlackAppSettings
 
 # SendCommand's MaxConcurrency member, as botocore's SSM model constrains it (1..7 characters).
 MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
@@ -38,6 +39,9 @@ _IAM_ROLE_ARN = IAM_ROLE_ARN_PATTERN
 _SCHEDULE_GROUP = SCHEDULE_GROUP_PATTERN
 _LAMBDA_ARN = LAMBDA_ARN_PATTERN
 _SQS_ARN = SQS_ARN_PATTERN
+# Slack user ids: U… for a workspace member, W… for an Enterprise Grid one (api.slack.com,
+# "Users"); the same shape the stack's AlertMention parameter accepts in <@…>.
+SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,20}$"
 
 
 class ConfigError(Exception):
@@ -58,6 +62,10 @@ class Config:
     stop_alarm_name: str | None = None
     # The launch lifecycle hook whose warm-pool exits are cleared before they serve.
     warm_pool_hook_name: str = DEFAULT_WARM_POOL_HOOK
+    # Slack app mode (SLACK_MODE, SLACK_APP_SECRET_ARN, SLACK_API_URL); webhook by default.
+    slack: SlackAppSettings = field(default_factory=SlackAppSettings)
+    # Who may press the app's buttons (SLACK_ALLOWED_USERS); empty: no one.
+    slack_allowed_users: frozenset[str] = frozenset()
 
     @property
     def command_lifetime(self) -> dt.timedelta:
@@ -81,6 +89,8 @@ class Config:
             watchdog=WatchdogConfig.from_env(env),
             stop_alarm_name=stop_alarm_name(env),
             warm_pool_hook_name=_hook_name(env),
+            slack=_slack(env),
+            slack_allowed_users=_slack_allowed_users(env),
         )
 
 
@@ -195,6 +205,26 @@ def _hook_name(env: Mapping[str, str]) -> str:
             f"WARM_POOL_HOOK_NAME must be a lifecycle hook name ({HOOK_NAME_PATTERN}), got {name[:40]!r}"
         )
     return name
+
+
+def _slack(env: Mapping[str, str]) -> SlackAppSettings:
+    try:
+        return SlackAppSettings.from_env(env)
+    except SlackAppConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _slack_allowed_users(env: Mapping[str, str]) -> frozenset[str]:
+    users = frozenset(u.strip() for u in env.get("SLACK_ALLOWED_USERS", "").split(",") if u.strip())
+    wrong = sorted(u for u in users if not re.fullmatch(SLACK_USER_ID_PATTERN, u))
+    if wrong:
+        # A name or an e-mail address would never match a press's user id: say so at init
+        # rather than refuse every press of that person.
+        raise ConfigError(
+            "SLACK_ALLOWED_USERS must be comma-separated Slack user ids such as U0123ABCD "
+            f"(not names), got {', '.join(repr(u[:40]) for u in wrong[:5])}"
+        )
+    return users
 
 
 def _region(env: Mapping[str, str]) -> str:

@@ -1,5 +1,6 @@
-"""The Lambda edge: route GET /flush/{commandId} to the status reader and
-POST /flush/{commandId}/retry to the retry; tell a POST /flush request from a console event,
+"""The Lambda edge: route GET /flush/{commandId} to the status reader,
+POST /flush/{commandId}/retry to the retry and POST /slack/actions to the Slack app's button;
+tell a POST /flush request from a console event,
 validate, dispatch, answer.
 
 Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
@@ -27,12 +28,15 @@ from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.lifecycle import handle_lifecycle, is_lifecycle_event
 from apcu_dispatcher.responses import Answer, refused
 from apcu_dispatcher.retry import RETRY_ROUTE, retry
+from apcu_dispatcher.slack_actions import SLACK_ACTIONS_ROUTE, handle_slack_request
 from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
 from apcu_dispatcher.warm_pool import handle_warm_pool, is_eventbridge_event
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from apcu_dispatcher.slack_client import SlackApp
 
 SERVICE = "apcu-dispatcher"
 CONSOLE_REQUESTER = "console"
@@ -71,8 +75,8 @@ else:
 @dataclass(frozen=True)
 class Handled:
     response: dict[str, Any]
-    # Accepted, DryRun, StatusRead, RetryAccepted, Rejected, Throttled, LifecycleContinued or
-    # AlreadyCleared: the metric counted
+    # Accepted, DryRun, StatusRead, RetryAccepted, Rejected, Throttled, LifecycleContinued,
+    # AlreadyCleared, or a Slack request's (slack_actions.SlackAnswer): the metric counted
     outcome: str
     # Further metrics to count, each once (WatchdogNotArmed).
     also_count: tuple[str, ...] = ()
@@ -84,9 +88,33 @@ def clients() -> Clients:
     return build_clients(config.region, stop_alarm=config.stop_alarm_name is not None)
 
 
+@cache
+def slack_reader(settings: Config) -> Callable[[], SlackApp]:
+    """What reads the Slack app's secret (at most once per quarter of an hour) and gives its
+    verifier and Web API client. Imported and built on the first Slack request in app mode
+    only: webhook mode never loads slack_sdk nor reads the secret."""
+    from apcu_dispatcher.slack_client import slack_app_reader
+
+    return slack_app_reader(settings.slack, settings.region)
+
+
 def handle(
-    event: object, settings: Config, aws: Clients, remaining: Remaining = unlimited
+    event: object,
+    settings: Config,
+    aws: Clients,
+    remaining: Remaining = unlimited,
+    slack: Callable[[], SlackApp] | None = None,
 ) -> Handled:
+    if (
+        is_api_event(event)
+        and isinstance(event, dict)
+        and event.get("routeKey") == SLACK_ACTIONS_ROUTE
+    ):
+        # Before anything that reads the request: Slack's signature is checked first.
+        slack_answer = handle_slack_request(
+            event, settings, aws, slack or (lambda: slack_reader(settings)()), remaining
+        )
+        return Handled(slack_answer.for_api(), slack_answer.outcome)
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == STATUS_ROUTE:
         return handle_status(event, settings, aws)
     if is_api_event(event) and isinstance(event, dict) and event.get("routeKey") == RETRY_ROUTE:
