@@ -39,6 +39,15 @@ STAGE = "$default"
 POST_FLUSH = "POST /flush"
 GET_FLUSH = "GET /flush/{commandId}"
 RETRY_FLUSH = "POST /flush/{commandId}/retry"
+# Slack's button presses: no IAM auth (Slack cannot sign SigV4); the dispatcher checks Slack's
+# own signature before anything else.
+SLACK_ACTIONS = "POST /slack/actions"
+UNSIGNED_ROUTES = frozenset({SLACK_ACTIONS})
+# The bodies HTTP API hands over as text; any other content type (a form included, as Slack
+# posts) arrives base64-encoded, with isBase64Encoded true.
+_TEXT_TYPES = re.compile(
+    r"^(text/[^;]+|application/(json|xml|javascript))\s*(;.*)?$", re.IGNORECASE
+)
 _COMMAND_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)$")
 _RETRY_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)/retry$")
 # What API Gateway answers itself, when no route matches or the integration fails.
@@ -61,6 +70,8 @@ def route(method: str, path: str) -> Route | None:
         return Route(GET_FLUSH, {"commandId": unquote(match["commandId"])})
     if method == "POST" and (match := _RETRY_PATH.match(path)):
         return Route(RETRY_FLUSH, {"commandId": unquote(match["commandId"])})
+    if method == "POST" and path == "/slack/actions":
+        return Route(SLACK_ACTIONS, None)
     return None
 
 
@@ -97,7 +108,7 @@ def in_fresh_process(env: Mapping[str, str], log: Path, function: str = "dispatc
 def payload_v2(
     route: Route,
     received: Received,
-    identity: SigningIdentity,
+    identity: SigningIdentity | None,
     *,
     source_ip: str,
     now: dt.datetime,
@@ -113,17 +124,6 @@ def payload_v2(
         "requestContext": {
             "accountId": aws_emulator.ACCOUNT_ID,
             "apiId": API_ID,
-            "authorizer": {
-                "iam": {
-                    "accessKey": identity.access_key_id,
-                    "accountId": identity.account_id,
-                    "callerId": identity.user_id,
-                    "cognitoIdentity": None,
-                    "principalOrgId": None,
-                    "userArn": identity.arn,
-                    "userId": identity.user_id,
-                }
-            },
             "domainName": domain,
             "domainPrefix": domain.split(".", 1)[0],
             "http": {
@@ -141,14 +141,29 @@ def payload_v2(
         },
         "isBase64Encoded": False,
     }
+    if identity is not None:
+        event["requestContext"]["authorizer"] = {
+            "iam": {
+                "accessKey": identity.access_key_id,
+                "accountId": identity.account_id,
+                "callerId": identity.user_id,
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": identity.arn,
+                "userId": identity.user_id,
+            }
+        }
     if received.query:
         event["queryStringParameters"] = _joined(parse_qsl(received.query, keep_blank_values=True))
     if route.path_parameters:
         event["pathParameters"] = dict(route.path_parameters)
     if received.body:
+        text = bool(_TEXT_TYPES.match(received.headers.get("content-type", "")))
         try:
-            event["body"] = received.body.decode("utf-8")
+            event["body"] = received.body.decode("utf-8") if text else None
         except UnicodeDecodeError:
+            event["body"] = None
+        if event["body"] is None:
             event["body"] = base64.b64encode(received.body).decode()
             event["isBase64Encoded"] = True
     return event
@@ -214,10 +229,12 @@ class ApiGateway:
         if matched is None:
             return _json_answer(404, NOT_FOUND)
         now = self._clock()
-        try:
-            identity = verify(received, region=self.region, lookup=self._lookup, now=now)
-        except Forbidden as refusal:
-            return _json_answer(403, {"message": refusal.message})
+        identity = None
+        if matched.key not in UNSIGNED_ROUTES:
+            try:
+                identity = verify(received, region=self.region, lookup=self._lookup, now=now)
+            except Forbidden as refusal:
+                return _json_answer(403, {"message": refusal.message})
         event = payload_v2(matched, received, identity, source_ip=source_ip, now=now)
         with self._lock:
             self.events.append(event)
