@@ -191,6 +191,30 @@ def test_a_clear_sent_in_app_mode_notifies_in_progress_too(
     }
 
 
+@pytest.mark.parametrize("error", ["message_not_found", "not_in_channel"])
+def test_a_message_slack_will_not_update_does_not_undo_the_retry(
+    press: Press,
+    app_mode: Config,
+    clients: Clients,
+    web_prod: list[str],
+    slack_api: SlackWebApi,
+    log: io.StringIO,
+    error: str,
+) -> None:
+    # Given Slack refusing the update (the message deleted, the bot removed from the channel)
+    first = stale_clear(app_mode, clients, web_prod)
+    ts = posted_alert(slack_api, first)
+    slack_api.fail_next("chat.update", error=error)
+
+    # Then the press is still answered 200 and the retry was sent: its verdict will be posted
+    assert press(signed_press(first, ts))["statusCode"] == 200
+    assert len(sent_after(clients, first)) == 1
+    [entry] = [
+        e for e in emitted(log.getvalue()) if e.get("message") == "pressed message not updated"
+    ]
+    assert entry["error"] == error
+
+
 # --- requests that are not Slack's --------------------------------------------------------------
 
 
@@ -516,14 +540,16 @@ def test_in_webhook_mode_the_route_is_404_and_reads_no_secret(
 
 def test_webhook_mode_never_imports_slack_sdk() -> None:
     # The cold start of the default mode must not pay for slack_sdk, even when the Slack
-    # route is called.
+    # route is called, nor for the route's module until a Slack request comes.
     folder = Path(handler.__file__).resolve().parents[1]
     event = json.dumps(slack_press.press_event(UNKNOWN_ID, signing_secret=SIGNING_SECRET))
     code = (
         "import json, sys, app\n"
+        "cold = 'apcu_dispatcher.slack_actions' in sys.modules\n"
         "from apcu_dispatcher import handler\n"
         f"answer = handler.handle(json.loads({event!r}), handler.config, None)\n"
-        "print(answer.response['statusCode'], any(m.startswith('slack_sdk') for m in sys.modules))\n"
+        "sdk = any(m.startswith('slack_sdk') for m in sys.modules)\n"
+        "print(answer.response['statusCode'], sdk, cold)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -533,7 +559,7 @@ def test_webhook_mode_never_imports_slack_sdk() -> None:
         text=True,
         check=True,
     )
-    assert result.stdout.splitlines()[-1].split() == ["404", "False"]
+    assert result.stdout.splitlines()[-1].split() == ["404", "False", "False"]
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -578,6 +604,17 @@ def test_an_unfilled_app_secret_fails_the_press_without_saying_its_value(
         handler.lambda_handler(signed_press(UNKNOWN_ID, "1764741600.000100"), Context())
     assert commands_in_moto(clients) == []
     assert slack_api.calls == []
+    logged = log.getvalue()
+    assert "request failed" in logged
+
+    # And once the operator fills it, the next press reads it at once (not 15 minutes later)
+    filled = {"botToken": BOT_TOKEN, "signingSecret": SIGNING_SECRET, "channel": CHANNEL}
+    secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(filled))
+    response = handler.lambda_handler(signed_press(UNKNOWN_ID, "1764741600.000100"), Context())
+    assert response["statusCode"] == 200
+    [ephemeral] = slack_api.ephemerals
+    assert "no clear" in ephemeral.text
+    assert SIGNING_SECRET not in log.getvalue()
     handler.slack_reader.cache_clear()
 
 

@@ -17,6 +17,8 @@ import botocore.session
 import pytest
 
 from apcu_clear.item import CommandRecord
+from apcu_clear.slack_app import AppSecretError, parse_app_secret
+from apcu_dispatcher.config import SLACK_USER_ID_PATTERN
 from harness import cfn_template
 from tests.stack import deployed
 from tests.stack.deployed import (
@@ -168,6 +170,9 @@ def test_dispatcher_environment_is_the_configuration_contract(stack: DeployedSta
         "EXECUTION_TIMEOUT_SECONDS": "60",
         "STOP_ALARM_NAME": "",
         "WARM_POOL_HOOK_NAME": "apcu-fleet-flush-warm-pool",
+        "SLACK_MODE": "webhook",
+        "SLACK_APP_SECRET_ARN": "",
+        "SLACK_ALLOWED_USERS": "",
     }
 
 
@@ -178,6 +183,8 @@ def test_notifier_environment_is_the_configuration_contract(stack: DeployedStack
         "LOG_LEVEL": "INFO",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "SLACK_WEBHOOK_SECRET_ARN": "{SlackWebhookSecret}",
+        "SLACK_MODE": "webhook",
+        "SLACK_APP_SECRET_ARN": "",
         "MESSAGE_LANGUAGE": "en",
         "ALERT_MENTION": "",
         "CLEAR_ON_WARM_POOL_EXIT": "true",
@@ -636,6 +643,145 @@ def test_the_created_webhook_secret_says_what_to_put_in_it(stack: DeployedStack)
     assert stack.outputs["SlackWebhookSecretArn"] == "{SlackWebhookSecret}"
 
 
+# ------------------------------------------------------------------------------ Slack app mode
+
+EXISTING_APP_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:team/slack-app-GhIjKl"
+DATA_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/0a1b2c3d-0000-4000-8000-000000000000"
+
+
+def secret_reads(stack: DeployedStack, role: str) -> list[list[str]]:
+    """The resources of each GetSecretValue statement of a role, in order."""
+    return [
+        s["Resource"]
+        for s in role_statements(stack.properties(role))
+        if "secretsmanager:GetSecretValue" in s["Action"]
+    ]
+
+
+def slack_variables(stack: DeployedStack, function: str) -> dict[str, str]:
+    variables = stack.properties(function)["Environment"]["Variables"]
+    return {k: v for k, v in variables.items() if k.startswith("SLACK_") and "WEBHOOK" not in k}
+
+
+def test_webhook_mode_is_the_default_and_grants_no_app_secret(stack: DeployedStack) -> None:
+    assert stack.parameter("SlackMode") == "webhook"
+    assert not stack.condition("SlackApp")
+    assert set(stack.of_type("AWS::SecretsManager::Secret")) == {"SlackWebhookSecret"}
+    assert secret_reads(stack, "DispatcherRole") == []
+    assert secret_reads(stack, "NotifierRole") == [["{SlackWebhookSecret}"]]
+    assert slack_variables(stack, "NotifierFunction") == {
+        "SLACK_MODE": "webhook",
+        "SLACK_APP_SECRET_ARN": "",
+    }
+    assert not {"SlackInteractivityUrl", "SlackAppSecretArn"} & set(stack.outputs)
+
+
+def test_app_mode_creates_a_placeholder_secret_both_functions_read_and_refuse_until_filled() -> (
+    None
+):
+    # Given a stack deployed in app mode without a secret of its own
+    stack = DeployedStack({"SlackMode": "app", "SlackAllowedUsers": "U0123ABCD,W0ENTGRID1"})
+
+    # Then the stack creates the app secret with placeholders
+    secret = stack.properties("SlackAppSecret")
+    assert json.loads(secret["SecretString"]) == {
+        "botToken": "REPLACE_ME",
+        "signingSecret": "REPLACE_ME",
+        "channel": "REPLACE_ME",
+    }
+    # which both functions refuse, saying what to do
+    with pytest.raises(AppSecretError, match="still holds the placeholder"):
+        parse_app_secret(secret["SecretString"], "{SlackAppSecret}")
+    # And each function is told the mode and the secret, the dispatcher who may press
+    assert slack_variables(stack, "DispatcherFunction") == {
+        "SLACK_MODE": "app",
+        "SLACK_APP_SECRET_ARN": "{SlackAppSecret}",
+        "SLACK_ALLOWED_USERS": "U0123ABCD,W0ENTGRID1",
+    }
+    assert slack_variables(stack, "NotifierFunction") == {
+        "SLACK_MODE": "app",
+        "SLACK_APP_SECRET_ARN": "{SlackAppSecret}",
+    }
+    # And each role may read that secret only, with no condition loosening it
+    assert [
+        frozen(s)
+        for s in role_statements(stack.properties("DispatcherRole"))
+        if "secretsmanager:GetSecretValue" in s["Action"]
+    ] == [("Allow", ("secretsmanager:GetSecretValue",), ("{SlackAppSecret}",), no_condition())]
+    assert secret_reads(stack, "NotifierRole") == [["{SlackWebhookSecret}"], ["{SlackAppSecret}"]]
+    # And the outputs say where to fill it and what URL Slack calls
+    assert stack.outputs["SlackAppSecretArn"] == "{SlackAppSecret}"
+    assert stack.outputs["SlackInteractivityUrl"] == (
+        f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/slack/actions"
+    )
+
+
+def test_app_mode_with_an_existing_secret_reads_exactly_that_one() -> None:
+    stack = DeployedStack({"SlackMode": "app", "SlackAppSecretArn": EXISTING_APP_SECRET})
+    assert "SlackAppSecret" not in stack.resources
+    assert secret_reads(stack, "DispatcherRole") == [[EXISTING_APP_SECRET]]
+    assert secret_reads(stack, "NotifierRole") == [["{SlackWebhookSecret}"], [EXISTING_APP_SECRET]]
+    for function in ("DispatcherFunction", "NotifierFunction"):
+        assert slack_variables(stack, function)["SLACK_APP_SECRET_ARN"] == EXISTING_APP_SECRET
+    assert stack.outputs["SlackAppSecretArn"] == EXISTING_APP_SECRET
+
+
+def test_an_app_secret_arn_without_app_mode_is_neither_granted_nor_given() -> None:
+    stack = DeployedStack({"SlackAppSecretArn": EXISTING_APP_SECRET})
+    assert secret_reads(stack, "DispatcherRole") == []
+    assert slack_variables(stack, "DispatcherFunction")["SLACK_APP_SECRET_ARN"] == ""
+
+
+@pytest.mark.parametrize(
+    ("secret_arn", "via_secrets_manager"), [("", True), (EXISTING_APP_SECRET, False)]
+)
+def test_the_dispatcher_decrypts_through_secrets_manager_only_for_the_secret_the_stack_created(
+    secret_arn: str, via_secrets_manager: bool
+) -> None:
+    stack = DeployedStack(
+        {"SlackMode": "app", "SlackAppSecretArn": secret_arn, "DataKmsKeyArn": DATA_KEY}
+    )
+    [key] = [
+        s
+        for s in role_statements(stack.properties("DispatcherRole"))
+        if "kms:Decrypt" in s["Action"]
+    ]
+    services = key["Condition"]["StringEquals"]["kms:ViaService"]
+    assert (f"secretsmanager.{REGION}.amazonaws.com" in services) is via_secrets_manager
+    if not secret_arn:
+        assert stack.properties("SlackAppSecret")["KmsKeyId"] == DATA_KEY
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("U0123ABCD", True),
+        ("U0123ABCD,W0ENTGRID1", True),
+        ("U0123ABCD, W0ENTGRID1", True),
+        ("alice", False),
+        ("U0123ABCD,", False),
+        ("<@U0123ABCD>", False),
+        ("C0APCUFLUSH", False),
+    ],
+)
+def test_slack_allowed_users_takes_user_ids_as_the_dispatcher_does(
+    value: str, accepted: bool
+) -> None:
+    spec = cfn_template.load()["Parameters"]["SlackAllowedUsers"]
+    assert bool(re.fullmatch(spec["AllowedPattern"], value)) is accepted
+    if accepted:
+        # Whatever CloudFormation lets through, the dispatcher starts with.
+        for user in filter(None, (u.strip() for u in value.split(","))):
+            assert re.fullmatch(SLACK_USER_ID_PATTERN, user)
+
+
+def test_the_slack_mode_is_one_of_two() -> None:
+    spec = cfn_template.load()["Parameters"]["SlackMode"]
+    assert spec["AllowedValues"] == ["webhook", "app"]
+    assert spec["Default"] == "webhook"
+
+
 def test_notification_role_is_for_ssm_of_this_account_and_may_only_publish_to_the_topic(
     stack: DeployedStack,
 ) -> None:
@@ -673,17 +819,25 @@ def api_operations(api: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
     }
 
 
-ROUTES = (("post", "/flush"), ("get", "/flush/{commandId}"), ("post", "/flush/{commandId}/retry"))
+IAM_ROUTES = (
+    ("post", "/flush"),
+    ("get", "/flush/{commandId}"),
+    ("post", "/flush/{commandId}/retry"),
+)
+# Slack cannot sign SigV4: the dispatcher checks Slack's signature before anything else
+# (tests/dispatcher/test_slack_actions.py).
+SLACK_ROUTE = ("post", "/slack/actions")
+ROUTES = (*IAM_ROUTES, SLACK_ROUTE)
 
 
-def test_the_api_has_three_routes_and_each_needs_a_sigv4_signature(
-    stack: DeployedStack,
-) -> None:
+def test_every_route_but_slacks_needs_a_sigv4_signature(stack: DeployedStack) -> None:
     (api,) = stack.of_type("AWS::ApiGatewayV2::Api").values()
     operations = api_operations(api)
     assert set(operations) == set(ROUTES)
-    for operation in operations.values():
-        assert operation["security"] == [{"AWS_IAM": []}]
+    for route in IAM_ROUTES:
+        assert operations[route]["security"] == [{"AWS_IAM": []}]
+    # SAM's spelling of "no authorizer" under a default one (HttpApiFunctionAuth, Authorizer NONE)
+    assert operations[SLACK_ROUTE]["security"] == [{"NONE": []}]
     scheme = api["Body"]["components"]["securitySchemes"]["AWS_IAM"]
     assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
     # Routes declared outside the OpenAPI body must not slip past IAM either.
@@ -709,6 +863,7 @@ def test_every_api_route_invokes_the_dispatcher(stack: DeployedStack) -> None:
         arn("execute-api", "{FlushApi}/*/GET/flush/*"),
         arn("execute-api", "{FlushApi}/*/POST/flush"),
         arn("execute-api", "{FlushApi}/*/POST/flush/*/retry"),
+        arn("execute-api", "{FlushApi}/*/POST/slack/actions"),
     ]
     assert stack.outputs["ApiUrl"] == (
         f"https://{{FlushApi}}.execute-api.{REGION}.amazonaws.com/flush"
@@ -804,6 +959,11 @@ def test_only_the_api_and_the_warm_pool_rule_may_invoke_the_dispatcher(
         (
             "apigateway.amazonaws.com",
             arn("execute-api", "{FlushApi}/*/POST/flush/*/retry"),
+            "lambda:InvokeFunction",
+        ),
+        (
+            "apigateway.amazonaws.com",
+            arn("execute-api", "{FlushApi}/*/POST/slack/actions"),
             "lambda:InvokeFunction",
         ),
         ("events.amazonaws.com", "{WarmPoolExitRule.Arn}", "lambda:InvokeFunction"),

@@ -22,6 +22,7 @@
     stuckAlertedAt (S, once a stuck alert was posted)
     neverEndedAlertedAt (S, once the watchdog gave up on a command that never ended)
     stuckAlertClaim, neverEndedAlertClaim (M, while that alert is being posted): token, until
+    slackMessageClaim (M, while the clear's Slack message is being posted): token, until
 
 An item the notifier created for a command the dispatcher never recorded has no requestedAt:
 it only remembers that a verdict was posted.

@@ -128,7 +128,9 @@ def parse_app_secret(value: object, secret_arn: str) -> AppSecret:
             f'{where} is not a JSON object; expected {{"botToken": "xoxb-…", '
             '"signingSecret": "…", "channel": "C…"}'
         )
-    values = {name: document.get(name) for name in ("botToken", "signingSecret", "channel")}
+    values: dict[str, Any] = {
+        name: document.get(name) for name in ("botToken", "signingSecret", "channel")
+    }
     if PLACEHOLDER in (v for v in values.values() if isinstance(v, str)):
         raise AppSecretError(
             f"{where} still holds the placeholder {PLACEHOLDER} the stack created it with: put "

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from apcu_clear.item import JUDGED, RETENTION, SENT, CommandRecord, RecordedVerdict, iso
+from apcu_clear.item import (
+    JUDGED,
+    RETENTION,
+    SENT,
+    CommandRecord,
+    RecordedVerdict,
+    SlackMessage,
+    iso,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -345,6 +353,130 @@ def release_alert(
             UpdateExpression="REMOVE #lease",
             ConditionExpression="#lease.#token = :token",
             ExpressionAttributeNames={"#lease": _ALERT_LEASES[attribute], "#token": "token"},
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+            raise
+
+
+# Slack app mode: the clear's one message (slackMessage), posted by whoever takes this lease
+# first: the start message at the first command's InProgress, or the verdict when no start
+# message was posted. Held like the verdict's claim, so that a poster that dies mid-post
+# cannot keep the clear from ever having its message.
+SLACK_MESSAGE = "slackMessage"
+SLACK_MESSAGE_LEASE = "slackMessageClaim"
+
+
+@dataclass(frozen=True)
+class MessageClaim:
+    """`token`: ours to post (then set_slack_message). `message`: the clear has its message.
+    `missing`: the command has no item to keep a message on. None of them: another caller is
+    posting it now, or (before the verdict) it is too late."""
+
+    token: str = ""
+    message: SlackMessage | None = None
+    missing: bool = False
+
+
+def take_slack_message(
+    client: DynamoDBClient,
+    table: str,
+    command_id: str,
+    *,
+    now: dt.datetime,
+    hold_seconds: float,
+    before_verdict: bool,
+) -> MessageClaim:
+    """Take the right to post the clear's message on its first command's item.
+
+    `before_verdict` (the start message): only while the command is `sent` and nobody holds
+    its verdict's claim, so that an InProgress notification that arrives late, after or during
+    the verdict, posts nothing. The verdict itself takes the lease whatever the state.
+    """
+    token = uuid.uuid4().hex
+    until = int(now.timestamp() + max(hold_seconds, 1.0))
+    condition = (
+        "attribute_exists(#id) AND attribute_not_exists(#message) AND "
+        "(attribute_not_exists(#lease) OR #lease.#until < :now)"
+    )
+    names = {
+        "#id": "commandId",
+        "#message": SLACK_MESSAGE,
+        "#lease": SLACK_MESSAGE_LEASE,
+        "#until": "until",
+    }
+    values: dict[str, Any] = {
+        ":lease": {"M": {"token": {"S": token}, "until": {"N": str(until)}}},
+        ":now": {"N": str(int(now.timestamp()))},
+    }
+    if before_verdict:
+        condition += (
+            " AND #state = :sent AND (attribute_not_exists(#claim) OR #claim.#until < :now)"
+        )
+        names.update({"#state": "state", "#claim": "claim"})
+        values[":sent"] = {"S": SENT}
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="SET #lease = :lease",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+            raise
+        old = _item_of(error)
+        if old.get(SLACK_MESSAGE_LEASE, {}).get("M", {}).get("token", {}).get("S") == token:
+            # botocore retried a write that had landed: the lease is ours.
+            return MessageClaim(token=token)
+        message = old.get(SLACK_MESSAGE)
+        return MessageClaim(
+            message=SlackMessage.from_attribute(message) if message else None, missing=not old
+        )
+    return MessageClaim(token=token)
+
+
+def set_slack_message(
+    client: DynamoDBClient, table: str, command_id: str, token: str, message: SlackMessage
+) -> bool:
+    """Keep the message just posted on the item, ending the lease; False if the lease was
+    lost (it expired and another caller took it). A retried write that landed succeeds."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="SET #message = :message REMOVE #lease",
+            ConditionExpression="#lease.#token = :token OR #message = :message",
+            ExpressionAttributeNames={
+                "#message": SLACK_MESSAGE,
+                "#lease": SLACK_MESSAGE_LEASE,
+                "#token": "token",
+            },
+            ExpressionAttributeValues={
+                ":message": message.to_attribute(),
+                ":token": {"S": token},
+            },
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
+def release_slack_message(client: DynamoDBClient, table: str, command_id: str, token: str) -> None:
+    """Give the lease back after a failed post, so that the retry (or the verdict) posts."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="REMOVE #lease",
+            ConditionExpression="#lease.#token = :token",
+            ExpressionAttributeNames={"#lease": SLACK_MESSAGE_LEASE, "#token": "token"},
             ExpressionAttributeValues={":token": {"S": token}},
         )
     except ClientError as error:

@@ -28,7 +28,6 @@ from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.lifecycle import handle_lifecycle, is_lifecycle_event
 from apcu_dispatcher.responses import Answer, refused
 from apcu_dispatcher.retry import RETRY_ROUTE, retry
-from apcu_dispatcher.slack_actions import SLACK_ACTIONS_ROUTE, handle_slack_request
 from apcu_dispatcher.status import STATUS_ROUTE, command_id_of, read_status
 from apcu_dispatcher.validation import decode_body, validate_request
 from apcu_dispatcher.warm_pool import handle_warm_pool, is_eventbridge_event
@@ -39,6 +38,9 @@ if TYPE_CHECKING:
     from apcu_dispatcher.slack_client import SlackApp
 
 SERVICE = "apcu-dispatcher"
+# The Slack app's button (apcu_dispatcher/slack_actions.py, imported on its first request only,
+# so that webhook mode's cold start does not load it).
+SLACK_ACTIONS_ROUTE = "POST /slack/actions"
 CONSOLE_REQUESTER = "console"
 
 logger = Logger(service=SERVICE)
@@ -110,6 +112,8 @@ def handle(
         and isinstance(event, dict)
         and event.get("routeKey") == SLACK_ACTIONS_ROUTE
     ):
+        from apcu_dispatcher.slack_actions import handle_slack_request
+
         # Before anything that reads the request: Slack's signature is checked first.
         slack_answer = handle_slack_request(
             event, settings, aws, slack or (lambda: slack_reader(settings)()), remaining

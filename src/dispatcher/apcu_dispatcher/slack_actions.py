@@ -39,7 +39,6 @@ from apcu_dispatcher.status import command_id_of
 if TYPE_CHECKING:
     from apcu_dispatcher.slack_client import SlackApp
 
-SLACK_ACTIONS_ROUTE = "POST /slack/actions"
 # What the notifier's alert carries (the contract of issue 21): an actions block and its button.
 RETRY_BLOCK_ID = "apcu_retry"
 RETRY_ACTION_ID = "retry"

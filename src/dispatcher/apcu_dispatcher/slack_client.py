@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import WebClient
 
-from apcu_clear.slack_app import AppSecret, SlackAppSettings, read_app_secret
+from apcu_clear.slack_app import AppSecret, AppSecretError, SlackAppSettings, read_app_secret
 from apcu_dispatcher.budget import READ_CONFIG
 
 # Slack waits 3 s for the answer to a press (api.slack.com, "Handling user interaction");
@@ -38,7 +38,14 @@ def slack_app_reader(settings: SlackAppSettings, region: str) -> Callable[[], Sl
     )
 
     def read() -> SlackApp:
-        return _clients(read_app_secret(provider, settings.secret_arn), settings.api_url)
+        try:
+            secret = read_app_secret(provider, settings.secret_arn)
+        except AppSecretError:
+            # A placeholder or a broken value is not kept for the cache's quarter of an hour:
+            # once the operator fills the secret, the next press reads it.
+            provider.clear_cache()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+            raise
+        return _clients(secret, settings.api_url)
 
     return read
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from apcu_clear.schedule import IAM_ROLE_ARN_PATTERN, SCHEDULE_GROUP_PATTERN, SQS_ARN_PATTERN
+from apcu_clear.slack_app import SlackAppConfigError, SlackAppSettings
 
 
 class ConfigError(ValueError):
@@ -50,12 +51,19 @@ class Config:
     retry_missed: int = 1
     # The stop alarm: while it is in ALARM, an automatic retry waits instead of sending.
     stop_alarm_name: str = ""
+    # SLACK_MODE, SLACK_APP_SECRET_ARN, SLACK_API_URL: webhook (the default) or app mode.
+    slack: SlackAppSettings = field(default_factory=SlackAppSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
+        try:
+            slack = SlackAppSettings.from_env(env)
+        except SlackAppConfigError as error:
+            raise ConfigError(str(error)) from None
         secret_arn = env.get("SLACK_WEBHOOK_SECRET_ARN", "").strip()
-        if not secret_arn:
+        # App mode posts with the bot token of the app secret; the webhook is not read.
+        if not secret_arn and not slack.is_app:
             raise ConfigError(
                 "SLACK_WEBHOOK_SECRET_ARN is not set: the notifier cannot reach Slack."
             )
@@ -107,6 +115,7 @@ class Config:
             document_name=env.get("DOCUMENT_NAME", "").strip(),
             retry_missed=int(raw_rounds),
             stop_alarm_name=env.get("STOP_ALARM_NAME", "").strip(),
+            slack=slack,
         )
 
 

@@ -40,6 +40,8 @@ from apcu_notifier.verdict import Verdict, judge, unknown_command, unreadable
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+IN_PROGRESS = "InProgress"
+
 
 class NotificationsFailed(RuntimeError):
     """Some records of the event could not be handled; each is named with its error."""
@@ -146,6 +148,15 @@ def handle_notification(
         )
         metrics.add_metric(name="NotificationSkipped", unit=MetricUnit.Count, value=1)
         return {"command_id": notification.command_id, "skipped": "invocation"}
+    if (
+        not notification.is_final
+        and rt.slack_web is not None
+        and notification.status == IN_PROGRESS
+    ):
+        # App mode: the clear's message is posted when it starts.
+        from apcu_notifier import app_flow
+
+        return app_flow.start(notification.command_id, rt, remaining)
     if not notification.is_final:
         logger.info(
             "command not final yet; nothing to post",

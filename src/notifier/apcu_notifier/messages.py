@@ -155,6 +155,18 @@ class Messages:
     # A warm-pool instance held by the launch lifecycle hook whose clear did not pass.
     held_continue: str
     held_abandon: str
+    # Slack app mode (apcu_notifier.app_messages): the clear's message when it starts, the
+    # thread reply that holds the verdict's detail, the reply that notifies of an alert, and
+    # the retry button.
+    title_started: str
+    summary_started: str
+    label_requester: str
+    label_prefix: str
+    whole_cache: str
+    details_text: str
+    alert_reply: str
+    retry_button: str
+    retry_button_one: str
 
 
 EN = Messages(
@@ -381,6 +393,18 @@ EN = Messages(
     clear_then=", then ",
     clear_retry_hint="To try the stale instances again: `apcu-flush retry {command_id}`",
     ordinals=("second", "third", "fourth"),
+    title_started="⏳ {job} started",
+    summary_started=(
+        "Sent to the instances of *{target}*. This message shows the verdict when the "
+        "command ends; the detail goes in its thread."
+    ),
+    label_requester="Requested by",
+    label_prefix="Prefix",
+    whole_cache="(whole cache)",
+    details_text="Detail of {title}",
+    alert_reply="*{title}*: the message above has the verdict.",
+    retry_button="Clear the {count} stale instances again",
+    retry_button_one="Clear the 1 stale instance again",
 )
 
 JA = Messages(
@@ -607,6 +631,18 @@ JA = Messages(
     clear_then="、続いて ",
     clear_retry_hint="古いままのインスタンスをもう一度試すには: `apcu-flush retry {command_id}`",
     ordinals=("2", "3", "4"),
+    title_started="⏳ {job}を開始しました",
+    summary_started=(
+        "*{target}* のインスタンスに送信しました。コマンドが終わると、このメッセージに結果を"
+        "表示します。詳細はスレッドに書きます。"
+    ),
+    label_requester="依頼者",
+    label_prefix="プレフィックス",
+    whole_cache="（キャッシュ全体）",
+    details_text="{title}の詳細",
+    alert_reply="*{title}*: 結果は上のメッセージにあります。",
+    retry_button="古いままの {count} 台をもう一度クリア",
+    retry_button_one="古いままの 1 台をもう一度クリア",
 )
 
 CATALOGUE: dict[Language, Messages] = {Language.EN: EN, Language.JA: JA}

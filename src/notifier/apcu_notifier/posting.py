@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from apcu_notifier import budget, converge, slack
+from apcu_notifier.after_post import AFTER_POST_WAITS as AFTER_POST_WAITS
+from apcu_notifier.after_post import QUIET_ORIGINS as QUIET_ORIGINS
+from apcu_notifier.after_post import NotRecorded as NotRecorded
+from apcu_notifier.after_post import after_post as after_post
 from apcu_notifier.clear_claim import end_clear_claim
 from apcu_notifier.idempotency import ClaimResult
 from apcu_notifier.lifecycle import complete_held, result_for
@@ -23,23 +27,13 @@ from apcu_notifier.secret import clear_cached_secret, webhook_url
 from apcu_notifier.verdict import Verdict
 
 if TYPE_CHECKING:
+    from apcu_clear.item import CommandRecord
     from apcu_notifier.runtime import Runtime
 
 # A webhook that Slack says is gone may have been replaced in the secret: read it again.
 _STALE_WEBHOOK_STATUSES = frozenset({403, 404, 410})
-# Commands the stack sends on its own when an instance leaves a warm pool: only their alerts
-# are worth a message; every verdict is still recorded.
-QUIET_ORIGINS = frozenset({"warm-pool"})
 
 Decide = Callable[[], Verdict]
-T = TypeVar("T")
-# Waits between the record writes after a post, beyond botocore's own retries of each call.
-AFTER_POST_WAITS = (0.5, 1.0, 2.0, 4.0)
-
-
-class NotRecorded(RuntimeError):
-    """Slack took the message, but the record of it could not be written in the time left;
-    Lambda's retry will post it again."""
 
 
 def once(
@@ -111,7 +105,7 @@ def once(
             verdict = replace(verdict, lifecycle_result=held)
         origin = owner.origin if owner is not None else ""
         quiet = origin in QUIET_ORIGINS and not verdict.is_alert
-        outcome = deliver(verdict, rt, remaining, post=not quiet)
+        outcome = deliver(verdict, rt, remaining, post=not quiet, clear=owner)
     except BaseException:
         # Not posted: give the claim back so that Lambda's retry posts.
         try:
@@ -164,36 +158,36 @@ def _record_quietly(
     return outcome
 
 
-def after_post(write: Callable[[], T], rt: Runtime, remaining: Callable[[], float], what: str) -> T:
-    """Run a write that records a post, retrying it while a worst-case attempt still fits."""
-    attempt_seconds = budget.worst_call(budget.DYNAMODB_CLIENT_CONFIG)
-    for wait in (*AFTER_POST_WAITS, None):
-        try:
-            return write()
-        except Exception as error:
-            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
-            logger.warning(
-                f"posted, but {what} could not be recorded; trying again",
-                extra={"error_type": type(error).__name__, "error_code": code},
-            )
-            metrics.add_metric(name="RecordRetried", unit=MetricUnit.Count, value=1)
-            if wait is None or remaining() - wait < attempt_seconds + budget.MARGIN_SECONDS:
-                metrics.add_metric(name="PostNotRecorded", unit=MetricUnit.Count, value=1)
-                raise NotRecorded(
-                    f"posted to Slack, but {what} was not recorded "
-                    f"({type(error).__name__} {code}); the retry will post it again"
-                ) from error
-            rt.sleep(wait)
-    raise AssertionError("unreachable")
-
-
 def deliver(
-    verdict: Verdict, rt: Runtime, remaining: Callable[[], float], *, post: bool = True
+    verdict: Verdict,
+    rt: Runtime,
+    remaining: Callable[[], float],
+    *,
+    post: bool = True,
+    clear: CommandRecord | None = None,
 ) -> dict[str, Any]:
+    """`clear`: in app mode, the record of the command whose clear's message the verdict
+    updates (None: the verdict is a message of its own)."""
     if not post:
         logger.info("verdict recorded, not posted: a warm-pool clear is posted only when it alerts")
         metrics.add_metric(name=verdict.kind.metric_name, unit=MetricUnit.Count, value=1)
         return {"command_id": verdict.command_id, "verdict": verdict.kind.value, "posted": False}
+    if rt.slack_web is not None:
+        # Imported here: webhook mode never loads slack_sdk.
+        from apcu_notifier import app_flow
+
+        placed = app_flow.deliver_verdict(verdict, rt, remaining, clear)
+        metrics.add_metric(name=verdict.kind.metric_name, unit=MetricUnit.Count, value=1)
+        logger.info(
+            "verdict posted to the clear's message",
+            extra={"verdict": verdict.kind.value, "alert": verdict.is_alert, **placed},
+        )
+        return {
+            "command_id": verdict.command_id,
+            "verdict": verdict.kind.value,
+            "posted": True,
+            **placed,
+        }
     payload = render(
         verdict,
         language=rt.config.language,

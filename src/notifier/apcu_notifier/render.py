@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -87,6 +88,20 @@ def console_url(region: str, command_id: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A verdict's message in three parts: `head` (title, summary, fields) says what happened,
+    `detail` (per-instance lists, retries, notes) says where, `tail` links to the console.
+    The webhook posts them as one message; app mode keeps the head in the clear's message and
+    puts the detail in its thread."""
+
+    text: str
+    head: list[dict[str, Any]]
+    detail: list[dict[str, Any]]
+    tail: list[dict[str, Any]]
+    title: str
+
+
 def render(
     verdict: Verdict,
     *,
@@ -95,12 +110,31 @@ def render(
     region: str,
     warm_pool_exit_clears: bool = True,
 ) -> Payload:
+    parts = render_parts(
+        verdict,
+        language=language,
+        mention=mention,
+        region=region,
+        warm_pool_exit_clears=warm_pool_exit_clears,
+    )
+    blocks = [*parts.head, *parts.detail, *parts.tail]
+    return {"text": parts.text, "blocks": blocks[:MAX_BLOCKS]}
+
+
+def render_parts(
+    verdict: Verdict,
+    *,
+    language: Language,
+    mention: str,
+    region: str,
+    warm_pool_exit_clears: bool = True,
+) -> Rendered:
     m = messages(language)
     title = _title(verdict, m)
     target = _target(verdict, m)
     lead = f"{mention} " if verdict.is_alert and mention else ""
 
-    blocks: list[dict[str, Any]] = [
+    head: list[dict[str, Any]] = [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": clip(title, HEADER_TEXT), "emoji": True},
@@ -111,7 +145,8 @@ def render(
     ]
     fields = _fields(verdict, m, target)
     if fields:
-        blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
+        head.append({"type": "section", "fields": fields[:MAX_FIELDS]})
+    blocks: list[dict[str, Any]] = []
     if verdict.missing_instances:
         blocks.append(_section(_missing(verdict, m)))
     if verdict.problems:
@@ -132,10 +167,11 @@ def render(
     # The watchdog's note: SSM's notification never arrived.
     if verdict.notification_missing:
         blocks.append(_section(m.notification_missing))
+    tail: list[dict[str, Any]] = []
     # A stored test event's command exists nowhere: a console link would lead to nothing.
     if verdict.command_id and verdict.kind is not VerdictKind.TEST_EVENT:
         link = m.console_link.format(url=console_url(region, verdict.command_id))
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
+        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
 
     if verdict.kind is VerdictKind.UNREADABLE:
         fallback = f"{title}: {escape(_reason(verdict, m))}"
@@ -143,7 +179,13 @@ def render(
         fallback = m.fallback.format(
             title=title, target=target, command_id=escape(verdict.command_id)
         )
-    return {"text": clip(lead + fallback, FALLBACK_TEXT), "blocks": blocks[:MAX_BLOCKS]}
+    return Rendered(
+        text=clip(lead + fallback, FALLBACK_TEXT),
+        head=head,
+        detail=blocks,
+        tail=tail,
+        title=title,
+    )
 
 
 def _section(text: str) -> dict[str, Any]:

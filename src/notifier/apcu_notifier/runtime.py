@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_ssm import SSMClient
 
+    from apcu_notifier.slack_web import SlackWeb
+
 
 @dataclass
 class Runtime:
@@ -54,6 +56,8 @@ class Runtime:
     clock: Callable[[], dt.datetime] = utc_now
     # Timeouts and attempts that fit the function's timeout (apcu_notifier.budget).
     slack_policy: RetryPolicy = SLACK_POLICY
+    # Slack app mode's Web API client (SLACK_MODE=app); None in webhook mode.
+    slack_web: SlackWeb | None = None
 
     def ec2(self) -> EC2Client | None:
         if self.ec2_client is None and self.ec2_factory is not None:
@@ -78,6 +82,12 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
         ledger = Ledger(
             config.commands_table, session.client("dynamodb", config=DYNAMODB_CLIENT_CONFIG)
         )
+    slack_web = None
+    if config.slack.is_app:
+        # Imported here: webhook mode's cold start never loads slack_sdk.
+        from apcu_notifier.slack_web import build_web
+
+        slack_web = build_web(config.slack.api_url, config.slack.secret_arn, SLACK_POLICY)
     return Runtime(
         config=config,
         ssm=session.client("ssm", config=AWS_CLIENT_CONFIG),
@@ -90,4 +100,5 @@ def build_runtime(config: Config, session: boto3.Session | None = None) -> Runti
         ec2_factory=lambda: session.client("ec2", config=AWS_CLIENT_CONFIG),
         scheduler_factory=lambda: session.client("scheduler", config=AWS_CLIENT_CONFIG),
         cloudwatch_factory=lambda: session.client("cloudwatch", config=AWS_CLIENT_CONFIG),
+        slack_web=slack_web,
     )

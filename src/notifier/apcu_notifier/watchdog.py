@@ -362,7 +362,9 @@ def _alert_once(
     log()
     try:
         facts = Facts(command, _invocations(command_id, rt, remaining), (), ())
-        outcome = deliver(alert(stuck_verdict(facts)), rt, remaining)
+        # App mode: the alert shows in the clear's message (and notifies in its thread).
+        clear = rt.ledger.read(command_id) if rt.ledger and rt.slack_web else None
+        outcome = deliver(alert(stuck_verdict(facts)), rt, remaining, clear=clear)
     except BaseException:
         if rt.ledger is not None:
             try:
