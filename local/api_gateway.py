@@ -3,9 +3,10 @@
 Every request's SigV4 signature is checked against the keys the embedded AWS issued
 (local/sigv4.py): an unsigned or tampered request gets API Gateway's 403 and never reaches
 the function. POST /slack/actions is the one route without IAM auth, as in template.yaml:
-Slack cannot sign SigV4, and the dispatcher checks Slack's own signature. The rest becomes an HTTP API payload 2.0 event, with the route key, the path
-parameters and the signing identity in requestContext.authorizer.iam, and the function's
-statusCode, headers and body are the answer.
+Slack cannot sign SigV4, and the dispatcher checks Slack's own signature. The rest becomes an
+HTTP API payload 2.0 event, with the route key, the path parameters and the signing identity
+in requestContext.authorizer.iam, and the function's statusCode, headers and body are the
+answer.
 
     with ApiGateway(in_fresh_process(env, log), region=REGION) as api:
         api.url  # http://127.0.0.1:PORT/flush, shaped like the stack's ApiUrl output
