@@ -2,9 +2,11 @@
 
 Every request's SigV4 signature is checked against the keys the embedded AWS issued
 (local/sigv4.py): an unsigned or tampered request gets API Gateway's 403 and never reaches
-the function. The rest becomes an HTTP API payload 2.0 event, with the route key, the path
-parameters and the signing identity in requestContext.authorizer.iam, and the function's
-statusCode, headers and body are the answer.
+the function. POST /slack/actions is the one route without IAM auth, as in template.yaml:
+Slack cannot sign SigV4, and the dispatcher checks Slack's own signature. The rest becomes an
+HTTP API payload 2.0 event, with the route key, the path parameters and the signing identity
+in requestContext.authorizer.iam, and the function's statusCode, headers and body are the
+answer.
 
     with ApiGateway(in_fresh_process(env, log), region=REGION) as api:
         api.url  # http://127.0.0.1:PORT/flush, shaped like the stack's ApiUrl output
@@ -39,6 +41,15 @@ STAGE = "$default"
 POST_FLUSH = "POST /flush"
 GET_FLUSH = "GET /flush/{commandId}"
 RETRY_FLUSH = "POST /flush/{commandId}/retry"
+# Slack's button presses: no IAM auth (Slack cannot sign SigV4); the dispatcher checks Slack's
+# own signature before anything else.
+SLACK_ACTIONS = "POST /slack/actions"
+UNSIGNED_ROUTES = frozenset({SLACK_ACTIONS})
+# The bodies HTTP API hands over as text; any other content type (a form included, as Slack
+# posts) arrives base64-encoded, with isBase64Encoded true.
+_TEXT_TYPES = re.compile(
+    r"^(text/[^;]+|application/(json|xml|javascript))\s*(;.*)?$", re.IGNORECASE
+)
 _COMMAND_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)$")
 _RETRY_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)/retry$")
 # What API Gateway answers itself, when no route matches or the integration fails.
@@ -61,6 +72,8 @@ def route(method: str, path: str) -> Route | None:
         return Route(GET_FLUSH, {"commandId": unquote(match["commandId"])})
     if method == "POST" and (match := _RETRY_PATH.match(path)):
         return Route(RETRY_FLUSH, {"commandId": unquote(match["commandId"])})
+    if method == "POST" and path == "/slack/actions":
+        return Route(SLACK_ACTIONS, None)
     return None
 
 
@@ -97,7 +110,7 @@ def in_fresh_process(env: Mapping[str, str], log: Path, function: str = "dispatc
 def payload_v2(
     route: Route,
     received: Received,
-    identity: SigningIdentity,
+    identity: SigningIdentity | None,
     *,
     source_ip: str,
     now: dt.datetime,
@@ -113,17 +126,6 @@ def payload_v2(
         "requestContext": {
             "accountId": aws_emulator.ACCOUNT_ID,
             "apiId": API_ID,
-            "authorizer": {
-                "iam": {
-                    "accessKey": identity.access_key_id,
-                    "accountId": identity.account_id,
-                    "callerId": identity.user_id,
-                    "cognitoIdentity": None,
-                    "principalOrgId": None,
-                    "userArn": identity.arn,
-                    "userId": identity.user_id,
-                }
-            },
             "domainName": domain,
             "domainPrefix": domain.split(".", 1)[0],
             "http": {
@@ -141,14 +143,29 @@ def payload_v2(
         },
         "isBase64Encoded": False,
     }
+    if identity is not None:
+        event["requestContext"]["authorizer"] = {
+            "iam": {
+                "accessKey": identity.access_key_id,
+                "accountId": identity.account_id,
+                "callerId": identity.user_id,
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": identity.arn,
+                "userId": identity.user_id,
+            }
+        }
     if received.query:
         event["queryStringParameters"] = _joined(parse_qsl(received.query, keep_blank_values=True))
     if route.path_parameters:
         event["pathParameters"] = dict(route.path_parameters)
     if received.body:
+        text = bool(_TEXT_TYPES.match(received.headers.get("content-type", "")))
         try:
-            event["body"] = received.body.decode("utf-8")
+            event["body"] = received.body.decode("utf-8") if text else None
         except UnicodeDecodeError:
+            event["body"] = None
+        if event["body"] is None:
             event["body"] = base64.b64encode(received.body).decode()
             event["isBase64Encoded"] = True
     return event
@@ -214,10 +231,12 @@ class ApiGateway:
         if matched is None:
             return _json_answer(404, NOT_FOUND)
         now = self._clock()
-        try:
-            identity = verify(received, region=self.region, lookup=self._lookup, now=now)
-        except Forbidden as refusal:
-            return _json_answer(403, {"message": refusal.message})
+        identity = None
+        if matched.key not in UNSIGNED_ROUTES:
+            try:
+                identity = verify(received, region=self.region, lookup=self._lookup, now=now)
+            except Forbidden as refusal:
+                return _json_answer(403, {"message": refusal.message})
         event = payload_v2(matched, received, identity, source_ip=source_ip, now=now)
         with self._lock:
             self.events.append(event)

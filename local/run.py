@@ -8,6 +8,7 @@ receiver. The fleet's part (what each instance's invocation did) is the scenario
     python -m local.run --all
     python -m local.run --scenario mismatch --lang ja
     python -m local.run --scenario lost-notification
+    python -m local.run --slack app
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class ScenarioFailed(Exception):
     pass
 
 
-def _invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path) -> dict[str, Any]:
+def invoke(function: str, event: dict[str, Any], env: dict[str, str], log: Path) -> dict[str, Any]:
     """Run one handler in a fresh process, as a Lambda cold start would."""
     with tempfile.TemporaryDirectory() as tmp:
         event_path, result_path = Path(tmp) / "event.json", Path(tmp) / "result.json"
@@ -201,7 +202,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
 
     scenario.before_dispatch(aws, stack)
     console_event = json.loads((EVENTS / "dispatcher" / scenario.event).read_text())
-    dispatched = _invoke(
+    dispatched = invoke(
         "dispatcher",
         console_event,
         function_env(aws, stack, "dispatcher", lang, scenario.stop_alarm),
@@ -237,7 +238,7 @@ def run_scenario(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lan
             f"SNS: SSM publishes status {outcome.status} to {stack.topic_arn.rsplit(':', 1)[-1]}",
         )
 
-    notified = _invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
+    notified = invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
     verdict = _verdict(notified)
     _step(
         5, total, f"notifier: verdict {verdict}, {len(slack.payloads)} message(s) posted to Slack"
@@ -276,7 +277,7 @@ def run_retry(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: 
     stack = aws.deploy(group=GROUP, size=GROUP_SIZE, webhook_url=slack.url)
     _step(1, total, f"deployed: group {stack.group} ({len(stack.instance_ids)} InService)")
     console_event = json.loads((EVENTS / "dispatcher" / scenario.event).read_text())
-    answer = _invoke(
+    answer = invoke(
         "dispatcher", console_event, function_env(aws, stack, "dispatcher", lang), log
     ).get("result", {})
     first = answer.get("body", {}).get("commandId")
@@ -286,7 +287,7 @@ def run_retry(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: 
     outcome = scenario.fleet(aws, stack, first)
     _step(3, total, f"fleet: {outcome.summary}; SNS: SSM publishes status {outcome.status}")
     notifier_env = function_env(aws, stack, "notifier", lang, retry_missed=1)
-    notified = _invoke("notifier", sns_event(aws, stack, first, outcome.status), notifier_env, log)
+    notified = invoke("notifier", sns_event(aws, stack, first, outcome.status), notifier_env, log)
     [attempt] = notified.get("result", {}).get("outcomes", [{}])
     retries = attempt.get("retried") or []
     if len(retries) != 1 or slack.payloads:
@@ -303,7 +304,7 @@ def run_retry(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: 
     again = scenario.retry_fleet(aws, stack, retry)
     _step(5, total, f"fleet: {again.summary}; SNS: SSM publishes status {again.status}")
     verdict = _verdict(
-        _invoke("notifier", sns_event(aws, stack, retry, again.status), notifier_env, log)
+        invoke("notifier", sns_event(aws, stack, retry, again.status), notifier_env, log)
     )
     elapsed = time.monotonic() - started
     _step(
@@ -346,14 +347,14 @@ def run_warm_pool(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, la
         {"EC2InstanceId": instance, "LifecycleActionToken": token, "AutoScalingGroupName": GROUP}
     )
     env = function_env(aws, stack, "dispatcher", lang)
-    answer = _invoke("dispatcher", event, env, log).get("result", {})
+    answer = invoke("dispatcher", event, env, log).get("result", {})
     command_id = answer.get("body", {}).get("commandId")
     if answer.get("statusCode") != 202 or not command_id:
         raise ScenarioFailed(f"dispatcher answered {json.dumps(answer)}")
     _step(2, total, f"dispatcher: lifecycle event -> 202, command {command_id} to {instance}")
     outcome = scenario.fleet(aws, stack, command_id)
     _step(3, total, f"fleet: {outcome.summary}; SNS: SSM publishes status {outcome.status}")
-    notified = _invoke(
+    notified = invoke(
         "notifier",
         sns_event(aws, stack, command_id, outcome.status),
         function_env(aws, stack, "notifier", lang),
@@ -375,7 +376,7 @@ def run_warm_pool(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, la
         raise ScenarioFailed(f"verdict {verdict}, lifecycle {result}, state {state}")
     launched = json.loads((EVENTS / "dispatcher" / "warm-pool-exit.json").read_text())
     launched["detail"].update({"EC2InstanceId": instance, "AutoScalingGroupName": GROUP})
-    again = _invoke("dispatcher", launched, env, log).get("result", {})
+    again = invoke("dispatcher", launched, env, log).get("result", {})
     if again.get("body", {}).get("clearedBy") != command_id:
         raise ScenarioFailed(f"Launch Successful got {json.dumps(again)}")
     _step(
@@ -399,7 +400,7 @@ def clear_into_the_fire(
 ) -> str:
     """The same request again while the stop alarm still fires: refused, nothing sent."""
     env = function_env(aws, stack, "dispatcher", lang, scenario.stop_alarm)
-    again = _invoke("dispatcher", console_event, env, log)
+    again = invoke("dispatcher", console_event, env, log)
     answer = again.get("result", {})
     error = answer.get("body", {}).get("error", {})
     if answer.get("statusCode") != 409 or error.get("rule") != "alarm-firing":
@@ -427,7 +428,7 @@ def follow_up(
         f"fleet: the command ends ({outcome.summary}); SNS: nothing arrives again; the "
         f"notifier's follow-up schedule fires ({expression})",
     )
-    notified = _invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
+    notified = invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
     verdict = _verdict(notified)
     _step(7, 8, f"notifier: verdict {verdict} from the follow-up")
     for payload in slack.payloads[1:]:
@@ -467,7 +468,7 @@ def run_gate(aws: EmbeddedAws, slack: SlackReceiver, scenario: Scenario, lang: s
             outcome = scenario.fleet(aws, stack, command_id)
             event = sns_event(aws, stack, command_id, outcome.status)
             verdict = _verdict(
-                _invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
+                invoke("notifier", event, function_env(aws, stack, "notifier", lang), log)
             )
             finished = gate.finish(process, command_id)
         finally:
@@ -491,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    choice = parser.add_mutually_exclusive_group(required=True)
+    choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--scenario", choices=sorted(SCENARIOS), help="run one scenario")
     choice.add_argument("--all", action="store_true", help="run every scenario in turn")
     parser.add_argument(
@@ -500,7 +501,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--expect", help="override the expected verdict (to see the run fail when they differ)"
     )
+    parser.add_argument(
+        "--slack",
+        choices=("webhook", "app"),
+        default="webhook",
+        help="app: one clear in one Slack message, updated in place, and its retry button",
+    )
     args = parser.parse_args(argv)
+    if args.slack == "app":
+        return _run_app(args.lang)
+    if not (args.all or args.scenario):
+        parser.error("one of the arguments --scenario --all is required (or --slack app)")
 
     chosen = list(SCENARIOS.values()) if args.all else [SCENARIOS[args.scenario]]
     if args.expect:
@@ -540,6 +551,22 @@ def main(argv: list[str] | None = None) -> int:
         what = f"all {len(chosen)} scenarios" if len(chosen) > 1 else f"scenario {chosen[0].name}"
         print(f"\n{what} got the expected verdict ({elapsed:.1f}s)")
     return 1 if failures else 0
+
+
+def _run_app(lang: str) -> int:
+    # Imported here: local.slack_app builds on this module.
+    from local.slack_app import AppDemoFailed, run_app
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with EmbeddedAws() as aws:
+        print(f"embedded AWS (moto) on {aws.endpoint}; Slack Web API stand-in on 127.0.0.1")
+        print("\nSlack app mode: one clear, one message, a retry button (expect ok)", flush=True)
+        try:
+            run_app(aws, lang)
+        except (AppDemoFailed, subprocess.SubprocessError, OSError) as error:
+            print(f"  FAILED: {error}", flush=True)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -127,6 +127,15 @@ def render(payload: dict[str, Any], indent: str = "  │ ") -> str:
             lines.extend(_unescape(e.get("text", "")) for e in block.get("elements", []))
         elif kind == "divider":
             lines.append("─" * 40)
+        elif kind == "actions":
+            # Buttons (app mode's retry): shown as Slack draws them, a label in a box.
+            lines.append(
+                "  ".join(
+                    f"[ {_unescape(e['text']['text'])} ]"
+                    for e in block.get("elements", [])
+                    if e.get("type") == "button"
+                )
+            )
     if not lines:
         lines = _unescape(str(payload.get("text", ""))).splitlines()
     return "\n".join(indent + line for line in lines)
