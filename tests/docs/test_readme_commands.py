@@ -113,6 +113,9 @@ def check_make(command: str) -> None:
         assert settings["SCENARIO"] in SCENARIOS
     if "LANGUAGE" in settings:
         assert f"--lang {settings['LANGUAGE']}" in completed.stdout
+    if "SLACK" in settings:
+        assert settings["SLACK"] == "app"
+        assert "--slack app" in completed.stdout
     if "ENV" in settings:
         assert settings["ENV"] in samconfig()
         assert f"--config-env {settings['ENV']}" in completed.stdout
