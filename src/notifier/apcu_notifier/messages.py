@@ -88,6 +88,8 @@ class Messages:
     reached: str
     reached_of_targeted: str
     status_with_details: str
+    # A clear that took more than one attempt: the status shown is its first command's.
+    status_first_attempt: str
 
     missing_title: str
     joined_title: str
@@ -274,6 +276,7 @@ EN = Messages(
     reached="{succeeded} of {expected} wanted",
     reached_of_targeted="{succeeded} of the {targeted} it was sent to",
     status_with_details="{status} ({details})",
+    status_first_attempt="{status} on the first of {attempts} attempts",
     missing_title="*InService instances that did not run it ({count})*",
     joined_title="*Started after the clear was requested, cache began empty ({count})*",
     outside_title="*Outside InService, not counted ({count})*",
@@ -515,6 +518,7 @@ JA = Messages(
     reached="希望 {expected} 台中 {succeeded} 台",
     reached_of_targeted="送信先 {targeted} 台中 {succeeded} 台",
     status_with_details="{status}（{details}）",
+    status_first_attempt="{status}（{attempts} 回の試行のうち 1 回目）",
     missing_title="*実行されていない InService インスタンス（{count} 台）*",
     joined_title="*クリアのリクエスト後に起動したインスタンス（キャッシュは空から開始、{count} 台）*",
     outside_title="*InService 以外のインスタンス（判定には含めません、{count} 台）*",

@@ -443,7 +443,11 @@ def _fields(verdict: Verdict, m: Messages, target: str) -> list[dict[str, str]]:
         label = m.label_group if verdict.target.kind is TargetKind.GROUP else m.label_target
         pairs.append((label, target))
     pairs.append((m.label_command, f"`{escape(verdict.command_id)}`"))
-    pairs.append((m.label_status, _status(verdict, m)))
+    status = _status(verdict, m)
+    if verdict.clear is not None and verdict.clear.attempts > 1:
+        # The command shown is the clear's first; its status is not the clear's outcome.
+        status = m.status_first_attempt.format(status=status, attempts=verdict.clear.attempts)
+    pairs.append((m.label_status, status))
     if verdict.kind in (VerdictKind.UNKNOWN_COMMAND, VerdictKind.TEST_EVENT):
         return [_field(label, value) for label, value in pairs]
     if verdict.expected is not None:
