@@ -266,6 +266,18 @@ def bad_timestamp(command_id: str, ts: str) -> dict[str, Any]:
     return event
 
 
+def non_ascii_signature(command_id: str, ts: str) -> dict[str, Any]:
+    event = signed_press(command_id, ts)
+    event["headers"]["x-slack-signature"] = "v0=" + "é" * 64
+    return event
+
+
+def not_utf8_body(command_id: str, ts: str) -> dict[str, Any]:
+    # Signed over its bytes with the right secret, yet not text: never Slack's.
+    body = b"payload=\xff\xfe"
+    return slack_press.request_event(body, signing_secret=SIGNING_SECRET)
+
+
 @pytest.mark.parametrize(
     ("build", "reason"),
     [
@@ -275,6 +287,8 @@ def bad_timestamp(command_id: str, ts: str) -> dict[str, Any]:
         (unsigned, "missing"),
         (tampered, "mismatch"),
         (bad_timestamp, "malformed-timestamp"),
+        (non_ascii_signature, "malformed-signature"),
+        (not_utf8_body, "malformed-body"),
     ],
     ids=[
         "wrong-signature",
@@ -283,6 +297,8 @@ def bad_timestamp(command_id: str, ts: str) -> dict[str, Any]:
         "no-signature",
         "tampered-body",
         "bad-timestamp",
+        "non-ascii-signature",
+        "not-utf8-body",
     ],
 )
 def test_a_request_not_signed_by_slack_is_401_and_sends_nothing(
@@ -675,13 +691,16 @@ def test_an_unfilled_app_secret_fails_the_press_without_saying_its_value(
     monkeypatch.setattr(handler, "config", app_config(arn, slack_api.base_url))
     handler.slack_reader.cache_clear()
 
-    # Then a press fails (Lambda counts the error, the errors alarm fires) and says what to do
-    with pytest.raises(Exception, match="still holds the placeholder REPLACE_ME"):
-        handler.lambda_handler(signed_press(UNKNOWN_ID, "1764741600.000100"), Context())
+    # Then a press gets 503 and is checked no further; the log says what to do. (No alert:
+    # the notifier cannot post a message with a button either, and that is what alerts.)
+    response = handler.lambda_handler(signed_press(UNKNOWN_ID, "1764741600.000100"), Context())
+    assert response["statusCode"] == 503
+    assert json.loads(response["body"])["error"]["rule"] == "slack-app-secret"
     assert commands_in_moto(clients) == []
     assert slack_api.calls == []
     logged = log.getvalue()
-    assert "request failed" in logged
+    assert "still holds the placeholder REPLACE_ME" in logged
+    assert "request failed" not in logged
 
     # And once the operator fills it, the next press reads it at once (not 15 minutes later)
     filled = {"botToken": BOT_TOKEN, "signingSecret": SIGNING_SECRET, "channel": CHANNEL}
@@ -717,3 +736,11 @@ def test_the_press_is_of_the_button_the_notifier_posts() -> None:
         their_button["value"],
     )
     assert our_button["text"]["text"] == their_button["text"]["text"]
+
+
+def test_a_slash_commands_text_is_read_as_typed_not_as_slack_escaped_it() -> None:
+    from apcu_dispatcher.slack_command import unescape
+
+    # Slack sends "a<b & c>d" as "a&lt;b &amp; c&gt;d"; a typed "&lt;" arrives "&amp;lt;".
+    assert unescape("a&lt;b &amp; c&gt;d") == "a<b & c>d"
+    assert unescape("&amp;lt;") == "&lt;"

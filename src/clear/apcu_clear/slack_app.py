@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
-
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -28,6 +25,9 @@ DEFAULT_API_URL = "https://slack.com/api/"
 # One GetSecretValue per container and quarter of an hour, as for the webhook: a rotated
 # token is picked up within that time, and a rejected one at once (clear_cache).
 CACHE_SECONDS = 900
+# The retry button an alert carries (the notifier) and a press names (the dispatcher).
+RETRY_BLOCK_ID = "apcu_retry"
+RETRY_ACTION_ID = "retry"
 # What template.yaml's created app secret holds until someone puts the app's values in it.
 PLACEHOLDER = "REPLACE_ME"
 
@@ -96,6 +96,11 @@ class SlackAppSettings:
 def read_app_secret(
     provider: SecretsProvider, secret_arn: str, *, max_age: int = CACHE_SECONDS
 ) -> AppSecret:
+    # Imported here: the settings above are read at every cold start, in webhook mode too,
+    # and Powertools' parameters package costs some 5 ms to import.
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from botocore.exceptions import ClientError
+
     problem = ""
     value: Any = None
     try:

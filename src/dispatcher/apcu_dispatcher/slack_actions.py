@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,15 +36,14 @@ from apcu_dispatcher.clients import Clients
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.errors import Refusal
 from apcu_dispatcher.retry import retry
-from apcu_dispatcher.slack_command import is_slash_command, run_command
+from apcu_dispatcher.slack_command import is_slash_command, requester_of, run_command
 from apcu_dispatcher.status import command_id_of
 
 if TYPE_CHECKING:
     from apcu_dispatcher.slack_client import SlackApp
 
-# What the notifier's alert carries (the contract of issue 21): an actions block and its button.
-RETRY_BLOCK_ID = "apcu_retry"
-RETRY_ACTION_ID = "retry"
+from apcu_clear.slack_app import RETRY_ACTION_ID, RETRY_BLOCK_ID, AppSecretError
+
 # The context line that replaces the button once someone asked for the retry.
 ASKED_BLOCK_ID = "apcu_retry_asked"
 # Slack's 5-minute window for X-Slack-Request-Timestamp (api.slack.com, "Verifying requests").
@@ -51,8 +51,9 @@ MAX_CLOCK_SKEW_SECONDS = 300
 # An interaction payload carries the whole message (up to 50 blocks of up to 3,000 characters);
 # anything much larger is not Slack's, and is refused before the HMAC is even computed.
 MAX_BODY_BYTES = 256 * 1024
-# A display name kept in the command's Comment and the logs.
-_MAX_NAME = 40
+# A v0 signature is "v0=" and 64 hex digits; anything else is refused before it is compared
+# (slack_sdk compares str with hmac.compare_digest, which raises on non-ASCII text).
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 logger = Logger(service="apcu-dispatcher", child=True)
 
@@ -72,11 +73,7 @@ class Press:
     @property
     def requester(self) -> str:
         """Who asked, as the command's Comment and the record name them."""
-        return (
-            f"slack:{self.user_id} ({self.user_name})"
-            if self.user_name
-            else f"slack:{self.user_id}"
-        )
+        return requester_of(self.user_id, self.user_name)
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,17 @@ def handle_slack_request(
     if raw is None:
         logger.info("Slack request refused: no body, not base64, or too large")
         return SlackAnswer(400, "SlackRejected", "slack-body", "not a Slack request body")
-    app = slack()
+    try:
+        app = slack()
+    except AppSecretError as error:
+        # Not the caller's fault, and nothing a retry of theirs changes: 503, logged as an
+        # error with its metric (SlackAppSecretUnusable), so the operator fills the secret.
+        logger.error(
+            "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
+        )
+        return SlackAnswer(
+            503, "SlackAppSecretUnusable", "slack-app-secret", "the Slack app is not set up yet"
+        )
     reason = signature_problem(event, raw, app, now())
     if reason is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": reason})
@@ -174,6 +181,13 @@ def signature_problem(event: dict[str, Any], raw: bytes, app: SlackApp, now: flo
         return "missing"
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         return "malformed-timestamp"
+    if not _SIGNATURE.fullmatch(signature):
+        return "malformed-signature"
+    try:
+        # SignatureVerifier decodes the body as UTF-8; a body Slack sent always is.
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "malformed-body"
     # SignatureVerifier checks the window too; checked here first to say which failed.
     if abs(now - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         return "stale-timestamp"
@@ -217,7 +231,7 @@ def parse_press(form: dict[str, list[str]]) -> Press | None:
     message = payload.get("message")
     return Press(
         user_id=str(user_id),
-        user_name="".join(c for c in str(name) if c.isprintable())[:_MAX_NAME],
+        user_name=str(name),
         channel=str(channel),
         message_ts=str(ts),
         value=str(pressed[0].get("value") or ""),

@@ -54,5 +54,12 @@ def slack_app_reader(settings: SlackAppSettings, region: str) -> Callable[[], Sl
 def _clients(secret: AppSecret, api_url: str) -> SlackApp:
     return SlackApp(
         verifier=SignatureVerifier(secret.signing_secret),
-        web=WebClient(token=secret.bot_token, base_url=api_url, timeout=WEB_API_TIMEOUT_SECONDS),
+        # No retry of its own: a press is answered within Slack's 3 s, so a call that fails
+        # is logged, not tried again (slack_sdk retries a connection error by default).
+        web=WebClient(
+            token=secret.bot_token,
+            base_url=api_url,
+            timeout=WEB_API_TIMEOUT_SECONDS,
+            retry_handlers=[],
+        ),
     )

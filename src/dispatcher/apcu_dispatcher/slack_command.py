@@ -38,24 +38,37 @@ def is_slash_command(form: Mapping[str, list[str]]) -> bool:
     return form.get("command", [""])[0] == COMMAND
 
 
+def requester_of(user_id: str, name: str) -> str:
+    """Who asked from Slack, as the command's Comment and the record name them: the user id
+    and, kept short and printable, the name Slack gave."""
+    shown = "".join(c for c in name if c.isprintable())[:_MAX_NAME]
+    return f"slack:{user_id} ({shown})" if shown else f"slack:{user_id}"
+
+
+def unescape(text: str) -> str:
+    """A slash command's text as typed: Slack escapes &, < and > in it (api.slack.com,
+    "Formatting text for app surfaces: escaping text"); &amp; last, so that "&amp;lt;" stays
+    "&lt;"."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def run_command(
     form: Mapping[str, list[str]], config: Config, aws: Clients, remaining: Remaining
 ) -> Reply:
     user_id = form.get("user_id", [""])[0]
-    name = "".join(c for c in form.get("user_name", [""])[0] if c.isprintable())[:_MAX_NAME]
     if user_id not in config.slack_allowed_users:
         return Reply(
             f"You may not clear from Slack: your user id {user_id or '(none)'} is not in the "
             "stack's SlackAllowedUsers. Nothing was sent.",
             "SlackNotAllowed",
         )
-    words = form.get("text", [""])[0][:MAX_TEXT].split()
+    words = unescape(form.get("text", [""])[0][:MAX_TEXT]).split()
     if len(words) not in (2, 3) or words[0] != "clear":
         return Reply(USAGE, "SlackCommandRejected")
     body = {"group": words[1], "action": CLEAR_APCU}
     if len(words) == 3:
         body["prefix"] = words[2]
-    requester = f"slack:{user_id} ({name})" if name else f"slack:{user_id}"
+    requester = requester_of(user_id, form.get("user_name", [""])[0])
     try:
         request = validate_request(body, allowed_groups=config.allowed_groups, requester=requester)
         answer, command_id = dispatch(request, config, aws, remaining)

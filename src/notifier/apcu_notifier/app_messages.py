@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apcu_clear.item import CommandRecord
+from apcu_clear.slack_app import RETRY_ACTION_ID, RETRY_BLOCK_ID
 from apcu_notifier.config import Language
 from apcu_notifier.messages import messages
 from apcu_notifier.render import (
@@ -28,8 +29,6 @@ from apcu_notifier.render import (
 from apcu_notifier.verdict import Verdict
 
 # The retry button, as the dispatcher's POST /slack/actions reads it (docs/design.md).
-RETRY_BLOCK_ID = "apcu_retry"
-RETRY_ACTION_ID = "retry"
 # Block Kit: a button's text is plain_text of at most 75 characters.
 BUTTON_TEXT = 75
 

@@ -143,8 +143,11 @@ class SlackWeb:
         sleep: Callable[[float], None],
     ) -> tuple[dict[str, Any], int]:
         last = "no attempt"
+        # The client's timeout is fixed, so an attempt is begun only while a whole one fits:
+        # one that ran into the margin would leave no time to record what it posted.
+        whole = policy.connect_timeout + policy.read_timeout
         for attempt in range(1, policy.max_attempts + 1):
-            if remaining() - policy.margin <= 0:
+            if remaining() - policy.margin < whole:
                 raise SlackUnavailable(f"no time left to call Slack's {method} (last: {last})")
             try:
                 # The token in the call's arguments goes to the Authorization header only.
@@ -155,7 +158,7 @@ class SlackWeb:
                 if status == 429:
                     wait = _retry_after(error.response.headers, policy.default_retry_after)
                     last = f"HTTP 429 {code}, Retry-After {wait:g} s"
-                    if wait + policy.connect_timeout > remaining() - policy.margin:
+                    if wait + whole > remaining() - policy.margin:
                         raise SlackUnavailable(
                             f"Slack asked to wait {wait:g} s before {method}, more than this "
                             "invocation has left; the event will be retried"
@@ -185,7 +188,7 @@ class SlackWeb:
                 return dict(answer.data) if isinstance(answer.data, dict) else {}, attempt
             if attempt == policy.max_attempts:
                 break
-            if wait > remaining() - policy.margin:
+            if wait + whole > remaining() - policy.margin:
                 raise SlackUnavailable(
                     f"no time left to call Slack's {method} again (last: {last})"
                 )
