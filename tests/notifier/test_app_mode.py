@@ -446,3 +446,30 @@ def test_a_stuck_alert_shows_in_the_clears_message_then_its_verdict_replaces_it(
 
     assert [v.text[:1] for v in message.versions] == ["⏳", "🚨", "✅"]
     assert len(app.api.top_level()) == 2
+
+
+def test_a_message_deleted_before_the_verdict_gets_a_new_one_that_the_clear_keeps(
+    app: App,
+) -> None:
+    # Given a clear whose start message someone deleted in Slack
+    command_id, ids = clear(app)
+    app.started(command_id)
+    (deleted,) = app.api.messages
+    app.api.messages.remove(deleted)
+
+    # When its verdict comes
+    settle(command_id, ids)
+    ended = app.ended(command_id)
+
+    # Then the verdict is posted as a new message, not lost in retries that cannot update
+    (message,) = app.api.top_level()
+    assert message.ts != deleted.ts
+    assert message.text.startswith("✅ APCu cleared on every instance")
+    assert ended["outcomes"][0]["slack_message"] == message.ts
+    # And the clear lives in the new message from now on
+    assert kept_message(command_id) == {"channel": {"S": CHANNEL}, "ts": {"S": message.ts}}
+    assert [name for name, _ in app.api.calls] == [
+        "chat.postMessage",
+        "chat.update",
+        "chat.postMessage",
+    ]

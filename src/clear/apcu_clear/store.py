@@ -468,6 +468,27 @@ def set_slack_message(
     return True
 
 
+def replace_slack_message(
+    client: DynamoDBClient, table: str, command_id: str, old: SlackMessage, new: SlackMessage
+) -> bool:
+    """Point the clear at a new message in place of one that is gone; False if another
+    invocation replaced it first. A retried write that landed succeeds."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(command_id),
+            UpdateExpression="SET #message = :new",
+            ConditionExpression="#message = :old OR #message = :new",
+            ExpressionAttributeNames={"#message": SLACK_MESSAGE},
+            ExpressionAttributeValues={":old": old.to_attribute(), ":new": new.to_attribute()},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            return False
+        raise
+    return True
+
+
 def release_slack_message(client: DynamoDBClient, table: str, command_id: str, token: str) -> None:
     """Give the lease back after a failed post, so that the retry (or the verdict) posts."""
     try:

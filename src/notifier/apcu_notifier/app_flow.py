@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 # between looks, at most MESSAGE_LOOKS times, then raises (Lambda's retry finds it).
 MESSAGE_LOOK_SECONDS = 0.5
 MESSAGE_LOOKS = 10
+# chat.update's answers for a message that can never be updated again (deleted, or its
+# channel archived or gone): the verdict is posted as a new message instead.
+MESSAGE_GONE = frozenset(
+    {"message_not_found", "cant_update_message", "is_archived", "channel_not_found"}
+)
 
 
 class MessageBusy(RuntimeError):
@@ -129,20 +134,25 @@ def deliver_verdict(
     existing, token = _message_of(rt, first_id, remaining)
     try:
         if existing is not None:
-            _call(
-                rt,
-                lambda: web.update(
-                    token=secret.bot_token,
-                    channel=existing.channel,
-                    ts=existing.ts,
-                    text=out.message["text"],
-                    blocks=out.message["blocks"],
-                    remaining=remaining,
-                    policy=rt.slack_policy,
-                    sleep=rt.sleep,
-                ),
-            )
-            where = existing
+            try:
+                _call(
+                    rt,
+                    lambda: web.update(
+                        token=secret.bot_token,
+                        channel=existing.channel,
+                        ts=existing.ts,
+                        text=out.message["text"],
+                        blocks=out.message["blocks"],
+                        remaining=remaining,
+                        policy=rt.slack_policy,
+                        sleep=rt.sleep,
+                    ),
+                )
+                where = existing
+            except SlackAppRejected as error:
+                if error.code not in MESSAGE_GONE:
+                    raise
+                where = _post_anew(rt, web, secret, first_id, existing, out.message, remaining)
         else:
             posted = _call(
                 rt,
@@ -176,6 +186,47 @@ def deliver_verdict(
         if reply is not None:
             _reply(rt, web, secret, where, reply, broadcast, remaining)
     return {"slack_message": where.ts, "updated": existing is not None}
+
+
+def _post_anew(
+    rt: Runtime,
+    web: SlackWeb,
+    secret: AppSecret,
+    first_id: str,
+    gone: SlackMessage,
+    message: dict[str, Any],
+    remaining: Callable[[], float],
+) -> SlackMessage:
+    """The clear's message was deleted, or its channel archived: updating it can never work,
+    and a replay from the failure queue would fail the same way. The verdict is posted as a
+    new message in the secret's channel, and the clear lives in that one from now on."""
+    logger.warning(
+        "the clear's message cannot be updated any more; posting the verdict anew",
+        extra={"channel": gone.channel, "ts": gone.ts},
+    )
+    metrics.add_metric(name="SlackMessageReposted", unit=MetricUnit.Count, value=1)
+    posted = _call(
+        rt,
+        lambda: web.post(
+            token=secret.bot_token,
+            channel=secret.channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            remaining=remaining,
+            policy=rt.slack_policy,
+            sleep=rt.sleep,
+        ),
+    )
+    where = SlackMessage(posted.channel, posted.ts)
+    ledger = rt.ledger
+    if ledger is not None and first_id:
+        after_post(
+            lambda: store.replace_slack_message(ledger.client, ledger.table, first_id, gone, where),
+            rt,
+            remaining,
+            "the clear's new message",
+        )
+    return where
 
 
 def _reply(
