@@ -473,3 +473,34 @@ def test_a_message_deleted_before_the_verdict_gets_a_new_one_that_the_clear_keep
         "chat.update",
         "chat.postMessage",
     ]
+
+
+def test_lambdas_retry_after_the_replies_landed_posts_no_second_mention(app: App) -> None:
+    # Given an alert whose update and both thread replies Slack took, and then the write that
+    # records the verdict failed, so that Lambda retries the event
+    command_id, ids = clear(app, 3)
+    app.started(command_id)
+    settle(command_id, ids, failed=1)
+    app.ended(command_id)
+    (message,) = [m for m in app.api.top_level() if not m.is_reply]
+    replies = app.api.replies(message.ts)
+    assert [r.reply_broadcast for r in replies] == [False, True]
+    # (the verdict's record undone, as if its write had never landed)
+    dynamodb().update_item(
+        TableName=TABLE,
+        Key={"commandId": {"S": command_id}},
+        UpdateExpression="SET #state = :sent REMOVE verdict, judgedBy, claim",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":sent": {"S": "sent"}},
+    )
+
+    # When Lambda retries the event
+    app.ended(command_id)
+
+    # Then the message is updated again, but no reply, and no @here, is posted twice
+    assert app.api.replies(message.ts) == replies
+    assert len(message.versions) == 3
+    assert set(item(command_id)["slackReplies"]["SS"]) == {
+        f"{command_id}/failed/detail",
+        f"{command_id}/failed/alert",
+    }

@@ -16,6 +16,8 @@
     lifecycle (M, for a clear that holds a launch lifecycle hook): hookName, token, instanceId
     slackMessage (M, on a clear's first command in Slack app mode): channel, ts: the one
         message the clear lives in, updated in place (chat.update) as it goes
+    slackMessageClaim (M, while that message is being posted): token, until
+    slackReplies (SS, under slackMessage): the thread replies Slack took, each posted once
     judgedBy (S, once judged): the token of the claim that posted the verdict
     clearClaim (S, absent on items older than it): the key of the item that claims the
         clear's target (apcu_clear.claim), ended when the verdict is in

@@ -366,6 +366,9 @@ def release_alert(
 # cannot keep the clear from ever having its message.
 SLACK_MESSAGE = "slackMessage"
 SLACK_MESSAGE_LEASE = "slackMessageClaim"
+# The thread replies posted under it (SS of keys, apcu_notifier.app_flow): each is posted once,
+# even when Lambda retries a verdict whose update and first reply Slack already took.
+SLACK_REPLIES = "slackReplies"
 
 
 @dataclass(frozen=True)
@@ -377,6 +380,8 @@ class MessageClaim:
     token: str = ""
     message: SlackMessage | None = None
     missing: bool = False
+    # The thread replies already posted under `message`.
+    replies: frozenset[str] = frozenset()
 
 
 def take_slack_message(
@@ -435,7 +440,9 @@ def take_slack_message(
             return MessageClaim(token=token)
         message = old.get(SLACK_MESSAGE)
         return MessageClaim(
-            message=SlackMessage.from_attribute(message) if message else None, missing=not old
+            message=SlackMessage.from_attribute(message) if message else None,
+            missing=not old,
+            replies=frozenset(old.get(SLACK_REPLIES, {}).get("SS", [])),
         )
     return MessageClaim(token=token)
 
@@ -466,6 +473,17 @@ def set_slack_message(
             return False
         raise
     return True
+
+
+def add_slack_reply(client: DynamoDBClient, table: str, command_id: str, key: str) -> None:
+    """Remember a thread reply Slack took (ADD to a string set: idempotent, no condition)."""
+    client.update_item(
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="ADD #replies :key",
+        ExpressionAttributeNames={"#replies": SLACK_REPLIES},
+        ExpressionAttributeValues={":key": {"SS": [key]}},
+    )
 
 
 def replace_slack_message(

@@ -26,7 +26,7 @@ from apcu_notifier import app_messages, budget
 from apcu_notifier.after_post import QUIET_ORIGINS, after_post
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.secret import clear_cached_secret
-from apcu_notifier.slack_web import SlackAppRejected, SlackWeb
+from apcu_notifier.slack_web import SlackAppRejected, SlackUnconfirmed, SlackWeb
 
 if TYPE_CHECKING:
     from apcu_notifier.runtime import Runtime
@@ -131,7 +131,7 @@ def deliver_verdict(
         first_command_id=first_id,
     )
     budget.require(remaining, budget.POST_RESERVE, "to post to Slack")
-    existing, token = _message_of(rt, first_id, remaining)
+    existing, token, replied = _message_of(rt, first_id, remaining)
     try:
         if existing is not None:
             try:
@@ -183,9 +183,27 @@ def deliver_verdict(
             "the clear's message",
         )
     for reply, broadcast in ((out.detail, False), (out.alert, True)):
-        if reply is not None:
-            _reply(rt, web, secret, where, reply, broadcast, remaining)
+        if reply is None:
+            continue
+        key = f"{verdict.command_id}/{verdict.kind.value}/{'alert' if broadcast else 'detail'}"
+        if where == existing and key in replied:
+            # Posted by an earlier try of this event (Lambda's retry): not twice.
+            continue
+        _reply(rt, web, secret, where, reply, broadcast, remaining)
+        _remember_reply(rt, first_id, key, remaining)
     return {"slack_message": where.ts, "updated": existing is not None}
+
+
+def _remember_reply(rt: Runtime, first_id: str, key: str, remaining: Callable[[], float]) -> None:
+    ledger = rt.ledger
+    if ledger is None or not first_id:
+        return
+    after_post(
+        lambda: store.add_slack_reply(ledger.client, ledger.table, first_id, key),
+        rt,
+        remaining,
+        "a thread reply",
+    )
 
 
 def _post_anew(
@@ -238,29 +256,37 @@ def _reply(
     broadcast: bool,
     remaining: Callable[[], float],
 ) -> None:
-    _call(
-        rt,
-        lambda: web.post(
-            token=secret.bot_token,
-            channel=where.channel,
-            text=reply["text"],
-            blocks=reply["blocks"],
-            thread_ts=where.ts,
-            reply_broadcast=broadcast,
-            remaining=remaining,
-            policy=rt.slack_policy,
-            sleep=rt.sleep,
-        ),
-    )
+    try:
+        _call(
+            rt,
+            lambda: web.post(
+                token=secret.bot_token,
+                channel=where.channel,
+                text=reply["text"],
+                blocks=reply["blocks"],
+                thread_ts=where.ts,
+                reply_broadcast=broadcast,
+                remaining=remaining,
+                policy=rt.slack_policy,
+                sleep=rt.sleep,
+            ),
+        )
+    except SlackUnconfirmed:
+        # Sent whole, unanswered: probably posted, and the clear's message holds the verdict
+        # already. Counted as posted, as the webhook's unconfirmed post is, rather than risk
+        # a second @here on Lambda's retry.
+        logger.warning("thread reply unconfirmed: probably posted, not posted again")
+        metrics.add_metric(name="SlackDeliveryUnconfirmed", unit=MetricUnit.Count, value=1)
 
 
 def _message_of(
     rt: Runtime, first_id: str, remaining: Callable[[], float]
-) -> tuple[SlackMessage | None, str]:
-    """The clear's message, or a lease to post it ("" when there is no item to keep it on)."""
+) -> tuple[SlackMessage | None, str, frozenset[str]]:
+    """The clear's message and the thread replies posted under it, or a lease to post it
+    ("" when there is no item to keep it on)."""
     ledger = rt.ledger
     if ledger is None or not first_id:
-        return None, ""
+        return None, "", frozenset()
     for _ in range(MESSAGE_LOOKS):
         claim = store.take_slack_message(
             ledger.client,
@@ -271,7 +297,7 @@ def _message_of(
             before_verdict=False,
         )
         if claim.message is not None or claim.token or claim.missing:
-            return claim.message, claim.token
+            return claim.message, claim.token, claim.replies
         # The start message is being posted right now: its ts comes in a moment.
         rt.sleep(MESSAGE_LOOK_SECONDS)
     raise MessageBusy(

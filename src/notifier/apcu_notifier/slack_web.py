@@ -81,6 +81,10 @@ class SlackAppRejected(SlackError):
         self.code = code
 
 
+class SlackUnconfirmed(SlackUnavailable):
+    """A chat.postMessage sent whole and not answered in time: probably posted."""
+
+
 @dataclass(frozen=True)
 class Posted:
     channel: str
@@ -178,7 +182,7 @@ class SlackWeb:
                 if method == "chat.postMessage" and isinstance(error, TimeoutError):
                     # Sent whole, unanswered: probably posted. Another attempt would
                     # probably post it twice; the caller decides (docs/design.md).
-                    raise SlackUnavailable(
+                    raise SlackUnconfirmed(
                         f"Slack did not answer {method} in time; it may have been posted"
                     ) from None
                 # A refused connection or a reset; only its type is kept, as for the webhook.
