@@ -66,3 +66,14 @@ def test_no_attempt_starts_without_time_left(slack_api: SlackWebApi) -> None:
     with pytest.raises(SlackUnavailable, match="no time left"):
         post(web(slack_api.base_url), [], left=SLACK_POLICY.margin)
     assert slack_api.calls == []
+
+
+def test_a_refusal_keeps_no_chain_to_slack_sdks_error_which_holds_the_token(
+    slack_api: SlackWebApi,
+) -> None:
+    slack_api.fail_next("chat.postMessage", error="not_in_channel")
+    with pytest.raises(SlackAppRejected) as refused:
+        post(web(slack_api.base_url), [])
+    # slack_sdk's SlackApiError keeps the request's headers, Authorization: Bearer xoxb-…
+    assert refused.value.__context__ is None and refused.value.__cause__ is None
+    assert BOT_TOKEN not in repr(refused.value)

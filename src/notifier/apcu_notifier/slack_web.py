@@ -153,6 +153,10 @@ class SlackWeb:
         for attempt in range(1, policy.max_attempts + 1):
             if remaining() - policy.margin < whole:
                 raise SlackUnavailable(f"no time left to call Slack's {method} (last: {last})")
+            # Raised after the except blocks, never inside them: slack_sdk's error keeps the
+            # request, Authorization header and all, and one raised inside would keep it as
+            # its __context__.
+            failure: SlackError | None = None
             try:
                 # The token in the call's arguments goes to the Authorization header only.
                 answer = self.client.api_call(method, json={**params, "token": token})
@@ -163,10 +167,10 @@ class SlackWeb:
                     wait = _retry_after(error.response.headers, policy.default_retry_after)
                     last = f"HTTP 429 {code}, Retry-After {wait:g} s"
                     if wait + whole > remaining() - policy.margin:
-                        raise SlackUnavailable(
+                        failure = SlackUnavailable(
                             f"Slack asked to wait {wait:g} s before {method}, more than this "
                             "invocation has left; the event will be retried"
-                        ) from None
+                        )
                 elif status >= 500:
                     last = f"HTTP {status} {code}"
                     wait = _backoff(attempt, policy, self.jitter)
@@ -177,19 +181,21 @@ class SlackWeb:
                         channel=params.get("channel", ""),
                         secret=self.secret_arn,
                     )
-                    raise SlackAppRejected(method, code, fix) from None
+                    failure = SlackAppRejected(method, code, fix)
             except (SlackClientError, urllib.error.URLError, OSError) as error:
                 if method == "chat.postMessage" and isinstance(error, TimeoutError):
                     # Sent whole, unanswered: probably posted. Another attempt would
                     # probably post it twice; the caller decides (docs/design.md).
-                    raise SlackUnconfirmed(
+                    failure = SlackUnconfirmed(
                         f"Slack did not answer {method} in time; it may have been posted"
-                    ) from None
+                    )
                 # A refused connection or a reset; only its type is kept, as for the webhook.
                 last = type(error).__name__
                 wait = _backoff(attempt, policy, self.jitter)
             else:
                 return dict(answer.data) if isinstance(answer.data, dict) else {}, attempt
+            if failure is not None:
+                raise failure
             if attempt == policy.max_attempts:
                 break
             if wait + whole > remaining() - policy.margin:
