@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from apcu_clear import store
-from apcu_notifier import budget, handler, posting
+from apcu_notifier import after_post, budget, handler
 from harness import aws_emulator as emu
 from harness.aws_emulator import InvocationResult, ok
 from tests.notifier import records
@@ -185,14 +185,14 @@ def test_a_verdict_that_cannot_be_recorded_at_all_is_raised(
         "UpdateItem",
         THROTTLED,
         matching=VERDICT_WRITE,
-        times=len(posting.AFTER_POST_WAITS) + 1,
+        times=len(after_post.AFTER_POST_WAITS) + 1,
     )
 
     # Then the invocation raises, saying the retry will post again (the record is what the
     # status route and the watchdog read), after waiting between its tries
     with pytest.raises(handler.NotificationsFailed, match="NotRecorded: posted to Slack"):
         world.notify(command_id)
-    assert world.sleeps == list(posting.AFTER_POST_WAITS)
+    assert world.sleeps == list(after_post.AFTER_POST_WAITS)
 
 
 def test_a_slack_read_timeout_is_delivery_unconfirmed_and_not_posted_again(

@@ -14,10 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from apcu_notifier import budget, converge, slack
-from apcu_notifier.after_post import AFTER_POST_WAITS as AFTER_POST_WAITS
-from apcu_notifier.after_post import QUIET_ORIGINS as QUIET_ORIGINS
-from apcu_notifier.after_post import NotRecorded as NotRecorded
-from apcu_notifier.after_post import after_post as after_post
+from apcu_notifier.after_post import QUIET_ORIGINS, after_post
 from apcu_notifier.clear_claim import end_clear_claim
 from apcu_notifier.idempotency import ClaimResult
 from apcu_notifier.lifecycle import complete_held, result_for

@@ -31,6 +31,7 @@ from apcu_clear import converge, schedule
 from apcu_clear.item import VIA_SNS, VIA_WATCHDOG
 from apcu_clear.store import NEVER_ENDED_ALERT, STUCK_ALERT
 from apcu_notifier import budget
+from apcu_notifier.after_post import after_post
 from apcu_notifier.config import WatchdogSettings
 from apcu_notifier.facts import (
     CommandFacts,
@@ -44,7 +45,7 @@ from apcu_notifier.facts import (
 )
 from apcu_notifier.notification import FINAL_STATUSES, MAX_FOLLOW_UPS, WatchdogNotification
 from apcu_notifier.observability import logger, metrics
-from apcu_notifier.posting import after_post, deliver, once
+from apcu_notifier.posting import deliver, once
 from apcu_notifier.verdict import (
     Verdict,
     VerdictKind,
