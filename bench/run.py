@@ -14,12 +14,13 @@
    making the same calls, which an untimed run of both checks (AWS calls and Web API methods).
 2. Calls per verdict: AWS calls and Slack posts the notifier makes for an ok verdict on groups
    of 3, 50, 500, 2,000, 10,000 and 20,000 instances, counted with botocore's event hooks.
-3. Scaling: the verdict's wall time at those sizes, and its growth per 10x more instances.
    In app mode: the AWS and Slack Web API calls of an ok verdict on 3 instances.
+3. Scaling: the verdict's wall time at those sizes, and its growth per 10x more instances.
 4. The size of each function's built artifact (sam build), without the runtime's boto3 and the
-   Powertools layer, which the functions do not ship.
+   Powertools layer, which the functions do not ship: zipped (the target), and unpacked.
 
-Everything runs against moto's server on 127.0.0.1 and a local Slack receiver.
+Everything runs against moto's server on 127.0.0.1, a local Slack webhook receiver and the
+Slack Web API stand-in.
 BENCH_ONLY=cold-app,calls-app (a comma-separated choice of PARTS) runs only those parts;
 BENCH_RUNS sets the cold runs (11).
 """
