@@ -4,7 +4,8 @@ _HANDLER from LAMBDA_TASK_ROOT, handle one event, exit.
     python bench/cold_handler.py dispatcher|notifier EVENT.json REPORT.json
 
 REPORT.json receives time.monotonic() when the answer was ready, and how long the start,
-the handler's import and the first event took.
+the handler's import and the first event took; with BENCH_COUNT_CALLS set (an untimed run of
+the bench's check), also the AWS calls the handler made.
 """
 
 import time
@@ -40,6 +41,11 @@ class Context:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+counted = None
+if os.environ.get("BENCH_COUNT_CALLS"):
+    from bench import count_calls
+
+    counted = count_calls.install()
 event = json.loads(Path(event_path).read_text(encoding="utf-8"))
 context = Context()
 module_name, handler_name = os.environ.get("_HANDLER", "app.lambda_handler").rsplit(".", 1)
@@ -48,9 +54,12 @@ lambda_handler = getattr(import_module(module_name), handler_name)
 handler_ready = time.perf_counter()
 result = lambda_handler(event, context)
 handled = time.perf_counter()
+# Slack reads only the status of its request, and wants 200 (whether the press sent a retry
+# the bench reads from the commands table); every other request is a clear, answered 202.
+press = event.get("routeKey") == "POST /slack/actions"
 if function == "dispatcher":
-    if result.get("statusCode") != 202:
-        raise SystemExit(f"dispatcher answered {result.get('statusCode')}")
+    if result.get("statusCode") != (200 if press else 202):
+        raise SystemExit(f"dispatcher answered {result.get('statusCode')}: {result.get('body')}")
     # A command whose record or watchdog schedule could not be written is still accepted,
     # with a warning: a run that skipped those writes would time less than the template does.
     body = result.get("body") or {}
@@ -67,6 +76,7 @@ Path(sys.argv[3]).write_text(
             "start_ms": (imported - started) * 1000,
             "import_ms": (handler_ready - imported) * 1000,
             "first_event_ms": (handled - handler_ready) * 1000,
+            **({"calls": dict(counted)} if counted is not None else {}),
         }
     ),
     encoding="utf-8",
