@@ -42,7 +42,19 @@ def test_slack_sdk_ships_without_the_parts_the_notifier_never_imports(artifact: 
         assert not (sdk / unused).exists(), unused
     assert not list(sdk.rglob("async_*.py"))
     assert not (artifact / "slack").exists()
-    assert not list(artifact.rglob("*.pyc"))
+
+
+def test_the_notifier_ships_compiled_its_own_code_and_slack_sdk_but_not_requests(
+    artifact: Path,
+) -> None:
+    # /var/task is read-only: what ships uncompiled is compiled again at every cold start.
+    tag = sys.implementation.cache_tag
+    for module in ("app", "apcu_notifier/handler", "apcu_clear/store", "slack_sdk/web/client"):
+        folder, _, name = f"./{module}".rpartition("/")
+        assert (artifact / folder / "__pycache__" / f"{name}.{tag}.pyc").is_file(), module
+    # requests, idna and certifi stay as source: their bytecode would pass 1 MiB zipped.
+    for package in ("requests", "idna", "certifi"):
+        assert not list((artifact / package).rglob("*.pyc")), package
 
 
 def test_app_mode_posts_through_the_shipped_slack_sdk(

@@ -40,7 +40,7 @@ def test_a_good_configuration_imports() -> None:
 
 def _cold_start(mode: str) -> subprocess.CompletedProcess[str]:
     """Import the notifier and build its runtime, as its first event does; print whether
-    slack_sdk was loaded."""
+    slack_sdk was loaded, whether there is a Web API client, and whether requests was loaded."""
     env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "SLACK_MODE": mode}
     if mode == "app":
         env["SLACK_APP_SECRET_ARN"] = (
@@ -49,18 +49,18 @@ def _cold_start(mode: str) -> subprocess.CompletedProcess[str]:
     code = (
         "import sys; sys.path[:0] = ['src/notifier', 'src/clear']; import app; "
         "from apcu_notifier import handler; rt = handler.runtime(); "
-        "print('slack_sdk' in sys.modules, rt.slack_web is not None)"
+        "print('slack_sdk' in sys.modules, rt.slack_web is not None, 'requests' in sys.modules)"
     )
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
 
 
-def test_webhook_mode_never_loads_slack_sdk_and_app_mode_does() -> None:
+def test_webhook_mode_never_loads_slack_sdk_and_app_mode_never_loads_requests() -> None:
     webhook = _cold_start("webhook")
     app = _cold_start("app")
 
     assert webhook.returncode == 0, webhook.stderr
-    assert webhook.stdout.split() == ["False", "False"]
+    assert webhook.stdout.split() == ["False", "False", "True"]
     assert app.returncode == 0, app.stderr
-    assert app.stdout.split() == ["True", "True"]
+    assert app.stdout.split() == ["True", "True", "False"]

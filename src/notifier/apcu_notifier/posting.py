@@ -24,6 +24,8 @@ from apcu_notifier.secret import clear_cached_secret, webhook_url
 from apcu_notifier.verdict import Verdict
 
 if TYPE_CHECKING:
+    import requests
+
     from apcu_clear.item import CommandRecord
     from apcu_notifier.runtime import Runtime
 
@@ -198,7 +200,7 @@ def deliver(
         delivery = slack.post(
             payload,
             url=url,
-            session=rt.http,
+            session=_http(rt),
             remaining=remaining,
             policy=rt.slack_policy,
             sleep=rt.sleep,
@@ -239,3 +241,9 @@ def deliver(
     if not delivery.confirmed:
         outcome["unconfirmed"] = True
     return outcome
+
+
+def _http(rt: Runtime) -> requests.Session:
+    if rt.http is None:
+        raise RuntimeError("webhook mode without an HTTP session")
+    return rt.http

@@ -23,9 +23,10 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 # urllib3 logs the request line (the webhook's path) at DEBUG.
 logging.getLogger("urllib3").setLevel(logging.WARNING)
@@ -81,6 +82,9 @@ def post(
     jitter: Callable[[], float] = random.random,
 ) -> Delivery:
     """Post once successfully (or, after a read timeout, probably); how many attempts it took."""
+    # Imported on the first post: app mode (apcu_notifier.slack_web) never loads requests.
+    import requests
+
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     last = "no attempt"
     for attempt in range(1, policy.max_attempts + 1):
