@@ -235,6 +235,10 @@ def test_a_retry_on_demand_updates_the_first_commands_message(app: App) -> None:
     assert message.text.startswith("✅")
     assert retry in message.text
     assert all(b["type"] != "actions" for b in message.blocks)
+    # The retry targets instance ids: the message still says whose clear it is
+    assert f"A retry of the clear of *{GROUP}* (its first command `{command_id}`)" in texts(
+        message.blocks
+    )
 
 
 def records_put_retry(retry: str, first: str) -> None:

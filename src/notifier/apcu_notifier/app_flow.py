@@ -129,6 +129,7 @@ def deliver_verdict(
         region=config.region,
         warm_pool_exit_clears=config.warm_pool_exit_clears,
         first_command_id=first_id,
+        group=clear.group if clear is not None else "",
     )
     budget.require(remaining, budget.POST_RESERVE, "to post to Slack")
     existing, token, replied = _message_of(rt, first_id, remaining)

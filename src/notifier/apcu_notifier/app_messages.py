@@ -89,9 +89,11 @@ def for_verdict(
     region: str,
     warm_pool_exit_clears: bool = True,
     first_command_id: str = "",
+    group: str = "",
 ) -> VerdictMessages:
     """`first_command_id`: the clear's first command, whose retry the button asks for ("" for a
-    command the stack did not record: no button)."""
+    command the stack did not record: no button). `group`: the clear's, named when the verdict
+    is a retry's on demand (it targets instance ids, not the group)."""
     m = messages(language)
     # The mention goes in the reply that notifies: in an edited message it would notify no one.
     parts = render_parts(
@@ -102,6 +104,11 @@ def for_verdict(
         warm_pool_exit_clears=warm_pool_exit_clears,
     )
     blocks = [*parts.head, *parts.tail]
+    if first_command_id and group and verdict.command_id != first_command_id:
+        line = m.retry_of_clear.format(
+            group=escape_clip(group, 200), first=escape(first_command_id)
+        )
+        blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
     stale = len(verdict.stale) if verdict.is_alert else 0
     if stale and first_command_id:
         blocks.append(retry_button(first_command_id, stale, language))

@@ -169,6 +169,8 @@ class Messages:
     alert_reply: str
     retry_button: str
     retry_button_one: str
+    # App mode: a retry on demand's verdict, shown in its clear's message.
+    retry_of_clear: str
 
 
 EN = Messages(
@@ -408,6 +410,7 @@ EN = Messages(
     alert_reply="*{title}*: the message above has the verdict.",
     retry_button="Clear the {count} stale instances again",
     retry_button_one="Clear the 1 stale instance again",
+    retry_of_clear="A retry of the clear of *{group}* (its first command `{first}`); what follows is the retry's verdict.",
 )
 
 JA = Messages(
@@ -647,6 +650,7 @@ JA = Messages(
     alert_reply="*{title}*: 結果は上のメッセージにあります。",
     retry_button="古いままの {count} 台をもう一度クリア",
     retry_button_one="古いままの 1 台をもう一度クリア",
+    retry_of_clear="*{group}* のクリア（最初のコマンド `{first}`）の再試行です。以下はこの再試行の判定です。",
 )
 
 CATALOGUE: dict[Language, Messages] = {Language.EN: EN, Language.JA: JA}
