@@ -98,23 +98,10 @@ def read_app_secret(
 ) -> AppSecret:
     # Imported here: the settings above are read at every cold start, in webhook mode too,
     # and Powertools' parameters package costs some 5 ms to import.
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-    from botocore.exceptions import ClientError
+    from apcu_clear import secret_value
 
-    problem = ""
-    value: Any = None
-    try:
-        value = provider.get(secret_arn, max_age=max_age)
-    except GetParameterError as error:
-        cause = error.__cause__ or error.__context__
-        code = (
-            cause.response.get("Error", {}).get("Code", "")
-            if isinstance(cause, ClientError)
-            else ""
-        )
-        problem = f"cannot be read ({code or type(cause or error).__name__})"
+    value, problem = secret_value.read(provider, secret_arn, max_age=max_age)
     if problem:
-        # Raised outside the except block so that no botocore exception is chained to it.
         raise AppSecretError(f"Slack app secret {secret_arn} {problem}")
     return parse_app_secret(value, secret_arn)
 

@@ -199,48 +199,40 @@ def record_verdict(
 
     The claim's token stays on the item (judgedBy), so a retried write that had already
     landed finds its own token and succeeds again instead of reporting the claim lost."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key=_key(command_id),
-            UpdateExpression=(
-                "SET #state = :judged, #verdict = :verdict, #judgedBy = :token REMOVE #claim"
-            ),
-            ConditionExpression="#claim.#token = :token OR #judgedBy = :token",
-            ExpressionAttributeNames={
-                "#state": "state",
-                "#verdict": "verdict",
-                "#claim": "claim",
-                "#token": "token",
-                "#judgedBy": "judgedBy",
-            },
-            ExpressionAttributeValues={
-                ":judged": {"S": JUDGED},
-                ":verdict": verdict.to_attribute(),
-                ":token": {"S": token},
-            },
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-            return False
-        raise
-    return True
+    return _conditional_update(
+        client,
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression=(
+            "SET #state = :judged, #verdict = :verdict, #judgedBy = :token REMOVE #claim"
+        ),
+        ConditionExpression="#claim.#token = :token OR #judgedBy = :token",
+        ExpressionAttributeNames={
+            "#state": "state",
+            "#verdict": "verdict",
+            "#claim": "claim",
+            "#token": "token",
+            "#judgedBy": "judgedBy",
+        },
+        ExpressionAttributeValues={
+            ":judged": {"S": JUDGED},
+            ":verdict": verdict.to_attribute(),
+            ":token": {"S": token},
+        },
+    )
 
 
 def release_claim(client: DynamoDBClient, table: str, command_id: str, token: str) -> None:
     """Give the claim back after a failed post, so that the retry posts."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key=_key(command_id),
-            UpdateExpression="REMOVE #claim",
-            ConditionExpression="#claim.#token = :token",
-            ExpressionAttributeNames={"#claim": "claim", "#token": "token"},
-            ExpressionAttributeValues={":token": {"S": token}},
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-            raise
+    _conditional_update(
+        client,
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="REMOVE #claim",
+        ConditionExpression="#claim.#token = :token",
+        ExpressionAttributeNames={"#claim": "claim", "#token": "token"},
+        ExpressionAttributeValues={":token": {"S": token}},
+    )
 
 
 # The watchdog's two alerts that are not a verdict, each posted once per command.
@@ -346,18 +338,15 @@ def release_alert(
     client: DynamoDBClient, table: str, command_id: str, token: str, attribute: str = STUCK_ALERT
 ) -> None:
     """Give the lease back after a failed post, so that the retry posts."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key=_key(command_id),
-            UpdateExpression="REMOVE #lease",
-            ConditionExpression="#lease.#token = :token",
-            ExpressionAttributeNames={"#lease": _ALERT_LEASES[attribute], "#token": "token"},
-            ExpressionAttributeValues={":token": {"S": token}},
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-            raise
+    _conditional_update(
+        client,
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="REMOVE #lease",
+        ConditionExpression="#lease.#token = :token",
+        ExpressionAttributeNames={"#lease": _ALERT_LEASES[attribute], "#token": "token"},
+        ExpressionAttributeValues={":token": {"S": token}},
+    )
 
 
 # Slack app mode: the clear's one message (slackMessage), posted by whoever takes this lease
@@ -452,27 +441,22 @@ def set_slack_message(
 ) -> bool:
     """Keep the message just posted on the item, ending the lease; False if the lease was
     lost (it expired and another caller took it). A retried write that landed succeeds."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key=_key(command_id),
-            UpdateExpression="SET #message = :message REMOVE #lease",
-            ConditionExpression="#lease.#token = :token OR #message = :message",
-            ExpressionAttributeNames={
-                "#message": SLACK_MESSAGE,
-                "#lease": SLACK_MESSAGE_LEASE,
-                "#token": "token",
-            },
-            ExpressionAttributeValues={
-                ":message": message.to_attribute(),
-                ":token": {"S": token},
-            },
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-            return False
-        raise
-    return True
+    return _conditional_update(
+        client,
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="SET #message = :message REMOVE #lease",
+        ConditionExpression="#lease.#token = :token OR #message = :message",
+        ExpressionAttributeNames={
+            "#message": SLACK_MESSAGE,
+            "#lease": SLACK_MESSAGE_LEASE,
+            "#token": "token",
+        },
+        ExpressionAttributeValues={
+            ":message": message.to_attribute(),
+            ":token": {"S": token},
+        },
+    )
 
 
 def add_slack_reply(client: DynamoDBClient, table: str, command_id: str, key: str) -> None:
@@ -491,36 +475,40 @@ def replace_slack_message(
 ) -> bool:
     """Point the clear at a new message in place of one that is gone; False if another
     invocation replaced it first. A retried write that landed succeeds."""
+    return _conditional_update(
+        client,
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="SET #message = :new",
+        ConditionExpression="#message = :old OR #message = :new",
+        ExpressionAttributeNames={"#message": SLACK_MESSAGE},
+        ExpressionAttributeValues={":old": old.to_attribute(), ":new": new.to_attribute()},
+    )
+
+
+def release_slack_message(client: DynamoDBClient, table: str, command_id: str, token: str) -> None:
+    """Give the lease back after a failed post, so that the retry (or the verdict) posts."""
+    _conditional_update(
+        client,
+        TableName=table,
+        Key=_key(command_id),
+        UpdateExpression="REMOVE #lease",
+        ConditionExpression="#lease.#token = :token",
+        ExpressionAttributeNames={"#lease": SLACK_MESSAGE_LEASE, "#token": "token"},
+        ExpressionAttributeValues={":token": {"S": token}},
+    )
+
+
+def _conditional_update(client: DynamoDBClient, **request: Any) -> bool:
+    """UpdateItem under its ConditionExpression: True when written, False when the condition
+    did not hold (another caller got there first, or the lease was lost)."""
     try:
-        client.update_item(
-            TableName=table,
-            Key=_key(command_id),
-            UpdateExpression="SET #message = :new",
-            ConditionExpression="#message = :old OR #message = :new",
-            ExpressionAttributeNames={"#message": SLACK_MESSAGE},
-            ExpressionAttributeValues={":old": old.to_attribute(), ":new": new.to_attribute()},
-        )
+        client.update_item(**request)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
             return False
         raise
     return True
-
-
-def release_slack_message(client: DynamoDBClient, table: str, command_id: str, token: str) -> None:
-    """Give the lease back after a failed post, so that the retry (or the verdict) posts."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key=_key(command_id),
-            UpdateExpression="REMOVE #lease",
-            ConditionExpression="#lease.#token = :token",
-            ExpressionAttributeNames={"#lease": SLACK_MESSAGE_LEASE, "#token": "token"},
-            ExpressionAttributeValues={":token": {"S": token}},
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-            raise
 
 
 def _key(command_id: str) -> dict[str, Any]:

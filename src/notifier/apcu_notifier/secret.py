@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
+
+from apcu_clear import secret_value
 
 # One GetSecretValue per container and quarter of an hour: a rotated webhook is picked up
 # within that time, and a rejected one at once (see clear_cached_secret).
@@ -32,20 +32,8 @@ class SecretError(RuntimeError):
 
 
 def webhook_url(provider: SecretsProvider, secret_arn: str, *, max_age: int = CACHE_SECONDS) -> str:
-    problem = ""
-    value: Any = None
-    try:
-        value = provider.get(secret_arn, max_age=max_age)
-    except GetParameterError as error:
-        cause = error.__cause__ or error.__context__
-        code = (
-            cause.response.get("Error", {}).get("Code", "")
-            if isinstance(cause, ClientError)
-            else ""
-        )
-        problem = f"cannot be read ({code or type(cause or error).__name__})"
+    value, problem = secret_value.read(provider, secret_arn, max_age=max_age)
     if problem:
-        # Raised outside the except block so no botocore exception is chained to it.
         raise SecretError(f"Slack webhook secret {secret_arn} {problem}")
     return parse_webhook(value, secret_arn)
 
