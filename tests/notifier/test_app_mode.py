@@ -26,6 +26,7 @@ from tests.notifier import records
 from tests.notifier.conftest import GROUP, World
 from tests.notifier.records import TABLE, dispatched, dynamodb, item
 from tests.notifier.test_converge import DOCUMENT, first_clear, retries
+from tests.notifier.test_rearm import SCHEDULE_GROUP, SETTINGS, scheduler
 from tests.notifier.test_watchdog import watchdog_event
 
 APP_SECRET_NAME = "apcu-fleet-flush/slack-app"
@@ -508,3 +509,39 @@ def test_lambdas_retry_after_the_replies_landed_posts_no_second_mention(app: App
         f"{command_id}/failed/detail",
         f"{command_id}/failed/alert",
     }
+
+
+def test_a_verdict_that_finds_the_message_still_being_posted_looks_again_shortly(
+    app: App,
+) -> None:
+    # Given the stack's watchdog, and the start message being posted (Slack is slow) when
+    # the verdict arrives
+    scheduler().create_schedule_group(Name=SCHEDULE_GROUP)
+    app.start(watchdog=SETTINGS)
+    command_id, ids = clear(app)
+    settle(command_id, ids)
+    hold = app.api.hold_next("chat.postMessage")
+    starting = threading.Thread(target=lambda: app.started(command_id))
+    starting.start()
+    assert hold.arrived.wait(timeout=30)
+
+    # When the verdict cannot learn the message's ts in time, Then it raises nothing (a race
+    # is not an error, and the errors alarm stays quiet): it looks again a minute later
+    ended = app.ended(command_id)
+    assert ended["outcomes"] == [
+        {
+            "command_id": command_id,
+            "settling": "Success",
+            "follow_up": f"watchdog-{command_id}-settle-1",
+        }
+    ]
+    hold.release()
+    starting.join(timeout=30)
+
+    # And that look updates the start message: one message, started then ok
+    stored = scheduler().get_schedule(
+        Name=f"watchdog-{command_id}-settle-1", GroupName=SCHEDULE_GROUP
+    )
+    app.world.invoke(json.loads(stored["Target"]["Input"]))
+    (message,) = app.api.top_level()
+    assert [v.text[:1] for v in message.versions] == ["⏳", "✅"]

@@ -26,6 +26,7 @@ from apcu_notifier import app_messages, budget
 from apcu_notifier.after_post import QUIET_ORIGINS, after_post
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.secret import clear_cached_secret
+from apcu_notifier.slack import MessageBusy
 from apcu_notifier.slack_web import SlackAppRejected, SlackUnconfirmed, SlackWeb
 
 if TYPE_CHECKING:
@@ -41,10 +42,6 @@ MESSAGE_LOOKS = 10
 MESSAGE_GONE = frozenset(
     {"message_not_found", "cant_update_message", "is_archived", "channel_not_found"}
 )
-
-
-class MessageBusy(RuntimeError):
-    """Another invocation is still posting the clear's message; Lambda retries the event."""
 
 
 def start(command_id: str, rt: Runtime, remaining: Callable[[], float]) -> dict[str, Any]:

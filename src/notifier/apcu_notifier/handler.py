@@ -35,6 +35,7 @@ from apcu_notifier.notification import (
 from apcu_notifier.observability import logger, metrics, trace_handler
 from apcu_notifier.posting import once
 from apcu_notifier.runtime import Runtime, build_runtime
+from apcu_notifier.slack import MessageBusy
 from apcu_notifier.verdict import Verdict, judge, unknown_command, unreadable
 
 if TYPE_CHECKING:
@@ -178,6 +179,21 @@ def handle_notification(
         # A normal race, not a failure: look again shortly rather than raise.
         later = watchdog.settle_later(
             notification.command_id, notification.status, error.live, 1, rt, function_arn
+        )
+        if later is None:
+            raise
+        return later
+    except MessageBusy:
+        # App mode: another invocation is posting the clear's message right now (or died
+        # doing so, and its lease runs out): judge again shortly rather than raise.
+        later = watchdog.settle_later(
+            notification.command_id,
+            notification.status,
+            notification.status,
+            1,
+            rt,
+            function_arn,
+            busy=True,
         )
         if later is None:
             raise

@@ -67,6 +67,12 @@ class SlackRejected(SlackError):
         self.code = code
 
 
+class MessageBusy(RuntimeError):
+    """App mode: another invocation is still posting the clear's message (apcu_notifier.
+    app_flow); the verdict is judged again shortly. Defined here, with the errors both modes
+    import, so that catching it loads no slack_sdk."""
+
+
 class SlackUnavailable(SlackError):
     """Slack did not accept the message within the attempts and time allowed."""
 

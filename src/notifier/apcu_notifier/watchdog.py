@@ -124,19 +124,36 @@ def check(
 
 
 def settle_later(
-    command_id: str, notified: str, live: str, attempt: int, rt: Runtime, function_arn: str
+    command_id: str,
+    notified: str,
+    live: str,
+    attempt: int,
+    rt: Runtime,
+    function_arn: str,
+    *,
+    busy: bool = False,
 ) -> dict[str, Any] | None:
-    """SNS said `notified`, ListCommands still says `live`: arm a look a minute on, or None
+    """SNS said `notified`, ListCommands still says `live` (or, `busy`, the clear's Slack
+    message is still being posted by another invocation): arm a look a minute on, or None
     when the notifier cannot (no watchdog settings) or has looked enough; then the caller
-    raises CommandNotSettled."""
+    raises. Both are normal races, not failures (docs/design.md, "Races are not errors")."""
     settings = rt.config.watchdog if rt.ledger is not None and function_arn else None
     if settings is None or attempt > MAX_SETTLE_LOOKS:
         return None
-    logger.info(
-        "SNS said the command ended before SSM's ListCommands did; looking again shortly",
-        extra={"notified": notified, "live": live, "attempt": attempt},
-    )
-    metrics.add_metric(name="CommandNotSettled", unit=MetricUnit.Count, value=1)
+    if busy:
+        logger.info(
+            "the clear's Slack message is still being posted by another invocation; "
+            "judging again shortly",
+            extra={"notified": notified, "attempt": attempt},
+        )
+        metrics.add_metric(name="SlackMessageBusy", unit=MetricUnit.Count, value=1)
+    else:
+        logger.info(
+            "SNS said the command ended before SSM's ListCommands did; looking again shortly",
+            extra={"notified": notified, "live": live, "attempt": attempt},
+        )
+        metrics.add_metric(name="CommandNotSettled", unit=MetricUnit.Count, value=1)
+    why = "its Slack message was still being posted" if busy else f"ListCommands still said {live}"
     name = _rearm(
         command_id,
         attempt,
@@ -146,8 +163,8 @@ def settle_later(
         fires=rt.clock() + SETTLE_DELAY,
         notified=notified,
         description=(
-            f"Judge Run Command {command_id}: SNS said {notified}, ListCommands still said "
-            f"{live} (look {attempt} of {MAX_SETTLE_LOOKS})"
+            f"Judge Run Command {command_id}: SNS said {notified}, {why} "
+            f"(look {attempt} of {MAX_SETTLE_LOOKS})"
         ),
     )
     return {"command_id": command_id, "settling": live, "follow_up": name}
