@@ -303,6 +303,15 @@ def test_no_retry_is_sent_while_the_stop_alarm_fires_and_the_clear_waits(
     assert world.slack.messages() == []
     assert holder() == first
 
+    # And while it waits, past its command's expiry, it keeps its group: at each look the
+    # claim lasts to the next look plus the margin (not to the command's end, 8 minutes on)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=12)
+    rt.clock = lambda: later
+    world.invoke(alarm_look(first, 1))
+    assert commands_sent() == sent
+    held = claim.held(dynamodb(), TABLE, KEY, now=later + dt.timedelta(minutes=9))
+    assert held is not None and held.holder == first
+
     # When the alarm still fires at the bound (30 minutes), the look judges the clear
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)
     rt.clock = lambda: later

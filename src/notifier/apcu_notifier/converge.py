@@ -119,6 +119,17 @@ def step(
         since = converge.waiting_since(ledger.client, ledger.table, first.command_id, now)
         if now - since < ALARM_WAIT:
             looks = int((now - since) / ALARM_LOOK) + 1
+            if first.clear_claim:
+                # The clear keeps its group while it waits, past its command's expiry: no
+                # other clear may start before this one has sent its retry, or given up.
+                claim.hand_over(
+                    ledger.client,
+                    ledger.table,
+                    first.clear_claim,
+                    key,
+                    key,
+                    until=now + ALARM_LOOK + CLAIM_MARGIN,
+                )
             return Step(False, verdict, first, wait=_wait(rt, key, verdict, looks, function_arn))
         logger.warning("the stop alarm still fires: the clear is judged without its retry")
         metrics.add_metric(name="ClearRetryHeldByAlarm", unit=MetricUnit.Count, value=1)
