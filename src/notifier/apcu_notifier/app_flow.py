@@ -27,7 +27,7 @@ from apcu_notifier.after_post import QUIET_ORIGINS, after_post
 from apcu_notifier.observability import logger, metrics
 from apcu_notifier.secret import clear_cached_secret
 from apcu_notifier.slack import MessageBusy
-from apcu_notifier.slack_web import SlackAppRejected, SlackUnconfirmed, SlackWeb
+from apcu_notifier.slack_web import Posted, SlackAppRejected, SlackUnconfirmed, SlackWeb
 
 if TYPE_CHECKING:
     from apcu_notifier.runtime import Runtime
@@ -75,18 +75,7 @@ def start(command_id: str, rt: Runtime, remaining: Callable[[], float]) -> dict[
         secret = _secret(rt)
         payload = app_messages.started(record, language=rt.config.language, region=rt.config.region)
         budget.require(remaining, budget.POST_RESERVE, "to post the clear's start message")
-        posted = _call(
-            rt,
-            lambda: web.post(
-                token=secret.bot_token,
-                channel=secret.channel,
-                text=payload["text"],
-                blocks=payload["blocks"],
-                remaining=remaining,
-                policy=rt.slack_policy,
-                sleep=rt.sleep,
-            ),
-        )
+        posted = _post(rt, web, secret, payload, remaining)
     except BaseException:
         _release(rt, command_id, claim.token)
         raise
@@ -152,18 +141,7 @@ def deliver_verdict(
                     raise
                 where = _post_anew(rt, web, secret, first_id, existing, out.message, remaining)
         else:
-            posted = _call(
-                rt,
-                lambda: web.post(
-                    token=secret.bot_token,
-                    channel=secret.channel,
-                    text=out.message["text"],
-                    blocks=out.message["blocks"],
-                    remaining=remaining,
-                    policy=rt.slack_policy,
-                    sleep=rt.sleep,
-                ),
-            )
+            posted = _post(rt, web, secret, out.message, remaining)
             where = SlackMessage(posted.channel, posted.ts)
     except BaseException:
         if token:
@@ -221,18 +199,7 @@ def _post_anew(
         extra={"channel": gone.channel, "ts": gone.ts},
     )
     metrics.add_metric(name="SlackMessageReposted", unit=MetricUnit.Count, value=1)
-    posted = _call(
-        rt,
-        lambda: web.post(
-            token=secret.bot_token,
-            channel=secret.channel,
-            text=message["text"],
-            blocks=message["blocks"],
-            remaining=remaining,
-            policy=rt.slack_policy,
-            sleep=rt.sleep,
-        ),
-    )
+    posted = _post(rt, web, secret, message, remaining)
     where = SlackMessage(posted.channel, posted.ts)
     ledger = rt.ledger
     if ledger is not None and first_id:
@@ -255,20 +222,7 @@ def _reply(
     remaining: Callable[[], float],
 ) -> None:
     try:
-        _call(
-            rt,
-            lambda: web.post(
-                token=secret.bot_token,
-                channel=where.channel,
-                text=reply["text"],
-                blocks=reply["blocks"],
-                thread_ts=where.ts,
-                reply_broadcast=broadcast,
-                remaining=remaining,
-                policy=rt.slack_policy,
-                sleep=rt.sleep,
-            ),
-        )
+        _post(rt, web, secret, reply, remaining, thread=where, broadcast=broadcast)
     except SlackUnconfirmed:
         # Sent whole, unanswered: probably posted, and the clear's message holds the verdict
         # already. Counted as posted, as the webhook's unconfirmed post is, rather than risk
@@ -312,6 +266,34 @@ def _web(rt: Runtime) -> SlackWeb:
 
 def _secret(rt: Runtime) -> AppSecret:
     return read_app_secret(rt.secrets, rt.config.slack.secret_arn)
+
+
+def _post(
+    rt: Runtime,
+    web: SlackWeb,
+    secret: AppSecret,
+    message: dict[str, Any],
+    remaining: Callable[[], float],
+    *,
+    thread: SlackMessage | None = None,
+    broadcast: bool = False,
+) -> Posted:
+    """chat.postMessage of `message` ({"text", "blocks"}): to the secret's channel, or as a
+    reply in `thread` (sent to the channel too with `broadcast`)."""
+    return _call(  # type: ignore[no-any-return]
+        rt,
+        lambda: web.post(
+            token=secret.bot_token,
+            channel=thread.channel if thread is not None else secret.channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            thread_ts=thread.ts if thread is not None else None,
+            reply_broadcast=broadcast,
+            remaining=remaining,
+            policy=rt.slack_policy,
+            sleep=rt.sleep,
+        ),
+    )
 
 
 def _call(rt: Runtime, call: Callable[[], Any]) -> Any:
