@@ -23,7 +23,7 @@ import functools
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
@@ -83,6 +83,15 @@ def _limit(operation: str, member: str, bound: str) -> int:
 class InvalidCommandId(SSMException):
     def __init__(self) -> None:
         super().__init__("InvalidCommandId", "Invalid command id.")
+
+
+class InvalidInstanceId(SSMException):
+    def __init__(self) -> None:
+        super().__init__(
+            "InvalidInstanceId",
+            "The following supplied instance ids are not valid: the node is not a managed node "
+            "SSM knows, or it is not in a valid state.",
+        )
 
 
 class InvalidNextToken(SSMException):
@@ -275,6 +284,46 @@ def settle_command(
         1 for i in invocations if i.result.details == "DeliveryTimedOut"
     )
     _OUTCOMES[command_id] = _CommandOutcome(invocations)
+    _publish(command, status)
+
+
+# --- the fleet's part: how instances answer a command, and SSM's notification of its end -----
+
+Answer = Callable[[str, list[str]], Mapping[str, InvocationResult] | None]
+# How the fleet answers each command as it is sent (fleet_answers), and who is subscribed to
+# the notification topic (subscribe): SNS delivering to the notifier.
+_FLEET: list[Answer] = []
+_SUBSCRIBERS: list[Callable[[dict[str, Any]], None]] = []
+
+
+def fleet_answers(answer: Answer | None) -> None:
+    """From now on, each command sent is settled at once with what `answer(command_id,
+    instance_ids)` says each instance's invocation did (None: the command keeps running until
+    a test settles it). Tag targets are resolved to the instances moto finds."""
+    _FLEET.clear()
+    if answer is not None:
+        _FLEET.append(answer)
+
+
+def subscribe(deliver: Callable[[dict[str, Any]], None] | None) -> None:
+    """SNS's subscription of the notifier: each final status SSM notifies (the command's
+    NotificationConfig says which) is handed to `deliver` as the SNS event. None: no
+    subscriber, as when the notification path is broken."""
+    _SUBSCRIBERS.clear()
+    if deliver is not None:
+        _SUBSCRIBERS.append(deliver)
+
+
+def _publish(command: Command, status: str) -> None:
+    config = command.notification_config or {}
+    if not config.get("NotificationArn") or config.get("NotificationType", "Command") != "Command":
+        return
+    events = config.get("NotificationEvents") or []
+    if status not in events and "All" not in events:
+        return
+    event = notification(command.command_id, status)
+    for deliver in list(_SUBSCRIBERS):
+        deliver(event)
 
 
 def targeted_instances(
@@ -310,6 +359,9 @@ def reset() -> None:
     """Forget every outcome and managed instance (moto's own state is reset by mock_aws)."""
     _OUTCOMES.clear()
     _MANAGED.clear()
+    _LIFETIME.clear()
+    _FLEET.clear()
+    _SUBSCRIBERS.clear()
     _HELD.clear()
     _COMPLETED.clear()
 
@@ -570,6 +622,10 @@ def describe_instance_information(self: SimpleSystemManagerResponse) -> ActionRe
     _check_range("DescribeInstanceInformation", "MaxResults", max_results)
     managed = _MANAGED.get((self.current_account, self.region), {})
     wanted = _instance_filter(self)
+    # SSM refuses the whole call when one id is not a node it manages, naming none of them
+    # (API reference: "If you specify a node ID that isn't valid ..., you receive an error").
+    if wanted is not None and any(i not in managed for i in wanted):
+        raise InvalidInstanceId()
     ids = [i for i in (wanted if wanted is not None else list(managed)) if i in managed]
     now = dt.datetime.now(dt.UTC)
     rows = [
@@ -856,31 +912,105 @@ def send_command_with_alarm(self: SimpleSystemManagerResponse) -> ActionResult:
     """moto drops AlarmConfiguration; SSM keeps it on the command and, when the alarm is in
     ALARM already, runs none of the command's invocations (TriggeredAlarms says why)."""
     result = _original_send_command(self)
-    alarm = self._get_param("AlarmConfiguration")
-    if not alarm:
-        return result
     body = result.result
     assert isinstance(body, dict)
     command = self.ssm_backend.get_command_by_id(body["Command"]["CommandId"])
-    command.alarm_configuration = alarm  # type: ignore[attr-defined]
-    name = alarm["Alarms"][0]["Name"]
-    watched = cloudwatch_backends[self.current_account][self.region].alarms.get(name)
-    if watched is not None and watched.state_value == "ALARM":
-        command.triggered_alarms = [{"Name": name, "State": "ALARM"}]  # type: ignore[attr-defined]
+    # moto ends every command at once; SSM's run until their invocations end (settle_command).
+    command.status = command.status_details = "InProgress"
+    if _LIFETIME:
+        command.expires_after = command.requested_date_time + _LIFETIME[-1]
+    alarm = self._get_param("AlarmConfiguration")
+    if alarm:
+        command.alarm_configuration = alarm  # type: ignore[attr-defined]
+        name = alarm["Alarms"][0]["Name"]
+        watched = cloudwatch_backends[self.current_account][self.region].alarms.get(name)
+        if watched is not None and watched.state_value == "ALARM":
+            command.triggered_alarms = [{"Name": name, "State": "ALARM"}]  # type: ignore[attr-defined]
     body["Command"] = command.response_object()
+    for answer in list(_FLEET):
+        results = answer(command.command_id, list(command.instance_ids))
+        if results is not None:
+            settle_command(
+                command.command_id,
+                results,
+                status=_status_of(results),
+                region=self.region,
+                account_id=self.current_account,
+            )
     return result
 
 
-def trip_alarm(command_id: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> str:
-    """Say that the command's stop alarm went into ALARM while it ran, as SSM reports it in
-    TriggeredAlarms; settle_command then says which invocations ran before. Returns the
-    alarm's name."""
+def _status_of(results: Mapping[str, InvocationResult]) -> str:
+    """The command status SSM reports when every invocation has ended (MaxErrors 100%)."""
+    statuses = {r.status for r in results.values()}
+    if not results or statuses == {"Success"}:
+        return "Success"
+    return "Failed" if "Failed" in statuses else ("TimedOut" if "TimedOut" in statuses else "Success")
+
+
+def trip_alarm(
+    command_id: str, *, state: str = "ALARM", region: str = REGION, account_id: str = ACCOUNT_ID
+) -> str:
+    """Say that the command's stop alarm stopped it while it ran, as SSM reports it in
+    TriggeredAlarms: it went into ALARM, or (UNKNOWN) SSM could not read it; settle_command
+    then says which invocations ran before. Returns the alarm's name."""
     command = _backend(region, account_id).get_command_by_id(command_id)
     alarm = getattr(command, "alarm_configuration", None)
     assert alarm, f"command {command_id} was sent without an AlarmConfiguration"
     name: str = alarm["Alarms"][0]["Name"]
-    command.triggered_alarms = [{"Name": name, "State": "ALARM"}]  # type: ignore[attr-defined]
+    command.triggered_alarms = [{"Name": name, "State": state}]  # type: ignore[attr-defined]
     return name
+
+
+# A command lifetime for the commands sent while it is set (expire_commands).
+_LIFETIME: list[dt.timedelta] = []
+
+
+def expire_commands(after: dt.timedelta | None) -> None:
+    """From now on, SendCommand's ExpiresAfter is `after` past the request (None: moto's own,
+    the delivery timeout). A test that needs a clear's wait to run out sets it short, or even
+    negative: the clear waits until a minute past the expiry, in real time."""
+    _LIFETIME.clear()
+    if after is not None:
+        _LIFETIME.append(after)
+
+
+def notification(command_id: str, status: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> dict[str, Any]:
+    """The SNS event SSM publishes for a command's status (Type Command, tag target: no
+    instance ids), as Lambda receives it from the topic."""
+    command = _backend(region, account_id).get_command_by_id(command_id)
+    requested = command.requested_date_time.replace(tzinfo=dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    message = {
+        "commandId": command_id,
+        "documentName": command.document_name,
+        "instanceIds": [] if command.targets else list(command.instance_ids),
+        "requestedDateTime": requested.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "expiresAfter": command.expires_after.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "outputS3BucketName": "",
+        "outputS3KeyPrefix": "",
+        "status": status,
+        "eventTime": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    topic = f"arn:aws:sns:{region}:{account_id}:apcu-fleet-flush-NotificationTopic"
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:{uuid.uuid4()}",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": topic,
+                    "Subject": f"EC2 Run Command Notification {region}",
+                    "Message": json.dumps(message, separators=(",", ":")),
+                    "Timestamp": message["eventTime"],
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
 
 
 def sent_alarm_configuration(

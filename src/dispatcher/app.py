@@ -1,1 +1,1 @@
-from apcu_dispatcher.handler import lambda_handler as lambda_handler
+from apcu_dispatcher.api import lambda_handler as lambda_handler

@@ -1,6 +1,5 @@
-"""The mechanics of a clear, shared by both functions because both now send commands: the
-claim that makes it one per group (claim), the command record and the verdict it came to
-(item, store), the watchdog's schedule (schedule), the stop alarm (alarm), the launch
-lifecycle hook (lifecycle), what a clear retries and how far it has come (converge), and
-`timing.worst_call`, which sizes both functions' time budgets. Both functions ship this
-package (copied in by their Makefiles), so each shape is defined here and nowhere else."""
+"""What both functions know of a clear, so that each shape is defined once: the clear's record
+(record), the group's claim (claim), the command the fleet runs and how it is sent (command),
+the stop alarm (alarm), which agents can take a command (agents), the launch lifecycle hook
+(lifecycle), the refusals a caller can act on (errors), the AWS calls' shared settings (aws)
+and Slack app mode's settings (slack_app). Both artifacts ship this package (src/*/Makefile)."""

@@ -1,9 +1,11 @@
-"""Launch lifecycle hooks: an instance leaving a warm pool waits in Pending:Wait until its
-clear's verdict completes the action, so it enters service with a clean cache.
+"""Launch lifecycle hooks: an instance leaving a warm pool waits in Pending:Wait until its clear
+ends, so that it enters service with a clean cache.
 
 Auto Scaling holds the instance until CompleteLifecycleAction (CONTINUE or ABANDON) or the
-hook's HeartbeatTimeout, after which it applies the hook's DefaultResult. The functions only
-ever complete an action for a group of the stack's ALLOWED_GROUPS (IAM says so too).
+hook's HeartbeatTimeout, after which it applies the hook's DefaultResult; a heartbeat
+(RecordLifecycleActionHeartbeat) restarts that timeout. Both answer ValidationError once the
+action is no longer held (completed, or timed out). The functions only ever act on a group of
+the stack's ALLOWED_GROUPS (IAM says so too).
 
 Once an instance has cleared under the hook, its "EC2 Instance Launch Successful" event (which
 follows when it is InService) has nothing left to do: a marker item says so for a day.
@@ -14,67 +16,73 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Literal
 
-from apcu_clear.item import LifecycleHold
+from botocore.exceptions import ClientError
+
+from apcu_clear.aws import error_code
+from apcu_clear.record import KEY, LifecycleHold
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_dynamodb import DynamoDBClient
 
-CONTINUE: Literal["CONTINUE"] = "CONTINUE"
-ABANDON: Literal["ABANDON"] = "ABANDON"
-# The marker outlives any command's lifetime and the time an instance takes into service.
+Result = Literal["CONTINUE", "ABANDON"]
+CONTINUE: Result = "CONTINUE"
+ABANDON: Result = "ABANDON"
 MARKER_RETENTION = dt.timedelta(days=1)
-_MARKER_PREFIX = "lifecycle#"
+_MARKER = "lifecycle#"
 
 
-def complete(
-    autoscaling: AutoScalingClient,
-    group: str,
-    hold: LifecycleHold,
-    result: Literal["CONTINUE", "ABANDON"],
-) -> None:
-    """Complete the held launch action. Auto Scaling answers ValidationError when the action
-    is no longer held (its HeartbeatTimeout ran out, or it was completed already)."""
-    autoscaling.complete_lifecycle_action(
-        LifecycleHookName=hold.hook_name,
-        AutoScalingGroupName=group,
-        LifecycleActionToken=hold.token,
-        LifecycleActionResult=result,
-        InstanceId=hold.instance_id,
-    )
+def complete(autoscaling: AutoScalingClient, group: str, hold: LifecycleHold, result: Result) -> bool:
+    """Complete the held action; False when it was no longer held."""
+    try:
+        autoscaling.complete_lifecycle_action(
+            LifecycleHookName=hold.hook_name,
+            AutoScalingGroupName=group,
+            LifecycleActionToken=hold.token,
+            LifecycleActionResult=result,
+            InstanceId=hold.instance_id,
+        )
+    except ClientError as error:
+        if error_code(error) != "ValidationError":
+            raise
+        return False
+    return True
 
 
-def mark_cleared_before_service(
-    dynamodb: DynamoDBClient,
-    table: str,
-    instance_id: str,
-    command_id: str,
-    now: dt.datetime | None = None,
-) -> None:
-    expires = (now or dt.datetime.now(dt.UTC)) + MARKER_RETENTION
-    dynamodb.update_item(
+def heartbeat(autoscaling: AutoScalingClient, group: str, hold: LifecycleHold) -> bool:
+    """Keep the action held for another HeartbeatTimeout; False when it is no longer held."""
+    try:
+        autoscaling.record_lifecycle_action_heartbeat(
+            LifecycleHookName=hold.hook_name,
+            AutoScalingGroupName=group,
+            LifecycleActionToken=hold.token,
+            InstanceId=hold.instance_id,
+        )
+    except ClientError as error:
+        if error_code(error) != "ValidationError":
+            raise
+        return False
+    return True
+
+
+def mark_cleared(db: DynamoDBClient, table: str, instance_id: str, clear_id: str, now: dt.datetime) -> None:
+    db.update_item(
         TableName=table,
-        Key={"commandId": {"S": _MARKER_PREFIX + instance_id}},
-        UpdateExpression="SET clearedBy = :command, #ttl = :ttl",
+        Key={KEY: {"S": _MARKER + instance_id}},
+        UpdateExpression="SET clearedBy = :clear, #ttl = :ttl",
         ExpressionAttributeNames={"#ttl": "ttl"},
         ExpressionAttributeValues={
-            ":command": {"S": command_id},
-            ":ttl": {"N": str(int(expires.timestamp()))},
+            ":clear": {"S": clear_id},
+            ":ttl": {"N": str(int((now + MARKER_RETENTION).timestamp()))},
         },
     )
 
 
-def cleared_before_service(dynamodb: DynamoDBClient, table: str, instance_id: str) -> str | None:
-    """The command that cleared the instance under the hook, or None."""
-    answer = dynamodb.get_item(
-        TableName=table,
-        Key={"commandId": {"S": _MARKER_PREFIX + instance_id}},
-        ConsistentRead=True,
-    )
-    item = answer.get("Item", {})
+def cleared_by(db: DynamoDBClient, table: str, instance_id: str, now: dt.datetime) -> str | None:
+    """The clear that cleared the instance under the hook in the last day, or None."""
+    item = db.get_item(TableName=table, Key={KEY: {"S": _MARKER + instance_id}}, ConsistentRead=True).get("Item", {})
     # DynamoDB deletes expired items within days, not at once: the ttl is checked here too.
-    ttl = int(item.get("ttl", {}).get("N", "0"))
-    if ttl < dt.datetime.now(dt.UTC).timestamp():
+    if int(item.get("ttl", {}).get("N", "0")) < now.timestamp():
         return None
     value = item.get("clearedBy", {}).get("S")
     return value if isinstance(value, str) else None

@@ -28,8 +28,9 @@ CACHE_SECONDS = 900
 # The retry button an alert carries (the notifier) and a press names (the dispatcher).
 RETRY_BLOCK_ID = "apcu_retry"
 RETRY_ACTION_ID = "retry"
-# What template.yaml's created app secret holds until someone puts the app's values in it.
+# What template.yaml's created secrets hold until someone puts the real values in them.
 PLACEHOLDER = "REPLACE_ME"
+WEBHOOK_PLACEHOLDER = "REPLACE_ME_WITH_THE_SLACK_WEBHOOK_URL"
 
 # Bot tokens start xoxb- (api.slack.com, "Token types"); channel ids start C (public), G
 # (private) or D (direct message), then upper-case letters and digits.
@@ -47,6 +48,10 @@ class SlackAppConfigError(ValueError):
 
 class AppSecretError(RuntimeError):
     """The app secret cannot be read or does not hold what app mode needs."""
+
+
+class SecretUnreadable(AppSecretError):
+    """Secrets Manager would not give a Slack secret's value."""
 
 
 @dataclass(frozen=True)
@@ -93,17 +98,27 @@ class SlackAppSettings:
         return cls(mode=mode, secret_arn=secret_arn, api_url=api_url)
 
 
+def read_secret(provider: SecretsProvider, secret_arn: str, *, max_age: int = CACHE_SECONDS) -> Any:
+    """A Slack secret's value (the webhook URL, or the app's JSON) through Powertools
+    parameters. The error names only AWS's error code: no botocore exception, which may carry
+    the request, is chained to it."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from botocore.exceptions import ClientError
+
+    problem = ""
+    try:
+        return provider.get(secret_arn, max_age=max_age)
+    except GetParameterError as error:
+        cause = error.__cause__ or error.__context__
+        code = cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else ""
+        problem = code or type(cause or error).__name__
+    raise SecretUnreadable(f"Slack secret {secret_arn} cannot be read ({problem})")
+
+
 def read_app_secret(
     provider: SecretsProvider, secret_arn: str, *, max_age: int = CACHE_SECONDS
 ) -> AppSecret:
-    # Imported here: the settings above are read at every cold start, in webhook mode too,
-    # and Powertools' parameters package costs some 5 ms to import.
-    from apcu_clear import secret_value
-
-    value, problem = secret_value.read(provider, secret_arn, max_age=max_age)
-    if problem:
-        raise AppSecretError(f"Slack app secret {secret_arn} {problem}")
-    return parse_app_secret(value, secret_arn)
+    return parse_app_secret(read_secret(provider, secret_arn, max_age=max_age), secret_arn)
 
 
 def parse_app_secret(value: object, secret_arn: str) -> AppSecret:
@@ -145,3 +160,33 @@ def parse_app_secret(value: object, secret_arn: str) -> AppSecret:
         signing_secret=checked["signingSecret"],
         channel=checked["channel"],
     )
+
+
+def read_webhook_url(provider: SecretsProvider, secret_arn: str, *, max_age: int = CACHE_SECONDS) -> str:
+    return parse_webhook(read_secret(provider, secret_arn, max_age=max_age), secret_arn)
+
+
+def parse_webhook(value: object, secret_arn: str) -> str:
+    """A webhook URL from the secret's value: the URL itself, or JSON {"url": "..."}."""
+    where = f"Slack webhook secret {secret_arn}"
+    if not isinstance(value, str) or not value.strip():
+        raise AppSecretError(f"{where} is empty or not a string")
+    text = value.strip()
+    if text == WEBHOOK_PLACEHOLDER:
+        raise AppSecretError(
+            f"{where} still holds the placeholder the stack created it with: put the Slack webhook "
+            "URL in it before the first clear (aws secretsmanager put-secret-value; docs/deploy.md)"
+        )
+    if text.startswith("{"):
+        try:
+            document: Any = json.loads(text)
+        except ValueError:
+            document = None
+        url = document.get("url") if isinstance(document, dict) else None
+        if not isinstance(url, str):
+            raise AppSecretError(f'{where} is JSON without a string "url" key')
+        text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname or any(c.isspace() for c in text):
+        raise AppSecretError(f"{where} does not hold an http(s) URL with a host")
+    return text

@@ -4,20 +4,16 @@ of them SSM cannot reach now. SSM itself would report "Success" for a command th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from apcu_dispatcher.errors import Refusal
+from apcu_clear.agents import NOT_REGISTERED, ONLINE, ping_statuses
+from apcu_clear.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_ssm import SSMClient
 
-# DescribeInstanceInformation: at most 100 values per filter and 5..50 results per page
-# (botocore SSM model); 50 ids per call fill exactly one page.
-_IDS_PER_CALL = 50
-_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -44,9 +40,7 @@ def plan_flush(group: str, autoscaling: AutoScalingClient, ssm: SSMClient) -> Pl
         "AutoScalingGroups"
     ]
     if not groups:
-        raise Refusal(
-            404, f"Auto Scaling group {group} does not exist", field="group", rule="exists"
-        )
+        raise NotFound(f"Auto Scaling group {group} does not exist", field="group", rule="exists")
     found = groups[0]
     states = [(i["InstanceId"], i["LifecycleState"]) for i in found.get("Instances", [])]
     in_service = tuple(sorted(i for i, state in states if state == "InService"))
@@ -54,14 +48,13 @@ def plan_flush(group: str, autoscaling: AutoScalingClient, ssm: SSMClient) -> Pl
     terminating = sum(1 for _, state in states if state.startswith("Terminating"))
     desired = found["DesiredCapacity"]
     if not in_service:
-        raise Refusal(
-            409,
+        raise Conflict(
             f"Auto Scaling group {group} has no InService instance "
             f"(desired {desired}, pending {pending}, terminating {terminating}); nothing to clear",
             field="group",
             rule="in-service",
         )
-    ping = ping_statuses(in_service, ssm)
+    ping = ping_statuses(ssm, in_service)
     warnings = [_scaling_warning(desired, len(in_service), pending, terminating)]
     warnings += [_instance_warning(i, ping.get(i)) for i in in_service]
     return Plan(
@@ -70,41 +63,20 @@ def plan_flush(group: str, autoscaling: AutoScalingClient, ssm: SSMClient) -> Pl
         in_service=in_service,
         pending=pending,
         terminating=terminating,
-        managed_online=sum(1 for i in in_service if ping.get(i) == "Online"),
+        managed_online=sum(1 for i in in_service if ping.get(i) == ONLINE),
         warnings=tuple(w for w in warnings if w is not None),
     )
 
 
-def ping_statuses(instance_ids: Sequence[str], ssm: SSMClient) -> dict[str, str]:
-    """PingStatus by instance id; an instance SSM does not manage is absent."""
-    paginator = ssm.get_paginator("describe_instance_information")
-    statuses: dict[str, str] = {}
-    for chunk in _chunks(instance_ids, _IDS_PER_CALL):
-        pages = paginator.paginate(
-            Filters=[{"Key": "InstanceIds", "Values": list(chunk)}],
-            PaginationConfig={"PageSize": _PAGE_SIZE},
-        )
-        for page in pages:
-            for info in page.get("InstanceInformationList", []):
-                if "InstanceId" in info:
-                    statuses[info["InstanceId"]] = info.get("PingStatus", "Unknown")
-    return statuses
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _instance_warning(instance_id: str, ping_status: str | None) -> PlanWarning | None:
-    if ping_status is None:
+    if ping_status in (None, NOT_REGISTERED):
         return PlanWarning(
             "not-managed",
             f"{instance_id} is InService but not a managed node (no SSM agent registered); "
             "it will not be cleared",
             instance_id,
         )
-    if ping_status != "Online":
+    if ping_status != ONLINE:
         return PlanWarning(
             "not-online",
             f"{instance_id} is InService but its SSM agent is {ping_status}; "

@@ -14,8 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from apcu_clear.item import LifecycleHold
-from apcu_dispatcher.errors import Refusal
+from apcu_clear.errors import InvalidRequest
+from apcu_clear.record import LifecycleHold
 
 # The prefix rule shared with apcu.php and the SSM document (template.yaml's FlushDocument).
 PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -42,11 +42,11 @@ _GROUPS_LISTED = 10
 _BODY = "body"
 
 
-class ValidationError(Refusal):
-    """The request breaks a rule; it is answered 400 and nothing is sent."""
+class ValidationError(InvalidRequest):
+    """The request breaks a rule; nothing is sent."""
 
     def __init__(self, field: str, rule: str, message: str) -> None:
-        super().__init__(400, message, field=field, rule=rule)
+        super().__init__(message, field=field, rule=rule)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from apcu_clear.item import CommandRecord
+from apcu_clear.record import Clear
 from apcu_clear.slack_app import RETRY_ACTION_ID, RETRY_BLOCK_ID
 from apcu_notifier.config import Language
 from apcu_notifier.messages import messages
@@ -44,7 +44,7 @@ class VerdictMessages:
     alert: Payload | None
 
 
-def started(record: CommandRecord, *, language: Language, region: str) -> Payload:
+def started(record: Clear, *, language: Language, region: str) -> Payload:
     """The clear's message while its command runs: who asked for what, on which group."""
     m = messages(language)
     job = m.jobs.get(record.action, m.jobs["clear-apcu"])
@@ -56,9 +56,9 @@ def started(record: CommandRecord, *, language: Language, region: str) -> Payloa
         (m.label_comment, escape_clip(record.comment, 500) if record.comment else m.none),
         (m.label_prefix, f"`{escape(record.prefix)}`" if record.prefix else m.whole_cache),
         (m.label_action, f"`{escape(record.action)}`"),
-        (m.label_command, f"`{escape(record.command_id)}`"),
+        (m.label_command, f"`{escape(record.clear_id)}`"),
     ]
-    link = m.console_link.format(url=console_url(region, record.command_id))
+    link = m.console_link.format(url=console_url(region, record.clear_id))
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -77,7 +77,7 @@ def started(record: CommandRecord, *, language: Language, region: str) -> Payloa
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": link}]},
     ]
-    text = m.fallback.format(title=title, target=group, command_id=escape(record.command_id))
+    text = m.fallback.format(title=title, target=group, command_id=escape(record.clear_id))
     return {"text": clip(text, FALLBACK_TEXT), "blocks": blocks}
 
 
@@ -109,7 +109,7 @@ def for_verdict(
             group=escape_clip(group, 200), first=escape(first_command_id)
         )
         blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]})
-    stale = len(verdict.stale) if verdict.is_alert else 0
+    stale = verdict.stale_count if verdict.is_alert else 0
     if stale and first_command_id:
         blocks.append(retry_button(first_command_id, stale, language))
     message = {"text": parts.text, "blocks": blocks[:MAX_BLOCKS]}

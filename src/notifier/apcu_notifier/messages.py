@@ -152,6 +152,8 @@ class Messages:
     ordinals: tuple[str, ...]
     # The brake: the stop alarm held the invocations that had not run yet.
     title_stopped: str
+    title_cancelled: str
+    summary_cancelled: str
     summary_stopped: str
     stopped_next: str
     # A warm-pool instance held by the launch lifecycle hook whose clear did not pass.
@@ -305,10 +307,6 @@ EN = Messages(
         UnreadableReason.NO_COMMAND_ID: "the Message has no commandId",
         UnreadableReason.BAD_COMMAND_ID: "the commandId is not a Run Command id",
         UnreadableReason.UNKNOWN_STATUS: "the status is not one SSM sends",
-        UnreadableReason.BAD_WATCHDOG_EVENT: "the watchdog event has no valid commandId",
-        UnreadableReason.BAD_WATCHDOG_ATTEMPT: (
-            "the watchdog event's attempt is not a whole number from 0 to 8"
-        ),
     },
     title_stuck="🚨 {job} still running after its expiry",
     summary_stuck=(
@@ -356,6 +354,11 @@ EN = Messages(
         "unconfirmed": "no answer from opcache.php, the reset is not proven",
     },
     title_stopped="🛑 {job} stopped by the stop alarm",
+    title_cancelled="🛑 {job} cancelled by an operator",
+    summary_cancelled=(
+        "Someone cancelled the command before every instance {the_job}: {succeeded} of "
+        "{expected} did, {stale} still hold the old cache. Nothing retries a cancelled clear by itself."
+    ),
     summary_stopped=(
         "The stop alarm {alarms} went into ALARM while {the_job} ran, so SSM started it on no "
         "further instance: {succeeded} of {expected} in {target} finished before, and {stale} "
@@ -548,10 +551,6 @@ JA = Messages(
         UnreadableReason.NO_COMMAND_ID: "commandId がありません",
         UnreadableReason.BAD_COMMAND_ID: "commandId が Run Command の ID の形式ではありません",
         UnreadableReason.UNKNOWN_STATUS: "SSM が送らないステータスです",
-        UnreadableReason.BAD_WATCHDOG_EVENT: "ウォッチドッグのイベントに有効な commandId がありません",
-        UnreadableReason.BAD_WATCHDOG_ATTEMPT: (
-            "ウォッチドッグのイベントの attempt が 0 から 8 までの整数ではありません"
-        ),
     },
     title_stuck="🚨 有効期限を過ぎても {job}が終わっていません",
     summary_stuck=(
@@ -596,6 +595,11 @@ JA = Messages(
         "unconfirmed": "opcache.php の応答がなく、リセットを確認できない",
     },
     title_stopped="🛑 停止アラームで {job}が止まりました",
+    title_cancelled="🛑 {job}がオペレーターによって取り消されました",
+    summary_cancelled=(
+        "すべてのインスタンスで{the_job}前にコマンドが取り消されました。{expected} 台中 {succeeded} 台は完了し、"
+        "{stale} 台は古いキャッシュのままです。取り消されたクリアは自動では再試行しません。"
+    ),
     summary_stopped=(
         "{the_job}の実行中に停止アラーム {alarms} が ALARM になったため、SSM は残りの"
         "インスタンスで実行を始めませんでした。{target} の {expected} 台中 {succeeded} 台は"

@@ -1,11 +1,12 @@
-"""SNS event -> typed Run Command notifications; a watchdog event -> the command to check.
+"""What the notifier is invoked with: SSM's notifications (an SNS event), or the start of a
+clear ({"commandId": ...}, from the dispatcher or the relay).
 
-Bad input policy: the event itself must be an SNS event with a non-empty ``Records`` list,
-otherwise `InvalidEvent` is raised (there is nothing to describe, and Lambda keeps the event in
-its failure destination). Inside a valid event, a record that cannot be read (no ``Sns``
-envelope, a Message that is not JSON, no usable ``commandId``, an unknown ``status``) becomes an
-`UnreadableNotification`: the handler logs it and posts an "unreadable notification" alert with
-an escaped excerpt, so it is never dropped in silence, and retrying would not make it readable.
+Bad input policy: an event that is neither raises `InvalidEvent` (there is nothing to describe;
+the execution fails and its event lands in the dead-letter queue). Inside an SNS event, a
+record that cannot be read (no ``Sns`` envelope, a Message that is not JSON, no usable
+``commandId``, an unknown ``status``) becomes an `UnreadableNotification`: the relay logs it and
+posts an "unreadable notification" alert with an escaped excerpt, so it is never dropped in
+silence, and retrying would not make it readable.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-from apcu_clear.schedule import WATCHDOG_SOURCE
 
 # CommandStatus and the invocation-only Delayed (docs/facts.md, botocore ssm model).
 FINAL_STATUSES = frozenset({"Success", "Failed", "TimedOut", "Cancelled"})
@@ -29,14 +28,10 @@ _COMMAND_ID = re.compile(
 )
 
 EXCERPT_CHARS = 500
-# The Input of a watchdog schedule (apcu_clear.schedule): {"source": WATCHDOG_SOURCE,
-# "commandId": "...", "attempt": n}; the dispatcher's first schedule has no attempt (0), each
-# follow-up the notifier arms counts up to MAX_FOLLOW_UPS (apcu_notifier.watchdog).
-MAX_FOLLOW_UPS = 8
 
 
 class InvalidEvent(ValueError):
-    """The Lambda event is not an SNS event with records."""
+    """The event is neither SSM's notifications nor the start of a clear."""
 
 
 class UnreadableReason(StrEnum):
@@ -49,8 +44,6 @@ class UnreadableReason(StrEnum):
     NO_COMMAND_ID = "the Message has no commandId"
     BAD_COMMAND_ID = "the commandId is not a Run Command id"
     UNKNOWN_STATUS = "the Message has an unknown status"
-    BAD_WATCHDOG_EVENT = "the watchdog event has no valid commandId"
-    BAD_WATCHDOG_ATTEMPT = "the watchdog event's attempt is not a whole number from 0 to 8"
 
 
 @dataclass(frozen=True)
@@ -83,29 +76,34 @@ class UnreadableNotification:
 
 
 @dataclass(frozen=True)
-class WatchdogNotification:
-    """The command's expiry has passed: judge it if SSM's notification has not done so."""
+class ClearStart:
+    """Run the clear of this id: the one payload every starter sends, so that the execution's
+    name (the same id) makes the start idempotent."""
 
-    command_id: str
-    # 0 for the dispatcher's schedule, n for the notifier's n-th follow-up.
-    attempt: int = 0
-    # A follow-up armed because SNS said this final status before ListCommands did: SSM's
-    # notification did arrive, so a verdict it leads to is SNS's, not a missing one's.
-    notified: str = ""
+    clear_id: str
 
-
-Notification = (
-    CommandNotification | InvocationNotification | UnreadableNotification | WatchdogNotification
-)
+    def payload(self) -> dict[str, str]:
+        return {"commandId": self.clear_id}
 
 
-def parse_event(event: object) -> list[Notification]:
-    """Every record of an SNS event, in order, each typed or marked unreadable; or the one
-    command of a watchdog event."""
+Notification = CommandNotification | InvocationNotification | UnreadableNotification
+
+
+def is_clear_start(event: object) -> bool:
+    return isinstance(event, dict) and set(event) == {"commandId"}
+
+
+def parse_clear_start(event: dict[str, Any]) -> ClearStart:
+    clear_id = event.get("commandId")
+    if not isinstance(clear_id, str) or not _COMMAND_ID.fullmatch(clear_id):
+        raise InvalidEvent(f"a clear's start names its id as commandId, a UUID; got {_excerpt(clear_id)!r}")
+    return ClearStart(clear_id)
+
+
+def parse_notifications(event: object) -> list[Notification]:
+    """Every record of an SNS event, in order, each typed or marked unreadable."""
     if not isinstance(event, dict):
         raise InvalidEvent(f"expected an SNS event (a JSON object), got {type(event).__name__}")
-    if event.get("source") == WATCHDOG_SOURCE:
-        return [_parse_watchdog(event)]
     records = event.get("Records")
     if not isinstance(records, list) or not records:
         raise InvalidEvent("the event has no Records: it is not an SNS notification")
@@ -159,22 +157,6 @@ def _parse_message(message: dict[str, Any], raw: str, message_id: str) -> Notifi
         event_time=event_time if isinstance(event_time, str) else "",
         message_id=message_id,
     )
-
-
-def _parse_watchdog(event: dict[str, Any]) -> Notification:
-    command_id = event.get("commandId")
-    if not isinstance(command_id, str) or not _COMMAND_ID.fullmatch(command_id):
-        return UnreadableNotification(UnreadableReason.BAD_WATCHDOG_EVENT, _excerpt(event), "")
-    attempt = event.get("attempt", 0)
-    # bool is an int in Python; true is no count.
-    if (
-        isinstance(attempt, bool)
-        or not isinstance(attempt, int)
-        or not 0 <= attempt <= MAX_FOLLOW_UPS
-    ):
-        return UnreadableNotification(UnreadableReason.BAD_WATCHDOG_ATTEMPT, _excerpt(event), "")
-    notified = event.get("notified", "")
-    return WatchdogNotification(command_id, attempt, notified if notified in FINAL_STATUSES else "")
 
 
 def _excerpt(value: object) -> str:

@@ -214,6 +214,7 @@ def _title(verdict: Verdict, m: Messages) -> str:
         VerdictKind.TEST_EVENT: m.title_test_event,
         VerdictKind.OLD_CODE: m.title_old_code,
         VerdictKind.STOPPED: m.title_stopped,
+        VerdictKind.CANCELLED: m.title_cancelled,
     }[verdict.kind].format(job=job.job, done=job.done)
 
 
@@ -270,7 +271,7 @@ def _summary(
             m.summary_stuck.format(
                 status=status, succeeded=verdict.succeeded, targeted=verdict.targeted
             ),
-            m.stuck_watched if verdict.watched else m.stuck_unwatched,
+            m.stuck_watched,
         ]
     if kind is VerdictKind.NEVER_ENDED:
         watched = verdict.watched_for or dt.timedelta()
@@ -329,8 +330,8 @@ def _summary(
             m.summary_mismatch.format(reached=verdict.reached, target=target, expected=expected)
         )
     elif kind is VerdictKind.STOPPED:
-        stale = len(verdict.missing_instances) + len({p.instance_id for p in verdict.problems})
-        alarms = escape_clip(m.list_separator.join(verdict.stopped_by), TARGET_TEXT)
+        stale = verdict.stale_count
+        alarms = escape_clip(m.list_separator.join(a.name for a in verdict.stopped_by), TARGET_TEXT)
         lines.append(
             m.summary_stopped.format(
                 alarms=f"*{alarms}*",
@@ -341,12 +342,18 @@ def _summary(
                 stale=stale,
             )
         )
+    elif kind is VerdictKind.CANCELLED:
+        lines.append(
+            m.summary_cancelled.format(
+                the_job=the_job, succeeded=verdict.succeeded, expected=expected, stale=verdict.stale_count
+            )
+        )
     elif kind is VerdictKind.FAILED:
         lines.append(m.summary_failed.format(status=status))
         if verdict.status_details == RATE_EXCEEDED:
             lines.append(m.summary_rate_exceeded)
     if verdict.missing_instances:
-        lines.append(m.summary_missing.format(count=len(verdict.missing_instances)))
+        lines.append(m.summary_missing.format(count=verdict.missing_count))
     if verdict.problems and kind is not VerdictKind.NO_TARGETS:
         suffix = (
             m.cleared_partial.format(entries=c.entries, instances=c.instances)
@@ -356,7 +363,7 @@ def _summary(
         cleared_said = cleared_said or bool(suffix)
         lines.append(
             m.summary_partial.format(
-                failed=len(verdict.problems),
+                failed=verdict.problem_count,
                 reached=verdict.reached,
                 cleared=suffix,
                 the_job=the_job,
@@ -368,11 +375,11 @@ def _summary(
     if verdict.joined_after:
         lines.append(
             m.summary_joined.format(
-                count=len(verdict.joined_after), the_job=the_job, no_job=job.no_job
+                count=verdict.joined_count, the_job=the_job, no_job=job.no_job
             )
         )
     if verdict.outside:
-        lines.append(m.summary_outside.format(count=len(verdict.outside)))
+        lines.append(m.summary_outside.format(count=verdict.outside_count))
     if verdict.hibernated_warm_pools:
         pools = escape_clip(m.list_separator.join(verdict.hibernated_warm_pools), TARGET_TEXT)
         # The promise that the stack clears each instance leaving the pool holds only while
@@ -392,7 +399,7 @@ def _summary(
     if c is not None and not cleared_said:
         lines.append(m.cleared.format(entries=c.entries, instances=c.instances))
     lines += _reset_lines(verdict, m)
-    if kind is VerdictKind.STOPPED:
+    if kind in (VerdictKind.STOPPED, VerdictKind.CANCELLED):
         lines.append(m.stopped_next.format(command_id=escape(verdict.command_id)))
     if verdict.is_alert and verdict.lifecycle_result:
         lines.append(m.held_abandon if verdict.lifecycle_result == "ABANDON" else m.held_continue)
@@ -415,7 +422,7 @@ def _reset_lines(verdict: Verdict, m: Messages) -> list[str]:
     if r.file_cache:
         lines.append(m.caveat_file_cache.format(count=len(r.file_cache)))
     if r.validate_timestamps:
-        lines.append(m.caveat_validate_timestamps.format(count=len(r.validate_timestamps)))
+        lines.append(m.caveat_validate_timestamps.format(count=r.validate_timestamps))
     return lines
 
 
@@ -566,12 +573,12 @@ def _outside(verdict: Verdict, m: Messages) -> str:
             )
         )
     return _pack(
-        m.outside_title.format(count=len(verdict.outside)),
+        m.outside_title.format(count=verdict.outside_count),
         items,
         m,
         separator="\n",
         max_items=MAX_LISTED_INSTANCES,
-        total=len(verdict.outside),
+        total=verdict.outside_count,
     )
 
 
@@ -593,9 +600,9 @@ def _problems(verdict: Verdict, m: Messages) -> str:
             )
         block = code_block(problem.excerpt, EXCERPT_TEXT) if problem.excerpt else ""
         items.append(f"{line}\n{block}" if block else line)
-    title = m.problems_title.format(count=len(verdict.problems))
+    title = m.problems_title.format(count=verdict.problem_count)
     return _pack(
-        title, items, m, separator="\n", max_items=MAX_LISTED_PROBLEMS, total=len(verdict.problems)
+        title, items, m, separator="\n", max_items=MAX_LISTED_PROBLEMS, total=verdict.problem_count
     )
 
 

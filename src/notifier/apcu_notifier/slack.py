@@ -1,57 +1,58 @@
-"""Post a payload to a Slack incoming webhook, with bounded retries.
+"""The notifier's two ways to Slack, one call each: an incoming webhook (webhook mode) or the
+Web API with a bot token (app mode), both through slack_sdk. Retries are the clear's: a call
+that fails raises SlackUnavailable (worth another attempt, after `retry_after`) or SlackRejected
+(a refusal no retry cures, with what to fix), and the post step's retry strategy decides.
 
-429 waits for Retry-After, 5xx, connect timeouts and connection errors back off with jitter,
-and a permanent 4xx raises at once (api.slack.com, incoming webhooks: errors; rate limits).
-Every attempt and wait is bounded by the time the Lambda has left, less the policy's margin
-(the caller's time to record the post). A post that finally fails raises, so Lambda retries
-the event and its failure destination keeps it.
+A call sent whole that Slack did not answer in time was probably taken: it raises
+DeliveryUnconfirmed, which is not retried, so that a message is posted at most once.
 
-A read timeout is not retried: the request was sent whole and Slack did not answer in time,
-so the message was probably delivered, and a retry would probably post it twice. The post is
-returned unconfirmed (docs/design.md, "After the post").
-
-requests' exceptions carry the URL, and the URL is the secret: they are never logged,
-re-raised or chained; only their type name is kept.
+Secrets never leave here: the webhook URL and the bot token are in no message, log or error.
+slack_sdk's exceptions keep the request (URL, Authorization header), so ours are raised outside
+their except blocks, with no chain back to them; and slack_sdk's loggers, which log requests at
+DEBUG, are kept at WARNING.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import random
-import re
-import time
-from collections.abc import Callable
+import socket
+import urllib.error
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import requests
+    from slack_sdk import WebClient
 
-# urllib3 logs the request line (the webhook's path) at DEBUG.
-logging.getLogger("urllib3").setLevel(logging.WARNING)
+logging.getLogger("slack_sdk").setLevel(logging.WARNING)
 
-_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+CONNECT_AND_READ_SECONDS = 10
+DEFAULT_RETRY_AFTER = 1.0
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    # Seconds kept back from the Lambda's remaining time to log and raise cleanly.
-    margin: float = 2.0
-    connect_timeout: float = 3.05
-    read_timeout: float = 10.0
-    # Slack sends Retry-After in seconds; a missing one means "about a second" (rate limits).
-    default_retry_after: float = 1.0
-
-
-@dataclass(frozen=True)
-class Delivery:
-    attempts: int
-    # False when the last attempt timed out reading Slack's answer: probably delivered.
-    confirmed: bool = True
+_REINSTALL = (
+    "Slack refused the bot token ({code}): reinstall the app to the workspace and put its bot "
+    "token (xoxb-…) in the app secret (docs/deploy.md, Slack app)"
+)
+# What to do about each refusal a retry cannot cure.
+FIXES = {
+    "invalid_auth": _REINSTALL,
+    "not_authed": _REINSTALL,
+    "account_inactive": _REINSTALL,
+    "token_revoked": _REINSTALL,
+    "token_expired": _REINSTALL,
+    "missing_scope": "the app lacks the chat:write scope ({code}): add it, reinstall the app and put the new bot token in the app secret",
+    "channel_not_found": (
+        "Slack knows no channel {channel} the bot can see ({code}): put the channel's id (C…, "
+        "from its details, not its name) in the app secret; a private channel needs the bot invited"
+    ),
+    "not_in_channel": "the bot is not a member of channel {channel} ({code}): /invite the app there",
+    "is_archived": "channel {channel} is archived ({code}): unarchive it, or put another channel's id in the app secret",
+    "invalid_payload": "Slack refused the message's shape ({code})",
+    "no_service": "the incoming webhook was removed or disabled ({code}): put a working webhook URL in the webhook secret",
+    "channel_is_archived": "the webhook's channel is archived ({code}): unarchive it, or make a new webhook",
+    "action_prohibited": "a Slack admin restricted the webhook ({code})",
+}
+# The clear's message is gone (deleted, or its channel changed): post the verdict anew.
+MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message"})
 
 
 class SlackError(RuntimeError):
@@ -59,104 +60,103 @@ class SlackError(RuntimeError):
 
 
 class SlackRejected(SlackError):
-    """Slack refused the message for good (bad payload, webhook revoked, channel gone)."""
+    """Slack refused the call for good; the message says what to fix."""
 
-    def __init__(self, status: int, code: str) -> None:
-        super().__init__(f"Slack rejected the message: HTTP {status} {code}")
-        self.status = status
+    def __init__(self, method: str, code: str, channel: str = "") -> None:
+        fix = FIXES.get(code, "HTTP error {code}").format(code=code, channel=channel)
+        super().__init__(f"Slack refused {method}: {fix}")
         self.code = code
 
 
-class MessageBusy(RuntimeError):
-    """App mode: another invocation is still posting the clear's message (apcu_notifier.
-    app_flow); the verdict is judged again shortly. Defined here, with the errors both modes
-    import, so that catching it loads no slack_sdk."""
-
-
 class SlackUnavailable(SlackError):
-    """Slack did not accept the message within the attempts and time allowed."""
+    """Slack did not take the call now (429, 5xx, no connection): try again after `retry_after`."""
+
+    def __init__(self, method: str, why: str, retry_after: float = 0.0) -> None:
+        super().__init__(f"Slack did not take {method} ({why})")
+        self.retry_after = retry_after
 
 
-def post(
-    payload: dict[str, Any],
-    *,
-    url: str,
-    session: requests.Session,
-    remaining: Callable[[], float],
-    policy: RetryPolicy = RetryPolicy(),
-    sleep: Callable[[float], None] = time.sleep,
-    jitter: Callable[[], float] = random.random,
-) -> Delivery:
-    """Post once successfully (or, after a read timeout, probably); how many attempts it took."""
-    # Imported on the first post: app mode (apcu_notifier.slack_web) never loads requests.
-    import requests
-
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    last = "no attempt"
-    for attempt in range(1, policy.max_attempts + 1):
-        left = remaining() - policy.margin
-        if left <= 0:
-            raise SlackUnavailable(f"no time left to post to Slack (last: {last})")
-        failure = ""
-        response: requests.Response | None = None
-        # Connect and read together end within what is left.
-        connect = min(policy.connect_timeout, left / 2)
-        try:
-            response = session.post(
-                url,
-                data=body,
-                headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=(connect, min(policy.read_timeout, left - connect)),
-                # A webhook never redirects; following one would send the payload elsewhere.
-                allow_redirects=False,
-            )
-        except requests.ReadTimeout:
-            return Delivery(attempt, confirmed=False)
-        except requests.RequestException as error:
-            failure = type(error).__name__
-        if response is not None:
-            status = response.status_code
-            if 200 <= status < 300:
-                return Delivery(attempt)
-            if status == 429:
-                wait = _retry_after(response, policy.default_retry_after)
-                failure = f"HTTP 429 rate_limited, Retry-After {wait:g} s"
-                if wait > remaining() - policy.margin:
-                    raise SlackUnavailable(
-                        f"Slack asked to wait {wait:g} s, more than this invocation has left"
-                    )
-            elif status >= 500 or status == 408:
-                failure = f"HTTP {status} {_error_code(response)}"
-                wait = _backoff(attempt, policy, jitter)
-            else:
-                raise SlackRejected(status, _error_code(response))
-        else:
-            wait = _backoff(attempt, policy, jitter)
-        last = failure
-        if attempt == policy.max_attempts:
-            break
-        if wait > remaining() - policy.margin:
-            raise SlackUnavailable(f"no time left to retry the Slack post (last: {last})")
-        sleep(wait)
-    raise SlackUnavailable(
-        f"Slack did not accept the message after {policy.max_attempts} attempts (last: {last})"
-    )
+class DeliveryUnconfirmed(SlackError):
+    """Sent whole, not answered in time: probably posted, and not sent again."""
 
 
-def _backoff(attempt: int, policy: RetryPolicy, jitter: Callable[[], float]) -> float:
-    # Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter").
-    return jitter() * min(policy.max_delay, policy.base_delay * 2.0 ** (attempt - 1))
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
 
 
-def _retry_after(response: requests.Response, default: float) -> float:
+def post_webhook(url: str, payload: dict[str, Any]) -> None:
+    from slack_sdk.webhook import WebhookClient
+
+    failure: SlackError | None = None
     try:
-        header = str(response.headers.get("Retry-After", ""))
-        return max(0.0, float(header))
-    except ValueError:
-        return default
+        answer = WebhookClient(url, timeout=CONNECT_AND_READ_SECONDS).send_dict(payload)
+    except (TimeoutError, socket.timeout):
+        failure = DeliveryUnconfirmed("the webhook did not answer in time; the message was probably posted")
+    except (urllib.error.URLError, OSError) as error:
+        failure = SlackUnavailable("the webhook", type(error).__name__)
+    else:
+        failure = _webhook_answer(answer.status_code, answer.body, answer.headers)
+    if failure is not None:
+        raise failure
 
 
-def _error_code(response: requests.Response) -> str:
-    """Slack's error code from the body (e.g. invalid_payload), reduced to a safe token."""
-    match = _ERROR_CODE.match(response.text[:200].strip())
-    return match.group(0) if match else "(no error code)"
+def _webhook_answer(status: int, body: str, headers: dict[str, Any]) -> SlackError | None:
+    if 200 <= status < 300:
+        return None
+    code = _code(body)
+    if status == 429:
+        return SlackUnavailable("the webhook", "HTTP 429", _retry_after(headers))
+    if status >= 500 or status == 408:
+        return SlackUnavailable("the webhook", f"HTTP {status} {code}")
+    return SlackRejected("the webhook", code)
+
+
+def call_web(client: WebClient, method: str, token: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One Web API call; its answer's fields."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    failure: SlackError | None = None
+    try:
+        # The token goes to the Authorization header only.
+        answer = client.api_call(method, json={**params, "token": token})
+    except SlackApiError as error:
+        status = int(error.response.status_code)
+        code = _code(error.response.get("error"))
+        if status == 429:
+            failure = SlackUnavailable(method, f"HTTP 429 {code}", _retry_after(error.response.headers))
+        elif status >= 500:
+            failure = SlackUnavailable(method, f"HTTP {status} {code}")
+        else:
+            failure = SlackRejected(method, code, str(params.get("channel", "")))
+    except (TimeoutError, socket.timeout):
+        failure = DeliveryUnconfirmed(f"Slack did not answer {method} in time; it was probably taken")
+    except (SlackClientError, urllib.error.URLError, OSError) as error:
+        failure = SlackUnavailable(method, type(error).__name__)
+    else:
+        return dict(answer.data) if isinstance(answer.data, dict) else {}
+    raise failure
+
+
+def web_client(api_url: str) -> WebClient:
+    from slack_sdk import WebClient
+
+    # Retries are the clear's (its post steps), not slack_sdk's.
+    return WebClient(base_url=api_url, timeout=CONNECT_AND_READ_SECONDS, retry_handlers=[])
+
+
+def _code(value: object) -> str:
+    text = str(value or "").strip()
+    return text if text.replace("_", "").isalnum() and len(text) <= 64 else "no error code"
+
+
+def _retry_after(headers: Any) -> float:
+    for name, value in dict(headers or {}).items():
+        if str(name).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return max(0.0, float(str(raw)))
+            except ValueError:
+                break
+    return DEFAULT_RETRY_AFTER

@@ -6,8 +6,12 @@ serve traffic count: for a group target, its InService instances. Instances outs
 instances that started after the clear was requested began with an empty cache.
 
 The order of the rules matters: a command that reached no instance is "no targets" (or the
-group has gone) whatever status SSM gave it; a command SSM ended Failed, TimedOut or Cancelled
+group has gone) whatever status SSM gave it; one the stop alarm held is "stopped" and one an
+operator cancelled "cancelled", whatever else failed; a command SSM ended Failed or TimedOut
 is "failed" when an instance that counts did not succeed; only then are counts compared.
+
+A verdict is checkpointed by the clear, so its lists are bounded (LISTED, STALE_LISTED) and
+each carries its full count beside it.
 """
 
 from __future__ import annotations
@@ -26,33 +30,37 @@ from apcu_notifier.facts import (
     IN_SERVICE,
     Facts,
     InvocationFacts,
-    error_text,
+    TriggeredAlarm,
     group_target,
     instance_ids,
     missing_in_service,
 )
 from apcu_notifier.notification import UnreadableReason
 
-FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
-# A command's StatusDetails, as SSM documents them (ListCommands, Command.StatusDetails, and the
-# user guide's "Understanding command statuses"). Final ones and the verdict each leads to:
-#   Success              judged by the counts and the invocations (Success hides Undeliverable,
+# A command's StatusDetails (ListCommands; the user guide's "Understanding command statuses"):
+#   Success              judged by counts and invocations (Success hides Undeliverable,
 #                        Delivery Timed Out and Access Denied invocations)
-#   No Instances In Tag  no targets (or nothing to clear when the group wants no instance)
-#   Access Denied        no targets when it reached nothing, else judged by the invocations
+#   No Instances In Tag  no targets (nothing to clear when the group wants no instance)
 #   Incomplete           partial: some invocations failed, too few to fail the command
-#                        (with MaxErrors 100% the Status may still say Failed)
-#   Failed, Delivery Timed Out, Execution Timed Out, Cancelled
-#                        failed, when an instance that counts did not succeed; when only
-#                        instances outside InService did not, judged by the counts
+#   Failed, Delivery Timed Out, Execution Timed Out
+#                        failed, when an instance that counts did not succeed
+#   Cancelled            an operator cancelled it (cancel-command): cancelled
 #   Rate Exceeded        failed: SSM cancelled it before it ran anywhere
 NO_INSTANCES_IN_TAG = "No Instances In Tag"
 INCOMPLETE = "Incomplete"
 RATE_EXCEEDED = "Rate Exceeded"
-EXCERPT_CHARS = 300
+FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
+CANCELLED = "Cancelled"
 # A Success invocation of an action that resets OPcache without opcache.php's "reset" line:
-# nothing proves the restart took (the document or the web node is not the one expected).
+# nothing proves the restart took.
 UNCONFIRMED = "unconfirmed"
+# What an attempt said of an instance it never reached.
+NOT_REACHED = "not reached"
+LISTED = 100
+STALE_LISTED = 1000
+# Stored example events (events/notifier/) use command ids with this prefix: a version-4 UUID
+# whose random bits are all zero, which SSM does not hand out.
+TEST_COMMAND_PREFIX = "00000000-0000-4000-8000-"
 
 
 class VerdictKind(StrEnum):
@@ -64,22 +72,26 @@ class VerdictKind(StrEnum):
     GROUP_NOT_FOUND = "group_not_found"
     UNKNOWN_COMMAND = "unknown_command"
     UNREADABLE = "unreadable"
-    # The watchdog found the command still running after its expiry; not its verdict.
+    # The command was still running a minute after its expiry: not its verdict, which follows.
     STUCK = "stuck"
-    # Still running when the watchdog's last follow-up fired: it stops checking.
+    # Still running two hours after the stuck alert: nobody will judge it automatically.
     NEVER_ENDED = "never_ended"
-    # Every instance that counts reset OPcache, but some keep old code running: preloaded
-    # scripts (until php-fpm reloads) or the file cache (loaded again after the restart).
+    # Every instance that counts reset OPcache, but some keep old code running.
     OLD_CODE = "old_code"
     # A stored example event (events/notifier/) whose command SSM does not know.
     TEST_EVENT = "test_event"
-    # The stop alarm went into ALARM while the command ran, and some InService instances had
-    # not cleared yet: SSM held them to protect the database.
+    # The stop alarm held what had not run (or SSM could not read it, and stopped).
     STOPPED = "stopped"
+    # An operator cancelled the command (cancel-command) before every instance cleared.
+    CANCELLED = "cancelled"
 
     @property
     def metric_name(self) -> str:
         return "Verdict" + "".join(part.title() for part in self.value.split("_"))
+
+
+# The kinds an operator ended: nothing retries them by itself.
+OPERATOR_STOPS = frozenset({VerdictKind.STOPPED, VerdictKind.CANCELLED})
 
 
 class TargetKind(StrEnum):
@@ -98,15 +110,19 @@ class Target:
 
 @dataclass(frozen=True)
 class Problem:
-    """An invocation that did not end in Success."""
+    """An instance that counts whose invocation did not end in a confirmed Success."""
 
     instance_id: str
     status: str
     status_details: str
     excerpt: str
-    # Why OPcache's reset did not take: opcache.php's code (disabled, restricted,
-    # not_restarted) or UNCONFIRMED; "" otherwise.
+    # Why OPcache's reset did not take: opcache.php's code or UNCONFIRMED; "" otherwise.
     reason: str = ""
+
+    @property
+    def said(self) -> str:
+        """SSM's own words for how it ended ("Delivery Timed Out", "Failed")."""
+        return self.status_details or self.status
 
 
 @dataclass(frozen=True)
@@ -114,8 +130,8 @@ class OutsideInstance:
     """An instance the command reached that serves no traffic: information, never an alert."""
 
     instance_id: str
-    # Its LifecycleState in the group (Standby, Terminating:Wait, ...); "" when the group does
-    # not list it (a warm-pool instance, or one that carries the tag without being a member).
+    # Its LifecycleState in the group; "" when the group does not list it (a warm-pool
+    # instance, or one that carries the tag without being a member).
     lifecycle_state: str
     status: str
     status_details: str
@@ -147,12 +163,19 @@ class Reset:
     scripts: int
     preload: tuple[str, ...] = ()
     file_cache: tuple[str, ...] = ()
-    validate_timestamps: tuple[str, ...] = ()
+    validate_timestamps: int = 0
 
     @property
     def old_code(self) -> tuple[str, ...]:
-        """Instances where old code may still run: an alert (docs/design.md, "Verdicts")."""
         return tuple(sorted({*self.preload, *self.file_cache}))
+
+
+@dataclass(frozen=True)
+class Stale:
+    """An instance the verdict leaves stale, and what SSM said of it."""
+
+    instance_id: str
+    said: str
 
 
 @dataclass(frozen=True)
@@ -160,19 +183,19 @@ class Retried:
     """An instance a clear's first attempt left stale, and what became of it."""
 
     instance_id: str
-    # What each attempt said of it, the first first ("Delivery Timed Out", "not reached").
+    # What each attempt said of it, the first first.
     outcomes: tuple[str, ...]
     # The attempt that cleared it (2: the second); 0 when none did.
     cleared_on: int = 0
-    # Why no further attempt cleared it: "offline" (its SSM agent was not Online, so it was
-    # not retried), "alarm" (the stop alarm stayed in ALARM), "left" (no longer InService),
-    # "not-retryable"; "" otherwise.
+    # Why no further attempt cleared it: offline (its agent was not Online), alarm (the stop
+    # alarm stayed in ALARM), left (no longer InService), not-retryable, claim (another clear
+    # took the group); "" otherwise.
     note: str = ""
 
 
 @dataclass(frozen=True)
 class ClearHistory:
-    """A clear that converged (or tried to): the attempts it took, per stale instance."""
+    """A clear that took more than one attempt (or tried to): per stale instance, each attempt."""
 
     first_command_id: str
     instances: tuple[Retried, ...]
@@ -187,7 +210,6 @@ class ClearHistory:
 class Verdict:
     kind: VerdictKind
     command_id: str = ""
-    # The document's action: clear-apcu, reset-opcache or clear-all.
     action: str = DEFAULT_ACTION
     status: str = ""
     status_details: str = ""
@@ -199,49 +221,45 @@ class Verdict:
     expected: int | None = None
     # TargetCount: every instance SSM sent the command to, outside InService ones included.
     targeted: int = 0
-    # Invocations that ended Success on instances that count (InService for a group target).
+    # Invocations that ended in a confirmed Success on instances that count.
     succeeded: int = 0
     # Instances that count and that the command reached.
     reached: int = 0
     missing_instances: tuple[str, ...] = ()
-    # Reached but not InService in the group: Standby, a warm pool, terminating, or an
-    # instance that carries the group's tag without being a member.
-    outside_in_service: tuple[str, ...] = ()
+    missing_count: int = 0
     outside: tuple[OutsideInstance, ...] = ()
-    # InService instances missing from the invocations that started after the request.
+    outside_count: int = 0
     joined_after: tuple[str, ...] = ()
-    # Groups whose warm pool keeps its instances hibernated (their APCu survives, stale).
+    joined_count: int = 0
     hibernated_warm_pools: tuple[str, ...] = ()
-    # Problems of instances that count; outside InService instances are in `outside`.
     problems: tuple[Problem, ...] = ()
-    # The instances that count which this verdict leaves stale, sorted: what
-    # POST /flush/{commandId}/retry re-sends to (README, "Retry on demand").
-    stale: tuple[str, ...] = ()
+    problem_count: int = 0
+    # What POST /flush/{commandId}/retry re-sends to: the instances that count which this
+    # verdict leaves stale, sorted.
+    stale: tuple[Stale, ...] = ()
+    stale_count: int = 0
     missing_groups: tuple[str, ...] = ()
     scaling: Scaling | None = None
     cleared: Cleared | None = None
-    # For an action that resets OPcache: the instances whose restart took.
     reset: Reset | None = None
-    # For UNREADABLE: what was wrong and what the notification said.
     reason: UnreadableReason | None = None
     excerpt: str = ""
-    # Reached by the watchdog because SSM's notification never arrived.
+    # Reached when the clear's wait ran out: SSM's notification never arrived.
     notification_missing: bool = False
-    # For STUCK: the watchdog checks the command again until it ends (or gives up).
-    watched: bool = False
-    # For NEVER_ENDED: how long after the command's first watchdog it gave up.
+    # For NEVER_ENDED: how long the clear watched it after the stuck alert.
     watched_for: dt.timedelta | None = None
-    # The alarms that stopped the command (TriggeredAlarms in ALARM).
-    stopped_by: tuple[str, ...] = ()
-    # For a warm-pool clear held by the launch lifecycle hook: CONTINUE or ABANDON, what its
-    # verdict completes the action with.
+    stopped_by: tuple[TriggeredAlarm, ...] = ()
+    # For a clear held by the launch lifecycle hook: CONTINUE or ABANDON.
     lifecycle_result: str = ""
-    # For a clear the notifier retried (or whose stale agents were offline): each instance
-    # that needed another attempt, with what each attempt said.
     clear: ClearHistory | None = None
+    # A mismatch only because instances are still launching (Pending): they start with an
+    # empty cache, so nothing is stale and nobody is paged.
+    only_launching: bool = False
 
     @property
     def is_alert(self) -> bool:
+        if self.kind is VerdictKind.MISMATCH and self.only_launching:
+            return False
         return self.kind not in (VerdictKind.OK, VerdictKind.TEST_EVENT)
 
     @property
@@ -250,11 +268,10 @@ class Verdict:
         return self.target.kind is TargetKind.GROUP and self.expected == 0 and self.targeted == 0
 
 
-def about(facts: Facts, kind: VerdictKind) -> Verdict:
-    """A verdict of this kind that says which command it is about; the counts come later."""
+def judge(facts: Facts) -> Verdict:
     command = facts.command
-    return Verdict(
-        kind=kind,
+    base = Verdict(
+        kind=VerdictKind.OK,
         command_id=command.command_id,
         action=command.action,
         status=command.status,
@@ -264,63 +281,49 @@ def about(facts: Facts, kind: VerdictKind) -> Verdict:
         requested=command.requested,
         target=describe_target(facts),
         targeted=command.target_count,
-        stopped_by=command.stopped_by,
+        stopped_by=command.alarms,
     )
-
-
-def judge(facts: Facts) -> Verdict:
-    base = about(facts, VerdictKind.OK)
-    target = base.target
-    if target.kind is TargetKind.GROUP:
+    if base.target.kind is TargetKind.GROUP:
         return _judge_group(facts, base)
     counted = facts.invocations
-    caches = facts.command.caches
+    caches = command.caches
     found = problems(counted, caches)
-    done = reset(counted, caches)
-    kind = _kind(
-        base,
-        reached_nothing=facts.command.target_count == 0,
-        problems=found,
-        short=False,
-    )
-    # Named instances are a count to hold the command to; another tag is not.
-    expected = len(target.values) if target.kind is TargetKind.INSTANCES else None
-    # A retry names its instances; those it never reached stay stale. The notifier does not
-    # read their group here: the dispatcher keeps only InService ones when it re-sends.
-    named = target.values if target.kind is TargetKind.INSTANCES else ()
+    named = base.target.values if base.target.kind is TargetKind.INSTANCES else ()
+    # A retry names its instances; those it never reached stay stale.
     unreached = tuple(i for i in named if i not in instance_ids(counted))
-    return replace(
+    kind = _kind(base, counted, reached_nothing=command.target_count == 0, problems=found, short=False)
+    return _listed(
         base,
-        kind=_old_code(kind, done),
-        expected=expected,
-        stale=stale_instances(unreached, found),
+        kind=kind,
+        expected=len(named) if base.target.kind is TargetKind.INSTANCES else None,
+        stale=stale_of(unreached, found),
         succeeded=_succeeded(counted, found),
         reached=len(instance_ids(counted)),
         problems=found,
         cleared=cleared(counted),
-        reset=done,
+        reset=reset(counted, caches),
     )
 
 
-def _old_code(kind: VerdictKind, done: Reset | None) -> VerdictKind:
-    """An ok whose reset left old code running somewhere is not ok; other alerts stay as they
-    are and say it too."""
-    if kind is VerdictKind.OK and done is not None and done.old_code:
-        return VerdictKind.OLD_CODE
-    return kind
-
-
 def _kind(
-    base: Verdict, *, reached_nothing: bool, problems: tuple[Problem, ...], short: bool
+    base: Verdict,
+    counted: tuple[InvocationFacts, ...],
+    *,
+    reached_nothing: bool,
+    problems: tuple[Problem, ...],
+    short: bool,
 ) -> VerdictKind:
     """The verdict once groups are known to exist (see the StatusDetails table above)."""
     if base.status_details == RATE_EXCEEDED:
         return VerdictKind.FAILED
-    # The brake held what had not run: whatever SSM's status, the stale instances are the
-    # alarm's doing. A command the alarm fired after, with nothing left stale, is judged as
-    # usual: nothing is stale, so no alert.
-    if base.stopped_by and (reached_nothing or problems or short):
+    stale = reached_nothing or bool(problems) or short
+    # The brake held what had not run: the stale instances are the alarm's doing. An alarm that
+    # fired after every instance cleared left nothing stale.
+    if base.stopped_by and stale:
         return VerdictKind.STOPPED
+    cancelled = base.status == CANCELLED or any(i.status == CANCELLED for i in counted)
+    if cancelled and stale:
+        return VerdictKind.CANCELLED
     if reached_nothing:
         return VerdictKind.NO_TARGETS
     if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and problems:
@@ -346,7 +349,6 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
     joined = _joined_after(facts, absent)
     missing = tuple(i for i in absent if i not in joined)
     counted_ids = instance_ids(counted)
-    reached = len(counted_ids)
     outside = tuple(
         OutsideInstance(i.instance_id, states.get(i.instance_id, ""), i.status, i.status_details)
         for i in sorted(facts.invocations, key=lambda i: i.instance_id)
@@ -354,7 +356,6 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
     )
     caches = facts.command.caches
     found = problems(counted, caches)
-    done = reset(counted, caches)
     reached_nothing = base.targeted == 0 or base.status_details == NO_INSTANCES_IN_TAG
     if facts.missing_groups and base.status_details != RATE_EXCEEDED:
         # Gone groups cannot be counted; also the likely cause of a command that reached none.
@@ -363,56 +364,82 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         # A group that wants no instance held no cache: nothing to clear, whatever SSM said.
         kind = VerdictKind.OK
     else:
-        kind = _kind(
-            base,
-            reached_nothing=reached_nothing,
-            problems=found,
-            # Every InService instance either ran it or started after it, and together they
-            # are what the group wants. More reached than wanted is no miss: Standby and
-            # warm-pool instances keep the tag but do not count in DesiredCapacity.
-            short=bool(missing) or reached + len(joined) < desired,
-        )
-    return replace(
+        # Every InService instance ran it or started after it, and together they are what the
+        # group wants. More reached than wanted is no miss: Standby and warm-pool instances
+        # keep the tag but do not count in DesiredCapacity.
+        short = bool(missing) or len(counted_ids) + len(joined) < desired
+        kind = _kind(base, counted, reached_nothing=reached_nothing, problems=found, short=short)
+    pending = sum(1 for s in states.values() if s.startswith("Pending"))
+    return _listed(
         base,
-        kind=_old_code(kind, done),
-        # A group that has gone cannot be counted: no number to hold the command to.
+        kind=kind,
         expected=None if facts.missing_groups else desired,
         succeeded=_succeeded(counted, found),
-        reached=reached,
+        reached=len(counted_ids),
         missing_instances=missing,
         # A group that has gone has no InService instance left to retry.
-        stale=() if facts.missing_groups else stale_instances(missing, found),
-        outside_in_service=tuple(o.instance_id for o in outside),
+        stale=() if facts.missing_groups else stale_of(missing, found),
         outside=outside,
         joined_after=joined,
-        hibernated_warm_pools=tuple(
-            g.name for g in facts.groups if g.warm_pool_state == HIBERNATED
-        ),
+        hibernated_warm_pools=tuple(g.name for g in facts.groups if g.warm_pool_state == HIBERNATED),
         problems=found,
         cleared=cleared(counted),
-        reset=done,
+        reset=reset(counted, caches),
         missing_groups=facts.missing_groups,
         scaling=Scaling(
             desired=desired,
             in_service=len(in_service),
-            pending=sum(1 for s in states.values() if s.startswith("Pending")),
+            pending=pending,
             terminating=sum(1 for s in states.values() if s.startswith("Terminating")),
         ),
+        only_launching=not missing and not found and desired - len(counted_ids) - len(joined) <= pending,
     )
 
 
-def stale_instances(unreached: tuple[str, ...], found: tuple[Problem, ...]) -> tuple[str, ...]:
-    """Instances that count and were missed, or whose invocation did not end Success, sorted.
+def _listed(
+    base: Verdict,
+    *,
+    kind: VerdictKind,
+    missing_instances: tuple[str, ...] = (),
+    outside: tuple[OutsideInstance, ...] = (),
+    joined_after: tuple[str, ...] = (),
+    problems: tuple[Problem, ...] = (),
+    stale: tuple[Stale, ...] = (),
+    reset: Reset | None = None,
+    **values: object,
+) -> Verdict:
+    """The verdict with each list cut to what a message shows and a record keeps, and counted."""
+    done_kind = VerdictKind.OLD_CODE if kind is VerdictKind.OK and reset is not None and reset.old_code else kind
+    return replace(
+        base,
+        kind=done_kind,
+        missing_instances=missing_instances[:STALE_LISTED],
+        missing_count=len(missing_instances),
+        outside=outside[:LISTED],
+        outside_count=len(outside),
+        joined_after=joined_after[:LISTED],
+        joined_count=len(joined_after),
+        problems=problems[:LISTED],
+        problem_count=len(problems),
+        stale=stale[:STALE_LISTED],
+        stale_count=len(stale),
+        reset=reset,
+        **values,  # type: ignore[arg-type]
+    )
 
-    A Success whose OPcache reset is unconfirmed is not among them: sending the same script to
+
+def stale_of(unreached: tuple[str, ...], found: tuple[Problem, ...]) -> tuple[Stale, ...]:
+    """Instances that count and were missed, or whose invocation did not end Success, sorted.
+    A Success whose OPcache reset is unconfirmed is not among them: the same script sent to
     the same web node again would not confirm it."""
-    failed = {p.instance_id for p in found if p.status != "Success"}
-    return tuple(sorted({*unreached, *failed}))
+    said = {p.instance_id: p.said for p in found if p.status != "Success"}
+    said.update({i: NOT_REACHED for i in unreached})
+    return tuple(Stale(i, said[i]) for i in sorted(said))
 
 
 def _joined_after(facts: Facts, absent: tuple[str, ...]) -> tuple[str, ...]:
     """Missing InService instances whose cache began empty: started after the request, and not
-    configured for hibernation (a hibernated instance resumes with its memory, APCu included)."""
+    configured for hibernation (a hibernated instance resumes with its memory)."""
     requested = facts.command.requested
     if requested is None:
         return ()
@@ -430,8 +457,7 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _succeeded(invocations: tuple[InvocationFacts, ...], found: tuple[Problem, ...] = ()) -> int:
-    """Success invocations, less those whose OPcache reset is unconfirmed."""
+def _succeeded(invocations: tuple[InvocationFacts, ...], found: tuple[Problem, ...]) -> int:
     unconfirmed = {p.instance_id for p in found if p.status == "Success"}
     return sum(1 for i in invocations if i.status == "Success" and i.instance_id not in unconfirmed)
 
@@ -446,43 +472,28 @@ def describe_target(facts: Facts) -> Target:
         if first.key == "InstanceIds":
             return Target(TargetKind.INSTANCES, first.values, first.key)
         return Target(
-            TargetKind.OTHER,
-            tuple(f"{t.key}={','.join(t.values)}" for t in command.targets),
-            first.key,
+            TargetKind.OTHER, tuple(f"{t.key}={','.join(t.values)}" for t in command.targets), first.key
         )
     if command.instance_ids:
         return Target(TargetKind.INSTANCES, command.instance_ids)
     return Target(TargetKind.UNKNOWN)
 
 
-def problems(
-    invocations: tuple[InvocationFacts, ...], caches: frozenset[str] = frozenset({"apcu"})
-) -> tuple[Problem, ...]:
+def problems(invocations: tuple[InvocationFacts, ...], caches: tuple[str, ...]) -> tuple[Problem, ...]:
     """Invocations that did not end in Success and, for an action that resets OPcache, those
     that did without proof that the restart took."""
     found: list[Problem] = []
     for i in sorted(invocations, key=lambda i: i.instance_id):
-        refused = i.opcache if i.opcache and not i.opcache.took else None
-        reason = refused.error if refused else ""
-        # opcache.php's message says what to change; curl's exit status on stderr does not.
-        excerpt = refused.message if refused and refused.message else error_text(i.output)
+        reason = i.opcache.error if i.opcache and not i.opcache.took else ""
         if i.status == "Success":
             if "opcache" not in caches or (i.opcache is not None and i.opcache.took):
                 continue
             reason = UNCONFIRMED
-        found.append(
-            Problem(
-                instance_id=i.instance_id,
-                status=i.status,
-                status_details=i.status_details,
-                excerpt=_tail(excerpt, EXCERPT_CHARS),
-                reason=reason,
-            )
-        )
+        found.append(Problem(i.instance_id, i.status, i.status_details, i.excerpt, reason))
     return tuple(found)
 
 
-def reset(invocations: tuple[InvocationFacts, ...], caches: frozenset[str]) -> Reset | None:
+def reset(invocations: tuple[InvocationFacts, ...], caches: tuple[str, ...]) -> Reset | None:
     """The OPcache restarts that took, with the caveats each stated; None when the action does
     not reset OPcache or no restart took."""
     took = [
@@ -499,22 +510,17 @@ def reset(invocations: tuple[InvocationFacts, ...], caches: frozenset[str]) -> R
     return Reset(
         instances=len(took),
         scripts=sum(i.opcache.scripts_before for i in took if i.opcache),
-        preload=having(CAVEAT_PRELOAD),
-        file_cache=having(CAVEAT_FILE_CACHE),
-        validate_timestamps=having(CAVEAT_VALIDATE_TIMESTAMPS),
+        preload=having(CAVEAT_PRELOAD)[:LISTED],
+        file_cache=having(CAVEAT_FILE_CACHE)[:LISTED],
+        validate_timestamps=len(having(CAVEAT_VALIDATE_TIMESTAMPS)),
     )
 
 
 def cleared(invocations: tuple[InvocationFacts, ...]) -> Cleared | None:
-    answers = [i.answer for i in invocations if i.status == "Success" and i.answer is not None]
-    if not answers:
+    counts = [i.cleared for i in invocations if i.status == "Success" and i.cleared is not None]
+    if not counts:
         return None
-    return Cleared(entries=sum(a.cleared for a in answers), instances=len(answers))
-
-
-# Stored example events (events/notifier/) use command ids with this prefix: a version-4 UUID
-# whose random bits are all zero, which SSM does not hand out.
-TEST_COMMAND_PREFIX = "00000000-0000-4000-8000-"
+    return Cleared(entries=sum(counts), instances=len(counts))
 
 
 def unknown_command(command_id: str, status: str) -> Verdict:
@@ -527,8 +533,3 @@ def unknown_command(command_id: str, status: str) -> Verdict:
 
 def unreadable(reason: UnreadableReason, excerpt: str) -> Verdict:
     return Verdict(kind=VerdictKind.UNREADABLE, reason=reason, excerpt=excerpt)
-
-
-def _tail(text: str, limit: int) -> str:
-    # The end of an error output says why it failed (curl's last line, the shell's exit).
-    return text if len(text) <= limit else "…" + text[-(limit - 1) :]

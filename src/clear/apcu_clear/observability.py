@@ -1,9 +1,11 @@
-"""Logger, Metrics and the tracing decorator, shared by the handler.
+"""Logger, Metrics and the tracing decorator, one of each per function (POWERTOOLS_SERVICE_NAME
+names it).
 
 Powertools' Tracer imports the X-Ray SDK and patches botocore when it is built, even when it
 then finds tracing disabled. It is built only where it will trace: inside Lambda, with the
-stack's Tracing parameter Active (which sets POWERTOOLS_TRACE_DISABLED to false). Elsewhere
-the X-Ray SDK is never imported, and the cold start is that much shorter (docs/deploy.md).
+stack's Tracing parameter Active (which sets POWERTOOLS_TRACE_DISABLED to false). Only botocore
+is patched: by default the Tracer patches HTTP clients too, and X-Ray would then record every
+Slack URL it posts to, the webhook secret among them.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools.logging import Logger
-from aws_lambda_powertools.metrics import Metrics
+from aws_lambda_powertools.metrics import Metrics, MetricUnit
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "apcu-notifier"
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "apcu-fleet-flush"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ApcuFleetFlush"
 
 logger = Logger(service=SERVICE)
@@ -25,11 +27,13 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
+def count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
 def tracing_enabled() -> bool:
     """True where Powertools' Tracer would record: the same rules, read without building it."""
-    disabled = resolve_truthy_env_var_choice(
-        env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
-    )
+    disabled = resolve_truthy_env_var_choice(env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false"))
     # Outside Lambda, and under `sam local`, there is no X-Ray daemon to send to.
     in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
     return in_lambda and not disabled
@@ -40,7 +44,5 @@ def trace_handler(handler: Handler) -> Handler:
         return handler
     from aws_lambda_powertools.tracing import Tracer
 
-    # Only botocore is patched. By default the Tracer patches requests too, and X-Ray would
-    # record every Slack post's URL, the webhook secret, in each trace.
     tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
     return cast(Handler, tracer.capture_lambda_handler(handler))

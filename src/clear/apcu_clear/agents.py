@@ -1,0 +1,65 @@
+"""Which instances' SSM agents can take a command now (DescribeInstanceInformation).
+
+The dispatcher's preflight warns about the others; a clear retries only instances whose agent
+pings Online. An id SSM has never registered makes the whole call fail with InvalidInstanceId
+(API reference: "If you specify a node ID that isn't valid ..., you receive an error"), without
+saying which id; the batch is split until the unknown ids stand alone, so that only they are
+said to have no agent and every other id keeps its real state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from apcu_clear.aws import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+ONLINE = "Online"
+# No agent registered with SSM for the id (a state of ours: SSM lists no such node).
+NOT_REGISTERED = "NotRegistered"
+# DescribeInstanceInformation: at most 50 results a page (botocore's SSM model); 50 ids fill
+# exactly one.
+_IDS_PER_CALL = 50
+_UNKNOWN_ID_ERRORS = frozenset({"InvalidInstanceId", "InvalidInstanceInformationFilterValue"})
+
+
+def ping_statuses(ssm: SSMClient, instance_ids: Sequence[str]) -> dict[str, str]:
+    """PingStatus (Online, ConnectionLost, Inactive) by instance id, NOT_REGISTERED for an id
+    SSM does not manage."""
+    statuses: dict[str, str] = {}
+    for start in range(0, len(instance_ids), _IDS_PER_CALL):
+        _read(ssm, list(instance_ids[start : start + _IDS_PER_CALL]), statuses)
+    return {i: statuses.get(i, NOT_REGISTERED) for i in instance_ids}
+
+
+def online(ssm: SSMClient, instance_ids: Sequence[str]) -> frozenset[str]:
+    return frozenset(i for i, status in ping_statuses(ssm, instance_ids).items() if status == ONLINE)
+
+
+def _read(ssm: SSMClient, batch: list[str], statuses: dict[str, str]) -> None:
+    try:
+        pages = ssm.get_paginator("describe_instance_information").paginate(
+            Filters=[{"Key": "InstanceIds", "Values": batch}],
+            PaginationConfig={"PageSize": _IDS_PER_CALL},
+        )
+        found = {
+            info["InstanceId"]: info.get("PingStatus", "Unknown")
+            for page in pages
+            for info in page.get("InstanceInformationList", [])
+            if "InstanceId" in info
+        }
+    except ClientError as error:
+        if error_code(error) not in _UNKNOWN_ID_ERRORS:
+            raise
+        if len(batch) == 1:
+            return  # this very id is unknown to SSM
+        middle = len(batch) // 2
+        _read(ssm, batch[:middle], statuses)
+        _read(ssm, batch[middle:], statuses)
+        return
+    statuses.update(found)

@@ -1,0 +1,266 @@
+"""The command the fleet runs, and how it is sent.
+
+There is no `commands` parameter and no AWS-RunShellScript: the script is fixed in the stack's
+SSM document (template.yaml, FlushDocument), and a request only chooses the action and the
+prefix, both checked again by the document's allowedPattern.
+
+SendCommand has no idempotency token. A call that fails after AWS may have run it (a 5xx, a
+lost answer) is never sent again blindly: the command is looked for first, by its document,
+its comment and its targets, among those requested since the sender began (find_sent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from apcu_clear.alarm import alarm_configuration
+from apcu_clear.aws import may_have_run
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
+
+GROUP_TAG = "tag:aws:autoscaling:groupName"
+# SendCommand's Comment holds at most 100 characters, its InstanceIds at most 50 (botocore's
+# SSM model).
+MAX_COMMENT = 100
+MAX_INSTANCE_IDS = 50
+# The final statuses SSM notifies: the notifier needs no other.
+FINAL_STATUSES = ("Success", "TimedOut", "Cancelled", "Failed")
+# ListCommands pages hold at most 50 commands; a lookup reads at most this many pages.
+_LOOKUP_PAGES = 10
+# The actions the document's `action` parameter allows, and the caches each touches.
+CACHES = {"clear-apcu": ("apcu",), "reset-opcache": ("opcache",), "clear-all": ("apcu", "opcache")}
+DEFAULT_ACTION = "clear-apcu"
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    """What every command the stack sends carries, from the stack's parameters."""
+
+    document_name: str
+    delivery_timeout_seconds: int
+    # The document's own timeoutSeconds: SSM ends a command after both.
+    execution_timeout_seconds: int
+    max_concurrency: str
+    stop_alarm_name: str = ""
+
+    @property
+    def lifetime(self) -> dt.timedelta:
+        return dt.timedelta(
+            seconds=self.delivery_timeout_seconds + self.execution_timeout_seconds
+        )
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Where SSM publishes a command's final status (the commands that start a clear)."""
+
+    topic_arn: str
+    role_arn: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    command_id: str
+    requested_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class OutcomeUnknown(Exception):
+    """SendCommand failed after AWS may have accepted it, and the command is not (yet) listed:
+    it must not be sent again until it is looked for once more."""
+
+    def __init__(self, comment: str, cause: BaseException) -> None:
+        super().__init__(
+            f"SendCommand failed after AWS may have accepted it ({type(cause).__name__}); "
+            f"look for the comment {comment!r} in the Run Command history before sending again"
+        )
+        self.comment = comment
+
+
+def build(
+    settings: CommandSettings,
+    *,
+    action: str,
+    prefix: str,
+    comment: str,
+    group: str = "",
+    instance_ids: Sequence[str] = (),
+    notify: Notify | None = None,
+) -> SendCommandRequestTypeDef:
+    """A clear of a whole group (its tag is the target, so instances that join count too),
+    or of named instances (a warm-pool exit, a retry: at most MAX_INSTANCE_IDS)."""
+    params: SendCommandRequestTypeDef = {
+        "DocumentName": settings.document_name,
+        "Parameters": {"action": [action], "prefix": [prefix]},
+        # A delivery timeout: an instance whose agent has not picked the command up by then
+        # ends DeliveryTimedOut, so a verdict comes within minutes.
+        "TimeoutSeconds": settings.delivery_timeout_seconds,
+        # Every cache cleared at once sends every miss to the database at once; MaxConcurrency
+        # spreads the clears out.
+        "MaxConcurrency": settings.max_concurrency,
+        # Every server should try even when some fail; the verdict judges the outcome.
+        "MaxErrors": "100%",
+        "Comment": comment[:MAX_COMMENT],
+    }
+    if group:
+        params["Targets"] = [{"Key": GROUP_TAG, "Values": [group]}]
+    else:
+        if not 0 < len(instance_ids) <= MAX_INSTANCE_IDS:
+            raise ValueError(f"a command names 1 to {MAX_INSTANCE_IDS} instances")
+        params["InstanceIds"] = list(instance_ids)
+    if notify is not None:
+        params["NotificationConfig"] = {
+            "NotificationArn": notify.topic_arn,
+            "NotificationEvents": list(FINAL_STATUSES),
+            "NotificationType": "Command",
+        }
+        params["ServiceRoleArn"] = notify.role_arn
+    if settings.stop_alarm_name:
+        # The brake: while this alarm is in ALARM, SSM starts none of the pending invocations.
+        params["AlarmConfiguration"] = alarm_configuration(settings.stop_alarm_name)
+    return params
+
+
+def send(
+    ssm_send: SSMClient, ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
+) -> Sent:
+    """Send once. A throttled or unconnected attempt raises as it came (nothing ran); one that
+    may have run is looked for, and raises OutcomeUnknown when it is not found."""
+    try:
+        command = ssm_send.send_command(**params)["Command"]
+    except Exception as error:
+        if not may_have_run(error):
+            raise
+        found = find_sent(ssm, params, since=since)
+        if found is None:
+            raise OutcomeUnknown(params.get("Comment", ""), error) from error
+        return found
+    return _sent(command)
+
+
+def find_sent(
+    ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
+) -> Sent | None:
+    """The command these parameters already sent, requested since `since`, if SSM lists it.
+
+    ListCommands is eventually consistent: a command sent a moment ago may not be listed yet,
+    so callers look again after a pause before they conclude it was never sent."""
+    filters: Any = [
+        {"key": "DocumentName", "value": params["DocumentName"]},
+        {"key": "InvokedAfter", "value": since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+    ]
+    token = ""
+    for _ in range(_LOOKUP_PAGES):
+        page = ssm.list_commands(Filters=filters, MaxResults=50, **({"NextToken": token} if token else {}))
+        for command in page.get("Commands", []):
+            if _same(command, params):
+                return _sent(command)
+        token = page.get("NextToken", "")
+        if not token:
+            break
+    return None
+
+
+def _same(command: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
+    return (
+        command.get("Comment") == params.get("Comment")
+        and command.get("Parameters") == params.get("Parameters")
+        and sorted(command.get("InstanceIds") or []) == sorted(params.get("InstanceIds") or [])
+        and [dict(t) for t in command.get("Targets") or []] == list(params.get("Targets") or [])
+    )
+
+
+def _sent(command: Mapping[str, Any]) -> Sent:
+    requested = command.get("RequestedDateTime") or dt.datetime.now(dt.UTC)
+    return Sent(command["CommandId"], requested, command.get("ExpiresAfter") or requested)
+
+
+_ASSUMED_ROLE = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
+_IAM_USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:.*/)?(?P<user>[^/]+)$")
+
+
+def requester_names(requester: str) -> list[str]:
+    """Ways to name the caller in a Comment, the most complete first. An SSO role ARN alone
+    can fill SSM's 100 characters; the full ARN is in the dispatcher's log and in CloudTrail."""
+    if match := _ASSUMED_ROLE.match(requester):
+        return [f"{match['role']}/{match['session']}", match["session"]]
+    if match := _IAM_USER.match(requester):
+        return [match["user"]]
+    if requester.endswith(":root"):
+        return ["root"]
+    return [requester]
+
+
+def command_comment(requester: str, comment: str) -> str:
+    """ "<who>: <comment>" within SSM's 100 characters; the comment is never cut."""
+    names = requester_names(requester)
+    for name in names:
+        text = f"{name}: {comment}" if comment else name
+        if len(text) <= MAX_COMMENT:
+            return text
+    if not comment:
+        return names[-1][:MAX_COMMENT]
+    room = max(MAX_COMMENT - len(comment) - 2, 1)
+    return f"{names[-1][:room]}: {comment}"[:MAX_COMMENT]
+
+
+def console_url(region: str, command_id: str) -> str:
+    return (
+        f"https://{region}.console.aws.amazon.com/systems-manager/run-command/"
+        f"{command_id}?region={region}"
+    )
+
+
+@dataclass(frozen=True)
+class Live:
+    """SSM's own view of a command now."""
+
+    status: str
+    details: str
+    targeted: int
+    completed: int
+    errors: int
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "statusDetails": self.details,
+            "targeted": self.targeted,
+            "completed": self.completed,
+            "errors": self.errors,
+        }
+
+
+GONE = Live("Unknown", "SSM no longer knows this command", 0, 0, 0)
+
+
+def live(ssm: SSMClient, command_id: str) -> Live:
+    """One ListCommands call; GONE for a command SSM does not know (any more)."""
+    try:
+        commands = ssm.list_commands(CommandId=command_id).get("Commands", [])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "InvalidCommandId":
+            raise
+        commands = []
+    if not commands:
+        return GONE
+    c = commands[0]
+    return Live(
+        c.get("Status", ""),
+        c.get("StatusDetails", ""),
+        c.get("TargetCount", 0),
+        c.get("CompletedCount", 0),
+        c.get("ErrorCount", 0),
+    )

@@ -1,0 +1,22 @@
+"""What the dispatcher works with: its configuration and its clients, built once per container."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from apcu_clear.clients import Clients
+from apcu_dispatcher.config import Config
+
+
+class Runtime(Clients):
+    def __init__(self, config: Config) -> None:
+        super().__init__(config.shared.region)
+        self.config = config
+
+    @property
+    def table(self) -> str:
+        return self.config.shared.table
+
+    @staticmethod
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)

@@ -1,0 +1,266 @@
+"""Starting a clear: claim its target, check that nothing forbids it, send the first command,
+record the clear, and start the clear's durable execution on the notifier.
+
+Only the claim's holder sends, so of two requests at the same moment exactly one clear goes
+out. A refusal or a failure before SendCommand gives the claim back. After a SendCommand whose
+outcome is unknown the claim stays until the command must have ended, so that nothing clears
+the fleet twice. Once the command is sent, nothing that follows raises: the record, the claim's
+holder and the execution's start are the clear's, and SSM's notification starts the execution
+if the dispatcher could not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from apcu_clear import alarm, claim, command, record
+from apcu_clear.aws import never_arrived
+from apcu_clear.command import GROUP_TAG, OutcomeUnknown, Sent
+from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, Unavailable
+from apcu_clear.observability import count, logger
+from apcu_dispatcher import answers
+from apcu_dispatcher.preflight import plan_flush
+from apcu_dispatcher.runtime import Runtime
+from apcu_dispatcher.validation import FlushRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
+
+# The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
+MARGIN = dt.timedelta(minutes=5)
+# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected).
+SEND_ATTEMPTS = 3
+# ListCommands: commands of the document requested within a command's lifetime, 50 a page.
+_GUARD_PAGES = 10
+_RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
+
+
+@dataclass(frozen=True)
+class Started:
+    command_id: str
+    body: dict[str, Any]
+
+
+def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
+    """The 202's Started, or a dry run's plan (nothing taken, nothing sent)."""
+    key = claim.group_key(request.group)
+    what = f"group {request.group}"
+    settings = rt.config.shared.commands
+    if request.dry_run:
+        held = claim.held(rt.dynamodb, rt.table, key, now=rt.now())
+        if held is not None:
+            raise in_progress(what, held, rt.region)
+        refuse_if_running(rt, what, lambda c: _targets_group(c, request.group))
+        state = alarm_allows(rt)
+        plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
+        params = command.build(settings, **_what(request), group=request.group, notify=rt.config.notify)
+        return answers.dry_run(plan, dict(params), state)
+    taken = take(rt, key, what)
+    with giving_back(rt, taken):
+        refuse_if_running(rt, what, lambda c: _targets_group(c, request.group))
+        state = alarm_allows(rt)
+        plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
+        params = command.build(settings, **_what(request), group=request.group, notify=rt.config.notify)
+        sent = send(rt, params)
+    warnings = begin(rt, request, sent, taken)
+    body = answers.accepted(
+        sent.command_id, plan, action=request.action, prefix=request.prefix, region=rt.region, alarm=state, warnings=warnings
+    )
+    return Started(sent.command_id, body)
+
+
+def begin(rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken, *, instance_id: str = "") -> list[dict[str, Any]]:
+    """After SendCommand: name the clear on its claim, record it, start its execution. Never
+    raises; what could not be done is a warning of the answer."""
+    until = sent.expires_at + MARGIN
+    try:
+        claim.name_holder(rt.dynamodb, rt.table, taken, sent.command_id, until=until)
+        record.create(
+            rt.dynamodb,
+            rt.table,
+            record.Clear(
+                clear_id=sent.command_id,
+                group=request.group,
+                action=request.action,
+                prefix=request.prefix or "",
+                requester=request.requester,
+                comment=request.comment or "",
+                origin=request.origin,
+                requested_at=record.iso(sent.requested_at),
+                expires_at=record.iso(sent.expires_at),
+                claim_key=taken.key,
+                hold=request.hold,
+            ),
+        )
+    except Exception as error:
+        logger.exception("command sent but not recorded; its clear judges it without a record", extra={"command_id": sent.command_id})
+        count("ClearNotRecorded")
+        return [answers.not_started(error)]
+    return start_execution(rt, sent.command_id)
+
+
+def start_execution(rt: Runtime, clear_id: str) -> list[dict[str, Any]]:
+    """Start the clear's durable execution, named by its id: a start repeated (by the relay,
+    or by Lambda's retry of this request) finds the same execution."""
+    try:
+        rt.lambda_.invoke(
+            FunctionName=rt.config.notifier_alias_arn,
+            InvocationType="Event",
+            DurableExecutionName=clear_id,
+            Payload=json.dumps({"commandId": clear_id}).encode(),
+        )
+    except Exception as error:
+        logger.exception("the clear's execution was not started; SSM's notification will start it", extra={"command_id": clear_id})
+        count("ClearNotStarted")
+        return [answers.not_started(error)]
+    return []
+
+
+def take(rt: Runtime, key: str, what: str) -> claim.Taken:
+    now = rt.now()
+    taken = claim.take(rt.dynamodb, rt.table, key, now=now, until=now + rt.config.shared.commands.lifetime + MARGIN)
+    if isinstance(taken, claim.Held):
+        raise in_progress(what, taken, rt.region)
+    return taken
+
+
+class giving_back:  # noqa: N801 (a context manager, read as a clause)
+    """Give the claim back when what it guards fails before anything was sent; keep it when a
+    command may have been sent (OutcomeUnknown)."""
+
+    def __init__(self, rt: Runtime, taken: claim.Taken) -> None:
+        self.rt, self.taken = rt, taken
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: object) -> None:
+        if error is None or isinstance(error, OutcomeUnknown):
+            return
+        try:
+            claim.give_back(self.rt.dynamodb, self.rt.table, self.taken)
+        except Exception:
+            logger.exception("could not give the claim back; it expires on its own", extra={"claim": self.taken.key})
+            count("ClaimReleaseFailed")
+
+
+def send(rt: Runtime, params: SendCommandRequestTypeDef, sleep: Callable[[float], None] = time.sleep) -> Sent:
+    """SendCommand, tried again only when AWS rejected it unrun. An unknown outcome is
+    OutcomeUnknown, raised as a 503 that names the command's comment."""
+    since = rt.now() - dt.timedelta(minutes=1)
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return command.send(rt.ssm_send, rt.ssm, params, since=since)
+        except OutcomeUnknown:
+            raise
+        except Exception as error:
+            if attempt == SEND_ATTEMPTS or not never_arrived(error):
+                raise
+            # Full jitter, as botocore's standard mode backs off.
+            sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
+    """The stop alarm's state; 409 when it fires, or when it does not exist (SSM could not read
+    it either, and would stop the command before it ran)."""
+    name = rt.config.shared.commands.stop_alarm_name
+    if not name:
+        return None
+    try:
+        state = alarm.read_alarm(rt.cloudwatch, name)
+    except alarm.AlarmNotFound:
+        raise Conflict(
+            f"the stop alarm {name} does not exist in CloudWatch, so no clear can run under its brake; "
+            "nothing was sent. Create the alarm, or fix the stack's StopAlarmName",
+            rule="alarm-not-found",
+            details={"alarm": {"name": name}},
+        ) from None
+    if state.firing:
+        since = state.to_json()["since"] or "an unknown time"
+        raise Conflict(
+            f"the stop alarm {name} is in ALARM since {since} ({state.reason[:200] or 'no reason given'}); "
+            "a clear now would send every cache miss to a database that is already suffering. "
+            "Nothing was sent; clear again once the alarm is OK",
+            rule="alarm-firing",
+            details={"alarm": state.to_json()},
+        )
+    return state
+
+
+def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
+    """409 when a command of the stack's document still runs on the target without a claim:
+    one sent outside the dispatcher (the Run Command console), which the claim cannot know.
+    The claim, not this look, is what makes one clear per target atomic: ListCommands is
+    eventually consistent."""
+    settings = rt.config.shared.commands
+    since = rt.now() - settings.lifetime
+    filters: Any = [
+        {"key": "DocumentName", "value": settings.document_name},
+        {"key": "InvokedAfter", "value": record.iso(since)},
+    ]
+    token = ""
+    for _ in range(_GUARD_PAGES):
+        page = rt.ssm.list_commands(Filters=filters, MaxResults=50, **({"NextToken": token} if token else {}))
+        for found in page.get("Commands", []):
+            if found.get("Status") in _RUNNING and holds(found):
+                raise _running(what, found, rt.region)
+        token = page.get("NextToken", "")
+        if not token:
+            return
+    raise Unavailable(
+        f"more than {_GUARD_PAGES * 50} commands of {settings.document_name} are running; cannot tell "
+        "whether one is clearing this target, so nothing was sent",
+        rule="too-many-running",
+    )
+
+
+def in_progress(what: str, held: claim.Held, region: str) -> Conflict:
+    """The 409 a request gets while a clear holds its target: which, and where to watch it."""
+    holder = held.holder or None
+    running = (
+        f"command {holder}, requested {held.requested_at or 'at an unknown time'}"
+        if holder
+        else f"claimed {held.requested_at or 'at an unknown time'}, still being sent"
+    )
+    return Conflict(
+        f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent",
+        rule=CLEAR_IN_PROGRESS,
+        details={
+            "runningCommand": {
+                "commandId": holder,
+                "requestedAt": held.requested_at or None,
+                "consoleUrl": command.console_url(region, holder) if holder else None,
+            }
+        },
+    )
+
+
+def _running(what: str, found: Mapping[str, Any], region: str) -> Conflict:
+    command_id = str(found.get("CommandId", ""))
+    requested = found.get("RequestedDateTime")
+    at = record.iso(requested if requested.tzinfo else requested.replace(tzinfo=dt.UTC)) if isinstance(requested, dt.datetime) else None
+    return Conflict(
+        f"a clear of {what} is still running (command {command_id}, requested {at or 'at an unknown time'}); "
+        "wait for its verdict, nothing was sent",
+        rule=CLEAR_IN_PROGRESS,
+        details={"runningCommand": {"commandId": command_id, "requestedAt": at, "consoleUrl": command.console_url(region, command_id)}},
+    )
+
+
+def _targets_group(found: Mapping[str, Any], group: str) -> bool:
+    return any(t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", []))
+
+
+def _what(request: FlushRequest) -> dict[str, str]:
+    return {
+        "action": request.action,
+        "prefix": request.prefix or "",
+        "comment": command.command_comment(request.requester, request.comment or ""),
+    }

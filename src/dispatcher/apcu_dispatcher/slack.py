@@ -1,0 +1,291 @@
+"""POST /slack/actions: the Slack app's retry button, and its slash command
+`/apcu-flush clear <group> [prefix]`.
+
+Slack shows the presser an error unless it gets an answer within 3 seconds, and a clear (claim,
+preflight, SendCommand) takes several AWS calls. So the route only checks who is asking, then
+hands the request, as Slack signed it, to an asynchronous invocation of this function and
+answers 200 at once: a slash command with an "on it" reply only its typist sees. The
+asynchronous invocation checks the signature again (it is the only proof the request is Slack's;
+anyone allowed lambda:InvokeFunction can shape an event), does the work, and says what came of
+it through the request's response_url, ephemeral; a press also has the button give way to who
+asked, and the clear's own message shows the retry's verdict when it comes.
+
+The route has no IAM authorisation (Slack cannot sign SigV4): Slack's v0 signature, HMAC-SHA256
+of "v0:{timestamp}:{raw body}" with the signing secret, compared in constant time within a
+5-minute window (slack_sdk.signature.SignatureVerifier), is checked before anything else is
+read but the app secret. Never logged: the token, the signing secret, the body, the signature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from apcu_clear.errors import Refusal
+from apcu_clear.observability import logger
+from apcu_clear.slack_app import RETRY_ACTION_ID, RETRY_BLOCK_ID, AppSecret, AppSecretError, read_app_secret
+from apcu_dispatcher.runtime import Runtime
+
+COMMAND = "/apcu-flush"
+USAGE = f"Usage: {COMMAND} clear <group> [prefix], e.g. {COMMAND} clear web-prod config:"
+WORK = "slackRequest"
+ASKED_BLOCK_ID = "apcu_retry_asked"
+# Slack's window for X-Slack-Request-Timestamp; an interaction payload is far below this size.
+MAX_CLOCK_SKEW_SECONDS = 300
+MAX_BODY_BYTES = 256 * 1024
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+# Web API and response_url calls from a route that answers within Slack's 3 s.
+TIMEOUT_SECONDS = 2
+_MAX_TEXT = 300
+_MAX_NAME = 40
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A request as Slack signed it."""
+
+    body: str
+    timestamp: str
+    signature: str
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body, keep_blank_values=True)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    outcome: str
+    body: dict[str, Any] | None = None
+
+
+def answer(signed: Signed | None, rt: Runtime, function_arn: str, now: float | None = None) -> Answer:
+    """The route's answer, within Slack's 3 s: check, hand off, say so."""
+    if not rt.config.shared.slack.is_app:
+        return _refused(404, "SlackAppOff", "slack-app-off", "Slack app mode is not enabled on this stack")
+    if signed is None:
+        return _refused(400, "SlackRejected", "slack-body", "not a Slack request body")
+    try:
+        secret = _secret(rt)
+    except AppSecretError as error:
+        logger.error("Slack request not checked: the app secret is unusable", extra={"why": str(error)})
+        return _refused(503, "SlackAppSecretUnusable", "slack-app-secret", "the Slack app is not set up yet")
+    problem = signature_problem(signed, secret, time.time() if now is None else now)
+    if problem is not None:
+        logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
+        return _refused(401, "SlackUnauthorized", "slack-signature", "invalid or missing Slack signature")
+    form = signed.form()
+    user = _user(form)
+    command = form.get("command", [""])[0] == COMMAND
+    if not command and press_of(form) is None:
+        return Answer(200, "SlackIgnored")
+    if user not in rt.config.slack_allowed_users:
+        text = f"You may not clear from Slack: your user id {user or '(none)'} is not in the stack's SlackAllowedUsers. Nothing was sent."
+        if command:
+            return Answer(200, "SlackNotAllowed", {"response_type": "ephemeral", "text": text})
+        tell(form, text)
+        return Answer(200, "SlackNotAllowed")
+    rt.lambda_.invoke(
+        FunctionName=function_arn,
+        InvocationType="Event",
+        Payload=json.dumps({WORK: {"body": signed.body, "timestamp": signed.timestamp, "signature": signed.signature}}).encode(),
+    )
+    if command:
+        return Answer(200, "SlackCommandTaken", {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."})
+    return Answer(200, "SlackPressTaken")
+
+
+def work(event: dict[str, Any], rt: Runtime) -> str:
+    """The asynchronous half: the request checked again, done, and answered on response_url."""
+    from apcu_dispatcher import retry, sending, validation
+
+    raw = event.get(WORK) if isinstance(event.get(WORK), dict) else {}
+    signed = Signed(str(raw.get("body", "")), str(raw.get("timestamp", "")), str(raw.get("signature", "")))
+    secret = _secret(rt)
+    problem = signature_problem(signed, secret, time.time())
+    if problem is not None:
+        logger.warning("Slack work refused: signature check failed", extra={"reason": problem})
+        return "SlackUnauthorized"
+    form = signed.form()
+    user = _user(form)
+    if user not in rt.config.slack_allowed_users:
+        return "SlackNotAllowed"
+    requester = requester_of(user, form.get("user_name", [""])[0] or _press_user_name(form))
+    press = press_of(form)
+    try:
+        if press is not None:
+            from apcu_dispatcher.status import clear_id_of
+
+            started = retry.retry(clear_id_of(press["value"]), requester, rt, origin="slack")
+            line = (
+                f"Retry asked by <@{user}>: clear {started.clear_id} to {len(started.body['retried'])} "
+                f"instance{'s' if len(started.body['retried']) != 1 else ''}; its verdict will update this message"
+            )
+            tell(form, line)
+            _show_asked(rt, secret, press, line)
+            return "SlackRetryAccepted"
+        words = unescape(form.get("text", [""])[0][:_MAX_TEXT]).split()
+        if len(words) not in (2, 3) or words[0] != "clear":
+            tell(form, USAGE)
+            return "SlackCommandRejected"
+        body = {"group": words[1], "action": validation.CLEAR_APCU, **({"prefix": words[2]} if len(words) == 3 else {})}
+        request = validation.validate_request(body, allowed_groups=rt.config.shared.allowed_groups, requester=requester)
+        request = dataclasses.replace(request, origin="slack")
+        done = sending.clear_group(request, rt)
+        assert isinstance(done, sending.Started)
+        expect = done.body["expect"]
+        prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
+        lines = [
+            f"202: clear{prefix} sent to {request.group} ({expect['inService']} InService), command "
+            f"{done.command_id}; its verdict will be posted in the channel.",
+            *(f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]),
+        ]
+        tell(form, "\n".join(lines))
+        return "SlackCommandAccepted"
+    except Refusal as refusal:
+        tell(form, f"Refused ({refusal.rule}): {refusal.message}" + (f"\n{USAGE}" if press is None else ""))
+        return "SlackRefused"
+
+
+def signed_request(body: str | None, headers: dict[str, str]) -> Signed | None:
+    """The body exactly as Slack signed it (API Gateway's base64 already decoded), and the
+    signature's headers; None for a body that is no Slack request's."""
+    if not body or len(body) > MAX_BODY_BYTES:
+        return None
+    lower = {str(k).lower(): v for k, v in headers.items()}
+    return Signed(body, str(lower.get("x-slack-request-timestamp", "")), str(lower.get("x-slack-signature", "")))
+
+
+def signature_problem(signed: Signed, secret: AppSecret, now: float) -> str | None:
+    """Why the request is not Slack's, or None. The reason is logged; the values never."""
+    from slack_sdk.signature import SignatureVerifier
+
+    if not signed.timestamp or not signed.signature:
+        return "missing"
+    if not signed.timestamp.isascii() or not signed.timestamp.isdigit() or len(signed.timestamp) > 12:
+        return "malformed-timestamp"
+    if not _SIGNATURE.fullmatch(signed.signature):
+        return "malformed-signature"
+    # SignatureVerifier checks the window too; checked here first to say which failed.
+    if abs(now - int(signed.timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        return "stale-timestamp"
+    if not SignatureVerifier(secret.signing_secret).is_valid(signed.body.encode(), signed.timestamp, signed.signature):
+        return "mismatch"
+    return None
+
+
+def press_of(form: dict[str, list[str]]) -> dict[str, Any] | None:
+    """A press of the retry button (its value, channel, message), or None."""
+    try:
+        payload: Any = json.loads(form["payload"][0])
+    except (KeyError, IndexError, ValueError):
+        return None
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
+        return None
+    actions = payload.get("actions") if isinstance(payload.get("actions"), list) else []
+    pressed = [
+        a for a in actions if isinstance(a, dict) and a.get("action_id") == RETRY_ACTION_ID and a.get("block_id") == RETRY_BLOCK_ID
+    ]
+    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    if not pressed or not container.get("channel_id") or not container.get("message_ts"):
+        return None
+    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    return {
+        "value": str(pressed[0].get("value") or ""),
+        "channel": str(container["channel_id"]),
+        "ts": str(container["message_ts"]),
+        "message": message,
+    }
+
+
+def tell(form: dict[str, list[str]], text: str) -> None:
+    """An ephemeral answer on the request's response_url. A failure is logged: nothing depends
+    on it, and the clear's message says the outcome anyway."""
+    from slack_sdk.webhook import WebhookClient
+
+    url = _response_url(form)
+    if url is None:
+        return
+    try:
+        sent = WebhookClient(url, timeout=TIMEOUT_SECONDS).send(text=text, response_type="ephemeral", replace_original=False)
+        if sent.status_code >= 300:
+            logger.warning("response_url answer refused", extra={"status": sent.status_code})
+    except Exception as error:
+        logger.warning("response_url answer not sent", extra={"error": type(error).__name__})
+
+
+def requester_of(user_id: str, name: str) -> str:
+    """Who asked from Slack, as a command's Comment and the record name them."""
+    shown = "".join(c for c in name if c.isprintable())[:_MAX_NAME]
+    return f"slack:{user_id} ({shown})" if shown else f"slack:{user_id}"
+
+
+def unescape(text: str) -> str:
+    """A slash command's text as typed: Slack escapes &, < and >; &amp; last."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _show_asked(rt: Runtime, secret: AppSecret, press: dict[str, Any], line: str) -> None:
+    """The button gives way to who asked, so that nobody presses it again."""
+    from slack_sdk import WebClient
+
+    blocks = [b for b in press["message"].get("blocks", []) if isinstance(b, dict) and b.get("block_id") != ASKED_BLOCK_ID]
+    context = {"type": "context", "block_id": ASKED_BLOCK_ID, "elements": [{"type": "mrkdwn", "text": line}]}
+    blocks = [context if b.get("block_id") == RETRY_BLOCK_ID else b for b in blocks]
+    if not any(b.get("block_id") == ASKED_BLOCK_ID for b in blocks):
+        blocks.append(context)
+    original = press["message"].get("text")
+    text = f"{original} ({line})" if isinstance(original, str) and original else line
+    try:
+        client = WebClient(token=secret.bot_token, base_url=rt.config.shared.slack.api_url, timeout=TIMEOUT_SECONDS, retry_handlers=[])
+        client.chat_update(channel=press["channel"], ts=press["ts"], text=text, blocks=blocks)
+    except Exception as error:
+        logger.warning("pressed message not updated", extra={"error": type(error).__name__})
+
+
+def _secret(rt: Runtime) -> AppSecret:
+    try:
+        return read_app_secret(rt.secrets, rt.config.shared.slack.secret_arn)
+    except AppSecretError:
+        # A placeholder or a broken value is not kept for the cache's quarter of an hour: once
+        # the operator fills the secret, the next request reads it.
+        rt.secrets.clear_cache()  # type: ignore[no-untyped-call]
+        raise
+
+
+def _user(form: dict[str, list[str]]) -> str:
+    if "user_id" in form:
+        return form["user_id"][0]
+    try:
+        payload = json.loads(form["payload"][0])
+        return str(payload.get("user", {}).get("id", ""))
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return ""
+
+
+def _press_user_name(form: dict[str, list[str]]) -> str:
+    try:
+        user = json.loads(form["payload"][0]).get("user", {})
+        return str(user.get("username") or user.get("name") or "")
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return ""
+
+
+def _response_url(form: dict[str, list[str]]) -> str | None:
+    url = form.get("response_url", [""])[0]
+    if not url:
+        try:
+            url = str(json.loads(form["payload"][0]).get("response_url", ""))
+        except (KeyError, IndexError, ValueError, AttributeError):
+            url = ""
+    # The URL comes from the request whose signature was checked: it is Slack's.
+    return url if url.startswith(("https://", "http://")) else None
+
+
+def _refused(status: int, outcome: str, rule: str, message: str) -> Answer:
+    return Answer(status, outcome, {"error": {"status": status, "rule": rule, "message": message}})

@@ -1,0 +1,156 @@
+"""A clear's attempts: which stale instances another attempt may clear, and the one verdict a
+clear comes to once its last attempt is judged. No I/O.
+
+Another attempt is worth sending to an instance that is InService now, whose SSM agent pings
+Online, and whose last attempt ended in a way a second one can change: the agent never took it
+(Undeliverable, Delivery Timed Out, not reached) or the run failed or timed out. Access Denied,
+or a Success whose OPcache reset is unconfirmed, would say the same again. An operator's stop is
+final: a command cancelled (cancel-command) or held by the stop alarm is never retried by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from apcu_notifier.verdict import (
+    NOT_REACHED,
+    OPERATOR_STOPS,
+    Cleared,
+    ClearHistory,
+    Retried,
+    Stale,
+    Verdict,
+    VerdictKind,
+)
+
+RETRYABLE = frozenset(
+    {
+        "Failed",
+        "TimedOut",
+        "Delivery Timed Out",
+        "DeliveryTimedOut",
+        "Execution Timed Out",
+        "ExecutionTimedOut",
+        "Undeliverable",
+        NOT_REACHED,
+    }
+)
+OFFLINE = "offline"
+LEFT = "left"
+NOT_RETRYABLE = "not-retryable"
+ALARM = "alarm"
+# Another clear holds the group now (this one's claim ran out): nothing more is sent.
+CLAIM = "claim"
+# Kinds whose stale instances are all that is wrong: cleared by a retry, the clear is ok.
+_STALE_KINDS = frozenset({VerdictKind.MISMATCH, VerdictKind.PARTIAL, VerdictKind.FAILED, VerdictKind.NO_TARGETS})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next attempt: whom to send it to, and why the other stale instances are left."""
+
+    targets: tuple[str, ...]
+    # Instance id -> OFFLINE, LEFT or NOT_RETRYABLE.
+    left_out: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one retry did: the instances it was sent to, those it left stale (with what SSM
+    said), what its clears removed, and whether an operator's stop ended it."""
+
+    number: int
+    commands: tuple[str, ...]
+    sent: tuple[str, ...]
+    stale: tuple[Stale, ...]
+    cleared: Cleared | None = None
+    stopped_by: Verdict | None = None
+
+
+def plan(stale: Sequence[Stale], in_service: Iterable[str], online: Iterable[str]) -> Plan:
+    live, reachable = frozenset(in_service), frozenset(online)
+    targets: list[str] = []
+    left_out: dict[str, str] = {}
+    for s in stale:
+        if s.instance_id not in live:
+            left_out[s.instance_id] = LEFT
+        elif s.said not in RETRYABLE:
+            left_out[s.instance_id] = NOT_RETRYABLE
+        elif s.instance_id not in reachable:
+            left_out[s.instance_id] = OFFLINE
+        else:
+            targets.append(s.instance_id)
+    return Plan(tuple(targets), left_out)
+
+
+def worth_retrying(verdict: Verdict) -> bool:
+    return verdict.is_alert and bool(verdict.stale) and verdict.kind not in OPERATOR_STOPS
+
+
+def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...]:
+    """The first attempt's stale instances that no retry cleared, with what SSM said last."""
+    said = {s.instance_id: s.said for s in first.stale}
+    for attempt in attempts:
+        remaining = {s.instance_id: s.said for s in attempt.stale}
+        for instance_id in attempt.sent:
+            if instance_id in remaining:
+                said[instance_id] = remaining[instance_id]
+            else:
+                said.pop(instance_id, None)
+    return tuple(Stale(i, s) for i, s in sorted(said.items()))
+
+
+def conclude(
+    first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, str], in_service: Iterable[str] = ()
+) -> Verdict:
+    """The clear's verdict: the first attempt's, with what the retries cleared taken off, the
+    history of every instance that needed another attempt, and what stopped the last one."""
+    if not attempts and not notes:
+        return first
+    live = frozenset(in_service)
+    rows: list[Retried] = []
+    for s in first.stale:
+        outcomes = [s.said]
+        cleared_on = 0
+        for attempt in attempts:
+            if s.instance_id not in attempt.sent:
+                continue
+            again = next((x.said for x in attempt.stale if x.instance_id == s.instance_id), None)
+            if again is None:
+                cleared_on = attempt.number
+                break
+            outcomes.append(again)
+        note = "" if cleared_on else notes.get(s.instance_id, "")
+        if not cleared_on and not note and live and s.instance_id not in live:
+            note = LEFT
+        rows.append(Retried(s.instance_id, tuple(outcomes), cleared_on, note))
+    history = ClearHistory(first.command_id, tuple(rows), 1 + len(attempts))
+    cleared = {r.instance_id for r in rows if r.cleared_on or r.note == LEFT}
+    still = still_stale(first, attempts)
+    still = tuple(s for s in still if s.instance_id not in cleared)
+    verdict = replace(
+        first,
+        problems=tuple(p for p in first.problems if p.instance_id not in cleared),
+        problem_count=first.problem_count - sum(1 for p in first.problems if p.instance_id in cleared),
+        missing_instances=tuple(i for i in first.missing_instances if i not in cleared),
+        missing_count=first.missing_count - sum(1 for i in first.missing_instances if i in cleared),
+        stale=still,
+        stale_count=len(still) + max(first.stale_count - len(first.stale), 0),
+        succeeded=first.succeeded + sum(1 for r in rows if r.cleared_on),
+        cleared=_sum(first.cleared, *(a.cleared for a in attempts)),
+        clear=history,
+    )
+    stop = next((a.stopped_by for a in reversed(attempts) if a.stopped_by is not None), None)
+    if still and stop is not None:
+        return replace(verdict, kind=stop.kind, stopped_by=stop.stopped_by)
+    if not verdict.stale_count and not verdict.problem_count and verdict.kind in _STALE_KINDS:
+        return replace(verdict, kind=VerdictKind.OK)
+    return verdict
+
+
+def _sum(*counts: Cleared | None) -> Cleared | None:
+    present = [c for c in counts if c is not None]
+    if not present:
+        return None
+    return Cleared(entries=sum(c.entries for c in present), instances=sum(c.instances for c in present))
