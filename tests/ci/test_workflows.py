@@ -133,7 +133,7 @@ def changeset_steps(deploy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _secret_check(step: dict[str, Any]) -> bool:
-    return runs(step)[:2] == ["python", ".github/scripts/webhook_secret_state.py"]
+    return runs(step)[:2] == ["python", ".github/scripts/slack_secret_state.py"]
 
 
 def test_prod_deploys_only_when_asked_by_hand_or_by_a_version_tag_one_at_a_time(
@@ -208,7 +208,7 @@ def test_the_change_set_is_built_created_and_shown_but_not_executed(
         lambda s: uses(s, "aws-actions/configure-aws-credentials"),
         "configures AWS credentials",
     )
-    check = index_of(changeset_steps, _secret_check, "checks the webhook secret")
+    check = index_of(changeset_steps, _secret_check, "checks the Slack secret")
     create = index_of(
         changeset_steps,
         lambda s: any(line[:1] == [".venv-sam/bin/sam"] for line in _script_lines(s)),
@@ -256,14 +256,6 @@ def test_the_deploy_job_executes_the_reviewed_change_set_and_nothing_else(
     assert deploy_steps[execute]["if"] == "env.CHANGE_SET != ''"
 
 
-def test_the_webhook_secret_check_compares_with_the_templates_placeholder() -> None:
-    template = (REPO / "template.yaml").read_text(encoding="utf-8")
-    placeholder = re.search(r"SecretString: (\S+)", template)
-    assert placeholder
-    script = (REPO / ".github" / "scripts" / "webhook_secret_state.py").read_text("utf-8")
-    assert f'PLACEHOLDER = "{placeholder.group(1)}"' in script
-
-
 def test_after_the_deploy_the_gate_clears_the_prod_group_and_waits_for_its_verdict(
     deploy: dict[str, Any], deploy_steps: list[dict[str, Any]]
 ) -> None:
@@ -275,7 +267,7 @@ def test_after_the_deploy_the_gate_clears_the_prod_group_and_waits_for_its_verdi
         lambda s: runs(s) == ["python", "-m", "pip", "install", "./cli"],
         "installs apcu-flush",
     )
-    check = index_of(deploy_steps, _secret_check, "checks the webhook secret")
+    check = index_of(deploy_steps, _secret_check, "checks the Slack secret")
     gate = index_of(deploy_steps, lambda s: runs(s)[:1] == ["apcu-flush"], "runs apcu-flush")
     # A first deploy creates the secret with its placeholder: the check runs after it and
     # fails at once, where the gate would wait out its timeout.
