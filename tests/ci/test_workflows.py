@@ -2,14 +2,18 @@
 
 Each test reads a workflow as GitHub does (YAML) and checks a promise a platform team relies
 on: no stored AWS keys, tests before every deploy, the deploy flags that keep a pipeline
-non-interactive, and a clear that fails the run unless its verdict is ok.
+non-interactive, and a release that clears no production cache: a dry run of the prod group,
+or a real clear of a canary group named for it that fails the run unless its verdict is ok.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -133,7 +137,7 @@ def changeset_steps(deploy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _secret_check(step: dict[str, Any]) -> bool:
-    return runs(step)[:2] == ["python", ".github/scripts/webhook_secret_state.py"]
+    return runs(step)[:2] == ["python", ".github/scripts/slack_secret_state.py"]
 
 
 def test_prod_deploys_only_when_asked_by_hand_or_by_a_version_tag_one_at_a_time(
@@ -208,7 +212,7 @@ def test_the_change_set_is_built_created_and_shown_but_not_executed(
         lambda s: uses(s, "aws-actions/configure-aws-credentials"),
         "configures AWS credentials",
     )
-    check = index_of(changeset_steps, _secret_check, "checks the webhook secret")
+    check = index_of(changeset_steps, _secret_check, "checks the Slack secret")
     create = index_of(
         changeset_steps,
         lambda s: any(line[:1] == [".venv-sam/bin/sam"] for line in _script_lines(s)),
@@ -256,15 +260,73 @@ def test_the_deploy_job_executes_the_reviewed_change_set_and_nothing_else(
     assert deploy_steps[execute]["if"] == "env.CHANGE_SET != ''"
 
 
-def test_the_webhook_secret_check_compares_with_the_templates_placeholder() -> None:
-    template = (REPO / "template.yaml").read_text(encoding="utf-8")
-    placeholder = re.search(r"SecretString: (\S+)", template)
-    assert placeholder
-    script = (REPO / ".github" / "scripts" / "webhook_secret_state.py").read_text("utf-8")
-    assert f'PLACEHOLDER = "{placeholder.group(1)}"' in script
+# ------------------------------------------------------------------------------ after the deploy
+
+# The commit GitHub gives a run as GITHUB_SHA, fixed for the tests below.
+SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-def test_after_the_deploy_the_gate_clears_the_prod_group_and_waits_for_its_verdict(
+def _gate(deploy_steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The deploy job's last step: what a release leaves the fleet with."""
+    return deploy_steps[-1]
+
+
+def _expression(expression: str, context: dict[str, str]) -> str:
+    """What GitHub makes of `${{ a.b || c.d || 'literal' }}`: the first operand that is set;
+    an input a push did not give, or a variable nobody set, is empty."""
+    match = re.fullmatch(r"\$\{\{ (.+) \}\}", expression)
+    assert match, f"not an expression: {expression}"
+    for operand in (o.strip() for o in match.group(1).split("||")):
+        if operand.startswith("'"):
+            value = operand.strip("'")
+        else:
+            assert re.fullmatch(r"(inputs|vars)\.\w+", operand), f"not evaluated here: {operand}"
+            value = context.get(operand, "")
+        if value:
+            return value
+    return ""
+
+
+def _run_gate(
+    deploy: dict[str, Any], tmp_path: Path, context: dict[str, str], exit_code: int = 0
+) -> tuple[int, list[list[str]], str]:
+    """Runs the gate's script as GitHub would (bash -e), with `apcu-flush` replaced by a stub
+    that records its arguments and exits `exit_code`. Answers (exit, the calls, the output)."""
+    step = _gate(steps(deploy["jobs"]["deploy"]))
+    stub = tmp_path / "bin" / "apcu-flush"
+    stub.parent.mkdir(exist_ok=True)
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text("", encoding="utf-8")
+    stub.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "with open(os.environ['CALLS'], 'a') as f: f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "sys.exit(int(os.environ['STUB_EXIT']))\n",
+        encoding="utf-8",
+    )
+    stub.chmod(0o755)
+    env = {name: _expression(value, context) for name, value in step["env"].items()}
+    env |= {
+        "STACK_NAME": deploy["env"]["STACK_NAME"],
+        "GITHUB_SHA": SHA,
+        "PATH": f"{stub.parent}:/usr/bin:/bin",
+        "CALLS": str(calls),
+        "STUB_EXIT": str(exit_code),
+    }
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, check=False
+    )
+    made = [json.loads(line) for line in calls.read_text(encoding="utf-8").splitlines()]
+    return done.returncode, made, done.stdout + done.stderr
+
+
+def _prod_group() -> str:
+    allowed = shlex.split(prod_samconfig()["deploy"]["parameters"]["parameter_overrides"])
+    (group,) = [a.split("=", 1)[1] for a in allowed if a.startswith("AllowedGroups=")]
+    return group
+
+
+def test_after_the_deploy_the_secret_check_then_the_gate_run_last_with_nothing_hiding_it(
     deploy: dict[str, Any], deploy_steps: list[dict[str, Any]]
 ) -> None:
     deployed = index_of(
@@ -275,28 +337,116 @@ def test_after_the_deploy_the_gate_clears_the_prod_group_and_waits_for_its_verdi
         lambda s: runs(s) == ["python", "-m", "pip", "install", "./cli"],
         "installs apcu-flush",
     )
-    check = index_of(deploy_steps, _secret_check, "checks the webhook secret")
-    gate = index_of(deploy_steps, lambda s: runs(s)[:1] == ["apcu-flush"], "runs apcu-flush")
-    # A first deploy creates the secret with its placeholder: the check runs after it and
-    # fails at once, where the gate would wait out its timeout.
+    check = index_of(deploy_steps, _secret_check, "checks the Slack secret")
+    gate = index_of(deploy_steps, lambda s: "apcu-flush" in str(s.get("run", "")), "runs it")
+    # A first deploy creates the secret with its placeholder: the check runs after it.
     assert install < deployed < check < gate
-    assert runs(deploy_steps[check])[2:] == [
-        "--stack",
-        "$STACK_NAME",
-        "--region",
-        "$AWS_REGION",
-    ]
+    assert runs(deploy_steps[check])[2:] == ["--stack", "$STACK_NAME", "--region", "$AWS_REGION"]
     assert gate == len(deploy_steps) - 1, "nothing after the gate can hide its exit code"
-    command = runs(deploy_steps[gate])
-    assert command[:4] == ["apcu-flush", "clear", "$GROUP", "--wait"]
-    assert command[command.index("--stack") + 1] == "$STACK_NAME"
     assert "continue-on-error" not in deploy_steps[gate]
-    # The group defaults to the one group the prod stack allows.
-    group = deploy_steps[gate]["env"]["GROUP"]
-    default = re.fullmatch(r"\$\{\{ vars\.APCU_FLUSH_GROUP \|\| '([^']+)' \}\}", group)
-    assert default, group
-    allowed = shlex.split(prod_samconfig()["deploy"]["parameters"]["parameter_overrides"])
-    assert f"AllowedGroups={default.group(1)}" in allowed
+    assert "shell" not in deploy_steps[gate], "GitHub's bash -e, as the tests run it"
+    # The prod group defaults to the one group the prod stack allows.
+    env = deploy_steps[gate]["env"]
+    assert env["GROUP"] == f"${{{{ vars.APCU_FLUSH_GROUP || '{_prod_group()}' }}}}"
+    # A canary group is named by the run's input, else by a repository variable; a tag push
+    # has no input, and nobody has to name one.
+    assert env["CANARY_GROUP"] == "${{ inputs.canary_group || vars.APCU_FLUSH_CANARY_GROUP }}"
+    canary = deploy["on"]["workflow_dispatch"]["inputs"]["canary_group"]
+    assert (canary["type"], canary["required"], canary["default"]) == ("string", False, "")
+
+
+@pytest.mark.parametrize(
+    ("context", "group"),
+    [
+        ({}, None),
+        ({"inputs.canary_group": ""}, None),
+        ({"vars.APCU_FLUSH_GROUP": "web-main"}, "web-main"),
+    ],
+    ids=["tag-push", "by-hand", "prod-group-variable"],
+)
+def test_a_release_dry_runs_the_prod_group_and_sends_nothing(
+    deploy: dict[str, Any], tmp_path: Path, context: dict[str, str], group: str | None
+) -> None:
+    # Given a release with no canary group named, When the gate runs
+    code, calls, _ = _run_gate(deploy, tmp_path, context)
+    # Then it asks for the prod group's plan, and for no clear
+    assert code == 0
+    assert calls == [
+        ["clear", group or _prod_group(), "--dry-run", "--stack", deploy["env"]["STACK_NAME"]]
+    ]
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"inputs.canary_group": "web-canary"},
+        {"vars.APCU_FLUSH_CANARY_GROUP": "web-canary"},
+        # the run's input wins over the repository's standing choice
+        {"inputs.canary_group": "web-canary", "vars.APCU_FLUSH_CANARY_GROUP": "web-other"},
+    ],
+    ids=["input", "variable", "input-over-variable"],
+)
+def test_a_named_canary_group_is_cleared_for_real_and_waited_for(
+    deploy: dict[str, Any], tmp_path: Path, context: dict[str, str]
+) -> None:
+    code, calls, _ = _run_gate(deploy, tmp_path, context)
+    assert code == 0
+    (call,) = calls
+    assert call[:3] == ["clear", "web-canary", "--wait"]
+    assert call[call.index("--stack") + 1] == deploy["env"]["STACK_NAME"]
+    assert call[call.index("--comment") + 1] == f"deploy {SHA}"
+    assert "--dry-run" not in call
+
+
+@pytest.mark.parametrize(
+    "context",
+    [{"inputs.canary_group": "web-prod"}, {"vars.APCU_FLUSH_CANARY_GROUP": "web-prod"}],
+    ids=["input", "variable"],
+)
+def test_the_prod_group_named_as_the_canary_is_refused_and_nothing_is_sent(
+    deploy: dict[str, Any], tmp_path: Path, context: dict[str, str]
+) -> None:
+    assert _prod_group() == "web-prod"
+    code, calls, out = _run_gate(deploy, tmp_path, context)
+    assert code != 0
+    assert calls == []
+    assert "::error::The canary group is the prod group web-prod" in out
+
+
+@pytest.mark.parametrize(
+    ("context", "exit_code"),
+    [
+        # the dry run refused (the stop alarm firing, a clear in progress) or failed
+        ({}, 2),
+        ({}, 4),
+        # the canary's verdict an alert, or no verdict in time
+        ({"vars.APCU_FLUSH_CANARY_GROUP": "web-canary"}, 1),
+        ({"vars.APCU_FLUSH_CANARY_GROUP": "web-canary"}, 3),
+    ],
+)
+def test_the_gate_fails_the_run_with_apcu_flushs_exit_code(
+    deploy: dict[str, Any], tmp_path: Path, context: dict[str, str], exit_code: int
+) -> None:
+    code, calls, _ = _run_gate(deploy, tmp_path, context, exit_code)
+    assert (code, len(calls)) == (exit_code, 1)
+
+
+def test_no_choice_of_inputs_and_variables_clears_the_prod_group(
+    deploy: dict[str, Any], tmp_path: Path
+) -> None:
+    prod = _prod_group()
+    for given_input, canary_variable, group_variable in itertools.product(
+        ["", "web-canary", prod], ["", "web-other", prod], ["", "web-main"]
+    ):
+        context = {
+            "inputs.canary_group": given_input,
+            "vars.APCU_FLUSH_CANARY_GROUP": canary_variable,
+            "vars.APCU_FLUSH_GROUP": group_variable,
+        }
+        production = group_variable or prod
+        _, calls, _ = _run_gate(deploy, tmp_path, context)
+        for call in calls:
+            assert call[1] != production or "--dry-run" in call, (context, call)
 
 
 def _json_blocks(markdown: str) -> list[Any]:

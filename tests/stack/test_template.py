@@ -727,6 +727,63 @@ def test_app_mode_with_an_existing_secret_reads_exactly_that_one() -> None:
     assert stack.outputs["SlackAppSecretArn"] == EXISTING_APP_SECRET
 
 
+_RESOURCE_TOKEN = re.compile(r"\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
+
+
+def references_to_uncreated(stack: DeployedStack) -> set[str]:
+    """Logical ids that created resources or outputs refer to but the stack does not create:
+    CloudFormation refuses such a template, since the Ref has nothing to resolve to."""
+    created = stack.resources
+    text = json.dumps([created, stack.outputs])
+    # Only the template's own resources: a route's {commandId} is not one.
+    known = set(stack.template["Resources"])
+    return {name for name in _RESOURCE_TOKEN.findall(text) if name in known - set(created)}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "created", "output"),
+    [
+        ({"SlackMode": "webhook"}, "SlackWebhookSecret", "SlackWebhookSecretArn"),
+        ({"SlackMode": "app"}, "SlackAppSecret", "SlackAppSecretArn"),
+        # A secret given for the other mode changes nothing: only the mode's own is created.
+        (
+            {"SlackMode": "app", "SlackWebhookSecretArn": EXISTING_SECRET},
+            "SlackAppSecret",
+            "SlackAppSecretArn",
+        ),
+        (
+            {"SlackMode": "webhook", "SlackAppSecretArn": EXISTING_APP_SECRET},
+            "SlackWebhookSecret",
+            "SlackWebhookSecretArn",
+        ),
+    ],
+    ids=["webhook", "app", "app-with-a-webhook-arn", "webhook-with-an-app-arn"],
+)
+def test_each_mode_creates_only_the_slack_secret_it_reads(
+    parameters: dict[str, str], created: str, output: str
+) -> None:
+    # Given a stack deployed in one Slack mode without a secret of its own for that mode
+    stack = DeployedStack(parameters)
+    # Then it creates that mode's secret and no other: no placeholder nobody reads
+    assert set(stack.of_type("AWS::SecretsManager::Secret")) == {created}
+    # And the outputs point to that secret only, the one an operator must fill
+    secret_outputs = {
+        name for name in stack.outputs if name.startswith("Slack") and "Secret" in name
+    }
+    assert secret_outputs == {output}
+    assert stack.outputs[output] == "{" + created + "}"
+    # And nothing the stack creates refers to the secret it left out
+    assert references_to_uncreated(stack) == set()
+
+
+def test_app_mode_gives_the_notifier_no_webhook_secret() -> None:
+    # The notifier posts with the bot token in app mode and starts without a webhook secret
+    # (src/notifier/apcu_notifier/config.py); an ARN here would name a secret nobody created.
+    stack = DeployedStack({"SlackMode": "app"})
+    variables = stack.properties("NotifierFunction")["Environment"]["Variables"]
+    assert variables["SLACK_WEBHOOK_SECRET_ARN"] == ""
+
+
 def test_an_app_secret_arn_without_app_mode_is_neither_granted_nor_given() -> None:
     stack = DeployedStack({"SlackAppSecretArn": EXISTING_APP_SECRET})
     assert secret_reads(stack, "DispatcherRole") == []
