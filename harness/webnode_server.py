@@ -71,14 +71,16 @@ class WebNodeError(RuntimeError):
     """nginx or php-fpm did not start; the message carries their logs."""
 
 
-def local_flush_script(apcu_port: int, container: str = "laravel-web") -> str:
-    """The SSM document's script out of template.yaml, as deployed with ApcuPort=apcu_port,
-    with only `docker exec <container> ` taken out, so that curl runs on this machine."""
-    script = cfn_template.flush_script({"ApcuPort": str(apcu_port), "ContainerName": container})
-    docker = f"docker exec {container} "
-    if docker not in script:
-        raise WebNodeError(f"the document's script no longer runs `{docker}...`:\n{script}")
-    return script.replace(docker, "")
+def local_flush_script(apcu_port: int) -> str:
+    """The SSM document's script out of template.yaml, exactly as deployed with
+    ApcuPort=apcu_port and ContainerName empty: for nginx and php-fpm installed on the instance
+    itself, as here, so that curl runs on this machine."""
+    script = cfn_template.flush_script({"ApcuPort": str(apcu_port), "ContainerName": ""})
+    if "container=''" not in script:
+        raise WebNodeError(
+            f"the document's script no longer takes an empty ContainerName:\n{script}"
+        )
+    return script
 
 
 @dataclass(frozen=True)

@@ -166,9 +166,14 @@ function confirm_step(): never
     // What the restart left alone, by code (webnode/README.md words them): preloaded scripts
     // stay until php-fpm reloads; the file cache was not cleared; with validate_timestamps=1
     // OPcache revalidates on its own every revalidate_freq s anyway.
+    // The file cache can hand old code back only when OPcache does not look at the source:
+    // php-src's zend_file_cache_script_load() (ext/opcache/zend_file_cache.c, "verify
+    // timestamp") drops a cached file whose source's modification time differs from the one
+    // stored with it whenever validate_timestamps is on, so a changed file is compiled anew.
+    // Raised for validate_timestamps=0 only: the notifier turns the caveat into an alert.
     $caveats = array_keys(array_filter([
         'preload' => $preload,
-        'file_cache' => $fileCache,
+        'file_cache' => $fileCache && !$validate,
         'validate_timestamps' => $validate,
     ]));
     answer(200, [

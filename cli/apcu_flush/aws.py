@@ -9,12 +9,13 @@ from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.credentials import Credentials, ReadOnlyCredentials
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from apcu_flush.exits import CliError, Exit
 
 API_URL_ENV = "APCU_FLUSH_API_URL"
 API_URL_OUTPUT = "ApiUrl"
+REGION_FIX = "pass --region REGION, set AWS_REGION, or give the profile a region"
 # An HTTP API's default endpoint names its region: https://{api-id}.execute-api.{region}.amazonaws.com
 _EXECUTE_API_HOST = re.compile(
     r"^[a-z0-9]+\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?$"
@@ -39,8 +40,18 @@ def open_session(
         # Reading the profile here makes an unknown --profile fail before anything is sent.
         session.get_scoped_config()
     except BotoCoreError as error:
-        raise CliError(Exit.FAILED, f"AWS configuration: {error}") from error
+        raise _aws_error("AWS configuration", error) from error
     return session
+
+
+def _aws_error(what: str, error: BotoCoreError) -> CliError:
+    """botocore's error as the command line's. A missing region is the caller's to fix, like a
+    missing URL (exit 2, naming the option and the variable); botocore's own words for it
+    ("You must specify a region.") name neither. Anything else is credentials, network or
+    configuration: 4."""
+    if isinstance(error, NoRegionError):
+        return CliError(Exit.REFUSED, f"no AWS region for {what}: {REGION_FIX}")
+    return CliError(Exit.FAILED, f"{what}: {error}")
 
 
 def credentials(session: botocore.session.Session) -> Credentials:
@@ -48,7 +59,7 @@ def credentials(session: botocore.session.Session) -> Credentials:
     try:
         found = session.get_credentials()
     except BotoCoreError as error:
-        raise CliError(Exit.FAILED, f"AWS credentials: {error}") from error
+        raise _aws_error("AWS credentials", error) from error
     if found is None:
         raise CliError(
             Exit.FAILED,
@@ -63,7 +74,18 @@ def frozen(found: Credentials) -> ReadOnlyCredentials:
     try:
         return found.get_frozen_credentials()
     except BotoCoreError as error:
-        raise CliError(Exit.FAILED, f"AWS credentials: {error}") from error
+        raise _aws_error("AWS credentials", error) from error
+
+
+def stack_region(session: botocore.session.Session, stack: str) -> str:
+    """The region --stack is read in: --region's, AWS_REGION's or the profile's."""
+    region = session.get_config_variable("region")
+    if not isinstance(region, str) or not region:
+        raise CliError(
+            Exit.REFUSED,
+            f"no AWS region to read stack {stack}'s {API_URL_OUTPUT} output in: {REGION_FIX}",
+        )
+    return region
 
 
 def signing_region(api_url: str, session: botocore.session.Session) -> str:
@@ -77,24 +99,19 @@ def signing_region(api_url: str, session: botocore.session.Session) -> str:
         raise CliError(
             Exit.REFUSED,
             f"no AWS region to sign for: the API URL {api_url} names none (an "
-            "https://API_ID.execute-api.REGION.amazonaws.com URL does); pass --region REGION, "
-            "set AWS_REGION, or give the profile a region",
+            f"https://API_ID.execute-api.REGION.amazonaws.com URL does); {REGION_FIX}",
         )
     return region
 
 
-def api_url(
-    *,
-    explicit: str | None,
-    stack: str | None,
-    env: Mapping[str, str],
-    session: botocore.session.Session,
-) -> str:
-    """--api-url, else the stack's ApiUrl output, else APCU_FLUSH_API_URL."""
+def given_api_url(*, explicit: str | None, stack: str | None, env: Mapping[str, str]) -> str | None:
+    """--api-url, else None when it is --stack's ApiUrl output (read with credentials, by
+    stack_api_url), else APCU_FLUSH_API_URL. Needs no AWS session, so that a call without any
+    of the three is told so before anything about credentials or regions."""
     if explicit:
         return explicit
     if stack:
-        return stack_api_url(session, stack)
+        return None
     if env.get(API_URL_ENV):
         return env[API_URL_ENV]
     raise CliError(
@@ -117,7 +134,7 @@ def stack_api_url(session: botocore.session.Session, stack: str) -> str:
             Exit.REFUSED if refused else Exit.FAILED, f"stack {stack}: {message}"
         ) from error
     except BotoCoreError as error:
-        raise CliError(Exit.FAILED, f"stack {stack}: {error}") from error
+        raise _aws_error(f"stack {stack}", error) from error
     for output in stacks[0].get("Outputs", []) if stacks else []:
         if output.get("OutputKey") == API_URL_OUTPUT and output.get("OutputValue"):
             return str(output["OutputValue"])

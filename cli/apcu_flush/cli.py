@@ -155,17 +155,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace, out: Output) -> int:
     if args.command == "clear" and args.action == RESET_OPCACHE and args.prefix is not None:
         raise CliError(Exit.REFUSED, PREFIX_WITH_OPCACHE)
+    # What the call itself lacks (exit 2) is said before what the machine lacks (credentials,
+    # exit 4), as it is the first thing to fix: no API URL at all, then one that is not a URL,
+    # then no region, to sign for or to read --stack's output in.
+    given = aws.given_api_url(explicit=args.api_url, stack=args.stack, env=os.environ)
+    url = flush_url(given) if given is not None else None
     session = aws.open_session(args.profile, args.region, os.environ)
+    if url is not None:
+        region = aws.signing_region(url, session)
+    else:
+        aws.stack_region(session, args.stack)
     found = aws.credentials(session)
-    # A URL that is not one is said as such before asking which region it is in.
-    url = flush_url(
-        aws.api_url(explicit=args.api_url, stack=args.stack, env=os.environ, session=session)
-    )
-    api = FlushApi(
-        url,
-        credentials=lambda: aws.frozen(found),
-        region=aws.signing_region(url, session),
-    )
+    if url is None:
+        url = flush_url(aws.stack_api_url(session, args.stack))
+        region = aws.signing_region(url, session)
+    api = FlushApi(url, credentials=lambda: aws.frozen(found), region=region)
     if args.command == "clear":
         return clear(api, args, out)
     if args.command == "retry":

@@ -138,6 +138,49 @@ def test_no_api_url_exits_2_and_says_where_to_find_one(local: Local) -> None:
     assert "APCU_FLUSH_API_URL" in completed.stderr
 
 
+def test_no_api_url_is_said_before_missing_credentials(local: Local) -> None:
+    # Given neither an API URL nor credentials (nor a region): the URL is the first to fix
+    env = local.env(
+        AWS_ACCESS_KEY_ID=None,
+        AWS_SECRET_ACCESS_KEY=None,
+        AWS_SESSION_TOKEN=None,
+        AWS_REGION=None,
+    )
+    completed = local.run("clear", GROUP, env=env, api_url=False)
+    # Then it is the one said, with its exit code: the call is wrong
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr.startswith("apcu-flush: no API URL: pass --api-url URL")
+    assert "credentials" not in completed.stderr
+    assert "region" not in completed.stderr
+
+
+def test_a_stack_to_read_without_a_region_exits_2_naming_the_option_and_the_variable(
+    local: Local,
+) -> None:
+    # Given a stack whose ApiUrl output is the local API, and no region configured
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"ApiUrl": {"Value": local.gateway.url}},
+    }
+    local.aws.client("cloudformation").create_stack(
+        StackName="apcu-fleet-flush-local", TemplateBody=json.dumps(template)
+    )
+    env = local.env(AWS_ENDPOINT_URL=local.aws.endpoint, AWS_REGION=None, AWS_DEFAULT_REGION=None)
+    stack = ("--stack", "apcu-fleet-flush-local")
+    completed = local.run("clear", GROUP, *stack, env=env, api_url=False)
+    # Then the call is wrong (2), not "retry later" (4), and the message says how to fix it,
+    # in the command line's words rather than botocore's
+    assert completed.returncode == 2, completed.stderr
+    assert "no AWS region to read stack apcu-fleet-flush-local" in completed.stderr
+    assert "--region" in completed.stderr and "AWS_REGION" in completed.stderr
+    assert "You must specify a region" not in completed.stderr
+    assert local.commands() == [] and local.gateway.events == []
+    # And the option it names is the fix
+    fixed = local.run("clear", GROUP, *stack, "--region", "us-east-1", env=env, api_url=False)
+    assert fixed.returncode == 0, fixed.stderr
+    assert len(local.commands()) == 1
+
+
 @pytest.mark.parametrize(
     "url",
     [

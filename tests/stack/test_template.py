@@ -1489,14 +1489,21 @@ def test_script_runs_curl_in_the_container_without_asking_for_a_terminal(
     stack: DeployedStack,
 ) -> None:
     script = flush_script_template(stack)
+    assert "container='${ContainerName}'" in script
     execs = [
-        line[line.index("docker exec") :] for line in script.splitlines() if "docker exec" in line
+        line.strip() for line in script.splitlines() if "docker exec" in line and "echo" not in line
     ]
-    assert len(execs) == 4
-    for line in execs:
-        # No option at all between `exec` and the container: in particular no -t or -it,
-        # which asks for a terminal SSM does not have.
-        assert line.startswith("docker exec ${ContainerName} curl "), line
+    # One way into the container, through which every curl goes (on_node); with no option
+    # at all between `exec` and the container: in particular no -t or -it, which asks for a
+    # terminal SSM does not have.
+    assert execs == ['docker exec "$container" "$@"']
+    curls = [
+        line
+        for line in script.splitlines()
+        if "curl " in line and not line.lstrip().startswith("#")
+    ]
+    assert len(curls) == 4
+    assert all("on_node curl " in line for line in curls), curls
     assert " -t " not in script and " -it " not in script and "--tty" not in script
 
 
@@ -1508,7 +1515,10 @@ def test_script_uses_only_the_container_name_and_port_parameters(stack: Deployed
     assert "opcache_url='http://127.0.0.1:${ApcuPort}/opcache.php'" in script
     # After CloudFormation's Fn::Sub: the parameters filled in, `${!X}` turned into `${X}`.
     deployed = deployed_script(DeployedStack({"ContainerName": "php-web", "ApcuPort": "9123"}))
-    assert "docker exec php-web curl " in deployed
+    assert "container='php-web'" in deployed
+    # Empty, for nginx and php-fpm installed on the instance itself
+    on_host = deployed_script(DeployedStack({"ContainerName": "", "ApcuPort": "9123"}))
+    assert "container=''" in on_host
     assert "url='http://127.0.0.1:9123/apcu.php'" in deployed
     assert 'if [ -z "${SSM_prefix+x}" ]; then' in deployed
     assert 'if [ -z "${SSM_action+x}" ]; then' in deployed
@@ -1537,8 +1547,9 @@ def test_the_shared_template_reader_gives_the_script_cloudformation_deploys() ->
     [
         (
             "ContainerName",
-            ["nginx", "web_1.php-fpm", "a"],
-            ["", "-rm", "a b", "nginx;id", "$(id)", "x" * 129],
+            # Empty: nginx and php-fpm installed on the instance, no container
+            ["nginx", "web_1.php-fpm", "a", ""],
+            ["-rm", "a b", "nginx;id", "$(id)", "'", "x" * 129, " ", "nginx\n"],
         ),
         ("ApcuPort", ["80", "8099", "65535"], ["", "0", "080", "80 ", "8O", "123456"]),
         (

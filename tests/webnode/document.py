@@ -1,9 +1,10 @@
 """The SSM document's script out of template.yaml, run here the way the SSM agent runs it.
 
-Only `docker exec <container> ` is taken out of the script, so curl runs here instead of inside
-a container; everything else (set -eu, the agent fallback, the action's case, curl's options)
-runs as written. The script is run by sh, which the SSM agent uses for aws:runShellScript (dash
-on Debian and Ubuntu, bash on Amazon Linux), or by bash.
+The script is the one CloudFormation deploys with ContainerName empty, the choice for nginx and
+php-fpm installed on the instance itself, as on this machine: curl runs here, and everything
+(set -eu, the agent fallback, the action's case, curl's options) runs as written. The script is
+run by sh, which the SSM agent uses for aws:runShellScript (dash on Debian and Ubuntu, bash on
+Amazon Linux), or by bash. tests/webnode/test_container_modes.py runs the container mode.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 from harness import cfn_template
 from harness.webnode_server import Tools, local_flush_script
 
-CONTAINER = "laravel-web"
 SHELLS = ["sh", "bash"]
 # How the agent hands over the parameters: 3.3.2746.0+ sets $SSM_<name> (interpolationType
 # ENV_VAR) and leaves the text alone; older agents only replace {{ <name> }} in the text.
@@ -25,11 +25,10 @@ AGENTS = ["env-var agent", "text agent"]
 
 
 def document_script(port: int) -> str:
-    """The script as deployed with ApcuPort=port, as it would run inside the container."""
+    """The script as deployed with ApcuPort=port and ContainerName empty."""
     template = cfn_template.load()
     assert "FlushDocument" in template["Resources"], "template.yaml has no FlushDocument"
-    local = local_flush_script(port, CONTAINER)
-    assert "docker" not in local
+    local = local_flush_script(port)
     assert "${!" not in local, "Fn::Sub's ${!...} escape left in the script"
     return local
 

@@ -43,15 +43,16 @@ ERROR_FIELDS = ["cache", "status", "error", "message", "host"]
 KEYS = ["user:1", "page:home"]
 
 
-def deploy(page: Path, version: int) -> None:
+def deploy(page: Path, version: int, *, age: float = 60) -> None:
     """Puts version `version` of the page in place as a deploy does: a new file renamed over it.
 
-    Its time is set a minute back: OPcache does not cache a file changed less than
+    Its time is set `age` seconds back: OPcache does not cache a file changed less than
     opcache.file_update_protection (2 s) ago, and a deployed release is older than that when
-    traffic reaches it."""
+    traffic reaches it. Two versions that must differ in OPcache's eyes get different ages:
+    it compares modification times in whole seconds."""
     fresh = page.with_name(page.name + ".new")
     fresh.write_text(f'<?php\necho "version {version}\\n";\n', encoding="utf-8")
-    past = time.time() - 60
+    past = time.time() - age
     os.utime(fresh, (past, past))
     fresh.replace(page)
 
@@ -374,22 +375,68 @@ def test_preloading_is_reported_as_a_caveat(
     assert answer["caveats"] == ["preload"]
 
 
-def test_the_file_cache_and_validate_timestamps_are_reported_as_caveats(
+def file_cache_node(
+    tools: Tools, tmp_path_factory: pytest.TempPathFactory, name: str, settings: dict[str, str]
+) -> WebNode:
+    """A node with OPcache's file cache on, serving version 1, which it has compiled into
+    both shared memory and the file cache; then version 2 deployed over it, a minute newer."""
+    workdir = tmp_path_factory.mktemp(name)
+    cache = workdir / "file-cache"
+    cache.mkdir()
+    web = start_node(tools, workdir, {**settings, "opcache.file_cache": str(cache)})
+    try:
+        deploy(page_of(web), 1, age=120)
+        assert served(web) == "version 1"
+        assert any(cache.rglob("*page.php.bin")), "OPcache wrote no file cache for the page"
+        deploy(page_of(web), 2, age=60)
+        # Shared memory still serves version 1 until the reset (with validate_timestamps=1 too:
+        # the node below revalidates once an hour)
+        assert served(web) == "version 1"
+    except BaseException:
+        web.stop()
+        raise
+    return web
+
+
+def test_with_validate_timestamps_off_the_file_cache_brings_old_code_back_and_says_so(
     tools: Tools, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    workdir = tmp_path_factory.mktemp("file-cache")
-    (workdir / "file-cache").mkdir()
-    settings = {
-        "opcache.validate_timestamps": "1",
-        "opcache.file_cache": str(workdir / "file-cache"),
-    }
-    web = start_node(tools, workdir, settings)
+    # Given the file cache on, with validate_timestamps=0, and version 2 deployed over version 1
+    web = file_cache_node(tools, tmp_path_factory, "file-cache-off", PRODUCTION)
     try:
+        # When the document resets OPcache
         answer = run_document(tools, web.apcu_port, action="reset-opcache").answer()
+        page = served(web)
     finally:
         web.stop()
 
+    # Then the restart took, but OPcache loaded version 1 again from its file cache without
+    # looking at the source, and the answer says so with the caveat the notifier alerts on
     assert answer["status"] == "reset"
+    assert page == "version 1"
+    assert answer["file_cache"] is True
+    assert answer["validate_timestamps"] is False
+    assert answer["caveats"] == ["file_cache"]
+
+
+def test_with_validate_timestamps_on_the_file_cache_serves_no_old_code_and_is_no_caveat(
+    tools: Tools, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Given the file cache on, with validate_timestamps=1 (revalidating once an hour, so that
+    # only the reset can bring version 2), and version 2 deployed over version 1
+    settings = {"opcache.validate_timestamps": "1", "opcache.revalidate_freq": "3600"}
+    web = file_cache_node(tools, tmp_path_factory, "file-cache-on", settings)
+    try:
+        # When the document resets OPcache
+        answer = run_document(tools, web.apcu_port, action="reset-opcache").answer()
+        page = served(web)
+    finally:
+        web.stop()
+
+    # Then version 2 is served: OPcache dropped the file cache's version 1, whose source time
+    # had changed. Nothing old can run, so the file cache is no caveat; validate_timestamps is
+    assert answer["status"] == "reset"
+    assert page == "version 2"
     assert answer["file_cache"] is True
     assert answer["validate_timestamps"] is True
-    assert answer["caveats"] == ["file_cache", "validate_timestamps"]
+    assert answer["caveats"] == ["validate_timestamps"]

@@ -1,10 +1,10 @@
 """The web node for real: nginx with webnode/nginx-apcu.conf, php-fpm running webnode/apcu.php,
 driven by the SSM document's own script out of template.yaml.
 
-Only `docker exec <container> ` is taken out of the script, so curl runs here instead of inside
-a container; everything else (set -eu, the agent fallback, curl -fsS) runs as written. The
-script is run by sh, which the SSM agent uses for aws:runShellScript (dash on Debian and
-Ubuntu, bash on Amazon Linux), and by bash.
+The script is the one deployed with ContainerName empty (nginx and php-fpm on the instance
+itself, as here), so curl runs on this machine; everything (set -eu, the agent fallback,
+curl -fsS) runs as written. The script is run by sh, which the SSM agent uses for
+aws:runShellScript (dash on Debian and Ubuntu, bash on Amazon Linux), and by bash.
 """
 
 from __future__ import annotations
