@@ -945,7 +945,9 @@ def _status_of(results: Mapping[str, InvocationResult]) -> str:
     statuses = {r.status for r in results.values()}
     if not results or statuses == {"Success"}:
         return "Success"
-    return "Failed" if "Failed" in statuses else ("TimedOut" if "TimedOut" in statuses else "Success")
+    return (
+        "Failed" if "Failed" in statuses else ("TimedOut" if "TimedOut" in statuses else "Success")
+    )
 
 
 def trip_alarm(
@@ -975,7 +977,9 @@ def expire_commands(after: dt.timedelta | None) -> None:
         _LIFETIME.append(after)
 
 
-def notification(command_id: str, status: str, *, region: str = REGION, account_id: str = ACCOUNT_ID) -> dict[str, Any]:
+def notification(
+    command_id: str, status: str, *, region: str = REGION, account_id: str = ACCOUNT_ID
+) -> dict[str, Any]:
     """The SNS event SSM publishes for a command's status (Type Command, tag target: no
     instance ids), as Lambda receives it from the topic."""
     command = _backend(region, account_id).get_command_by_id(command_id)
@@ -986,7 +990,9 @@ def notification(command_id: str, status: str, *, region: str = REGION, account_
         "documentName": command.document_name,
         "instanceIds": [] if command.targets else list(command.instance_ids),
         "requestedDateTime": requested.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "expiresAfter": command.expires_after.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "expiresAfter": command.expires_after.replace(tzinfo=dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
         "outputS3BucketName": "",
         "outputS3KeyPrefix": "",
         "status": status,

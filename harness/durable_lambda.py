@@ -18,7 +18,9 @@ made to behave as AWS does (botocore's Lambda model and the Lambda developer gui
 - a checkpoint over 256 KB is refused, and the execution fails, as the service refuses it.
 
 An SNS delivery (SSM's notification) is an execution of its own, started as SNS starts one:
-`deliver`. SimulatedCrash, raised from inside a step (the fault sweep raises it right after an
+`deliver`. Ordinary functions (the dispatcher, which invokes itself asynchronously for Slack's
+work) can be registered too: an Event invocation of one runs it on a thread of its own, as
+Lambda's asynchronous queue would; `drain` waits for them. SimulatedCrash, raised from inside a step (the fault sweep raises it right after an
 AWS call returned), ends the invocation as a killed process would: the runner invokes the
 function again and the step runs again.
 """
@@ -27,9 +29,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -69,7 +72,11 @@ class SimulatedCrash(BaseException):
 
 def _error(status: int, code: str, message: str) -> Answer:
     # restJson1: botocore reads the code from x-amzn-errortype, the message from the body.
-    return status, {"x-amzn-errortype": code, "content-type": "application/json"}, json.dumps({"Type": "User", "message": message})
+    return (
+        status,
+        {"x-amzn-errortype": code, "content-type": "application/json"},
+        json.dumps({"Type": "User", "message": message}),
+    )
 
 
 def _lambda_runtime(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,10 +94,21 @@ def _lambda_runtime(handler: Callable[..., Any]) -> Callable[..., Any]:
 class DurableLambda:
     """The notifier as a durable function, behind its alias."""
 
-    def __init__(self, handler: Callable[..., Any], *, function: str = FUNCTION) -> None:
+    def __init__(
+        self,
+        handler: Callable[..., Any],
+        *,
+        function: str = FUNCTION,
+        functions: Mapping[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
         self.function = function
+        self.functions = dict(functions or {})
+        self.asynchronous: list[threading.Thread] = []
+        self.asynchronous_errors: list[BaseException] = []
         self.alias_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}:{ALIAS}"
-        self.runner = DurableFunctionTestRunner(handler=_lambda_runtime(handler), poll_interval=0.05, region=REGION)
+        self.runner = DurableFunctionTestRunner(
+            handler=_lambda_runtime(handler), poll_interval=0.05, region=REGION
+        )
         # The runner waits 5 real seconds before invoking again after an invocation failed.
         self.runner._executor.RETRY_BACKOFF_SECONDS = 0
         self._names: dict[str, tuple[bytes, str]] = {}
@@ -126,12 +144,18 @@ class DurableLambda:
         client = self.runner._service_client
         checkpoint = client.checkpoint
 
-        def guarded(durable_execution_arn: str, checkpoint_token: str, updates: Any, client_token: Any) -> Any:
+        def guarded(
+            durable_execution_arn: str, checkpoint_token: str, updates: Any, client_token: Any
+        ) -> Any:
             for update in updates:
                 size = len((update.payload or "").encode())
-                self.largest_checkpoint[durable_execution_arn] = max(self.largest_checkpoint[durable_execution_arn], size)
+                self.largest_checkpoint[durable_execution_arn] = max(
+                    self.largest_checkpoint[durable_execution_arn], size
+                )
                 if size > CHECKPOINT_LIMIT:
-                    raise CheckpointError(f"checkpoint payload of {size} bytes is over Lambda's {CHECKPOINT_LIMIT}")
+                    raise CheckpointError(
+                        f"checkpoint payload of {size} bytes is over Lambda's {CHECKPOINT_LIMIT}"
+                    )
             return checkpoint(durable_execution_arn, checkpoint_token, updates, client_token)
 
         client.checkpoint = guarded
@@ -141,7 +165,10 @@ class DurableLambda:
     def deliver(self, event: dict[str, Any]) -> str:
         """SNS delivers SSM's notification to the alias: an execution of its own, unnamed."""
         return self.runner.run_async(
-            input=json.dumps(event), function_name=f"{self.function}:{ALIAS}", execution_name=str(uuid.uuid4()), execution_timeout=PATIENCE
+            input=json.dumps(event),
+            function_name=f"{self.function}:{ALIAS}",
+            execution_name=str(uuid.uuid4()),
+            execution_timeout=PATIENCE,
         )
 
     def arn_of(self, name: str) -> str:
@@ -169,6 +196,19 @@ class DurableLambda:
         value: dict[str, Any] = json.loads(result.result or "null")
         return value
 
+    def waiting(
+        self, name: str, callback: str = "SSM's notification", timeout: float = PATIENCE
+    ) -> str:
+        """Wait until the execution `name` waits on its callback; the callback's id."""
+        deadline = time.monotonic() + timeout
+        while name not in self._names:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no execution named {name}")
+            time.sleep(0.02)
+        return self.runner.wait_for_callback(
+            self._names[name][1], name=callback, timeout=int(timeout)
+        )
+
     def history(self, name_or_arn: str) -> list[Any]:
         arn = self._names[name_or_arn][1] if name_or_arn in self._names else name_or_arn
         return list(self.runner.get_execution_history(arn).events)
@@ -177,7 +217,11 @@ class DurableLambda:
         """The durable operations the execution used: Lambda's per-execution quota counts these
         (a step and each of its retries, a wait, a callback)."""
         events = self.history(name_or_arn)
-        return sum(1 for e in events if e.event_type in ("StepStarted", "WaitStarted", "CallbackStarted", "ContextStarted"))
+        return sum(
+            1
+            for e in events
+            if e.event_type in ("StepStarted", "WaitStarted", "CallbackStarted", "ContextStarted")
+        )
 
     # -- the routes --------------------------------------------------------------------------
 
@@ -185,23 +229,67 @@ class DurableLambda:
         target = unquote(urlparse(full_url).path.rsplit("/", 2)[-2])
         name_part = target.split(":function:", 1)[1] if target.startswith("arn:") else target
         function, _, qualifier = name_part.partition(":")
+        if function in self.functions:
+            return self._invoke_plain(function, request, headers)
         if function != self.function:
             return LambdaResponse.dispatch(request, full_url, headers)  # type: ignore[no-any-return]
         if not qualifier:
-            return _error(400, "InvalidParameterValueException", "You cannot invoke a durable function using an unqualified ARN")
+            return _error(
+                400,
+                "InvalidParameterValueException",
+                "You cannot invoke a durable function using an unqualified ARN",
+            )
         body: bytes = request.get_data() if hasattr(request, "get_data") else (request.body or b"")
         name = headers.get("X-Amz-Durable-Execution-Name") or str(uuid.uuid4())
         with self._lock:
             if name in self._names:
                 payload, arn = self._names[name]
                 if payload != body:
-                    return _error(409, "DurableExecutionAlreadyStartedException", f"a durable execution named {name} exists with another payload")
+                    return _error(
+                        409,
+                        "DurableExecutionAlreadyStartedException",
+                        f"a durable execution named {name} exists with another payload",
+                    )
             else:
                 arn = self.runner.run_async(
-                    input=body.decode() or None, function_name=f"{function}:{qualifier}", execution_name=name, execution_timeout=PATIENCE
+                    input=body.decode() or None,
+                    function_name=f"{function}:{qualifier}",
+                    execution_name=name,
+                    execution_timeout=PATIENCE,
                 )
                 self._names[name] = (body, arn)
-        return 202, {"X-Amz-Durable-Execution-Arn": arn, "X-Amz-Executed-Version": "1", "content-type": "application/json"}, b""
+        return (
+            202,
+            {
+                "X-Amz-Durable-Execution-Arn": arn,
+                "X-Amz-Executed-Version": "1",
+                "content-type": "application/json",
+            },
+            b"",
+        )
+
+    def _invoke_plain(self, function: str, request: Any, headers: Any) -> Answer:
+        body: bytes = request.get_data() if hasattr(request, "get_data") else (request.body or b"")
+        payload = json.loads(body or b"null")
+        handler = self.functions[function]
+        if headers.get("X-Amz-Invocation-Type") != "Event":
+            return 200, {"content-type": "application/json"}, json.dumps(handler(payload))
+
+        def run() -> None:
+            try:
+                handler(payload)
+            except BaseException as error:
+                self.asynchronous_errors.append(error)
+
+        thread = threading.Thread(target=run, name=f"async-{function}", daemon=True)
+        self.asynchronous.append(thread)
+        thread.start()
+        return 202, {"content-type": "application/json"}, b""
+
+    def drain(self, timeout: float = PATIENCE) -> None:
+        """Wait for the asynchronous invocations of ordinary functions to end."""
+        while self.asynchronous:
+            self.asynchronous.pop(0).join(timeout)
 
     def _callback(self, request: Any, full_url: str, headers: Any) -> Answer:
         parts = urlparse(full_url).path.split("/")
@@ -210,7 +298,9 @@ class DurableLambda:
             arn = CallbackToken.from_str(callback_id).execution_arn
             execution = self.runner._executor.get_execution(arn)
         except Exception:
-            return _error(400, "InvalidParameterValueException", "not a callback id of this function")
+            return _error(
+                400, "InvalidParameterValueException", "not a callback id of this function"
+            )
         if execution.is_complete:
             return _error(400, "CallbackTimeoutException", "the callback's execution has ended")
         body: bytes = request.get_data() if hasattr(request, "get_data") else (request.body or b"")

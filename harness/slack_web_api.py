@@ -1,5 +1,6 @@
-"""A Slack Web API stand-in: a real HTTP server on 127.0.0.1 answering the three methods app
-mode calls, chat.postMessage, chat.update and chat.postEphemeral, as Slack documents them.
+"""A Slack stand-in: a real HTTP server on 127.0.0.1 answering what both Slack modes call, as
+Slack documents it: the Web API's chat.postMessage, chat.update and chat.postEphemeral (app
+mode), an incoming webhook (webhook mode) and a request's response_url (the app's answers).
 
     with SlackWebApi(bot_token="xoxb-…", channels=("C0APCUFLUSH",)) as slack:
         WebClient(token="xoxb-…", base_url=slack.base_url).chat_postMessage(channel=…, text=…)
@@ -20,9 +21,16 @@ checked with slack_sdk's own models (what the issue asks of every payload), and 
 ts that is not a message of that channel gives thread_not_found rather than a new top-level
 message.
 
-Failures are injected one at a time with fail_next(method, …): the next call of that method
-gets it, whatever its parameters. Everything is recorded: .calls (every call, failed or not,
-token left out), .messages (with every version an update gave them), .ephemerals.
+An incoming webhook answers "ok" (HTTP 200) and keeps the payload in .webhook_posts; Slack's
+refusals of one are HTTP errors with a plain-text code (400 invalid_payload, 403
+action_prohibited, 404 channel_not_found, 410 channel_is_archived, 429 with Retry-After). A
+response_url answers the same way and keeps what it got in .responses.
+
+Failures are injected one at a time with fail_next(method, …), where method is a Web API
+method, WEBHOOK or RESPONSE_URL: the next call of it gets the failure, whatever its parameters.
+drop_next(method) reads the next request whole and closes the connection unanswered: the
+caller cannot tell whether Slack took it. Everything is recorded: .calls (every call, failed
+or not, token left out), .messages (with every version an update gave them), .ephemerals.
 """
 
 from __future__ import annotations
@@ -53,7 +61,12 @@ BOT_USER = "U0APCUBOT"
 APP_ID = "A0APCUFLUSH"
 
 PREFIX = "/api/"
-METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
+WEBHOOK = "webhook"
+RESPONSE_URL = "response_url"
+API_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
+METHODS = (*API_METHODS, WEBHOOK, RESPONSE_URL)
+WEBHOOK_PATH = "/services/T0APCU000/B0APCU000/apcufleetflushtesthook"
+RESPONSE_PATH = "/actions/T0APCU000/"
 # Slack's limits on a message (chat.postMessage, "Truncating content"; Block Kit, "blocks").
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
@@ -133,6 +146,9 @@ class SlackWebApi:
         self.member_of = None if member_of is None else tuple(member_of)
         self.messages: list[Message] = []
         self.ephemerals: list[Ephemeral] = []
+        self.webhook_posts: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self._dropped: dict[str, int] = defaultdict(int)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._holds: dict[str, deque[Hold]] = defaultdict(deque)
@@ -191,6 +207,66 @@ class SlackWebApi:
         """What SLACK_API_URL and WebClient(base_url=…) take."""
         return f"http://127.0.0.1:{self.port}{PREFIX}"
 
+    @property
+    def webhook_url(self) -> str:
+        """The incoming webhook's URL, what the webhook secret holds."""
+        return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
+
+    def response_url(self, name: str = "1") -> str:
+        """A response_url, as Slack puts one in each interaction and slash command."""
+        return f"http://127.0.0.1:{self.port}{RESPONSE_PATH}{name}/apcuresponsetoken"
+
+    def drop_next(self, method: str) -> None:
+        """The next call of `method` is read whole and left unanswered: the connection closes."""
+        if method not in METHODS:
+            raise ValueError(f"the stand-in does not answer {method}")
+        with self._lock:
+            self._dropped[method] += 1
+
+    def reset(self) -> None:
+        """Forget every call, message and scripted failure: a test of its own."""
+        with self._lock:
+            self.messages.clear()
+            self.ephemerals.clear()
+            self.webhook_posts.clear()
+            self.responses.clear()
+            self.calls.clear()
+            self._failures.clear()
+            self._holds.clear()
+            self._dropped.clear()
+
+    def _hook(self, method: str, raw: bytes) -> tuple[int, dict[str, str], str] | None:
+        """An incoming webhook's or a response_url's answer; None: the connection is dropped."""
+        with self._lock:
+            holds = self._holds.get(method)
+            hold = holds.popleft() if holds else None
+        if hold is not None:
+            hold.arrived.set()
+            hold.released.wait(hold.timeout)
+        try:
+            payload: Any = json.loads(raw or b"{}")
+        except ValueError:
+            payload = None
+        with self._lock:
+            self.calls.append((method, payload if isinstance(payload, dict) else {}))
+            if self._dropped[method]:
+                self._dropped[method] -= 1
+                return None
+            failures = self._failures.get(method)
+            failure = failures.popleft() if failures else None
+        if failure is not None:
+            headers = (
+                {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            )
+            return failure.status, headers, failure.error
+        if not isinstance(payload, dict) or not (payload.get("text") or payload.get("blocks")):
+            return HTTPStatus.BAD_REQUEST, {}, "invalid_payload"
+        if block_kit_problems(payload.get("blocks") or []):
+            return HTTPStatus.BAD_REQUEST, {}, "invalid_blocks"
+        with self._lock:
+            (self.webhook_posts if method == WEBHOOK else self.responses).append(payload)
+        return HTTPStatus.OK, {}, "ok"
+
     # -- scripting and reading -------------------------------------------------------------
 
     def fail_next(
@@ -206,6 +282,8 @@ class SlackWebApi:
             raise ValueError(f"the stand-in does not answer {method}")
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             retry_after = 1 if retry_after is None else retry_after
+        if method in (WEBHOOK, RESPONSE_URL) and status == HTTPStatus.OK:
+            status = HTTPStatus.INTERNAL_SERVER_ERROR
         with self._lock:
             self._failures[method].append(
                 Failure(
@@ -263,6 +341,9 @@ class SlackWebApi:
             hold.released.wait(hold.timeout)
         with self._lock:
             self.calls.append((method, params))
+            if self._dropped[method]:
+                self._dropped[method] -= 1
+                return 0, {}, {}
             failures = self._failures.get(method)
             failure = failures.popleft() if failures else None
         if failure is not None:
@@ -454,7 +535,24 @@ class _Handler(BaseHTTPRequestHandler):
         method = parts.path.removeprefix(PREFIX) if parts.path.startswith(PREFIX) else ""
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        if method not in METHODS:
+        if parts.path == WEBHOOK_PATH or parts.path.startswith(RESPONSE_PATH):
+            answered = self.stand_in._hook(
+                WEBHOOK if parts.path == WEBHOOK_PATH else RESPONSE_URL, raw
+            )
+            if answered is None:
+                self.close_connection = True
+                return
+            status, headers, text = answered
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if method not in API_METHODS:
             self._send(HTTPStatus.OK, {}, {"ok": False, "error": "unknown_method"})
             return
         params: dict[str, Any] = dict(parse_qsl(parts.query))
@@ -479,6 +577,9 @@ class _Handler(BaseHTTPRequestHandler):
         if token is None and content_type != "application/json" and body_token:
             token = str(body_token)
         status, headers, body = self.stand_in._answer(method, params, token)
+        if status == 0:
+            self.close_connection = True
+            return
         self._send(status, headers, body)
 
     def do_GET(self) -> None:

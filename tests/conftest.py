@@ -20,9 +20,6 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "ApcuFleetFlush",
         "POWERTOOLS_DEV": "false",
-        # The notifier reads its configuration when imported, as at a Lambda init; tests that
-        # need another secret or language set their own and rebuild its runtime.
-        "SLACK_WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:apcu-fleet-flush/slack-AbCdEf",
         # moto rebuilds its EC2 backend at every mock_aws start and stop, and by default loads
         # its catalogue of public AMIs each time: 0.27 s, twice a test, a third of a dispatcher
         # test's time. No code here reads an AMI (instances without one get moto's defaults,
@@ -44,8 +41,14 @@ import botocore.session  # noqa: E402
 # fresh process (Lambda's cold start, the demo, the bench) still loads its own.
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
-from harness import aws_emulator  # noqa: E402  (after the credentials above)
+from harness import aws_emulator, stack  # noqa: E402  (after the credentials above)
 from harness.slack_web_api import SlackWebApi  # noqa: E402
+
+# Both functions read their configuration when imported, as at a Lambda init: the stack's
+# variables are there first. harness.stack.Stack gives them the resources' real ARNs.
+os.environ.update(stack.environment())
+
+from moto import mock_aws  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +58,32 @@ def _fresh_emulator() -> Iterator[None]:
     aws_emulator.reset()
 
 
-@pytest.fixture
-def slack_api() -> Iterator[SlackWebApi]:
-    """The Slack Web API stand-in, started on 127.0.0.1: the bot token, signing secret and
-    channel are harness.slack_web_api's BOT_TOKEN, SIGNING_SECRET and CHANNEL."""
+@pytest.fixture(scope="module")
+def slack_server() -> Iterator[SlackWebApi]:
+    """One Slack stand-in for a module's tests (each test gets it reset: `slack`)."""
     with SlackWebApi() as api:
         yield api
+
+
+@pytest.fixture
+def slack(slack_server: SlackWebApi) -> SlackWebApi:
+    """The Slack stand-in on 127.0.0.1, with nothing posted yet: the bot token, signing secret
+    and channel are harness.slack_web_api's BOT_TOKEN, SIGNING_SECRET and CHANNEL."""
+    slack_server.reset()
+    return slack_server
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def deployed(aws: None, slack: SlackWebApi) -> Iterator[stack.Stack]:
+    """The stack with its defaults, webhook mode, a group of 3 InService instances."""
+    with stack.Stack(slack) as deployed:
+        yield deployed
 
 
 # Modules whose tests share files outside tmp_path: `local.run` writes local/out/.

@@ -38,7 +38,9 @@ def ping_statuses(ssm: SSMClient, instance_ids: Sequence[str]) -> dict[str, str]
 
 
 def online(ssm: SSMClient, instance_ids: Sequence[str]) -> frozenset[str]:
-    return frozenset(i for i, status in ping_statuses(ssm, instance_ids).items() if status == ONLINE)
+    return frozenset(
+        i for i, status in ping_statuses(ssm, instance_ids).items() if status == ONLINE
+    )
 
 
 def _read(ssm: SSMClient, batch: list[str], statuses: dict[str, str]) -> None:

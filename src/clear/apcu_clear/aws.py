@@ -62,9 +62,7 @@ def is_throttling(error: BaseException) -> bool:
 
 def never_arrived(error: BaseException) -> bool:
     """AWS cannot have run the request: it was throttled, or no connection was made."""
-    return is_throttling(error) or isinstance(
-        error, ConnectTimeoutError | EndpointConnectionError
-    )
+    return is_throttling(error) or isinstance(error, ConnectTimeoutError | EndpointConnectionError)
 
 
 def may_have_run(error: BaseException) -> bool:

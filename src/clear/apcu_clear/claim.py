@@ -84,26 +84,40 @@ def take(
     except ClientError as error:
         if error_code(error) != _CONDITION_FAILED:
             raise
-        old = _plain(error.response.get("Item") or {})
+        answer: Any = error.response
+        old = _plain(answer.get("Item") or {})
         if old.get("token") == token:
             # botocore retried a write that had landed (its answer was lost): ours.
             return Taken(key, token)
-        return Held(key, str(old.get("holder", "")), str(old.get("requestedAt", "")), int(old.get("until", 0)))
+        return Held(
+            key,
+            str(old.get("holder", "")),
+            str(old.get("requestedAt", "")),
+            int(old.get("until", 0)),
+        )
     return Taken(key, token)
 
 
 def held(db: DynamoDBClient, table: str, key: str, *, now: dt.datetime) -> Held | None:
     """The unexpired claim on `key`, read without taking it (a dry run), or None."""
-    item = _plain(db.get_item(TableName=table, Key=_key(key), ConsistentRead=True).get("Item") or {})
+    item = _plain(
+        db.get_item(TableName=table, Key=_key(key), ConsistentRead=True).get("Item") or {}
+    )
     if not item or int(item.get("until", 0)) < _epoch(now):
         return None
-    return Held(key, str(item.get("holder", "")), str(item.get("requestedAt", "")), int(item["until"]))
+    return Held(
+        key, str(item.get("holder", "")), str(item.get("requestedAt", "")), int(item["until"])
+    )
 
 
-def name_holder(db: DynamoDBClient, table: str, taken: Taken, clear_id: str, *, until: dt.datetime) -> bool:
+def name_holder(
+    db: DynamoDBClient, table: str, taken: Taken, clear_id: str, *, until: dt.datetime
+) -> bool:
     """Name the clear that holds the claim, until the clear's real end; False when the claim
     was taken over meanwhile (it had expired)."""
-    return _update(db, table, taken.key, {"holder": clear_id, **_until(until)}, "token", taken.token)
+    return _update(
+        db, table, taken.key, {"holder": clear_id, **_until(until)}, "token", taken.token
+    )
 
 
 def extend(db: DynamoDBClient, table: str, key: str, clear_id: str, *, until: dt.datetime) -> bool:

@@ -53,9 +53,7 @@ class CommandSettings:
 
     @property
     def lifetime(self) -> dt.timedelta:
-        return dt.timedelta(
-            seconds=self.delivery_timeout_seconds + self.execution_timeout_seconds
-        )
+        return dt.timedelta(seconds=self.delivery_timeout_seconds + self.execution_timeout_seconds)
 
 
 @dataclass(frozen=True)
@@ -117,9 +115,10 @@ def build(
             raise ValueError(f"a command names 1 to {MAX_INSTANCE_IDS} instances")
         params["InstanceIds"] = list(instance_ids)
     if notify is not None:
+        events: list[Any] = list(FINAL_STATUSES)
         params["NotificationConfig"] = {
             "NotificationArn": notify.topic_arn,
-            "NotificationEvents": list(FINAL_STATUSES),
+            "NotificationEvents": events,
             "NotificationType": "Command",
         }
         params["ServiceRoleArn"] = notify.role_arn
@@ -159,7 +158,9 @@ def find_sent(
     ]
     token = ""
     for _ in range(_LOOKUP_PAGES):
-        page = ssm.list_commands(Filters=filters, MaxResults=50, **({"NextToken": token} if token else {}))
+        page = ssm.list_commands(
+            Filters=filters, MaxResults=50, **({"NextToken": token} if token else {})
+        )
         for command in page.get("Commands", []):
             if _same(command, params):
                 return _sent(command)
@@ -183,7 +184,9 @@ def _sent(command: Mapping[str, Any]) -> Sent:
     return Sent(command["CommandId"], requested, command.get("ExpiresAfter") or requested)
 
 
-_ASSUMED_ROLE = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
+_ASSUMED_ROLE = re.compile(
+    r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/(?P<role>[^/]+)/(?P<session>.+)$"
+)
 _IAM_USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:.*/)?(?P<user>[^/]+)$")
 
 

@@ -32,7 +32,9 @@ MARKER_RETENTION = dt.timedelta(days=1)
 _MARKER = "lifecycle#"
 
 
-def complete(autoscaling: AutoScalingClient, group: str, hold: LifecycleHold, result: Result) -> bool:
+def complete(
+    autoscaling: AutoScalingClient, group: str, hold: LifecycleHold, result: Result
+) -> bool:
     """Complete the held action; False when it was no longer held."""
     try:
         autoscaling.complete_lifecycle_action(
@@ -65,7 +67,9 @@ def heartbeat(autoscaling: AutoScalingClient, group: str, hold: LifecycleHold) -
     return True
 
 
-def mark_cleared(db: DynamoDBClient, table: str, instance_id: str, clear_id: str, now: dt.datetime) -> None:
+def mark_cleared(
+    db: DynamoDBClient, table: str, instance_id: str, clear_id: str, now: dt.datetime
+) -> None:
     db.update_item(
         TableName=table,
         Key={KEY: {"S": _MARKER + instance_id}},
@@ -80,7 +84,9 @@ def mark_cleared(db: DynamoDBClient, table: str, instance_id: str, clear_id: str
 
 def cleared_by(db: DynamoDBClient, table: str, instance_id: str, now: dt.datetime) -> str | None:
     """The clear that cleared the instance under the hook in the last day, or None."""
-    item = db.get_item(TableName=table, Key={KEY: {"S": _MARKER + instance_id}}, ConsistentRead=True).get("Item", {})
+    item = db.get_item(
+        TableName=table, Key={KEY: {"S": _MARKER + instance_id}}, ConsistentRead=True
+    ).get("Item", {})
     # DynamoDB deletes expired items within days, not at once: the ttl is checked here too.
     if int(item.get("ttl", {}).get("N", "0")) < now.timestamp():
         return None

@@ -33,7 +33,9 @@ def count(name: str) -> None:
 
 def tracing_enabled() -> bool:
     """True where Powertools' Tracer would record: the same rules, read without building it."""
-    disabled = resolve_truthy_env_var_choice(env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false"))
+    disabled = resolve_truthy_env_var_choice(
+        env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
+    )
     # Outside Lambda, and under `sam local`, there is no X-Ray daemon to send to.
     in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
     return in_lambda and not disabled

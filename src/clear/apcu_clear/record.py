@@ -178,7 +178,9 @@ class Stored:
             verdict=dict(item.get("verdict") or {}),
             judgement=dict(item.get("judgement") or {}),
             failure=str(item.get("failure", "")),
-            message=SlackMessage(**item["slackMessage"]) if isinstance(item.get("slackMessage"), dict) else None,
+            message=SlackMessage(**item["slackMessage"])
+            if isinstance(item.get("slackMessage"), dict)
+            else None,
         )
 
 
@@ -193,14 +195,18 @@ def read(db: DynamoDBClient, table: str, clear_id: str) -> Stored | None:
     return Stored.from_item(clear_id, _plain(item)) if item else None
 
 
-def record_callback(db: DynamoDBClient, table: str, clear_id: str, callback_id: str, now: dt.datetime) -> str:
+def record_callback(
+    db: DynamoDBClient, table: str, clear_id: str, callback_id: str, now: dt.datetime
+) -> str:
     """The clear waits on `callback_id`; returns the final status SSM's notification already
     brought ("" when none came yet, and the relay will complete the callback)."""
     item = _set(db, table, clear_id, {"callbackId": callback_id}, expires=now + RETENTION)
     return str(item.get("notified", ""))
 
 
-def note_notification(db: DynamoDBClient, table: str, command_id: str, status: str, now: dt.datetime) -> str:
+def note_notification(
+    db: DynamoDBClient, table: str, command_id: str, status: str, now: dt.datetime
+) -> str:
     """The relay's half: SSM says the command ended with `status`; returns the callback the
     clear waits on ("" when the clear has not recorded one yet, and will see this status)."""
     item = _set(db, table, command_id, {"notified": status}, expires=now + RETENTION)
@@ -223,11 +229,20 @@ def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Seq
 
 
 def record_verdict(
-    db: DynamoDBClient, table: str, clear_id: str, verdict: Mapping[str, Any], judgement: Mapping[str, Any]
+    db: DynamoDBClient,
+    table: str,
+    clear_id: str,
+    verdict: Mapping[str, Any],
+    judgement: Mapping[str, Any],
 ) -> None:
     """`verdict`: what the status route answers; `judgement`: the verdict as the notifier keeps
     it, which a retry asked on demand starts from."""
-    _set(db, table, clear_id, {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)})
+    _set(
+        db,
+        table,
+        clear_id,
+        {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)},
+    )
 
 
 def record_failure(db: DynamoDBClient, table: str, clear_id: str, failure: str) -> None:
@@ -236,7 +251,11 @@ def record_failure(db: DynamoDBClient, table: str, clear_id: str, failure: str) 
 
 
 def _set(
-    db: DynamoDBClient, table: str, key: str, values: Mapping[str, Any], expires: dt.datetime | None = None
+    db: DynamoDBClient,
+    table: str,
+    key: str,
+    values: Mapping[str, Any],
+    expires: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """SET `values` and return the whole item. `expires`: a TTL for an item the dispatcher may
     never have written (the relay's and the clear's halves can come first)."""

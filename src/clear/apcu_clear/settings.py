@@ -41,17 +41,28 @@ class Settings:
         except SlackAppConfigError as error:
             raise ConfigError(str(error)) from None
         if "ALLOWED_GROUPS" not in env:
-            raise ConfigError("ALLOWED_GROUPS is not set (comma-separated group names; empty allows none)")
+            raise ConfigError(
+                "ALLOWED_GROUPS is not set (comma-separated group names; empty allows none)"
+            )
         return cls(
             region=required(env, "AWS_REGION"),
             table=matching(env, "COMMANDS_TABLE", _TABLE_NAME, "a DynamoDB table name"),
-            allowed_groups=frozenset(g.strip() for g in env["ALLOWED_GROUPS"].split(",") if g.strip()),
+            allowed_groups=frozenset(
+                g.strip() for g in env["ALLOWED_GROUPS"].split(",") if g.strip()
+            ),
             commands=CommandSettings(
                 document_name=_document_name(env),
-                delivery_timeout_seconds=whole(env, "DELIVERY_TIMEOUT_SECONDS", DELIVERY_TIMEOUT_RANGE),
-                execution_timeout_seconds=whole(env, "EXECUTION_TIMEOUT_SECONDS", EXECUTION_TIMEOUT_RANGE),
+                delivery_timeout_seconds=whole(
+                    env, "DELIVERY_TIMEOUT_SECONDS", DELIVERY_TIMEOUT_RANGE
+                ),
+                execution_timeout_seconds=whole(
+                    env, "EXECUTION_TIMEOUT_SECONDS", EXECUTION_TIMEOUT_RANGE
+                ),
                 max_concurrency=matching(
-                    env, "MAX_CONCURRENCY", MAX_CONCURRENCY_PATTERN, "a count (10) or a percentage (50%)"
+                    env,
+                    "MAX_CONCURRENCY",
+                    MAX_CONCURRENCY_PATTERN,
+                    "a count (10) or a percentage (50%)",
                 ),
                 stop_alarm_name=_stop_alarm(env),
             ),
@@ -91,7 +102,9 @@ def whole(env: Mapping[str, str], name: str, bounds: tuple[int, int]) -> int:
 def _document_name(env: Mapping[str, str]) -> str:
     name = matching(env, "DOCUMENT_NAME", _DOCUMENT_NAME, "an SSM document name")
     if name.lower().startswith(("aws", "amazon", "amzn")):
-        raise ConfigError(f"DOCUMENT_NAME must name the stack's own document, not the AWS-owned {name!r}")
+        raise ConfigError(
+            f"DOCUMENT_NAME must name the stack's own document, not the AWS-owned {name!r}"
+        )
     return name
 
 

@@ -110,7 +110,11 @@ def read_secret(provider: SecretsProvider, secret_arn: str, *, max_age: int = CA
         return provider.get(secret_arn, max_age=max_age)
     except GetParameterError as error:
         cause = error.__cause__ or error.__context__
-        code = cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else ""
+        code = (
+            cause.response.get("Error", {}).get("Code", "")
+            if isinstance(cause, ClientError)
+            else ""
+        )
         problem = code or type(cause or error).__name__
     raise SecretUnreadable(f"Slack secret {secret_arn} cannot be read ({problem})")
 
@@ -162,7 +166,9 @@ def parse_app_secret(value: object, secret_arn: str) -> AppSecret:
     )
 
 
-def read_webhook_url(provider: SecretsProvider, secret_arn: str, *, max_age: int = CACHE_SECONDS) -> str:
+def read_webhook_url(
+    provider: SecretsProvider, secret_arn: str, *, max_age: int = CACHE_SECONDS
+) -> str:
     return parse_webhook(read_secret(provider, secret_arn, max_age=max_age), secret_arn)
 
 
@@ -187,6 +193,10 @@ def parse_webhook(value: object, secret_arn: str) -> str:
             raise AppSecretError(f'{where} is JSON without a string "url" key')
         text = url.strip()
     parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname or any(c.isspace() for c in text):
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or any(c.isspace() for c in text)
+    ):
         raise AppSecretError(f"{where} does not hold an http(s) URL with a host")
     return text

@@ -39,7 +39,9 @@ def accepted(
     return body
 
 
-def dry_run(plan: Plan, would_send: Mapping[str, object], alarm: AlarmState | None) -> dict[str, Any]:
+def dry_run(
+    plan: Plan, would_send: Mapping[str, object], alarm: AlarmState | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"dryRun": True, "plan": plan_body(plan), "wouldSend": dict(would_send)}
     if alarm is not None:
         # The brake the command would carry, and whether it would hold the clear now.

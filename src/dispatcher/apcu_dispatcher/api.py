@@ -24,7 +24,15 @@ from botocore.exceptions import ClientError
 
 from apcu_clear.aws import is_throttling
 from apcu_clear.command import OutcomeUnknown
-from apcu_clear.errors import AWS_THROTTLED, Conflict, Forbidden, InvalidRequest, NotFound, Refusal, Unavailable
+from apcu_clear.errors import (
+    AWS_THROTTLED,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Refusal,
+    Unavailable,
+)
 from apcu_clear.observability import count, logger, metrics, trace_handler
 from apcu_dispatcher import answers, launches, retry, slack, status
 from apcu_dispatcher.config import Config
@@ -58,8 +66,12 @@ def use_runtime(rt: Runtime) -> None:
 def post_flush() -> Response[dict[str, Any]]:
     event = app.current_event
     requester = requester_of(event.raw_event)
-    payload = decode_body(event.raw_event.get("body"), is_base64=event.raw_event.get("isBase64Encoded") is True)
-    request = validate_request(payload, allowed_groups=runtime.config.shared.allowed_groups, requester=requester)
+    payload = decode_body(
+        event.raw_event.get("body"), is_base64=event.raw_event.get("isBase64Encoded") is True
+    )
+    request = validate_request(
+        payload, allowed_groups=runtime.config.shared.allowed_groups, requester=requester
+    )
     return _answered(*_clear(request))
 
 
@@ -74,7 +86,14 @@ def get_flush(command_id: str) -> Response[dict[str, Any]]:
 def post_retry(command_id: str) -> Response[dict[str, Any]]:
     requester = requester_of(app.current_event.raw_event)
     started = retry.retry(status.clear_id_of(command_id), requester, runtime)
-    logger.info("retry started", extra={"retry_of": command_id, "command_id": started.clear_id, "retried": len(started.body["retried"])})
+    logger.info(
+        "retry started",
+        extra={
+            "retry_of": command_id,
+            "command_id": started.clear_id,
+            "retried": len(started.body["retried"]),
+        },
+    )
     return _answered(202, started.body, "RetryAccepted")
 
 
@@ -88,26 +107,38 @@ def post_slack() -> Response[dict[str, Any] | str]:
     signed = slack.signed_request(body, dict(event.headers or {}))
     answered = slack.answer(signed, runtime, app.lambda_context.invoked_function_arn)
     count(answered.outcome)
-    return Response(status_code=answered.status, content_type=content_types.APPLICATION_JSON, body=answered.body or "")
+    return Response(
+        status_code=answered.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=answered.body or "",
+    )
 
 
-@app.exception_handler(Refusal)
+@app.exception_handler(Refusal)  # type: ignore[untyped-decorator]
 def _refusal(refusal: Refusal) -> Response[dict[str, Any]]:
+    return _answer_refusal(refusal)
+
+
+def _answer_refusal(refusal: Refusal) -> Response[dict[str, Any]]:
     code = status_of(refusal)
     _log_refusal(refusal, code)
-    return Response(status_code=code, content_type=content_types.APPLICATION_JSON, body=answers.refused(refusal, code))
+    return Response(
+        status_code=code,
+        content_type=content_types.APPLICATION_JSON,
+        body=answers.refused(refusal, code),
+    )
 
 
-@app.exception_handler(OutcomeUnknown)
+@app.exception_handler(OutcomeUnknown)  # type: ignore[untyped-decorator]
 def _unknown(error: OutcomeUnknown) -> Response[dict[str, Any]]:
-    return _refusal(unknown_outcome(error))
+    return _answer_refusal(unknown_outcome(error))
 
 
-@app.exception_handler(ClientError)
+@app.exception_handler(ClientError)  # type: ignore[untyped-decorator]
 def _throttled(error: ClientError) -> Response[dict[str, Any]]:
     if not is_throttling(error):
         raise error
-    return _refusal(throttled(error))
+    return _answer_refusal(throttled(error))
 
 
 def status_of(refusal: Refusal) -> int:
@@ -115,12 +146,18 @@ def status_of(refusal: Refusal) -> int:
 
 
 def throttled(error: ClientError) -> Unavailable:
-    return Unavailable(f"AWS throttled {error.operation_name}; nothing was sent, try again in a minute", rule=AWS_THROTTLED)
+    return Unavailable(
+        f"AWS throttled {error.operation_name}; nothing was sent, try again in a minute",
+        rule=AWS_THROTTLED,
+    )
 
 
 def unknown_outcome(error: OutcomeUnknown) -> Unavailable:
     """SendCommand may have run: the group stays claimed until that command must have ended."""
-    return Unavailable(f"{error}; the group stays claimed until that command must have ended", rule="send-outcome-unknown")
+    return Unavailable(
+        f"{error}; the group stays claimed until that command must have ended",
+        rule="send-outcome-unknown",
+    )
 
 
 def requester_of(event: dict[str, Any]) -> str:
@@ -132,13 +169,24 @@ def requester_of(event: dict[str, Any]) -> str:
             value = iam.get(key)
             if isinstance(value, str) and value.strip():
                 return "".join(c for c in value if c.isprintable())[:256]
-    raise Forbidden("the API must be called with IAM (SigV4) authorisation; no IAM identity in the request", rule="iam-auth")
+    raise Forbidden(
+        "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request",
+        rule="iam-auth",
+    )
 
 
 def _clear(request: Any) -> tuple[int, dict[str, Any], str]:
     done = clear_group(request, runtime)
     if isinstance(done, Started):
-        logger.info("clear sent", extra={"group": request.group, "action": request.action, "command_id": done.command_id, "requester": request.requester})
+        logger.info(
+            "clear sent",
+            extra={
+                "group": request.group,
+                "action": request.action,
+                "command_id": done.command_id,
+                "requester": request.requester,
+            },
+        )
         return 202, done.body, "Accepted"
     return 200, done, "DryRun"
 
@@ -152,7 +200,9 @@ def _answered(code: int, body: dict[str, Any], outcome: str) -> Response[dict[st
 
 
 def _log_refusal(refusal: Refusal, code: int) -> None:
-    logger.info("request refused", extra={"status": code, "rule": refusal.rule, "field": refusal.field})
+    logger.info(
+        "request refused", extra={"status": code, "rule": refusal.rule, "field": refusal.field}
+    )
     count("Throttled" if code == 503 else "Rejected")
 
 
@@ -166,9 +216,15 @@ def direct(event: Any, rt: Runtime) -> dict[str, Any]:
         if launches.is_launch_event(event):
             code, body, outcome = launches.handle_launch(event, rt)
             count(outcome)
-            return {"statusCode": code, "headers": {"content-type": "application/json"}, "body": body}
+            return {
+                "statusCode": code,
+                "headers": {"content-type": "application/json"},
+                "body": body,
+            }
         request = dataclasses.replace(
-            validate_request(event, allowed_groups=rt.config.shared.allowed_groups, requester=CONSOLE_REQUESTER),
+            validate_request(
+                event, allowed_groups=rt.config.shared.allowed_groups, requester=CONSOLE_REQUESTER
+            ),
             origin="console",
         )
         code, body, outcome = _clear(request)
@@ -179,9 +235,9 @@ def direct(event: Any, rt: Runtime) -> dict[str, Any]:
         if code == 503 and launches.is_launch_event(event):
             raise  # Lambda retries an asynchronous event
     except OutcomeUnknown as error:
-        refusal = unknown_outcome(error)
-        code, body = 503, answers.refused(refusal, 503)
-        _log_refusal(refusal, code)
+        unknown = unknown_outcome(error)
+        code, body = 503, answers.refused(unknown, 503)
+        _log_refusal(unknown, code)
     except ClientError as error:
         if not is_throttling(error) or launches.is_launch_event(event):
             raise
@@ -194,6 +250,10 @@ def direct(event: Any, rt: Runtime) -> dict[str, Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    if isinstance(event, dict) and isinstance(event.get("requestContext"), dict) and "routeKey" in event:
+    if (
+        isinstance(event, dict)
+        and isinstance(event.get("requestContext"), dict)
+        and "routeKey" in event
+    ):
         return app.resolve(event, context)
     return direct(event, runtime)

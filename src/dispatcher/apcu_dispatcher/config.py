@@ -19,7 +19,9 @@ SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,20}$"
 _SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
 _IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
 # The notifier is a durable function: only a version or an alias invokes it.
-_QUALIFIED_FUNCTION_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_$-]{1,128}$"
+_QUALIFIED_FUNCTION_ARN = (
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_$-]{1,128}$"
+)
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,20 @@ class Config:
         return cls(
             shared=Settings.from_env(env),
             notify=Notify(
-                topic_arn=matching(env, "NOTIFICATION_TOPIC_ARN", _SNS_TOPIC_ARN, "an SNS topic ARN"),
+                topic_arn=matching(
+                    env, "NOTIFICATION_TOPIC_ARN", _SNS_TOPIC_ARN, "an SNS topic ARN"
+                ),
                 role_arn=matching(env, "NOTIFICATION_ROLE_ARN", _IAM_ROLE_ARN, "an IAM role ARN"),
             ),
             notifier_alias_arn=matching(
-                env, "NOTIFIER_ALIAS_ARN", _QUALIFIED_FUNCTION_ARN, "the notifier alias's ARN (function:NAME:ALIAS)"
+                env,
+                "NOTIFIER_ALIAS_ARN",
+                _QUALIFIED_FUNCTION_ARN,
+                "the notifier alias's ARN (function:NAME:ALIAS)",
             ),
-            warm_pool_hook_name=matching(env, "WARM_POOL_HOOK_NAME", HOOK_NAME_PATTERN, "a lifecycle hook name"),
+            warm_pool_hook_name=matching(
+                env, "WARM_POOL_HOOK_NAME", HOOK_NAME_PATTERN, "a lifecycle hook name"
+            ),
             slack_allowed_users=_slack_allowed_users(env),
         )
 

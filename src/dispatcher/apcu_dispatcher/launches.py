@@ -72,9 +72,17 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
             else "it goes into the warm pool; it is cleared as it leaves it"
         )
         lifecycle.complete(rt.autoscaling, launch.group, launch.hold, lifecycle.CONTINUE)
-        logger.info("lifecycle action continued; nothing sent", extra={"instance_id": launch.instance_id, "reason": reason})
-        body = {"lifecycleAction": lifecycle.CONTINUE, "group": launch.group, "instanceId": launch.instance_id, "reason": reason}
-        return 200, body, "LifecycleContinued"
+        logger.info(
+            "lifecycle action continued; nothing sent",
+            extra={"instance_id": launch.instance_id, "reason": reason},
+        )
+        continued = {
+            "lifecycleAction": lifecycle.CONTINUE,
+            "group": launch.group,
+            "instanceId": launch.instance_id,
+            "reason": reason,
+        }
+        return 200, continued, "LifecycleContinued"
     if launch.hold is None:
         cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, launch.instance_id, rt.now())
         if cleared_by is not None:
@@ -82,8 +90,13 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
                 f"{launch.instance_id} was cleared by {cleared_by} under the launch lifecycle hook, "
                 "before it entered service; nothing was sent"
             )
-            body = {"group": launch.group, "instanceId": launch.instance_id, "clearedBy": cleared_by, "message": message}
-            return 200, body, "AlreadyCleared"
+            cleared = {
+                "group": launch.group,
+                "instanceId": launch.instance_id,
+                "clearedBy": cleared_by,
+                "message": message,
+            }
+            return 200, cleared, "AlreadyCleared"
     key = claim.instance_key(launch.instance_id)
     what = f"instance {launch.instance_id}"
     taken = sending.take(rt, key, what)
@@ -98,7 +111,9 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
         hold=launch.hold,
     )
     with sending.giving_back(rt, taken):
-        sending.refuse_if_running(rt, what, lambda c: list(c.get("InstanceIds", [])) == [launch.instance_id])
+        sending.refuse_if_running(
+            rt, what, lambda c: list(c.get("InstanceIds", [])) == [launch.instance_id]
+        )
         params = command.build(
             rt.config.shared.commands,
             action=CLEAR_APCU,
@@ -109,8 +124,15 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
         )
         sent = sending.send(rt, params)
     warnings = sending.begin(rt, request, sent, taken)
-    logger.info("warm-pool clear sent", extra={"instance_id": launch.instance_id, "command_id": sent.command_id, "held": launch.hold is not None})
-    body = {
+    logger.info(
+        "warm-pool clear sent",
+        extra={
+            "instance_id": launch.instance_id,
+            "command_id": sent.command_id,
+            "held": launch.hold is not None,
+        },
+    )
+    body: dict[str, Any] = {
         "commandId": sent.command_id,
         "group": launch.group,
         "instanceId": launch.instance_id,
@@ -128,7 +150,9 @@ def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:
     kind = event.get("detail-type")
     if event.get("source") != SOURCE or kind not in (LAUNCH_SUCCESSFUL, LIFECYCLE_ACTION):
         raise ValidationError(
-            "detail-type", "warm-pool-event", f"only {SOURCE} events {LAUNCH_SUCCESSFUL!r} and {LIFECYCLE_ACTION!r} are served"
+            "detail-type",
+            "warm-pool-event",
+            f"only {SOURCE} events {LAUNCH_SUCCESSFUL!r} and {LIFECYCLE_ACTION!r} are served",
         )
     detail = event.get("detail")
     if not isinstance(detail, dict):
@@ -136,25 +160,41 @@ def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:
     group = detail.get("AutoScalingGroupName")
     if not isinstance(group, str) or group not in rt.config.shared.allowed_groups:
         raise ValidationError(
-            "detail.AutoScalingGroupName", "allowed-groups", "the group is not one this function may target (ALLOWED_GROUPS)"
+            "detail.AutoScalingGroupName",
+            "allowed-groups",
+            "the group is not one this function may target (ALLOWED_GROUPS)",
         )
     instance_id = detail.get("EC2InstanceId")
     if not isinstance(instance_id, str) or not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
-        raise ValidationError("detail.EC2InstanceId", "pattern", f"EC2InstanceId must match {INSTANCE_ID_PATTERN}")
+        raise ValidationError(
+            "detail.EC2InstanceId", "pattern", f"EC2InstanceId must match {INSTANCE_ID_PATTERN}"
+        )
     origin, destination = str(detail.get("Origin", "")), str(detail.get("Destination", ""))
     event_id = event.get("id") if isinstance(event.get("id"), str) else None
     if kind == LAUNCH_SUCCESSFUL:
         if origin != WARM_POOL or destination != GROUP:
             raise ValidationError(
-                "detail.Origin", "warm-pool-event", f"only an instance moving from {WARM_POOL} to {GROUP} is cleared on its own"
+                "detail.Origin",
+                "warm-pool-event",
+                f"only an instance moving from {WARM_POOL} to {GROUP} is cleared on its own",
             )
         return Launch(group, instance_id, origin, destination, None, event_id)
     hook = rt.config.warm_pool_hook_name
     if detail.get("LifecycleTransition") != TRANSITION:
-        raise ValidationError("detail.LifecycleTransition", "launch-hook", f"only {TRANSITION} is served")
+        raise ValidationError(
+            "detail.LifecycleTransition", "launch-hook", f"only {TRANSITION} is served"
+        )
     if detail.get("LifecycleHookName") != hook:
-        raise ValidationError("detail.LifecycleHookName", "hook-name", f"only the stack's hook {hook} is served (WARM_POOL_HOOK_NAME)")
+        raise ValidationError(
+            "detail.LifecycleHookName",
+            "hook-name",
+            f"only the stack's hook {hook} is served (WARM_POOL_HOOK_NAME)",
+        )
     token = detail.get("LifecycleActionToken")
     if not isinstance(token, str) or not re.fullmatch(TOKEN_PATTERN, token):
-        raise ValidationError("detail.LifecycleActionToken", "pattern", "LifecycleActionToken must be a UUID")
-    return Launch(group, instance_id, origin, destination, LifecycleHold(hook, token, instance_id), event_id)
+        raise ValidationError(
+            "detail.LifecycleActionToken", "pattern", "LifecycleActionToken must be a UUID"
+        )
+    return Launch(
+        group, instance_id, origin, destination, LifecycleHold(hook, token, instance_id), event_id
+    )

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 
-
 @dataclass(frozen=True)
 class PlanWarning:
     reason: str

@@ -67,7 +67,13 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
     retry_id = str(uuid.uuid4())
     now = rt.now()
     with sending.giving_back(rt, taken):
-        claim.name_holder(rt.dynamodb, rt.table, taken, retry_id, until=now + rt.config.shared.commands.lifetime + sending.MARGIN)
+        claim.name_holder(
+            rt.dynamodb,
+            rt.table,
+            taken,
+            retry_id,
+            until=now + rt.config.shared.commands.lifetime + sending.MARGIN,
+        )
         record.create(
             rt.dynamodb,
             rt.table,
@@ -88,8 +94,13 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
         )
         if sending.start_execution(rt, retry_id):
             # Nothing was sent yet: the retry's execution sends it, and did not start.
-            record.record_failure(rt.dynamodb, rt.table, retry_id, "its execution could not be started")
-            raise Unavailable("the retry could not be started (Lambda did not take it); nothing was sent, try again", rule="not-started")
+            record.record_failure(
+                rt.dynamodb, rt.table, retry_id, "its execution could not be started"
+            )
+            raise Unavailable(
+                "the retry could not be started (Lambda did not take it); nothing was sent, try again",
+                rule="not-started",
+            )
     body: dict[str, Any] = {
         "retryOf": clear_id,
         "commandId": retry_id,
@@ -108,7 +119,9 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
 
 def _in_service(rt: Runtime, group: str) -> frozenset[str]:
     """The group's InService instances now; none when the group has gone."""
-    pages = rt.autoscaling.get_paginator("describe_auto_scaling_groups").paginate(AutoScalingGroupNames=[group])
+    pages = rt.autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
+        AutoScalingGroupNames=[group]
+    )
     return frozenset(
         i["InstanceId"]
         for page in pages

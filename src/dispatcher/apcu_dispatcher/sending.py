@@ -59,23 +59,35 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
         refuse_if_running(rt, what, lambda c: _targets_group(c, request.group))
         state = alarm_allows(rt)
         plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
-        params = command.build(settings, **_what(request), group=request.group, notify=rt.config.notify)
+        params = command.build(
+            settings, **_what(request), group=request.group, notify=rt.config.notify
+        )
         return answers.dry_run(plan, dict(params), state)
     taken = take(rt, key, what)
     with giving_back(rt, taken):
         refuse_if_running(rt, what, lambda c: _targets_group(c, request.group))
         state = alarm_allows(rt)
         plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
-        params = command.build(settings, **_what(request), group=request.group, notify=rt.config.notify)
+        params = command.build(
+            settings, **_what(request), group=request.group, notify=rt.config.notify
+        )
         sent = send(rt, params)
     warnings = begin(rt, request, sent, taken)
     body = answers.accepted(
-        sent.command_id, plan, action=request.action, prefix=request.prefix, region=rt.region, alarm=state, warnings=warnings
+        sent.command_id,
+        plan,
+        action=request.action,
+        prefix=request.prefix,
+        region=rt.region,
+        alarm=state,
+        warnings=warnings,
     )
     return Started(sent.command_id, body)
 
 
-def begin(rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken, *, instance_id: str = "") -> list[dict[str, Any]]:
+def begin(
+    rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken, *, instance_id: str = ""
+) -> list[dict[str, Any]]:
     """After SendCommand: name the clear on its claim, record it, start its execution. Never
     raises; what could not be done is a warning of the answer."""
     until = sent.expires_at + MARGIN
@@ -99,7 +111,10 @@ def begin(rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken, *,
             ),
         )
     except Exception as error:
-        logger.exception("command sent but not recorded; its clear judges it without a record", extra={"command_id": sent.command_id})
+        logger.exception(
+            "command sent but not recorded; its clear judges it without a record",
+            extra={"command_id": sent.command_id},
+        )
         count("ClearNotRecorded")
         return [answers.not_started(error)]
     return start_execution(rt, sent.command_id)
@@ -116,7 +131,10 @@ def start_execution(rt: Runtime, clear_id: str) -> list[dict[str, Any]]:
             Payload=json.dumps({"commandId": clear_id}).encode(),
         )
     except Exception as error:
-        logger.exception("the clear's execution was not started; SSM's notification will start it", extra={"command_id": clear_id})
+        logger.exception(
+            "the clear's execution was not started; SSM's notification will start it",
+            extra={"command_id": clear_id},
+        )
         count("ClearNotStarted")
         return [answers.not_started(error)]
     return []
@@ -124,13 +142,15 @@ def start_execution(rt: Runtime, clear_id: str) -> list[dict[str, Any]]:
 
 def take(rt: Runtime, key: str, what: str) -> claim.Taken:
     now = rt.now()
-    taken = claim.take(rt.dynamodb, rt.table, key, now=now, until=now + rt.config.shared.commands.lifetime + MARGIN)
+    taken = claim.take(
+        rt.dynamodb, rt.table, key, now=now, until=now + rt.config.shared.commands.lifetime + MARGIN
+    )
     if isinstance(taken, claim.Held):
         raise in_progress(what, taken, rt.region)
     return taken
 
 
-class giving_back:  # noqa: N801 (a context manager, read as a clause)
+class giving_back:
     """Give the claim back when what it guards fails before anything was sent; keep it when a
     command may have been sent (OutcomeUnknown)."""
 
@@ -140,17 +160,24 @@ class giving_back:  # noqa: N801 (a context manager, read as a clause)
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: object
+    ) -> None:
         if error is None or isinstance(error, OutcomeUnknown):
             return
         try:
             claim.give_back(self.rt.dynamodb, self.rt.table, self.taken)
         except Exception:
-            logger.exception("could not give the claim back; it expires on its own", extra={"claim": self.taken.key})
+            logger.exception(
+                "could not give the claim back; it expires on its own",
+                extra={"claim": self.taken.key},
+            )
             count("ClaimReleaseFailed")
 
 
-def send(rt: Runtime, params: SendCommandRequestTypeDef, sleep: Callable[[float], None] = time.sleep) -> Sent:
+def send(
+    rt: Runtime, params: SendCommandRequestTypeDef, sleep: Callable[[float], None] = time.sleep
+) -> Sent:
     """SendCommand, tried again only when AWS rejected it unrun. An unknown outcome is
     OutcomeUnknown, raised as a 503 that names the command's comment."""
     since = rt.now() - dt.timedelta(minutes=1)
@@ -207,7 +234,9 @@ def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]
     ]
     token = ""
     for _ in range(_GUARD_PAGES):
-        page = rt.ssm.list_commands(Filters=filters, MaxResults=50, **({"NextToken": token} if token else {}))
+        page = rt.ssm.list_commands(
+            Filters=filters, MaxResults=50, **({"NextToken": token} if token else {})
+        )
         for found in page.get("Commands", []):
             if found.get("Status") in _RUNNING and holds(found):
                 raise _running(what, found, rt.region)
@@ -245,17 +274,29 @@ def in_progress(what: str, held: claim.Held, region: str) -> Conflict:
 def _running(what: str, found: Mapping[str, Any], region: str) -> Conflict:
     command_id = str(found.get("CommandId", ""))
     requested = found.get("RequestedDateTime")
-    at = record.iso(requested if requested.tzinfo else requested.replace(tzinfo=dt.UTC)) if isinstance(requested, dt.datetime) else None
+    at = (
+        record.iso(requested if requested.tzinfo else requested.replace(tzinfo=dt.UTC))
+        if isinstance(requested, dt.datetime)
+        else None
+    )
     return Conflict(
         f"a clear of {what} is still running (command {command_id}, requested {at or 'at an unknown time'}); "
         "wait for its verdict, nothing was sent",
         rule=CLEAR_IN_PROGRESS,
-        details={"runningCommand": {"commandId": command_id, "requestedAt": at, "consoleUrl": command.console_url(region, command_id)}},
+        details={
+            "runningCommand": {
+                "commandId": command_id,
+                "requestedAt": at,
+                "consoleUrl": command.console_url(region, command_id),
+            }
+        },
     )
 
 
 def _targets_group(found: Mapping[str, Any], group: str) -> bool:
-    return any(t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", []))
+    return any(
+        t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", [])
+    )
 
 
 def _what(request: FlushRequest) -> dict[str, str]:

@@ -28,7 +28,13 @@ from urllib.parse import parse_qs
 
 from apcu_clear.errors import Refusal
 from apcu_clear.observability import logger
-from apcu_clear.slack_app import RETRY_ACTION_ID, RETRY_BLOCK_ID, AppSecret, AppSecretError, read_app_secret
+from apcu_clear.slack_app import (
+    RETRY_ACTION_ID,
+    RETRY_BLOCK_ID,
+    AppSecret,
+    AppSecretError,
+    read_app_secret,
+)
 from apcu_dispatcher.runtime import Runtime
 
 COMMAND = "/apcu-flush"
@@ -64,21 +70,31 @@ class Answer:
     body: dict[str, Any] | None = None
 
 
-def answer(signed: Signed | None, rt: Runtime, function_arn: str, now: float | None = None) -> Answer:
+def answer(
+    signed: Signed | None, rt: Runtime, function_arn: str, now: float | None = None
+) -> Answer:
     """The route's answer, within Slack's 3 s: check, hand off, say so."""
     if not rt.config.shared.slack.is_app:
-        return _refused(404, "SlackAppOff", "slack-app-off", "Slack app mode is not enabled on this stack")
+        return _refused(
+            404, "SlackAppOff", "slack-app-off", "Slack app mode is not enabled on this stack"
+        )
     if signed is None:
         return _refused(400, "SlackRejected", "slack-body", "not a Slack request body")
     try:
         secret = _secret(rt)
     except AppSecretError as error:
-        logger.error("Slack request not checked: the app secret is unusable", extra={"why": str(error)})
-        return _refused(503, "SlackAppSecretUnusable", "slack-app-secret", "the Slack app is not set up yet")
+        logger.error(
+            "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
+        )
+        return _refused(
+            503, "SlackAppSecretUnusable", "slack-app-secret", "the Slack app is not set up yet"
+        )
     problem = signature_problem(signed, secret, time.time() if now is None else now)
     if problem is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
-        return _refused(401, "SlackUnauthorized", "slack-signature", "invalid or missing Slack signature")
+        return _refused(
+            401, "SlackUnauthorized", "slack-signature", "invalid or missing Slack signature"
+        )
     form = signed.form()
     user = _user(form)
     command = form.get("command", [""])[0] == COMMAND
@@ -93,10 +109,22 @@ def answer(signed: Signed | None, rt: Runtime, function_arn: str, now: float | N
     rt.lambda_.invoke(
         FunctionName=function_arn,
         InvocationType="Event",
-        Payload=json.dumps({WORK: {"body": signed.body, "timestamp": signed.timestamp, "signature": signed.signature}}).encode(),
+        Payload=json.dumps(
+            {
+                WORK: {
+                    "body": signed.body,
+                    "timestamp": signed.timestamp,
+                    "signature": signed.signature,
+                }
+            }
+        ).encode(),
     )
     if command:
-        return Answer(200, "SlackCommandTaken", {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."})
+        return Answer(
+            200,
+            "SlackCommandTaken",
+            {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."},
+        )
     return Answer(200, "SlackPressTaken")
 
 
@@ -104,8 +132,10 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
     """The asynchronous half: the request checked again, done, and answered on response_url."""
     from apcu_dispatcher import retry, sending, validation
 
-    raw = event.get(WORK) if isinstance(event.get(WORK), dict) else {}
-    signed = Signed(str(raw.get("body", "")), str(raw.get("timestamp", "")), str(raw.get("signature", "")))
+    raw: dict[str, Any] = event[WORK] if isinstance(event.get(WORK), dict) else {}
+    signed = Signed(
+        str(raw.get("body", "")), str(raw.get("timestamp", "")), str(raw.get("signature", ""))
+    )
     secret = _secret(rt)
     problem = signature_problem(signed, secret, time.time())
     if problem is not None:
@@ -133,8 +163,14 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         if len(words) not in (2, 3) or words[0] != "clear":
             tell(form, USAGE)
             return "SlackCommandRejected"
-        body = {"group": words[1], "action": validation.CLEAR_APCU, **({"prefix": words[2]} if len(words) == 3 else {})}
-        request = validation.validate_request(body, allowed_groups=rt.config.shared.allowed_groups, requester=requester)
+        body = {
+            "group": words[1],
+            "action": validation.CLEAR_APCU,
+            **({"prefix": words[2]} if len(words) == 3 else {}),
+        }
+        request = validation.validate_request(
+            body, allowed_groups=rt.config.shared.allowed_groups, requester=requester
+        )
         request = dataclasses.replace(request, origin="slack")
         done = sending.clear_group(request, rt)
         assert isinstance(done, sending.Started)
@@ -148,7 +184,11 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         tell(form, "\n".join(lines))
         return "SlackCommandAccepted"
     except Refusal as refusal:
-        tell(form, f"Refused ({refusal.rule}): {refusal.message}" + (f"\n{USAGE}" if press is None else ""))
+        tell(
+            form,
+            f"Refused ({refusal.rule}): {refusal.message}"
+            + (f"\n{USAGE}" if press is None else ""),
+        )
         return "SlackRefused"
 
 
@@ -158,7 +198,11 @@ def signed_request(body: str | None, headers: dict[str, str]) -> Signed | None:
     if not body or len(body) > MAX_BODY_BYTES:
         return None
     lower = {str(k).lower(): v for k, v in headers.items()}
-    return Signed(body, str(lower.get("x-slack-request-timestamp", "")), str(lower.get("x-slack-signature", "")))
+    return Signed(
+        body,
+        str(lower.get("x-slack-request-timestamp", "")),
+        str(lower.get("x-slack-signature", "")),
+    )
 
 
 def signature_problem(signed: Signed, secret: AppSecret, now: float) -> str | None:
@@ -167,14 +211,20 @@ def signature_problem(signed: Signed, secret: AppSecret, now: float) -> str | No
 
     if not signed.timestamp or not signed.signature:
         return "missing"
-    if not signed.timestamp.isascii() or not signed.timestamp.isdigit() or len(signed.timestamp) > 12:
+    if (
+        not signed.timestamp.isascii()
+        or not signed.timestamp.isdigit()
+        or len(signed.timestamp) > 12
+    ):
         return "malformed-timestamp"
     if not _SIGNATURE.fullmatch(signed.signature):
         return "malformed-signature"
     # SignatureVerifier checks the window too; checked here first to say which failed.
     if abs(now - int(signed.timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         return "stale-timestamp"
-    if not SignatureVerifier(secret.signing_secret).is_valid(signed.body.encode(), signed.timestamp, signed.signature):
+    if not SignatureVerifier(secret.signing_secret).is_valid(
+        signed.body.encode(), signed.timestamp, signed.signature
+    ):
         return "mismatch"
     return None
 
@@ -187,14 +237,20 @@ def press_of(form: dict[str, list[str]]) -> dict[str, Any] | None:
         return None
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return None
-    actions = payload.get("actions") if isinstance(payload.get("actions"), list) else []
+    actions: list[Any] = payload["actions"] if isinstance(payload.get("actions"), list) else []
     pressed = [
-        a for a in actions if isinstance(a, dict) and a.get("action_id") == RETRY_ACTION_ID and a.get("block_id") == RETRY_BLOCK_ID
+        a
+        for a in actions
+        if isinstance(a, dict)
+        and a.get("action_id") == RETRY_ACTION_ID
+        and a.get("block_id") == RETRY_BLOCK_ID
     ]
-    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    container: dict[str, Any] = (
+        payload["container"] if isinstance(payload.get("container"), dict) else {}
+    )
     if not pressed or not container.get("channel_id") or not container.get("message_ts"):
         return None
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    message: dict[str, Any] = payload["message"] if isinstance(payload.get("message"), dict) else {}
     return {
         "value": str(pressed[0].get("value") or ""),
         "channel": str(container["channel_id"]),
@@ -212,7 +268,9 @@ def tell(form: dict[str, list[str]], text: str) -> None:
     if url is None:
         return
     try:
-        sent = WebhookClient(url, timeout=TIMEOUT_SECONDS).send(text=text, response_type="ephemeral", replace_original=False)
+        sent = WebhookClient(url, timeout=TIMEOUT_SECONDS).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
         if sent.status_code >= 300:
             logger.warning("response_url answer refused", extra={"status": sent.status_code})
     except Exception as error:
@@ -234,15 +292,28 @@ def _show_asked(rt: Runtime, secret: AppSecret, press: dict[str, Any], line: str
     """The button gives way to who asked, so that nobody presses it again."""
     from slack_sdk import WebClient
 
-    blocks = [b for b in press["message"].get("blocks", []) if isinstance(b, dict) and b.get("block_id") != ASKED_BLOCK_ID]
-    context = {"type": "context", "block_id": ASKED_BLOCK_ID, "elements": [{"type": "mrkdwn", "text": line}]}
+    blocks = [
+        b
+        for b in press["message"].get("blocks", [])
+        if isinstance(b, dict) and b.get("block_id") != ASKED_BLOCK_ID
+    ]
+    context = {
+        "type": "context",
+        "block_id": ASKED_BLOCK_ID,
+        "elements": [{"type": "mrkdwn", "text": line}],
+    }
     blocks = [context if b.get("block_id") == RETRY_BLOCK_ID else b for b in blocks]
     if not any(b.get("block_id") == ASKED_BLOCK_ID for b in blocks):
         blocks.append(context)
     original = press["message"].get("text")
     text = f"{original} ({line})" if isinstance(original, str) and original else line
     try:
-        client = WebClient(token=secret.bot_token, base_url=rt.config.shared.slack.api_url, timeout=TIMEOUT_SECONDS, retry_handlers=[])
+        client = WebClient(
+            token=secret.bot_token,
+            base_url=rt.config.shared.slack.api_url,
+            timeout=TIMEOUT_SECONDS,
+            retry_handlers=[],
+        )
         client.chat_update(channel=press["channel"], ts=press["ts"], text=text, blocks=blocks)
     except Exception as error:
         logger.warning("pressed message not updated", extra={"error": type(error).__name__})

@@ -15,7 +15,9 @@ MAX_LISTED = 100
 MAX_SHOWN_COMMANDS = 10
 # SSM command ids are UUIDs (the ssm model fixes CommandId at 36 characters); so are the ids of
 # retries asked on demand.
-_CLEAR_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_CLEAR_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 def clear_id_of(value: object) -> str:
@@ -30,7 +32,9 @@ def clear_id_of(value: object) -> str:
 
 def unknown(clear_id: str) -> NotFound:
     return NotFound(
-        f"no clear {clear_id} was sent by this stack (or its record has expired)", field="commandId", rule="unknown-command"
+        f"no clear {clear_id} was sent by this stack (or its record has expired)",
+        field="commandId",
+        rule="unknown-command",
     )
 
 
@@ -46,15 +50,23 @@ def read_status(clear_id: str, rt: Runtime) -> dict[str, Any]:
         "prefix": clear.prefix,
         "requestedAt": clear.requested_at,
         "expiresAt": clear.expires_at,
-        "consoleUrl": command.console_url(rt.region, stored.commands[-1] if stored.commands else clear_id),
+        "consoleUrl": command.console_url(
+            rt.region, stored.commands[-1] if stored.commands else clear_id
+        ),
         **({"retryOf": clear.retry_of} if clear.retry_of else {}),
     }
     if stored.commands:
-        body["commands"] = {"count": len(stored.commands), "latest": list(stored.commands[-MAX_SHOWN_COMMANDS:])}
+        body["commands"] = {
+            "count": len(stored.commands),
+            "latest": list(stored.commands[-MAX_SHOWN_COMMANDS:]),
+        }
     if stored.state == record.JUDGED:
         verdict = dict(stored.verdict)
         stale = verdict.get("stale") or {}
-        verdict["stale"] = {"count": stale.get("count", 0), "instances": list(stale.get("instances", []))[:MAX_LISTED]}
+        verdict["stale"] = {
+            "count": stale.get("count", 0),
+            "instances": list(stale.get("instances", []))[:MAX_LISTED],
+        }
         return {**body, "state": "judged", "verdict": verdict}
     if stored.state == record.FAILED:
         return {**body, "state": "failed", "failure": stored.failure}

@@ -37,7 +37,10 @@ def api_verdict(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
         # How the clear learned the command had ended: SSM's notification, or its own look.
         "via": "look" if verdict.notification_missing else "sns",
         # What a retry re-sends to (the first 1,000), and how many there are in all.
-        "stale": {"count": verdict.stale_count, "instances": [s.instance_id for s in verdict.stale]},
+        "stale": {
+            "count": verdict.stale_count,
+            "instances": [s.instance_id for s in verdict.stale],
+        },
     }
     if verdict.clear is not None:
         body["attempts"] = verdict.clear.attempts

@@ -43,7 +43,9 @@ ALARM = "alarm"
 # Another clear holds the group now (this one's claim ran out): nothing more is sent.
 CLAIM = "claim"
 # Kinds whose stale instances are all that is wrong: cleared by a retry, the clear is ok.
-_STALE_KINDS = frozenset({VerdictKind.MISMATCH, VerdictKind.PARTIAL, VerdictKind.FAILED, VerdictKind.NO_TARGETS})
+_STALE_KINDS = frozenset(
+    {VerdictKind.MISMATCH, VerdictKind.PARTIAL, VerdictKind.FAILED, VerdictKind.NO_TARGETS}
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,10 @@ def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...
 
 
 def conclude(
-    first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, str], in_service: Iterable[str] = ()
+    first: Verdict,
+    attempts: Sequence[Attempt],
+    notes: Mapping[str, str],
+    in_service: Iterable[str] = (),
 ) -> Verdict:
     """The clear's verdict: the first attempt's, with what the retries cleared taken off, the
     history of every instance that needed another attempt, and what stopped the last one."""
@@ -132,7 +137,8 @@ def conclude(
     verdict = replace(
         first,
         problems=tuple(p for p in first.problems if p.instance_id not in cleared),
-        problem_count=first.problem_count - sum(1 for p in first.problems if p.instance_id in cleared),
+        problem_count=first.problem_count
+        - sum(1 for p in first.problems if p.instance_id in cleared),
         missing_instances=tuple(i for i in first.missing_instances if i not in cleared),
         missing_count=first.missing_count - sum(1 for i in first.missing_instances if i in cleared),
         stale=still,
@@ -153,4 +159,6 @@ def _sum(*counts: Cleared | None) -> Cleared | None:
     present = [c for c in counts if c is not None]
     if not present:
         return None
-    return Cleared(entries=sum(c.entries for c in present), instances=sum(c.instances for c in present))
+    return Cleared(
+        entries=sum(c.entries for c in present), instances=sum(c.instances for c in present)
+    )

@@ -20,7 +20,10 @@ from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration, StepConfig
-from aws_durable_execution_sdk_python.exceptions import DurableExecutionsError, DurableOperationError
+from aws_durable_execution_sdk_python.exceptions import (
+    DurableExecutionsError,
+    DurableOperationError,
+)
 from aws_durable_execution_sdk_python.retries import RetryDecision
 
 from apcu_clear import claim, command, lifecycle, record
@@ -63,23 +66,37 @@ def run(ctx: DurableContext, rt: Runtime, start: ClearStart) -> dict[str, Any]:
     try:
         return _clear(ctx, rt, clear_id, begun)
     except Exception as error:
-        if isinstance(error, DurableExecutionsError) and not isinstance(error, DurableOperationError):
+        if isinstance(error, DurableExecutionsError) and not isinstance(
+            error, DurableOperationError
+        ):
             raise
         why = f"{type(error).__name__}: {error}"
-        step(ctx, "record the failure, free the group", lambda: _give_up(rt, clear_id, begun.clear, why), type(None))
+        step(
+            ctx,
+            "record the failure, free the group",
+            lambda: _give_up(rt, clear_id, begun.clear, why),
+            type(None),
+        )
         raise
 
 
 def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dict[str, Any]:
     clear = begun.clear
-    if clear is not None and rt.config.shared.slack.is_app and clear.message is None and clear.origin not in posting.QUIET_ORIGINS:
+    if (
+        clear is not None
+        and rt.config.shared.slack.is_app
+        and clear.message is None
+        and clear.origin not in posting.QUIET_ORIGINS
+    ):
         posting.start_message(ctx, rt, clear)
     if clear is not None and begun.original is not None:
         verdict = _retry_on_demand(ctx, rt, clear, begun.original)
     else:
         ended = watch.wait_for_command(ctx, rt, clear_id, clear, begun.seconds_left)
         if ended is None:
-            verdict = step(ctx, "give up on the command", lambda: _never_ended(rt, clear_id), Verdict)
+            verdict = step(
+                ctx, "give up on the command", lambda: _never_ended(rt, clear_id), Verdict
+            )
         else:
             verdict = reading.judge_command(ctx, rt, clear_id, ended.status)
             verdict = replace(verdict, notification_missing=ended.notification_missing)
@@ -95,7 +112,12 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
         step(ctx, "complete the launch action", lambda: _complete(rt, held, final), bool)
     if clear is not None:
         step(ctx, "free the group", lambda: _free(rt, clear_id, clear), bool)
-    return {"commandId": clear_id, "verdict": final.kind.value, "alert": final.is_alert, "posted": posted}
+    return {
+        "commandId": clear_id,
+        "verdict": final.kind.value,
+        "alert": final.is_alert,
+        "posted": posted,
+    }
 
 
 def _converge(ctx: DurableContext, rt: Runtime, clear: Clear, first: Verdict) -> Verdict:
@@ -143,8 +165,17 @@ def _begin(rt: Runtime, clear_id: str, *, last: bool) -> Begun:
     original = None
     if clear is not None and clear.retry_of:
         repaired = record.read(rt.dynamodb, rt.table, clear.retry_of)
-        original = decode(Verdict, repaired.judgement) if repaired is not None and repaired.judgement else None
-    if clear is not None and stored is not None and clear.message is None and stored.message is not None:
+        original = (
+            decode(Verdict, repaired.judgement)
+            if repaired is not None and repaired.judgement
+            else None
+        )
+    if (
+        clear is not None
+        and stored is not None
+        and clear.message is None
+        and stored.message is not None
+    ):
         clear = replace(clear, message=stored.message)
     return Begun(clear, watch.seconds_left(clear, rt.now()), original)
 
@@ -178,17 +209,28 @@ def _launch_result(rt: Runtime, verdict: Verdict) -> lifecycle.Result:
 
 def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
     record.record_verdict(
-        rt.dynamodb, rt.table, clear_id, answer.api_verdict(verdict, rt.now()), answer.judgement(verdict)
+        rt.dynamodb,
+        rt.table,
+        clear_id,
+        answer.api_verdict(verdict, rt.now()),
+        answer.judgement(verdict),
     )
     count(verdict.kind.metric_name)
-    logger.info("clear judged", extra={"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert})
+    logger.info(
+        "clear judged",
+        extra={"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert},
+    )
 
 
 def _complete(rt: Runtime, clear: Clear, verdict: Verdict) -> bool:
     assert clear.hold is not None
     if not verdict.is_alert:
-        lifecycle.mark_cleared(rt.dynamodb, rt.table, clear.hold.instance_id, clear.clear_id, rt.now())
-    result = lifecycle.ABANDON if verdict.lifecycle_result == lifecycle.ABANDON else lifecycle.CONTINUE
+        lifecycle.mark_cleared(
+            rt.dynamodb, rt.table, clear.hold.instance_id, clear.clear_id, rt.now()
+        )
+    result = (
+        lifecycle.ABANDON if verdict.lifecycle_result == lifecycle.ABANDON else lifecycle.CONTINUE
+    )
     return lifecycle.complete(rt.autoscaling, clear.group, clear.hold, result)
 
 
@@ -197,7 +239,9 @@ def _free(rt: Runtime, clear_id: str, clear: Clear) -> bool:
 
 
 def _give_up(rt: Runtime, clear_id: str, clear: Clear | None, why: str) -> None:
-    logger.error("the clear failed; its group is freed", extra={"command_id": clear_id, "error": why[:300]})
+    logger.error(
+        "the clear failed; its group is freed", extra={"command_id": clear_id, "error": why[:300]}
+    )
     count("ClearFailed")
     record.record_failure(rt.dynamodb, rt.table, clear_id, why)
     if clear is not None:

@@ -55,7 +55,9 @@ def decode(kind: Any, data: Any) -> Any:
         return {k: decode(args[1], v) if args else v for k, v in data.items()}
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = _hints(kind)
-        return kind(**{name: decode(hints[name], value) for name, value in data.items() if name in hints})
+        return kind(
+            **{name: decode(hints[name], value) for name, value in data.items() if name in hints}
+        )
     if kind is dt.datetime:
         return dt.datetime.fromisoformat(data)
     if isinstance(kind, type) and issubclass(kind, enum.Enum):

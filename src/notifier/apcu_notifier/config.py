@@ -51,10 +51,13 @@ class Config:
             )
         return cls(
             shared=shared,
-            webhook_secret_arn="" if shared.slack.is_app else required(env, "SLACK_WEBHOOK_SECRET_ARN"),
+            webhook_secret_arn=""
+            if shared.slack.is_app
+            else required(env, "SLACK_WEBHOOK_SECRET_ARN"),
             language=Language(choice(env, "MESSAGE_LANGUAGE", tuple(Language))),
             alert_mention=mention,
-            warm_pool_exit_clears=choice(env, "CLEAR_ON_WARM_POOL_EXIT", ("true", "false")) == "true",
+            warm_pool_exit_clears=choice(env, "CLEAR_ON_WARM_POOL_EXIT", ("true", "false"))
+            == "true",
             warm_pool_uncleared=choice(env, "WARM_POOL_UNCLEARED", ("continue", "abandon")),
             retry_rounds=int(choice(env, "RETRY_MISSED", RETRY_ROUNDS)),
         )

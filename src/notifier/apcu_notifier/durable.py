@@ -56,7 +56,9 @@ def step(
     """Run `body` as the step `name`; `result` is the type it returns (for the replay)."""
     config = StepConfig(
         retry_strategy=retry,
-        step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY if once else StepSemantics.AT_LEAST_ONCE_PER_RETRY,
+        step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY
+        if once
+        else StepSemantics.AT_LEAST_ONCE_PER_RETRY,
         serdes=Codec(result),
     )
     value: T = ctx.step(lambda _: body(), name=name, config=config)

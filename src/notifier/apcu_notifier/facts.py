@@ -15,7 +15,6 @@ started after the clear was requested (their cache began empty) from the ones it
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from apcu_clear.command import CACHES, DEFAULT_ACTION, FINAL_STATUSES, GROUP_TAG
+from apcu_notifier.output import OpcacheAnswer, error_text, parse_cleared, parse_opcache
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
@@ -34,18 +34,11 @@ PAGE_SIZE = 50
 PAGES_PER_STEP = 20
 EXCERPTS_PER_PAGE = 50
 EXCERPT_CHARS = 300
-# aws:runShellScript joins stdout and stderr in an invocation's Output with this line.
-ERROR_SEPARATOR = "----------ERROR-------"
 # DescribeInstances: a filter on instance-id (an unknown id in InstanceIds fails the whole
 # call; a filter value that matches nothing does not), 200 values a filter.
 LAUNCH_BATCH = 200
 IN_SERVICE = "InService"
 HIBERNATED = "Hibernated"
-# opcache.php's caveat codes: what a restart that took left alone (webnode/README.md).
-CAVEAT_PRELOAD = "preload"
-CAVEAT_FILE_CACHE = "file_cache"
-CAVEAT_VALIDATE_TIMESTAMPS = "validate_timestamps"
-CAVEATS = (CAVEAT_PRELOAD, CAVEAT_FILE_CACHE, CAVEAT_VALIDATE_TIMESTAMPS)
 
 
 class UnknownCommand(LookupError):
@@ -95,22 +88,6 @@ class CommandFacts:
     @property
     def group_names(self) -> tuple[str, ...]:
         return group_target(self.targets)
-
-
-@dataclass(frozen=True)
-class OpcacheAnswer:
-    """opcache.php's confirm step: the restart took ("reset", with what it left alone) or did
-    not ("error", with opcache.php's code: disabled, restricted, not_restarted)."""
-
-    status: str
-    error: str = ""
-    message: str = ""
-    scripts_before: int = 0
-    caveats: tuple[str, ...] = ()
-
-    @property
-    def took(self) -> bool:
-        return self.status == "reset"
 
 
 @dataclass(frozen=True)
@@ -188,12 +165,17 @@ def read_command(ssm: SSMClient, command_id: str) -> CommandFacts:
         status=c.get("Status", ""),
         status_details=c.get("StatusDetails", ""),
         target_count=c.get("TargetCount", 0),
-        targets=tuple(Target(t.get("Key", ""), tuple(t.get("Values", []))) for t in c.get("Targets", [])),
+        targets=tuple(
+            Target(t.get("Key", ""), tuple(t.get("Values", []))) for t in c.get("Targets", [])
+        ),
         instance_ids=tuple(c.get("InstanceIds", [])),
         comment=c.get("Comment", ""),
         requested=c.get("RequestedDateTime"),
         action=_action(c.get("Parameters", {})),
-        alarms=tuple(TriggeredAlarm(a.get("Name", ""), a.get("State", "")) for a in c.get("TriggeredAlarms", [])),
+        alarms=tuple(
+            TriggeredAlarm(a.get("Name", ""), a.get("State", ""))
+            for a in c.get("TriggeredAlarms", [])
+        ),
     )
 
 
@@ -202,17 +184,20 @@ def _action(parameters: Mapping[str, Sequence[str]]) -> str:
     return values[0] if values[0] in CACHES else DEFAULT_ACTION
 
 
-def read_invocations(ssm: SSMClient, command_id: str, token: str = "", pages: int = PAGES_PER_STEP) -> Page:
+def read_invocations(
+    ssm: SSMClient, command_id: str, token: str = "", pages: int = PAGES_PER_STEP
+) -> Page:
     """Up to `pages` pages of the command's invocations, from `token` on."""
     found: list[InvocationFacts] = []
     excerpts = EXCERPTS_PER_PAGE
     for _ in range(pages):
+        more: Any = {"NextToken": token} if token else {}
         answer = ssm.list_command_invocations(
             CommandId=command_id,
             # Output lives only in CommandPlugins, which SSM fills only with Details=true.
             Details=True,
             MaxResults=PAGE_SIZE,
-            **({"NextToken": token} if token else {}),
+            **more,
         )
         for invocation in answer.get("CommandInvocations", []):
             facts = invocation_facts(invocation, with_excerpt=excerpts > 0)
@@ -224,7 +209,9 @@ def read_invocations(ssm: SSMClient, command_id: str, token: str = "", pages: in
     return Page(tuple(found), token)
 
 
-def invocation_facts(invocation: Mapping[str, Any], *, with_excerpt: bool = True) -> InvocationFacts:
+def invocation_facts(
+    invocation: Mapping[str, Any], *, with_excerpt: bool = True
+) -> InvocationFacts:
     output = "\n".join(p.get("Output", "") for p in invocation.get("CommandPlugins", []))
     status = invocation.get("Status", "")
     opcache = parse_opcache(output)
@@ -233,7 +220,9 @@ def invocation_facts(invocation: Mapping[str, Any], *, with_excerpt: bool = True
     if with_excerpt and (status != "Success" or refused):
         # opcache.php's message says what to change; curl's exit status on stderr does not.
         excerpt = opcache.message if refused and opcache and opcache.message else error_text(output)
-        excerpt = excerpt if len(excerpt) <= EXCERPT_CHARS else "…" + excerpt[-(EXCERPT_CHARS - 1) :]
+        excerpt = (
+            excerpt if len(excerpt) <= EXCERPT_CHARS else "…" + excerpt[-(EXCERPT_CHARS - 1) :]
+        )
     return InvocationFacts(
         instance_id=invocation.get("InstanceId", ""),
         status=status,
@@ -249,21 +238,26 @@ def read_groups(
 ) -> tuple[tuple[GroupFacts, ...], tuple[str, ...]]:
     """All named groups in one DescribeAutoScalingGroups call; names it does not return are gone."""
     found: dict[str, GroupFacts] = {}
-    for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate(AutoScalingGroupNames=list(names)):
+    for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
+        AutoScalingGroupNames=list(names)
+    ):
         for group in page.get("AutoScalingGroups", []):
             name = group.get("AutoScalingGroupName", "")
             found[name] = GroupFacts(
                 name=name,
                 desired_capacity=group.get("DesiredCapacity", 0),
                 instances=tuple(
-                    GroupInstance(i.get("InstanceId", ""), i.get("LifecycleState", "")) for i in group.get("Instances", [])
+                    GroupInstance(i.get("InstanceId", ""), i.get("LifecycleState", ""))
+                    for i in group.get("Instances", [])
                 ),
                 warm_pool_state=group.get("WarmPoolConfiguration", {}).get("PoolState", ""),
             )
     return tuple(found[n] for n in names if n in found), tuple(n for n in names if n not in found)
 
 
-def in_service(autoscaling: AutoScalingClient, group: str, also_waiting: str = "") -> frozenset[str]:
+def in_service(
+    autoscaling: AutoScalingClient, group: str, also_waiting: str = ""
+) -> frozenset[str]:
     """The group's InService instances, and `also_waiting` if a launch hook holds it
     (Pending:Wait): it serves as soon as its clear ends."""
     groups, _ = read_groups(autoscaling, [group])
@@ -271,11 +265,14 @@ def in_service(autoscaling: AutoScalingClient, group: str, also_waiting: str = "
         i.instance_id
         for g in groups
         for i in g.instances
-        if i.lifecycle_state == IN_SERVICE or (i.instance_id == also_waiting and i.lifecycle_state == "Pending:Wait")
+        if i.lifecycle_state == IN_SERVICE
+        or (i.instance_id == also_waiting and i.lifecycle_state == "Pending:Wait")
     )
 
 
-def missing_in_service(groups: Sequence[GroupFacts], invocations: Iterable[InvocationFacts]) -> tuple[str, ...]:
+def missing_in_service(
+    groups: Sequence[GroupFacts], invocations: Iterable[InvocationFacts]
+) -> tuple[str, ...]:
     """InService instances of the groups with no invocation of the command, sorted."""
     reached = instance_ids(invocations)
     return tuple(
@@ -302,70 +299,12 @@ def read_launches(ec2: EC2Client, ids: Sequence[str]) -> tuple[InstanceLaunch, .
                         InstanceLaunch(
                             instance_id=instance.get("InstanceId", ""),
                             launched=instance.get("LaunchTime"),
-                            hibernation_configured=bool(instance.get("HibernationOptions", {}).get("Configured", False)),
+                            hibernation_configured=bool(
+                                instance.get("HibernationOptions", {}).get("Configured", False)
+                            ),
                         )
                     )
     return tuple(found)
-
-
-def parse_cleared(output: str) -> int | None:
-    """apcu.php's answer: the last output line that is a JSON object with an integer "cleared"
-    and, when it has one, "cache":"apcu" (older apcu.php printed no "cache")."""
-    for value in reversed(_json_lines(output.split(ERROR_SEPARATOR, 1)[0])):
-        if value.get("cache", "apcu") == "apcu" and _count(value.get("cleared")):
-            return int(value["cleared"])
-    return None
-
-
-def parse_opcache(output: str) -> OpcacheAnswer | None:
-    """opcache.php's last "reset" or "error" line. A refusal is printed by curl
-    --fail-with-body before the script fails, so stderr is searched too."""
-    for value in reversed(_json_lines(output)):
-        if value.get("cache") != "opcache":
-            continue
-        status = value.get("status")
-        if status == "reset":
-            caveats = value.get("caveats")
-            before = value.get("scripts_before")
-            return OpcacheAnswer(
-                status="reset",
-                scripts_before=before if _count(before) else 0,
-                caveats=tuple(c for c in CAVEATS if isinstance(caveats, list) and c in caveats),
-            )
-        if status == "error":
-            error, message = value.get("error"), value.get("message")
-            return OpcacheAnswer(
-                status="error",
-                error=error if isinstance(error, str) else "",
-                message=message if isinstance(message, str) else "",
-            )
-    return None
-
-
-def _json_lines(text: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        candidate = line.strip()
-        if not candidate.startswith("{"):
-            continue
-        try:
-            value: Any = json.loads(candidate)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(value, dict):
-            found.append(value)
-    return found
-
-
-def _count(value: object) -> bool:
-    # bool is an int in Python; true is not a count.
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def error_text(output: str) -> str:
-    """The part of an invocation's output that explains a failure: stderr when there is one."""
-    head, separator, tail = output.partition(ERROR_SEPARATOR)
-    return (tail if separator else head).strip()
 
 
 def instance_ids(items: Iterable[InvocationFacts]) -> frozenset[str]:

@@ -42,6 +42,10 @@ def lambda_handler(event: Any, context: DurableContext) -> dict[str, Any]:
         logger.set_correlation_id(start.clear_id)
         return clear.run(context, _runtime, start)
     if isinstance(event, dict) and "Records" in event:
-        function_arn = context.lambda_context.invoked_function_arn if context.lambda_context else ""
+        function_arn = str(
+            context.lambda_context.invoked_function_arn if context.lambda_context else ""
+        )
         return relay.relay(context, _runtime, event, function_arn)
-    raise InvalidEvent("the notifier takes SSM's notifications (SNS) or a clear's start, {\"commandId\": ...}")
+    raise InvalidEvent(
+        "the notifier takes SSM's notifications (SNS) or a clear's start, {\"commandId\": ...}"
+    )

@@ -96,7 +96,9 @@ def is_clear_start(event: object) -> bool:
 def parse_clear_start(event: dict[str, Any]) -> ClearStart:
     clear_id = event.get("commandId")
     if not isinstance(clear_id, str) or not _COMMAND_ID.fullmatch(clear_id):
-        raise InvalidEvent(f"a clear's start names its id as commandId, a UUID; got {_excerpt(clear_id)!r}")
+        raise InvalidEvent(
+            f"a clear's start names its id as commandId, a UUID; got {_excerpt(clear_id)!r}"
+        )
     return ClearStart(clear_id)
 
 

@@ -16,20 +16,28 @@ alerts; every verdict is still recorded.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext, StepError
 
 from apcu_clear import command, record
+from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
 from apcu_notifier import app_messages
 from apcu_notifier.durable import slack_retry, step
-from apcu_clear.observability import count, logger
 from apcu_notifier.render import render
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.slack import MESSAGE_GONE, DeliveryUnconfirmed, SlackRejected, call_web, post_webhook
+from apcu_notifier.slack import (
+    MESSAGE_GONE,
+    DeliveryUnconfirmed,
+    SlackRejected,
+    call_web,
+    post_webhook,
+)
 from apcu_notifier.verdict import Verdict, VerdictKind
 
+T = TypeVar("T")
 QUIET_ORIGINS = frozenset({"warm-pool"})
 POSTED, UNCONFIRMED, QUIET = "posted", "unconfirmed", "quiet"
 
@@ -37,20 +45,33 @@ POSTED, UNCONFIRMED, QUIET = "posted", "unconfirmed", "quiet"
 def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessage | None:
     """App mode: the clear's message while it runs; None when Slack's answer was lost."""
     payload = app_messages.started(clear, language=rt.config.language, region=rt.region)
-    posted = _once(ctx, "post the start message", lambda: _post_new(rt, payload), SlackMessage | None)
+    posted = _once(
+        ctx, "post the start message", lambda: _post_new(rt, payload), SlackMessage | None
+    )
     if posted is None:
         return None
-    step(ctx, "keep the start message", lambda: record.record_message(rt.dynamodb, rt.table, clear.clear_id, posted), type(None))
+    step(
+        ctx,
+        "keep the start message",
+        lambda: record.record_message(rt.dynamodb, rt.table, clear.clear_id, posted),
+        type(None),
+    )
     return posted
 
 
-def verdict(ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id: str, judged: Verdict) -> str:
+def verdict(
+    ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id: str, judged: Verdict
+) -> str:
     """Post the clear's verdict; how it went (POSTED, UNCONFIRMED or QUIET)."""
     if clear is not None and clear.origin in QUIET_ORIGINS and not judged.is_alert:
         return QUIET
     if not rt.config.shared.slack.is_app:
         payload = _render(rt, judged, mention=rt.config.alert_mention)
-        return POSTED if _once(ctx, "post the verdict", lambda: _post_webhook(rt, payload), bool) else UNCONFIRMED
+        return (
+            POSTED
+            if _once(ctx, "post the verdict", lambda: _post_webhook(rt, payload), bool)
+            else UNCONFIRMED
+        )
     return _app_verdict(ctx, rt, clear, clear_id, judged)
 
 
@@ -82,7 +103,9 @@ def alone(ctx: DurableContext, rt: Runtime, judged: Verdict, name: str) -> None:
         _once(ctx, name, lambda: _post_webhook(rt, payload), bool)
 
 
-def _app_verdict(ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id: str, judged: Verdict) -> str:
+def _app_verdict(
+    ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id: str, judged: Verdict
+) -> str:
     parts = app_messages.for_verdict(
         judged,
         language=rt.config.language,
@@ -92,35 +115,70 @@ def _app_verdict(ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id
         first_command_id=clear_id if clear is not None else "",
         group=clear.group if clear is not None else "",
     )
-    message = step(ctx, "read the clear's message", lambda: _message(rt, clear_id), SlackMessage | None)
+    message = step(
+        ctx, "read the clear's message", lambda: _message(rt, clear_id), SlackMessage | None
+    )
     updated = False
     if message is not None:
         kept = message
-        updated = step(ctx, "update the clear's message", lambda: _update(rt, kept, parts.message), bool, retry=slack_retry)
+        updated = step(
+            ctx,
+            "update the clear's message",
+            lambda: _update(rt, kept, parts.message),
+            bool,
+            retry=slack_retry,
+        )
     if not updated:
-        message = _once(ctx, "post the verdict as a new message", lambda: _post_new(rt, parts.message), SlackMessage | None)
+        message = _once(
+            ctx,
+            "post the verdict as a new message",
+            lambda: _post_new(rt, parts.message),
+            SlackMessage | None,
+        )
         if message is None:
             return UNCONFIRMED
         new = message
-        step(ctx, "keep the verdict's message", lambda: record.record_message(rt.dynamodb, rt.table, clear_id, new), type(None))
-    thread = message
+        step(
+            ctx,
+            "keep the verdict's message",
+            lambda: record.record_message(rt.dynamodb, rt.table, clear_id, new),
+            type(None),
+        )
+    thread = message.ts if message is not None else ""
     if parts.detail is not None:
         detail = parts.detail
-        _once(ctx, "post the detail in the thread", lambda: _post_new(rt, detail, thread_ts=thread.ts), SlackMessage | None)
+        _once(
+            ctx,
+            "post the detail in the thread",
+            lambda: _post_new(rt, detail, thread_ts=thread),
+            SlackMessage | None,
+        )
     if parts.alert is not None:
         alert = parts.alert
-        _once(ctx, "notify the channel", lambda: _post_new(rt, alert, thread_ts=thread.ts, broadcast=True), SlackMessage | None)
+        _once(
+            ctx,
+            "notify the channel",
+            lambda: _post_new(rt, alert, thread_ts=thread, broadcast=True),
+            SlackMessage | None,
+        )
     return POSTED
 
 
-def _app_reply(ctx: DurableContext, rt: Runtime, clear: Clear | None, alert: Verdict, name: str) -> None:
+def _app_reply(
+    ctx: DurableContext, rt: Runtime, clear: Clear | None, alert: Verdict, name: str
+) -> None:
     payload = _render(rt, alert, mention=rt.config.alert_mention)
     message = clear.message if clear is not None else None
     thread = message.ts if message is not None else None
-    _once(ctx, name, lambda: _post_new(rt, payload, thread_ts=thread, broadcast=thread is not None), SlackMessage | None)
+    _once(
+        ctx,
+        name,
+        lambda: _post_new(rt, payload, thread_ts=thread, broadcast=thread is not None),
+        SlackMessage | None,
+    )
 
 
-def _once(ctx: DurableContext, name: str, post: Any, result: Any) -> Any:
+def _once(ctx: DurableContext, name: str, post: Callable[[], T], result: Any) -> T | None:
     """A post that is never sent twice: its step runs at most once per attempt, retries only
     what Slack did not take, and a post that may have been taken (unanswered, or cut off by the
     end of an invocation) counts as posted, unconfirmed."""
@@ -156,7 +214,9 @@ def _post_webhook(rt: Runtime, payload: dict[str, Any]) -> bool:
     return True
 
 
-def _post_new(rt: Runtime, payload: dict[str, Any], *, thread_ts: str | None = None, broadcast: bool = False) -> SlackMessage | None:
+def _post_new(
+    rt: Runtime, payload: dict[str, Any], *, thread_ts: str | None = None, broadcast: bool = False
+) -> SlackMessage | None:
     secret = rt.app_secret()
     params: dict[str, Any] = {"channel": secret.channel, **payload}
     if thread_ts:
@@ -179,7 +239,9 @@ def _update(rt: Runtime, message: SlackMessage, payload: dict[str, Any]) -> bool
     except SlackRejected as refusal:
         if refusal.code not in MESSAGE_GONE:
             raise
-        logger.warning("the clear's message is gone; its verdict is posted anew", extra={"code": refusal.code})
+        logger.warning(
+            "the clear's message is gone; its verdict is posted anew", extra={"code": refusal.code}
+        )
         return False
     return True
 

@@ -8,6 +8,8 @@ it stands.
 
 from __future__ import annotations
 
+from functools import partial
+
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration
 
@@ -24,19 +26,27 @@ from apcu_notifier.facts import (
     read_invocations,
     read_launches,
 )
+from apcu_notifier.judge import judge
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import Verdict, judge, unknown_command
+from apcu_notifier.verdict import Verdict, unknown_command
 
 SETTLE_LOOKS = 4
 SETTLE_WAIT = Duration.from_seconds(10)
 
 
-def judge_command(ctx: DurableContext, rt: Runtime, command_id: str, status: str, *, label: str = "") -> Verdict:
+def judge_command(
+    ctx: DurableContext, rt: Runtime, command_id: str, status: str, *, label: str = ""
+) -> Verdict:
     """The verdict on one command SSM said ended with `status`."""
     label = label or "the command"
     facts: CommandFacts | None = None
     for look in range(1, SETTLE_LOOKS + 1):
-        facts = step(ctx, f"read {label}" + (f" ({look})" if look > 1 else ""), lambda: _command(rt, command_id), CommandFacts | None)
+        facts = step(
+            ctx,
+            f"read {label}" + (f" ({look})" if look > 1 else ""),
+            lambda: _command(rt, command_id),
+            CommandFacts | None,
+        )
         if facts is None or facts.final or look == SETTLE_LOOKS:
             break
         ctx.wait(SETTLE_WAIT, name=f"wait for SSM to list {label} as ended")
@@ -46,7 +56,12 @@ def judge_command(ctx: DurableContext, rt: Runtime, command_id: str, status: str
     token, run = "", 0
     while True:
         run += 1
-        page = step(ctx, f"read the invocations of {label} ({run})", lambda t=token: read_invocations(rt.ssm, command_id, t), Page)
+        page = step(
+            ctx,
+            f"read the invocations of {label} ({run})",
+            partial(read_invocations, rt.ssm, command_id, token),
+            Page,
+        )
         invocations.extend(page.invocations)
         token = page.next_token
         if not token:

@@ -13,6 +13,7 @@ posted as an alert, never dropped in silence.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext
@@ -20,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from apcu_clear import record
 from apcu_clear.aws import error_code
+from apcu_clear.observability import count, logger
 from apcu_notifier import posting
 from apcu_notifier.durable import step
 from apcu_notifier.notification import (
@@ -28,7 +30,6 @@ from apcu_notifier.notification import (
     UnreadableNotification,
     parse_notifications,
 )
-from apcu_clear.observability import count, logger
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import unreadable
 
@@ -40,20 +41,35 @@ CLOSED = "CallbackTimeoutException"
 STARTED = "DurableExecutionAlreadyStartedException"
 
 
-def relay(ctx: DurableContext, rt: Runtime, event: dict[str, Any], function_arn: str) -> dict[str, Any]:
+def relay(
+    ctx: DurableContext, rt: Runtime, event: dict[str, Any], function_arn: str
+) -> dict[str, Any]:
     outcomes: list[dict[str, Any]] = []
     for index, notification in enumerate(parse_notifications(event), start=1):
         if isinstance(notification, UnreadableNotification):
-            logger.error("unreadable notification; posting an alert", extra={"reason": notification.reason.value})
+            logger.error(
+                "unreadable notification; posting an alert",
+                extra={"reason": notification.reason.value},
+            )
             alert = unreadable(notification.reason, notification.excerpt)
             posting.alone(ctx, rt, alert, f"post the unreadable notification ({index})")
             outcomes.append({"verdict": alert.kind.value})
         elif isinstance(notification, CommandNotification) and notification.is_final:
             command_id, status = notification.command_id, notification.status
-            step(ctx, f"hand {command_id} {status} to its clear", lambda c=command_id, s=status: _hand(rt, c, s, function_arn), type(None))
+            step(
+                ctx,
+                f"hand {command_id} {status} to its clear",
+                partial(_hand, rt, command_id, status, function_arn),
+                type(None),
+            )
             outcomes.append({"commandId": command_id, "relayed": status})
         else:
-            outcomes.append({"commandId": notification.command_id, "skipped": getattr(notification, "status", "")})
+            outcomes.append(
+                {
+                    "commandId": notification.command_id,
+                    "skipped": getattr(notification, "status", ""),
+                }
+            )
     return {"records": len(outcomes), "outcomes": outcomes}
 
 

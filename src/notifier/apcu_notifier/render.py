@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from apcu_clear.command import DEFAULT_ACTION
 from apcu_notifier.config import Language
-from apcu_notifier.facts import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, DEFAULT_ACTION
 from apcu_notifier.messages import Job, Messages, messages
+from apcu_notifier.output import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD
 from apcu_notifier.verdict import (
     RATE_EXCEEDED,
     ClearHistory,
@@ -345,7 +346,10 @@ def _summary(
     elif kind is VerdictKind.CANCELLED:
         lines.append(
             m.summary_cancelled.format(
-                the_job=the_job, succeeded=verdict.succeeded, expected=expected, stale=verdict.stale_count
+                the_job=the_job,
+                succeeded=verdict.succeeded,
+                expected=expected,
+                stale=verdict.stale_count,
             )
         )
     elif kind is VerdictKind.FAILED:
@@ -374,9 +378,7 @@ def _summary(
             lines.append(m.reasons_line.format(reasons=reasons))
     if verdict.joined_after:
         lines.append(
-            m.summary_joined.format(
-                count=verdict.joined_count, the_job=the_job, no_job=job.no_job
-            )
+            m.summary_joined.format(count=verdict.joined_count, the_job=the_job, no_job=job.no_job)
         )
     if verdict.outside:
         lines.append(m.summary_outside.format(count=verdict.outside_count))

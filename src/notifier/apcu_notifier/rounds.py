@@ -18,20 +18,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration
 
 from apcu_clear import agents, alarm, claim, command, record
 from apcu_clear.command import MAX_INSTANCE_IDS, Sent
+from apcu_clear.observability import count
 from apcu_clear.record import Clear
 from apcu_notifier.attempts import Attempt, Plan, plan
 from apcu_notifier.durable import step
-from apcu_notifier.facts import in_service, invocation_facts, read_command
-from apcu_clear.observability import count
+from apcu_notifier.facts import Facts, in_service, invocation_facts, read_command
+from apcu_notifier.judge import judge
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import OPERATOR_STOPS, Cleared, Stale, Verdict, judge
-from apcu_notifier.facts import Facts
+from apcu_notifier.verdict import OPERATOR_STOPS, Cleared, Stale, Verdict
 
 ALARM_LOOK = Duration.from_minutes(5)
 ALARM_LOOKS = 6
@@ -50,7 +51,13 @@ class Look:
 
 
 def plan_round(
-    ctx: DurableContext, rt: Runtime, group: str, stale: Sequence[Stale], number: int, *, held: str = ""
+    ctx: DurableContext,
+    rt: Runtime,
+    group: str,
+    stale: Sequence[Stale],
+    number: int,
+    *,
+    held: str = "",
 ) -> Plan:
     """Whom the round may clear: InService now (or the instance a launch hook holds for this
     clear, in Pending:Wait), and with an SSM agent that pings Online."""
@@ -64,13 +71,18 @@ def plan_round(
 
 
 def alarm_allows(ctx: DurableContext, rt: Runtime, clear: Clear, number: int) -> str:
-    """"ok" once the stop alarm is not in ALARM; "alarm" when it stayed there; "claim" when the
+    """ "ok" once the stop alarm is not in ALARM; "alarm" when it stayed there; "claim" when the
     clear lost its group meanwhile. The claim is kept to the next look at each look."""
     name = rt.config.shared.commands.stop_alarm_name
     if not name:
         return "ok"
     for look in range(ALARM_LOOKS + 1):
-        state = step(ctx, f"look at the stop alarm before attempt {number} ({look + 1})", lambda: _alarm(rt, clear, name), str)
+        state = step(
+            ctx,
+            f"look at the stop alarm before attempt {number} ({look + 1})",
+            lambda: _alarm(rt, clear, name),
+            str,
+        )
         if state != "firing":
             return state
         if look < ALARM_LOOKS:
@@ -93,17 +105,28 @@ def _alarm(rt: Runtime, clear: Clear, name: str) -> str:
     return "firing"
 
 
-def send_round(ctx: DurableContext, rt: Runtime, clear: Clear, targets: Sequence[str], number: int) -> Attempt | None:
+def send_round(
+    ctx: DurableContext, rt: Runtime, clear: Clear, targets: Sequence[str], number: int
+) -> Attempt | None:
     """Send the round and judge it; None when the clear no longer holds its group."""
     lifetime = rt.config.shared.commands.lifetime
-    started = step(ctx, f"keep the group for attempt {number}", lambda: _keep(rt, clear, lifetime), str)
+    started = step(
+        ctx, f"keep the group for attempt {number}", lambda: _keep(rt, clear, lifetime), str
+    )
     if not started:
         return None
-    batches = [tuple(targets[i : i + MAX_INSTANCE_IDS]) for i in range(0, len(targets), MAX_INSTANCE_IDS)]
+    batches = [
+        tuple(targets[i : i + MAX_INSTANCE_IDS]) for i in range(0, len(targets), MAX_INSTANCE_IDS)
+    ]
     commands: list[str] = []
     for first in range(0, len(batches), SENDS_PER_STEP):
         chunk = list(enumerate(batches))[first : first + SENDS_PER_STEP]
-        sent = step(ctx, f"send attempt {number} ({first // SENDS_PER_STEP + 1})", lambda c=chunk: _send(rt, clear, c, number, started), tuple[str, ...])
+        sent = step(
+            ctx,
+            f"send attempt {number} ({first // SENDS_PER_STEP + 1})",
+            partial(_send, rt, clear, chunk, number, started),
+            tuple[str, ...],
+        )
         commands.extend(sent)
     count("ClearRetried")
     for pause in pauses(lifetime + MARGIN):
@@ -114,18 +137,29 @@ def send_round(ctx: DurableContext, rt: Runtime, clear: Clear, targets: Sequence
     results: list[Verdict] = []
     for first in range(0, len(commands), JUDGED_PER_STEP):
         ids = tuple(commands[first : first + JUDGED_PER_STEP])
-        results.extend(step(ctx, f"judge attempt {number} ({first // JUDGED_PER_STEP + 1})", lambda i=ids: _judge(rt, i), tuple[Verdict, ...]))
+        results.extend(
+            step(
+                ctx,
+                f"judge attempt {number} ({first // JUDGED_PER_STEP + 1})",
+                partial(_judge, rt, ids),
+                tuple[Verdict, ...],
+            )
+        )
     return _attempt(number, tuple(commands), tuple(targets), results)
 
 
 def _keep(rt: Runtime, clear: Clear, lifetime: dt.timedelta) -> str:
     """Extend the claim to the round's end; the round's start ("" when the claim is lost)."""
     now = rt.now()
-    kept = claim.extend(rt.dynamodb, rt.table, clear.claim_key, clear.clear_id, until=now + lifetime + MARGIN)
+    kept = claim.extend(
+        rt.dynamodb, rt.table, clear.claim_key, clear.clear_id, until=now + lifetime + MARGIN
+    )
     return record.iso(now) if kept else ""
 
 
-def _send(rt: Runtime, clear: Clear, batches: list[tuple[int, tuple[str, ...]]], number: int, started: str) -> tuple[str, ...]:
+def _send(
+    rt: Runtime, clear: Clear, batches: list[tuple[int, tuple[str, ...]]], number: int, started: str
+) -> tuple[str, ...]:
     since = record.parse_iso(started) - dt.timedelta(minutes=1)
     sent: list[str] = []
     for index, instance_ids in batches:
@@ -173,13 +207,17 @@ def _judge(rt: Runtime, commands: Sequence[str]) -> tuple[Verdict, ...]:
     verdicts = []
     for command_id in commands:
         facts = read_command(rt.ssm, command_id)
-        answer = rt.ssm.list_command_invocations(CommandId=command_id, Details=True, MaxResults=MAX_INSTANCE_IDS)
+        answer = rt.ssm.list_command_invocations(
+            CommandId=command_id, Details=True, MaxResults=MAX_INSTANCE_IDS
+        )
         invocations = tuple(invocation_facts(i) for i in answer.get("CommandInvocations", []))
         verdicts.append(judge(Facts(facts, invocations, (), ())))
     return tuple(verdicts)
 
 
-def _attempt(number: int, commands: tuple[str, ...], sent: tuple[str, ...], results: Sequence[Verdict]) -> Attempt:
+def _attempt(
+    number: int, commands: tuple[str, ...], sent: tuple[str, ...], results: Sequence[Verdict]
+) -> Attempt:
     stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
     cleared = [v.cleared for v in results if v.cleared is not None]
     stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
@@ -188,6 +226,8 @@ def _attempt(number: int, commands: tuple[str, ...], sent: tuple[str, ...], resu
         commands=commands,
         sent=sent,
         stale=stale,
-        cleared=Cleared(sum(c.entries for c in cleared), sum(c.instances for c in cleared)) if cleared else None,
+        cleared=Cleared(sum(c.entries for c in cleared), sum(c.instances for c in cleared))
+        if cleared
+        else None,
         stopped_by=stop,
     )

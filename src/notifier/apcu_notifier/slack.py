@@ -3,8 +3,10 @@ Web API with a bot token (app mode), both through slack_sdk. Retries are the cle
 that fails raises SlackUnavailable (worth another attempt, after `retry_after`) or SlackRejected
 (a refusal no retry cures, with what to fix), and the post step's retry strategy decides.
 
-A call sent whole that Slack did not answer in time was probably taken: it raises
-DeliveryUnconfirmed, which is not retried, so that a message is posted at most once.
+A call sent whole that Slack did not answer (a read timeout, a connection closed before the
+answer) was probably taken: it raises DeliveryUnconfirmed, which is not retried, so that a
+message is posted at most once. urllib tells the two apart: what fails before the request is
+sent is wrapped in URLError, what fails after it is raised as it came.
 
 Secrets never leave here: the webhook URL and the bot token are in no message, log or error.
 slack_sdk's exceptions keep the request (URL, Authorization header), so ours are raised outside
@@ -15,7 +17,6 @@ DEBUG, are kept at WARNING.
 from __future__ import annotations
 
 import logging
-import socket
 import urllib.error
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -91,11 +92,15 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
 
     failure: SlackError | None = None
     try:
-        answer = WebhookClient(url, timeout=CONNECT_AND_READ_SECONDS).send_dict(payload)
-    except (TimeoutError, socket.timeout):
-        failure = DeliveryUnconfirmed("the webhook did not answer in time; the message was probably posted")
-    except (urllib.error.URLError, OSError) as error:
-        failure = SlackUnavailable("the webhook", type(error).__name__)
+        # slack_sdk would retry a connection error itself, posting a message Slack may have
+        # taken again: the clear's step decides.
+        answer = WebhookClient(url, timeout=CONNECT_AND_READ_SECONDS, retry_handlers=[]).send_dict(
+            payload
+        )
+    except urllib.error.URLError as error:
+        failure = SlackUnavailable("the webhook", type(error.reason).__name__)
+    except OSError:
+        failure = DeliveryUnconfirmed("the webhook did not answer; the message was probably posted")
     else:
         failure = _webhook_answer(answer.status_code, answer.body, answer.headers)
     if failure is not None:
@@ -125,14 +130,18 @@ def call_web(client: WebClient, method: str, token: str, params: dict[str, Any])
         status = int(error.response.status_code)
         code = _code(error.response.get("error"))
         if status == 429:
-            failure = SlackUnavailable(method, f"HTTP 429 {code}", _retry_after(error.response.headers))
+            failure = SlackUnavailable(
+                method, f"HTTP 429 {code}", _retry_after(error.response.headers)
+            )
         elif status >= 500:
             failure = SlackUnavailable(method, f"HTTP {status} {code}")
         else:
             failure = SlackRejected(method, code, str(params.get("channel", "")))
-    except (TimeoutError, socket.timeout):
-        failure = DeliveryUnconfirmed(f"Slack did not answer {method} in time; it was probably taken")
-    except (SlackClientError, urllib.error.URLError, OSError) as error:
+    except urllib.error.URLError as error:
+        failure = SlackUnavailable(method, type(error.reason).__name__)
+    except OSError:
+        failure = DeliveryUnconfirmed(f"Slack did not answer {method}; it was probably taken")
+    except SlackClientError as error:
         failure = SlackUnavailable(method, type(error).__name__)
     else:
         return dict(answer.data) if isinstance(answer.data, dict) else {}

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from aws_durable_execution_sdk_python import CallbackTimeoutError, DurableContext
 from aws_durable_execution_sdk_python.config import CallbackConfig, Duration
 from aws_durable_execution_sdk_python.serdes import JsonSerDes
 
 from apcu_clear import command, lifecycle, record
+from apcu_clear.observability import count
 from apcu_clear.record import Clear
 from apcu_notifier.durable import step
-from apcu_clear.observability import count
 from apcu_notifier.runtime import Runtime
 
 # The callback's timeout runs to this long after SSM's expiry of the command.
@@ -55,16 +56,25 @@ class Ended:
     notification_missing: bool = False
 
 
-def wait_for_command(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None, seconds_left: int) -> Ended | None:
+def wait_for_command(
+    ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None, seconds_left: int
+) -> Ended | None:
     """The command's final status, or None when it never ended (the clear gave up looking)."""
     held = clear is not None and clear.hold is not None
     while True:
         slice_ = min(seconds_left, int(HEARTBEAT_EVERY.total_seconds())) if held else seconds_left
         callback = ctx.create_callback(
             name="SSM's notification",
-            config=CallbackConfig(timeout=Duration.from_seconds(max(slice_, 1)), serdes=JsonSerDes()),
+            config=CallbackConfig(
+                timeout=Duration.from_seconds(max(slice_, 1)), serdes=JsonSerDes()
+            ),
         )
-        seen = step(ctx, "record the callback, look at the command", lambda: _look(rt, clear_id, clear, callback.callback_id), Seen)
+        seen = step(
+            ctx,
+            "record the callback, look at the command",
+            partial(_look, rt, clear_id, clear, callback.callback_id),
+            Seen,
+        )
         if seen.ended:
             return Ended(seen.status)
         try:
@@ -75,22 +85,39 @@ def wait_for_command(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Cle
         if held and seen.seconds_left > slice_:
             assert clear is not None and clear.hold is not None
             hold = clear.hold
-            step(ctx, "keep the launch action held", lambda: lifecycle.heartbeat(rt.autoscaling, clear.group, hold), bool)
+            step(
+                ctx,
+                "keep the launch action held",
+                partial(lifecycle.heartbeat, rt.autoscaling, clear.group, hold),
+                bool,
+            )
             seconds_left = seen.seconds_left - slice_
             continue
         return _watch_past_expiry(ctx, rt, clear_id, clear)
 
 
-def _watch_past_expiry(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) -> Ended | None:
-    seen = step(ctx, "look at the command after its expiry", lambda: _look(rt, clear_id, clear), Seen)
+def _watch_past_expiry(
+    ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None
+) -> Ended | None:
+    seen = step(
+        ctx, "look at the command after its expiry", lambda: _look(rt, clear_id, clear), Seen
+    )
     if seen.ended:
         return Ended(seen.status, notification_missing=not seen.notified)
     from apcu_notifier import posting
 
     posting.stuck(ctx, rt, clear_id, clear)
     for look in range(1, LOOKS + 1):
-        ctx.wait(Duration.from_seconds(int(LOOK_EVERY.total_seconds())), name=f"wait 15 minutes ({look} of {LOOKS})")
-        seen = step(ctx, f"look at the command again ({look} of {LOOKS})", lambda: _look(rt, clear_id, clear), Seen)
+        ctx.wait(
+            Duration.from_seconds(int(LOOK_EVERY.total_seconds())),
+            name=f"wait 15 minutes ({look} of {LOOKS})",
+        )
+        seen = step(
+            ctx,
+            f"look at the command again ({look} of {LOOKS})",
+            lambda: _look(rt, clear_id, clear),
+            Seen,
+        )
         if seen.ended:
             return Ended(seen.status, notification_missing=not seen.notified)
     return None

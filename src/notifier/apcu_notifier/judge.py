@@ -1,0 +1,319 @@
+"""Facts -> Verdict, with no I/O (docs/design.md, "Verdicts").
+
+An alert means some cache may still be stale; nothing else is an alert. So only instances that
+serve traffic count: for a group target, its InService instances. Instances outside InService
+(Standby, a warm pool, terminating) are named with what happened to them, and InService
+instances that started after the clear was requested began with an empty cache.
+
+The order of the rules matters: a command that reached no instance is "no targets" (or the
+group has gone) whatever status SSM gave it; one the stop alarm held is "stopped" and one an
+operator cancelled "cancelled", whatever else failed; a command SSM ended Failed or TimedOut
+is "failed" when an instance that counts did not succeed; only then are counts compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from apcu_clear.command import GROUP_TAG
+from apcu_notifier.facts import (
+    HIBERNATED,
+    IN_SERVICE,
+    Facts,
+    InvocationFacts,
+    group_target,
+    instance_ids,
+    missing_in_service,
+)
+from apcu_notifier.output import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, CAVEAT_VALIDATE_TIMESTAMPS
+from apcu_notifier.verdict import (
+    CANCELLED,
+    FAILED_STATUSES,
+    INCOMPLETE,
+    LISTED,
+    NO_INSTANCES_IN_TAG,
+    NOT_REACHED,
+    RATE_EXCEEDED,
+    STALE_LISTED,
+    UNCONFIRMED,
+    Cleared,
+    OutsideInstance,
+    Problem,
+    Reset,
+    Scaling,
+    Stale,
+    Target,
+    TargetKind,
+    Verdict,
+    VerdictKind,
+)
+
+
+def judge(facts: Facts) -> Verdict:
+    command = facts.command
+    base = Verdict(
+        kind=VerdictKind.OK,
+        command_id=command.command_id,
+        action=command.action,
+        status=command.status,
+        status_details=command.status_details,
+        document_name=command.document_name,
+        comment=command.comment,
+        requested=command.requested,
+        target=describe_target(facts),
+        targeted=command.target_count,
+        stopped_by=command.alarms,
+    )
+    if base.target.kind is TargetKind.GROUP:
+        return _judge_group(facts, base)
+    counted = facts.invocations
+    caches = command.caches
+    found = problems(counted, caches)
+    named = base.target.values if base.target.kind is TargetKind.INSTANCES else ()
+    # A retry names its instances; those it never reached stay stale.
+    unreached = tuple(i for i in named if i not in instance_ids(counted))
+    kind = _kind(
+        base, counted, reached_nothing=command.target_count == 0, problems=found, short=False
+    )
+    return _listed(
+        base,
+        kind=kind,
+        expected=len(named) if base.target.kind is TargetKind.INSTANCES else None,
+        stale=stale_of(unreached, found),
+        succeeded=_succeeded(counted, found),
+        reached=len(instance_ids(counted)),
+        problems=found,
+        cleared=cleared(counted),
+        reset=reset(counted, caches),
+    )
+
+
+def _kind(
+    base: Verdict,
+    counted: tuple[InvocationFacts, ...],
+    *,
+    reached_nothing: bool,
+    problems: tuple[Problem, ...],
+    short: bool,
+) -> VerdictKind:
+    """The verdict once groups are known to exist (see the StatusDetails table above)."""
+    if base.status_details == RATE_EXCEEDED:
+        return VerdictKind.FAILED
+    stale = reached_nothing or bool(problems) or short
+    # The brake held what had not run: the stale instances are the alarm's doing. An alarm that
+    # fired after every instance cleared left nothing stale.
+    if base.stopped_by and stale:
+        return VerdictKind.STOPPED
+    cancelled = base.status == CANCELLED or any(i.status == CANCELLED for i in counted)
+    if cancelled and stale:
+        return VerdictKind.CANCELLED
+    if reached_nothing:
+        return VerdictKind.NO_TARGETS
+    if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and problems:
+        return VerdictKind.FAILED
+    if short:
+        return VerdictKind.MISMATCH
+    if problems:
+        return VerdictKind.PARTIAL
+    return VerdictKind.OK
+
+
+def _judge_group(facts: Facts, base: Verdict) -> Verdict:
+    states = {i.instance_id: i.lifecycle_state for g in facts.groups for i in g.instances}
+    in_service = {i for i, state in states.items() if state == IN_SERVICE}
+    desired = sum(g.desired_capacity for g in facts.groups)
+    # Once a group has gone, nobody can say which instances were InService: all count.
+    counted = (
+        facts.invocations
+        if facts.missing_groups
+        else tuple(i for i in facts.invocations if i.instance_id in in_service)
+    )
+    absent = missing_in_service(facts.groups, facts.invocations)
+    joined = _joined_after(facts, absent)
+    missing = tuple(i for i in absent if i not in joined)
+    counted_ids = instance_ids(counted)
+    outside = tuple(
+        OutsideInstance(i.instance_id, states.get(i.instance_id, ""), i.status, i.status_details)
+        for i in sorted(facts.invocations, key=lambda i: i.instance_id)
+        if i.instance_id not in counted_ids
+    )
+    caches = facts.command.caches
+    found = problems(counted, caches)
+    reached_nothing = base.targeted == 0 or base.status_details == NO_INSTANCES_IN_TAG
+    if facts.missing_groups and base.status_details != RATE_EXCEEDED:
+        # Gone groups cannot be counted; also the likely cause of a command that reached none.
+        kind = VerdictKind.GROUP_NOT_FOUND
+    elif reached_nothing and desired == 0:
+        # A group that wants no instance held no cache: nothing to clear, whatever SSM said.
+        kind = VerdictKind.OK
+    else:
+        # Every InService instance ran it or started after it, and together they are what the
+        # group wants. More reached than wanted is no miss: Standby and warm-pool instances
+        # keep the tag but do not count in DesiredCapacity.
+        short = bool(missing) or len(counted_ids) + len(joined) < desired
+        kind = _kind(base, counted, reached_nothing=reached_nothing, problems=found, short=short)
+    pending = sum(1 for s in states.values() if s.startswith("Pending"))
+    return _listed(
+        base,
+        kind=kind,
+        expected=None if facts.missing_groups else desired,
+        succeeded=_succeeded(counted, found),
+        reached=len(counted_ids),
+        missing_instances=missing,
+        # A group that has gone has no InService instance left to retry.
+        stale=() if facts.missing_groups else stale_of(missing, found),
+        outside=outside,
+        joined_after=joined,
+        hibernated_warm_pools=tuple(
+            g.name for g in facts.groups if g.warm_pool_state == HIBERNATED
+        ),
+        problems=found,
+        cleared=cleared(counted),
+        reset=reset(counted, caches),
+        missing_groups=facts.missing_groups,
+        scaling=Scaling(
+            desired=desired,
+            in_service=len(in_service),
+            pending=pending,
+            terminating=sum(1 for s in states.values() if s.startswith("Terminating")),
+        ),
+        only_launching=not missing
+        and not found
+        and desired - len(counted_ids) - len(joined) <= pending,
+    )
+
+
+def _listed(
+    base: Verdict,
+    *,
+    kind: VerdictKind,
+    missing_instances: tuple[str, ...] = (),
+    outside: tuple[OutsideInstance, ...] = (),
+    joined_after: tuple[str, ...] = (),
+    problems: tuple[Problem, ...] = (),
+    stale: tuple[Stale, ...] = (),
+    reset: Reset | None = None,
+    **values: object,
+) -> Verdict:
+    """The verdict with each list cut to what a message shows and a record keeps, and counted."""
+    done_kind = (
+        VerdictKind.OLD_CODE
+        if kind is VerdictKind.OK and reset is not None and reset.old_code
+        else kind
+    )
+    return replace(
+        base,
+        kind=done_kind,
+        missing_instances=missing_instances[:STALE_LISTED],
+        missing_count=len(missing_instances),
+        outside=outside[:LISTED],
+        outside_count=len(outside),
+        joined_after=joined_after[:LISTED],
+        joined_count=len(joined_after),
+        problems=problems[:LISTED],
+        problem_count=len(problems),
+        stale=stale[:STALE_LISTED],
+        stale_count=len(stale),
+        reset=reset,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def stale_of(unreached: tuple[str, ...], found: tuple[Problem, ...]) -> tuple[Stale, ...]:
+    """Instances that count and were missed, or whose invocation did not end Success, sorted.
+    A Success whose OPcache reset is unconfirmed is not among them: the same script sent to
+    the same web node again would not confirm it."""
+    said = {p.instance_id: p.said for p in found if p.status != "Success"}
+    said.update(dict.fromkeys(unreached, NOT_REACHED))
+    return tuple(Stale(i, said[i]) for i in sorted(said))
+
+
+def _joined_after(facts: Facts, absent: tuple[str, ...]) -> tuple[str, ...]:
+    """Missing InService instances whose cache began empty: started after the request, and not
+    configured for hibernation (a hibernated instance resumes with its memory)."""
+    requested = facts.command.requested
+    if requested is None:
+        return ()
+    started = {
+        launch.instance_id
+        for launch in facts.launches
+        if launch.launched is not None
+        and not launch.hibernation_configured
+        and _utc(launch.launched) > _utc(requested)
+    }
+    return tuple(i for i in absent if i in started)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _succeeded(invocations: tuple[InvocationFacts, ...], found: tuple[Problem, ...]) -> int:
+    unconfirmed = {p.instance_id for p in found if p.status == "Success"}
+    return sum(1 for i in invocations if i.status == "Success" and i.instance_id not in unconfirmed)
+
+
+def describe_target(facts: Facts) -> Target:
+    command = facts.command
+    names = group_target(command.targets)
+    if names:
+        return Target(TargetKind.GROUP, names, GROUP_TAG)
+    if command.targets:
+        first = command.targets[0]
+        if first.key == "InstanceIds":
+            return Target(TargetKind.INSTANCES, first.values, first.key)
+        return Target(
+            TargetKind.OTHER,
+            tuple(f"{t.key}={','.join(t.values)}" for t in command.targets),
+            first.key,
+        )
+    if command.instance_ids:
+        return Target(TargetKind.INSTANCES, command.instance_ids)
+    return Target(TargetKind.UNKNOWN)
+
+
+def problems(
+    invocations: tuple[InvocationFacts, ...], caches: tuple[str, ...]
+) -> tuple[Problem, ...]:
+    """Invocations that did not end in Success and, for an action that resets OPcache, those
+    that did without proof that the restart took."""
+    found: list[Problem] = []
+    for i in sorted(invocations, key=lambda i: i.instance_id):
+        reason = i.opcache.error if i.opcache and not i.opcache.took else ""
+        if i.status == "Success":
+            if "opcache" not in caches or (i.opcache is not None and i.opcache.took):
+                continue
+            reason = UNCONFIRMED
+        found.append(Problem(i.instance_id, i.status, i.status_details, i.excerpt, reason))
+    return tuple(found)
+
+
+def reset(invocations: tuple[InvocationFacts, ...], caches: tuple[str, ...]) -> Reset | None:
+    """The OPcache restarts that took, with the caveats each stated; None when the action does
+    not reset OPcache or no restart took."""
+    took = [
+        i
+        for i in sorted(invocations, key=lambda i: i.instance_id)
+        if "opcache" in caches and i.status == "Success" and i.opcache and i.opcache.took
+    ]
+    if not took:
+        return None
+
+    def having(caveat: str) -> tuple[str, ...]:
+        return tuple(i.instance_id for i in took if i.opcache and caveat in i.opcache.caveats)
+
+    return Reset(
+        instances=len(took),
+        scripts=sum(i.opcache.scripts_before for i in took if i.opcache),
+        preload=having(CAVEAT_PRELOAD)[:LISTED],
+        file_cache=having(CAVEAT_FILE_CACHE)[:LISTED],
+        validate_timestamps=len(having(CAVEAT_VALIDATE_TIMESTAMPS)),
+    )
+
+
+def cleared(invocations: tuple[InvocationFacts, ...]) -> Cleared | None:
+    counts = [i.cleared for i in invocations if i.status == "Success" and i.cleared is not None]
+    if not counts:
+        return None
+    return Cleared(entries=sum(counts), instances=len(counts))

@@ -1,0 +1,93 @@
+"""What an invocation printed: apcu.php's answer (the entries it cleared) and opcache.php's
+(whether the restart took, and what it left alone), read from SSM's Output, which joins stdout
+and stderr (aws:runShellScript)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# aws:runShellScript joins stdout and stderr in an invocation's Output with this line.
+ERROR_SEPARATOR = "----------ERROR-------"
+# opcache.php's caveat codes: what a restart that took left alone (webnode/README.md).
+CAVEAT_PRELOAD = "preload"
+CAVEAT_FILE_CACHE = "file_cache"
+CAVEAT_VALIDATE_TIMESTAMPS = "validate_timestamps"
+CAVEATS = (CAVEAT_PRELOAD, CAVEAT_FILE_CACHE, CAVEAT_VALIDATE_TIMESTAMPS)
+
+
+@dataclass(frozen=True)
+class OpcacheAnswer:
+    """opcache.php's confirm step: the restart took ("reset", with what it left alone) or did
+    not ("error", with opcache.php's code: disabled, restricted, not_restarted)."""
+
+    status: str
+    error: str = ""
+    message: str = ""
+    scripts_before: int = 0
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def took(self) -> bool:
+        return self.status == "reset"
+
+
+def parse_cleared(output: str) -> int | None:
+    """apcu.php's answer: the last output line that is a JSON object with an integer "cleared"
+    and, when it has one, "cache":"apcu" (older apcu.php printed no "cache")."""
+    for value in reversed(_json_lines(output.split(ERROR_SEPARATOR, 1)[0])):
+        if value.get("cache", "apcu") == "apcu" and _count(value.get("cleared")):
+            return int(value["cleared"])
+    return None
+
+
+def parse_opcache(output: str) -> OpcacheAnswer | None:
+    """opcache.php's last "reset" or "error" line. A refusal is printed by curl
+    --fail-with-body before the script fails, so stderr is searched too."""
+    for value in reversed(_json_lines(output)):
+        if value.get("cache") != "opcache":
+            continue
+        status = value.get("status")
+        if status == "reset":
+            caveats = value.get("caveats")
+            before = value.get("scripts_before")
+            return OpcacheAnswer(
+                status="reset",
+                scripts_before=before if _count(before) else 0,
+                caveats=tuple(c for c in CAVEATS if isinstance(caveats, list) and c in caveats),
+            )
+        if status == "error":
+            error, message = value.get("error"), value.get("message")
+            return OpcacheAnswer(
+                status="error",
+                error=error if isinstance(error, str) else "",
+                message=message if isinstance(message, str) else "",
+            )
+    return None
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        candidate = line.strip()
+        if not candidate.startswith("{"):
+            continue
+        try:
+            value: Any = json.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+    return found
+
+
+def _count(value: object) -> bool:
+    # bool is an int in Python; true is not a count.
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def error_text(output: str) -> str:
+    """The part of an invocation's output that explains a failure: stderr when there is one."""
+    head, separator, tail = output.partition(ERROR_SEPARATOR)
+    return (tail if separator else head).strip()
