@@ -28,8 +28,8 @@ response_url answers the same way and keeps what it got in .responses.
 
 Failures are injected one at a time with fail_next(method, …), where method is a Web API
 method, WEBHOOK or RESPONSE_URL: the next call of it gets the failure, whatever its parameters.
-drop_next(method) reads the next request whole and closes the connection unanswered: the
-caller cannot tell whether Slack took it. Everything is recorded: .calls (every call, failed
+drop_next(method) lets Slack take the next request, then closes the connection before the
+answer: the caller cannot tell whether Slack took it (it did). Everything is recorded: .calls (every call, failed
 or not, token left out), .messages (with every version an update gave them), .ephemerals.
 """
 
@@ -217,7 +217,7 @@ class SlackWebApi:
         return f"http://127.0.0.1:{self.port}{RESPONSE_PATH}{name}/apcuresponsetoken"
 
     def drop_next(self, method: str) -> None:
-        """The next call of `method` is read whole and left unanswered: the connection closes."""
+        """The next call of `method` is taken, and its answer lost: the connection closes."""
         if method not in METHODS:
             raise ValueError(f"the stand-in does not answer {method}")
         with self._lock:
@@ -249,11 +249,11 @@ class SlackWebApi:
             payload = None
         with self._lock:
             self.calls.append((method, payload if isinstance(payload, dict) else {}))
-            if self._dropped[method]:
+            dropped = self._dropped[method] > 0
+            if dropped:
                 self._dropped[method] -= 1
-                return None
             failures = self._failures.get(method)
-            failure = failures.popleft() if failures else None
+            failure = failures.popleft() if failures and not dropped else None
         if failure is not None:
             headers = (
                 {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
@@ -265,7 +265,7 @@ class SlackWebApi:
             return HTTPStatus.BAD_REQUEST, {}, "invalid_blocks"
         with self._lock:
             (self.webhook_posts if method == WEBHOOK else self.responses).append(payload)
-        return HTTPStatus.OK, {}, "ok"
+        return None if dropped else (HTTPStatus.OK, {}, "ok")
 
     # -- scripting and reading -------------------------------------------------------------
 
@@ -341,11 +341,11 @@ class SlackWebApi:
             hold.released.wait(hold.timeout)
         with self._lock:
             self.calls.append((method, params))
-            if self._dropped[method]:
+            dropped = self._dropped[method] > 0
+            if dropped:
                 self._dropped[method] -= 1
-                return 0, {}, {}
             failures = self._failures.get(method)
-            failure = failures.popleft() if failures else None
+            failure = failures.popleft() if failures and not dropped else None
         if failure is not None:
             headers = {}
             if failure.retry_after is not None:
@@ -360,6 +360,8 @@ class SlackWebApi:
                 body = self._call(method, params)
         except _Refusal as refusal:
             return HTTPStatus.OK, {}, {"ok": False, "error": refusal.error, **refusal.extra}
+        if dropped:
+            return 0, {}, {}
         return HTTPStatus.OK, {}, {"ok": True, **body}
 
     def _call(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:

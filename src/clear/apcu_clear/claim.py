@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from apcu_clear.aws import error_code
+from apcu_clear.aws import error_code, may_have_run
 from apcu_clear.record import KEY, iso
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _TTL_AFTER = dt.timedelta(days=1)
+# Writes whose answer was lost are made again this many times in all.
+_ATTEMPTS = 3
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -63,7 +65,10 @@ class Held:
 def take(
     db: DynamoDBClient, table: str, key: str, *, now: dt.datetime, until: dt.datetime
 ) -> Taken | Held:
-    """Claim `key` until `until`, unless an unexpired claim holds it (then who holds it)."""
+    """Claim `key` until `until`, unless an unexpired claim holds it (then who holds it).
+
+    The write carries a token of the taker's own: a write whose answer was lost (a 5xx, a
+    timeout) is made again, and if the first had landed, the claim it finds is ours."""
     token = uuid.uuid4().hex
     item = {
         KEY: key,
@@ -72,30 +77,39 @@ def take(
         "until": _epoch(until),
         "ttl": _epoch(until + _TTL_AFTER),
     }
-    try:
-        db.put_item(
-            TableName=table,
-            Item={name: _serializer.serialize(value) for name, value in item.items()},
-            ConditionExpression="attribute_not_exists(#key) OR #until < :now",
-            ExpressionAttributeNames={"#key": KEY, "#until": "until"},
-            ExpressionAttributeValues={":now": _serializer.serialize(_epoch(now))},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if error_code(error) != _CONDITION_FAILED:
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            db.put_item(
+                TableName=table,
+                Item={name: _serializer.serialize(value) for name, value in item.items()},
+                # One write: DynamoDB checks that the key is free (or its claim expired) and
+                # writes in one step, so of two takers at the same moment exactly one wins.
+                ConditionExpression="attribute_not_exists(#key) OR #until < :now",
+                ExpressionAttributeNames={"#key": KEY, "#until": "until"},
+                ExpressionAttributeValues={":now": _serializer.serialize(_epoch(now))},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error_code(error) != _CONDITION_FAILED:
+                if attempt < _ATTEMPTS and may_have_run(error):
+                    continue
+                raise
+            answer: Any = error.response
+            old = _plain(answer.get("Item") or {})
+            if old.get("token") == token:
+                return Taken(key, token)
+            return Held(
+                key,
+                str(old.get("holder", "")),
+                str(old.get("requestedAt", "")),
+                int(old.get("until", 0)),
+            )
+        except (ReadTimeoutError, ConnectionClosedError):
+            if attempt < _ATTEMPTS:
+                continue
             raise
-        answer: Any = error.response
-        old = _plain(answer.get("Item") or {})
-        if old.get("token") == token:
-            # botocore retried a write that had landed (its answer was lost): ours.
-            return Taken(key, token)
-        return Held(
-            key,
-            str(old.get("holder", "")),
-            str(old.get("requestedAt", "")),
-            int(old.get("until", 0)),
-        )
-    return Taken(key, token)
+        return Taken(key, token)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def held(db: DynamoDBClient, table: str, key: str, *, now: dt.datetime) -> Held | None:

@@ -55,10 +55,4 @@ class Unavailable(Refusal):
 CLEAR_IN_PROGRESS = "clear-in-progress"
 NOTHING_TO_RETRY = "nothing-to-retry"
 AWS_THROTTLED = "aws-throttled"
-
-
-def throttled(
-    operation: str, doing: str, then: str = "nothing was sent, try again in a minute"
-) -> Unavailable:
-    """AWS throttled a call past botocore's retries: the throttled call did nothing."""
-    return Unavailable(f"AWS throttled {operation} while {doing}; {then}", rule=AWS_THROTTLED)
+AWS_UNAVAILABLE = "aws-unavailable"

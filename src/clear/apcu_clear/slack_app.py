@@ -51,7 +51,11 @@ class AppSecretError(RuntimeError):
 
 
 class SecretUnreadable(AppSecretError):
-    """Secrets Manager would not give a Slack secret's value."""
+    """Secrets Manager would not give a Slack secret's value; `transient` when it may later."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -103,20 +107,19 @@ def read_secret(provider: SecretsProvider, secret_arn: str, *, max_age: int = CA
     parameters. The error names only AWS's error code: no botocore exception, which may carry
     the request, is chained to it."""
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-    from botocore.exceptions import ClientError
 
-    problem = ""
+    from apcu_clear.aws import error_code, is_transient
+
+    problem, transient = "", False
     try:
         return provider.get(secret_arn, max_age=max_age)
     except GetParameterError as error:
-        cause = error.__cause__ or error.__context__
-        code = (
-            cause.response.get("Error", {}).get("Code", "")
-            if isinstance(cause, ClientError)
-            else ""
-        )
-        problem = code or type(cause or error).__name__
-    raise SecretUnreadable(f"Slack secret {secret_arn} cannot be read ({problem})")
+        cause = error.__cause__ or error.__context__ or error
+        problem = error_code(cause) or type(cause).__name__
+        transient = is_transient(cause)
+    raise SecretUnreadable(
+        f"Slack secret {secret_arn} cannot be read ({problem})", transient=transient
+    )
 
 
 def read_app_secret(

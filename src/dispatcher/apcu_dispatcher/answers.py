@@ -68,13 +68,25 @@ def warning(w: PlanWarning) -> dict[str, Any]:
     return body
 
 
-def not_started(error: BaseException) -> dict[str, Any]:
+def not_started() -> dict[str, Any]:
     """The command was sent, but its clear's execution could not be started now."""
     return {
         "reason": "clear-not-started",
         "message": (
-            f"the command was sent, but its verdict's execution could not be started "
-            f"({type(error).__name__}); SSM's notification will start it. Do not send it again."
+            "the command was sent, but its clear could not be started now; SSM's notification "
+            "will start it. Do not send it again."
+        ),
+    }
+
+
+def not_recorded() -> dict[str, Any]:
+    """The command was sent, but the clear could not be recorded."""
+    return {
+        "reason": "clear-not-recorded",
+        "message": (
+            "the command was sent, but the clear could not be recorded: its verdict will be "
+            "posted, but not retried, and GET /flush/{commandId} will not know it. Do not send "
+            "it again."
         ),
     }
 

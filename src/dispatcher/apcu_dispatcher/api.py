@@ -20,12 +20,13 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from apcu_clear.aws import is_throttling
+from apcu_clear.aws import is_throttling, is_transient
 from apcu_clear.command import OutcomeUnknown
 from apcu_clear.errors import (
     AWS_THROTTLED,
+    AWS_UNAVAILABLE,
     Conflict,
     Forbidden,
     InvalidRequest,
@@ -130,34 +131,40 @@ def _answer_refusal(refusal: Refusal) -> Response[dict[str, Any]]:
 
 
 @app.exception_handler(OutcomeUnknown)  # type: ignore[untyped-decorator]
-def _unknown(error: OutcomeUnknown) -> Response[dict[str, Any]]:
-    return _answer_refusal(unknown_outcome(error))
-
-
 @app.exception_handler(ClientError)  # type: ignore[untyped-decorator]
-def _throttled(error: ClientError) -> Response[dict[str, Any]]:
-    if not is_throttling(error):
+@app.exception_handler(BotoCoreError)  # type: ignore[untyped-decorator]
+def _aws(error: Exception) -> Response[dict[str, Any]]:
+    refusal = as_refusal(error)
+    if refusal is None:
         raise error
-    return _answer_refusal(throttled(error))
+    return _answer_refusal(refusal)
 
 
 def status_of(refusal: Refusal) -> int:
     return next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
 
 
-def throttled(error: ClientError) -> Unavailable:
-    return Unavailable(
-        f"AWS throttled {error.operation_name}; nothing was sent, try again in a minute",
-        rule=AWS_THROTTLED,
-    )
-
-
-def unknown_outcome(error: OutcomeUnknown) -> Unavailable:
-    """SendCommand may have run: the group stays claimed until that command must have ended."""
-    return Unavailable(
-        f"{error}; the group stays claimed until that command must have ended",
-        rule="send-outcome-unknown",
-    )
+def as_refusal(error: Exception) -> Refusal | None:
+    """An AWS failure the caller can answer by sending the same request again: a 503 that says
+    so. A SendCommand that may have run keeps the group claimed until it must have ended;
+    before SendCommand, nothing was sent. Any other error is a fault of the function's."""
+    if isinstance(error, OutcomeUnknown):
+        return Unavailable(
+            f"{error}; the group stays claimed until that command must have ended",
+            rule="send-outcome-unknown",
+        )
+    operation = getattr(error, "operation_name", "") or "an AWS call"
+    if is_throttling(error):
+        return Unavailable(
+            f"AWS throttled {operation}; nothing was sent, try again in a minute",
+            rule=AWS_THROTTLED,
+        )
+    if is_transient(error):
+        return Unavailable(
+            f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute",
+            rule=AWS_UNAVAILABLE,
+        )
+    return None
 
 
 def requester_of(event: dict[str, Any]) -> str:
@@ -229,20 +236,14 @@ def direct(event: Any, rt: Runtime) -> dict[str, Any]:
         )
         code, body, outcome = _clear(request)
         count(outcome)
-    except Refusal as refusal:
+    except Exception as error:
+        refusal = error if isinstance(error, Refusal) else as_refusal(error)
+        if refusal is None:
+            raise
         code, body = status_of(refusal), answers.refused(refusal, status_of(refusal))
         _log_refusal(refusal, code)
         if code == 503 and launches.is_launch_event(event):
             raise  # Lambda retries an asynchronous event
-    except OutcomeUnknown as error:
-        unknown = unknown_outcome(error)
-        code, body = 503, answers.refused(unknown, 503)
-        _log_refusal(unknown, code)
-    except ClientError as error:
-        if not is_throttling(error) or launches.is_launch_event(event):
-            raise
-        code, body = 503, answers.refused(throttled(error), 503)
-        _log_refusal(throttled(error), code)
     return {"statusCode": code, "headers": {"content-type": "application/json"}, "body": body}
 
 

@@ -86,58 +86,77 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
 
 
 def begin(
-    rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken, *, instance_id: str = ""
+    rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken
 ) -> list[dict[str, Any]]:
     """After SendCommand: name the clear on its claim, record it, start its execution. Never
-    raises; what could not be done is a warning of the answer."""
+    raises: the command runs whatever happens here, and SSM's notification starts the clear if
+    the dispatcher could not (without a record, it is judged but not retried). Each write is
+    idempotent, so each is tried again, a few times."""
     until = sent.expires_at + MARGIN
-    try:
-        claim.name_holder(rt.dynamodb, rt.table, taken, sent.command_id, until=until)
-        record.create(
-            rt.dynamodb,
-            rt.table,
-            record.Clear(
-                clear_id=sent.command_id,
-                group=request.group,
-                action=request.action,
-                prefix=request.prefix or "",
-                requester=request.requester,
-                comment=request.comment or "",
-                origin=request.origin,
-                requested_at=record.iso(sent.requested_at),
-                expires_at=record.iso(sent.expires_at),
-                claim_key=taken.key,
-                hold=request.hold,
-            ),
-        )
-    except Exception as error:
-        logger.exception(
+    clear = record.Clear(
+        clear_id=sent.command_id,
+        group=request.group,
+        action=request.action,
+        prefix=request.prefix or "",
+        requester=request.requester,
+        comment=request.comment or "",
+        origin=request.origin,
+        requested_at=record.iso(sent.requested_at),
+        expires_at=record.iso(sent.expires_at),
+        claim_key=taken.key,
+        hold=request.hold,
+    )
+    warnings: list[dict[str, Any]] = []
+    if not _again(
+        lambda: claim.name_holder(rt.dynamodb, rt.table, taken, sent.command_id, until=until)
+    ):
+        count("ClaimNotNamed")
+    if not _again(lambda: record.create(rt.dynamodb, rt.table, clear)):
+        logger.error(
             "command sent but not recorded; its clear judges it without a record",
             extra={"command_id": sent.command_id},
         )
         count("ClearNotRecorded")
-        return [answers.not_started(error)]
-    return start_execution(rt, sent.command_id)
+        warnings.append(answers.not_recorded())
+    return warnings + start_execution(rt, sent.command_id)
 
 
 def start_execution(rt: Runtime, clear_id: str) -> list[dict[str, Any]]:
-    """Start the clear's durable execution, named by its id: a start repeated (by the relay,
-    or by Lambda's retry of this request) finds the same execution."""
-    try:
-        rt.lambda_.invoke(
+    """Start the clear's durable execution, named by its id: a start repeated (by the relay, by
+    a try again here, or by Lambda's retry of this request) finds the same execution."""
+    payload = json.dumps({"commandId": clear_id}).encode()
+    started = _again(
+        lambda: rt.lambda_.invoke(
             FunctionName=rt.config.notifier_alias_arn,
             InvocationType="Event",
             DurableExecutionName=clear_id,
-            Payload=json.dumps({"commandId": clear_id}).encode(),
+            Payload=payload,
         )
-    except Exception as error:
-        logger.exception(
-            "the clear's execution was not started; SSM's notification will start it",
-            extra={"command_id": clear_id},
-        )
-        count("ClearNotStarted")
-        return [answers.not_started(error)]
-    return []
+    )
+    if started:
+        return []
+    logger.error(
+        "the clear's execution was not started; SSM's notification will start it",
+        extra={"command_id": clear_id},
+    )
+    count("ClearNotStarted")
+    return [answers.not_started()]
+
+
+def _again(write: Callable[[], object], attempts: int = 3) -> bool:
+    """Run an idempotent write, again after a short pause if it fails; whether it was done."""
+    for attempt in range(1, attempts + 1):
+        try:
+            write()
+        except Exception:
+            logger.warning(
+                "a write after SendCommand failed", extra={"attempt": attempt}, exc_info=True
+            )
+            if attempt < attempts:
+                time.sleep(0.2 * attempt)
+            continue
+        return True
+    return False
 
 
 def take(rt: Runtime, key: str, what: str) -> claim.Taken:

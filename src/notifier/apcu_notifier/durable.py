@@ -32,7 +32,12 @@ MAX_DELAY_SECONDS = 60
 
 
 def aws_retry(error: Exception, attempt: int) -> RetryDecision:
-    if attempt < AWS_ATTEMPTS and (is_transient(error) or isinstance(error, OutcomeUnknown)):
+    passing = (
+        is_transient(error)
+        or isinstance(error, OutcomeUnknown)
+        or getattr(error, "transient", False)
+    )
+    if attempt < AWS_ATTEMPTS and passing:
         return RetryDecision.retry(Duration.from_seconds(min(2**attempt, MAX_DELAY_SECONDS)))
     return RetryDecision.no_retry()
 

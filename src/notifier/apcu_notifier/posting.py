@@ -46,7 +46,7 @@ def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessag
     """App mode: the clear's message while it runs; None when Slack's answer was lost."""
     payload = app_messages.started(clear, language=rt.config.language, region=rt.region)
     posted = _once(
-        ctx, "post the start message", lambda: _post_new(rt, payload), SlackMessage | None
+        ctx, rt, "post the start message", lambda: _post_new(rt, payload), SlackMessage | None
     )
     if posted is None:
         return None
@@ -69,7 +69,7 @@ def verdict(
         payload = _render(rt, judged, mention=rt.config.alert_mention)
         return (
             POSTED
-            if _once(ctx, "post the verdict", lambda: _post_webhook(rt, payload), bool)
+            if _once(ctx, rt, "post the verdict", lambda: _post_webhook(rt, payload), bool)
             else UNCONFIRMED
         )
     return _app_verdict(ctx, rt, clear, clear_id, judged)
@@ -91,16 +91,16 @@ def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) 
         _app_reply(ctx, rt, clear, alert, "post the stuck alert")
         return
     payload = _render(rt, alert, mention=rt.config.alert_mention)
-    _once(ctx, "post the stuck alert", lambda: _post_webhook(rt, payload), bool)
+    _once(ctx, rt, "post the stuck alert", lambda: _post_webhook(rt, payload), bool)
 
 
 def alone(ctx: DurableContext, rt: Runtime, judged: Verdict, name: str) -> None:
     """A message about no clear (an unreadable notification): posted once, on its own."""
     payload = _render(rt, judged, mention=rt.config.alert_mention)
     if rt.config.shared.slack.is_app:
-        _once(ctx, name, lambda: _post_new(rt, payload), SlackMessage | None)
+        _once(ctx, rt, name, lambda: _post_new(rt, payload), SlackMessage | None)
     else:
-        _once(ctx, name, lambda: _post_webhook(rt, payload), bool)
+        _once(ctx, rt, name, lambda: _post_webhook(rt, payload), bool)
 
 
 def _app_verdict(
@@ -131,6 +131,7 @@ def _app_verdict(
     if not updated:
         message = _once(
             ctx,
+            rt,
             "post the verdict as a new message",
             lambda: _post_new(rt, parts.message),
             SlackMessage | None,
@@ -149,6 +150,7 @@ def _app_verdict(
         detail = parts.detail
         _once(
             ctx,
+            rt,
             "post the detail in the thread",
             lambda: _post_new(rt, detail, thread_ts=thread),
             SlackMessage | None,
@@ -157,6 +159,7 @@ def _app_verdict(
         alert = parts.alert
         _once(
             ctx,
+            rt,
             "notify the channel",
             lambda: _post_new(rt, alert, thread_ts=thread, broadcast=True),
             SlackMessage | None,
@@ -172,16 +175,22 @@ def _app_reply(
     thread = message.ts if message is not None else None
     _once(
         ctx,
+        rt,
         name,
         lambda: _post_new(rt, payload, thread_ts=thread, broadcast=thread is not None),
         SlackMessage | None,
     )
 
 
-def _once(ctx: DurableContext, name: str, post: Callable[[], T], result: Any) -> T | None:
+def _once(
+    ctx: DurableContext, rt: Runtime, name: str, post: Callable[[], T], result: Any
+) -> T | None:
     """A post that is never sent twice: its step runs at most once per attempt, retries only
     what Slack did not take, and a post that may have been taken (unanswered, or cut off by the
-    end of an invocation) counts as posted, unconfirmed."""
+    end of an invocation) counts as posted, unconfirmed. The Slack secret is read in a step of
+    its own first (and kept in memory only: a step's result is checkpointed), so that the step
+    that posts does nothing else that could fail before the post."""
+    step(ctx, f"read the Slack secret ({name})", lambda: _read_secret(rt), type(None))
     try:
         return step(ctx, name, post, result, retry=slack_retry, once=True)
     except StepError as error:
@@ -189,6 +198,14 @@ def _once(ctx: DurableContext, name: str, post: Callable[[], T], result: Any) ->
             raise
     _unconfirmed(ctx, name)
     return None
+
+
+def _read_secret(rt: Runtime) -> None:
+    """Read the secret of Slack's mode into Powertools' cache (never into a checkpoint)."""
+    if rt.config.shared.slack.is_app:
+        rt.app_secret()
+    else:
+        rt.webhook_url()
 
 
 def _unconfirmed(ctx: DurableContext, name: str) -> None:
