@@ -49,7 +49,12 @@ def test_an_ok_clear_posts_one_verdict_records_it_and_frees_the_group(deployed: 
         "SSM's notification",
         "record the callback, look at the command",
     ]
-    assert names[-3:] == ["record the verdict", "post the verdict", "free the group"]
+    assert names[-4:] == [
+        "record the verdict",
+        "read the Slack secret (post the verdict)",
+        "post the verdict",
+        "free the group",
+    ]
 
 
 def test_a_stale_instance_is_retried_and_the_clear_ends_ok(deployed: Stack) -> None:

@@ -103,44 +103,55 @@ def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...
     return tuple(Stale(i, s) for i, s in sorted(said.items()))
 
 
-def conclude(
-    first: Verdict,
-    attempts: Sequence[Attempt],
-    notes: Mapping[str, str],
-    in_service: Iterable[str] = (),
-) -> Verdict:
+def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, str]) -> Verdict:
     """The clear's verdict: the first attempt's, with what the retries cleared taken off, the
-    history of every instance that needed another attempt, and what stopped the last one."""
+    history of every instance that needed another attempt, and what stopped the last one.
+
+    `first` may be a clear's verdict already (a retry asked on demand starts from it): its
+    history goes on, and the attempts are numbered after its own."""
     if not attempts and not notes:
         return first
-    live = frozenset(in_service)
+    prior = {r.instance_id: r for r in first.clear.instances} if first.clear is not None else {}
     rows: list[Retried] = []
     for s in first.stale:
-        outcomes = [s.said]
+        before = prior.pop(s.instance_id, None)
+        outcomes = list(before.outcomes) if before is not None else [s.said]
         cleared_on = 0
         for attempt in attempts:
             if s.instance_id not in attempt.sent:
                 continue
-            again = next((x.said for x in attempt.stale if x.instance_id == s.instance_id), None)
+            again = {x.instance_id: x.said for x in attempt.stale}.get(s.instance_id)
             if again is None:
                 cleared_on = attempt.number
                 break
             outcomes.append(again)
-        note = "" if cleared_on else notes.get(s.instance_id, "")
-        if not cleared_on and not note and live and s.instance_id not in live:
-            note = LEFT
-        rows.append(Retried(s.instance_id, tuple(outcomes), cleared_on, note))
-    history = ClearHistory(first.command_id, tuple(rows), 1 + len(attempts))
+        rows.append(
+            Retried(
+                s.instance_id,
+                tuple(outcomes),
+                cleared_on,
+                "" if cleared_on else notes.get(s.instance_id, ""),
+            )
+        )
+    done_before = first.clear.attempts if first.clear is not None else 1
+    history = ClearHistory(
+        first.command_id,
+        tuple(sorted([*prior.values(), *rows], key=lambda r: r.instance_id)),
+        done_before + len(attempts),
+    )
     cleared = {r.instance_id for r in rows if r.cleared_on or r.note == LEFT}
     still = still_stale(first, attempts)
     still = tuple(s for s in still if s.instance_id not in cleared)
+    # The lists are bounded: the counts come down by what the rows say each instance was first
+    # (missed, or a problem), not by what the lists happen to show.
+    gone = [r for r in rows if r.instance_id in cleared]
+    missed = sum(1 for r in gone if r.outcomes[0] == NOT_REACHED)
     verdict = replace(
         first,
         problems=tuple(p for p in first.problems if p.instance_id not in cleared),
-        problem_count=first.problem_count
-        - sum(1 for p in first.problems if p.instance_id in cleared),
+        problem_count=first.problem_count - (len(gone) - missed),
         missing_instances=tuple(i for i in first.missing_instances if i not in cleared),
-        missing_count=first.missing_count - sum(1 for i in first.missing_instances if i in cleared),
+        missing_count=first.missing_count - missed,
         stale=still,
         stale_count=len(still) + max(first.stale_count - len(first.stale), 0),
         succeeded=first.succeeded + sum(1 for r in rows if r.cleared_on),
