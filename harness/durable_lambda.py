@@ -179,7 +179,9 @@ class DurableLambda:
         return name in self._names
 
     def result(self, name_or_arn: str, timeout: float = PATIENCE) -> DurableFunctionTestResult:
-        arn = self._names[name_or_arn][1] if name_or_arn in self._names else name_or_arn
+        """The execution's result once it ended: by its ARN, or by its name (a clear's id),
+        waiting for it to be started (SSM's notification may start it a moment later)."""
+        arn = name_or_arn if "/" in name_or_arn else self._started(name_or_arn, timeout)
         with self._lock:
             if arn in self._results:
                 return self._results[arn]
@@ -200,17 +202,19 @@ class DurableLambda:
         self, name: str, callback: str = "SSM's notification", timeout: float = PATIENCE
     ) -> str:
         """Wait until the execution `name` waits on its callback; the callback's id."""
+        arn = self._started(name, timeout)
+        return self.runner.wait_for_callback(arn, name=callback, timeout=int(timeout))
+
+    def _started(self, name: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while name not in self._names:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no execution named {name}")
             time.sleep(0.02)
-        return self.runner.wait_for_callback(
-            self._names[name][1], name=callback, timeout=int(timeout)
-        )
+        return self._names[name][1]
 
     def history(self, name_or_arn: str) -> list[Any]:
-        arn = self._names[name_or_arn][1] if name_or_arn in self._names else name_or_arn
+        arn = name_or_arn if "/" in name_or_arn else self._started(name_or_arn, PATIENCE)
         return list(self.runner.get_execution_history(arn).events)
 
     def operations(self, name_or_arn: str) -> int:

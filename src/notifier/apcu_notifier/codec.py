@@ -3,7 +3,8 @@
 A clear's steps return typed facts and verdicts; the durable SDK checkpoints each result, and
 its default serializer wraps every nested value in a type envelope, which would double the
 size of a page of invocations. This SerDes writes plain JSON (dataclasses as objects, tuples as
-arrays, datetimes as ISO 8601) and rebuilds the dataclass from its type hints on replay.
+arrays, datetimes as ISO 8601, durations in whole seconds: DynamoDB, where a verdict is kept too,
+takes no floats) and rebuilds the dataclass from its type hints on replay.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def encode(value: Any) -> Any:
         return value.value
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return int(value.total_seconds())
     if isinstance(value, tuple | list | frozenset | set):
         return [encode(v) for v in value]
     if isinstance(value, Mapping):
@@ -60,6 +63,8 @@ def decode(kind: Any, data: Any) -> Any:
         )
     if kind is dt.datetime:
         return dt.datetime.fromisoformat(data)
+    if kind is dt.timedelta:
+        return dt.timedelta(seconds=data)
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return kind(data)
     return data
