@@ -366,6 +366,7 @@ def reset() -> None:
     _READS.clear()
     _HELD.clear()
     _COMPLETED.clear()
+    HEARTBEATS.clear()
 
 
 # --- Auto Scaling groups ---------------------------------------------------------------------
@@ -928,6 +929,21 @@ def complete_lifecycle_action(self: AutoScalingResponse) -> ActionResult:
     return EmptyResult()
 
 
+# Heartbeats recorded for each held action, by token.
+HEARTBEATS: dict[str, int] = {}
+
+
+def record_lifecycle_action_heartbeat(self: AutoScalingResponse) -> ActionResult:
+    """RecordLifecycleActionHeartbeat: the held action's timeout starts again; refused with
+    ValidationError for an action no longer held, as Auto Scaling does."""
+    token = self._get_param("LifecycleActionToken")
+    held = _HELD.get(token)
+    if held is None or held.group != self._get_param("AutoScalingGroupName"):
+        raise AutoScalingValidationError(f"No active Lifecycle Action found with token {token}")
+    HEARTBEATS[token] = HEARTBEATS.get(token, 0) + 1
+    return EmptyResult()
+
+
 # --- the stop alarm: SendCommand's AlarmConfiguration and Command.TriggeredAlarms ----------
 
 _original_send_command = SimpleSystemManagerResponse.send_command
@@ -1172,6 +1188,7 @@ def install() -> None:
     SimpleSystemManagerResponse.list_commands = list_commands_filtered  # type: ignore[method-assign]
     SimpleSystemManagerResponse.send_command = send_command_with_alarm  # type: ignore[method-assign]
     AutoScalingResponse.complete_lifecycle_action = complete_lifecycle_action  # type: ignore[attr-defined]
+    AutoScalingResponse.record_lifecycle_action_heartbeat = record_lifecycle_action_heartbeat  # type: ignore[attr-defined]
     # moto raises a generic error for an unknown command id; AWS answers InvalidCommandId.
     SimpleSystemManagerBackend.get_command_by_id = _get_command_by_id  # type: ignore[method-assign]
     Command.response_object = _response_object  # type: ignore[method-assign]

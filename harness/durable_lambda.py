@@ -201,9 +201,32 @@ class DurableLambda:
     def waiting(
         self, name: str, callback: str = "SSM's notification", timeout: float = PATIENCE
     ) -> str:
-        """Wait until the execution `name` waits on its callback; the callback's id."""
+        """Wait until the execution `name` waits on a callback of that name that is still open;
+        the callback's id (the latest, when the clear waits in slices)."""
         arn = self._started(name, timeout)
-        return self.runner.wait_for_callback(arn, name=callback, timeout=int(timeout))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = self.runner.get_execution_history(arn).events
+            closed = {
+                e.event_id
+                for e in events
+                if e.event_type in ("CallbackSucceeded", "CallbackFailed", "CallbackTimedOut")
+            }
+            open_ = [
+                e
+                for e in events
+                if e.event_type == "CallbackStarted"
+                and e.name == callback
+                and e.event_id not in closed
+            ]
+            if open_:
+                return str(open_[-1].callback_started_details.callback_id)
+            time.sleep(0.02)
+        raise TimeoutError(f"execution {name} waits on no open callback {callback!r}")
+
+    def time_out(self, name: str, callback_id: str) -> None:
+        """The callback's timeout runs out now (the runner would take its real time)."""
+        self.runner._executor._on_callback_timeout(self._started(name, PATIENCE), callback_id)
 
     def _started(self, name: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout

@@ -33,6 +33,9 @@ KINDS = ("throttle", "5xx", "timeout")
 @dataclass
 class Recorder:
     calls: list[tuple[str, str]] = field(default_factory=list)
+    # Something that happens in the world just before the n-th call of an operation (the stop
+    # alarm goes OK before the third look at it): (operation, occurrence) -> what happens.
+    before: dict[tuple[str, int], Any] = field(default_factory=dict)
     # Whether each call came from the notifier (the runner's threads) or the dispatcher (the
     # test's own thread).
     notifier: list[bool] = field(default_factory=list)
@@ -86,6 +89,9 @@ def injected(faults: Recorder) -> Iterator[Recorder]:
     def call(client: Any, operation: str, params: Any) -> Any:
         service = client.meta.service_model.service_name
         number = faults.seen(service, operation)
+        happens = faults.before.pop((operation, number), None)
+        if happens is not None:
+            happens()
         if not isinstance(faults, Faults) or not faults.hit(service, operation, number):
             return original(client, operation, params)
         faults.fired = True
