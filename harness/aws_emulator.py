@@ -293,7 +293,7 @@ Answer = Callable[[str, list[str]], Mapping[str, InvocationResult] | None]
 # How the fleet answers each command as it is sent (fleet_answers), and who is subscribed to
 # the notification topic (subscribe): SNS delivering to the notifier.
 _FLEET: list[Answer] = []
-_SUBSCRIBERS: list[Callable[[dict[str, Any]], None]] = []
+_SUBSCRIBERS: list[Callable[[dict[str, Any]], object]] = []
 
 
 def fleet_answers(answer: Answer | None) -> None:
@@ -305,7 +305,7 @@ def fleet_answers(answer: Answer | None) -> None:
         _FLEET.append(answer)
 
 
-def subscribe(deliver: Callable[[dict[str, Any]], None] | None) -> None:
+def subscribe(deliver: Callable[[dict[str, Any]], object] | None) -> None:
     """SNS's subscription of the notifier: each final status SSM notifies (the command's
     NotificationConfig says which) is handed to `deliver` as the SNS event. None: no
     subscriber, as when the notification path is broken."""

@@ -42,6 +42,7 @@ from aws_durable_execution_sdk_python_testing.exceptions import IllegalStateExce
 from aws_durable_execution_sdk_python_testing.runner import (
     DurableFunctionTestResult,
     DurableFunctionTestRunner,
+    _is_callback_ready_for_response,
 )
 from aws_durable_execution_sdk_python_testing.token import CallbackToken
 from moto.awslambda.responses import LambdaResponse
@@ -132,7 +133,7 @@ class DurableLambda:
             lambda_urls.url_paths.clear()
             lambda_urls.url_paths.update(self._saved)
             self._saved = None
-        self.runner.close()
+        self.runner.close()  # type: ignore[no-untyped-call]
 
     def __enter__(self) -> DurableLambda:
         return self.install()
@@ -158,7 +159,7 @@ class DurableLambda:
                     )
             return checkpoint(durable_execution_arn, checkpoint_token, updates, client_token)
 
-        client.checkpoint = guarded
+        client.checkpoint = guarded  # type: ignore[method-assign]
 
     # -- what tests and the local run do -----------------------------------------------------
 
@@ -218,9 +219,12 @@ class DurableLambda:
                 if e.event_type == "CallbackStarted"
                 and e.name == callback
                 and e.event_id not in closed
+                and _is_callback_ready_for_response(events, e)
             ]
             if open_:
-                return str(open_[-1].callback_started_details.callback_id)
+                details = open_[-1].callback_started_details
+                assert details is not None
+                return str(details.callback_id)
             time.sleep(0.02)
         raise TimeoutError(f"execution {name} waits on no open callback {callback!r}")
 

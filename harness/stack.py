@@ -220,7 +220,7 @@ class Stack:
         from moto.cloudwatch.models import cloudwatch_backends
 
         cloudwatch_backends[ACCOUNT_ID][REGION].set_alarm_state(
-            STOP_ALARM, f"the database is {state}", None, state
+            STOP_ALARM, f"the database is {state}", "{}", state
         )
 
     def _client(self, service: str) -> Any:

@@ -1,4 +1,4 @@
-"""With tracing on, X-Ray patches botocore only: a patched requests would record the Slack
+"""With tracing on, X-Ray patches botocore only: a patched HTTP client would record the Slack
 webhook URL (the secret) in every trace of the notifier."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import stack
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
@@ -22,8 +24,8 @@ print(json.dumps(sorted(patcher._PATCHED_MODULES)))
 """
 
 LOADS = {
-    "notifier": "from apcu_notifier import observability\nobservability.trace_handler(lambda e, c: None)",
-    "dispatcher": "import apcu_dispatcher.handler",
+    "notifier": "import apcu_notifier.handler",
+    "dispatcher": "import apcu_dispatcher.api",
 }
 
 
@@ -31,22 +33,12 @@ LOADS = {
 def test_tracing_patches_botocore_only(function: str) -> None:
     env = {
         **os.environ,
+        **stack.environment(),
         # As inside Lambda, with the stack's Tracing: Active.
         "AWS_LAMBDA_FUNCTION_NAME": f"apcu-{function}",
         "LAMBDA_TASK_ROOT": str(ROOT / "src" / function),
         "POWERTOOLS_TRACE_DISABLED": "false",
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-        "SLACK_WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf",
-        "ALLOWED_GROUPS": "web-prod",
-        "DOCUMENT_NAME": "apcu-fleet-flush-FlushDocument-x",
-        "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t",
-        "NOTIFICATION_ROLE_ARN": "arn:aws:iam::123456789012:role/r",
-        "COMMANDS_TABLE": "apcu-fleet-flush-commands",
-        "WATCHDOG_GROUP": "apcu-fleet-flush-watchdog",
-        "WATCHDOG_ROLE_ARN": "arn:aws:iam::123456789012:role/w",
-        "WATCHDOG_TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:n",
-        "WATCHDOG_DEAD_LETTER_ARN": "arn:aws:sqs:us-east-1:123456789012:q",
-        "EXECUTION_TIMEOUT_SECONDS": "60",
     }
     probe = PROBE.format(function=function, load=LOADS[function])
     completed = subprocess.run(
