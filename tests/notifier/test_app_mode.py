@@ -75,3 +75,18 @@ def test_a_retry_updates_the_message_of_the_clear_it_repairs(app: Stack) -> None
     updated = app.slack.message(message.ts)
     assert updated.text.startswith("✅")
     assert "web-prod" in str(updated.blocks), "the message keeps the group"
+
+
+def test_the_stuck_alert_goes_in_the_clears_thread_and_to_the_channel(app: Stack) -> None:
+    import datetime as dt
+
+    aws_emulator.expire_commands(dt.timedelta(seconds=-58))
+    clear_id = app.clear()
+    aws_emulator.end_on_read(clear_id, 5, {i: aws_emulator.ok(5) for i in app.instances})
+
+    app.outcome(clear_id)
+
+    [message] = [m for m in app.slack.top_level(CHANNEL) if not m.is_reply]
+    stuck = [r for r in app.slack.replies(message.ts) if "still running" in r.text]
+    assert len(stuck) == 1 and stuck[0].reply_broadcast
+    assert app.slack.message(message.ts).text.startswith("✅")

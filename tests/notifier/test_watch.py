@@ -66,3 +66,18 @@ def test_a_final_status_seen_when_the_wait_ran_out_says_the_notification_never_c
     assert verdict["via"] == "look"
     [post] = deployed.slack.webhook_posts
     assert "never arrived" in json.dumps(post)
+
+
+def test_the_notification_and_the_end_of_the_wait_at_once_give_one_verdict(deployed: Stack) -> None:
+    """SSM's notification arrives just as the clear's wait runs out: whichever the clear sees
+    first, it judges once and posts once; the relay finds the callback closed or completes it."""
+    aws_emulator.expire_commands(dt.timedelta(minutes=10))
+    clear_id = deployed.clear()
+    callback = deployed.lambda_.waiting(clear_id)
+    aws_emulator.settle_command(clear_id, {i: aws_emulator.ok(5) for i in deployed.instances})
+    deployed.lambda_.time_out(clear_id, callback)
+
+    outcome = deployed.outcome(clear_id)
+
+    assert outcome["verdict"] == "ok"
+    assert len(deployed.slack.webhook_posts) == 1

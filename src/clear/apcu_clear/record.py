@@ -174,7 +174,7 @@ class Stored:
             state=str(item.get("state", "")),
             notified=str(item.get("notified", "")),
             callback_id=str(item.get("callbackId", "")),
-            commands=tuple(str(c) for c in item.get("commands", [])),
+            commands=tuple(sorted(str(c) for c in item.get("commands", []))),
             verdict=dict(item.get("verdict") or {}),
             judgement=dict(item.get("judgement") or {}),
             failure=str(item.get("failure", "")),
@@ -218,13 +218,14 @@ def record_message(db: DynamoDBClient, table: str, clear_id: str, message: Slack
 
 
 def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Sequence[str]) -> None:
-    """The commands a clear sent, appended in order (what the status route shows)."""
+    """The commands a clear sent (what the status route shows): a set, so that a step run
+    again records each once."""
     db.update_item(
         TableName=table,
         Key=_key(clear_id),
-        UpdateExpression="SET #c = list_append(if_not_exists(#c, :none), :new)",
+        UpdateExpression="ADD #c :new",
         ExpressionAttributeNames={"#c": "commands"},
-        ExpressionAttributeValues=_values({":none": [], ":new": list(commands)}),
+        ExpressionAttributeValues=_values({":new": set(commands)}),
     )
 
 

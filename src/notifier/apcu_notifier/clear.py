@@ -88,7 +88,8 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
         and clear.message is None
         and clear.origin not in posting.QUIET_ORIGINS
     ):
-        posting.start_message(ctx, rt, clear)
+        message = posting.start_message(ctx, rt, clear)
+        clear = replace(clear, message=message) if message is not None else clear
     if clear is not None and begun.original is not None:
         verdict = _retry_on_demand(ctx, rt, clear, begun.original)
     else:
