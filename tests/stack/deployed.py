@@ -59,12 +59,21 @@ _SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
 @cache
 def _transformed() -> dict[str, Any]:
-    sam_template = copy.deepcopy(cfn_template.load())
+    return transform(cfn_template.load())
+
+
+def transform(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The SAM template as CloudFormation receives it after the AWS::Serverless transform."""
+    sam_template = copy.deepcopy(dict(template))
     for resource in sam_template["Resources"].values():
+        # `sam build`/`sam package` replace the local folder with an S3 location before the
+        # transform runs; the translator refuses a local path.
         if resource["Type"] == "AWS::Serverless::Function":
-            # `sam build`/`sam package` replace the local folder with an S3 location before
-            # the transform runs; the translator refuses a local path.
             resource["Properties"]["CodeUri"] = "s3://artifacts/function.zip"
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            uri = str(resource["Properties"]["ContentUri"])
+            packaged = uri if uri.startswith("s3://") else "s3://artifacts/layer.zip"
+            resource["Properties"]["ContentUri"] = packaged
     parameters = {**PSEUDO_PARAMETERS, **REQUIRED_PARAMETERS}
     # What samtranslator.translator.transform.transform does (the entry point CloudFormation
     # and `sam` use), with the region given here rather than read from the environment.
@@ -140,6 +149,12 @@ class DeployedStack:
             for logical_id, resource in self.resources.items()
             if resource["Type"] == resource_type
         }
+
+    def only(self, resource_type: str) -> tuple[str, dict[str, Any]]:
+        """The logical id and properties of the one created resource of a type (SAM names
+        versions and layers after a hash of their content)."""
+        (found,) = self.of_type(resource_type).items()
+        return found
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         resource = self.resources[logical_id]

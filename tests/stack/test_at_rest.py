@@ -1,8 +1,8 @@
 """What the stack keeps at rest is encrypted with AWS managed keys, or with the operator's own.
 
 DataKmsKeyArn is optional: empty keeps every store on AWS managed encryption and adds no
-permission; a key ARN moves the log groups, queues, commands table and created webhook
-secret onto that key, and lets each role use it only through the services that hold them.
+permission; a key ARN moves the log groups, queues, commands table and created Slack secret
+onto that key, and lets each role use it only through the services that hold them.
 """
 
 from __future__ import annotations
@@ -16,12 +16,7 @@ from tests.stack.deployed import ACCOUNT_ID, REGION, DeployedStack, role_stateme
 
 DATA_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/abcdef01-2345-6789-abcd-ef0123456789"
 LOG_GROUPS = ["ApiAccessLogGroup", "DispatcherLogGroup", "NotifierLogGroup"]
-QUEUES = [
-    "NotifierFailureQueue",
-    "NotificationDeadLetterQueue",
-    "WatchdogDeadLetterQueue",
-    "WarmPoolExitFailureQueue",
-]
+QUEUES = ["NotifierFailureQueue", "NotificationDeadLetterQueue", "WarmPoolExitFailureQueue"]
 
 
 def kms_statements(stack: DeployedStack, role: str) -> list[dict[str, Any]]:
@@ -53,7 +48,7 @@ def test_without_a_key_every_store_uses_aws_managed_encryption(
         assert "KmsMasterKeyId" not in properties
     assert default_stack.properties("CommandsTable")["SSESpecification"] == {"SSEEnabled": True}
     assert "KmsKeyId" not in default_stack.properties("SlackWebhookSecret")
-    for role in ("DispatcherRole", "NotifierRole", "NotificationRole", "WatchdogRole"):
+    for role in ("DispatcherRole", "NotifierRole", "NotificationRole"):
         assert kms_statements(default_stack, role) == []
 
 
@@ -95,25 +90,29 @@ def test_the_notifier_may_use_the_data_key_only_through_its_stores_services(
     assert kms_statements(keyed_stack, "NotificationRole") == []
 
 
-@pytest.mark.parametrize(
-    ("role", "service"),
-    [("DispatcherRole", ["dynamodb", "sqs"]), ("WatchdogRole", "sqs")],
-)
-def test_the_dispatcher_and_the_scheduler_may_use_the_data_key_only_through_their_stores(
-    keyed_stack: DeployedStack, role: str, service: str | list[str]
+def test_the_dispatcher_may_use_the_data_key_only_through_its_stores(
+    keyed_stack: DeployedStack,
 ) -> None:
-    # The dispatcher writes and reads command records, and Lambda keeps its failed warm-pool
-    # events in a queue with its role; Scheduler writes undelivered watchdog events to their
-    # dead-letter queue with the watchdog role.
-    (statement,) = kms_statements(keyed_stack, role)
+    # The dispatcher writes and reads clear records, and Lambda keeps its failed asynchronous
+    # events in a queue with its role.
+    (statement,) = kms_statements(keyed_stack, "DispatcherRole")
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert statement["Resource"] == [DATA_KEY]
-    via = (
-        f"{service}.{REGION}.amazonaws.com"
-        if isinstance(service, str)
-        else [f"{s}.{REGION}.amazonaws.com" for s in service]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": [f"dynamodb.{REGION}.amazonaws.com", f"sqs.{REGION}.amazonaws.com"]
+        }
+    }
+
+
+def test_without_asynchronous_events_the_dispatcher_needs_no_queue_and_no_key_through_sqs() -> None:
+    stack = DeployedStack(
+        {"DataKmsKeyArn": DATA_KEY, "ClearOnWarmPoolExit": "false", "WarmPoolHookName": ""}
     )
-    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": via}}
+    (statement,) = kms_statements(stack, "DispatcherRole")
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": [f"dynamodb.{REGION}.amazonaws.com"]}
+    }
 
 
 def test_the_data_key_parameter_takes_a_key_arn_or_nothing(default_stack: DeployedStack) -> None:

@@ -69,6 +69,26 @@ RESOURCE_TYPES: dict[str, list[str]] = {
         "lambda:TagResource",
     ],
     "AWS::Lambda::Permission": ["lambda:AddPermission", "lambda:RemovePermission"],
+    # The notifier's versions and its alias `live` (AutoPublishAlias): a version is published
+    # on the function and deleted by its qualified ARN; the alias is its own ARN.
+    "AWS::Lambda::Version": [
+        "lambda:PublishVersion",
+        "lambda:GetFunctionConfiguration",
+        "lambda:ListVersionsByFunction",
+        "lambda:DeleteFunction",
+    ],
+    "AWS::Lambda::Alias": [
+        "lambda:CreateAlias",
+        "lambda:GetAlias",
+        "lambda:UpdateAlias",
+        "lambda:DeleteAlias",
+    ],
+    # The SDK layer both functions use (layers/aws-sdk).
+    "AWS::Lambda::LayerVersion": [
+        "lambda:PublishLayerVersion",
+        "lambda:GetLayerVersion",
+        "lambda:DeleteLayerVersion",
+    ],
     "AWS::Lambda::EventInvokeConfig": [
         "lambda:PutFunctionEventInvokeConfig",
         "lambda:UpdateFunctionEventInvokeConfig",
@@ -83,9 +103,9 @@ RESOURCE_TYPES: dict[str, list[str]] = {
         "iam:UpdateAssumeRolePolicy",
         "iam:TagRole",
     ],
-    # The scheduler role's right to invoke the notifier, kept apart from the role (template.yaml
-    # says why); the resource type's handlers call these on the role.
-    "AWS::IAM::RolePolicy": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
+    # Grants that name their own role's function, kept apart from the role (template.yaml says
+    # why); the resource type's handlers call these on each role it is attached to.
+    "AWS::IAM::Policy": ["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
     "AWS::ApiGatewayV2::Api": [
         "apigateway:POST",
         "apigateway:GET",
@@ -144,10 +164,6 @@ RESOURCE_TYPES: dict[str, list[str]] = {
         "logs:DeleteLogGroup",
         "logs:PutRetentionPolicy",
     ],
-    "AWS::Scheduler::ScheduleGroup": [
-        "scheduler:CreateScheduleGroup",
-        "scheduler:DeleteScheduleGroup",
-    ],
     "AWS::Events::Rule": [
         "events:PutRule",
         "events:DeleteRule",
@@ -169,17 +185,26 @@ NAME_PROPERTY = {
     "AWS::SecretsManager::Secret": "Name",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::Scheduler::ScheduleGroup": "Name",
+    "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::Lambda::Alias": "Name",
     "AWS::Events::Rule": "Name",
 }
 RANDOM = "Q1w2E3r4"
 API_ID = "a1b2c3d4e5"
 # What a Ref to a resource gives, where it is not its name (CloudFormation's "Return values").
-REF_GIVES_ARN = {"AWS::SNS::Topic", "AWS::SecretsManager::Secret"}
+REF_GIVES_ARN = {
+    "AWS::SNS::Topic",
+    "AWS::SecretsManager::Secret",
+    "AWS::Lambda::Alias",
+    "AWS::Lambda::Version",
+    "AWS::Lambda::LayerVersion",
+}
 # Every conditional resource switched on: the secret created, the warm-pool rule, the alarm
-# topic, the reserved concurrency, tracing, the keys.
+# topic, the reserved concurrency, tracing, the keys, the stop alarm, app mode's self-invoke.
 ALL_ON = {
-    "SlackWebhookSecretArn": "",
+    "SlackMode": "app",
+    "SlackAppSecretArn": "",
+    "StopAlarmName": "web-prod-database",
     "ClearOnWarmPoolExit": "true",
     "AlarmTopicArn": _arn("sns", "ops-alarms"),
     "NotifierReservedConcurrency": "5",
@@ -226,6 +251,10 @@ class NamedStack(DeployedStack):
             return f"{logical_id}-{RANDOM}"
         return f"{self.stack}-{logical_id}-{RANDOM}"
 
+    def function_of(self, logical_id: str) -> str:
+        """The name of the function a version or an alias belongs to."""
+        return str(self.resolve(self.raw[logical_id]["Properties"]["FunctionName"]))
+
     def arn(self, logical_id: str) -> str:
         resource_type = self.raw[logical_id]["Type"]
         name = self.name(logical_id)
@@ -239,7 +268,13 @@ class NamedStack(DeployedStack):
             "AWS::SecretsManager::Secret": lambda: _arn("secretsmanager", f"secret:{name}-AbCdEf"),
             "AWS::CloudWatch::Alarm": lambda: _arn("cloudwatch", f"alarm:{name}"),
             "AWS::Logs::LogGroup": lambda: _arn("logs", f"log-group:{name}"),
-            "AWS::Scheduler::ScheduleGroup": lambda: _arn("scheduler", f"schedule-group/{name}"),
+            "AWS::Lambda::LayerVersion": lambda: _arn("lambda", f"layer:{name}:1"),
+            "AWS::Lambda::Version": lambda: _arn(
+                "lambda", f"function:{self.function_of(logical_id)}:1"
+            ),
+            "AWS::Lambda::Alias": lambda: _arn(
+                "lambda", f"function:{self.function_of(logical_id)}:{name}"
+            ),
             "AWS::Events::Rule": lambda: _arn("events", f"rule/{name}"),
             "AWS::ApiGatewayV2::Api": lambda: f"arn:aws:apigateway:{REGION}::/apis/{API_ID}",
         }
@@ -257,8 +292,15 @@ class NamedStack(DeployedStack):
             return [
                 function if function.startswith("arn:") else _arn("lambda", f"function:{function}")
             ]
-        if resource_type == "AWS::IAM::RolePolicy":
-            return [f"arn:aws:iam::{ACCOUNT}:role/{properties['RoleName']}"]
+        if resource_type == "AWS::IAM::Policy":
+            return [f"arn:aws:iam::{ACCOUNT}:role/{role}" for role in properties["Roles"]]
+        if resource_type in ("AWS::Lambda::Version", "AWS::Lambda::Alias"):
+            # Published or named on the function, deleted by their own qualified ARN.
+            function = _arn("lambda", f"function:{properties['FunctionName']}")
+            return [function, self.arn(logical_id)]
+        if resource_type == "AWS::Lambda::LayerVersion":
+            # Published on the layer's name, read and deleted by its version's ARN.
+            return [_arn("lambda", f"layer:{properties['LayerName']}"), self.arn(logical_id)]
         if resource_type == "AWS::SNS::Subscription":
             return [properties["TopicArn"]]
         if resource_type == "AWS::SQS::QueuePolicy":
@@ -282,9 +324,6 @@ class NamedStack(DeployedStack):
                     for target in properties.get("Targets", [])
                     if "RoleArn" in target
                 ]
-            if resource["Type"] == "AWS::Scheduler::Schedule":
-                role = properties["Target"]["RoleArn"]
-                passed.append((logical_id, role, "scheduler.amazonaws.com"))
         return passed
 
 
@@ -345,6 +384,12 @@ DEPLOYING: list[tuple[str, str, dict[str, list[str]]]] = [
         "iam:PassRole",
         f"arn:aws:iam::{ACCOUNT}:role/{STACK}-NotifierRole-Q1w2E3r4",
         {"iam:PassedToService": ["lambda.amazonaws.com"]},
+    ),
+    # A function created with the stack's SDK layer: Lambda checks the creator may read it.
+    (
+        "lambda:GetLayerVersion",
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{STACK}-aws-sdk:3",
+        {},
     ),
 ]
 

@@ -75,6 +75,20 @@ def test_every_parameter_without_a_default_is_given(environment: str) -> None:
     assert required <= set(overrides(environment))
 
 
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_environment_shows_where_its_alarms_go(environment: str) -> None:
+    # The alarms notify AlarmTopicArn; a stack deployed without it has alarms that tell no
+    # one, so each environment names it, for the operator to fill, with a comment saying so.
+    assert "AlarmTopicArn" in overrides(environment)
+
+
+def test_the_file_says_what_alarm_topic_arn_takes() -> None:
+    comments = [
+        line for line in SAMCONFIG.read_text(encoding="utf-8").splitlines() if line.startswith("#")
+    ]
+    assert any("AlarmTopicArn" in line and "on-call" in line for line in comments)
+
+
 @pytest.mark.parametrize("environment", ["default", "prod"])
 def test_every_deploy_shows_the_change_set_and_needs_only_unnamed_iam(environment: str) -> None:
     deploy = samconfig()[environment]["deploy"]["parameters"]
