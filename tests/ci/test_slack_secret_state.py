@@ -19,8 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from apcu_clear.slack_app import AppSecretError, parse_app_secret
-from apcu_notifier.secret import SecretError, parse_webhook
+from apcu_clear.slack_app import AppSecretError, parse_app_secret, parse_webhook
 from harness import cfn_template
 
 SCRIPT = Path(__file__).resolve().parents[2] / ".github" / "scripts" / "slack_secret_state.py"
@@ -348,4 +347,4 @@ def test_an_app_secret_passes_exactly_when_the_functions_accept_it(value: str) -
 )
 def test_a_webhook_secret_passes_exactly_when_the_notifier_accepts_it(value: str) -> None:
     judged, _ = state_script.judge_webhook(value)
-    assert judged == _function_says(parse_webhook, SecretError, value)
+    assert judged == _function_says(parse_webhook, AppSecretError, value)
