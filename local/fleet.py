@@ -148,7 +148,7 @@ def still_running(demo: Demo, command_id: str) -> Outcome:
     return Outcome(
         "InProgress",
         f"{len(targets) - 1} of {len(targets)} instances still run it past its expiry; "
-        "their agents come back half an hour later",
+        "their agents come back half an hour later, and SSM's notification of the end is lost",
     )
 
 

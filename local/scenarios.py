@@ -147,10 +147,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "stuck",
             "the command still runs past its expiry: the stuck alert, then a look every 15 "
-            "minutes until it ends",
+            "minutes until it ends (its notification lost too)",
             "ok",
             fleet=fleet.still_running,
             prepare=short_lived,
+            # Its end is seen by the clear's next look: SSM's notification of it is lost too,
+            # or the relay would race the look that ends the command (end_on_read).
+            notified=False,
             posts=2,
         ),
         Scenario(
