@@ -95,8 +95,10 @@ test: lint template pytest ## everything CI runs: lint, types, template checks, 
 DEMO_LANGUAGE := $(if $(filter command line,$(origin LANGUAGE)),$(LANGUAGE),$(or $(MESSAGE_LANGUAGE),en))
 
 .PHONY: demo
-demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed|lost-notification|stuck|stopped|retry|warm-pool|opcache, LANGUAGE=en|ja; SLACK=app: Slack app mode)
-	$(PY) -m local.run $(if $(filter app,$(SLACK)),--slack app,$(if $(SCENARIO),--scenario $(SCENARIO),--all)) --lang $(DEMO_LANGUAGE)
+# SLACK=app without SCENARIO: an alert in Slack app mode, and its retry button pressed; any other
+# SLACK or SCENARIO is handed to local.run, which refuses one it does not know, and says so.
+demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-targets|mismatch|partial|failed|lost-notification|stuck|stopped|cancelled|retry|warm-pool|opcache|dry-run; LANGUAGE=en|ja; SLACK=app: Slack app mode, the retry button pressed)
+	$(PY) -m local.run $(if $(SCENARIO),--scenario $(SCENARIO),$(if $(filter app,$(SLACK)),,--all)) $(if $(SLACK),--slack $(SLACK)) --lang $(DEMO_LANGUAGE)
 
 # Each bench exits 1 when it missed a target; both run, and then make fails if either missed.
 .PHONY: bench

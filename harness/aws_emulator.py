@@ -316,7 +316,11 @@ def subscribe(deliver: Callable[[dict[str, Any]], object] | None) -> None:
 
 def _publish(command: Command, status: str) -> None:
     config = command.notification_config or {}
-    if not config.get("NotificationArn") or config.get("NotificationType", "Command") != "Command":
+    # moto gives a command sent without NotificationConfig a placeholder one (NotificationArn
+    # "string", events Success): SSM notifies no one then.
+    if not str(config.get("NotificationArn", "")).startswith("arn:"):
+        return
+    if config.get("NotificationType", "Command") != "Command":
         return
     events = config.get("NotificationEvents") or []
     if status not in events and "All" not in events:
@@ -956,8 +960,10 @@ def send_command_with_alarm(self: SimpleSystemManagerResponse) -> ActionResult:
     body = result.result
     assert isinstance(body, dict)
     command = self.ssm_backend.get_command_by_id(body["Command"]["CommandId"])
-    # moto ends every command at once; SSM's run until their invocations end (settle_command).
+    # moto ends every command at once; SSM's run until their invocations end (settle_command),
+    # and count none completed before then.
     command.status = command.status_details = "InProgress"
+    command.completed_count = 0
     if _LIFETIME:
         command.expires_after = command.requested_date_time + _LIFETIME[-1]
     alarm = self._get_param("AlarmConfiguration")

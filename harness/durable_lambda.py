@@ -351,15 +351,3 @@ class DurableLambda:
 
 class ExecutionFailed(AssertionError):
     """A durable execution ended FAILED."""
-
-
-def format_history(events: list[Any]) -> list[str]:
-    """An execution's history as the Lambda console lists it: when, what, which operation."""
-    lines = []
-    start = events[0].event_timestamp if events else None
-    for event in events:
-        if event.event_type in ("InvocationCompleted",):
-            continue
-        offset = (event.event_timestamp - start).total_seconds() if start else 0.0
-        lines.append(f"+{offset:8.1f}s  {event.event_type:<20} {event.name or ''}")
-    return lines

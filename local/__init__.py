@@ -1,1 +1,2 @@
-"""The whole flow on one machine: moto as AWS, a local Slack receiver, the real handlers."""
+"""`make demo`: the whole flow on one machine, both functions in this process, the clear as a real
+durable execution in AWS's in-process runner, moto as AWS, the Slack stand-in as Slack."""

@@ -8,7 +8,7 @@ HTTP API payload 2.0 event, with the route key, the path parameters and the sign
 in requestContext.authorizer.iam, and the function's statusCode, headers and body are the
 answer.
 
-    with ApiGateway(in_fresh_process(env, log), region=REGION) as api:
+    with ApiGateway(stack.dispatch, region=REGION) as api:
         api.url  # http://127.0.0.1:PORT/flush, shaped like the stack's ApiUrl output
 """
 
@@ -17,16 +17,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import re
-import subprocess
-import sys
-import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -34,7 +31,7 @@ from harness import aws_emulator
 from harness.aws_emulator import SigningIdentity
 from local.sigv4 import Forbidden, Lookup, Received, verify
 
-ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger(__name__)
 API_ID = "local0api1"
 STAGE = "$default"
 # The HTTP API's routes (template.yaml): the route key is what the dispatcher dispatches on.
@@ -56,7 +53,8 @@ _RETRY_PATH = re.compile(r"^/flush/(?P<commandId>[^/]+)/retry$")
 NOT_FOUND = {"message": "Not Found"}
 INTEGRATION_FAILED = {"message": "Internal Server Error"}
 
-Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+# The function, invoked with an event: what it returns (it runs in this process).
+Invoke = Callable[[dict[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -75,36 +73,6 @@ def route(method: str, path: str) -> Route | None:
     if method == "POST" and path == "/slack/actions":
         return Route(SLACK_ACTIONS, None)
     return None
-
-
-def in_fresh_process(env: Mapping[str, str], log: Path, function: str = "dispatcher") -> Invoke:
-    """Run the function for each event in a new process (local/invoke.py), as a cold start."""
-
-    def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        with tempfile.TemporaryDirectory() as tmp:
-            event_path, result_path = Path(tmp) / "event.json", Path(tmp) / "result.json"
-            event_path.write_text(json.dumps(event), encoding="utf-8")
-            with log.open("a", encoding="utf-8") as log_file:
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "local.invoke",
-                        function,
-                        str(event_path),
-                        str(result_path),
-                    ],
-                    cwd=ROOT,
-                    env=dict(env),
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    check=True,
-                    timeout=120,
-                )
-            result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
-            return result
-
-    return invoke
 
 
 def payload_v2(
@@ -178,11 +146,8 @@ class Answer:
     body: bytes
 
 
-def answer_from(result: dict[str, Any]) -> Answer:
-    """The HTTP answer for what the function returned, or API Gateway's 500 if it raised."""
-    if not result.get("ok"):
-        return _json_answer(500, INTEGRATION_FAILED)
-    value = result.get("result")
+def answer_from(value: Any) -> Answer:
+    """The HTTP answer for what the function returned."""
     if not isinstance(value, dict) or "statusCode" not in value:
         # Payload 2.0: a result without statusCode is sent as a 200 JSON body.
         return _json_answer(200, value)
@@ -242,10 +207,13 @@ class ApiGateway:
             self.events.append(event)
         try:
             result = self._invoke(event)
-        except (subprocess.SubprocessError, OSError, ValueError):
-            result = {"ok": False}
-        with self._lock:
-            self.answered.append(event)
+        except Exception:
+            # The function raised: API Gateway answers 500 and logs nothing more.
+            logger.exception("the dispatcher raised")
+            return _json_answer(500, INTEGRATION_FAILED)
+        finally:
+            with self._lock:
+                self.answered.append(event)
         return answer_from(result)
 
     def status_reads_answered(self, since: int = 0) -> int:

@@ -32,7 +32,7 @@ def test_a_slack_press_reaches_the_function_unsigned_with_its_form_body_base64()
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         seen.append(event)
-        return {"ok": True, "result": {"statusCode": 200, "body": ""}}
+        return {"statusCode": 200, "body": ""}
 
     with ApiGateway(invoke, region="us-east-1") as api:
         base = api.url.removesuffix("/flush")
@@ -52,9 +52,18 @@ def test_text_and_json_bodies_arrive_as_text(content_type: str) -> None:
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:
         seen.append(event)
-        return {"ok": True, "result": {"statusCode": 200, "body": ""}}
+        return {"statusCode": 200, "body": ""}
 
     with ApiGateway(invoke, region="us-east-1") as api:
         body = json.dumps({"a": 1}).encode()
         assert _post(api.url.removesuffix("/flush") + "/slack/actions", body, content_type) == 200
     assert seen[0]["isBase64Encoded"] is False and seen[0]["body"] == '{"a": 1}'
+
+
+def test_a_function_that_raises_gets_api_gateways_500() -> None:
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("the dispatcher failed")
+
+    with ApiGateway(invoke, region="us-east-1") as api:
+        base = api.url.removesuffix("/flush")
+        assert _post(base + "/slack/actions", BODY, "application/x-www-form-urlencoded") == 500

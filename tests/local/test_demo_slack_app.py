@@ -1,72 +1,72 @@
 """`make demo SLACK=app`: one clear in one Slack message, from its start to the verdict of the
-retry its button asked for, through the real functions, the local HTTP API and the Slack Web
-API stand-in."""
+retry its button asked for, pressed through POST /slack/actions (the local HTTP API, signed as
+Slack signs); and SLACK=app with a SCENARIO runs that scenario in app mode."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "local" / "out"
+from tests.local.demo import Printed, barred, run_demo, shared_run
 
 
 @pytest.fixture(scope="module")
-def app_run() -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "local.run", "--slack", "app"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+def app_run(tmp_path_factory: pytest.TempPathFactory) -> Printed:
+    return shared_run(tmp_path_factory, "app", "--slack", "app")
 
 
-def test_the_app_demo_ends_ok_in_one_message(app_run: subprocess.CompletedProcess[str]) -> None:
-    output = app_run.stdout + app_run.stderr
-    assert app_run.returncode == 0, output
-    assert "verdict ok, one message from start to end" in output
-    assert "SSM notifies InProgress" in output
+def versions(run: Printed, name: str) -> list[dict[str, Any]]:
+    [message] = run.slack(name)["messages"]
+    found: list[dict[str, Any]] = message["versions"]
+    return found
 
 
-def test_the_message_goes_from_started_to_alert_with_its_button_to_ok(
-    app_run: subprocess.CompletedProcess[str],
-) -> None:
-    assert app_run.returncode == 0
-    versions = json.loads((OUT / "slack-app.slack.json").read_text(encoding="utf-8"))
-    texts = [v["text"] for v in versions]
+def test_the_app_demo_ends_with_the_retry_ok_in_the_one_message(app_run: Printed) -> None:
+    assert app_run.returncode == 0, app_run.stdout + app_run.stderr
+    assert "scenario failed: one web node answers 503" in app_run.stdout
+    assert "failed as expected" in app_run.stdout
+    texts = [v["text"] for v in versions(app_run, "failed.app")]
     assert texts[0].startswith("⏳ APCu clear started")
     assert texts[1].startswith("🚨 APCu clear failed")
+    assert "Retry asked by <@U0APCUOPS>" in texts[2]
     assert texts[-1].startswith("✅")
     buttons = [
         element
-        for block in versions[1]["blocks"]
+        for block in versions(app_run, "failed.app")[1]["blocks"]
         if block["type"] == "actions"
         for element in block["elements"]
     ]
     assert [b["text"]["text"] for b in buttons] == ["Clear the 1 stale instance again"]
-    # The press is shown on the message before the retry's verdict replaces it.
-    assert "Retry asked by <@U0APCUOPS>" in texts[2]
 
 
-def test_only_the_allowed_user_could_send_the_retry(
-    app_run: subprocess.CompletedProcess[str],
-) -> None:
+def test_only_the_allowed_user_could_send_the_retry(app_run: Printed) -> None:
     assert app_run.returncode == 0
-    calls = json.loads((OUT / "slack-app.calls.json").read_text(encoding="utf-8"))
-    ephemerals = [params for method, params in calls if method == "chat.postEphemeral"]
-    assert [e["user"] for e in ephemerals] == ["U0APCUDEV"]
-    assert "Nothing was sent" in ephemerals[0]["text"]
-    own = [
-        params
-        for method, params in calls
-        if method == "chat.postMessage" and "thread_ts" not in params
-    ]
-    assert len(own) == 1, "the clear posted more than one message of its own"
-    broadcast = [p for method, p in calls if p.get("reply_broadcast") in (True, "true")]
+    recorded = app_run.slack("failed.app")
+    refused, accepted = recorded["responses"]
+    assert refused["text"].startswith("You may not clear from Slack: your user id U0APCUDEV")
+    assert "Nothing was sent" in refused["text"]
+    assert accepted["text"].startswith("Retry asked by <@U0APCUOPS>")
+    press = app_run.step("failed", "U0APCUDEV (not in SlackAllowedUsers) presses")
+    assert "-> HTTP 200; nothing sent" in press
+    assert barred(press) == [refused["text"]]
+    broadcast = [r for r in recorded["messages"][0]["replies"] if r["broadcast"]]
     assert len(broadcast) == 1 and broadcast[0]["text"].startswith("<!here>")
+
+
+def test_the_retry_is_a_clear_of_its_own_with_its_history(app_run: Printed) -> None:
+    assert app_run.returncode == 0
+    retry = barred(app_run.step("failed", "the retry's execution history"))
+    assert "SUCCEEDED" in retry[0]
+    assert any("send attempt 2 (1)" in line for line in retry)
+    assert any("update the clear's message" in line for line in retry)
+
+
+def test_a_scenario_runs_in_app_mode_when_named(tmp_path: Any) -> None:
+    run = run_demo(tmp_path, "--slack", "app", "--scenario", "ok")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "(app mode" in run.stdout and "ok as expected" in run.stdout
+    texts = [v["text"] for v in versions(run, "ok.app")]
+    assert texts[0].startswith("⏳") and texts[-1].startswith("✅") and len(texts) == 2
+    assert "Slack, updated in place:" in run.step("ok", "the clear: verdict ok")
+    assert "presses" not in run.stdout, "the button is pressed in the app demo's own scenario"

@@ -1,23 +1,37 @@
-"""How `make demo` prints its steps: short readable lines, never raw Python dicts.
-
-The dispatcher's 202 answer is printed with its warnings, since they are what catches an
-unmanaged or offline instance before the verdict does.
-"""
+"""How `make demo` prints: numbered steps in short sentences, never raw Python dicts; Slack and
+the execution history indented under the step that produced them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
 
 INDENT = "        "
+BAR = INDENT + "│ "
 
 
-def step(n: int, total: int, text: str) -> None:
-    print(f"  [{n}/{total}] {text}", flush=True)
+class Console:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._step = 0
 
+    def say(self, text: str = "") -> None:
+        print(text, file=self.stream, flush=True)
 
-def detail(text: str) -> None:
-    print(f"{INDENT}{text}", flush=True)
+    def scenario(self, title: str) -> None:
+        self._step = 0
+        self.say(f"\n{title}")
+
+    def step(self, text: str) -> None:
+        self._step += 1
+        self.say(f"  [{self._step}] {text}")
+
+    def detail(self, text: str) -> None:
+        self.say(f"{INDENT}{text}")
+
+    def block(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.say(f"{BAR}{line}")
 
 
 def expectation(expect: Mapping[str, Any]) -> str:
@@ -48,10 +62,3 @@ def dispatcher_answer(event_name: str, body: Mapping[str, Any]) -> tuple[str, li
             "and SSM holds what has not run while it is in ALARM"
         )
     return line, notes
-
-
-def print_dispatcher_answer(n: int, total: int, event_name: str, body: Mapping[str, Any]) -> None:
-    line, notes = dispatcher_answer(event_name, body)
-    step(n, total, line)
-    for note in notes:
-        detail(note)
