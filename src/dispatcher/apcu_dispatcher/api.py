@@ -32,6 +32,7 @@ from apcu_clear.errors import (
     InvalidRequest,
     NotFound,
     Refusal,
+    Unauthenticated,
     Unavailable,
 )
 from apcu_clear.observability import count, logger, metrics, trace_handler
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 STATUS: dict[type[Refusal], int] = {
     InvalidRequest: 400,
+    Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -109,9 +111,7 @@ def post_slack() -> Response[dict[str, Any] | str]:
     answered = slack.answer(signed, runtime, app.lambda_context.invoked_function_arn)
     count(answered.outcome)
     return Response(
-        status_code=answered.status,
-        content_type=content_types.APPLICATION_JSON,
-        body=answered.body or "",
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=answered.body or ""
     )
 
 
@@ -221,7 +221,8 @@ def direct(event: Any, rt: Runtime) -> dict[str, Any]:
             count(outcome)
             return {"statusCode": 200, "body": {"outcome": outcome}}
         if launches.is_launch_event(event):
-            code, body, outcome = launches.handle_launch(event, rt)
+            body, outcome = launches.handle_launch(event, rt)
+            code = 202 if outcome == launches.ACCEPTED else 200
             count(outcome)
             return {
                 "statusCode": code,

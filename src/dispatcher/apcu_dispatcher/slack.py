@@ -26,8 +26,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from apcu_clear.errors import Refusal
-from apcu_clear.observability import logger
+from apcu_clear.errors import (
+    InvalidRequest,
+    NotFound,
+    Refusal,
+    Unauthenticated,
+    Unavailable,
+)
+from apcu_clear.observability import count, logger
 from apcu_clear.slack_app import (
     RETRY_ACTION_ID,
     RETRY_BLOCK_ID,
@@ -65,7 +71,8 @@ class Signed:
 
 @dataclass(frozen=True)
 class Answer:
-    status: int
+    """What Slack is answered (the request was taken): the outcome counted, and a body."""
+
     outcome: str
     body: dict[str, Any] | None = None
 
@@ -73,39 +80,38 @@ class Answer:
 def answer(
     signed: Signed | None, rt: Runtime, function_arn: str, now: float | None = None
 ) -> Answer:
-    """The route's answer, within Slack's 3 s: check, hand off, say so."""
+    """The route's answer, within Slack's 3 s: check, hand off, say so. A request that is not
+    Slack's, or that this stack cannot check, is refused (a Refusal)."""
     if not rt.config.shared.slack.is_app:
-        return _refused(
-            404, "SlackAppOff", "slack-app-off", "Slack app mode is not enabled on this stack"
-        )
+        count("SlackAppOff")
+        raise NotFound("Slack app mode is not enabled on this stack", rule="slack-app-off")
     if signed is None:
-        return _refused(400, "SlackRejected", "slack-body", "not a Slack request body")
+        count("SlackRejected")
+        raise InvalidRequest("not a Slack request body", rule="slack-body")
     try:
         secret = _secret(rt)
     except AppSecretError as error:
         logger.error(
             "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
         )
-        return _refused(
-            503, "SlackAppSecretUnusable", "slack-app-secret", "the Slack app is not set up yet"
-        )
+        count("SlackAppSecretUnusable")
+        raise Unavailable("the Slack app is not set up yet", rule="slack-app-secret") from None
     problem = signature_problem(signed, secret, time.time() if now is None else now)
     if problem is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
-        return _refused(
-            401, "SlackUnauthorized", "slack-signature", "invalid or missing Slack signature"
-        )
+        count("SlackUnauthorized")
+        raise Unauthenticated("invalid or missing Slack signature", rule="slack-signature")
     form = signed.form()
     user = _user(form)
     command = form.get("command", [""])[0] == COMMAND
     if not command and press_of(form) is None:
-        return Answer(200, "SlackIgnored")
+        return Answer("SlackIgnored")
     if user not in rt.config.slack_allowed_users:
         text = f"You may not clear from Slack: your user id {user or '(none)'} is not in the stack's SlackAllowedUsers. Nothing was sent."
         if command:
-            return Answer(200, "SlackNotAllowed", {"response_type": "ephemeral", "text": text})
+            return Answer("SlackNotAllowed", {"response_type": "ephemeral", "text": text})
         tell(form, text)
-        return Answer(200, "SlackNotAllowed")
+        return Answer("SlackNotAllowed")
     rt.lambda_.invoke(
         FunctionName=function_arn,
         InvocationType="Event",
@@ -121,11 +127,10 @@ def answer(
     )
     if command:
         return Answer(
-            200,
             "SlackCommandTaken",
             {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."},
         )
-    return Answer(200, "SlackPressTaken")
+    return Answer("SlackPressTaken")
 
 
 def work(event: dict[str, Any], rt: Runtime) -> str:
@@ -356,7 +361,3 @@ def _response_url(form: dict[str, list[str]]) -> str | None:
             url = ""
     # The URL comes from the request whose signature was checked: it is Slack's.
     return url if url.startswith(("https://", "http://")) else None
-
-
-def _refused(status: int, outcome: str, rule: str, message: str) -> Answer:
-    return Answer(status, outcome, {"error": {"status": status, "rule": rule, "message": message}})
