@@ -8,7 +8,7 @@ first command's id; for a retry asked on demand, the id the dispatcher gave it).
     slackMessage          app mode: the message the clear lives in (channel, ts)
     callbackId            the clear's callback for its first command (written by the clear)
     notified              the final status SSM's notification brought (written by the relay)
-    state                 running | judged | failed;  commands: every command the clear sent
+    state                 running | judged | failed;  commands: those its rounds sent, in order
     verdict               once judged: what GET /flush/{commandId} answers
     judgement             once judged: the verdict as the notifier keeps it (a retry starts from it)
 
@@ -185,13 +185,13 @@ class Stored:
 
 
 def create(db: DynamoDBClient, table: str, clear: Clear) -> None:
-    """Write what the dispatcher knows, leaving alone what the relay may have written first."""
-    _set(db, table, clear.clear_id, {**clear.attributes(), "state": RUNNING})
+    """Write what the dispatcher knows, leaving alone what the relay may have written first.
+    Written again (its first answer lost), it leaves the state the clear may have reached."""
+    _set(db, table, clear.clear_id, clear.attributes(), defaults={"state": RUNNING})
 
 
 def read(db: DynamoDBClient, table: str, clear_id: str) -> Stored | None:
-    answer = db.get_item(TableName=table, Key=_key(clear_id), ConsistentRead=True)
-    item = answer.get("Item")
+    item = db.get_item(TableName=table, Key=_key(clear_id), ConsistentRead=True).get("Item")
     return Stored.from_item(clear_id, _plain(item)) if item else None
 
 
@@ -200,7 +200,7 @@ def record_callback(
 ) -> str:
     """The clear waits on `callback_id`; returns the final status SSM's notification already
     brought ("" when none came yet, and the relay will complete the callback)."""
-    item = _set(db, table, clear_id, {"callbackId": callback_id}, expires=now + RETENTION)
+    item = _set(db, table, clear_id, {"callbackId": callback_id}, defaults=_expiry(now))
     return str(item.get("notified", ""))
 
 
@@ -209,7 +209,7 @@ def note_notification(
 ) -> str:
     """The relay's half: SSM says the command ended with `status`; returns the callback the
     clear waits on ("" when the clear has not recorded one yet, and will see this status)."""
-    item = _set(db, table, command_id, {"notified": status}, expires=now + RETENTION)
+    item = _set(db, table, command_id, {"notified": status}, defaults=_expiry(now))
     return str(item.get("callbackId", ""))
 
 
@@ -238,12 +238,8 @@ def record_verdict(
 ) -> None:
     """`verdict`: what the status route answers; `judgement`: the verdict as the notifier keeps
     it, which a retry asked on demand starts from."""
-    _set(
-        db,
-        table,
-        clear_id,
-        {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)},
-    )
+    values = {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)}
+    _set(db, table, clear_id, values)
 
 
 def record_failure(db: DynamoDBClient, table: str, clear_id: str, failure: str) -> None:
@@ -251,22 +247,26 @@ def record_failure(db: DynamoDBClient, table: str, clear_id: str, failure: str) 
     _set(db, table, clear_id, {"state": FAILED, "failure": failure[:500]})
 
 
+def _expiry(now: dt.datetime) -> dict[str, int]:
+    # The relay's and the clear's halves can come before the dispatcher's record.
+    return {"ttl": int((now + RETENTION).timestamp())}
+
+
 def _set(
     db: DynamoDBClient,
     table: str,
     key: str,
     values: Mapping[str, Any],
-    expires: dt.datetime | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """SET `values` and return the whole item. `expires`: a TTL for an item the dispatcher may
-    never have written (the relay's and the clear's halves can come first)."""
-    names = {f"#a{i}": name for i, name in enumerate(values)}
-    sets = [f"#a{i} = :v{i}" for i in range(len(values))]
-    bound: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
-    if expires is not None:
-        names["#ttl"] = "ttl"
-        sets.append("#ttl = if_not_exists(#ttl, :ttl)")
-        bound[":ttl"] = int(expires.timestamp())
+    """SET `values`, and `defaults` where the item has none yet; return the whole item."""
+    pairs = [*values.items(), *(defaults or {}).items()]
+    names = {f"#a{i}": name for i, (name, _) in enumerate(pairs)}
+    bound = {f":v{i}": value for i, (_, value) in enumerate(pairs)}
+    sets = [
+        f"#a{i} = :v{i}" if i < len(values) else f"#a{i} = if_not_exists(#a{i}, :v{i})"
+        for i in range(len(pairs))
+    ]
     answer = db.update_item(
         TableName=table,
         Key=_key(key),
