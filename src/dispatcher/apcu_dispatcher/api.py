@@ -22,11 +22,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from botocore.exceptions import BotoCoreError, ClientError
 
-from apcu_clear.aws import is_throttling, is_transient
 from apcu_clear.command import OutcomeUnknown
 from apcu_clear.errors import (
-    AWS_THROTTLED,
-    AWS_UNAVAILABLE,
     Conflict,
     Forbidden,
     InvalidRequest,
@@ -38,6 +35,7 @@ from apcu_clear.errors import (
 from apcu_clear.observability import count, logger, metrics, trace_handler
 from apcu_dispatcher import answers, launches, retry, slack, status
 from apcu_dispatcher.config import Config
+from apcu_dispatcher.failures import as_refusal
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.sending import Started, clear_group
 from apcu_dispatcher.validation import decode_body, validate_request
@@ -142,29 +140,6 @@ def _aws(error: Exception) -> Response[dict[str, Any]]:
 
 def status_of(refusal: Refusal) -> int:
     return next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
-
-
-def as_refusal(error: Exception) -> Refusal | None:
-    """An AWS failure the caller can answer by sending the same request again: a 503 that says
-    so. A SendCommand that may have run keeps the group claimed until it must have ended;
-    before SendCommand, nothing was sent. Any other error is a fault of the function's."""
-    if isinstance(error, OutcomeUnknown):
-        return Unavailable(
-            f"{error}; the group stays claimed until that command must have ended",
-            rule="send-outcome-unknown",
-        )
-    operation = getattr(error, "operation_name", "") or "an AWS call"
-    if is_throttling(error):
-        return Unavailable(
-            f"AWS throttled {operation}; nothing was sent, try again in a minute",
-            rule=AWS_THROTTLED,
-        )
-    if is_transient(error):
-        return Unavailable(
-            f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute",
-            rule=AWS_UNAVAILABLE,
-        )
-    return None
 
 
 def requester_of(event: dict[str, Any]) -> str:

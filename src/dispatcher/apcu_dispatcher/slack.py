@@ -41,6 +41,7 @@ from apcu_clear.slack_app import (
     AppSecretError,
     read_app_secret,
 )
+from apcu_dispatcher.failures import as_refusal
 from apcu_dispatcher.runtime import Runtime
 
 COMMAND = "/apcu-flush"
@@ -161,8 +162,9 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
                 f"Retry asked by <@{user}>: clear {started.clear_id} to {len(started.body['retried'])} "
                 f"instance{'s' if len(started.body['retried']) != 1 else ''}; its verdict will update this message"
             )
-            tell(form, line)
+            # The button first, so that nobody presses it again while the presser is told.
             _show_asked(rt, secret, press, line)
+            tell(form, line)
             return "SlackRetryAccepted"
         words = unescape(form.get("text", [""])[0][:_MAX_TEXT]).split()
         if len(words) not in (2, 3) or words[0] != "clear":
@@ -188,7 +190,13 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         ]
         tell(form, "\n".join(lines))
         return "SlackCommandAccepted"
-    except Refusal as refusal:
+    except Exception as error:
+        # A refusal, or AWS failing in a way the presser may try again: said on response_url.
+        # Anything else is a fault of the function's, raised so that Lambda tries the event
+        # again.
+        refusal = error if isinstance(error, Refusal) else as_refusal(error)
+        if refusal is None:
+            raise
         tell(
             form,
             f"Refused ({refusal.rule}): {refusal.message}"
