@@ -279,7 +279,7 @@ def _set(
 
 
 def _key(key: str) -> Any:
-    return {KEY: {"S": key}}
+    return {KEY: _serializer.serialize(key)}
 
 
 def _values(values: Mapping[str, Any]) -> Any:
