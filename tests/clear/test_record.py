@@ -149,14 +149,16 @@ def test_the_halves_written_before_the_record_expire_on_their_own(db: Any) -> No
     assert raw(db)["ttl"] == first, "a later half keeps the item's TTL"
 
 
-def test_commands_are_appended_in_order(db: Any) -> None:
+def test_each_rounds_commands_are_kept_in_order_and_once(db: Any) -> None:
     record.create(db, TABLE, CLEAR)
 
-    record.record_commands(db, TABLE, CLEAR_ID, ["c-2", "c-3"])
-    record.record_commands(db, TABLE, CLEAR_ID, ["c-4"])
+    record.record_commands(db, TABLE, CLEAR_ID, ["f-2", "e-3"])
+    record.record_commands(db, TABLE, CLEAR_ID, ["a-4"])
+    # A round's step run again (its invocation died after the write) records nothing new.
+    record.record_commands(db, TABLE, CLEAR_ID, ["a-4"])
 
     stored = record.read(db, TABLE, CLEAR_ID)
-    assert stored is not None and stored.commands == ("c-2", "c-3", "c-4")
+    assert stored is not None and stored.commands == ("f-2", "e-3", "a-4"), "the latest last"
 
 
 def test_a_verdict_and_its_judgement_round_trip_with_numbers_as_ints(db: Any) -> None:

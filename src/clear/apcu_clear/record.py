@@ -16,8 +16,7 @@ The clear and the relay meet on `callbackId` and `notified`: each writes its hal
 the other's in the same UpdateItem, and DynamoDB applies the two one after the other, so
 whichever comes second sees the first (record_callback, note_notification).
 
-Items go through boto3's TypeSerializer and TypeDeserializer; values are str, int, bool,
-lists and maps only.
+Items go through boto3's TypeSerializer and TypeDeserializer: str, int, bool, lists, maps.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,12 +37,10 @@ KEY = "commandId"
 RUNNING = "running"
 JUDGED = "judged"
 FAILED = "failed"
-ORIGINS = ("api", "console", "slack", "warm-pool", "retry")
 # Items leave the table (TTL) this long after the request.
 RETENTION = dt.timedelta(days=30)
-# A retry re-sends to at most this many instances: an instance id and its list overhead are
-# some 22 bytes, so 1,000 keep an item far below DynamoDB's 400 KB. A fleet that misses more at
-# once needs a new clear, not a retry.
+# A retry re-sends to at most this many instances (some 22 bytes each, far below DynamoDB's
+# 400 KB an item); a fleet that misses more at once needs a new clear, not a retry.
 MAX_TARGETS = 1000
 
 _serializer = TypeSerializer()
@@ -150,9 +148,8 @@ class Clear:
 
 @dataclass(frozen=True)
 class Stored:
-    """A clear as the table holds it now: what the dispatcher recorded (None when it never
-    did: a command sent outside it, or a dispatcher that died before writing), and what the
-    clear and the relay added since."""
+    """A clear as the table holds it: what the dispatcher recorded (None for a command sent
+    outside it, or one it died before recording), and what the clear and the relay added."""
 
     clear_id: str
     clear: Clear | None
@@ -174,13 +171,11 @@ class Stored:
             state=str(item.get("state", "")),
             notified=str(item.get("notified", "")),
             callback_id=str(item.get("callbackId", "")),
-            commands=tuple(sorted(str(c) for c in item.get("commands", []))),
+            commands=tuple(str(c) for c in item.get("commands", [])),
             verdict=dict(item.get("verdict") or {}),
             judgement=dict(item.get("judgement") or {}),
             failure=str(item.get("failure", "")),
-            message=SlackMessage(**item["slackMessage"])
-            if isinstance(item.get("slackMessage"), dict)
-            else None,
+            message=Clear.from_item(clear_id, item).message,
         )
 
 
@@ -218,15 +213,20 @@ def record_message(db: DynamoDBClient, table: str, clear_id: str, message: Slack
 
 
 def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Sequence[str]) -> None:
-    """The commands a clear sent (what the status route shows): a set, so that a step run
-    again records each once."""
-    db.update_item(
-        TableName=table,
-        Key=_key(clear_id),
-        UpdateExpression="ADD #c :new",
-        ExpressionAttributeNames={"#c": "commands"},
-        ExpressionAttributeValues=_values({":new": set(commands)}),
-    )
+    """A round's commands after the earlier rounds'; a step run again records its round once."""
+    values = {":none": [], ":new": list(commands), ":first": commands[0]}
+    try:
+        db.update_item(
+            TableName=table,
+            Key=_key(clear_id),
+            UpdateExpression="SET #c = list_append(if_not_exists(#c, :none), :new)",
+            ConditionExpression="attribute_not_exists(#c) OR NOT contains(#c, :first)",
+            ExpressionAttributeNames={"#c": "commands"},
+            ExpressionAttributeValues=_values(values),
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
 
 
 def record_verdict(
@@ -236,8 +236,7 @@ def record_verdict(
     verdict: Mapping[str, Any],
     judgement: Mapping[str, Any],
 ) -> None:
-    """`verdict`: what the status route answers; `judgement`: the verdict as the notifier keeps
-    it, which a retry asked on demand starts from."""
+    """`verdict`: what the status route answers; `judgement`: what a retry on demand starts from."""
     values = {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)}
     _set(db, table, clear_id, values)
 
