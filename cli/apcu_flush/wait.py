@@ -61,8 +61,8 @@ def wait_for_verdict(
     scale: float = 1.0,
     notice: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """The judged status body, or CliError: REFUSED (4xx), TIMED_OUT, FAILED (5xx, network,
-    or throttled up to the deadline)."""
+    """The judged status body, or CliError: REFUSED (4xx), TIMED_OUT, FAILED (the clear failed,
+    5xx, network, or throttled up to the deadline)."""
     deadline = waiting.started + timeout
     pauses = pauses if pauses is not None else delays()
     patience = throttle.Patience(
@@ -95,6 +95,8 @@ def wait_for_verdict(
                 observe(waiting)
                 if reply.body.get("state") == "judged":
                     return reply.body
+                if reply.body.get("state") == "failed":
+                    raise failed(waiting.command_id, reply.body)
         if problem is not None:
             failures += 1
             if failures >= MAX_TRANSIENT_FAILURES:
@@ -111,6 +113,12 @@ def wait_for_verdict(
                 },
             )
         sleep(min(next(pauses) * scale, remaining), waiting)
+
+
+def failed(command_id: str, body: dict[str, Any]) -> CliError:
+    """The clear ended without a verdict (its record says why): no wait brings one."""
+    why = body.get("failure") or "no reason recorded"
+    return CliError(Exit.FAILED, f"clear {command_id} failed before its verdict: {why}", body)
 
 
 def refusal(reply: Reply) -> CliError:

@@ -361,3 +361,135 @@ def test_the_asynchronous_half_checks_the_signature_again(app: Stack) -> None:
     assert again["body"] == {"outcome": "SlackUnauthorized"}
     assert len(fleet.sent) == sent_before and app.slack.responses == []
     assert len(app.slack.message(message.ts).versions) == len(message.versions)
+
+
+def test_a_message_slack_will_not_update_does_not_undo_the_retry(app: Stack) -> None:
+    clear_id, message, fleet = alert(app)
+    sent_before = len(fleet.sent)
+    app.slack.fail_next("chat.update", "message_not_found")
+
+    assert answered(app, press(app, clear_id, message))[0] == 200
+    app.lambda_.drain()
+
+    [said] = app.slack.responses
+    assert said["text"].startswith(f"Retry asked by <@{ALLOWED}>")
+    retry_id = said["text"].split("clear ", 1)[1].split(" ", 1)[0]
+    app.outcome(retry_id)
+    assert len(fleet.sent) == sent_before + 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "view_submission", "user": {"id": ALLOWED}},
+        slack_press.block_actions_payload(command_id="x", user_id=ALLOWED, action_id="other"),
+    ],
+    ids=["view-submission", "another-button"],
+)
+def test_another_signed_interaction_is_200_and_does_nothing(
+    app: Stack, payload: dict[str, Any]
+) -> None:
+    body = slack_press.form_body(payload)
+
+    status, answer, calls = answered(
+        app, slack_press.request_event(body, signing_secret=SIGNING_SECRET)
+    )
+
+    assert (status, answer) == (200, "")
+    assert ("lambda", "Invoke") not in calls
+    assert app.slack.responses == [] and commands() == []
+
+
+@pytest.mark.parametrize("text", ["", "clear", "flush web-prod", "clear web-prod a: b"])
+def test_a_slash_command_not_as_the_usage_says_is_told_the_usage(app: Stack, text: str) -> None:
+    event = slack_press.slash_command_event(
+        text, signing_secret=SIGNING_SECRET, user_id=ALLOWED, response_url=app.slack.response_url()
+    )
+
+    assert answered(app, event)[0] == 200
+    app.lambda_.drain()
+
+    [said] = app.slack.responses
+    assert (
+        said["text"]
+        == "Usage: /apcu-flush clear <group> [prefix], e.g. /apcu-flush clear web-prod config:"
+    )
+    assert commands() == []
+
+
+def test_a_slash_command_while_a_clear_runs_is_told_which(app: Stack) -> None:
+    running = app.clear()
+    event = slack_press.slash_command_event(
+        "clear web-prod",
+        signing_secret=SIGNING_SECRET,
+        user_id=ALLOWED,
+        response_url=app.slack.response_url(),
+    )
+
+    answered(app, event)
+    app.lambda_.drain()
+
+    [said] = app.slack.responses
+    assert said["text"].startswith("Refused (clear-in-progress): a clear of group web-prod")
+    assert running in said["text"]
+    assert len(commands()) == 1
+
+
+def test_a_slash_commands_text_is_read_as_typed_not_as_slack_escaped_it() -> None:
+    from apcu_dispatcher.slack import unescape
+
+    # Slack sends "a<b & c>d" as "a&lt;b &amp; c&gt;d"; a typed "&lt;" arrives "&amp;lt;".
+    assert unescape("a&lt;b &amp; c&gt;d") == "a<b & c>d"
+    assert unescape("&amp;lt;") == "&lt;"
+
+
+def test_the_stored_press_is_signed_as_slack_signs_and_presses_the_notifiers_button() -> None:
+    from apcu_clear.slack_app import RETRY_ACTION_ID, RETRY_BLOCK_ID
+    from tests.dispatcher.conftest import stored_event
+
+    event = stored_event("slack-press-retry.json")
+    body = base64.b64decode(event["body"])
+    assert event["headers"]["x-slack-signature"] == slack_press.signature(
+        SIGNING_SECRET, event["headers"]["x-slack-request-timestamp"], body
+    )
+    assert (slack_press.RETRY_BLOCK_ID, slack_press.RETRY_ACTION_ID) == (
+        RETRY_BLOCK_ID,
+        RETRY_ACTION_ID,
+    )
+
+
+def test_webhook_mode_never_imports_slack_sdk() -> None:
+    # The cold start of the default mode pays for slack_sdk never, even when the Slack route is
+    # called.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from harness.stack import environment
+
+    folder = Path(__file__).resolve().parents[2] / "src" / "dispatcher"
+    event = json.dumps(slack_press.request_event(SIGNED, signing_secret=SIGNING_SECRET))
+    code = (
+        "import json, sys, types, app\n"
+        "context = types.SimpleNamespace(function_name='d', memory_limit_in_mb=256,\n"
+        "    invoked_function_arn='arn:aws:lambda:us-east-1:123456789012:function:d',\n"
+        "    aws_request_id='r', get_remaining_time_in_millis=lambda: 30000)\n"
+        f"answer = app.lambda_handler(json.loads({event!r}), context)\n"
+        "print(answer['statusCode'], any(m.startswith('slack_sdk') for m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=folder,
+        env={
+            **environment(),
+            "PYTHONPATH": str(folder.parent / "clear"),
+            "PATH": "/usr/bin:/bin",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.splitlines()[-1].split() == ["404", "False"]
