@@ -30,7 +30,7 @@ from harness.stack import DOCUMENT, GROUP, TABLE, Stack, api_event
 from tests.dispatcher.conftest import commands, deployed_with
 from tests.fleet import Fleet
 
-EXAMPLES = 250
+EXAMPLES = 150
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
