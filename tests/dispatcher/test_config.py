@@ -31,19 +31,24 @@ def test_nobody_allowed_from_slack_is_a_setting_too() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("NOTIFICATION_TOPIC_ARN", "", "NOTIFICATION_TOPIC_ARN is not set"),
+        ("NOTIFICATION_TOPIC_ARN", None, "NOTIFICATION_TOPIC_ARN is not set"),
+        (
+            "NOTIFICATION_TOPIC_ARN",
+            "",
+            "NOTIFICATION_TOPIC_ARN must be an SNS topic ARN, got ''",
+        ),
         (
             "NOTIFICATION_TOPIC_ARN",
             "apcu-fleet-flush-NotificationTopic",
             "NOTIFICATION_TOPIC_ARN must be an SNS topic ARN, got 'apcu-fleet-flush-NotificationTopic'",
         ),
-        ("NOTIFICATION_ROLE_ARN", "", "NOTIFICATION_ROLE_ARN is not set"),
+        ("NOTIFICATION_ROLE_ARN", None, "NOTIFICATION_ROLE_ARN is not set"),
         (
             "NOTIFICATION_ROLE_ARN",
             "arn:aws:iam::123456789012:user/bob",
             "NOTIFICATION_ROLE_ARN must be an IAM role ARN, got 'arn:aws:iam::123456789012:user/bob'",
         ),
-        ("NOTIFIER_ALIAS_ARN", "", "NOTIFIER_ALIAS_ARN is not set"),
+        ("NOTIFIER_ALIAS_ARN", None, "NOTIFIER_ALIAS_ARN is not set"),
         # A durable function is invoked only by a version or an alias.
         (
             "NOTIFIER_ALIAS_ARN",
@@ -51,11 +56,11 @@ def test_nobody_allowed_from_slack_is_a_setting_too() -> None:
             "NOTIFIER_ALIAS_ARN must be the notifier alias's ARN (function:NAME:ALIAS), got "
             f"{ALIAS.removesuffix(':live')!r}",
         ),
-        ("WARM_POOL_HOOK_NAME", "", "WARM_POOL_HOOK_NAME is not set"),
+        ("WARM_POOL_HOOK_NAME", None, "WARM_POOL_HOOK_NAME is not set"),
         (
             "WARM_POOL_HOOK_NAME",
             "a hook",
-            "WARM_POOL_HOOK_NAME must be a lifecycle hook name, got 'a hook'",
+            "WARM_POOL_HOOK_NAME must be a lifecycle hook name, or empty, got 'a hook'",
         ),
         (
             "SLACK_ALLOWED_USERS",
@@ -66,14 +71,27 @@ def test_nobody_allowed_from_slack_is_a_setting_too() -> None:
     ],
 )
 def test_an_unusable_setting_is_named_with_what_it_must_be(
-    name: str, value: str, message: str
+    name: str, value: str | None, message: str
 ) -> None:
+    env = environment()
+    if value is None:
+        del env[name]
+    else:
+        env[name] = value
+
     with pytest.raises(ConfigError) as refused:
-        Config.from_env(environment(**{name: value}))
+        Config.from_env(env)
 
     assert str(refused.value) == message
 
 
 def test_a_shared_setting_fails_the_dispatcher_too() -> None:
+    env = environment()
+    del env["COMMANDS_TABLE"]
+
     with pytest.raises(ConfigError, match=r"^COMMANDS_TABLE is not set$"):
-        Config.from_env(environment(COMMANDS_TABLE=""))
+        Config.from_env(env)
+
+
+def test_a_stack_without_a_launch_hook_leaves_its_name_empty() -> None:
+    assert Config.from_env(environment(WARM_POOL_HOOK_NAME="")).warm_pool_hook_name == ""
