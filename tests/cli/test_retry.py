@@ -1,5 +1,5 @@
 """`apcu-flush retry`, the installed program, against the local API front end (SigV4 checked)
-with a stand-in behind it that answers as the dispatcher does: a retry is a clear of its own,
+with a stand-in put before the dispatcher that answers as the dispatcher does: a retry is a clear of its own,
 and POST /flush/{commandId}/retry answers 202 with that clear's one id (`commandId`), the clear
 it repairs (`retryOf`) and the instances `retried` and `skipped`. `--wait` then reads that id's
 status until its verdict. (The dispatcher's own answers: tests/dispatcher/test_routes.py and
@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.cli.conftest import GROUP, Local
+from harness.stack import GROUP
+
+if TYPE_CHECKING:
+    from tests.cli.pipeline import Local
 
 CLEAR = "5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab"
 RETRY = "0b6f3e2a-1c4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -89,12 +92,9 @@ class RetryApi:
 
 def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {
-        "ok": True,
-        "result": {
-            "statusCode": status,
-            "headers": {"content-type": "application/json"},
-            "body": json.dumps(body),
-        },
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body),
     }
 
 
@@ -103,7 +103,7 @@ JUDGED_ALERT = {"state": "judged", "verdict": verdict("failed", alert=True, stal
 
 
 def serve(local: Local, api: RetryApi) -> RetryApi:
-    local.function.stand_in = api
+    local.front.stand_in = api
     return api
 
 
