@@ -292,7 +292,7 @@ def cold(aws: EmbeddedAws, slack: SlackReceiver, stack: Stack, tmp: Path) -> dic
     )
     notification = tmp / "notification.json"
     notification.write_text(json.dumps(sns_event(aws, stack, command_id, "Success")))
-    console = EVENTS / "dispatcher" / "console-clear-all.json"
+    console = EVENTS / "dispatcher" / "console-clear-apcu.json"
 
     base_env = {**os.environ, **aws.env(), "PYTHONPATH": str(ROOT)}
     default_tracing, tracing_values = deployed.choices(TRACING_PARAMETER)
