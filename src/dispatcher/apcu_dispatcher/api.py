@@ -33,7 +33,7 @@ from apcu_clear.errors import (
     Unavailable,
 )
 from apcu_clear.observability import count, logger, metrics, trace_handler
-from apcu_dispatcher import answers, launches, retry, slack, status
+from apcu_dispatcher import answers, launches, retry, slack, slack_work, status
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.failures import as_refusal
 from apcu_dispatcher.runtime import Runtime
@@ -192,7 +192,7 @@ def direct(event: Any, rt: Runtime) -> dict[str, Any]:
     """An event that is not an HTTP request: the answer as a console shows it (body an object)."""
     try:
         if isinstance(event, dict) and slack.WORK in event:
-            outcome = slack.work(event, rt)
+            outcome = slack_work.work(event, rt)
             count(outcome)
             return {"statusCode": 200, "body": {"outcome": outcome}}
         if launches.is_launch_event(event):

@@ -26,7 +26,7 @@ from typing import Any
 from apcu_clear import claim, command, lifecycle
 from apcu_clear.observability import logger
 from apcu_clear.record import LifecycleHold
-from apcu_dispatcher import sending
+from apcu_dispatcher import guard, sending
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.validation import CLEAR_APCU, FlushRequest, ValidationError
 
@@ -113,7 +113,7 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], s
         hold=launch.hold,
     )
     with sending.giving_back(rt, taken):
-        sending.refuse_if_running(
+        guard.refuse_if_running(
             rt, what, lambda c: list(c.get("InstanceIds", [])) == [launch.instance_id]
         )
         params = command.build(
