@@ -47,6 +47,19 @@ def item(key: str) -> dict[str, Any] | None:
     return {name: plain.deserialize(value) for name, value in found["Item"].items()}
 
 
+def table_items() -> list[dict[str, Any]]:
+    """Every item of the commands table, as plain Python."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    plain = TypeDeserializer()
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=TABLE)
+    return [
+        {name: plain.deserialize(value) for name, value in found.items()}
+        for page in pages
+        for found in page["Items"]
+    ]
+
+
 def group_claim() -> dict[str, Any] | None:
     return item(GROUP_CLAIM)
 
@@ -77,48 +90,15 @@ def lost_answer(operation: str) -> Iterator[list[str]]:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
-def settle(stack: Stack, timeout: float = 20) -> None:
-    """Wait until every durable execution has ended or waits (its invocation over), and every
-    asynchronous invocation of the dispatcher has ended: a test that leaves a clear running
-    ends with nothing still calling AWS once the emulator stops."""
-    from aws_durable_execution_sdk_python_testing.worker.status import InvocationState
-
-    stack.lambda_.drain()
-    executor = stack.lambda_.runner._executor
-    deadline = time.monotonic() + timeout
-    calm = 0
-    while time.monotonic() < deadline and calm < 3:
-        busy = [
-            execution
-            for execution in executor._store.list_all()
-            if not execution.is_complete
-            and (
-                executor._invocation_gate(execution.durable_execution_arn)
-                is InvocationState.INVOKING
-                or _last_event(stack, execution.durable_execution_arn) != "InvocationCompleted"
-            )
-        ]
-        calm = 0 if busy else calm + 1
-        time.sleep(0.02)
-
-
-def _last_event(stack: Stack, arn: str) -> str:
-    events = stack.lambda_.history(arn)
-    return str(events[-1].event_type) if events else ""
-
-
 @pytest.fixture
 def deployed(aws: None, slack: SlackWebApi) -> Iterator[Stack]:
-    """The stack with its defaults (webhook mode, a group of 3 InService instances), left
-    quiet when the test ends."""
+    """The stack with its defaults (webhook mode, a group of 3 InService instances)."""
     with Stack(slack) as stack:
         yield stack
-        settle(stack)
 
 
 @contextmanager
 def deployed_with(slack: SlackWebApi, **options: Any) -> Iterator[Stack]:
-    """The stack with other parameters (Stack's options), left quiet when the block ends."""
+    """The stack with other parameters (Stack's options)."""
     with Stack(slack, **options) as stack:
         yield stack
-        settle(stack)

@@ -19,7 +19,7 @@ import pytest
 from harness import slack_press
 from harness.slack_web_api import CHANNEL, SIGNING_SECRET, Message, SlackWebApi
 from harness.stack import GROUP, Stack, slack_event
-from tests.dispatcher.conftest import commands, deployed_with, item
+from tests.dispatcher.conftest import commands, deployed_with, item, table_items
 from tests.faults import Recorder, injected
 from tests.fleet import Fleet, failed
 
@@ -119,6 +119,31 @@ def test_a_press_is_answered_at_once_and_its_retry_sent_asynchronously(app: Stac
     assert fleet.sent[-1][1] == [app.instances[0]]
     final = app.slack.message(message.ts)
     assert final.text != asked.text
+
+
+def test_the_button_gives_way_before_the_retry_starts_so_its_verdict_is_the_last_word(
+    app: Stack,
+) -> None:
+    """Slack slow to take the pressed message's update: nothing of the retry starts until it
+    is taken, so the retry's verdict, not the button's update, is what the message ends with."""
+    clear_id, message, fleet = alert(app)
+    sent_before = len(fleet.sent)
+    slow = app.slack.hold_next("chat.update")
+
+    answered(app, press(app, clear_id, message))
+    assert slow.arrived.wait(10)
+    # While the update is held: no retry recorded, nothing sent.
+    assert not [i for i in table_items() if i.get("retryOf") == clear_id]
+    assert len(fleet.sent) == sent_before
+    slow.release()
+    app.lambda_.drain()
+    [said] = app.slack.responses
+    retry_id = said["text"].split("clear ", 1)[1].split(" ", 1)[0]
+    app.outcome(retry_id)
+
+    final = app.slack.message(message.ts).versions[-1]
+    assert not any(b.get("block_id") == "apcu_retry_asked" for b in final.blocks), final.text
+    assert app.verdict(retry_id)["alert"] is True  # the broken instance failed again
 
 
 def test_a_slash_command_is_answered_on_it_at_once_and_its_clear_sent_asynchronously(

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from apcu_clear.errors import Refusal
+from apcu_clear.errors import CLEAR_IN_PROGRESS, Refusal
 from apcu_clear.observability import logger
 from apcu_clear.slack_app import RETRY_BLOCK_ID, AppSecret
 from apcu_dispatcher import retry, sending, validation
@@ -34,6 +34,8 @@ from apcu_dispatcher.status import clear_id_of
 ASKED_BLOCK_ID = "apcu_retry_asked"
 _MAX_TEXT = 300
 _MAX_NAME = 40
+# A context block's text holds at most 3,000 characters (Block Kit reference).
+_MAX_LINE = 3000
 
 
 def work(event: dict[str, Any], rt: Runtime) -> str:
@@ -55,14 +57,16 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
     press = press_of(form)
     try:
         if press is not None:
+            # The button gives way before the retry starts: from then on only the retry's own
+            # clear writes to this message, so its verdict is never overwritten by this update.
+            _show_asked(rt, secret, press, f"Retry asked by <@{user}>; its verdict will update this message")
             started = retry.retry(clear_id_of(press["value"]), requester, rt, origin="slack")
-            line = (
-                f"Retry asked by <@{user}>: clear {started.clear_id} to {len(started.body['retried'])} "
-                f"instance{'s' if len(started.body['retried']) != 1 else ''}; its verdict will update this message"
+            retried = len(started.body["retried"])
+            tell(
+                form,
+                f"Retry asked by <@{user}>: clear {started.clear_id} to {retried} "
+                f"instance{'s' if retried != 1 else ''}; its verdict will update this message",
             )
-            # The button first, so that nobody presses it again while the presser is told.
-            _show_asked(rt, secret, press, line)
-            tell(form, line)
             return "SlackRetryAccepted"
         words = unescape(form.get("text", [""])[0][:_MAX_TEXT]).split()
         if len(words) not in (2, 3) or words[0] != "clear":
@@ -95,6 +99,13 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         refusal = error if isinstance(error, Refusal) else as_refusal(error)
         if refusal is None:
             raise
+        if press is not None and refusal.rule != CLEAR_IN_PROGRESS:
+            # Nothing was started: the button comes back, with why the press was refused. A
+            # clear in progress may be this very retry (Lambda's retry of this event): its
+            # message is left to it.
+            _show_asked(
+                rt, secret, press, f"Retry asked by <@{user}> refused: {refusal.message}", button=True
+            )
         tell(
             form,
             f"Refused ({refusal.rule}): {refusal.message}"
@@ -114,8 +125,11 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _show_asked(rt: Runtime, secret: AppSecret, press: dict[str, Any], line: str) -> None:
-    """The button gives way to who asked, so that nobody presses it again."""
+def _show_asked(
+    rt: Runtime, secret: AppSecret, press: dict[str, Any], line: str, *, button: bool = False
+) -> None:
+    """The pressed message with `line` in place of its button (so that nobody presses it
+    again), or under it (`button`: the press was refused, the button stays)."""
     from slack_sdk import WebClient
 
     blocks = [
@@ -126,11 +140,11 @@ def _show_asked(rt: Runtime, secret: AppSecret, press: dict[str, Any], line: str
     context = {
         "type": "context",
         "block_id": ASKED_BLOCK_ID,
-        "elements": [{"type": "mrkdwn", "text": line}],
+        "elements": [{"type": "mrkdwn", "text": line[:_MAX_LINE]}],
     }
-    blocks = [context if b.get("block_id") == RETRY_BLOCK_ID else b for b in blocks]
-    if not any(b.get("block_id") == ASKED_BLOCK_ID for b in blocks):
-        blocks.append(context)
+    if not button:
+        blocks = [b for b in blocks if b.get("block_id") != RETRY_BLOCK_ID]
+    blocks.append(context)
     original = press["message"].get("text")
     text = f"{original} ({line})" if isinstance(original, str) and original else line
     try:
