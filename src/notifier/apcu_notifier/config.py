@@ -74,11 +74,12 @@ class Config:
 
 def _time_zone(name: str) -> ZoneInfo:
     """An IANA zone name ("UTC", "Asia/Tokyo"). zoneinfo reads the system's tz database, else
-    the tzdata package the notifier ships: Lambda's python3.13 runtime is built on the
-    Amazon Linux 2023 minimal image, which has no tzdata (AL2023 release notes)."""
+    the tzdata package the notifier ships (src/notifier/requirements.txt): Lambda's python3.13
+    runtime is built on the Amazon Linux 2023 minimal image, which may have none."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the database ("America"), which the tzdata package opens as a file.
         raise ConfigError(
             f"MESSAGE_TIME_ZONE must be an IANA time zone name such as UTC or Asia/Tokyo, "
             f"got {name[:60]!r}"

@@ -76,3 +76,29 @@ def plain(payload: dict[str, Any]) -> str:
             for e in block.get("elements", [])
         ]
     return "\n".join(parts)
+
+
+# What stays as written in a Japanese message: SSM's and AWS's own names and words, the names of
+# settings and files, and the zone abbreviations.
+KEPT_IN_JAPANESE = frozenset(
+    {
+        "APCu", "OPcache", "SSM", "AWS", "Auto", "Scaling", "EC2", "Fleet", "Manager",
+        "CloudTrail", "CancelCommand", "ALARM", "OK", "UNKNOWN", "AWSServiceRoleForAmazonSSM",
+        "InService", "Pending", "Standby", "Hibernated", "Online", "MaxErrors", "Run", "Command",
+        "Message", "JSON", "commandId", "SNS", "ClearOnWarmPoolExit", "WarmPoolUncleared",
+        "php", "fpm", "opcache", "preload", "file_cache", "restrict_api", "enable",
+        "validate_timestamps", "revalidate_freq", "docs", "deploy", "md", "Success", "Failed",
+        "Cancelled", "Incomplete", "Undeliverable", "Delivery", "Execution", "Timed", "Out",
+        "Access", "Denied", "Rate", "Exceeded", "No", "Instances", "In", "Tag", "Progress",
+        "JST", "UTC", "Wait", "ID",
+    }
+)  # fmt: skip
+
+
+def english_words(text: str, *values: str) -> list[str]:
+    """The English left in a Japanese message, once code, links and the given values (names
+    and words from the command and its request) are taken out."""
+    text = re.sub(r"```.*?```|`[^`]*`|<[^>]*>", " ", text, flags=re.DOTALL)
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]+", text) if w not in KEPT_IN_JAPANESE]
