@@ -135,9 +135,7 @@ def test_a_retry_asked_on_demand_goes_on_from_its_clears_history() -> None:
     assert retried.cleared == Cleared(entries=12 + 12 + 5, instances=3)
 
 
-def test_a_retry_asked_on_demand_keeps_what_earlier_attempts_cleared_and_why_others_were_left() -> (
-    None
-):
+def test_a_retry_asked_on_demand_keeps_what_earlier_attempts_cleared() -> None:
     members = ids(4)
     first = judge(
         facts(
@@ -153,16 +151,16 @@ def test_a_retry_asked_on_demand_keeps_what_earlier_attempts_cleared_and_why_oth
         [attempt(2, [invocation(members[1]), invocation(members[2], "Failed")])],
         {members[3]: OFFLINE},
     )
-    # The retry on demand went to the second only (the third is still offline).
-    retried = conclude(clear, [attempt(3, [invocation(members[2])])], {})
+    # The retry on demand clears both that are left.
+    retried = conclude(clear, [attempt(3, [invocation(members[2]), invocation(members[3])])], {})
     assert retried.clear is not None and retried.clear.attempts == 3
     assert retried.clear.instances == (
         Retried(members[1], ("DeliveryTimedOut",), cleared_on=2),
         Retried(members[2], ("DeliveryTimedOut", "Failed"), cleared_on=3),
-        Retried(members[3], ("DeliveryTimedOut",), note=OFFLINE),
+        Retried(members[3], ("DeliveryTimedOut",), cleared_on=3),
     )
-    assert retried.stale == (Stale(members[3], "DeliveryTimedOut"),)
-    assert retried.kind is VerdictKind.PARTIAL
+    assert retried.kind is VerdictKind.OK and retried.stale == ()
+    assert retried.cleared == Cleared(entries=12 * 4, instances=4)
 
 
 def test_a_round_the_stop_alarm_held_ends_the_clear_stopped_and_is_not_retried() -> None:

@@ -27,7 +27,7 @@ from apcu_notifier.render.blocks import (
     section,
 )
 from apcu_notifier.render.details import sections
-from apcu_notifier.render.words import Context, Request, Said, Style
+from apcu_notifier.render.words import TARGET_TEXT, Context, Request, Said, Style
 from apcu_notifier.render.words import fields as field_pairs
 from apcu_notifier.verdict import TargetKind, Verdict, VerdictKind
 
@@ -137,9 +137,9 @@ def render_parts(
 
 
 def _notes(c: Context, said: Said) -> list[str]:
-    """What the summary adds whatever the kind: instances whose cache began empty, a hibernated
-    warm pool, a group scaling, OPcache's restarts, a held launch, a target that is not a
-    group; then how to finish what is still stale."""
+    """What the summary adds whatever the kind: a hibernated warm pool, a group scaling,
+    OPcache's restarts, a target that is not a group, a held launch; then how to finish what is
+    still stale."""
     v, m = c.v, c.m
     notes: list[str] = []
     if v.kind in _JUDGED:
@@ -160,7 +160,7 @@ def _group_notes(c: Context) -> list[str]:
     v, m = c.v, c.m
     notes: list[str] = []
     if v.hibernated_warm_pools:
-        pools = escape_clip(m.list_separator.join(v.hibernated_warm_pools), 800)
+        pools = escape_clip(m.list_separator.join(v.hibernated_warm_pools), TARGET_TEXT)
         # The promise that the stack clears each instance leaving the pool holds only while
         # ClearOnWarmPoolExit is on.
         template = (

@@ -71,8 +71,8 @@ class Request:
             return cls()
         if not clear.retry_of:
             return cls(clear.clear_id, clear.group, clear.requester, clear.comment)
-        first = repaired or Clear(clear.retry_of, clear.group, "", "", "", "", "", "")
-        return cls(clear.clear_id, clear.group, first.requester, first.comment, clear.requester)
+        asked, why = (repaired.requester, repaired.comment) if repaired is not None else ("", "")
+        return cls(clear.clear_id, clear.group, asked, why, retried_by=clear.requester)
 
     @property
     def recorded(self) -> bool:
