@@ -6,9 +6,14 @@ without the system's tz database, as on Lambda) and DOCS_URL."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
+import sys
+import sysconfig
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +27,7 @@ from tests.notifier.builders import REQUESTED
 from tests.notifier.snapshots import control_sequences, plain
 from tests.notifier.test_render import ASKED, CASES, rendered, style
 
+ROOT = Path(__file__).resolve().parents[2]
 SUMMER = dt.datetime(2026, 7, 2, 9, 15, 3, tzinfo=dt.UTC)
 
 
@@ -129,3 +135,45 @@ def test_links_to_the_docs_lead_to_docs_url(language: Language) -> None:
 def test_the_default_docs_url_is_the_repository_the_template_names() -> None:
     assert environment()["DOCS_URL"] == REPOSITORY_URL
     assert render(CASES["ok"][0](), style(), ASKED)
+
+
+def test_the_notifier_ships_the_zones_and_only_what_zoneinfo_reads(tmp_path: Path) -> None:
+    # Given tzdata as `sam build` installs it, slimmed by the notifier's Makefile
+    site = Path(sysconfig.get_paths()["purelib"])
+    shutil.copytree(site / "tzdata", tmp_path / "tzdata")
+    for info in site.glob("tzdata-*.dist-info"):
+        shutil.copytree(info, tmp_path / info.name)
+    (tmp_path / "slack_sdk").mkdir()
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-f",
+            str(ROOT / "src/notifier/Makefile"),
+            "slim",
+            f"ARTIFACTS_DIR={tmp_path}",
+        ],
+        check=True,
+        timeout=60,
+    )
+    assert "tzdata==" in (ROOT / "src/notifier/requirements.txt").read_text(encoding="utf-8")
+    assert not (tmp_path / "tzdata/zoneinfo/tzdata.zi").exists()
+    assert not list(tmp_path.glob("tzdata-*.dist-info"))
+    # Then a Python without the system's tz database, seeing only it, finds every zone form
+    code = (
+        "import sys, zoneinfo, datetime as dt\n"
+        f"sys.path[:0] = [{str(tmp_path)!r}]\n"
+        "zoneinfo.reset_tzpath(to=[])\n"
+        "moment = dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.UTC)\n"
+        "for key in ('UTC', 'Asia/Tokyo', 'America/Argentina/Buenos_Aires', 'US/Eastern'):\n"
+        "    print(key, moment.astimezone(zoneinfo.ZoneInfo(key)).tzname())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[:4] == [
+        "UTC UTC",
+        "Asia/Tokyo JST",
+        "America/Argentina/Buenos_Aires -03",
+        "US/Eastern EST",
+    ]
