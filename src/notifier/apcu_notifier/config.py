@@ -3,6 +3,7 @@ contract"): the settings both functions share, and what only the notifier reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.zoneinfo import get_zonefile_instance
 
 from apcu_clear.settings import ConfigError, Settings, choice, required
 
@@ -41,7 +44,7 @@ class Config:
     # Automatic retry rounds of a clear's stale InService instances (RetryMissed).
     retry_rounds: int
     # The zone a message's times are written in, with the zone shown (MessageTimeZone).
-    time_zone: ZoneInfo
+    time_zone: dt.tzinfo
     # Where a message's links to the docs lead: the repository's web address (DocsUrl), so
     # that a fork points its messages at its own copy.
     docs_url: str
@@ -72,18 +75,24 @@ class Config:
         )
 
 
-def _time_zone(name: str) -> ZoneInfo:
-    """An IANA zone name ("UTC", "Asia/Tokyo"). zoneinfo reads the system's tz database, else
-    the tzdata package the notifier ships (src/notifier/requirements.txt): Lambda's python3.13
-    runtime is built on the Amazon Linux 2023 minimal image, which may have none."""
+def _time_zone(name: str) -> dt.tzinfo:
+    """An IANA zone name ("UTC", "Asia/Tokyo"), from the system's tz database, else from the
+    copy python-dateutil carries (the SDK layer has it, botocore needs it): Lambda's python3.13
+    runtime is built on the Amazon Linux 2023 minimal image, which may have no database."""
+    zone: dt.tzinfo | None = None
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a folder of the database ("America"), which the tzdata package opens as a file.
+        zone = ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        zone = get_zonefile_instance().get(name)
+    except (ValueError, OSError):
+        # OSError: a folder of the database ("America"); ValueError: not a key ("../etc").
+        pass
+    if zone is None:
         raise ConfigError(
             f"MESSAGE_TIME_ZONE must be an IANA time zone name such as UTC or Asia/Tokyo, "
             f"got {name[:60]!r}"
-        ) from None
+        )
+    return zone
 
 
 def _docs_url(url: str) -> str:
