@@ -54,16 +54,12 @@ def accepted(body: Mapping[str, Any]) -> list[str]:
 
 
 def retried(body: Mapping[str, Any]) -> list[str]:
-    """The 202 of a retry: the commands sent, and the instances retried and skipped."""
+    """The 202 of a retry: the retry's own id, and the instances retried and skipped."""
     retried_ids = list(body.get("retried") or [])
     skipped = list(body.get("skipped") or [])
     lines = [
-        f"sent: retry of {body.get('retryOf')} {WHAT[_action(body)]} on "
+        f"sent: retry {body.get('commandId')} of {body.get('retryOf')} {WHAT[_action(body)]} on "
         f"{len(retried_ids)} instance(s) of group {body.get('group')}",
-    ]
-    lines += [
-        f"  command {c.get('commandId')} ({c.get('instances', '?')} instances)  {c.get('consoleUrl')}"
-        for c in body.get("commands") or []
     ]
     if retried_ids:
         lines.append(f"  retried: {_listed(retried_ids)}")
