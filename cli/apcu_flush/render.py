@@ -58,7 +58,7 @@ def retried(body: Mapping[str, Any]) -> list[str]:
     retried_ids = list(body.get("retried") or [])
     skipped = list(body.get("skipped") or [])
     lines = [
-        f"sent: retry of {body.get('retryOf')} {WHAT[_action(body)]} on "
+        f"sent: retry {body.get('commandId')} of {body.get('retryOf')} {WHAT[_action(body)]} on "
         f"{len(retried_ids)} instance(s) of group {body.get('group')}",
         f"  clear {body.get('commandId')}: apcu-flush status {body.get('commandId')} --wait",
     ]
