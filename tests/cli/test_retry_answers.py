@@ -127,7 +127,7 @@ def test_retry_says_what_it_sent_and_how_to_follow_it(local: Local) -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == [
-        f"sent: retry {RETRY} of {CLEAR} clears APCu on 1 instance(s) of group {GROUP}",
+        f"sent: retry {RETRY} of {CLEAR} clears APCu on 1 instance of group {GROUP}",
         f"  clear {RETRY}: apcu-flush status {RETRY} --wait",
         f"  retried: {STALE}",
         f"  skipped, no longer InService: {GONE}",
