@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
+from botocore import xform_name
 
 from harness import cfn_template
 
@@ -71,9 +72,10 @@ def _calls_on_lambda() -> set[str]:
     methods = set(re.findall(r"\bclient\.([a-z_]+)\(", source)) - {"get_waiter"}
     assert methods, "the script calls Lambda through `client`"
     operations = {"".join(part.title() for part in m.split("_")) for m in methods}
-    client = botocore.session.get_session().create_client("lambda", region_name=REGION)
+    waiters = botocore.session.get_session().get_waiter_model("lambda")
+    by_method = {xform_name(name): name for name in waiters.waiter_names}
     for waiter in re.findall(r"\bclient\.get_waiter\(\s*\"(\w+)\"", source):
-        operations.add(client.get_waiter(waiter).config.operation)
+        operations.add(waiters.get_waiter(by_method[waiter]).operation)
     return {f"lambda:{operation}" for operation in operations}
 
 
