@@ -1,12 +1,7 @@
-"""Every sentence the notifier posts, one catalogue per language (CATALOGUE): en.py, whose
-Messages declares what every catalogue says, and ja.py. Templates use str.format; render fills
-them with values already escaped for Slack and counts already written out (`Count`). Each is
-written as a reader of that language would write it, not translated word for word.
-
-Links to the docs are written against the public repository (REPOSITORY_URL, the template's
-SourceCodeUrl), where tests check that each reaches a heading; a message points them at the
-stack's DOCS_URL (`docs_links`).
-"""
+"""Every sentence the notifier posts, one catalogue per language: en.py (whose Messages declares
+every entry) and ja.py, each written as a reader of that language would write it. Links to the
+docs name the public repository (REPOSITORY_URL, the template's SourceCodeUrl), where tests check
+each reaches a heading; a message leads them to the stack's DOCS_URL (`docs_links`)."""
 
 from __future__ import annotations
 

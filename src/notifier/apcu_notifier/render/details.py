@@ -71,7 +71,7 @@ def _problems(c: Context, problems: Sequence[Problem], total: int) -> list[str]:
         if reason:
             hint = m.opcache_reasons.get(reason) or escape_clip(reason, REASON_TEXT)
         # One way of failing: the title's count is the group's.
-        head = _said(m, words, hint, len(members) if len(groups) > 1 else 0)
+        head = _how_ended(m, words, hint, len(members) if len(groups) > 1 else 0)
         if not texts:
             head = c.say(m.problems_title, count=f"{total:,}") + "\n" + head
         excerpts = [p for p in members if p.excerpt][:EXCERPTS_PER_GROUP]
@@ -88,7 +88,7 @@ def _problems(c: Context, problems: Sequence[Problem], total: int) -> list[str]:
     return texts
 
 
-def _said(m: Messages, words: str, hint: str, count: int = 0) -> str:
+def _how_ended(m: Messages, words: str, hint: str, count: int = 0) -> str:
     """SSM's words, bold; then how many said them, when `count`, and what to check first."""
     text = f"*{escape_clip(words, SAID_TEXT)}*"
     if count:
@@ -125,5 +125,5 @@ def _history(m: Messages, history: ClearHistory) -> str:
             last_words[words[-1]] = None
     title = m.history_title.format(instances=m.instances(len(history.instances)))
     text = pack(title, lines, m.more, "\n", len(history.instances))
-    hints = [_said(m, w, m.said_hints[w]) for w in last_words if w in m.said_hints]
+    hints = [_how_ended(m, w, m.said_hints[w]) for w in last_words if w in m.said_hints]
     return "\n".join([text, *hints])

@@ -89,16 +89,12 @@ def group_not_found(c: Context) -> Said:
 def stopped(c: Context) -> Said:
     v, m = c.v, c.m
     names = escape_clip(m.list_separator.join(a.name for a in v.stopped_by), TARGET_TEXT)
-    if any(a.state == UNREAD for a in v.stopped_by):
-        title, summary, finish = (
-            m.title_stopped_unread,
-            m.summary_stopped_unread,
-            m.finish_stopped_unread,
-        )
-    else:
-        title, summary, finish = m.title_stopped, m.summary_stopped, m.finish_stopped
-    said = c.say(summary, alarms=f"*{names}*", who=c.who(v.stale_count))
-    return Said(c.say(title), (said, *c.others_removed()), finish)
+    unread = any(a.state == UNREAD for a in v.stopped_by)
+    title = m.title_stopped_unread if unread else m.title_stopped
+    summary = m.summary_stopped_unread if unread else m.summary_stopped
+    finish = m.finish_stopped_unread if unread else m.finish_stopped
+    sentence = c.say(summary, alarms=f"*{names}*", who=c.who(v.stale_count))
+    return Said(c.say(title), (sentence, *c.others_removed()), finish)
 
 
 def cancelled(c: Context) -> Said:

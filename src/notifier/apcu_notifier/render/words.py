@@ -91,14 +91,11 @@ class Context:
         self.m: Messages = CATALOGUE[style.language]
         self.target = _target(verdict, request, self.m)
         cleared = verdict.cleared
-        removing = (
-            self.m.removing.format(entries=self.m.entries(cleared.entries)) if cleared else ""
-        )
-        self.words = {
-            **asdict(job(self.m, verdict.action)),
-            "target": self.target,
-            "removing": removing,
-        }
+        # The entries removed, in words; "" when the action cleared no APCu.
+        self.entries = self.m.entries(cleared.entries) if cleared else ""
+        removing = self.m.removing.format(entries=self.entries) if cleared else ""
+        job_words = asdict(job(self.m, verdict.action))
+        self.words = {**job_words, "target": self.target, "removing": removing}
 
     def say(self, template: str, **values: str) -> str:
         """`template` filled with `values` and what any sentence may name: the job's words
@@ -120,8 +117,7 @@ class Context:
         return self.m.how_button.format(cli=cli) if self.button else cli
 
     def others_removed(self) -> list[str]:
-        c = self.v.cleared
-        return [self.m.others_removed.format(entries=self.m.entries(c.entries))] if c else []
+        return [self.m.others_removed.format(entries=self.entries)] if self.entries else []
 
     def caveats(self) -> list[str]:
         """What OPcache's reset left alone where the detail names it: preloaded scripts, the
