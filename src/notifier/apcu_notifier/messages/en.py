@@ -240,7 +240,7 @@ class Messages:
         "preload": "preloaded scripts",
         "file_cache": "file cache",
     }
-    history_title = "*{instances} needed another attempt*"
+    history_title = "*{instances} not cleared by the first attempt*"
     history_cleared = "{said}, then cleared on attempt {attempt}"
     history_still = "{said}; still stale after {attempts}"
     history_left_out = "{said}; not retried: {why}"

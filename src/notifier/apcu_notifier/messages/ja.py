@@ -252,7 +252,7 @@ class Japanese(Messages):
         "preload": "プリロード",
         "file_cache": "ファイルキャッシュ",
     }
-    history_title = "*再実行が必要だったインスタンス（{instances}）*"
+    history_title = "*最初の試行でクリアされなかったインスタンス（{instances}）*"
     history_cleared = "{said}、{attempt} 回目の試行でクリア"
     history_still = "{said}。{attempts}試しても古いキャッシュのままです"
     history_left_out = "{said}。再実行していません（{why}）"
