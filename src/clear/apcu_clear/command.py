@@ -172,8 +172,7 @@ def _same(command: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
 
 
 def _sent(command: Mapping[str, Any]) -> Sent:
-    requested = command.get("RequestedDateTime") or dt.datetime.now(dt.UTC)
-    return Sent(command["CommandId"], requested, command.get("ExpiresAfter") or requested)
+    return Sent(command["CommandId"], command["RequestedDateTime"], command["ExpiresAfter"])
 
 
 _ASSUMED_ROLE = re.compile(

@@ -25,6 +25,7 @@ Result = Literal["CONTINUE", "ABANDON"]
 CONTINUE: Result = "CONTINUE"
 ABANDON: Result = "ABANDON"
 MARKER_RETENTION = dt.timedelta(days=1)
+_MARKER = "lifecycle#"
 
 
 def complete(
@@ -63,15 +64,11 @@ def mark_cleared(
     db: DynamoDBClient, table: str, instance_id: str, clear_id: str, now: dt.datetime
 ) -> None:
     expires = int((now + MARKER_RETENTION).timestamp())
-    update(db, table, _marker(instance_id), {"clearedBy": clear_id, "ttl": expires})
+    update(db, table, _MARKER + instance_id, {"clearedBy": clear_id, "ttl": expires})
 
 
 def cleared_by(db: DynamoDBClient, table: str, instance_id: str, now: dt.datetime) -> str | None:
     """The clear that cleared the instance under the hook in the last day, or None."""
-    item = read_item(db, table, _marker(instance_id))
+    item = read_item(db, table, _MARKER + instance_id)
     # DynamoDB deletes expired items within days, not at once: the ttl is checked here too.
     return str(item["clearedBy"]) if item.get("ttl", 0) >= now.timestamp() else None
-
-
-def _marker(instance_id: str) -> str:
-    return f"lifecycle#{instance_id}"
