@@ -4,7 +4,6 @@ one of them (docs/design.md, "Configuration contract")."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,8 +44,7 @@ class Settings:
     slack: SlackAppSettings
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
         slack = _slack(env)
         if "ALLOWED_GROUPS" not in env:
             raise ConfigError(
