@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apcu_clear.command import CommandSettings
-from apcu_clear.settings import ConfigError, Settings
-from apcu_clear.slack_app import SlackAppSettings
+from apcu_clear.settings import ConfigError, Settings, SlackAppSettings
 from harness.stack import DOCUMENT, TABLE, environment
 
 

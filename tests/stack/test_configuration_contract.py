@@ -20,8 +20,7 @@ from harness import stack as harness_stack
 from tests.stack.deployed import DeployedStack
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-# What both functions read (src/clear/apcu_clear/settings.py and slack_app.py); AWS_REGION
-# is Lambda's own.
+# What both functions read (src/clear/apcu_clear/settings.py); AWS_REGION is Lambda's own.
 SHARED = {
     "AWS_REGION",
     "COMMANDS_TABLE",
@@ -60,12 +59,10 @@ READS = {
 CONFIG_SOURCES = {
     "DispatcherFunction": [
         "clear/apcu_clear/settings.py",
-        "clear/apcu_clear/slack_app.py",
         "dispatcher/apcu_dispatcher/config.py",
     ],
     "NotifierFunction": [
         "clear/apcu_clear/settings.py",
-        "clear/apcu_clear/slack_app.py",
         "notifier/apcu_notifier/config.py",
     ],
 }

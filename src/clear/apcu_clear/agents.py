@@ -1,11 +1,6 @@
-"""Which instances' SSM agents can take a command now (DescribeInstanceInformation).
-
-The dispatcher's preflight warns about the others; a clear retries only instances whose agent
-pings Online. An id SSM has never registered makes the whole call fail with InvalidInstanceId
-(API reference: "If you specify a node ID that isn't valid ..., you receive an error"), without
-saying which id; the batch is split until the unknown ids stand alone, so that only they are
-said to have no agent and every other id keeps its real state.
-"""
+"""Which instances' SSM agents can take a command now (DescribeInstanceInformation): the
+dispatcher's preflight warns about the others, and a clear retries only instances whose agent
+pings Online."""
 
 from __future__ import annotations
 
@@ -44,24 +39,22 @@ def online(ssm: SSMClient, instance_ids: Sequence[str]) -> frozenset[str]:
 
 
 def _read(ssm: SSMClient, batch: list[str], statuses: dict[str, str]) -> None:
+    # An id SSM has never registered fails the whole call with InvalidInstanceId, without saying
+    # which (API reference); the batch is split until the unknown ids stand alone, so that every
+    # other id keeps its real state.
     try:
         pages = ssm.get_paginator("describe_instance_information").paginate(
             Filters=[{"Key": "InstanceIds", "Values": batch}],
             PaginationConfig={"PageSize": _IDS_PER_CALL},
         )
-        found = {
-            info["InstanceId"]: info.get("PingStatus", "Unknown")
+        statuses.update(
+            (info["InstanceId"], info.get("PingStatus", "Unknown"))
             for page in pages
             for info in page.get("InstanceInformationList", [])
-            if "InstanceId" in info
-        }
+        )
     except ClientError as error:
         if error_code(error) not in _UNKNOWN_ID_ERRORS:
             raise
-        if len(batch) == 1:
-            return  # this very id is unknown to SSM
-        middle = len(batch) // 2
-        _read(ssm, batch[:middle], statuses)
-        _read(ssm, batch[middle:], statuses)
-        return
-    statuses.update(found)
+        if len(batch) > 1:
+            _read(ssm, batch[: len(batch) // 2], statuses)
+            _read(ssm, batch[len(batch) // 2 :], statuses)

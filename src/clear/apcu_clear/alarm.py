@@ -1,10 +1,6 @@
-"""The stop alarm: one CloudWatch alarm, metric or composite, that brakes every command.
-
-Every command the stack sends carries it in SendCommand's AlarmConfiguration. While the alarm
-is in ALARM, SSM runs none of the command's pending invocations, and the command's
-TriggeredAlarms says so (botocore's SSM model). Before sending, the caller reads the alarm
-itself, so that a clear is never started into a database that is already suffering.
-"""
+"""The stop alarm: one CloudWatch alarm, metric or composite, that brakes every command (the
+AlarmConfiguration apcu_clear.command gives it). Before sending, the caller reads the alarm
+itself, so that a clear is never started into a database that is already suffering."""
 
 from __future__ import annotations
 
@@ -12,11 +8,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from apcu_clear.record import iso
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_ssm.type_defs import AlarmConfigurationTypeDef
 
-ALARM = "ALARM"
 # CloudWatch's StateReason may run to 1,023 characters; an answer quotes its start.
 REASON_CHARS = 300
 # DescribeAlarms returns only metric alarms unless told otherwise (CloudWatch API reference),
@@ -42,25 +38,15 @@ class AlarmState:
 
     @property
     def firing(self) -> bool:
-        return self.state == ALARM
+        return self.state == "ALARM"
 
     def to_json(self) -> dict[str, Any]:
-        since = self.since
         return {
             "name": self.name,
             "state": self.state,
             "reason": self.reason[:REASON_CHARS],
-            "since": since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if since else None,
+            "since": iso(self.since) if self.since else None,
         }
-
-
-def alarm_configuration(name: str) -> AlarmConfigurationTypeDef:
-    """SendCommand's AlarmConfiguration for the stop alarm.
-
-    IgnorePollAlarmFailure false: when SSM cannot read the alarm, the command stops instead of
-    running without its brake.
-    """
-    return {"Alarms": [{"Name": name}], "IgnorePollAlarmFailure": False}
 
 
 def read_alarm(cloudwatch: CloudWatchClient, name: str) -> AlarmState:
@@ -70,9 +56,5 @@ def read_alarm(cloudwatch: CloudWatchClient, name: str) -> AlarmState:
     if not found:
         raise AlarmNotFound(name)
     alarm = found[0]
-    return AlarmState(
-        name=name,
-        state=alarm.get("StateValue", "INSUFFICIENT_DATA"),
-        reason=alarm.get("StateReason", ""),
-        since=alarm.get("StateUpdatedTimestamp"),
-    )
+    state = alarm.get("StateValue", "INSUFFICIENT_DATA")
+    return AlarmState(name, state, alarm.get("StateReason", ""), alarm.get("StateUpdatedTimestamp"))

@@ -1,32 +1,15 @@
-"""How both functions call AWS: one client configuration, and what an error means.
-
-botocore's standard retry mode absorbs a short throttle inside one call; what outlasts it is
-the caller's to decide. The dispatcher answers 503 (nothing was done); the clear's steps retry
-with their own durable back-off. Whether a failed call may have done its work matters only for
-SendCommand, which has no idempotency token (apcu_clear.command).
-"""
+"""What an AWS error means to the caller. botocore's standard retry mode absorbs a short throttle
+inside one call; what outlasts it the dispatcher answers with 503 (nothing was done) and the
+clear's steps retry with their own durable back-off."""
 
 from __future__ import annotations
 
-from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
-)
-
-# SSM, Auto Scaling, DynamoDB, CloudWatch and Lambda answer in well under a second; a read that
-# takes 5 s is a stall worth one more attempt, not a wait.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5
-)
-
-# SendCommand has no idempotency token: botocore must not send it again after a 5xx or a lost
-# answer, so its client makes one attempt, and apcu_clear.command decides what is tried again.
-SEND_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=5
 )
 
 # The codes AWS uses for "rejected, try later" (botocore's standard retry mode knows them too).
@@ -67,7 +50,8 @@ def never_arrived(error: BaseException) -> bool:
 
 def may_have_run(error: BaseException) -> bool:
     """AWS may have run the request although the caller got no answer: a 5xx, or a request
-    sent whole whose answer never came."""
+    sent whole whose answer never came. Only SendCommand, which has no idempotency token, and
+    a claim's conditional write ask (apcu_clear.command, apcu_clear.claim)."""
     return (not is_throttling(error) and http_status(error) >= 500) or isinstance(
         error, ReadTimeoutError | ConnectionClosedError
     )

@@ -8,8 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import boto3
-
-from apcu_clear.aws import CLIENT_CONFIG, SEND_CONFIG
+from botocore.config import Config
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -19,6 +18,15 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ssm import SSMClient
+
+# SSM, Auto Scaling, DynamoDB, CloudWatch and Lambda answer in well under a second; a read that
+# takes 5 s is a stall worth one more attempt, not a wait.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5
+)
+# SendCommand has no idempotency token: botocore must not send it again after a 5xx or a lost
+# answer, so its client makes one attempt, and apcu_clear.command decides what is tried again.
+SEND_CONFIG = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 @dataclass
@@ -35,7 +43,6 @@ class Clients:
 
     @cached_property
     def ssm_send(self) -> SSMClient:
-        """SendCommand only: one attempt per call (apcu_clear.aws.SEND_CONFIG)."""
         return self.session.client("ssm", config=SEND_CONFIG)
 
     @cached_property

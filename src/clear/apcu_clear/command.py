@@ -1,13 +1,6 @@
-"""The command the fleet runs, and how it is sent.
-
-There is no `commands` parameter and no AWS-RunShellScript: the script is fixed in the stack's
-SSM document (template.yaml, FlushDocument), and a request only chooses the action and the
-prefix, both checked again by the document's allowedPattern.
-
-SendCommand has no idempotency token. A call that fails after AWS may have run it (a 5xx, a
-lost answer) is never sent again blindly: the command is looked for first, by its document,
-its comment and its targets, among those requested since the sender began (find_sent).
-"""
+"""The command the fleet runs, and how it is sent. The script is fixed in the stack's SSM
+document (template.yaml, FlushDocument): a request only chooses the action and the prefix, both
+checked again by the document's allowedPattern."""
 
 from __future__ import annotations
 
@@ -19,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from apcu_clear.alarm import alarm_configuration
-from apcu_clear.aws import may_have_run
+from apcu_clear.aws import error_code, may_have_run
+from apcu_clear.record import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -33,8 +26,8 @@ MAX_COMMENT = 100
 MAX_INSTANCE_IDS = 50
 # The final statuses SSM notifies: the notifier needs no other.
 FINAL_STATUSES = ("Success", "TimedOut", "Cancelled", "Failed")
-# ListCommands pages hold at most 50 commands; a lookup reads at most this many pages.
-_LOOKUP_PAGES = 10
+# A lookup reads at most this many commands (ten of ListCommands' pages of 50).
+_LOOKUP_COMMANDS = 500
 # The actions the document's `action` parameter allows, and the caches each touches.
 CACHES = {"clear-apcu": ("apcu",), "reset-opcache": ("opcache",), "clear-all": ("apcu", "opcache")}
 DEFAULT_ACTION = "clear-apcu"
@@ -124,15 +117,21 @@ def build(
         params["ServiceRoleArn"] = notify.role_arn
     if settings.stop_alarm_name:
         # The brake: while this alarm is in ALARM, SSM starts none of the pending invocations.
-        params["AlarmConfiguration"] = alarm_configuration(settings.stop_alarm_name)
+        # IgnorePollAlarmFailure false: when SSM cannot read the alarm, the command stops
+        # instead of running without its brake.
+        params["AlarmConfiguration"] = {
+            "Alarms": [{"Name": settings.stop_alarm_name}],
+            "IgnorePollAlarmFailure": False,
+        }
     return params
 
 
 def send(
     ssm_send: SSMClient, ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
 ) -> Sent:
-    """Send once. A throttled or unconnected attempt raises as it came (nothing ran); one that
-    may have run is looked for, and raises OutcomeUnknown when it is not found."""
+    """Send once. A throttled or unconnected attempt raises as it came (nothing ran). SendCommand
+    has no idempotency token: one that may have run is looked for, never sent again blindly,
+    and raises OutcomeUnknown when it is not found."""
     try:
         command = ssm_send.send_command(**params)["Command"]
     except Exception as error:
@@ -148,26 +147,19 @@ def send(
 def find_sent(
     ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
 ) -> Sent | None:
-    """The command these parameters already sent, requested since `since`, if SSM lists it.
-
-    ListCommands is eventually consistent: a command sent a moment ago may not be listed yet,
-    so callers look again after a pause before they conclude it was never sent."""
+    """The command these parameters (document, comment, targets) already sent, requested since
+    `since`, if SSM lists it. ListCommands is eventually consistent: a command sent a moment ago
+    may not be listed yet, so callers look again after a pause before they conclude it was
+    never sent."""
     filters: Any = [
         {"key": "DocumentName", "value": params["DocumentName"]},
-        {"key": "InvokedAfter", "value": since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")},
+        {"key": "InvokedAfter", "value": iso(since)},
     ]
-    token = ""
-    for _ in range(_LOOKUP_PAGES):
-        page = ssm.list_commands(
-            Filters=filters, MaxResults=50, **({"NextToken": token} if token else {})
-        )
-        for command in page.get("Commands", []):
-            if _same(command, params):
-                return _sent(command)
-        token = page.get("NextToken", "")
-        if not token:
-            break
-    return None
+    pages = ssm.get_paginator("list_commands").paginate(
+        Filters=filters, PaginationConfig={"PageSize": 50, "MaxItems": _LOOKUP_COMMANDS}
+    )
+    listed = (command for page in pages for command in page.get("Commands", []))
+    return next((_sent(command) for command in listed if _same(command, params)), None)
 
 
 def _same(command: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
@@ -180,8 +172,7 @@ def _same(command: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
 
 
 def _sent(command: Mapping[str, Any]) -> Sent:
-    requested = command.get("RequestedDateTime") or dt.datetime.now(dt.UTC)
-    return Sent(command["CommandId"], requested, command.get("ExpiresAfter") or requested)
+    return Sent(command["CommandId"], command["RequestedDateTime"], command["ExpiresAfter"])
 
 
 _ASSUMED_ROLE = re.compile(
@@ -254,9 +245,9 @@ def live(ssm: SSMClient, command_id: str) -> Live:
     try:
         commands = ssm.list_commands(CommandId=command_id).get("Commands", [])
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "InvalidCommandId":
+        if error_code(error) != "InvalidCommandId":
             raise
-        commands = []
+        return GONE
     if not commands:
         return GONE
     c = commands[0]

@@ -1,19 +1,21 @@
-"""Refusals: a request that was not sent to the fleet, for a reason the caller can act on.
-
-Each kind says what happened, not how a transport answers it; the dispatcher's edge maps each
-kind to its HTTP status in one place (apcu_dispatcher.api). `rule` is the stable name a caller
-or a test matches on, `field` the part of the request it is about, `details` further members
-of the answer (the command that holds the group, the alarm's state).
-"""
+"""Refusals: a request that was not sent to the fleet, for a reason the caller can act on. Each
+kind says what happened; the dispatcher's edge maps it to an HTTP status (apcu_dispatcher.api)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+CLEAR_IN_PROGRESS = "clear-in-progress"
+NOTHING_TO_RETRY = "nothing-to-retry"
+AWS_THROTTLED = "aws-throttled"
+AWS_UNAVAILABLE = "aws-unavailable"
+
 
 class Refusal(Exception):
-    """Nothing was sent; `message` says why and what to do."""
+    """Nothing was sent; `message` says why and what to do, `rule` is the stable name a caller
+    or a test matches on, `field` the part of the request it is about, `details` further
+    members of the answer (the command that holds the group, the alarm's state)."""
 
     def __init__(
         self,
@@ -47,16 +49,9 @@ class NotFound(Refusal):
 
 
 class Conflict(Refusal):
-    """The request is valid but cannot run now: a clear holds the group, the stop alarm
-    fires, nothing is left to retry."""
+    """Valid, but it cannot run now: a clear holds the group, the stop alarm fires, nothing is
+    left to retry."""
 
 
 class Unavailable(Refusal):
-    """AWS could not answer in time (throttled, or too many commands to look through); nothing
-    was done and the same request may be sent again."""
-
-
-CLEAR_IN_PROGRESS = "clear-in-progress"
-NOTHING_TO_RETRY = "nothing-to-retry"
-AWS_THROTTLED = "aws-throttled"
-AWS_UNAVAILABLE = "aws-unavailable"
+    """AWS could not answer in time; nothing was done and the same request may be sent again."""

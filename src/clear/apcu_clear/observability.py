@@ -1,12 +1,5 @@
 """Logger, Metrics and the tracing decorator, one of each per function (POWERTOOLS_SERVICE_NAME
-names it).
-
-Powertools' Tracer imports the X-Ray SDK and patches botocore when it is built, even when it
-then finds tracing disabled. It is built only where it will trace: inside Lambda, with the
-stack's Tracing parameter Active (which sets POWERTOOLS_TRACE_DISABLED to false). Only botocore
-is patched: by default the Tracer patches HTTP clients too, and X-Ray would then record every
-Slack URL it posts to, the webhook secret among them.
-"""
+names it)."""
 
 from __future__ import annotations
 
@@ -31,20 +24,19 @@ def count(name: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def tracing_enabled() -> bool:
-    """True where Powertools' Tracer would record: the same rules, read without building it."""
+def trace_handler(handler: Handler) -> Handler:
+    """The handler traced where Powertools' Tracer would record: inside Lambda, with the stack's
+    Tracing Active (POWERTOOLS_TRACE_DISABLED false). The Tracer imports the X-Ray SDK and
+    patches botocore when it is built, even with tracing disabled, so it is built only then."""
     disabled = resolve_truthy_env_var_choice(
         env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
     )
     # Outside Lambda, and under `sam local`, there is no X-Ray daemon to send to.
-    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
-    return in_lambda and not disabled
-
-
-def trace_handler(handler: Handler) -> Handler:
-    if not tracing_enabled():
+    if disabled or not os.environ.get("LAMBDA_TASK_ROOT") or os.environ.get("AWS_SAM_LOCAL"):
         return handler
     from aws_lambda_powertools.tracing import Tracer
 
+    # Only botocore: by default the Tracer patches HTTP clients too, and X-Ray would then record
+    # every Slack URL the notifier posts to, the webhook secret among them.
     tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
     return cast(Handler, tracer.capture_lambda_handler(handler))

@@ -1,34 +1,29 @@
-"""The clear's record: one item in the commands table per clear, keyed by the clear's id (its
+"""The clear's record: one item per clear in the commands table, keyed by the clear's id (its
 first command's id; for a retry asked on demand, the id the dispatcher gave it).
 
     commandId (key)  group  action  prefix ("" = whole cache)  requester  comment
     origin (api | console | slack | warm-pool | retry)  requestedAt  expiresAt  claimKey  ttl
-    retryOf, targets      a retry asked on demand: the clear it repairs, the instances to re-send to
-    lifecycle             a warm-pool clear under the launch hook: hookName, token, instanceId
-    slackMessage          app mode: the message the clear lives in (channel, ts)
-    callbackId            the clear's callback for its first command (written by the clear)
-    notified              the final status SSM's notification brought (written by the relay)
-    state                 running | judged | failed;  commands: those its rounds sent, in order
-    verdict               once judged: what GET /flush/{commandId} answers
-    judgement             once judged: the verdict as the notifier keeps it (a retry starts from it)
-
-The clear and the relay meet on `callbackId` and `notified`: each writes its half and reads
-the other's in the same UpdateItem, and DynamoDB applies the two one after the other, so
-whichever comes second sees the first (record_callback, note_notification).
-
-Items go through boto3's TypeSerializer and TypeDeserializer: str, int, bool, lists, maps.
+    retryOf, targets    a retry asked on demand: the clear it repairs, the instances to re-send to
+    lifecycle           a warm-pool clear under the launch hook: hookName, token, instanceId
+    slackMessage        app mode: the message the clear lives in (channel, ts)
+    callbackId          the clear's callback for its first command (written by the clear)
+    notified            the final status SSM's notification brought (written by the relay)
+    state               running | judged | failed;  commands: those its rounds sent, in order
+    verdict, judgement  once judged: what GET /flush/{commandId} answers; what a retry starts from
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+
+from apcu_clear.aws import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,6 +37,11 @@ RETENTION = dt.timedelta(days=30)
 # A retry re-sends to at most this many instances (some 22 bytes each, far below DynamoDB's
 # 400 KB an item); a fleet that misses more at once needs a new clear, not a retry.
 MAX_TARGETS = 1000
+# The fields kept as text, and the attributes that hold them: a Clear's, a Stored's, a hold's.
+_TEXT = {f: f for f in ("group", "action", "prefix", "requester", "comment", "origin")}
+_TEXT |= {"requested_at": "requestedAt", "expires_at": "expiresAt", "claim_key": "claimKey"}
+_STORED = {f: f for f in ("state", "notified", "failure")} | {"callback_id": "callbackId"}
+_HOLD = {"hook_name": "hookName", "token": "token", "instance_id": "instanceId"}
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -63,13 +63,6 @@ class LifecycleHold:
     hook_name: str
     token: str
     instance_id: str
-
-    def attribute(self) -> dict[str, str]:
-        return {"hookName": self.hook_name, "token": self.token, "instanceId": self.instance_id}
-
-    @classmethod
-    def from_attribute(cls, value: Mapping[str, Any]) -> LifecycleHold:
-        return cls(str(value["hookName"]), str(value["token"]), str(value["instanceId"]))
 
 
 @dataclass(frozen=True)
@@ -103,46 +96,27 @@ class Clear:
     message: SlackMessage | None = None
 
     def attributes(self) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "group": self.group,
-            "action": self.action,
-            "prefix": self.prefix,
-            "requester": self.requester,
-            "comment": self.comment,
-            "origin": self.origin,
-            "requestedAt": self.requested_at,
-            "expiresAt": self.expires_at,
-            "claimKey": self.claim_key,
-            "ttl": int((parse_iso(self.requested_at) + RETENTION).timestamp()),
-        }
+        values: dict[str, Any] = {name: getattr(self, f) for f, name in _TEXT.items()}
+        values["ttl"] = int((parse_iso(self.requested_at) + RETENTION).timestamp())
         if self.retry_of:
             values["retryOf"] = self.retry_of
             values["targets"] = list(self.targets[:MAX_TARGETS])
         if self.hold is not None:
-            values["lifecycle"] = self.hold.attribute()
+            values["lifecycle"] = {name: getattr(self.hold, f) for f, name in _HOLD.items()}
         if self.message is not None:
             values["slackMessage"] = asdict(self.message)
         return values
 
     @classmethod
     def from_item(cls, clear_id: str, item: Mapping[str, Any]) -> Clear:
-        hold = item.get("lifecycle")
-        message = item.get("slackMessage")
+        hold, message = item.get("lifecycle"), item.get("slackMessage")
         return cls(
-            clear_id=clear_id,
-            group=str(item.get("group", "")),
-            action=str(item.get("action", "")),
-            prefix=str(item.get("prefix", "")),
-            requester=str(item.get("requester", "")),
-            comment=str(item.get("comment", "")),
-            origin=str(item.get("origin", "")),
-            requested_at=str(item.get("requestedAt", "")),
-            expires_at=str(item.get("expiresAt", "")),
-            claim_key=str(item.get("claimKey", "")),
+            clear_id,
+            **{f: str(item.get(name, "")) for f, name in _TEXT.items()},
             retry_of=str(item.get("retryOf", "")),
-            targets=tuple(str(i) for i in item.get("targets", [])),
-            hold=LifecycleHold.from_attribute(hold) if isinstance(hold, dict) else None,
-            message=SlackMessage(**message) if isinstance(message, dict) else None,
+            targets=tuple(item.get("targets", ())),
+            hold=LifecycleHold(**{f: hold[name] for f, name in _HOLD.items()}) if hold else None,
+            message=SlackMessage(**message) if message else None,
         )
 
 
@@ -153,41 +127,44 @@ class Stored:
 
     clear_id: str
     clear: Clear | None
-    state: str = ""
-    notified: str = ""
-    callback_id: str = ""
-    commands: tuple[str, ...] = ()
-    verdict: dict[str, Any] = field(default_factory=dict)
-    judgement: dict[str, Any] = field(default_factory=dict)
-    failure: str = ""
-    message: SlackMessage | None = None
+    state: str
+    notified: str
+    callback_id: str
+    commands: tuple[str, ...]
+    verdict: dict[str, Any]
+    judgement: dict[str, Any]
+    failure: str
+    message: SlackMessage | None
 
     @classmethod
     def from_item(cls, clear_id: str, item: Mapping[str, Any]) -> Stored:
+        clear = Clear.from_item(clear_id, item)
         return cls(
             clear_id=clear_id,
             # The dispatcher writes requestedAt with the rest; the relay never does.
-            clear=Clear.from_item(clear_id, item) if item.get("requestedAt") else None,
-            state=str(item.get("state", "")),
-            notified=str(item.get("notified", "")),
-            callback_id=str(item.get("callbackId", "")),
-            commands=tuple(str(c) for c in item.get("commands", [])),
+            clear=clear if item.get("requestedAt") else None,
+            **{f: str(item.get(name, "")) for f, name in _STORED.items()},
+            commands=tuple(item.get("commands", ())),
             verdict=dict(item.get("verdict") or {}),
             judgement=dict(item.get("judgement") or {}),
-            failure=str(item.get("failure", "")),
-            message=Clear.from_item(clear_id, item).message,
+            message=clear.message,
         )
 
 
 def create(db: DynamoDBClient, table: str, clear: Clear) -> None:
     """Write what the dispatcher knows, leaving alone what the relay may have written first.
     Written again (its first answer lost), it leaves the state the clear may have reached."""
-    _set(db, table, clear.clear_id, clear.attributes(), defaults={"state": RUNNING})
+    update(db, table, clear.clear_id, clear.attributes(), defaults={"state": RUNNING})
 
 
 def read(db: DynamoDBClient, table: str, clear_id: str) -> Stored | None:
-    item = db.get_item(TableName=table, Key=_key(clear_id), ConsistentRead=True).get("Item")
-    return Stored.from_item(clear_id, _plain(item)) if item else None
+    item = read_item(db, table, clear_id)
+    return Stored.from_item(clear_id, item) if item else None
+
+
+# The clear and the relay meet on `callbackId` and `notified`: each writes its half and reads the
+# other's in one UpdateItem, and DynamoDB applies the two one after the other, so whichever
+# comes second sees the first.
 
 
 def record_callback(
@@ -195,7 +172,7 @@ def record_callback(
 ) -> str:
     """The clear waits on `callback_id`; returns the final status SSM's notification already
     brought ("" when none came yet, and the relay will complete the callback)."""
-    item = _set(db, table, clear_id, {"callbackId": callback_id}, defaults=_expiry(now))
+    item = update(db, table, clear_id, {"callbackId": callback_id}, defaults=_expiry(now))
     return str(item.get("notified", ""))
 
 
@@ -204,28 +181,29 @@ def note_notification(
 ) -> str:
     """The relay's half: SSM says the command ended with `status`; returns the callback the
     clear waits on ("" when the clear has not recorded one yet, and will see this status)."""
-    item = _set(db, table, command_id, {"notified": status}, defaults=_expiry(now))
+    item = update(db, table, command_id, {"notified": status}, defaults=_expiry(now))
     return str(item.get("callbackId", ""))
 
 
 def record_message(db: DynamoDBClient, table: str, clear_id: str, message: SlackMessage) -> None:
-    _set(db, table, clear_id, {"slackMessage": asdict(message)})
+    update(db, table, clear_id, {"slackMessage": asdict(message)})
 
 
 def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Sequence[str]) -> None:
     """A round's commands after the earlier rounds'; a step run again records its round once."""
-    values = {":none": [], ":new": list(commands), ":first": commands[0]}
     try:
         db.update_item(
             TableName=table,
-            Key=_key(clear_id),
+            Key=item_key(clear_id),
             UpdateExpression="SET #c = list_append(if_not_exists(#c, :none), :new)",
             ConditionExpression="attribute_not_exists(#c) OR NOT contains(#c, :first)",
             ExpressionAttributeNames={"#c": "commands"},
-            ExpressionAttributeValues=_values(values),
+            ExpressionAttributeValues=serialized(
+                {":none": [], ":new": list(commands), ":first": commands[0]}
+            ),
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if error_code(error) != "ConditionalCheckFailedException":
             raise
 
 
@@ -238,12 +216,12 @@ def record_verdict(
 ) -> None:
     """`verdict`: what the status route answers; `judgement`: what a retry on demand starts from."""
     values = {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)}
-    _set(db, table, clear_id, values)
+    update(db, table, clear_id, values)
 
 
 def record_failure(db: DynamoDBClient, table: str, clear_id: str, failure: str) -> None:
     """The clear's execution failed before its verdict: callers waiting on it stop waiting."""
-    _set(db, table, clear_id, {"state": FAILED, "failure": failure[:500]})
+    update(db, table, clear_id, {"state": FAILED, "failure": failure[:500]})
 
 
 def _expiry(now: dt.datetime) -> dict[str, int]:
@@ -251,7 +229,11 @@ def _expiry(now: dt.datetime) -> dict[str, int]:
     return {"ttl": int((now + RETENTION).timestamp())}
 
 
-def _set(
+# The table's items, for the record, the claims (apcu_clear.claim) and the launch markers
+# (apcu_clear.lifecycle): str, int, bool, lists and maps through boto3's TypeSerializer.
+
+
+def update(
     db: DynamoDBClient,
     table: str,
     key: str,
@@ -260,41 +242,37 @@ def _set(
 ) -> dict[str, Any]:
     """SET `values`, and `defaults` where the item has none yet; return the whole item."""
     pairs = [*values.items(), *(defaults or {}).items()]
-    names = {f"#a{i}": name for i, (name, _) in enumerate(pairs)}
-    bound = {f":v{i}": value for i, (_, value) in enumerate(pairs)}
     sets = [
         f"#a{i} = :v{i}" if i < len(values) else f"#a{i} = if_not_exists(#a{i}, :v{i})"
         for i in range(len(pairs))
     ]
     answer = db.update_item(
         TableName=table,
-        Key=_key(key),
+        Key=item_key(key),
         UpdateExpression="SET " + ", ".join(sets),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=_values(bound),
+        ExpressionAttributeNames={f"#a{i}": name for i, (name, _) in enumerate(pairs)},
+        ExpressionAttributeValues=serialized({f":v{i}": v for i, (_, v) in enumerate(pairs)}),
         ReturnValues="ALL_NEW",
     )
-    return _plain(answer.get("Attributes", {}))
+    return plain(answer.get("Attributes", {}))
 
 
-def _key(key: str) -> Any:
+def read_item(db: DynamoDBClient, table: str, key: str) -> dict[str, Any]:
+    """The item as plain Python, {} when there is none."""
+    return plain(
+        db.get_item(TableName=table, Key=item_key(key), ConsistentRead=True).get("Item", {})
+    )
+
+
+def item_key(key: str) -> Any:
     return {KEY: _serializer.serialize(key)}
 
 
-def _values(values: Mapping[str, Any]) -> Any:
+def serialized(values: Mapping[str, Any]) -> Any:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
 
-def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+def plain(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item as plain Python: DynamoDB's numbers come back as Decimal, made int here."""
-    return {name: _ints(_deserializer.deserialize(value)) for name, value in item.items()}
-
-
-def _ints(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_ints(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value)
-    return value
+    values = {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return dict(json.loads(json.dumps(values, default=int)))

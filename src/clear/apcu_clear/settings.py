@@ -1,28 +1,38 @@
-"""The settings both functions read from their environment when the container starts: where
-clears are recorded, what a command carries, which groups the stack serves, how Slack is
-reached. A missing or unusable variable fails the start, loudly and once, with its name.
-The template sets every one of them (docs/design.md, "Configuration contract")."""
+"""The settings both functions read from their environment when the container starts. A missing
+or unusable variable fails the start, loudly and once, with its name; the template sets every
+one of them (docs/design.md, "Configuration contract")."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from apcu_clear.command import CommandSettings
-from apcu_clear.slack_app import SlackAppConfigError, SlackAppSettings
 
-MAX_CONCURRENCY_PATTERN = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
-DELIVERY_TIMEOUT_RANGE = (30, 2_592_000)
-EXECUTION_TIMEOUT_RANGE = (1, 172_800)
+SLACK_MODES = ("webhook", "app")
 MAX_ALARM_NAME = 255
-_DOCUMENT_NAME = r"^[a-zA-Z0-9_\-.]{3,128}$"
 _TABLE_NAME = r"^[a-zA-Z0-9_.-]{3,255}$"
+_DOCUMENT_NAME = r"^[a-zA-Z0-9_\-.]{3,128}$"
+_CONCURRENCY = r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$"
 
 
 class ConfigError(ValueError):
     """A setting is missing or unusable: the function cannot serve anything."""
+
+
+@dataclass(frozen=True)
+class SlackAppSettings:
+    mode: str
+    # App mode's secret: the bot token, the signing secret and the channel.
+    secret_arn: str
+    # The Web API's base URL, ending in "/": slack_sdk joins the method name to it as is.
+    api_url: str
+
+    @property
+    def is_app(self) -> bool:
+        return self.mode == "app"
 
 
 @dataclass(frozen=True)
@@ -34,12 +44,8 @@ class Settings:
     slack: SlackAppSettings
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        try:
-            slack = SlackAppSettings.from_env(env)
-        except SlackAppConfigError as error:
-            raise ConfigError(str(error)) from None
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        slack = _slack(env)
         if "ALLOWED_GROUPS" not in env:
             raise ConfigError(
                 "ALLOWED_GROUPS is not set (comma-separated group names; empty allows none)"
@@ -52,17 +58,10 @@ class Settings:
             ),
             commands=CommandSettings(
                 document_name=_document_name(env),
-                delivery_timeout_seconds=whole(
-                    env, "DELIVERY_TIMEOUT_SECONDS", DELIVERY_TIMEOUT_RANGE
-                ),
-                execution_timeout_seconds=whole(
-                    env, "EXECUTION_TIMEOUT_SECONDS", EXECUTION_TIMEOUT_RANGE
-                ),
+                delivery_timeout_seconds=whole(env, "DELIVERY_TIMEOUT_SECONDS", (30, 2_592_000)),
+                execution_timeout_seconds=whole(env, "EXECUTION_TIMEOUT_SECONDS", (1, 172_800)),
                 max_concurrency=matching(
-                    env,
-                    "MAX_CONCURRENCY",
-                    MAX_CONCURRENCY_PATTERN,
-                    "a count (10) or a percentage (50%)",
+                    env, "MAX_CONCURRENCY", _CONCURRENCY, "a count (10) or a percentage (50%)"
                 ),
                 stop_alarm_name=_stop_alarm(env),
             ),
@@ -120,3 +119,20 @@ def _stop_alarm(env: Mapping[str, str]) -> str:
             f"printable characters, got {name[:40]!r}"
         )
     return name
+
+
+def _slack(env: Mapping[str, str]) -> SlackAppSettings:
+    mode = env.get("SLACK_MODE", "").strip().lower() or "webhook"
+    if mode not in SLACK_MODES:
+        raise ConfigError(f"SLACK_MODE is {mode!r}; expected {' or '.join(SLACK_MODES)}.")
+    secret_arn = env.get("SLACK_APP_SECRET_ARN", "").strip()
+    if mode == "app" and not secret_arn:
+        raise ConfigError(
+            "SLACK_MODE is app but SLACK_APP_SECRET_ARN is not set: app mode needs the "
+            "secret holding the bot token, the signing secret and the channel."
+        )
+    api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"SLACK_API_URL must be an http(s) URL with a host, got {api_url!r}.")
+    return SlackAppSettings(mode, secret_arn, api_url if api_url.endswith("/") else api_url + "/")
