@@ -19,7 +19,7 @@ import boto3
 
 from apcu_clear import claim
 from apcu_dispatcher import api
-from apcu_dispatcher.sending import MARGIN
+from apcu_dispatcher.guard import MARGIN
 from harness import aws_emulator
 from harness.slack_web_api import SlackWebApi
 from harness.stack import GROUP, STOP_ALARM, TABLE, Stack, api_event

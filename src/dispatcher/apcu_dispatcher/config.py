@@ -1,6 +1,5 @@
-"""The dispatcher's settings, read once from the environment when the container starts: the
-settings both functions share, and what only the dispatcher reads (docs/design.md,
-"Configuration contract")."""
+"""The dispatcher's settings, read once when the container starts: those both functions share,
+and its own (docs/design.md, "Configuration contract")."""
 
 from __future__ import annotations
 

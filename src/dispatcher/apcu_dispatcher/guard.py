@@ -1,33 +1,88 @@
-"""A command of the stack's document still running on a target without the target's claim: one
-sent outside the dispatcher (from the Run Command console), which no claim knows. A clear of that
-target is refused (409) until it ends."""
+"""What keeps a clear from starting: its target's claim (one clear per group, or per warm-pool
+instance), a command of the stack's document sent outside the dispatcher, and the stop alarm.
+
+Only the claim's holder sends, so of two requests at the same moment exactly one clear goes
+out. A refusal or a failure before SendCommand gives the claim back; after a SendCommand whose
+outcome is unknown it stays until the command must have ended, so that nothing clears the fleet
+twice.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from apcu_clear import command, record
-from apcu_clear.command import GROUP_TAG
+from apcu_clear import alarm, claim, command, record
+from apcu_clear.command import GROUP_TAG, OutcomeUnknown
 from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, Unavailable
+from apcu_clear.observability import count, logger
 from apcu_dispatcher.runtime import Runtime
 
+# The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
+MARGIN = dt.timedelta(minutes=5)
 # ListCommands: commands of the document requested within a command's lifetime, 50 a page.
 _GUARD_PAGES = 10
 _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 
+@contextmanager
+def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
+    """Hold `key`'s claim while what it guards runs; given back if that fails, unless a command
+    may have been sent (OutcomeUnknown)."""
+    now = rt.now()
+    until = now + rt.config.shared.commands.lifetime + MARGIN
+    taken = claim.take(rt.dynamodb, rt.table, key, now=now, until=until)
+    if isinstance(taken, claim.Held):
+        raise in_progress(what, taken.holder, taken.requested_at, rt.region)
+    try:
+        yield taken
+    except OutcomeUnknown:
+        raise
+    except Exception:
+        try:
+            claim.give_back(rt.dynamodb, rt.table, taken)
+        except Exception:
+            logger.exception(
+                "could not give the claim back; it expires on its own", extra={"claim": key}
+            )
+            count("ClaimReleaseFailed")
+        raise
+
+
+def refuse_if_claimed(rt: Runtime, key: str, what: str) -> None:
+    """A dry run's look at the claim, without taking it."""
+    held = claim.held(rt.dynamodb, rt.table, key, now=rt.now())
+    if held is not None:
+        raise in_progress(what, held.holder, held.requested_at, rt.region)
+
+
+def in_progress(what: str, holder: str, requested_at: str | None, region: str) -> Conflict:
+    """A clear holds the target: which ("" while it is still being sent), and where to watch it."""
+    at = requested_at or "at an unknown time"
+    running = f"command {holder}, requested {at}" if holder else f"claimed {at}, still being sent"
+    return Conflict(
+        f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent",
+        rule=CLEAR_IN_PROGRESS,
+        details={
+            "runningCommand": {
+                "commandId": holder or None,
+                "requestedAt": requested_at or None,
+                "consoleUrl": command.console_url(region, holder) if holder else None,
+            }
+        },
+    )
+
+
 def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
-    """409 when a command of the stack's document still runs on the target without a claim:
-    one sent outside the dispatcher (the Run Command console), which the claim cannot know.
-    The claim, not this look, is what makes one clear per target atomic: ListCommands is
-    eventually consistent."""
+    """Refused while a command of the stack's document runs on the target without a claim: one
+    sent outside the dispatcher (the Run Command console). The claim, not this look, is what
+    makes one clear per target atomic: ListCommands is eventually consistent."""
     settings = rt.config.shared.commands
-    since = rt.now() - settings.lifetime
     filters: Any = [
         {"key": "DocumentName", "value": settings.document_name},
-        {"key": "InvokedAfter", "value": record.iso(since)},
+        {"key": "InvokedAfter", "value": record.iso(rt.now() - settings.lifetime)},
     ]
     token = ""
     for _ in range(_GUARD_PAGES):
@@ -36,7 +91,9 @@ def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]
         )
         for found in page.get("Commands", []):
             if found.get("Status") in _RUNNING and holds(found):
-                raise _running(what, found, rt.region)
+                requested = found.get("RequestedDateTime")
+                at = record.iso(requested) if isinstance(requested, dt.datetime) else None
+                raise in_progress(what, found["CommandId"], at, rt.region)
         token = page.get("NextToken", "")
         if not token:
             return
@@ -47,29 +104,34 @@ def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]
     )
 
 
-def _running(what: str, found: Mapping[str, Any], region: str) -> Conflict:
-    command_id = str(found.get("CommandId", ""))
-    requested = found.get("RequestedDateTime")
-    at = (
-        record.iso(requested if requested.tzinfo else requested.replace(tzinfo=dt.UTC))
-        if isinstance(requested, dt.datetime)
-        else None
-    )
-    return Conflict(
-        f"a clear of {what} is still running (command {command_id}, requested {at or 'at an unknown time'}); "
-        "wait for its verdict, nothing was sent",
-        rule=CLEAR_IN_PROGRESS,
-        details={
-            "runningCommand": {
-                "commandId": command_id,
-                "requestedAt": at,
-                "consoleUrl": command.console_url(region, command_id),
-            }
-        },
-    )
-
-
 def targets_group(found: Mapping[str, Any], group: str) -> bool:
     return any(
         t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", [])
     )
+
+
+def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
+    """The stop alarm's state; refused when it fires, or when it does not exist (SSM could not
+    read it either, and would stop the command before it ran)."""
+    name = rt.config.shared.commands.stop_alarm_name
+    if not name:
+        return None
+    try:
+        state = alarm.read_alarm(rt.cloudwatch, name)
+    except alarm.AlarmNotFound:
+        raise Conflict(
+            f"the stop alarm {name} does not exist in CloudWatch, so no clear can run under its brake; "
+            "nothing was sent. Create the alarm, or fix the stack's StopAlarmName",
+            rule="alarm-not-found",
+            details={"alarm": {"name": name}},
+        ) from None
+    if state.firing:
+        since = state.to_json()["since"] or "an unknown time"
+        raise Conflict(
+            f"the stop alarm {name} is in ALARM since {since} ({state.reason[:200] or 'no reason given'}); "
+            "a clear now would send every cache miss to a database that is already suffering. "
+            "Nothing was sent; clear again once the alarm is OK",
+            rule="alarm-firing",
+            details={"alarm": state.to_json()},
+        )
+    return state

@@ -2,13 +2,12 @@
 instance, before it serves (launch lifecycle hook) or as soon as it does (Launch Successful).
 
 A warm-pool instance kept Hibernated resumes with php-fpm's memory, and so with APCu as it was
-when it entered the pool, possibly older than the last clear of its group. Auto Scaling says so
-to EventBridge in two ways, and the stack's rules send only these, for the allowed groups:
+when it entered the pool, possibly older than the last clear of its group. The stack's rules
+send only these events, for the allowed groups:
 
 - "EC2 Instance-launch Lifecycle Action" for the stack's hook: the instance waits in
-  Pending:Wait, and its clear completes the action when it ends (CONTINUE, or ABANDON for a
-  clear that failed when WarmPoolUncleared says so). A launch with nothing stale (Origin EC2: a
-  new instance starts with an empty cache) is completed with CONTINUE at once, nothing sent.
+  Pending:Wait, and its clear completes the action when it ends. A launch with nothing stale
+  (Origin EC2: a new instance starts with an empty cache) is continued at once, nothing sent.
 - "EC2 Instance Launch Successful" with Origin WarmPool: the instance is InService; cleared at
   once, unless it was cleared under the hook already (a marker says so for a day).
 
@@ -52,11 +51,6 @@ class Launch:
     origin: str
     destination: str
     hold: LifecycleHold | None
-    event_id: str | None
-
-    @property
-    def leaves_warm_pool(self) -> bool:
-        return self.origin == WARM_POOL and self.destination == GROUP
 
 
 def is_launch_event(event: object) -> bool:
@@ -64,10 +58,13 @@ def is_launch_event(event: object) -> bool:
 
 
 def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], str]:
-    """The answer and the outcome to count (ACCEPTED when a clear was sent). A malformed event or a claimed instance
-    is refused (retrying cannot change that); throttling raises, so that Lambda retries it."""
+    """The answer and the outcome to count (ACCEPTED when a clear was sent). A malformed event or
+    a claimed instance is refused (retrying cannot change that); throttling raises, so that
+    Lambda retries it."""
     launch = parse_launch(event, rt)
-    if launch.hold is not None and not launch.leaves_warm_pool:
+    instance_id = launch.instance_id
+    answer: dict[str, Any] = {"group": launch.group, "instanceId": instance_id}
+    if launch.hold is not None and (launch.origin, launch.destination) != (WARM_POOL, GROUP):
         reason = (
             "a new instance: php-fpm starts with an empty cache"
             if launch.origin != WARM_POOL
@@ -76,76 +73,54 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], s
         lifecycle.complete(rt.autoscaling, launch.group, launch.hold, lifecycle.CONTINUE)
         logger.info(
             "lifecycle action continued; nothing sent",
-            extra={"instance_id": launch.instance_id, "reason": reason},
+            extra={"instance_id": instance_id, "reason": reason},
         )
-        continued = {
+        return {
             "lifecycleAction": lifecycle.CONTINUE,
-            "group": launch.group,
-            "instanceId": launch.instance_id,
+            **answer,
             "reason": reason,
-        }
-        return continued, "LifecycleContinued"
+        }, "LifecycleContinued"
     if launch.hold is None:
-        cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, launch.instance_id, rt.now())
+        cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, instance_id, rt.now())
         if cleared_by is not None:
             message = (
-                f"{launch.instance_id} was cleared by {cleared_by} under the launch lifecycle hook, "
+                f"{instance_id} was cleared by {cleared_by} under the launch lifecycle hook, "
                 "before it entered service; nothing was sent"
             )
-            cleared = {
-                "group": launch.group,
-                "instanceId": launch.instance_id,
-                "clearedBy": cleared_by,
-                "message": message,
-            }
-            return cleared, "AlreadyCleared"
-    key = claim.instance_key(launch.instance_id)
-    what = f"instance {launch.instance_id}"
-    taken = sending.take(rt, key, what)
+            return {**answer, "clearedBy": cleared_by, "message": message}, "AlreadyCleared"
+    what = f"instance {instance_id}"
     request = FlushRequest(
-        group=launch.group,
-        action=CLEAR_APCU,
+        launch.group,
+        CLEAR_APCU,
         prefix=None,
-        comment=f"{launch.instance_id} left the warm pool",
+        comment=f"{instance_id} left the warm pool",
         dry_run=False,
         requester=REQUESTER,
         origin="warm-pool",
         hold=launch.hold,
     )
-    with sending.giving_back(rt, taken):
-        guard.refuse_if_running(
-            rt, what, lambda c: list(c.get("InstanceIds", [])) == [launch.instance_id]
-        )
-        params = command.build(
-            rt.config.shared.commands,
-            action=CLEAR_APCU,
-            prefix="",
-            comment=command.command_comment(REQUESTER, request.comment or ""),
-            instance_ids=[launch.instance_id],
-            notify=rt.config.notify,
-        )
-        sent = sending.send(rt, params)
+    with guard.claimed(rt, claim.instance_key(instance_id), what) as taken:
+        guard.refuse_if_running(rt, what, lambda c: list(c.get("InstanceIds", [])) == [instance_id])
+        sent = sending.send(rt, sending.parameters(rt, request, instance_ids=[instance_id]))
     warnings = sending.begin(rt, request, sent, taken)
     logger.info(
         "warm-pool clear sent",
         extra={
-            "instance_id": launch.instance_id,
+            "instance_id": instance_id,
             "command_id": sent.command_id,
             "held": launch.hold is not None,
         },
     )
-    body: dict[str, Any] = {
+    return {
         "commandId": sent.command_id,
-        "group": launch.group,
-        "instanceId": launch.instance_id,
+        **answer,
         "origin": "warm-pool",
         "action": CLEAR_APCU,
         "prefix": None,
         "warnings": warnings,
         "consoleUrl": command.console_url(rt.region, sent.command_id),
         **({"lifecycleHook": launch.hold.hook_name} if launch.hold else {}),
-    }
-    return body, ACCEPTED
+    }, ACCEPTED
 
 
 def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:
@@ -172,15 +147,14 @@ def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:
             "detail.EC2InstanceId", "pattern", f"EC2InstanceId must match {INSTANCE_ID_PATTERN}"
         )
     origin, destination = str(detail.get("Origin", "")), str(detail.get("Destination", ""))
-    event_id = event.get("id") if isinstance(event.get("id"), str) else None
     if kind == LAUNCH_SUCCESSFUL:
-        if origin != WARM_POOL or destination != GROUP:
+        if (origin, destination) != (WARM_POOL, GROUP):
             raise ValidationError(
                 "detail.Origin",
                 "warm-pool-event",
                 f"only an instance moving from {WARM_POOL} to {GROUP} is cleared on its own",
             )
-        return Launch(group, instance_id, origin, destination, None, event_id)
+        return Launch(group, instance_id, origin, destination, None)
     hook = rt.config.warm_pool_hook_name
     if detail.get("LifecycleTransition") != TRANSITION:
         raise ValidationError(
@@ -197,6 +171,4 @@ def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:
         raise ValidationError(
             "detail.LifecycleActionToken", "pattern", "LifecycleActionToken must be a UUID"
         )
-    return Launch(
-        group, instance_id, origin, destination, LifecycleHold(hook, token, instance_id), event_id
-    )
+    return Launch(group, instance_id, origin, destination, LifecycleHold(hook, token, instance_id))

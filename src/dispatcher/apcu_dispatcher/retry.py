@@ -1,11 +1,10 @@
-"""POST /flush/{commandId}/retry: clear again what a clear's verdict left stale.
+"""Clear again what a clear's verdict left stale (POST /flush/{commandId}/retry, the Slack button).
 
-Someone who reads an alert repairs the miss without clearing the whole group again. What is
-sent comes from the clear's record only (its group, action and prefix, and the stale instances
-its verdict named) and from the group as it is now (which of them are InService): nothing from
-the request reaches the fleet. A retry is a clear of its own, with an id of its own: it takes
-the group's claim as a clear does, and its durable execution sends the commands (50 instances
-each), waits for them and judges them on top of the verdict it repairs.
+What is sent comes from the clear's record only (its group, action and prefix, and the stale
+instances its verdict named) and from the group as it is now (which of them are InService):
+nothing from the request reaches the fleet. A retry is a clear of its own, with an id of its
+own: it takes the group's claim as a clear does, and its durable execution sends the commands,
+waits for them and judges them on top of the verdict it repairs.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from typing import Any
 
 from apcu_clear import claim, command, record
 from apcu_clear.errors import CLEAR_IN_PROGRESS, NOTHING_TO_RETRY, Conflict, Forbidden, Unavailable
-from apcu_dispatcher import sending
+from apcu_dispatcher import guard, sending
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.status import unknown
 
@@ -51,8 +50,17 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
             field="commandId",
             rule="allowed-groups",
         )
-    live = _in_service(rt, clear.group)
-    targets = tuple(i for i in stale if i in live)
+    pages = rt.autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
+        AutoScalingGroupNames=[clear.group]
+    )
+    live = {
+        i["InstanceId"]
+        for page in pages
+        for group in page.get("AutoScalingGroups", [])
+        for i in group.get("Instances", [])
+        if i.get("LifecycleState") == "InService"
+    }
+    targets = [i for i in stale if i in live]
     skipped = [i for i in stale if i not in live]
     if not targets:
         raise Conflict(
@@ -62,37 +70,28 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
             rule=NOTHING_TO_RETRY,
             details={"skipped": skipped},
         )
-    state = sending.alarm_allows(rt)
-    taken = sending.take(rt, claim.group_key(clear.group), f"group {clear.group}")
+    state = guard.alarm_allows(rt)
     retry_id = str(uuid.uuid4())
     now = rt.now()
-    with sending.giving_back(rt, taken):
-        claim.name_holder(
-            rt.dynamodb,
-            rt.table,
-            taken,
-            retry_id,
-            until=now + rt.config.shared.commands.lifetime + sending.MARGIN,
+    with guard.claimed(rt, claim.group_key(clear.group), f"group {clear.group}") as taken:
+        until = now + rt.config.shared.commands.lifetime + guard.MARGIN
+        claim.name_holder(rt.dynamodb, rt.table, taken, retry_id, until=until)
+        retried = record.Clear(
+            clear_id=retry_id,
+            group=clear.group,
+            action=clear.action,
+            prefix=clear.prefix,
+            requester=requester,
+            comment=f"retry of {clear_id}",
+            origin=origin,
+            requested_at=record.iso(now),
+            retry_of=clear_id,
+            targets=tuple(targets),
+            claim_key=taken.key,
+            message=stored.message,
         )
-        record.create(
-            rt.dynamodb,
-            rt.table,
-            record.Clear(
-                clear_id=retry_id,
-                group=clear.group,
-                action=clear.action,
-                prefix=clear.prefix,
-                requester=requester,
-                comment=f"retry of {clear_id}",
-                origin=origin,
-                requested_at=record.iso(now),
-                retry_of=clear_id,
-                targets=targets,
-                claim_key=taken.key,
-                message=stored.message,
-            ),
-        )
-        if sending.start_execution(rt, retry_id):
+        record.create(rt.dynamodb, rt.table, retried)
+        if not sending.start_execution(rt, retry_id):
             # Nothing was sent yet: the retry's execution sends it, and did not start.
             record.record_failure(
                 rt.dynamodb, rt.table, retry_id, "its execution could not be started"
@@ -101,43 +100,20 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
                 "the retry could not be started (Lambda did not take it); nothing was sent, try again",
                 rule="not-started",
             )
-    body: dict[str, Any] = {
+    total = int((stored.verdict.get("stale") or {}).get("count", len(stale)))
+    bounded = {
+        "reason": "stale-list-bounded",
+        "message": f"the verdict left {total} instances stale and kept the first {len(stale)}; clear the group for the rest",
+    }
+    body = {
         "retryOf": clear_id,
         "commandId": retry_id,
         "group": clear.group,
         "action": clear.action,
         "prefix": clear.prefix or None,
-        "retried": list(targets),
+        "retried": targets,
         "skipped": skipped,
-        "warnings": _warnings(stored.verdict, len(stale)),
+        "warnings": [bounded] if total > len(stale) else [],
         "consoleUrl": command.console_url(rt.region, clear_id),
     }
-    if state is not None:
-        body["stopAlarm"] = state.to_json()
-    return Retry(retry_id, body)
-
-
-def _in_service(rt: Runtime, group: str) -> frozenset[str]:
-    """The group's InService instances now; none when the group has gone."""
-    pages = rt.autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
-        AutoScalingGroupNames=[group]
-    )
-    return frozenset(
-        i["InstanceId"]
-        for page in pages
-        for g in page.get("AutoScalingGroups", [])
-        for i in g.get("Instances", [])
-        if i.get("LifecycleState") == "InService"
-    )
-
-
-def _warnings(verdict: dict[str, Any], listed: int) -> list[dict[str, Any]]:
-    total = int((verdict.get("stale") or {}).get("count", listed))
-    if total <= listed:
-        return []
-    return [
-        {
-            "reason": "stale-list-bounded",
-            "message": f"the verdict left {total} instances stale and kept the first {listed}; clear the group for the rest",
-        }
-    ]
+    return Retry(retry_id, sending.with_alarm(body, state))

@@ -2,12 +2,11 @@
 `/apcu-flush clear <group> [prefix]`.
 
 Slack shows the presser an error unless it gets an answer within 3 seconds, and a clear (claim,
-preflight, SendCommand) takes several AWS calls. So the route only checks who is asking, then
-hands the request, as Slack signed it, to an asynchronous invocation of this function and
-answers 200 at once: a slash command with an "on it" reply only its typist sees. The
-asynchronous invocation (apcu_dispatcher.slack_work) checks the signature again, does the work,
-and says what came of it through the request's response_url; the clear's own message shows the
-retry's verdict when it comes.
+preflight, SendCommand) takes several AWS calls. So the route only checks who is asking, hands
+the request, as Slack signed it, to an asynchronous invocation of this function and answers 200
+at once (a slash command with an "on it" reply only its typist sees). That invocation
+(apcu_dispatcher.slack_work) checks the signature again, does the work, and says what came of it
+through the request's response_url.
 
 The route has no IAM authorisation (Slack cannot sign SigV4): Slack's v0 signature, HMAC-SHA256
 of "v0:{timestamp}:{raw body}" with the signing secret, compared in constant time within a
@@ -19,17 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from apcu_clear.errors import (
-    InvalidRequest,
-    NotFound,
-    Unauthenticated,
-    Unavailable,
-)
+from apcu_clear.errors import InvalidRequest, NotFound, Unauthenticated, Unavailable
 from apcu_clear.observability import count, logger
 from apcu_clear.slack_app import (
     RETRY_ACTION_ID,
@@ -59,8 +53,46 @@ class Signed:
     timestamp: str
     signature: str
 
-    def form(self) -> dict[str, list[str]]:
-        return parse_qs(self.body, keep_blank_values=True)
+
+@dataclass(frozen=True)
+class Press:
+    """A press of the retry button: the clear it retries, and the message it is in."""
+
+    value: str
+    channel: str
+    ts: str
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a request Slack signed asks, and of whom to tell what came of it."""
+
+    user: str
+    user_name: str
+    response_url: str | None
+    # The slash command's text, as Slack escaped it; None for anything else.
+    command: str | None
+    press: Press | None
+
+    @classmethod
+    def of(cls, body: str) -> Asked:
+        form = parse_qs(body, keep_blank_values=True)
+        field = {name: values[0] for name, values in form.items()}
+        try:
+            payload = _object(json.loads(field.get("payload", "")))
+        except ValueError:
+            payload = {}
+        user = _object(payload.get("user"))
+        url = field.get("response_url") or str(payload.get("response_url") or "")
+        return cls(
+            user=field["user_id"] if "user_id" in field else str(user.get("id", "")),
+            user_name=field.get("user_name") or str(user.get("username") or user.get("name") or ""),
+            # The URL comes from the request whose signature was checked: it is Slack's.
+            response_url=url if url.startswith(("https://", "http://")) else None,
+            command=field.get("text", "") if field.get("command") == COMMAND else None,
+            press=_press(payload),
+        )
 
 
 @dataclass(frozen=True)
@@ -71,11 +103,9 @@ class Answer:
     body: dict[str, Any] | None = None
 
 
-def answer(
-    signed: Signed | None, rt: Runtime, function_arn: str, now: float | None = None
-) -> Answer:
+def answer(signed: Signed | None, rt: Runtime, function_arn: str, now: float) -> Answer:
     """The route's answer, within Slack's 3 s: check, hand off, say so. A request that is not
-    Slack's, or that this stack cannot check, is refused (a Refusal)."""
+    Slack's, or that this stack cannot check, is refused."""
     if not rt.config.shared.slack.is_app:
         count("SlackAppOff")
         raise NotFound("Slack app mode is not enabled on this stack", rule="slack-app-off")
@@ -90,53 +120,40 @@ def answer(
         )
         count("SlackAppSecretUnusable")
         raise Unavailable("the Slack app is not set up yet", rule="slack-app-secret") from None
-    problem = signature_problem(signed, secret, time.time() if now is None else now)
+    problem = signature_problem(signed, secret, now)
     if problem is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
         count("SlackUnauthorized")
         raise Unauthenticated("invalid or missing Slack signature", rule="slack-signature")
-    form = signed.form()
-    user = user_of(form)
-    command = form.get("command", [""])[0] == COMMAND
-    if not command and press_of(form) is None:
+    asked = Asked.of(signed.body)
+    if asked.command is None and asked.press is None:
         return Answer("SlackIgnored")
-    if user not in rt.config.slack_allowed_users:
-        text = f"You may not clear from Slack: your user id {user or '(none)'} is not in the stack's SlackAllowedUsers. Nothing was sent."
-        if command:
+    if asked.user not in rt.config.slack_allowed_users:
+        text = f"You may not clear from Slack: your user id {asked.user or '(none)'} is not in the stack's SlackAllowedUsers. Nothing was sent."
+        if asked.command is not None:
             return Answer("SlackNotAllowed", {"response_type": "ephemeral", "text": text})
-        tell(form, text)
+        tell(asked, text)
         return Answer("SlackNotAllowed")
+    work = {"body": signed.body, "timestamp": signed.timestamp, "signature": signed.signature}
     rt.lambda_.invoke(
         FunctionName=function_arn,
         InvocationType="Event",
-        Payload=json.dumps(
-            {
-                WORK: {
-                    "body": signed.body,
-                    "timestamp": signed.timestamp,
-                    "signature": signed.signature,
-                }
-            }
-        ).encode(),
+        Payload=json.dumps({WORK: work}).encode(),
     )
-    if command:
-        return Answer(
-            "SlackCommandTaken",
-            {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."},
-        )
-    return Answer("SlackPressTaken")
+    if asked.command is None:
+        return Answer("SlackPressTaken")
+    on_it = {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."}
+    return Answer("SlackCommandTaken", on_it)
 
 
-def signed_request(body: str | None, headers: dict[str, str]) -> Signed | None:
+def signed_request(body: str | None, headers: Mapping[str, str]) -> Signed | None:
     """The body exactly as Slack signed it (API Gateway's base64 already decoded), and the
     signature's headers; None for a body that is no Slack request's."""
     if not body or len(body) > MAX_BODY_BYTES:
         return None
-    lower = {str(k).lower(): v for k, v in headers.items()}
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
     return Signed(
-        body,
-        str(lower.get("x-slack-request-timestamp", "")),
-        str(lower.get("x-slack-signature", "")),
+        body, lower.get("x-slack-request-timestamp", ""), lower.get("x-slack-signature", "")
     )
 
 
@@ -146,64 +163,28 @@ def signature_problem(signed: Signed, secret: AppSecret, now: float) -> str | No
 
     if not signed.timestamp or not signed.signature:
         return "missing"
-    if (
-        not signed.timestamp.isascii()
-        or not signed.timestamp.isdigit()
-        or len(signed.timestamp) > 12
-    ):
+    if not re.fullmatch(r"[0-9]{1,12}", signed.timestamp):
         return "malformed-timestamp"
     if not _SIGNATURE.fullmatch(signed.signature):
         return "malformed-signature"
     # SignatureVerifier checks the window too; checked here first to say which failed.
     if abs(now - int(signed.timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         return "stale-timestamp"
-    if not SignatureVerifier(secret.signing_secret).is_valid(
-        signed.body.encode(), signed.timestamp, signed.signature
-    ):
+    verifier = SignatureVerifier(secret.signing_secret)
+    if not verifier.is_valid(signed.body.encode(), signed.timestamp, signed.signature):
         return "mismatch"
     return None
 
 
-def press_of(form: dict[str, list[str]]) -> dict[str, Any] | None:
-    """A press of the retry button (its value, channel, message), or None."""
-    try:
-        payload: Any = json.loads(form["payload"][0])
-    except (KeyError, IndexError, ValueError):
-        return None
-    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
-        return None
-    actions: list[Any] = payload["actions"] if isinstance(payload.get("actions"), list) else []
-    pressed = [
-        a
-        for a in actions
-        if isinstance(a, dict)
-        and a.get("action_id") == RETRY_ACTION_ID
-        and a.get("block_id") == RETRY_BLOCK_ID
-    ]
-    container: dict[str, Any] = (
-        payload["container"] if isinstance(payload.get("container"), dict) else {}
-    )
-    if not pressed or not container.get("channel_id") or not container.get("message_ts"):
-        return None
-    message: dict[str, Any] = payload["message"] if isinstance(payload.get("message"), dict) else {}
-    return {
-        "value": str(pressed[0].get("value") or ""),
-        "channel": str(container["channel_id"]),
-        "ts": str(container["message_ts"]),
-        "message": message,
-    }
-
-
-def tell(form: dict[str, list[str]], text: str) -> None:
+def tell(asked: Asked, text: str) -> None:
     """An ephemeral answer on the request's response_url. A failure is logged: nothing depends
     on it, and the clear's message says the outcome anyway."""
     from slack_sdk.webhook import WebhookClient
 
-    url = _response_url(form)
-    if url is None:
+    if asked.response_url is None:
         return
     try:
-        sent = WebhookClient(url, timeout=TIMEOUT_SECONDS).send(
+        sent = WebhookClient(asked.response_url, timeout=TIMEOUT_SECONDS).send(
             text=text, response_type="ephemeral", replace_original=False
         )
         if sent.status_code >= 300:
@@ -222,22 +203,28 @@ def secret_of(rt: Runtime) -> AppSecret:
         raise
 
 
-def user_of(form: dict[str, list[str]]) -> str:
-    if "user_id" in form:
-        return form["user_id"][0]
-    try:
-        payload = json.loads(form["payload"][0])
-        return str(payload.get("user", {}).get("id", ""))
-    except (KeyError, IndexError, ValueError, AttributeError):
-        return ""
+def _press(payload: dict[str, Any]) -> Press | None:
+    """A press of the retry button, or None."""
+    if payload.get("type") != "block_actions":
+        return None
+    actions = payload.get("actions")
+    pressed = [
+        a
+        for a in (actions if isinstance(actions, list) else [])
+        if isinstance(a, dict)
+        and a.get("action_id") == RETRY_ACTION_ID
+        and a.get("block_id") == RETRY_BLOCK_ID
+    ]
+    container = _object(payload.get("container"))
+    if not pressed or not container.get("channel_id") or not container.get("message_ts"):
+        return None
+    return Press(
+        str(pressed[0].get("value") or ""),
+        str(container["channel_id"]),
+        str(container["message_ts"]),
+        _object(payload.get("message")),
+    )
 
 
-def _response_url(form: dict[str, list[str]]) -> str | None:
-    url = form.get("response_url", [""])[0]
-    if not url:
-        try:
-            url = str(json.loads(form["payload"][0]).get("response_url", ""))
-        except (KeyError, IndexError, ValueError, AttributeError):
-            url = ""
-    # The URL comes from the request whose signature was checked: it is Slack's.
-    return url if url.startswith(("https://", "http://")) else None
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -1,5 +1,5 @@
-"""GET /flush/{commandId}: what became of a clear this stack started, from its record, and
-SSM's live view of the command while no verdict is recorded yet."""
+"""GET /flush/{commandId}: a clear's state as its record keeps it, and SSM's live view while it
+runs."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ _CLEAR_ID = re.compile(
 )
 
 
-def clear_id_of(value: object) -> str:
-    if not isinstance(value, str) or not _CLEAR_ID.fullmatch(value):
+def clear_id_of(value: str) -> str:
+    if not _CLEAR_ID.fullmatch(value):
         raise InvalidRequest(
             "commandId must be a Run Command id: a UUID such as 5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48",
             field="commandId",
@@ -50,9 +50,7 @@ def read_status(clear_id: str, rt: Runtime) -> dict[str, Any]:
         "prefix": clear.prefix,
         "requestedAt": clear.requested_at,
         "expiresAt": clear.expires_at,
-        "consoleUrl": command.console_url(
-            rt.region, stored.commands[-1] if stored.commands else clear_id
-        ),
+        "consoleUrl": command.console_url(rt.region, (stored.commands or [clear_id])[-1]),
         **({"retryOf": clear.retry_of} if clear.retry_of else {}),
     }
     if stored.commands:
@@ -61,16 +59,16 @@ def read_status(clear_id: str, rt: Runtime) -> dict[str, Any]:
             "latest": list(stored.commands[-MAX_SHOWN_COMMANDS:]),
         }
     if stored.state == record.JUDGED:
-        verdict = dict(stored.verdict)
-        stale = verdict.get("stale") or {}
-        verdict["stale"] = {
+        stale = stored.verdict.get("stale") or {}
+        listed = {
             "count": stale.get("count", 0),
             "instances": list(stale.get("instances", []))[:MAX_LISTED],
         }
-        return {**body, "state": "judged", "verdict": verdict}
+        return {**body, "state": "judged", "verdict": {**stored.verdict, "stale": listed}}
     if stored.state == record.FAILED:
         return {**body, "state": "failed", "failure": stored.failure}
-    live = stored.commands[-1] if stored.commands else (clear_id if not clear.retry_of else "")
+    # A retry asked on demand has no command of its own until its execution sends one.
+    live = stored.commands[-1] if stored.commands else ("" if clear.retry_of else clear_id)
     body["state"] = "running"
     if live:
         body["ssm"] = {"commandId": live, **command.live(rt.ssm, live).to_json()}
