@@ -17,18 +17,11 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from botocore.exceptions import BotoCoreError, ClientError
 
+from apcu_clear import errors
 from apcu_clear.command import OutcomeUnknown
-from apcu_clear.errors import (
-    Conflict,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
-    Refusal,
-    Unauthenticated,
-    Unavailable,
-)
+from apcu_clear.errors import Refusal
 from apcu_clear.observability import count, logger, metrics, trace_handler
-from apcu_dispatcher import launches, retry, slack, slack_work, status
+from apcu_dispatcher import launches, recorded, slack
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.sending import Started, as_refusal, clear_group
@@ -38,12 +31,12 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STATUS: dict[type[Refusal], int] = {
-    InvalidRequest: 400,
-    Unauthenticated: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Unavailable: 503,
+    errors.InvalidRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unavailable: 503,
 }
 JSON = content_types.APPLICATION_JSON
 
@@ -69,16 +62,16 @@ def post_flush() -> Response[dict[str, Any]]:
 @app.get("/flush/<command_id>")
 def get_flush(command_id: str) -> Response[dict[str, Any]]:
     requester_of()
-    return _answer(200, status.read_status(status.clear_id_of(command_id), runtime), "StatusRead")
+    return _answer(200, recorded.status(command_id, runtime), "StatusRead")
 
 
 @app.post("/flush/<command_id>/retry")
 def post_retry(command_id: str) -> Response[dict[str, Any]]:
-    started = retry.retry(status.clear_id_of(command_id), requester_of(), runtime)
+    started = recorded.retry(command_id, requester_of(), runtime)
     retried = len(started.body["retried"])
     logger.info(
         "retry started",
-        extra={"retry_of": command_id, "command_id": started.clear_id, "retried": retried},
+        extra={"retry_of": command_id, "command_id": started.command_id, "retried": retried},
     )
     return _answer(202, started.body, "RetryAccepted")
 
@@ -92,29 +85,24 @@ def post_slack() -> Response[dict[str, Any] | str]:
         body = None
     signed = slack.signed_request(body, event.headers)
     function_arn = app.lambda_context.invoked_function_arn
-    answered = slack.answer(signed, runtime, function_arn, time.time())
-    count(answered.outcome)
-    return Response(200, JSON, answered.body or "")
+    outcome, answer = slack.answer(signed, runtime, function_arn, time.time())
+    count(outcome)
+    return Response(200, JSON, answer or "")
 
 
-@app.exception_handler(Refusal)  # type: ignore[untyped-decorator]
-def refused(refusal: Refusal) -> Response[dict[str, Any]]:
+@app.exception_handler([Refusal, OutcomeUnknown, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
+def refused(error: Exception) -> Response[dict[str, Any]]:
+    refusal = as_refusal(error)
+    if refusal is None:
+        raise error
     code = next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
     logger.info(
         "request refused", extra={"status": code, "rule": refusal.rule, "field": refusal.field}
     )
     count("Throttled" if code == 503 else "Rejected")
     field = {} if refusal.field is None else {"field": refusal.field}
-    error = {"status": code, **field, "rule": refusal.rule, "message": refusal.message}
-    return Response(code, JSON, {"error": error | refusal.details})
-
-
-@app.exception_handler([OutcomeUnknown, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
-def aws_failed(error: Exception) -> Response[dict[str, Any]]:
-    refusal = as_refusal(error)
-    if refusal is None:
-        raise error
-    return refused(refusal)
+    error_body = {"status": code, **field, "rule": refusal.rule, "message": refusal.message}
+    return Response(code, JSON, {"error": error_body | refusal.details})
 
 
 def requester_of() -> str:
@@ -123,7 +111,7 @@ def requester_of() -> str:
     for value in (iam.user_arn, iam.caller_id, iam.account_id):
         if isinstance(value, str) and value.strip():
             return "".join(c for c in value if c.isprintable())[:256]
-    raise Forbidden(
+    raise errors.Forbidden(
         "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request",
         rule="iam-auth",
     )
@@ -155,7 +143,7 @@ def direct(event: Any) -> dict[str, Any]:
     object (as the Lambda console shows it)."""
     try:
         if isinstance(event, dict) and slack.WORK in event:
-            outcome = slack_work.work(event, runtime)
+            outcome = slack.work(event, runtime)
             answer = _answer(200, {"outcome": outcome}, outcome)
         elif launches.is_launch_event(event):
             body, outcome = launches.handle_launch(event, runtime)

@@ -1,22 +1,19 @@
-"""What keeps a clear from starting: its target's claim (one clear per group, or per warm-pool
-instance), a command of the stack's document sent outside the dispatcher, and the stop alarm.
-
-Only the claim's holder sends, so of two requests at the same moment exactly one clear goes
-out. A refusal or a failure before SendCommand gives the claim back; after a SendCommand whose
-outcome is unknown it stays until the command must have ended, so that nothing clears the fleet
-twice.
-"""
+"""What a clear is checked against before it is sent: its target's claim (only its holder sends,
+so of two requests at the same moment exactly one clear goes out), a command of the stack's
+document sent outside the dispatcher, the stop alarm, and what the clear will reach."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from apcu_clear import alarm, claim, command, record
+from apcu_clear.agents import NOT_REGISTERED, ONLINE, ping_statuses
 from apcu_clear.command import GROUP_TAG, OutcomeUnknown
-from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, Unavailable
+from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, NotFound, Unavailable
 from apcu_clear.observability import count, logger
 from apcu_dispatcher.runtime import Runtime
 
@@ -29,8 +26,9 @@ _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 @contextmanager
 def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
-    """Hold `key`'s claim while what it guards runs; given back if that fails, unless a command
-    may have been sent (OutcomeUnknown)."""
+    """Hold `key`'s claim while what it guards runs. Given back if that fails, unless a command
+    may have been sent (OutcomeUnknown): then it stays until the command must have ended, so
+    that nothing clears the fleet twice."""
     now = rt.now()
     until = now + rt.config.shared.commands.lifetime + MARGIN
     taken = claim.take(rt.dynamodb, rt.table, key, now=now, until=until)
@@ -135,3 +133,74 @@ def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
             details={"alarm": state.to_json()},
         )
     return state
+
+
+@dataclass(frozen=True)
+class Plan:
+    group: str
+    desired_capacity: int
+    in_service: tuple[str, ...]
+    pending: int
+    terminating: int
+    managed_online: int
+    # As answered: each a reason, a message and, for one instance, its id.
+    warnings: tuple[dict[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "desiredCapacity": self.desired_capacity,
+            "inService": list(self.in_service),
+            "pending": self.pending,
+            "terminating": self.terminating,
+            "managedOnline": self.managed_online,
+            "warnings": list(self.warnings),
+        }
+
+
+def plan_flush(group: str, rt: Runtime) -> Plan:
+    """What a clear of this group will reach: the group's size, its InService instances, and
+    which of them SSM cannot reach now (SSM itself would report "Success" for a command that
+    reached none); refused when the group does not exist or has no InService instance."""
+    groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
+    if not groups["AutoScalingGroups"]:
+        raise NotFound(f"Auto Scaling group {group} does not exist", field="group", rule="exists")
+    found = groups["AutoScalingGroups"][0]
+    states = [(i["InstanceId"], i["LifecycleState"]) for i in found.get("Instances", [])]
+    in_service = tuple(sorted(i for i, state in states if state == "InService"))
+    pending = sum(1 for _, state in states if state.startswith("Pending"))
+    terminating = sum(1 for _, state in states if state.startswith("Terminating"))
+    desired = found["DesiredCapacity"]
+    if not in_service:
+        raise Conflict(
+            f"Auto Scaling group {group} has no InService instance "
+            f"(desired {desired}, pending {pending}, terminating {terminating}); nothing to clear",
+            field="group",
+            rule="in-service",
+        )
+    ping = ping_statuses(rt.ssm, in_service)
+    warnings = []
+    # Pending instances already count toward DesiredCapacity (the size the group is working
+    # towards) but are not InService yet, and tag targets are resolved when SSM sends; an
+    # instance launched later starts with an empty cache anyway.
+    if desired != len(in_service) or pending or terminating:
+        scaling = f"desired {desired}, InService {len(in_service)}, pending {pending}, terminating {terminating}"
+        warnings.append({"reason": "scaling", "message": f"the group is scaling: {scaling}"})
+    for instance_id in in_service:
+        status = ping.get(instance_id, NOT_REGISTERED)
+        if status == NOT_REGISTERED:
+            why = (
+                "not-managed",
+                "not a managed node (no SSM agent registered); it will not be cleared",
+            )
+        elif status != ONLINE:
+            why = (
+                "not-online",
+                f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut",
+            )
+        else:
+            continue
+        message = f"{instance_id} is InService but {why[1]}"
+        warnings.append({"reason": why[0], "message": message, "instanceId": instance_id})
+    online = sum(1 for i in in_service if ping.get(i) == ONLINE)
+    return Plan(group, desired, in_service, pending, terminating, online, tuple(warnings))

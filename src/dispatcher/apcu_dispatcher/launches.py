@@ -1,20 +1,7 @@
-"""An instance leaving a warm pool gets a clear of its own: the same document, to that one
-instance, before it serves (launch lifecycle hook) or as soon as it does (Launch Successful).
-
-A warm-pool instance kept Hibernated resumes with php-fpm's memory, and so with APCu as it was
-when it entered the pool, possibly older than the last clear of its group. The stack's rules
-send only these events, for the allowed groups:
-
-- "EC2 Instance-launch Lifecycle Action" for the stack's hook: the instance waits in
-  Pending:Wait, and its clear completes the action when it ends. A launch with nothing stale
-  (Origin EC2: a new instance starts with an empty cache) is continued at once, nothing sent.
-- "EC2 Instance Launch Successful" with Origin WarmPool: the instance is InService; cleared at
-  once, unless it was cleared under the hook already (a marker says so for a day).
-
-Each instance is claimed before its clear is sent, so a redelivered event, or Lambda's retry of
-this one, is refused instead of sending again. Events are checked field by field: anyone allowed
-lambda:InvokeFunction can shape one, and the instance id ends up in SendCommand.
-"""
+"""An instance leaving a warm pool resumes with APCu as it was when it entered the pool, so it
+gets a clear of its own, to that one instance: held in Pending:Wait by the stack's launch hook
+until its clear ends, or as soon as it is InService (Launch Successful, unless cleared under the
+hook already). Each instance is claimed first, so a redelivered event sends nothing again."""
 
 from __future__ import annotations
 

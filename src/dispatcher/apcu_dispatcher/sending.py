@@ -1,7 +1,5 @@
 """Starting a clear: once nothing keeps it from starting (apcu_dispatcher.guard), send the first
-command, then record the clear and start its durable execution on the notifier. Once the
-command is sent nothing raises: the record, the claim's holder and the execution's start are
-the clear's, and SSM's notification starts the execution if the dispatcher could not."""
+command, then record the clear and start its durable execution on the notifier."""
 
 from __future__ import annotations
 
@@ -19,7 +17,6 @@ from apcu_clear.command import OutcomeUnknown, Sent
 from apcu_clear.errors import AWS_THROTTLED, AWS_UNAVAILABLE, Refusal, Unavailable
 from apcu_clear.observability import count, logger
 from apcu_dispatcher import guard
-from apcu_dispatcher.preflight import Plan, plan_flush
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.validation import FlushRequest
 
@@ -75,10 +72,10 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
 
 def _prepare(
     rt: Runtime, request: FlushRequest, what: str
-) -> tuple[Plan, alarm.AlarmState | None, SendCommandRequestTypeDef]:
+) -> tuple[guard.Plan, alarm.AlarmState | None, SendCommandRequestTypeDef]:
     guard.refuse_if_running(rt, what, lambda c: guard.targets_group(c, request.group))
     state = guard.alarm_allows(rt)
-    plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
+    plan = guard.plan_flush(request.group, rt)
     return plan, state, parameters(rt, request, group=request.group)
 
 
@@ -101,10 +98,10 @@ def parameters(rt: Runtime, request: FlushRequest, **target: Any) -> SendCommand
 def begin(
     rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken
 ) -> list[dict[str, str]]:
-    """After SendCommand: name the clear on its claim, record it, start its execution; the
-    warnings for what could not be done. Never raises: the command runs whatever happens here
-    (without a record, it is judged but not retried). Each write is idempotent, so each is
-    tried again, a few times."""
+    """After SendCommand: name the clear on its claim, record it, start its execution; warnings
+    for what could not be done. Never raises: the command runs whatever happens here, and SSM's
+    notification starts the execution if this could not. Each write is idempotent and tried
+    again a few times."""
     clear = record.Clear(
         clear_id=sent.command_id,
         group=request.group,
@@ -189,8 +186,10 @@ def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
 
 
 def as_refusal(error: Exception) -> Refusal | None:
-    """An AWS failure the caller can answer by sending the same request again, as the refusal it
-    is; None for any other error (a fault of the function's)."""
+    """A refusal, or an AWS failure the caller can answer by sending the same request again, as
+    the refusal it is; None for any other error (a fault of the function's)."""
+    if isinstance(error, Refusal):
+        return error
     if isinstance(error, OutcomeUnknown):
         # The command may have run: the group stays claimed until it must have ended.
         return Unavailable(

@@ -1,11 +1,10 @@
 """One validator for console events and API bodies: a FlushRequest, or a refusal naming the rule.
-Only values that pass here ever reach SendCommand, so every rule is strict: exact group names,
-a fixed set of actions, a prefix pattern the SSM document repeats as its allowedPattern."""
+Only values that pass here reach SendCommand, so every rule is strict: exact group names, a fixed
+set of actions, a prefix pattern the SSM document repeats as its allowedPattern."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from collections.abc import Collection
@@ -37,6 +36,7 @@ FIELDS = ("group", "action", "prefix", "comment", "dryRun")
 _GROUPS_LISTED = 10
 _BODY = "body"
 _JSON_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (type(None), "null"),
     (bool, "a boolean"),
     ((int, float), "a number"),
     (str, "a string"),
@@ -80,7 +80,7 @@ def decode_body(body: object, *, is_base64: bool) -> object:
     if is_base64:
         try:
             raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
+        except ValueError:
             raise ValidationError(_BODY, "base64", "the request body is not valid base64") from None
     else:
         raw = body.encode("utf-8", errors="surrogatepass")
@@ -92,12 +92,6 @@ def decode_body(body: object, *, is_base64: bool) -> object:
         raise ValidationError(_BODY, "encoding", "the request body must be UTF-8") from None
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except _DuplicateField as duplicate:
-        raise ValidationError(
-            _short(duplicate.name),
-            "duplicate-field",
-            f"field {_quote(duplicate.name)} appears twice",
-        ) from None
     except (ValueError, RecursionError):
         raise ValidationError(_BODY, "json", "the request body is not valid JSON") from None
 
@@ -133,10 +127,36 @@ def validate_request(
     action = payload["action"]
     if not isinstance(action, str) or action not in ACTIONS:
         raise ValidationError("action", "allowed-actions", f"action must be one of {choices}")
-    prefix = _prefix(payload)
+    prefix = _string(payload, "prefix")
+    if prefix == "":
+        raise ValidationError("prefix", "empty", "prefix is empty: omit prefix to clear everything")
+    # fullmatch, because `$` alone also matches before a trailing newline.
+    if prefix is not None and not re.fullmatch(PREFIX_PATTERN, prefix):
+        raise ValidationError(
+            "prefix",
+            "pattern",
+            f"prefix must be 1 to 64 characters from A-Z a-z 0-9 _ . : - (pattern {PREFIX_PATTERN})",
+        )
     if prefix is not None and action == RESET_OPCACHE:
         raise ValidationError("prefix", "not-with-action", PREFIX_WITH_OPCACHE)
-    return FlushRequest(group, action, prefix, _comment(payload), _dry_run(payload), requester)
+    comment = _string(payload, "comment") or ""
+    if len(comment) > MAX_COMMENT_LENGTH:
+        raise ValidationError(
+            "comment", "max-length", f"comment must be at most {MAX_COMMENT_LENGTH} characters"
+        )
+    if not comment.isprintable():
+        raise ValidationError(
+            "comment",
+            "printable",
+            "comment must be printable text: no newlines or control characters",
+        )
+    dry_run = payload.get("dryRun", False)
+    # A JSON boolean only: "false" as a string would be truthy and send a real clear.
+    if not isinstance(dry_run, bool):
+        raise ValidationError(
+            "dryRun", "type", f"dryRun must be true or false, not {_json_type(dry_run)}"
+        )
+    return FlushRequest(group, action, prefix, comment or None, dry_run, requester)
 
 
 def _not_allowed(group: str, allowed_groups: Collection[str]) -> str:
@@ -161,57 +181,14 @@ def _string(payload: dict[Any, Any], field: str) -> str | None:
     return value
 
 
-def _prefix(payload: dict[Any, Any]) -> str | None:
-    prefix = _string(payload, "prefix")
-    if prefix == "":
-        raise ValidationError("prefix", "empty", "prefix is empty: omit prefix to clear everything")
-    # fullmatch, because `$` alone also matches before a trailing newline.
-    if prefix is not None and not re.fullmatch(PREFIX_PATTERN, prefix):
-        raise ValidationError(
-            "prefix",
-            "pattern",
-            "prefix must be 1 to 64 characters from A-Z a-z 0-9 _ . : - "
-            f"(pattern {PREFIX_PATTERN})",
-        )
-    return prefix
-
-
-def _comment(payload: dict[Any, Any]) -> str | None:
-    comment = _string(payload, "comment")
-    if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
-        raise ValidationError(
-            "comment", "max-length", f"comment must be at most {MAX_COMMENT_LENGTH} characters"
-        )
-    if comment is not None and not comment.isprintable():
-        raise ValidationError(
-            "comment",
-            "printable",
-            "comment must be printable text: no newlines or control characters",
-        )
-    return comment or None
-
-
-def _dry_run(payload: dict[Any, Any]) -> bool:
-    value = payload.get("dryRun", False)
-    # A JSON boolean only: "false" as a string would be truthy and send a real clear.
-    if not isinstance(value, bool):
-        raise ValidationError(
-            "dryRun", "type", f"dryRun must be true or false, not {_json_type(value)}"
-        )
-    return value
-
-
-class _DuplicateField(Exception):
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # A repeated key would let two readers of the same body disagree on its meaning.
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateField(key)
+            raise ValidationError(
+                _short(key), "duplicate-field", f"field {_quote(key)} appears twice"
+            )
         result[key] = value
     return result
 
@@ -221,8 +198,6 @@ def _no_constant(name: str) -> Any:
 
 
 def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
     return next(
         (name for kind, name in _JSON_TYPES if isinstance(value, kind)), type(value).__name__
     )

@@ -1,36 +1,93 @@
-"""Clear again what a clear's verdict left stale (POST /flush/{commandId}/retry, the Slack button).
-
-What is sent comes from the clear's record only (its group, action and prefix, and the stale
-instances its verdict named) and from the group as it is now (which of them are InService):
-nothing from the request reaches the fleet. A retry is a clear of its own, with an id of its
-own: it takes the group's claim as a clear does, and its durable execution sends the commands,
-waits for them and judges them on top of the verdict it repairs.
-"""
+"""A recorded clear, by its id: its state (GET /flush/{commandId}) as its record keeps it, with
+SSM's live view while it runs; and its retry, a clear of its own (its own id, the group's claim,
+a durable execution that sends, waits and judges) of what its verdict left stale. What a retry
+sends comes from the record and the group as it is now: nothing from the request."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from apcu_clear import claim, command, record
-from apcu_clear.errors import CLEAR_IN_PROGRESS, NOTHING_TO_RETRY, Conflict, Forbidden, Unavailable
+from apcu_clear.errors import (
+    CLEAR_IN_PROGRESS,
+    NOTHING_TO_RETRY,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Unavailable,
+)
 from apcu_dispatcher import guard, sending
 from apcu_dispatcher.runtime import Runtime
-from apcu_dispatcher.status import unknown
+from apcu_dispatcher.sending import Started
+
+# What a verdict's answer lists of the instances it left stale; `count` says how many in all.
+MAX_LISTED = 100
+MAX_SHOWN_COMMANDS = 10
+# SSM command ids are UUIDs (the ssm model fixes CommandId at 36 characters); so are the ids of
+# retries asked on demand.
+_CLEAR_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
-@dataclass(frozen=True)
-class Retry:
-    clear_id: str
-    body: dict[str, Any]
-
-
-def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> Retry:
-    stored = record.read(rt.dynamodb, rt.table, clear_id)
+def recorded(value: str, rt: Runtime) -> tuple[record.Stored, record.Clear]:
+    """The clear `value` names, as recorded; refused for an id that is no Run Command id, or
+    one this stack has no record of."""
+    if not _CLEAR_ID.fullmatch(value):
+        raise InvalidRequest(
+            "commandId must be a Run Command id: a UUID such as 5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48",
+            field="commandId",
+            rule="pattern",
+        )
+    stored = record.read(rt.dynamodb, rt.table, value)
     if stored is None or stored.clear is None:
-        raise unknown(clear_id)
-    clear = stored.clear
+        raise NotFound(
+            f"no clear {value} was sent by this stack (or its record has expired)",
+            field="commandId",
+            rule="unknown-command",
+        )
+    return stored, stored.clear
+
+
+def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
+    stored, clear = recorded(clear_id, rt)
+    body: dict[str, Any] = {
+        "commandId": clear_id,
+        "group": clear.group,
+        "action": clear.action,
+        "prefix": clear.prefix,
+        "requestedAt": clear.requested_at,
+        "expiresAt": clear.expires_at,
+        "consoleUrl": command.console_url(rt.region, (stored.commands or [clear_id])[-1]),
+        **({"retryOf": clear.retry_of} if clear.retry_of else {}),
+    }
+    if stored.commands:
+        body["commands"] = {
+            "count": len(stored.commands),
+            "latest": list(stored.commands[-MAX_SHOWN_COMMANDS:]),
+        }
+    if stored.state == record.JUDGED:
+        stale = stored.verdict.get("stale") or {}
+        listed = {
+            "count": stale.get("count", 0),
+            "instances": list(stale.get("instances", []))[:MAX_LISTED],
+        }
+        return {**body, "state": "judged", "verdict": {**stored.verdict, "stale": listed}}
+    if stored.state == record.FAILED:
+        return {**body, "state": "failed", "failure": stored.failure}
+    # A retry asked on demand has no command of its own until its execution sends one.
+    live = stored.commands[-1] if stored.commands else ("" if clear.retry_of else clear_id)
+    body["state"] = "running"
+    if live:
+        body["ssm"] = {"commandId": live, **command.live(rt.ssm, live).to_json()}
+    return body
+
+
+def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> Started:
+    stored, clear = recorded(clear_id, rt)
     if stored.state != record.JUDGED:
         raise Conflict(
             f"clear {clear_id} has no verdict yet; wait for it, then retry what it missed",
@@ -50,15 +107,12 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
             field="commandId",
             rule="allowed-groups",
         )
-    pages = rt.autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
-        AutoScalingGroupNames=[clear.group]
-    )
+    groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[clear.group])
     live = {
         i["InstanceId"]
-        for page in pages
-        for group in page.get("AutoScalingGroups", [])
+        for group in groups["AutoScalingGroups"]
         for i in group.get("Instances", [])
-        if i.get("LifecycleState") == "InService"
+        if i["LifecycleState"] == "InService"
     }
     targets = [i for i in stale if i in live]
     skipped = [i for i in stale if i not in live]
@@ -116,4 +170,4 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
         "warnings": [bounded] if total > len(stale) else [],
         "consoleUrl": command.console_url(rt.region, clear_id),
     }
-    return Retry(retry_id, sending.with_alarm(body, state))
+    return Started(retry_id, sending.with_alarm(body, state))
