@@ -1,17 +1,11 @@
 """The dispatcher's edge: Powertools' APIGatewayHttpResolver routes the four HTTP routes, and
 beside it go the events that are not HTTP requests (a console test event, read as the body of
-POST /flush; an EventBridge launch event; Slack's work, handed on). The logic raises a refusal
-and the resolver's exception handlers answer it, here and once, for both.
-
-Anyone allowed lambda:InvokeFunction can also shape a direct event like an API one; the
-requester written into a command's Comment is then what they wrote, while CloudTrail still
-records who invoked the function.
-"""
+POST /flush; an EventBridge launch event; Slack's work, handed on). The logic raises a refusal;
+the resolver's exception handlers answer it, here and once, for both."""
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -85,7 +79,7 @@ def post_slack() -> Response[dict[str, Any] | str]:
         body = None
     signed = slack.signed_request(body, event.headers)
     function_arn = app.lambda_context.invoked_function_arn
-    outcome, answer = slack.answer(signed, runtime, function_arn, time.time())
+    outcome, answer = slack.answer(signed, runtime, function_arn)
     count(outcome)
     return Response(200, JSON, answer or "")
 
@@ -111,25 +105,15 @@ def requester_of() -> str:
     for value in (iam.user_arn, iam.caller_id, iam.account_id):
         if isinstance(value, str) and value.strip():
             return "".join(c for c in value if c.isprintable())[:256]
-    raise errors.Forbidden(
-        "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request",
-        rule="iam-auth",
-    )
+    why = "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request"
+    raise errors.Forbidden(why, rule="iam-auth")
 
 
 def _cleared(request: FlushRequest) -> Response[dict[str, Any]]:
     done = clear_group(request, runtime)
     if not isinstance(done, Started):
         return _answer(200, done, "DryRun")
-    logger.info(
-        "clear sent",
-        extra={
-            "group": request.group,
-            "action": request.action,
-            "command_id": done.command_id,
-            "requester": request.requester,
-        },
-    )
+    logger.info("clear sent", extra={"command_id": done.command_id, **dataclasses.asdict(request)})
     return _answer(202, done.body, "Accepted")
 
 
@@ -159,21 +143,14 @@ def direct(event: Any) -> dict[str, Any]:
         answer = handler(error)
         if answer.status_code == 503 and launches.is_launch_event(event):
             raise  # Lambda retries an asynchronous event
-    return {
-        "statusCode": answer.status_code,
-        "headers": {"content-type": JSON},
-        "body": answer.body,
-    }
+    headers = {"content-type": JSON}
+    return {"statusCode": answer.status_code, "headers": headers, "body": answer.body}
 
 
 @trace_handler
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    if (
-        isinstance(event, dict)
-        and isinstance(event.get("requestContext"), dict)
-        and "routeKey" in event
-    ):
+    if isinstance(event, dict) and {"routeKey", "requestContext"} <= event.keys():
         return app.resolve(event, context)
     return direct(event)

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from apcu_clear.command import Notify
 from apcu_clear.settings import ConfigError, Settings, matching
 
-__all__ = ["Config", "ConfigError"]
-
 # Empty when the stack serves no launch lifecycle hook (template.yaml, WarmPoolHookName).
 HOOK_NAME_PATTERN = r"^[A-Za-z0-9\-_/]{0,255}$"
 SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,20}$"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from apcu_clear import alarm, claim, command, record
@@ -19,8 +18,8 @@ from apcu_dispatcher.runtime import Runtime
 
 # The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
 MARGIN = dt.timedelta(minutes=5)
-# ListCommands: commands of the document requested within a command's lifetime, 50 a page.
-_GUARD_PAGES = 10
+# The commands of the document requested within a command's lifetime that are looked through.
+_LOOKED_AT = 10 * 50
 _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 
@@ -49,13 +48,6 @@ def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
         raise
 
 
-def refuse_if_claimed(rt: Runtime, key: str, what: str) -> None:
-    """A dry run's look at the claim, without taking it."""
-    held = claim.held(rt.dynamodb, rt.table, key, now=rt.now())
-    if held is not None:
-        raise in_progress(what, held.holder, held.requested_at, rt.region)
-
-
 def in_progress(what: str, holder: str, requested_at: str | None, region: str) -> Conflict:
     """A clear holds the target: which ("" while it is still being sent), and where to watch it."""
     at = requested_at or "at an unknown time"
@@ -82,24 +74,16 @@ def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]
         {"key": "DocumentName", "value": settings.document_name},
         {"key": "InvokedAfter", "value": record.iso(rt.now() - settings.lifetime)},
     ]
-    token = ""
-    for _ in range(_GUARD_PAGES):
-        page = rt.ssm.list_commands(
-            Filters=filters, MaxResults=50, **({"NextToken": token} if token else {})
-        )
-        for found in page.get("Commands", []):
-            if found.get("Status") in _RUNNING and holds(found):
-                requested = found.get("RequestedDateTime")
-                at = record.iso(requested) if isinstance(requested, dt.datetime) else None
-                raise in_progress(what, found["CommandId"], at, rt.region)
-        token = page.get("NextToken", "")
-        if not token:
-            return
-    raise Unavailable(
-        f"more than {_GUARD_PAGES * 50} commands of {settings.document_name} are running; cannot tell "
-        "whether one is clearing this target, so nothing was sent",
-        rule="too-many-running",
+    pages = rt.ssm.get_paginator("list_commands").paginate(
+        Filters=filters, PaginationConfig={"PageSize": 50, "MaxItems": _LOOKED_AT}
     )
+    for found in pages.search("Commands[]"):
+        if found["Status"] in _RUNNING and holds(found):
+            at = record.iso(found["RequestedDateTime"])
+            raise in_progress(what, found["CommandId"], at, rt.region)
+    if pages.resume_token:
+        why = f"more than {_LOOKED_AT} commands of {settings.document_name} are running; cannot tell whether one is clearing this target, so nothing was sent"
+        raise Unavailable(why, rule="too-many-running")
 
 
 def targets_group(found: Mapping[str, Any], group: str) -> bool:
@@ -117,51 +101,24 @@ def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
     try:
         state = alarm.read_alarm(rt.cloudwatch, name)
     except alarm.AlarmNotFound:
-        raise Conflict(
-            f"the stop alarm {name} does not exist in CloudWatch, so no clear can run under its brake; "
-            "nothing was sent. Create the alarm, or fix the stack's StopAlarmName",
-            rule="alarm-not-found",
-            details={"alarm": {"name": name}},
-        ) from None
+        why = f"the stop alarm {name} does not exist in CloudWatch, so no clear can run under its brake; nothing was sent. Create the alarm, or fix the stack's StopAlarmName"
+        raise Conflict(why, rule="alarm-not-found", details={"alarm": {"name": name}}) from None
     if state.firing:
         since = state.to_json()["since"] or "an unknown time"
-        raise Conflict(
+        why = (
             f"the stop alarm {name} is in ALARM since {since} ({state.reason[:200] or 'no reason given'}); "
             "a clear now would send every cache miss to a database that is already suffering. "
-            "Nothing was sent; clear again once the alarm is OK",
-            rule="alarm-firing",
-            details={"alarm": state.to_json()},
+            "Nothing was sent; clear again once the alarm is OK"
         )
+        raise Conflict(why, rule="alarm-firing", details={"alarm": state.to_json()})
     return state
 
 
-@dataclass(frozen=True)
-class Plan:
-    group: str
-    desired_capacity: int
-    in_service: tuple[str, ...]
-    pending: int
-    terminating: int
-    managed_online: int
-    # As answered: each a reason, a message and, for one instance, its id.
-    warnings: tuple[dict[str, str], ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "desiredCapacity": self.desired_capacity,
-            "inService": list(self.in_service),
-            "pending": self.pending,
-            "terminating": self.terminating,
-            "managedOnline": self.managed_online,
-            "warnings": list(self.warnings),
-        }
-
-
-def plan_flush(group: str, rt: Runtime) -> Plan:
-    """What a clear of this group will reach: the group's size, its InService instances, and
-    which of them SSM cannot reach now (SSM itself would report "Success" for a command that
-    reached none); refused when the group does not exist or has no InService instance."""
+def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
+    """What a clear of this group will reach, as a dry run answers it: the group's size, its
+    InService instances, and warnings for those SSM cannot reach now (SSM itself would report
+    "Success" for a command that reached none); refused when the group does not exist or has no
+    InService instance."""
     groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
     if not groups["AutoScalingGroups"]:
         raise NotFound(f"Auto Scaling group {group} does not exist", field="group", rule="exists")
@@ -172,12 +129,8 @@ def plan_flush(group: str, rt: Runtime) -> Plan:
     terminating = sum(1 for _, state in states if state.startswith("Terminating"))
     desired = found["DesiredCapacity"]
     if not in_service:
-        raise Conflict(
-            f"Auto Scaling group {group} has no InService instance "
-            f"(desired {desired}, pending {pending}, terminating {terminating}); nothing to clear",
-            field="group",
-            rule="in-service",
-        )
+        why = f"Auto Scaling group {group} has no InService instance (desired {desired}, pending {pending}, terminating {terminating}); nothing to clear"
+        raise Conflict(why, field="group", rule="in-service")
     ping = ping_statuses(rt.ssm, in_service)
     warnings = []
     # Pending instances already count toward DesiredCapacity (the size the group is working
@@ -189,18 +142,21 @@ def plan_flush(group: str, rt: Runtime) -> Plan:
     for instance_id in in_service:
         status = ping.get(instance_id, NOT_REGISTERED)
         if status == NOT_REGISTERED:
-            why = (
-                "not-managed",
-                "not a managed node (no SSM agent registered); it will not be cleared",
-            )
+            reason = "not-managed"
+            but = "not a managed node (no SSM agent registered); it will not be cleared"
         elif status != ONLINE:
-            why = (
-                "not-online",
-                f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut",
-            )
+            reason = "not-online"
+            but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
         else:
             continue
-        message = f"{instance_id} is InService but {why[1]}"
-        warnings.append({"reason": why[0], "message": message, "instanceId": instance_id})
-    online = sum(1 for i in in_service if ping.get(i) == ONLINE)
-    return Plan(group, desired, in_service, pending, terminating, online, tuple(warnings))
+        message = f"{instance_id} is InService but {but}"
+        warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
+    return {
+        "group": group,
+        "desiredCapacity": desired,
+        "inService": list(in_service),
+        "pending": pending,
+        "terminating": terminating,
+        "managedOnline": sum(1 for i in in_service if ping.get(i) == ONLINE),
+        "warnings": warnings,
+    }

@@ -90,14 +90,8 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], s
         guard.refuse_if_running(rt, what, lambda c: list(c.get("InstanceIds", [])) == [instance_id])
         sent = sending.send(rt, sending.parameters(rt, request, instance_ids=[instance_id]))
     warnings = sending.begin(rt, request, sent, taken)
-    logger.info(
-        "warm-pool clear sent",
-        extra={
-            "instance_id": instance_id,
-            "command_id": sent.command_id,
-            "held": launch.hold is not None,
-        },
-    )
+    extra = {"instance_id": instance_id, "command_id": sent.command_id, "held": bool(launch.hold)}
+    logger.info("warm-pool clear sent", extra=extra)
     return {
         "commandId": sent.command_id,
         **answer,
@@ -113,49 +107,34 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], s
 def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:
     kind = event.get("detail-type")
     if event.get("source") != SOURCE or kind not in (LAUNCH_SUCCESSFUL, LIFECYCLE_ACTION):
-        raise ValidationError(
-            "detail-type",
-            "warm-pool-event",
-            f"only {SOURCE} events {LAUNCH_SUCCESSFUL!r} and {LIFECYCLE_ACTION!r} are served",
-        )
+        why = f"only {SOURCE} events {LAUNCH_SUCCESSFUL!r} and {LIFECYCLE_ACTION!r} are served"
+        raise ValidationError("detail-type", "warm-pool-event", why)
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise ValidationError("detail", "type", "detail must be an object")
     group = detail.get("AutoScalingGroupName")
     if not isinstance(group, str) or group not in rt.config.shared.allowed_groups:
-        raise ValidationError(
-            "detail.AutoScalingGroupName",
-            "allowed-groups",
-            "the group is not one this function may target (ALLOWED_GROUPS)",
-        )
+        why = "the group is not one this function may target (ALLOWED_GROUPS)"
+        raise ValidationError("detail.AutoScalingGroupName", "allowed-groups", why)
     instance_id = detail.get("EC2InstanceId")
     if not isinstance(instance_id, str) or not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
-        raise ValidationError(
-            "detail.EC2InstanceId", "pattern", f"EC2InstanceId must match {INSTANCE_ID_PATTERN}"
-        )
+        why = f"EC2InstanceId must match {INSTANCE_ID_PATTERN}"
+        raise ValidationError("detail.EC2InstanceId", "pattern", why)
     origin, destination = str(detail.get("Origin", "")), str(detail.get("Destination", ""))
     if kind == LAUNCH_SUCCESSFUL:
         if (origin, destination) != (WARM_POOL, GROUP):
-            raise ValidationError(
-                "detail.Origin",
-                "warm-pool-event",
-                f"only an instance moving from {WARM_POOL} to {GROUP} is cleared on its own",
-            )
+            why = f"only an instance moving from {WARM_POOL} to {GROUP} is cleared on its own"
+            raise ValidationError("detail.Origin", "warm-pool-event", why)
         return Launch(group, instance_id, origin, destination, None)
     hook = rt.config.warm_pool_hook_name
     if detail.get("LifecycleTransition") != TRANSITION:
-        raise ValidationError(
-            "detail.LifecycleTransition", "launch-hook", f"only {TRANSITION} is served"
-        )
+        why = f"only {TRANSITION} is served"
+        raise ValidationError("detail.LifecycleTransition", "launch-hook", why)
     if detail.get("LifecycleHookName") != hook:
-        raise ValidationError(
-            "detail.LifecycleHookName",
-            "hook-name",
-            f"only the stack's hook {hook} is served (WARM_POOL_HOOK_NAME)",
-        )
+        why = f"only the stack's hook {hook} is served (WARM_POOL_HOOK_NAME)"
+        raise ValidationError("detail.LifecycleHookName", "hook-name", why)
     token = detail.get("LifecycleActionToken")
     if not isinstance(token, str) or not re.fullmatch(TOKEN_PATTERN, token):
-        raise ValidationError(
-            "detail.LifecycleActionToken", "pattern", "LifecycleActionToken must be a UUID"
-        )
+        why = "LifecycleActionToken must be a UUID"
+        raise ValidationError("detail.LifecycleActionToken", "pattern", why)
     return Launch(group, instance_id, origin, destination, LifecycleHold(hook, token, instance_id))

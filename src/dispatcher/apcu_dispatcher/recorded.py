@@ -9,16 +9,8 @@ import re
 import uuid
 from typing import Any
 
-from apcu_clear import claim, command, record
-from apcu_clear.errors import (
-    CLEAR_IN_PROGRESS,
-    NOTHING_TO_RETRY,
-    Conflict,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
-    Unavailable,
-)
+from apcu_clear import claim, command, errors, record
+from apcu_clear.errors import CLEAR_IN_PROGRESS, NOTHING_TO_RETRY, Conflict
 from apcu_dispatcher import guard, sending
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.sending import Started
@@ -26,29 +18,22 @@ from apcu_dispatcher.sending import Started
 # What a verdict's answer lists of the instances it left stale; `count` says how many in all.
 MAX_LISTED = 100
 MAX_SHOWN_COMMANDS = 10
+_ID = "commandId"
 # SSM command ids are UUIDs (the ssm model fixes CommandId at 36 characters); so are the ids of
 # retries asked on demand.
-_CLEAR_ID = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
+_CLEAR_ID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def recorded(value: str, rt: Runtime) -> tuple[record.Stored, record.Clear]:
     """The clear `value` names, as recorded; refused for an id that is no Run Command id, or
     one this stack has no record of."""
     if not _CLEAR_ID.fullmatch(value):
-        raise InvalidRequest(
-            "commandId must be a Run Command id: a UUID such as 5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48",
-            field="commandId",
-            rule="pattern",
-        )
+        why = "commandId must be a Run Command id: a UUID such as 5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48"
+        raise errors.InvalidRequest(why, field=_ID, rule="pattern")
     stored = record.read(rt.dynamodb, rt.table, value)
     if stored is None or stored.clear is None:
-        raise NotFound(
-            f"no clear {value} was sent by this stack (or its record has expired)",
-            field="commandId",
-            rule="unknown-command",
-        )
+        why = f"no clear {value} was sent by this stack (or its record has expired)"
+        raise errors.NotFound(why, field=_ID, rule="unknown-command")
     return stored, stored.clear
 
 
@@ -89,24 +74,16 @@ def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
 def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> Started:
     stored, clear = recorded(clear_id, rt)
     if stored.state != record.JUDGED:
-        raise Conflict(
-            f"clear {clear_id} has no verdict yet; wait for it, then retry what it missed",
-            field="commandId",
-            rule=CLEAR_IN_PROGRESS,
-        )
-    stale = [str(i) for i in (stored.verdict.get("stale") or {}).get("instances", [])]
+        why = f"clear {clear_id} has no verdict yet; wait for it, then retry what it missed"
+        raise Conflict(why, field=_ID, rule=CLEAR_IN_PROGRESS)
+    left = stored.verdict.get("stale") or {}
+    stale = [str(i) for i in left.get("instances", [])]
     if not stored.verdict.get("alert") or not stale:
-        raise Conflict(
-            f"clear {clear_id} ended {stored.verdict.get('kind')} and left no instance stale; nothing was sent",
-            field="commandId",
-            rule=NOTHING_TO_RETRY,
-        )
+        why = f"clear {clear_id} ended {stored.verdict.get('kind')} and left no instance stale; nothing was sent"
+        raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY)
     if clear.group not in rt.config.shared.allowed_groups:
-        raise Forbidden(
-            f"group {clear.group} is no longer one this stack may clear; nothing was sent",
-            field="commandId",
-            rule="allowed-groups",
-        )
+        why = f"group {clear.group} is no longer one this stack may clear; nothing was sent"
+        raise errors.Forbidden(why, field=_ID, rule="allowed-groups")
     groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[clear.group])
     live = {
         i["InstanceId"]
@@ -117,13 +94,8 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
     targets = [i for i in stale if i in live]
     skipped = [i for i in stale if i not in live]
     if not targets:
-        raise Conflict(
-            f"none of the {len(stale)} instances clear {clear_id} left stale is InService in {clear.group} now; "
-            "nothing was sent",
-            field="commandId",
-            rule=NOTHING_TO_RETRY,
-            details={"skipped": skipped},
-        )
+        why = f"none of the {len(stale)} instances clear {clear_id} left stale is InService in {clear.group} now; nothing was sent"
+        raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY, details={"skipped": skipped})
     state = guard.alarm_allows(rt)
     retry_id = str(uuid.uuid4())
     now = rt.now()
@@ -150,11 +122,9 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
             record.record_failure(
                 rt.dynamodb, rt.table, retry_id, "its execution could not be started"
             )
-            raise Unavailable(
-                "the retry could not be started (Lambda did not take it); nothing was sent, try again",
-                rule="not-started",
-            )
-    total = int((stored.verdict.get("stale") or {}).get("count", len(stale)))
+            why = "the retry could not be started (Lambda did not take it); nothing was sent, try again"
+            raise errors.Unavailable(why, rule="not-started")
+    total = int(left.get("count", len(stale)))
     bounded = {
         "reason": "stale-list-bounded",
         "message": f"the verdict left {total} instances stale and kept the first {len(stale)}; clear the group for the rest",

@@ -47,10 +47,12 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
     """The clear sent, or a dry run's plan (nothing taken, nothing sent)."""
     key, what = claim.group_key(request.group), f"group {request.group}"
     if request.dry_run:
-        guard.refuse_if_claimed(rt, key, what)
+        held = claim.held(rt.dynamodb, rt.table, key, now=rt.now())
+        if held is not None:
+            raise guard.in_progress(what, held.holder, held.requested_at, rt.region)
         plan, state, params = _prepare(rt, request, what)
         # The brake the command would carry, and whether it would hold the clear now.
-        return with_alarm({"dryRun": True, "plan": plan.to_json(), "wouldSend": params}, state)
+        return with_alarm({"dryRun": True, "plan": plan, "wouldSend": params}, state)
     with guard.claimed(rt, key, what) as taken:
         plan, state, params = _prepare(rt, request, what)
         sent = send(rt, params)
@@ -60,11 +62,11 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
         "action": request.action,
         "prefix": request.prefix,
         "expect": {
-            "desiredCapacity": plan.desired_capacity,
-            "inService": len(plan.in_service),
-            "managedOnline": plan.managed_online,
+            "desiredCapacity": plan["desiredCapacity"],
+            "inService": len(plan["inService"]),
+            "managedOnline": plan["managedOnline"],
         },
-        "warnings": list(plan.warnings) + begin(rt, request, sent, taken),
+        "warnings": plan["warnings"] + begin(rt, request, sent, taken),
         "consoleUrl": command.console_url(rt.region, sent.command_id),
     }
     return Started(sent.command_id, with_alarm(body, state))
@@ -72,7 +74,7 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
 
 def _prepare(
     rt: Runtime, request: FlushRequest, what: str
-) -> tuple[guard.Plan, alarm.AlarmState | None, SendCommandRequestTypeDef]:
+) -> tuple[dict[str, Any], alarm.AlarmState | None, SendCommandRequestTypeDef]:
     guard.refuse_if_running(rt, what, lambda c: guard.targets_group(c, request.group))
     state = guard.alarm_allows(rt)
     plan = guard.plan_flush(request.group, rt)
@@ -154,19 +156,18 @@ def start_execution(rt: Runtime, clear_id: str) -> bool:
     return started
 
 
-def _again(write: Callable[[], object], attempts: int = 3) -> bool:
+def _again(write: Callable[[], object]) -> bool:
     """Run an idempotent write, again after a short pause if it fails; whether it was done."""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
             write()
+            return True
         except Exception:
             logger.warning(
                 "a write after SendCommand failed", extra={"attempt": attempt}, exc_info=True
             )
-            if attempt < attempts:
+            if attempt < SEND_ATTEMPTS:
                 time.sleep(0.2 * attempt)
-            continue
-        return True
     return False
 
 
@@ -192,19 +193,13 @@ def as_refusal(error: Exception) -> Refusal | None:
         return error
     if isinstance(error, OutcomeUnknown):
         # The command may have run: the group stays claimed until it must have ended.
-        return Unavailable(
-            f"{error}; the group stays claimed until that command must have ended",
-            rule="send-outcome-unknown",
-        )
+        why = f"{error}; the group stays claimed until that command must have ended"
+        return Unavailable(why, rule="send-outcome-unknown")
     operation = getattr(error, "operation_name", "") or "an AWS call"
     if is_throttling(error):
-        return Unavailable(
-            f"AWS throttled {operation}; nothing was sent, try again in a minute",
-            rule=AWS_THROTTLED,
-        )
+        why = f"AWS throttled {operation}; nothing was sent, try again in a minute"
+        return Unavailable(why, rule=AWS_THROTTLED)
     if is_transient(error):
-        return Unavailable(
-            f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute",
-            rule=AWS_UNAVAILABLE,
-        )
+        why = f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute"
+        return Unavailable(why, rule=AWS_UNAVAILABLE)
     return None

@@ -60,7 +60,8 @@ class Asked:
     """What a request Slack signed asks, and where to tell what came of it."""
 
     user: str
-    user_name: str
+    # Who asked, as a command's Comment and the record name them.
+    requester: str
     response_url: str | None
     # The slash command's text, as Slack escaped it; None for anything else.
     command: str | None
@@ -74,11 +75,14 @@ class Asked:
         except ValueError:
             payload = {}
         user = _object(payload.get("user"))
+        user_id = field["user_id"] if "user_id" in field else str(user.get("id", ""))
+        name = field.get("user_name") or str(user.get("username") or user.get("name") or "")
+        shown = "".join(c for c in name if c.isprintable())[:_MAX_NAME]
         # The URL comes from the request whose signature was checked: it is Slack's.
         url = field.get("response_url") or str(payload.get("response_url") or "")
         return cls(
-            field["user_id"] if "user_id" in field else str(user.get("id", "")),
-            field.get("user_name") or str(user.get("username") or user.get("name") or ""),
+            user_id,
+            f"slack:{user_id} ({shown})" if shown else f"slack:{user_id}",
             url if url.startswith(("https://", "http://")) else None,
             field.get("text", "") if field.get("command") == COMMAND else None,
             _press(payload),
@@ -86,7 +90,7 @@ class Asked:
 
 
 def answer(
-    signed: Signed | None, rt: Runtime, function_arn: str, now: float
+    signed: Signed | None, rt: Runtime, function_arn: str
 ) -> tuple[str, dict[str, Any] | None]:
     """The outcome to count and the body to answer: check, hand off, say so. A request that is
     not Slack's, or that this stack cannot check, is refused."""
@@ -103,10 +107,9 @@ def answer(
             "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
         )
         count("SlackAppSecretUnusable")
-        raise errors.Unavailable(
-            "the Slack app is not set up yet", rule="slack-app-secret"
-        ) from None
-    problem = signature_problem(signed, secret, now)
+        why = "the Slack app is not set up yet"
+        raise errors.Unavailable(why, rule="slack-app-secret") from None
+    problem = signature_problem(signed, secret)
     if problem is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
         count("SlackUnauthorized")
@@ -133,38 +136,35 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
     raw = event[WORK] if isinstance(event[WORK], dict) else {}
     signed = Signed(**{name: str(raw.get(name, "")) for name in ("body", "timestamp", "signature")})
     secret = secret_of(rt)
-    problem = signature_problem(signed, secret, time.time())
+    problem = signature_problem(signed, secret)
     if problem is not None:
         logger.warning("Slack work refused: signature check failed", extra={"reason": problem})
         return "SlackUnauthorized"
     asked = Asked.of(signed.body)
     if asked.user not in rt.config.slack_allowed_users:
         return "SlackNotAllowed"
-    shown = "".join(c for c in asked.user_name if c.isprintable())[:_MAX_NAME]
-    requester = f"slack:{asked.user} ({shown})" if shown else f"slack:{asked.user}"
     try:
         if asked.press is not None:
             # The button gives way before the retry starts: from then on only the retry's own
             # clear writes to this message, so its verdict is never overwritten by this update.
             line = f"Retry asked by <@{asked.user}>; its verdict will update this message"
             _show_asked(rt, secret, asked.press, line)
-            started = recorded.retry(asked.press.value, requester, rt, origin="slack")
+            started = recorded.retry(asked.press.value, asked.requester, rt, origin="slack")
             retried = len(started.body["retried"])
-            tell(
-                asked,
-                f"Retry asked by <@{asked.user}>: clear {started.command_id} to {retried} "
-                f"instance{'s' if retried != 1 else ''}; its verdict will update this message",
-            )
+            to = f"{retried} instance{'s' if retried != 1 else ''}"
+            said = f"clear {started.command_id} to {to}; its verdict will update this message"
+            tell(asked, f"Retry asked by <@{asked.user}>: {said}")
             return "SlackRetryAccepted"
         words = unescape((asked.command or "")[:_MAX_TEXT]).split()
         if len(words) not in (2, 3) or words[0] != "clear":
             tell(asked, USAGE)
             return "SlackCommandRejected"
         body = {"group": words[1], "action": validation.CLEAR_APCU}
+        if len(words) == 3:
+            body["prefix"] = words[2]
+        allowed = rt.config.shared.allowed_groups
         request = validation.validate_request(
-            body | ({"prefix": words[2]} if len(words) == 3 else {}),
-            allowed_groups=rt.config.shared.allowed_groups,
-            requester=requester,
+            body, allowed_groups=allowed, requester=asked.requester
         )
         done = sending.clear_group(dataclasses.replace(request, origin="slack"), rt)
         assert isinstance(done, sending.Started)
@@ -178,8 +178,7 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         return "SlackCommandAccepted"
     except Exception as error:
         # A refusal, or AWS failing in a way the presser may try again: said on response_url.
-        # Anything else is a fault of the function's, raised so that Lambda tries the event
-        # again.
+        # Anything else is the function's fault, raised so that Lambda tries the event again.
         refusal = sending.as_refusal(error)
         if refusal is None:
             raise
@@ -203,7 +202,7 @@ def signed_request(body: str | None, headers: Mapping[str, str]) -> Signed | Non
     return Signed(body, headers.get(timestamp, ""), headers.get(signature, ""))
 
 
-def signature_problem(signed: Signed, secret: AppSecret, now: float) -> str | None:
+def signature_problem(signed: Signed, secret: AppSecret) -> str | None:
     """Why the request is not Slack's, or None: HMAC-SHA256 of "v0:{timestamp}:{raw body}" with
     the signing secret, compared in constant time within a 5-minute window."""
     from slack_sdk.signature import SignatureVerifier
@@ -215,7 +214,7 @@ def signature_problem(signed: Signed, secret: AppSecret, now: float) -> str | No
     if not _SIGNATURE.fullmatch(signed.signature):
         return "malformed-signature"
     # SignatureVerifier checks the window too; checked here first to say which failed.
-    if abs(now - int(signed.timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+    if abs(time.time() - int(signed.timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         return "stale-timestamp"
     verifier = SignatureVerifier(secret.signing_secret)
     if not verifier.is_valid(signed.body.encode(), signed.timestamp, signed.signature):

@@ -101,23 +101,18 @@ def validate_request(
 ) -> FlushRequest:
     """Check a console event or a decoded API body against every rule, in field order."""
     if not isinstance(payload, dict):
-        raise ValidationError(
-            _BODY, "type", f"the request must be a JSON object, not {_json_type(payload)}"
-        )
+        why = f"the request must be a JSON object, not {_json_type(payload)}"
+        raise ValidationError(_BODY, "type", why)
     unknown = sorted(str(key) for key in payload if key not in FIELDS)
     if unknown:
         names = ", ".join(_quote(name) for name in unknown[:3])
         more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-        raise ValidationError(
-            _short(unknown[0]),
-            "unknown-field",
-            f"unknown field(s) {names}{more}; the fields are {', '.join(FIELDS)}",
-        )
+        why = f"unknown field(s) {names}{more}; the fields are {', '.join(FIELDS)}"
+        raise ValidationError(_short(unknown[0]), "unknown-field", why)
     group = _string(payload, "group")
     if group is None:
-        raise ValidationError(
-            "group", "required", "group is required: the Auto Scaling group to clear"
-        )
+        why = "group is required: the Auto Scaling group to clear"
+        raise ValidationError("group", "required", why)
     # Exact names only: no trimming, no case folding, no wildcards.
     if group not in allowed_groups:
         raise ValidationError("group", "allowed-groups", _not_allowed(group, allowed_groups))
@@ -132,30 +127,24 @@ def validate_request(
         raise ValidationError("prefix", "empty", "prefix is empty: omit prefix to clear everything")
     # fullmatch, because `$` alone also matches before a trailing newline.
     if prefix is not None and not re.fullmatch(PREFIX_PATTERN, prefix):
-        raise ValidationError(
-            "prefix",
-            "pattern",
-            f"prefix must be 1 to 64 characters from A-Z a-z 0-9 _ . : - (pattern {PREFIX_PATTERN})",
+        why = (
+            f"prefix must be 1 to 64 characters from A-Z a-z 0-9 _ . : - (pattern {PREFIX_PATTERN})"
         )
+        raise ValidationError("prefix", "pattern", why)
     if prefix is not None and action == RESET_OPCACHE:
         raise ValidationError("prefix", "not-with-action", PREFIX_WITH_OPCACHE)
     comment = _string(payload, "comment") or ""
     if len(comment) > MAX_COMMENT_LENGTH:
-        raise ValidationError(
-            "comment", "max-length", f"comment must be at most {MAX_COMMENT_LENGTH} characters"
-        )
+        why = f"comment must be at most {MAX_COMMENT_LENGTH} characters"
+        raise ValidationError("comment", "max-length", why)
     if not comment.isprintable():
-        raise ValidationError(
-            "comment",
-            "printable",
-            "comment must be printable text: no newlines or control characters",
-        )
+        why = "comment must be printable text: no newlines or control characters"
+        raise ValidationError("comment", "printable", why)
     dry_run = payload.get("dryRun", False)
     # A JSON boolean only: "false" as a string would be truthy and send a real clear.
     if not isinstance(dry_run, bool):
-        raise ValidationError(
-            "dryRun", "type", f"dryRun must be true or false, not {_json_type(dry_run)}"
-        )
+        why = f"dryRun must be true or false, not {_json_type(dry_run)}"
+        raise ValidationError("dryRun", "type", why)
     return FlushRequest(group, action, prefix, comment or None, dry_run, requester)
 
 
@@ -186,9 +175,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValidationError(
-                _short(key), "duplicate-field", f"field {_quote(key)} appears twice"
-            )
+            why = f"field {_quote(key)} appears twice"
+            raise ValidationError(_short(key), "duplicate-field", why)
         result[key] = value
     return result
 
