@@ -151,6 +151,8 @@ def direct(event: Any) -> dict[str, Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    # Anyone allowed lambda:InvokeFunction can shape an API event too: its requester is then what
+    # they wrote, while CloudTrail still records who invoked the function.
     if isinstance(event, dict) and {"routeKey", "requestContext"} <= event.keys():
         return app.resolve(event, context)
     return direct(event)

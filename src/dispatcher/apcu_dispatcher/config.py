@@ -62,8 +62,7 @@ def _slack_allowed_users(env: Mapping[str, str]) -> frozenset[str]:
     if wrong:
         # A name or an e-mail address would never match a press's user id: say so at the start
         # rather than refuse every press of that person.
-        raise ConfigError(
-            "SLACK_ALLOWED_USERS must be comma-separated Slack user ids such as U0123ABCD "
-            f"(not names), got {', '.join(repr(u[:40]) for u in wrong[:5])}"
-        )
+        got = ", ".join(repr(u[:40]) for u in wrong[:5])
+        why = f"SLACK_ALLOWED_USERS must be comma-separated Slack user ids such as U0123ABCD (not names), got {got}"
+        raise ConfigError(why)
     return users

@@ -18,7 +18,8 @@ from apcu_dispatcher.runtime import Runtime
 
 # The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
 MARGIN = dt.timedelta(minutes=5)
-# The commands of the document requested within a command's lifetime that are looked through.
+# ListCommands: the commands of the document requested within a command's lifetime that are
+# looked through, ten pages of 50.
 _LOOKED_AT = 10 * 50
 _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 

@@ -50,10 +50,8 @@ def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
         **({"retryOf": clear.retry_of} if clear.retry_of else {}),
     }
     if stored.commands:
-        body["commands"] = {
-            "count": len(stored.commands),
-            "latest": list(stored.commands[-MAX_SHOWN_COMMANDS:]),
-        }
+        latest = list(stored.commands[-MAX_SHOWN_COMMANDS:])
+        body["commands"] = {"count": len(stored.commands), "latest": latest}
     if stored.state == record.JUDGED:
         stale = stored.verdict.get("stale") or {}
         listed = {

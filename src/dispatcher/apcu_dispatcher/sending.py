@@ -23,8 +23,9 @@ from apcu_dispatcher.validation import FlushRequest
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
 
-# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected).
-SEND_ATTEMPTS = 3
+# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected), and at each
+# idempotent write after it.
+ATTEMPTS = 3
 NOT_STARTED = {
     "reason": "clear-not-started",
     "message": "the command was sent, but its clear could not be started now; SSM's "
@@ -158,7 +159,7 @@ def start_execution(rt: Runtime, clear_id: str) -> bool:
 
 def _again(write: Callable[[], object]) -> bool:
     """Run an idempotent write, again after a short pause if it fails; whether it was done."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             write()
             return True
@@ -166,7 +167,7 @@ def _again(write: Callable[[], object]) -> bool:
             logger.warning(
                 "a write after SendCommand failed", extra={"attempt": attempt}, exc_info=True
             )
-            if attempt < SEND_ATTEMPTS:
+            if attempt < ATTEMPTS:
                 time.sleep(0.2 * attempt)
     return False
 
@@ -175,11 +176,11 @@ def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
     """SendCommand, tried again only when AWS rejected it unrun; OutcomeUnknown when it may
     have run but is not found."""
     since = rt.now() - dt.timedelta(minutes=1)
-    for attempt in range(1, SEND_ATTEMPTS + 1):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             return command.send(rt.ssm_send, rt.ssm, params, since=since)
         except Exception as error:
-            if attempt == SEND_ATTEMPTS or not never_arrived(error):
+            if attempt == ATTEMPTS or not never_arrived(error):
                 raise
             # Full jitter, as botocore's standard mode backs off.
             time.sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
