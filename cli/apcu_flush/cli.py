@@ -216,7 +216,7 @@ def retry(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
         then="nothing was sent; try again later",
     )
     reply = _answered(sent)
-    # The retry is a clear of its own, with its own id: its verdict is read like any clear's.
+    # A retry is a clear of its own, with an id of its own: its verdict is the one to wait for.
     retry_id = str(reply.body.get("commandId") or "")
     if not retry_id:
         raise CliError(Exit.FAILED, "the API accepted the retry but named no clear", reply.body)
@@ -240,7 +240,7 @@ def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
     if reply.body.get("state") == "judged":
         return _judged(reply.body, out)
     if reply.body.get("state") == "failed":
-        raise failed(args.command_id, reply.body)
+        raise failed(reply.body)
     out.result(reply.body, render.running(reply.body))
     return Exit.OK
 

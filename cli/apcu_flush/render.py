@@ -58,8 +58,8 @@ def retried(body: Mapping[str, Any]) -> list[str]:
     retried_ids = list(body.get("retried") or [])
     skipped = list(body.get("skipped") or [])
     lines = [
-        f"sent: retry of {body.get('retryOf')} {WHAT[_action(body)]} on "
-        f"{len(retried_ids)} instance(s) of group {body.get('group')}",
+        f"sent: retry {body.get('commandId')} of {body.get('retryOf')} {WHAT[_action(body)]} on "
+        f"{instances(len(retried_ids))} of group {body.get('group')}",
         f"  clear {body.get('commandId')}: apcu-flush status {body.get('commandId')} --wait",
     ]
     if retried_ids:
@@ -154,7 +154,7 @@ def verdict(body: Mapping[str, Any]) -> list[str]:
     stale = found.get("stale") or {}
     if alert and isinstance(stale, Mapping) and stale.get("count"):
         lines.append(
-            f"  still stale: {stale['count']} InService instance(s); send the clear to them "
+            f"  still stale: {instances(stale['count'], 'InService instance')}; send the clear to them "
             f"again with: apcu-flush retry {body.get('commandId')}"
         )
     prefix = f" prefix {body['prefix']!r}" if body.get("prefix") else ""
@@ -219,3 +219,8 @@ def _kind(found: Mapping[str, Any]) -> str:
 def _listed(items: list[str]) -> str:
     shown = ", ".join(items[:MAX_LISTED])
     return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def instances(count: int, noun: str = "instance") -> str:
+    """The count with its noun: "1 instance", "3 instances"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

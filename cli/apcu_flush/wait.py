@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,12 +91,12 @@ def wait_for_verdict(
                 failures = 0
                 if reply.status >= 400:
                     raise refusal(reply)
+                if reply.body.get("state") == "failed":
+                    raise failed(reply.body)
                 waiting.last = reply.body
                 observe(waiting)
                 if reply.body.get("state") == "judged":
                     return reply.body
-                if reply.body.get("state") == "failed":
-                    raise failed(waiting.command_id, reply.body)
         if problem is not None:
             failures += 1
             if failures >= MAX_TRANSIENT_FAILURES:
@@ -115,16 +115,22 @@ def wait_for_verdict(
         sleep(min(next(pauses) * scale, remaining), waiting)
 
 
-def failed(command_id: str, body: dict[str, Any]) -> CliError:
-    """The clear ended without a verdict (its record says why): no wait brings one."""
-    why = body.get("failure") or "no reason recorded"
-    return CliError(Exit.FAILED, f"clear {command_id} failed before its verdict: {why}", body)
-
-
 def refusal(reply: Reply) -> CliError:
     """A 4xx: the API refused the request and says why."""
     lines = render.refused(reply.status, reply.body, reply.message)
     return CliError(Exit.REFUSED, "\n".join(lines), reply.body)
+
+
+def failed(body: Mapping[str, Any]) -> CliError:
+    """The clear's execution failed before its verdict (state `failed`): no verdict will come,
+    and nothing is known of the caches. Exit 4, as for a server error."""
+    reason = body.get("failure") or "no reason recorded"
+    return CliError(
+        Exit.FAILED,
+        f"clear {body.get('commandId')} failed before its verdict ({reason}); its group was "
+        "freed: look at the command in the Run Command console, then clear again",
+        body,
+    )
 
 
 def _transient(reply: Reply) -> CliError | None:
