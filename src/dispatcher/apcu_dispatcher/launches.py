@@ -62,11 +62,8 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], s
             "lifecycle action continued; nothing sent",
             extra={"instance_id": instance_id, "reason": reason},
         )
-        return {
-            "lifecycleAction": lifecycle.CONTINUE,
-            **answer,
-            "reason": reason,
-        }, "LifecycleContinued"
+        continued = {"lifecycleAction": lifecycle.CONTINUE, **answer, "reason": reason}
+        return continued, "LifecycleContinued"
     if launch.hold is None:
         cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, instance_id, rt.now())
         if cleared_by is not None:
