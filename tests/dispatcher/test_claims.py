@@ -19,7 +19,7 @@ import boto3
 
 from apcu_clear import claim
 from apcu_dispatcher import api
-from apcu_dispatcher.sending import MARGIN
+from apcu_dispatcher.guard import MARGIN
 from harness import aws_emulator
 from harness.slack_web_api import SlackWebApi
 from harness.stack import GROUP, STOP_ALARM, TABLE, Stack, api_event
@@ -238,6 +238,20 @@ def test_a_command_of_the_document_sent_outside_the_dispatcher_refuses_a_clear(
     assert (status, body["error"]["rule"]) == (409, "clear-in-progress")
     assert body["error"]["runningCommand"]["commandId"] == outside
     assert group_claim() is None, "the refusal gives the claim back"
+
+
+def test_more_commands_of_the_document_than_the_look_reads_refuse_a_clear(deployed: Stack) -> None:
+    # Too many to tell whether one of them clears the group: none of these does, but the look
+    # stops after ten pages, so the dispatcher cannot know.
+    ssm = boto3.client("ssm")
+    for _ in range(10 * 50 + 1):
+        ssm.send_command(DocumentName=deployed.env["DOCUMENT_NAME"], InstanceIds=["i-0fe1c2d3"])
+
+    status, body = deployed.api("POST", "/flush", CLEAR)
+
+    assert (status, body["error"]["rule"]) == (503, "too-many-running")
+    assert "more than 500 commands" in body["error"]["message"]
+    assert group_claim() is None and len(commands()) == 10 * 50 + 1
 
 
 # --- given back, or kept --------------------------------------------------------------------------

@@ -461,7 +461,7 @@ def test_a_slash_command_while_a_clear_runs_is_told_which(app: Stack) -> None:
 
 
 def test_a_slash_commands_text_is_read_as_typed_not_as_slack_escaped_it() -> None:
-    from apcu_dispatcher.slack_work import unescape
+    from apcu_dispatcher.slack import unescape
 
     # Slack sends "a<b & c>d" as "a&lt;b &amp; c&gt;d"; a typed "&lt;" arrives "&amp;lt;".
     assert unescape("a&lt;b &amp; c&gt;d") == "a<b & c>d"

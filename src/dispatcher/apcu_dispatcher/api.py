@@ -1,18 +1,7 @@
-"""The dispatcher's edge: one Lambda for four HTTP routes and three other kinds of event.
-
-    POST /flush                      clear a group (or plan it: dryRun), IAM-signed
-    GET  /flush/{commandId}          a clear's state and verdict, IAM-signed
-    POST /flush/{commandId}/retry    clear again what a verdict left stale, IAM-signed
-    POST /slack/actions              the Slack app's button and slash command, Slack-signed
-    a console test event             read as the body of POST /flush
-    an EventBridge launch event      an instance leaving a warm pool (apcu_dispatcher.launches)
-    Slack's work, handed on          the asynchronous half of POST /slack/actions
-
-Routes are Powertools' APIGatewayHttpResolver's; a refusal is raised by the logic and mapped to
-its HTTP answer here, once (STATUS). Anyone allowed lambda:InvokeFunction can also shape a
-direct event like an API one; the requester written into a command's Comment is then what they
-wrote, while CloudTrail still records who invoked the function.
-"""
+"""The dispatcher's edge: Powertools' APIGatewayHttpResolver routes the four HTTP routes, and
+beside it go the events that are not HTTP requests (a console test event, read as the body of
+POST /flush; an EventBridge launch event; Slack's work, handed on). The logic raises a refusal;
+the resolver's exception handlers answer it, here and once, for both."""
 
 from __future__ import annotations
 
@@ -22,36 +11,28 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from botocore.exceptions import BotoCoreError, ClientError
 
+from apcu_clear import errors
 from apcu_clear.command import OutcomeUnknown
-from apcu_clear.errors import (
-    Conflict,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
-    Refusal,
-    Unauthenticated,
-    Unavailable,
-)
+from apcu_clear.errors import Refusal
 from apcu_clear.observability import count, logger, metrics, trace_handler
-from apcu_dispatcher import answers, launches, retry, slack, slack_work, status
+from apcu_dispatcher import launches, recorded, slack
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.failures import as_refusal
 from apcu_dispatcher.runtime import Runtime
-from apcu_dispatcher.sending import Started, clear_group
-from apcu_dispatcher.validation import decode_body, validate_request
+from apcu_dispatcher.sending import Started, as_refusal, clear_group
+from apcu_dispatcher.validation import FlushRequest, decode_body, validate_request
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STATUS: dict[type[Refusal], int] = {
-    InvalidRequest: 400,
-    Unauthenticated: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Unavailable: 503,
+    errors.InvalidRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unavailable: 503,
 }
-CONSOLE_REQUESTER = "console"
+JSON = content_types.APPLICATION_JSON
 
 app = APIGatewayHttpResolver()
 runtime = Runtime(Config.from_env())
@@ -65,37 +46,28 @@ def use_runtime(rt: Runtime) -> None:
 
 @app.post("/flush")
 def post_flush() -> Response[dict[str, Any]]:
+    requester = requester_of()
     event = app.current_event
-    requester = requester_of(event.raw_event)
-    payload = decode_body(
-        event.raw_event.get("body"), is_base64=event.raw_event.get("isBase64Encoded") is True
-    )
-    request = validate_request(
-        payload, allowed_groups=runtime.config.shared.allowed_groups, requester=requester
-    )
-    return _answered(*_clear(request))
+    payload = decode_body(event.body, is_base64=event.is_base64_encoded is True)
+    allowed = runtime.config.shared.allowed_groups
+    return _cleared(validate_request(payload, allowed_groups=allowed, requester=requester))
 
 
 @app.get("/flush/<command_id>")
 def get_flush(command_id: str) -> Response[dict[str, Any]]:
-    requester_of(app.current_event.raw_event)
-    body = status.read_status(status.clear_id_of(command_id), runtime)
-    return _answered(200, body, "StatusRead")
+    requester_of()
+    return _answer(200, recorded.status(command_id, runtime), "StatusRead")
 
 
 @app.post("/flush/<command_id>/retry")
 def post_retry(command_id: str) -> Response[dict[str, Any]]:
-    requester = requester_of(app.current_event.raw_event)
-    started = retry.retry(status.clear_id_of(command_id), requester, runtime)
+    started = recorded.retry(command_id, requester_of(), runtime)
+    retried = len(started.body["retried"])
     logger.info(
         "retry started",
-        extra={
-            "retry_of": command_id,
-            "command_id": started.clear_id,
-            "retried": len(started.body["retried"]),
-        },
+        extra={"retry_of": command_id, "command_id": started.command_id, "retried": retried},
     )
-    return _answered(202, started.body, "RetryAccepted")
+    return _answer(202, started.body, "RetryAccepted")
 
 
 @app.post("/slack/actions")
@@ -103,134 +75,84 @@ def post_slack() -> Response[dict[str, Any] | str]:
     event = app.current_event
     try:
         body = event.decoded_body
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         body = None
-    signed = slack.signed_request(body, dict(event.headers or {}))
-    answered = slack.answer(signed, runtime, app.lambda_context.invoked_function_arn)
-    count(answered.outcome)
-    return Response(
-        status_code=200, content_type=content_types.APPLICATION_JSON, body=answered.body or ""
-    )
+    signed = slack.signed_request(body, event.headers)
+    function_arn = app.lambda_context.invoked_function_arn
+    outcome, answer = slack.answer(signed, runtime, function_arn)
+    count(outcome)
+    return Response(200, JSON, answer or "")
 
 
-@app.exception_handler(Refusal)  # type: ignore[untyped-decorator]
-def _refusal(refusal: Refusal) -> Response[dict[str, Any]]:
-    return _answer_refusal(refusal)
-
-
-def _answer_refusal(refusal: Refusal) -> Response[dict[str, Any]]:
-    code = status_of(refusal)
-    _log_refusal(refusal, code)
-    return Response(
-        status_code=code,
-        content_type=content_types.APPLICATION_JSON,
-        body=answers.refused(refusal, code),
-    )
-
-
-@app.exception_handler(OutcomeUnknown)  # type: ignore[untyped-decorator]
-@app.exception_handler(ClientError)  # type: ignore[untyped-decorator]
-@app.exception_handler(BotoCoreError)  # type: ignore[untyped-decorator]
-def _aws(error: Exception) -> Response[dict[str, Any]]:
+@app.exception_handler([Refusal, OutcomeUnknown, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
+def refused(error: Exception) -> Response[dict[str, Any]]:
     refusal = as_refusal(error)
     if refusal is None:
         raise error
-    return _answer_refusal(refusal)
-
-
-def status_of(refusal: Refusal) -> int:
-    return next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
-
-
-def requester_of(event: dict[str, Any]) -> str:
-    """The IAM identity API Gateway verified; a request without one is refused."""
-    authorizer = (event.get("requestContext") or {}).get("authorizer")
-    iam = authorizer.get("iam") if isinstance(authorizer, dict) else None
-    if isinstance(iam, dict):
-        for key in ("userArn", "callerId", "accountId"):
-            value = iam.get(key)
-            if isinstance(value, str) and value.strip():
-                return "".join(c for c in value if c.isprintable())[:256]
-    raise Forbidden(
-        "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request",
-        rule="iam-auth",
-    )
-
-
-def _clear(request: Any) -> tuple[int, dict[str, Any], str]:
-    done = clear_group(request, runtime)
-    if isinstance(done, Started):
-        logger.info(
-            "clear sent",
-            extra={
-                "group": request.group,
-                "action": request.action,
-                "command_id": done.command_id,
-                "requester": request.requester,
-            },
-        )
-        return 202, done.body, "Accepted"
-    return 200, done, "DryRun"
-
-
-def _answered(code: int, body: dict[str, Any], outcome: str) -> Response[dict[str, Any]]:
-    count(outcome)
-    for warning in body.get("warnings", []):
-        if warning.get("reason") == "clear-not-started":
-            count("ClearNotStarted")
-    return Response(status_code=code, content_type=content_types.APPLICATION_JSON, body=body)
-
-
-def _log_refusal(refusal: Refusal, code: int) -> None:
+    code = next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
     logger.info(
         "request refused", extra={"status": code, "rule": refusal.rule, "field": refusal.field}
     )
     count("Throttled" if code == 503 else "Rejected")
+    field = {} if refusal.field is None else {"field": refusal.field}
+    error_body = {"status": code, **field, "rule": refusal.rule, "message": refusal.message}
+    return Response(code, JSON, {"error": error_body | refusal.details})
 
 
-def direct(event: Any, rt: Runtime) -> dict[str, Any]:
-    """An event that is not an HTTP request: the answer as a console shows it (body an object)."""
+def requester_of() -> str:
+    """The IAM identity API Gateway verified; a request without one is refused."""
+    iam = app.current_event.request_context.authorizer.iam
+    for value in (iam.user_arn, iam.caller_id, iam.account_id):
+        if isinstance(value, str) and value.strip():
+            return "".join(c for c in value if c.isprintable())[:256]
+    why = "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request"
+    raise errors.Forbidden(why, rule="iam-auth")
+
+
+def _cleared(request: FlushRequest) -> Response[dict[str, Any]]:
+    done = clear_group(request, runtime)
+    if not isinstance(done, Started):
+        return _answer(200, done, "DryRun")
+    logger.info("clear sent", extra={"command_id": done.command_id, **dataclasses.asdict(request)})
+    return _answer(202, done.body, "Accepted")
+
+
+def _answer(code: int, body: dict[str, Any], outcome: str) -> Response[dict[str, Any]]:
+    count(outcome)
+    return Response(code, JSON, body)
+
+
+def direct(event: Any) -> dict[str, Any]:
+    """An event that is not an HTTP request, answered by the same handlers, with its body an
+    object (as the Lambda console shows it)."""
     try:
         if isinstance(event, dict) and slack.WORK in event:
-            outcome = slack_work.work(event, rt)
-            count(outcome)
-            return {"statusCode": 200, "body": {"outcome": outcome}}
-        if launches.is_launch_event(event):
-            body, outcome = launches.handle_launch(event, rt)
-            code = 202 if outcome == launches.ACCEPTED else 200
-            count(outcome)
-            return {
-                "statusCode": code,
-                "headers": {"content-type": "application/json"},
-                "body": body,
-            }
-        request = dataclasses.replace(
-            validate_request(
-                event, allowed_groups=rt.config.shared.allowed_groups, requester=CONSOLE_REQUESTER
-            ),
-            origin="console",
-        )
-        code, body, outcome = _clear(request)
-        count(outcome)
+            outcome = slack.work(event, runtime)
+            answer = _answer(200, {"outcome": outcome}, outcome)
+        elif launches.is_launch_event(event):
+            body, outcome = launches.handle_launch(event, runtime)
+            answer = _answer(202 if outcome == launches.ACCEPTED else 200, body, outcome)
+        else:
+            allowed = runtime.config.shared.allowed_groups
+            request = validate_request(event, allowed_groups=allowed, requester="console")
+            answer = _cleared(dataclasses.replace(request, origin="console"))
     except Exception as error:
-        refusal = error if isinstance(error, Refusal) else as_refusal(error)
-        if refusal is None:
+        handler = app.exception_handler_manager.lookup_exception_handler(type(error))
+        if handler is None:
             raise
-        code, body = status_of(refusal), answers.refused(refusal, status_of(refusal))
-        _log_refusal(refusal, code)
-        if code == 503 and launches.is_launch_event(event):
+        answer = handler(error)
+        if answer.status_code == 503 and launches.is_launch_event(event):
             raise  # Lambda retries an asynchronous event
-    return {"statusCode": code, "headers": {"content-type": "application/json"}, "body": body}
+    headers = {"content-type": JSON}
+    return {"statusCode": answer.status_code, "headers": headers, "body": answer.body}
 
 
 @trace_handler
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    if (
-        isinstance(event, dict)
-        and isinstance(event.get("requestContext"), dict)
-        and "routeKey" in event
-    ):
+    # Anyone allowed lambda:InvokeFunction can shape an API event too: its requester is then what
+    # they wrote, while CloudTrail still records who invoked the function.
+    if isinstance(event, dict) and {"routeKey", "requestContext"} <= event.keys():
         return app.resolve(event, context)
-    return direct(event, runtime)
+    return direct(event)

@@ -1,6 +1,5 @@
-"""The dispatcher's settings, read once from the environment when the container starts: the
-settings both functions share, and what only the dispatcher reads (docs/design.md,
-"Configuration contract")."""
+"""The dispatcher's settings, read once when the container starts: those both functions share,
+and its own (docs/design.md, "Configuration contract")."""
 
 from __future__ import annotations
 
@@ -11,8 +10,6 @@ from dataclasses import dataclass
 
 from apcu_clear.command import Notify
 from apcu_clear.settings import ConfigError, Settings, matching
-
-__all__ = ["Config", "ConfigError"]
 
 # Empty when the stack serves no launch lifecycle hook (template.yaml, WarmPoolHookName).
 HOOK_NAME_PATTERN = r"^[A-Za-z0-9\-_/]{0,255}$"
@@ -65,8 +62,7 @@ def _slack_allowed_users(env: Mapping[str, str]) -> frozenset[str]:
     if wrong:
         # A name or an e-mail address would never match a press's user id: say so at the start
         # rather than refuse every press of that person.
-        raise ConfigError(
-            "SLACK_ALLOWED_USERS must be comma-separated Slack user ids such as U0123ABCD "
-            f"(not names), got {', '.join(repr(u[:40]) for u in wrong[:5])}"
-        )
+        got = ", ".join(repr(u[:40]) for u in wrong[:5])
+        why = f"SLACK_ALLOWED_USERS must be comma-separated Slack user ids such as U0123ABCD (not names), got {got}"
+        raise ConfigError(why)
     return users

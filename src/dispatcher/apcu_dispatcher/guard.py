@@ -1,75 +1,163 @@
-"""A command of the stack's document still running on a target without the target's claim: one
-sent outside the dispatcher (from the Run Command console), which no claim knows. A clear of that
-target is refused (409) until it ends."""
+"""What a clear is checked against before it is sent: its target's claim (only its holder sends,
+so of two requests at the same moment exactly one clear goes out), a command of the stack's
+document sent outside the dispatcher, the stop alarm, and what the clear will reach."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from apcu_clear import command, record
-from apcu_clear.command import GROUP_TAG
-from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, Unavailable
+from apcu_clear import alarm, claim, command, record
+from apcu_clear.agents import NOT_REGISTERED, ONLINE, ping_statuses
+from apcu_clear.command import GROUP_TAG, OutcomeUnknown
+from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, NotFound, Unavailable
+from apcu_clear.observability import count, logger
 from apcu_dispatcher.runtime import Runtime
 
-# ListCommands: commands of the document requested within a command's lifetime, 50 a page.
-_GUARD_PAGES = 10
+# The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
+MARGIN = dt.timedelta(minutes=5)
+# ListCommands: the commands of the document requested within a command's lifetime that are
+# looked through, ten pages of 50.
+_LOOKED_AT = 10 * 50
 _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 
-def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
-    """409 when a command of the stack's document still runs on the target without a claim:
-    one sent outside the dispatcher (the Run Command console), which the claim cannot know.
-    The claim, not this look, is what makes one clear per target atomic: ListCommands is
-    eventually consistent."""
-    settings = rt.config.shared.commands
-    since = rt.now() - settings.lifetime
-    filters: Any = [
-        {"key": "DocumentName", "value": settings.document_name},
-        {"key": "InvokedAfter", "value": record.iso(since)},
-    ]
-    token = ""
-    for _ in range(_GUARD_PAGES):
-        page = rt.ssm.list_commands(
-            Filters=filters, MaxResults=50, **({"NextToken": token} if token else {})
-        )
-        for found in page.get("Commands", []):
-            if found.get("Status") in _RUNNING and holds(found):
-                raise _running(what, found, rt.region)
-        token = page.get("NextToken", "")
-        if not token:
-            return
-    raise Unavailable(
-        f"more than {_GUARD_PAGES * 50} commands of {settings.document_name} are running; cannot tell "
-        "whether one is clearing this target, so nothing was sent",
-        rule="too-many-running",
-    )
+@contextmanager
+def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
+    """Hold `key`'s claim while what it guards runs. Given back if that fails, unless a command
+    may have been sent (OutcomeUnknown): then it stays until the command must have ended, so
+    that nothing clears the fleet twice."""
+    now = rt.now()
+    until = now + rt.config.shared.commands.lifetime + MARGIN
+    taken = claim.take(rt.dynamodb, rt.table, key, now=now, until=until)
+    if isinstance(taken, claim.Held):
+        raise in_progress(what, taken.holder, taken.requested_at, rt.region)
+    try:
+        yield taken
+    except OutcomeUnknown:
+        raise
+    except Exception:
+        try:
+            claim.give_back(rt.dynamodb, rt.table, taken)
+        except Exception:
+            logger.exception(
+                "could not give the claim back; it expires on its own", extra={"claim": key}
+            )
+            count("ClaimReleaseFailed")
+        raise
 
 
-def _running(what: str, found: Mapping[str, Any], region: str) -> Conflict:
-    command_id = str(found.get("CommandId", ""))
-    requested = found.get("RequestedDateTime")
-    at = (
-        record.iso(requested if requested.tzinfo else requested.replace(tzinfo=dt.UTC))
-        if isinstance(requested, dt.datetime)
-        else None
-    )
+def in_progress(what: str, holder: str, requested_at: str | None, region: str) -> Conflict:
+    """A clear holds the target: which ("" while it is still being sent), and where to watch it."""
+    at = requested_at or "at an unknown time"
+    running = f"command {holder}, requested {at}" if holder else f"claimed {at}, still being sent"
     return Conflict(
-        f"a clear of {what} is still running (command {command_id}, requested {at or 'at an unknown time'}); "
-        "wait for its verdict, nothing was sent",
+        f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent",
         rule=CLEAR_IN_PROGRESS,
         details={
             "runningCommand": {
-                "commandId": command_id,
-                "requestedAt": at,
-                "consoleUrl": command.console_url(region, command_id),
+                "commandId": holder or None,
+                "requestedAt": requested_at or None,
+                "consoleUrl": command.console_url(region, holder) if holder else None,
             }
         },
     )
+
+
+def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
+    """Refused while a command of the stack's document runs on the target without a claim: one
+    sent outside the dispatcher (the Run Command console). The claim, not this look, is what
+    makes one clear per target atomic: ListCommands is eventually consistent."""
+    settings = rt.config.shared.commands
+    filters: Any = [
+        {"key": "DocumentName", "value": settings.document_name},
+        {"key": "InvokedAfter", "value": record.iso(rt.now() - settings.lifetime)},
+    ]
+    pages = rt.ssm.get_paginator("list_commands").paginate(
+        Filters=filters, PaginationConfig={"PageSize": 50, "MaxItems": _LOOKED_AT}
+    )
+    for found in pages.search("Commands[]"):
+        if found["Status"] in _RUNNING and holds(found):
+            at = record.iso(found["RequestedDateTime"])
+            raise in_progress(what, found["CommandId"], at, rt.region)
+    if pages.resume_token:
+        why = f"more than {_LOOKED_AT} commands of {settings.document_name} are running; cannot tell whether one is clearing this target, so nothing was sent"
+        raise Unavailable(why, rule="too-many-running")
 
 
 def targets_group(found: Mapping[str, Any], group: str) -> bool:
     return any(
         t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", [])
     )
+
+
+def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
+    """The stop alarm's state; refused when it fires, or when it does not exist (SSM could not
+    read it either, and would stop the command before it ran)."""
+    name = rt.config.shared.commands.stop_alarm_name
+    if not name:
+        return None
+    try:
+        state = alarm.read_alarm(rt.cloudwatch, name)
+    except alarm.AlarmNotFound:
+        why = f"the stop alarm {name} does not exist in CloudWatch, so no clear can run under its brake; nothing was sent. Create the alarm, or fix the stack's StopAlarmName"
+        raise Conflict(why, rule="alarm-not-found", details={"alarm": {"name": name}}) from None
+    if state.firing:
+        since = state.to_json()["since"] or "an unknown time"
+        why = (
+            f"the stop alarm {name} is in ALARM since {since} ({state.reason[:200] or 'no reason given'}); "
+            "a clear now would send every cache miss to a database that is already suffering. "
+            "Nothing was sent; clear again once the alarm is OK"
+        )
+        raise Conflict(why, rule="alarm-firing", details={"alarm": state.to_json()})
+    return state
+
+
+def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
+    """What a clear of this group will reach, as a dry run answers it: the group's size, its
+    InService instances, and warnings for those SSM cannot reach now (SSM itself would report
+    "Success" for a command that reached none); refused when the group does not exist or has no
+    InService instance."""
+    groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
+    if not groups["AutoScalingGroups"]:
+        raise NotFound(f"Auto Scaling group {group} does not exist", field="group", rule="exists")
+    found = groups["AutoScalingGroups"][0]
+    states = [(i["InstanceId"], i["LifecycleState"]) for i in found.get("Instances", [])]
+    in_service = tuple(sorted(i for i, state in states if state == "InService"))
+    pending = sum(1 for _, state in states if state.startswith("Pending"))
+    terminating = sum(1 for _, state in states if state.startswith("Terminating"))
+    desired = found["DesiredCapacity"]
+    if not in_service:
+        why = f"Auto Scaling group {group} has no InService instance (desired {desired}, pending {pending}, terminating {terminating}); nothing to clear"
+        raise Conflict(why, field="group", rule="in-service")
+    ping = ping_statuses(rt.ssm, in_service)
+    warnings = []
+    # Pending instances already count toward DesiredCapacity (the size the group is working
+    # towards) but are not InService yet, and tag targets are resolved when SSM sends; an
+    # instance launched later starts with an empty cache anyway.
+    if desired != len(in_service) or pending or terminating:
+        scaling = f"desired {desired}, InService {len(in_service)}, pending {pending}, terminating {terminating}"
+        warnings.append({"reason": "scaling", "message": f"the group is scaling: {scaling}"})
+    for instance_id in in_service:
+        status = ping.get(instance_id, NOT_REGISTERED)
+        if status == NOT_REGISTERED:
+            reason = "not-managed"
+            but = "not a managed node (no SSM agent registered); it will not be cleared"
+        elif status != ONLINE:
+            reason = "not-online"
+            but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
+        else:
+            continue
+        message = f"{instance_id} is InService but {but}"
+        warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
+    return {
+        "group": group,
+        "desiredCapacity": desired,
+        "inService": list(in_service),
+        "pending": pending,
+        "terminating": terminating,
+        "managedOnline": sum(1 for i in in_service if ping.get(i) == ONLINE),
+        "warnings": warnings,
+    }

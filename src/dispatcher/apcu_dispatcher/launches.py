@@ -1,21 +1,7 @@
-"""An instance leaving a warm pool gets a clear of its own: the same document, to that one
-instance, before it serves (launch lifecycle hook) or as soon as it does (Launch Successful).
-
-A warm-pool instance kept Hibernated resumes with php-fpm's memory, and so with APCu as it was
-when it entered the pool, possibly older than the last clear of its group. Auto Scaling says so
-to EventBridge in two ways, and the stack's rules send only these, for the allowed groups:
-
-- "EC2 Instance-launch Lifecycle Action" for the stack's hook: the instance waits in
-  Pending:Wait, and its clear completes the action when it ends (CONTINUE, or ABANDON for a
-  clear that failed when WarmPoolUncleared says so). A launch with nothing stale (Origin EC2: a
-  new instance starts with an empty cache) is completed with CONTINUE at once, nothing sent.
-- "EC2 Instance Launch Successful" with Origin WarmPool: the instance is InService; cleared at
-  once, unless it was cleared under the hook already (a marker says so for a day).
-
-Each instance is claimed before its clear is sent, so a redelivered event, or Lambda's retry of
-this one, is refused instead of sending again. Events are checked field by field: anyone allowed
-lambda:InvokeFunction can shape one, and the instance id ends up in SendCommand.
-"""
+"""An instance leaving a warm pool resumes with APCu as it was when it entered the pool, so it
+gets a clear of its own, to that one instance: held in Pending:Wait by the stack's launch hook
+until its clear ends, or as soon as it is InService (Launch Successful, unless cleared under the
+hook already). Each instance is claimed first, so a redelivered event sends nothing again."""
 
 from __future__ import annotations
 
@@ -52,11 +38,6 @@ class Launch:
     origin: str
     destination: str
     hold: LifecycleHold | None
-    event_id: str | None
-
-    @property
-    def leaves_warm_pool(self) -> bool:
-        return self.origin == WARM_POOL and self.destination == GROUP
 
 
 def is_launch_event(event: object) -> bool:
@@ -64,10 +45,13 @@ def is_launch_event(event: object) -> bool:
 
 
 def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], str]:
-    """The answer and the outcome to count (ACCEPTED when a clear was sent). A malformed event or a claimed instance
-    is refused (retrying cannot change that); throttling raises, so that Lambda retries it."""
+    """The answer and the outcome to count (ACCEPTED when a clear was sent). A malformed event or
+    a claimed instance is refused (retrying cannot change that); throttling raises, so that
+    Lambda retries it."""
     launch = parse_launch(event, rt)
-    if launch.hold is not None and not launch.leaves_warm_pool:
+    instance_id = launch.instance_id
+    answer: dict[str, Any] = {"group": launch.group, "instanceId": instance_id}
+    if launch.hold is not None and (launch.origin, launch.destination) != (WARM_POOL, GROUP):
         reason = (
             "a new instance: php-fpm starts with an empty cache"
             if launch.origin != WARM_POOL
@@ -76,127 +60,78 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], s
         lifecycle.complete(rt.autoscaling, launch.group, launch.hold, lifecycle.CONTINUE)
         logger.info(
             "lifecycle action continued; nothing sent",
-            extra={"instance_id": launch.instance_id, "reason": reason},
+            extra={"instance_id": instance_id, "reason": reason},
         )
-        continued = {
-            "lifecycleAction": lifecycle.CONTINUE,
-            "group": launch.group,
-            "instanceId": launch.instance_id,
-            "reason": reason,
-        }
+        continued = {"lifecycleAction": lifecycle.CONTINUE, **answer, "reason": reason}
         return continued, "LifecycleContinued"
     if launch.hold is None:
-        cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, launch.instance_id, rt.now())
+        cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, instance_id, rt.now())
         if cleared_by is not None:
             message = (
-                f"{launch.instance_id} was cleared by {cleared_by} under the launch lifecycle hook, "
+                f"{instance_id} was cleared by {cleared_by} under the launch lifecycle hook, "
                 "before it entered service; nothing was sent"
             )
-            cleared = {
-                "group": launch.group,
-                "instanceId": launch.instance_id,
-                "clearedBy": cleared_by,
-                "message": message,
-            }
-            return cleared, "AlreadyCleared"
-    key = claim.instance_key(launch.instance_id)
-    what = f"instance {launch.instance_id}"
-    taken = sending.take(rt, key, what)
+            return {**answer, "clearedBy": cleared_by, "message": message}, "AlreadyCleared"
+    what = f"instance {instance_id}"
     request = FlushRequest(
-        group=launch.group,
-        action=CLEAR_APCU,
+        launch.group,
+        CLEAR_APCU,
         prefix=None,
-        comment=f"{launch.instance_id} left the warm pool",
+        comment=f"{instance_id} left the warm pool",
         dry_run=False,
         requester=REQUESTER,
         origin="warm-pool",
         hold=launch.hold,
     )
-    with sending.giving_back(rt, taken):
-        guard.refuse_if_running(
-            rt, what, lambda c: list(c.get("InstanceIds", [])) == [launch.instance_id]
-        )
-        params = command.build(
-            rt.config.shared.commands,
-            action=CLEAR_APCU,
-            prefix="",
-            comment=command.command_comment(REQUESTER, request.comment or ""),
-            instance_ids=[launch.instance_id],
-            notify=rt.config.notify,
-        )
-        sent = sending.send(rt, params)
+    with guard.claimed(rt, claim.instance_key(instance_id), what) as taken:
+        guard.refuse_if_running(rt, what, lambda c: list(c.get("InstanceIds", [])) == [instance_id])
+        sent = sending.send(rt, sending.parameters(rt, request, instance_ids=[instance_id]))
     warnings = sending.begin(rt, request, sent, taken)
-    logger.info(
-        "warm-pool clear sent",
-        extra={
-            "instance_id": launch.instance_id,
-            "command_id": sent.command_id,
-            "held": launch.hold is not None,
-        },
-    )
-    body: dict[str, Any] = {
+    extra = {"instance_id": instance_id, "command_id": sent.command_id, "held": bool(launch.hold)}
+    logger.info("warm-pool clear sent", extra=extra)
+    return {
         "commandId": sent.command_id,
-        "group": launch.group,
-        "instanceId": launch.instance_id,
+        **answer,
         "origin": "warm-pool",
         "action": CLEAR_APCU,
         "prefix": None,
         "warnings": warnings,
         "consoleUrl": command.console_url(rt.region, sent.command_id),
         **({"lifecycleHook": launch.hold.hook_name} if launch.hold else {}),
-    }
-    return body, ACCEPTED
+    }, ACCEPTED
 
 
 def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:
     kind = event.get("detail-type")
     if event.get("source") != SOURCE or kind not in (LAUNCH_SUCCESSFUL, LIFECYCLE_ACTION):
-        raise ValidationError(
-            "detail-type",
-            "warm-pool-event",
-            f"only {SOURCE} events {LAUNCH_SUCCESSFUL!r} and {LIFECYCLE_ACTION!r} are served",
-        )
+        why = f"only {SOURCE} events {LAUNCH_SUCCESSFUL!r} and {LIFECYCLE_ACTION!r} are served"
+        raise ValidationError("detail-type", "warm-pool-event", why)
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise ValidationError("detail", "type", "detail must be an object")
     group = detail.get("AutoScalingGroupName")
     if not isinstance(group, str) or group not in rt.config.shared.allowed_groups:
-        raise ValidationError(
-            "detail.AutoScalingGroupName",
-            "allowed-groups",
-            "the group is not one this function may target (ALLOWED_GROUPS)",
-        )
+        why = "the group is not one this function may target (ALLOWED_GROUPS)"
+        raise ValidationError("detail.AutoScalingGroupName", "allowed-groups", why)
     instance_id = detail.get("EC2InstanceId")
     if not isinstance(instance_id, str) or not re.fullmatch(INSTANCE_ID_PATTERN, instance_id):
-        raise ValidationError(
-            "detail.EC2InstanceId", "pattern", f"EC2InstanceId must match {INSTANCE_ID_PATTERN}"
-        )
+        why = f"EC2InstanceId must match {INSTANCE_ID_PATTERN}"
+        raise ValidationError("detail.EC2InstanceId", "pattern", why)
     origin, destination = str(detail.get("Origin", "")), str(detail.get("Destination", ""))
-    event_id = event.get("id") if isinstance(event.get("id"), str) else None
     if kind == LAUNCH_SUCCESSFUL:
-        if origin != WARM_POOL or destination != GROUP:
-            raise ValidationError(
-                "detail.Origin",
-                "warm-pool-event",
-                f"only an instance moving from {WARM_POOL} to {GROUP} is cleared on its own",
-            )
-        return Launch(group, instance_id, origin, destination, None, event_id)
+        if (origin, destination) != (WARM_POOL, GROUP):
+            why = f"only an instance moving from {WARM_POOL} to {GROUP} is cleared on its own"
+            raise ValidationError("detail.Origin", "warm-pool-event", why)
+        return Launch(group, instance_id, origin, destination, None)
     hook = rt.config.warm_pool_hook_name
     if detail.get("LifecycleTransition") != TRANSITION:
-        raise ValidationError(
-            "detail.LifecycleTransition", "launch-hook", f"only {TRANSITION} is served"
-        )
+        why = f"only {TRANSITION} is served"
+        raise ValidationError("detail.LifecycleTransition", "launch-hook", why)
     if detail.get("LifecycleHookName") != hook:
-        raise ValidationError(
-            "detail.LifecycleHookName",
-            "hook-name",
-            f"only the stack's hook {hook} is served (WARM_POOL_HOOK_NAME)",
-        )
+        why = f"only the stack's hook {hook} is served (WARM_POOL_HOOK_NAME)"
+        raise ValidationError("detail.LifecycleHookName", "hook-name", why)
     token = detail.get("LifecycleActionToken")
     if not isinstance(token, str) or not re.fullmatch(TOKEN_PATTERN, token):
-        raise ValidationError(
-            "detail.LifecycleActionToken", "pattern", "LifecycleActionToken must be a UUID"
-        )
-    return Launch(
-        group, instance_id, origin, destination, LifecycleHold(hook, token, instance_id), event_id
-    )
+        why = "LifecycleActionToken must be a UUID"
+        raise ValidationError("detail.LifecycleActionToken", "pattern", why)
+    return Launch(group, instance_id, origin, destination, LifecycleHold(hook, token, instance_id))

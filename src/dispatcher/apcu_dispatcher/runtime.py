@@ -12,10 +12,7 @@ class Runtime(Clients):
     def __init__(self, config: Config) -> None:
         super().__init__(config.shared.region)
         self.config = config
-
-    @property
-    def table(self) -> str:
-        return self.config.shared.table
+        self.table = config.shared.table
 
     @staticmethod
     def now() -> dt.datetime:

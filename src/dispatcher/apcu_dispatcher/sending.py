@@ -1,13 +1,5 @@
-"""Starting a clear: claim its target, check that nothing forbids it, send the first command,
-record the clear, and start the clear's durable execution on the notifier.
-
-Only the claim's holder sends, so of two requests at the same moment exactly one clear goes
-out. A refusal or a failure before SendCommand gives the claim back. After a SendCommand whose
-outcome is unknown the claim stays until the command must have ended, so that nothing clears
-the fleet twice. Once the command is sent, nothing that follows raises: the record, the claim's
-holder and the execution's start are the clear's, and SSM's notification starts the execution
-if the dispatcher could not.
-"""
+"""Starting a clear: once nothing keeps it from starting (apcu_dispatcher.guard), send the first
+command, then record the clear and start its durable execution on the notifier."""
 
 from __future__ import annotations
 
@@ -20,22 +12,30 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from apcu_clear import alarm, claim, command, record
-from apcu_clear.aws import never_arrived
+from apcu_clear.aws import is_throttling, is_transient, never_arrived
 from apcu_clear.command import OutcomeUnknown, Sent
-from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict
+from apcu_clear.errors import AWS_THROTTLED, AWS_UNAVAILABLE, Refusal, Unavailable
 from apcu_clear.observability import count, logger
-from apcu_dispatcher import answers, guard
-from apcu_dispatcher.preflight import plan_flush
+from apcu_dispatcher import guard
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.validation import FlushRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
 
-# The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
-MARGIN = dt.timedelta(minutes=5)
-# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected).
-SEND_ATTEMPTS = 3
+# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected), and at each
+# idempotent write after it.
+ATTEMPTS = 3
+NOT_STARTED = {
+    "reason": "clear-not-started",
+    "message": "the command was sent, but its clear could not be started now; SSM's "
+    "notification will start it. Do not send it again.",
+}
+NOT_RECORDED = {
+    "reason": "clear-not-recorded",
+    "message": "the command was sent, but the clear could not be recorded: its verdict will be "
+    "posted, but not retried, and GET /flush/{commandId} will not know it. Do not send it again.",
+}
 
 
 @dataclass(frozen=True)
@@ -45,51 +45,66 @@ class Started:
 
 
 def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
-    """The 202's Started, or a dry run's plan (nothing taken, nothing sent)."""
-    key = claim.group_key(request.group)
-    what = f"group {request.group}"
-    settings = rt.config.shared.commands
+    """The clear sent, or a dry run's plan (nothing taken, nothing sent)."""
+    key, what = claim.group_key(request.group), f"group {request.group}"
     if request.dry_run:
         held = claim.held(rt.dynamodb, rt.table, key, now=rt.now())
         if held is not None:
-            raise in_progress(what, held, rt.region)
-        guard.refuse_if_running(rt, what, lambda c: guard.targets_group(c, request.group))
-        state = alarm_allows(rt)
-        plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
-        params = command.build(
-            settings, **_what(request), group=request.group, notify=rt.config.notify
-        )
-        return answers.dry_run(plan, dict(params), state)
-    taken = take(rt, key, what)
-    with giving_back(rt, taken):
-        guard.refuse_if_running(rt, what, lambda c: guard.targets_group(c, request.group))
-        state = alarm_allows(rt)
-        plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
-        params = command.build(
-            settings, **_what(request), group=request.group, notify=rt.config.notify
-        )
+            raise guard.in_progress(what, held.holder, held.requested_at, rt.region)
+        plan, state, params = _prepare(rt, request, what)
+        # The brake the command would carry, and whether it would hold the clear now.
+        return with_alarm({"dryRun": True, "plan": plan, "wouldSend": params}, state)
+    with guard.claimed(rt, key, what) as taken:
+        plan, state, params = _prepare(rt, request, what)
         sent = send(rt, params)
-    warnings = begin(rt, request, sent, taken)
-    body = answers.accepted(
-        sent.command_id,
-        plan,
+    body = {
+        "commandId": sent.command_id,
+        "group": request.group,
+        "action": request.action,
+        "prefix": request.prefix,
+        "expect": {
+            "desiredCapacity": plan["desiredCapacity"],
+            "inService": len(plan["inService"]),
+            "managedOnline": plan["managedOnline"],
+        },
+        "warnings": plan["warnings"] + begin(rt, request, sent, taken),
+        "consoleUrl": command.console_url(rt.region, sent.command_id),
+    }
+    return Started(sent.command_id, with_alarm(body, state))
+
+
+def _prepare(
+    rt: Runtime, request: FlushRequest, what: str
+) -> tuple[dict[str, Any], alarm.AlarmState | None, SendCommandRequestTypeDef]:
+    guard.refuse_if_running(rt, what, lambda c: guard.targets_group(c, request.group))
+    state = guard.alarm_allows(rt)
+    plan = guard.plan_flush(request.group, rt)
+    return plan, state, parameters(rt, request, group=request.group)
+
+
+def with_alarm(body: dict[str, Any], state: alarm.AlarmState | None) -> dict[str, Any]:
+    return body if state is None else {**body, "stopAlarm": state.to_json()}
+
+
+def parameters(rt: Runtime, request: FlushRequest, **target: Any) -> SendCommandRequestTypeDef:
+    """The request's command, to its `group` or to `instance_ids`."""
+    return command.build(
+        rt.config.shared.commands,
         action=request.action,
-        prefix=request.prefix,
-        region=rt.region,
-        alarm=state,
-        warnings=warnings,
+        prefix=request.prefix or "",
+        comment=command.command_comment(request.requester, request.comment or ""),
+        notify=rt.config.notify,
+        **target,
     )
-    return Started(sent.command_id, body)
 
 
 def begin(
     rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken
-) -> list[dict[str, Any]]:
-    """After SendCommand: name the clear on its claim, record it, start its execution. Never
-    raises: the command runs whatever happens here, and SSM's notification starts the clear if
-    the dispatcher could not (without a record, it is judged but not retried). Each write is
-    idempotent, so each is tried again, a few times."""
-    until = sent.expires_at + MARGIN
+) -> list[dict[str, str]]:
+    """After SendCommand: name the clear on its claim, record it, start its execution; warnings
+    for what could not be done. Never raises: the command runs whatever happens here, and SSM's
+    notification starts the execution if this could not. Each write is idempotent and tried
+    again a few times."""
     clear = record.Clear(
         clear_id=sent.command_id,
         group=request.group,
@@ -103,22 +118,25 @@ def begin(
         claim_key=taken.key,
         hold=request.hold,
     )
-    warnings: list[dict[str, Any]] = []
+    until = sent.expires_at + guard.MARGIN
     if not _again(
-        lambda: claim.name_holder(rt.dynamodb, rt.table, taken, sent.command_id, until=until)
+        lambda: claim.name_holder(rt.dynamodb, rt.table, taken, clear.clear_id, until=until)
     ):
         count("ClaimNotNamed")
+    warnings = []
     if not _again(lambda: record.create(rt.dynamodb, rt.table, clear)):
         logger.error(
             "command sent but not recorded; its clear judges it without a record",
-            extra={"command_id": sent.command_id},
+            extra={"command_id": clear.clear_id},
         )
         count("ClearNotRecorded")
-        warnings.append(answers.not_recorded())
-    return warnings + start_execution(rt, sent.command_id)
+        warnings.append(NOT_RECORDED)
+    if not start_execution(rt, clear.clear_id):
+        warnings.append(NOT_STARTED)
+    return warnings
 
 
-def start_execution(rt: Runtime, clear_id: str) -> list[dict[str, Any]]:
+def start_execution(rt: Runtime, clear_id: str) -> bool:
     """Start the clear's durable execution, named by its id: a start repeated (by the relay, by
     a try again here, or by Lambda's retry of this request) finds the same execution."""
     payload = json.dumps({"commandId": clear_id}).encode()
@@ -130,137 +148,59 @@ def start_execution(rt: Runtime, clear_id: str) -> list[dict[str, Any]]:
             Payload=payload,
         )
     )
-    if started:
-        return []
-    logger.error(
-        "the clear's execution was not started; SSM's notification will start it",
-        extra={"command_id": clear_id},
-    )
-    count("ClearNotStarted")
-    return [answers.not_started()]
+    if not started:
+        logger.error(
+            "the clear's execution was not started; SSM's notification will start it",
+            extra={"command_id": clear_id},
+        )
+        count("ClearNotStarted")
+    return started
 
 
-def _again(write: Callable[[], object], attempts: int = 3) -> bool:
+def _again(write: Callable[[], object]) -> bool:
     """Run an idempotent write, again after a short pause if it fails; whether it was done."""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             write()
+            return True
         except Exception:
             logger.warning(
                 "a write after SendCommand failed", extra={"attempt": attempt}, exc_info=True
             )
-            if attempt < attempts:
+            if attempt < ATTEMPTS:
                 time.sleep(0.2 * attempt)
-            continue
-        return True
     return False
 
 
-def take(rt: Runtime, key: str, what: str) -> claim.Taken:
-    now = rt.now()
-    taken = claim.take(
-        rt.dynamodb, rt.table, key, now=now, until=now + rt.config.shared.commands.lifetime + MARGIN
-    )
-    if isinstance(taken, claim.Held):
-        raise in_progress(what, taken, rt.region)
-    return taken
-
-
-class giving_back:
-    """Give the claim back when what it guards fails before anything was sent; keep it when a
-    command may have been sent (OutcomeUnknown)."""
-
-    def __init__(self, rt: Runtime, taken: claim.Taken) -> None:
-        self.rt, self.taken = rt, taken
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, _: object
-    ) -> None:
-        if error is None or isinstance(error, OutcomeUnknown):
-            return
-        try:
-            claim.give_back(self.rt.dynamodb, self.rt.table, self.taken)
-        except Exception:
-            logger.exception(
-                "could not give the claim back; it expires on its own",
-                extra={"claim": self.taken.key},
-            )
-            count("ClaimReleaseFailed")
-
-
-def send(
-    rt: Runtime, params: SendCommandRequestTypeDef, sleep: Callable[[float], None] = time.sleep
-) -> Sent:
-    """SendCommand, tried again only when AWS rejected it unrun. An unknown outcome is
-    OutcomeUnknown, raised as a 503 that names the command's comment."""
+def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
+    """SendCommand, tried again only when AWS rejected it unrun; OutcomeUnknown when it may
+    have run but is not found."""
     since = rt.now() - dt.timedelta(minutes=1)
-    for attempt in range(1, SEND_ATTEMPTS + 1):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             return command.send(rt.ssm_send, rt.ssm, params, since=since)
-        except OutcomeUnknown:
-            raise
         except Exception as error:
-            if attempt == SEND_ATTEMPTS or not never_arrived(error):
+            if attempt == ATTEMPTS or not never_arrived(error):
                 raise
             # Full jitter, as botocore's standard mode backs off.
-            sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
+            time.sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
-    """The stop alarm's state; 409 when it fires, or when it does not exist (SSM could not read
-    it either, and would stop the command before it ran)."""
-    name = rt.config.shared.commands.stop_alarm_name
-    if not name:
-        return None
-    try:
-        state = alarm.read_alarm(rt.cloudwatch, name)
-    except alarm.AlarmNotFound:
-        raise Conflict(
-            f"the stop alarm {name} does not exist in CloudWatch, so no clear can run under its brake; "
-            "nothing was sent. Create the alarm, or fix the stack's StopAlarmName",
-            rule="alarm-not-found",
-            details={"alarm": {"name": name}},
-        ) from None
-    if state.firing:
-        since = state.to_json()["since"] or "an unknown time"
-        raise Conflict(
-            f"the stop alarm {name} is in ALARM since {since} ({state.reason[:200] or 'no reason given'}); "
-            "a clear now would send every cache miss to a database that is already suffering. "
-            "Nothing was sent; clear again once the alarm is OK",
-            rule="alarm-firing",
-            details={"alarm": state.to_json()},
-        )
-    return state
-
-
-def in_progress(what: str, held: claim.Held, region: str) -> Conflict:
-    """The 409 a request gets while a clear holds its target: which, and where to watch it."""
-    holder = held.holder or None
-    running = (
-        f"command {holder}, requested {held.requested_at or 'at an unknown time'}"
-        if holder
-        else f"claimed {held.requested_at or 'at an unknown time'}, still being sent"
-    )
-    return Conflict(
-        f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent",
-        rule=CLEAR_IN_PROGRESS,
-        details={
-            "runningCommand": {
-                "commandId": holder,
-                "requestedAt": held.requested_at or None,
-                "consoleUrl": command.console_url(region, holder) if holder else None,
-            }
-        },
-    )
-
-
-def _what(request: FlushRequest) -> dict[str, str]:
-    return {
-        "action": request.action,
-        "prefix": request.prefix or "",
-        "comment": command.command_comment(request.requester, request.comment or ""),
-    }
+def as_refusal(error: Exception) -> Refusal | None:
+    """A refusal, or an AWS failure the caller can answer by sending the same request again, as
+    the refusal it is; None for any other error (a fault of the function's)."""
+    if isinstance(error, Refusal):
+        return error
+    if isinstance(error, OutcomeUnknown):
+        # The command may have run: the group stays claimed until it must have ended.
+        why = f"{error}; the group stays claimed until that command must have ended"
+        return Unavailable(why, rule="send-outcome-unknown")
+    operation = getattr(error, "operation_name", "") or "an AWS call"
+    if is_throttling(error):
+        why = f"AWS throttled {operation}; nothing was sent, try again in a minute"
+        return Unavailable(why, rule=AWS_THROTTLED)
+    if is_transient(error):
+        why = f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute"
+        return Unavailable(why, rule=AWS_UNAVAILABLE)
+    return None

@@ -1,43 +1,25 @@
-"""POST /slack/actions: the Slack app's retry button, and its slash command
-`/apcu-flush clear <group> [prefix]`.
-
-Slack shows the presser an error unless it gets an answer within 3 seconds, and a clear (claim,
-preflight, SendCommand) takes several AWS calls. So the route only checks who is asking, then
-hands the request, as Slack signed it, to an asynchronous invocation of this function and
-answers 200 at once: a slash command with an "on it" reply only its typist sees. The
-asynchronous invocation (apcu_dispatcher.slack_work) checks the signature again, does the work,
-and says what came of it through the request's response_url; the clear's own message shows the
-retry's verdict when it comes.
-
-The route has no IAM authorisation (Slack cannot sign SigV4): Slack's v0 signature, HMAC-SHA256
-of "v0:{timestamp}:{raw body}" with the signing secret, compared in constant time within a
-5-minute window (slack_sdk.signature.SignatureVerifier), is checked before anything else is
-read but the app secret. Never logged: the token, the signing secret, the body, the signature.
-"""
+"""POST /slack/actions, the Slack app's retry button and `/apcu-flush clear <group> [prefix]`,
+within Slack's 3 seconds: the route checks Slack's v0 signature (it has no IAM authorisation)
+and who asks, hands the request as Slack signed it to an asynchronous invocation of this
+function and answers at once; that invocation checks it again, does the work and tells whoever
+asked on the request's response_url. Never logged: the token, the signing secret, the body, the
+signature."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from apcu_clear.errors import (
-    InvalidRequest,
-    NotFound,
-    Unauthenticated,
-    Unavailable,
-)
+from apcu_clear import errors, slack_app
 from apcu_clear.observability import count, logger
-from apcu_clear.slack_app import (
-    RETRY_ACTION_ID,
-    RETRY_BLOCK_ID,
-    AppSecret,
-    AppSecretError,
-    read_app_secret,
-)
+from apcu_clear.slack_app import AppSecret, AppSecretError
+from apcu_dispatcher import recorded, sending, validation
 from apcu_dispatcher.runtime import Runtime
 
 COMMAND = "/apcu-flush"
@@ -49,39 +31,75 @@ MAX_BODY_BYTES = 256 * 1024
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 # Web API and response_url calls from a route that answers within Slack's 3 s.
 TIMEOUT_SECONDS = 2
+ASKED_BLOCK_ID = "apcu_retry_asked"
+_MAX_TEXT = 300
+_MAX_NAME = 40
+# A context block's text holds at most 3,000 characters (Block Kit reference).
+_MAX_LINE = 3000
 
 
 @dataclass(frozen=True)
 class Signed:
-    """A request as Slack signed it."""
-
     body: str
     timestamp: str
     signature: str
 
-    def form(self) -> dict[str, list[str]]:
-        return parse_qs(self.body, keep_blank_values=True)
+
+@dataclass(frozen=True)
+class Press:
+    """A press of the retry button: the clear it retries, and the message it is in."""
+
+    value: str
+    channel: str
+    ts: str
+    message: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Answer:
-    """What Slack is answered (the request was taken): the outcome counted, and a body."""
+class Asked:
+    """What a request Slack signed asks, and where to tell what came of it."""
 
-    outcome: str
-    body: dict[str, Any] | None = None
+    user: str
+    # Who asked, as a command's Comment and the record name them.
+    requester: str
+    response_url: str | None
+    # The slash command's text, as Slack escaped it; None for anything else.
+    command: str | None
+    press: Press | None
+
+    @classmethod
+    def of(cls, body: str) -> Asked:
+        field = {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
+        try:
+            payload = _object(json.loads(field.get("payload", "")))
+        except ValueError:
+            payload = {}
+        user = _object(payload.get("user"))
+        user_id = field["user_id"] if "user_id" in field else str(user.get("id", ""))
+        name = field.get("user_name") or str(user.get("username") or user.get("name") or "")
+        shown = "".join(c for c in name if c.isprintable())[:_MAX_NAME]
+        # The URL comes from the request whose signature was checked: it is Slack's.
+        url = field.get("response_url") or str(payload.get("response_url") or "")
+        return cls(
+            user_id,
+            f"slack:{user_id} ({shown})" if shown else f"slack:{user_id}",
+            url if url.startswith(("https://", "http://")) else None,
+            field.get("text", "") if field.get("command") == COMMAND else None,
+            _press(payload),
+        )
 
 
 def answer(
-    signed: Signed | None, rt: Runtime, function_arn: str, now: float | None = None
-) -> Answer:
-    """The route's answer, within Slack's 3 s: check, hand off, say so. A request that is not
-    Slack's, or that this stack cannot check, is refused (a Refusal)."""
+    signed: Signed | None, rt: Runtime, function_arn: str
+) -> tuple[str, dict[str, Any] | None]:
+    """The outcome to count and the body to answer: check, hand off, say so. A request that is
+    not Slack's, or that this stack cannot check, is refused."""
     if not rt.config.shared.slack.is_app:
         count("SlackAppOff")
-        raise NotFound("Slack app mode is not enabled on this stack", rule="slack-app-off")
+        raise errors.NotFound("Slack app mode is not enabled on this stack", rule="slack-app-off")
     if signed is None:
         count("SlackRejected")
-        raise InvalidRequest("not a Slack request body", rule="slack-body")
+        raise errors.InvalidRequest("not a Slack request body", rule="slack-body")
     try:
         secret = secret_of(rt)
     except AppSecretError as error:
@@ -89,121 +107,130 @@ def answer(
             "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
         )
         count("SlackAppSecretUnusable")
-        raise Unavailable("the Slack app is not set up yet", rule="slack-app-secret") from None
-    problem = signature_problem(signed, secret, time.time() if now is None else now)
+        why = "the Slack app is not set up yet"
+        raise errors.Unavailable(why, rule="slack-app-secret") from None
+    problem = signature_problem(signed, secret)
     if problem is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
         count("SlackUnauthorized")
-        raise Unauthenticated("invalid or missing Slack signature", rule="slack-signature")
-    form = signed.form()
-    user = user_of(form)
-    command = form.get("command", [""])[0] == COMMAND
-    if not command and press_of(form) is None:
-        return Answer("SlackIgnored")
-    if user not in rt.config.slack_allowed_users:
-        text = f"You may not clear from Slack: your user id {user or '(none)'} is not in the stack's SlackAllowedUsers. Nothing was sent."
-        if command:
-            return Answer("SlackNotAllowed", {"response_type": "ephemeral", "text": text})
-        tell(form, text)
-        return Answer("SlackNotAllowed")
-    rt.lambda_.invoke(
-        FunctionName=function_arn,
-        InvocationType="Event",
-        Payload=json.dumps(
-            {
-                WORK: {
-                    "body": signed.body,
-                    "timestamp": signed.timestamp,
-                    "signature": signed.signature,
-                }
-            }
-        ).encode(),
-    )
-    if command:
-        return Answer(
-            "SlackCommandTaken",
-            {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."},
+        raise errors.Unauthenticated("invalid or missing Slack signature", rule="slack-signature")
+    asked = Asked.of(signed.body)
+    if asked.command is None and asked.press is None:
+        return "SlackIgnored", None
+    if asked.user not in rt.config.slack_allowed_users:
+        text = f"You may not clear from Slack: your user id {asked.user or '(none)'} is not in the stack's SlackAllowedUsers. Nothing was sent."
+        if asked.command is not None:
+            return "SlackNotAllowed", {"response_type": "ephemeral", "text": text}
+        tell(asked, text)
+        return "SlackNotAllowed", None
+    payload = json.dumps({WORK: dataclasses.asdict(signed)}).encode()
+    rt.lambda_.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload)
+    if asked.command is None:
+        return "SlackPressTaken", None
+    on_it = "On it: the answer follows here in a moment."
+    return "SlackCommandTaken", {"response_type": "ephemeral", "text": on_it}
+
+
+def work(event: dict[str, Any], rt: Runtime) -> str:
+    """The request checked again, done, and answered on response_url; the outcome to count."""
+    raw = event[WORK] if isinstance(event[WORK], dict) else {}
+    signed = Signed(**{name: str(raw.get(name, "")) for name in ("body", "timestamp", "signature")})
+    secret = secret_of(rt)
+    problem = signature_problem(signed, secret)
+    if problem is not None:
+        logger.warning("Slack work refused: signature check failed", extra={"reason": problem})
+        return "SlackUnauthorized"
+    asked = Asked.of(signed.body)
+    if asked.user not in rt.config.slack_allowed_users:
+        return "SlackNotAllowed"
+    try:
+        if asked.press is not None:
+            # The button gives way before the retry starts: from then on only the retry's own
+            # clear writes to this message, so its verdict is never overwritten by this update.
+            line = f"Retry asked by <@{asked.user}>; its verdict will update this message"
+            _show_asked(rt, secret, asked.press, line)
+            started = recorded.retry(asked.press.value, asked.requester, rt, origin="slack")
+            retried = len(started.body["retried"])
+            to = f"{retried} instance{'s' if retried != 1 else ''}"
+            said = f"clear {started.command_id} to {to}; its verdict will update this message"
+            tell(asked, f"Retry asked by <@{asked.user}>: {said}")
+            return "SlackRetryAccepted"
+        words = unescape((asked.command or "")[:_MAX_TEXT]).split()
+        if len(words) not in (2, 3) or words[0] != "clear":
+            tell(asked, USAGE)
+            return "SlackCommandRejected"
+        body = {"group": words[1], "action": validation.CLEAR_APCU}
+        if len(words) == 3:
+            body["prefix"] = words[2]
+        allowed = rt.config.shared.allowed_groups
+        request = validation.validate_request(
+            body, allowed_groups=allowed, requester=asked.requester
         )
-    return Answer("SlackPressTaken")
+        done = sending.clear_group(dataclasses.replace(request, origin="slack"), rt)
+        assert isinstance(done, sending.Started)
+        prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
+        lines = [
+            f"202: clear{prefix} sent to {request.group} ({done.body['expect']['inService']} "
+            f"InService), command {done.command_id}; its verdict will be posted in the channel.",
+            *(f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]),
+        ]
+        tell(asked, "\n".join(lines))
+        return "SlackCommandAccepted"
+    except Exception as error:
+        # A refusal, or AWS failing in a way the presser may try again: said on response_url.
+        # Anything else is the function's fault, raised so that Lambda tries the event again.
+        refusal = sending.as_refusal(error)
+        if refusal is None:
+            raise
+        if asked.press is not None and refusal.rule != errors.CLEAR_IN_PROGRESS:
+            # Nothing was started: the button comes back, with why the press was refused. A
+            # clear in progress may be this very retry (Lambda's retry of this event): its
+            # message is left to it.
+            line = f"Retry asked by <@{asked.user}> refused: {refusal.message}"
+            _show_asked(rt, secret, asked.press, line, button=True)
+        usage = f"\n{USAGE}" if asked.press is None else ""
+        tell(asked, f"Refused ({refusal.rule}): {refusal.message}{usage}")
+        return "SlackRefused"
 
 
-def signed_request(body: str | None, headers: dict[str, str]) -> Signed | None:
+def signed_request(body: str | None, headers: Mapping[str, str]) -> Signed | None:
     """The body exactly as Slack signed it (API Gateway's base64 already decoded), and the
     signature's headers; None for a body that is no Slack request's."""
     if not body or len(body) > MAX_BODY_BYTES:
         return None
-    lower = {str(k).lower(): v for k, v in headers.items()}
-    return Signed(
-        body,
-        str(lower.get("x-slack-request-timestamp", "")),
-        str(lower.get("x-slack-signature", "")),
-    )
+    timestamp, signature = "x-slack-request-timestamp", "x-slack-signature"
+    return Signed(body, headers.get(timestamp, ""), headers.get(signature, ""))
 
 
-def signature_problem(signed: Signed, secret: AppSecret, now: float) -> str | None:
-    """Why the request is not Slack's, or None. The reason is logged; the values never."""
+def signature_problem(signed: Signed, secret: AppSecret) -> str | None:
+    """Why the request is not Slack's, or None: HMAC-SHA256 of "v0:{timestamp}:{raw body}" with
+    the signing secret, compared in constant time within a 5-minute window."""
     from slack_sdk.signature import SignatureVerifier
 
     if not signed.timestamp or not signed.signature:
         return "missing"
-    if (
-        not signed.timestamp.isascii()
-        or not signed.timestamp.isdigit()
-        or len(signed.timestamp) > 12
-    ):
+    if not re.fullmatch(r"[0-9]{1,12}", signed.timestamp):
         return "malformed-timestamp"
     if not _SIGNATURE.fullmatch(signed.signature):
         return "malformed-signature"
     # SignatureVerifier checks the window too; checked here first to say which failed.
-    if abs(now - int(signed.timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+    if abs(time.time() - int(signed.timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         return "stale-timestamp"
-    if not SignatureVerifier(secret.signing_secret).is_valid(
-        signed.body.encode(), signed.timestamp, signed.signature
-    ):
+    verifier = SignatureVerifier(secret.signing_secret)
+    if not verifier.is_valid(signed.body.encode(), signed.timestamp, signed.signature):
         return "mismatch"
     return None
 
 
-def press_of(form: dict[str, list[str]]) -> dict[str, Any] | None:
-    """A press of the retry button (its value, channel, message), or None."""
-    try:
-        payload: Any = json.loads(form["payload"][0])
-    except (KeyError, IndexError, ValueError):
-        return None
-    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
-        return None
-    actions: list[Any] = payload["actions"] if isinstance(payload.get("actions"), list) else []
-    pressed = [
-        a
-        for a in actions
-        if isinstance(a, dict)
-        and a.get("action_id") == RETRY_ACTION_ID
-        and a.get("block_id") == RETRY_BLOCK_ID
-    ]
-    container: dict[str, Any] = (
-        payload["container"] if isinstance(payload.get("container"), dict) else {}
-    )
-    if not pressed or not container.get("channel_id") or not container.get("message_ts"):
-        return None
-    message: dict[str, Any] = payload["message"] if isinstance(payload.get("message"), dict) else {}
-    return {
-        "value": str(pressed[0].get("value") or ""),
-        "channel": str(container["channel_id"]),
-        "ts": str(container["message_ts"]),
-        "message": message,
-    }
-
-
-def tell(form: dict[str, list[str]], text: str) -> None:
+def tell(asked: Asked, text: str) -> None:
     """An ephemeral answer on the request's response_url. A failure is logged: nothing depends
     on it, and the clear's message says the outcome anyway."""
     from slack_sdk.webhook import WebhookClient
 
-    url = _response_url(form)
-    if url is None:
+    if asked.response_url is None:
         return
     try:
-        sent = WebhookClient(url, timeout=TIMEOUT_SECONDS).send(
+        sent = WebhookClient(asked.response_url, timeout=TIMEOUT_SECONDS).send(
             text=text, response_type="ephemeral", replace_original=False
         )
         if sent.status_code >= 300:
@@ -214,7 +241,7 @@ def tell(form: dict[str, list[str]], text: str) -> None:
 
 def secret_of(rt: Runtime) -> AppSecret:
     try:
-        return read_app_secret(rt.secrets, rt.config.shared.slack.secret_arn)
+        return slack_app.read_app_secret(rt.secrets, rt.config.shared.slack.secret_arn)
     except AppSecretError:
         # A placeholder or a broken value is not kept for the cache's quarter of an hour: once
         # the operator fills the secret, the next request reads it.
@@ -222,22 +249,49 @@ def secret_of(rt: Runtime) -> AppSecret:
         raise
 
 
-def user_of(form: dict[str, list[str]]) -> str:
-    if "user_id" in form:
-        return form["user_id"][0]
+def _press(payload: dict[str, Any]) -> Press | None:
+    if payload.get("type") != "block_actions" or not isinstance(payload.get("actions"), list):
+        return None
+    ours = {"action_id": slack_app.RETRY_ACTION_ID, "block_id": slack_app.RETRY_BLOCK_ID}
+    pressed = [a for a in payload["actions"] if isinstance(a, dict) and ours.items() <= a.items()]
+    where = _object(payload.get("container"))
+    if not pressed or not where.get("channel_id") or not where.get("message_ts"):
+        return None
+    message = _object(payload.get("message"))
+    value = str(pressed[0].get("value") or "")
+    return Press(value, str(where["channel_id"]), str(where["message_ts"]), message)
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def unescape(text: str) -> str:
+    """A slash command's text as typed: Slack escapes &, < and >; &amp; last."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _show_asked(
+    rt: Runtime, secret: AppSecret, press: Press, line: str, *, button: bool = False
+) -> None:
+    """The pressed message with `line` in place of its button (so that nobody presses it
+    again), or under it (`button`: the press was refused, the button stays)."""
+    from slack_sdk import WebClient
+
+    gone = {ASKED_BLOCK_ID} if button else {ASKED_BLOCK_ID, slack_app.RETRY_BLOCK_ID}
+    kept = [b for b in press.message.get("blocks", []) if isinstance(b, dict)]
+    blocks = [b for b in kept if b.get("block_id") not in gone]
+    context = {"type": "mrkdwn", "text": line[:_MAX_LINE]}
+    blocks.append({"type": "context", "block_id": ASKED_BLOCK_ID, "elements": [context]})
+    original = press.message.get("text")
+    text = f"{original} ({line})" if isinstance(original, str) and original else line
     try:
-        payload = json.loads(form["payload"][0])
-        return str(payload.get("user", {}).get("id", ""))
-    except (KeyError, IndexError, ValueError, AttributeError):
-        return ""
-
-
-def _response_url(form: dict[str, list[str]]) -> str | None:
-    url = form.get("response_url", [""])[0]
-    if not url:
-        try:
-            url = str(json.loads(form["payload"][0]).get("response_url", ""))
-        except (KeyError, IndexError, ValueError, AttributeError):
-            url = ""
-    # The URL comes from the request whose signature was checked: it is Slack's.
-    return url if url.startswith(("https://", "http://")) else None
+        client = WebClient(
+            token=secret.bot_token,
+            base_url=rt.config.shared.slack.api_url,
+            timeout=TIMEOUT_SECONDS,
+            retry_handlers=[],
+        )
+        client.chat_update(channel=press.channel, ts=press.ts, text=text, blocks=blocks)
+    except Exception as error:
+        logger.warning("pressed message not updated", extra={"error": type(error).__name__})

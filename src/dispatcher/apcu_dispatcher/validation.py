@@ -1,19 +1,17 @@
-"""One validator for console events and API bodies: a FlushRequest, or a 400 naming the rule.
-
-Only values that pass here ever reach SendCommand, so every rule is strict: exact group names,
-a fixed set of actions, a prefix pattern the SSM document repeats as its allowedPattern.
-"""
+"""One validator for console events and API bodies: a FlushRequest, or a refusal naming the rule.
+Only values that pass here reach SendCommand, so every rule is strict: exact group names, a fixed
+set of actions, a prefix pattern the SSM document repeats as its allowedPattern."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from apcu_clear.command import CACHES
 from apcu_clear.errors import InvalidRequest
 from apcu_clear.record import LifecycleHold
 
@@ -21,14 +19,11 @@ from apcu_clear.record import LifecycleHold
 PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 # The document's parameter also takes "" for "clear everything".
 DOCUMENT_PREFIX_PATTERN = "^$|" + PREFIX_PATTERN
-# What the SSM document's `action` parameter allows (template.yaml's FlushDocument); clear-all
-# clears APCu, then resets OPcache, in one command.
+# What the SSM document's `action` parameter allows; clear-all clears APCu, then resets
+# OPcache, in one command.
+ACTIONS = frozenset(CACHES)
 CLEAR_APCU = "clear-apcu"
 RESET_OPCACHE = "reset-opcache"
-CLEAR_ALL = "clear-all"
-ACTIONS = frozenset({CLEAR_APCU, RESET_OPCACHE, CLEAR_ALL})
-# The caches each action touches, in the order the document's script runs them.
-CACHES = {CLEAR_APCU: ("apcu",), RESET_OPCACHE: ("opcache",), CLEAR_ALL: ("apcu", "opcache")}
 # Said by the dispatcher, the CLI (cli/apcu_flush/cli.py) and the document's script alike.
 PREFIX_WITH_OPCACHE = (
     "prefix applies to APCu keys only, and OPcache has no key prefixes: leave prefix out "
@@ -40,6 +35,14 @@ FIELDS = ("group", "action", "prefix", "comment", "dryRun")
 # Enough to show every group of a usual stack, few enough to keep a refusal one readable line.
 _GROUPS_LISTED = 10
 _BODY = "body"
+_JSON_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (type(None), "null"),
+    (bool, "a boolean"),
+    ((int, float), "a number"),
+    (str, "a string"),
+    ((list, tuple), "an array"),
+    (dict, "an object"),
+)
 
 
 class ValidationError(InvalidRequest):
@@ -68,34 +71,27 @@ def decode_body(body: object, *, is_base64: bool) -> object:
         raise ValidationError(_BODY, "required", "the request body must be a JSON object")
     if not isinstance(body, str):
         raise ValidationError(_BODY, "type", "the request body must be JSON text")
+    too_big = ValidationError(
+        _BODY, "max-size", f"the request body must be at most {MAX_BODY_BYTES} bytes"
+    )
     # Checked before decoding, so an oversized body costs nothing to refuse.
     if len(body) > MAX_BODY_BYTES * (2 if is_base64 else 1):
-        raise ValidationError(
-            _BODY, "max-size", f"the request body must be at most {MAX_BODY_BYTES} bytes"
-        )
+        raise too_big
     if is_base64:
         try:
             raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
+        except ValueError:
             raise ValidationError(_BODY, "base64", "the request body is not valid base64") from None
     else:
         raw = body.encode("utf-8", errors="surrogatepass")
     if len(raw) > MAX_BODY_BYTES:
-        raise ValidationError(
-            _BODY, "max-size", f"the request body must be at most {MAX_BODY_BYTES} bytes"
-        )
+        raise too_big
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationError(_BODY, "encoding", "the request body must be UTF-8") from None
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except _DuplicateField as duplicate:
-        raise ValidationError(
-            _short(duplicate.name),
-            "duplicate-field",
-            f"field {_quote(duplicate.name)} appears twice",
-        ) from None
     except (ValueError, RecursionError):
         raise ValidationError(_BODY, "json", "the request body is not valid JSON") from None
 
@@ -105,45 +101,51 @@ def validate_request(
 ) -> FlushRequest:
     """Check a console event or a decoded API body against every rule, in field order."""
     if not isinstance(payload, dict):
-        raise ValidationError(
-            _BODY, "type", f"the request must be a JSON object, not {_json_type(payload)}"
-        )
+        why = f"the request must be a JSON object, not {_json_type(payload)}"
+        raise ValidationError(_BODY, "type", why)
     unknown = sorted(str(key) for key in payload if key not in FIELDS)
     if unknown:
         names = ", ".join(_quote(name) for name in unknown[:3])
         more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-        raise ValidationError(
-            _short(unknown[0]),
-            "unknown-field",
-            f"unknown field(s) {names}{more}; the fields are {', '.join(FIELDS)}",
-        )
-    group = _group(payload, allowed_groups)
-    action = _action(payload)
-    prefix = _prefix(payload)
-    if prefix is not None and action == RESET_OPCACHE:
-        raise ValidationError("prefix", "not-with-action", PREFIX_WITH_OPCACHE)
-    return FlushRequest(
-        group=group,
-        action=action,
-        prefix=prefix,
-        comment=_comment(payload),
-        dry_run=_dry_run(payload),
-        requester=requester,
-    )
-
-
-def _group(payload: dict[Any, Any], allowed_groups: Collection[str]) -> str:
-    if "group" not in payload:
-        raise ValidationError(
-            "group", "required", "group is required: the Auto Scaling group to clear"
-        )
-    group = payload["group"]
-    if not isinstance(group, str):
-        raise ValidationError("group", "type", f"group must be a string, not {_json_type(group)}")
+        why = f"unknown field(s) {names}{more}; the fields are {', '.join(FIELDS)}"
+        raise ValidationError(_short(unknown[0]), "unknown-field", why)
+    group = _string(payload, "group")
+    if group is None:
+        why = "group is required: the Auto Scaling group to clear"
+        raise ValidationError("group", "required", why)
     # Exact names only: no trimming, no case folding, no wildcards.
     if group not in allowed_groups:
         raise ValidationError("group", "allowed-groups", _not_allowed(group, allowed_groups))
-    return group
+    choices = ", ".join(sorted(ACTIONS))
+    if "action" not in payload:
+        raise ValidationError("action", "required", f"action is required: one of {choices}")
+    action = payload["action"]
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise ValidationError("action", "allowed-actions", f"action must be one of {choices}")
+    prefix = _string(payload, "prefix")
+    if prefix == "":
+        raise ValidationError("prefix", "empty", "prefix is empty: omit prefix to clear everything")
+    # fullmatch, because `$` alone also matches before a trailing newline.
+    if prefix is not None and not re.fullmatch(PREFIX_PATTERN, prefix):
+        why = (
+            f"prefix must be 1 to 64 characters from A-Z a-z 0-9 _ . : - (pattern {PREFIX_PATTERN})"
+        )
+        raise ValidationError("prefix", "pattern", why)
+    if prefix is not None and action == RESET_OPCACHE:
+        raise ValidationError("prefix", "not-with-action", PREFIX_WITH_OPCACHE)
+    comment = _string(payload, "comment") or ""
+    if len(comment) > MAX_COMMENT_LENGTH:
+        why = f"comment must be at most {MAX_COMMENT_LENGTH} characters"
+        raise ValidationError("comment", "max-length", why)
+    if not comment.isprintable():
+        why = "comment must be printable text: no newlines or control characters"
+        raise ValidationError("comment", "printable", why)
+    dry_run = payload.get("dryRun", False)
+    # A JSON boolean only: "false" as a string would be truthy and send a real clear.
+    if not isinstance(dry_run, bool):
+        why = f"dryRun must be true or false, not {_json_type(dry_run)}"
+        raise ValidationError("dryRun", "type", why)
+    return FlushRequest(group, action, prefix, comment or None, dry_run, requester)
 
 
 def _not_allowed(group: str, allowed_groups: Collection[str]) -> str:
@@ -158,71 +160,14 @@ def _not_allowed(group: str, allowed_groups: Collection[str]) -> str:
     )
 
 
-def _action(payload: dict[Any, Any]) -> str:
-    choices = ", ".join(sorted(ACTIONS))
-    if "action" not in payload:
-        raise ValidationError("action", "required", f"action is required: one of {choices}")
-    action = payload["action"]
-    if not isinstance(action, str) or action not in ACTIONS:
-        raise ValidationError("action", "allowed-actions", f"action must be one of {choices}")
-    return action
-
-
-def _prefix(payload: dict[Any, Any]) -> str | None:
-    if "prefix" not in payload:
+def _string(payload: dict[Any, Any], field: str) -> str | None:
+    """The field's text; None when it is left out."""
+    if field not in payload:
         return None
-    prefix = payload["prefix"]
-    if not isinstance(prefix, str):
-        raise ValidationError(
-            "prefix", "type", f"prefix must be a string, not {_json_type(prefix)}"
-        )
-    if prefix == "":
-        raise ValidationError("prefix", "empty", "prefix is empty: omit prefix to clear everything")
-    # fullmatch, because `$` alone also matches before a trailing newline.
-    if not re.fullmatch(PREFIX_PATTERN, prefix):
-        raise ValidationError(
-            "prefix",
-            "pattern",
-            "prefix must be 1 to 64 characters from A-Z a-z 0-9 _ . : - "
-            f"(pattern {PREFIX_PATTERN})",
-        )
-    return prefix
-
-
-def _comment(payload: dict[Any, Any]) -> str | None:
-    if "comment" not in payload:
-        return None
-    comment = payload["comment"]
-    if not isinstance(comment, str):
-        raise ValidationError(
-            "comment", "type", f"comment must be a string, not {_json_type(comment)}"
-        )
-    if len(comment) > MAX_COMMENT_LENGTH:
-        raise ValidationError(
-            "comment", "max-length", f"comment must be at most {MAX_COMMENT_LENGTH} characters"
-        )
-    if not comment.isprintable():
-        raise ValidationError(
-            "comment",
-            "printable",
-            "comment must be printable text: no newlines or control characters",
-        )
-    return comment or None
-
-
-def _dry_run(payload: dict[Any, Any]) -> bool:
-    value = payload.get("dryRun", False)
-    # A JSON boolean only: "false" as a string would be truthy and send a real clear.
-    if not isinstance(value, bool):
-        raise ValidationError(
-            "dryRun", "type", f"dryRun must be true or false, not {_json_type(value)}"
-        )
+    value = payload[field]
+    if not isinstance(value, str):
+        raise ValidationError(field, "type", f"{field} must be a string, not {_json_type(value)}")
     return value
-
-
-class _DuplicateField(Exception):
-    def __init__(self, name: str) -> None:
-        self.name = name
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -230,7 +175,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateField(key)
+            why = f"field {_quote(key)} appears twice"
+            raise ValidationError(_short(key), "duplicate-field", why)
         result[key] = value
     return result
 
@@ -240,19 +186,9 @@ def _no_constant(name: str) -> Any:
 
 
 def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return next(
+        (name for kind, name in _JSON_TYPES if isinstance(value, kind)), type(value).__name__
+    )
 
 
 def _short(name: str, limit: int = 64) -> str:
