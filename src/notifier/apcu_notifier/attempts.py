@@ -24,17 +24,8 @@ from apcu_notifier.verdict import (
     VerdictKind,
 )
 
-RETRYABLE = frozenset(
-    {
-        "Failed",
-        "TimedOut",
-        "Delivery Timed Out",
-        "DeliveryTimedOut",
-        "Execution Timed Out",
-        "ExecutionTimedOut",
-        "Undeliverable",
-        NOT_REACHED,
-    }
+RETRYABLE = frozenset({"Failed", "TimedOut", "Undeliverable", NOT_REACHED}) | frozenset(
+    {"Delivery Timed Out", "DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}
 )
 OFFLINE = "offline"
 LEFT = "left"
@@ -166,10 +157,17 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
     return verdict
 
 
+def attempt_of(
+    number: int, commands: tuple[str, ...], sent: tuple[str, ...], results: Sequence[Verdict]
+) -> Attempt:
+    """A retry round, from the verdicts on its commands."""
+    stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
+    stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
+    return Attempt(number, commands, sent, stale, _sum(*(v.cleared for v in results)), stop)
+
+
 def _sum(*counts: Cleared | None) -> Cleared | None:
     present = [c for c in counts if c is not None]
     if not present:
         return None
-    return Cleared(
-        entries=sum(c.entries for c in present), instances=sum(c.instances for c in present)
-    )
+    return Cleared(sum(c.entries for c in present), sum(c.instances for c in present))

@@ -6,16 +6,16 @@
     record the verdict; post it; complete a held launch action; free the group
 
 Every side effect is a step, checkpointed, so an invocation that ends (a wait, a timeout, a
-crash) resumes where the clear was. Control flow is plain Python: what runs again on replay is
-the reading of checkpoints, not the calls. No `finally`: it would run at every suspension.
-A step that fails past its retries ends the clear on its own path: the failure is recorded
-and the group freed, then the error raised, so the execution fails, its event lands in the
-dead-letter queue and its alarm fires.
+crash) resumes where the clear was: what runs again on replay is the reading of checkpoints, not
+the calls. No `finally`: it would run at every suspension. A step that fails past its retries
+ends the clear on its own path: the failure is recorded and the group freed, then the error
+raised, so the execution fails, its event lands in the dead-letter queue and its alarm fires.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext
@@ -28,13 +28,12 @@ from aws_durable_execution_sdk_python.retries import RetryDecision
 
 from apcu_clear import claim, command, lifecycle, record
 from apcu_clear.observability import count, logger
-from apcu_clear.record import Clear
-from apcu_notifier import answer, attempts, posting, reading, rounds, watch
-from apcu_notifier.codec import Codec, decode
-from apcu_notifier.durable import step
+from apcu_clear.record import Clear, LifecycleHold
+from apcu_notifier import attempts, posting, rounds, watch
+from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
 from apcu_notifier.notification import ClearStart
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import Verdict, VerdictKind
+from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 
 # How long a clear started by SSM's notification waits for the dispatcher's record, which it
 # writes right after SendCommand: 2 + 4 + 8 + 16 + 32 s.
@@ -66,6 +65,7 @@ def run(ctx: DurableContext, rt: Runtime, start: ClearStart) -> dict[str, Any]:
     try:
         return _clear(ctx, rt, clear_id, begun)
     except Exception as error:
+        # The SDK's own signals (a suspension) pass through; a failed step does not.
         if isinstance(error, DurableExecutionsError) and not isinstance(
             error, DurableOperationError
         ):
@@ -88,8 +88,7 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
         and clear.message is None
         and clear.origin not in posting.QUIET_ORIGINS
     ):
-        message = posting.start_message(ctx, rt, clear)
-        clear = replace(clear, message=message) if message is not None else clear
+        clear = replace(clear, message=posting.start_message(ctx, rt, clear))
     if clear is not None and begun.original is not None:
         verdict = _retry_on_demand(ctx, rt, clear, begun.original)
     else:
@@ -99,24 +98,23 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
                 ctx, "give up on the command", lambda: _never_ended(rt, clear_id), Verdict
             )
         else:
-            verdict = reading.judge_command(ctx, rt, clear_id, ended.status)
+            verdict = watch.judge_command(ctx, rt, clear_id, ended.status)
             verdict = replace(verdict, notification_missing=ended.notification_missing)
             if clear is not None:
                 verdict = _converge(ctx, rt, clear, verdict)
     if clear is not None and clear.hold is not None:
         verdict = replace(verdict, lifecycle_result=_launch_result(rt, verdict))
-    final = verdict
-    step(ctx, "record the verdict", lambda: _record(rt, clear_id, final), type(None))
-    posted = posting.verdict(ctx, rt, clear, clear_id, final)
+    step(ctx, "record the verdict", lambda: _record(rt, clear_id, verdict), type(None))
+    posted = posting.verdict(ctx, rt, clear, clear_id, verdict)
     if clear is not None and clear.hold is not None:
-        held = clear
-        step(ctx, "complete the launch action", lambda: _complete(rt, held, final), bool)
+        complete = partial(_complete, rt, clear, clear.hold, verdict)
+        step(ctx, "complete the launch action", complete, bool)
     if clear is not None:
         step(ctx, "free the group", lambda: _free(rt, clear_id, clear), bool)
     return {
         "commandId": clear_id,
-        "verdict": final.kind.value,
-        "alert": final.is_alert,
+        "verdict": verdict.kind.value,
+        "alert": verdict.is_alert,
         "posted": posted,
     }
 
@@ -125,11 +123,11 @@ def _converge(ctx: DurableContext, rt: Runtime, clear: Clear, first: Verdict) ->
     """Retry, round by round, what the first attempt left stale and may still clear."""
     done: list[attempts.Attempt] = []
     notes: dict[str, str] = {}
+    held = clear.hold.instance_id if clear.hold is not None else ""
     for number in range(2, rt.config.retry_rounds + 2):
         stale = attempts.still_stale(first, done)
         if not attempts.worth_retrying(first) or not stale:
             break
-        held = clear.hold.instance_id if clear.hold is not None else ""
         plan = rounds.plan_round(ctx, rt, clear.group, stale, number, held=held)
         notes.update(plan.left_out)
         if not plan.targets:
@@ -160,45 +158,37 @@ def _retry_on_demand(ctx: DurableContext, rt: Runtime, clear: Clear, original: V
 
 def _begin(rt: Runtime, clear_id: str, *, last: bool) -> Begun:
     stored = record.read(rt.dynamodb, rt.table, clear_id)
-    clear = stored.clear if stored is not None else None
-    if clear is None and not last:
-        raise RecordNotReady(f"no record of clear {clear_id} yet")
-    original = None
-    if clear is not None and clear.retry_of:
-        repaired = record.read(rt.dynamodb, rt.table, clear.retry_of)
-        original = (
-            decode(Verdict, repaired.judgement)
-            if repaired is not None and repaired.judgement
-            else None
-        )
-    if (
-        clear is not None
-        and stored is not None
-        and clear.message is None
-        and stored.message is not None
-    ):
-        clear = replace(clear, message=stored.message)
+    if stored is None or stored.clear is None:
+        if not last:
+            raise RecordNotReady(f"no record of clear {clear_id} yet")
+        return Begun(None, watch.seconds_left(None, rt.now()))
+    # The start message, when the clear posted it before an invocation ended, is kept apart.
+    clear = replace(stored.clear, message=stored.clear.message or stored.message)
+    repaired = record.read(rt.dynamodb, rt.table, clear.retry_of) if clear.retry_of else None
+    original = decode(Verdict, repaired.judgement) if repaired and repaired.judgement else None
     return Begun(clear, watch.seconds_left(clear, rt.now()), original)
 
 
 def _record_retry(error: Exception, attempt: int) -> RetryDecision:
     if isinstance(error, RecordNotReady) and attempt < RECORD_LOOKS:
         return RetryDecision.retry(Duration.from_seconds(2**attempt))
-    from apcu_notifier.durable import aws_retry
-
     return aws_retry(error, attempt)
 
 
 def _never_ended(rt: Runtime, clear_id: str) -> Verdict:
     live = command.live(rt.ssm, clear_id)
-    return Verdict(
-        kind=VerdictKind.NEVER_ENDED,
-        command_id=clear_id,
-        status=live.status,
-        status_details=live.details,
-        targeted=live.targeted,
-        succeeded=live.completed - live.errors,
-        watched_for=watch.LOOK_EVERY * watch.LOOKS,
+    watched = watch.LOOK_EVERY * watch.LOOKS
+    return still_running(VerdictKind.NEVER_ENDED, clear_id, live, watched_for=watched)
+
+
+def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
+    record.record_verdict(
+        rt.dynamodb, rt.table, clear_id, answer(verdict, rt.now()), encode(verdict)
+    )
+    count(verdict.kind.metric_name)
+    logger.info(
+        "clear judged",
+        extra={"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert},
     )
 
 
@@ -208,31 +198,10 @@ def _launch_result(rt: Runtime, verdict: Verdict) -> lifecycle.Result:
     return lifecycle.CONTINUE
 
 
-def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
-    record.record_verdict(
-        rt.dynamodb,
-        rt.table,
-        clear_id,
-        answer.api_verdict(verdict, rt.now()),
-        answer.judgement(verdict),
-    )
-    count(verdict.kind.metric_name)
-    logger.info(
-        "clear judged",
-        extra={"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert},
-    )
-
-
-def _complete(rt: Runtime, clear: Clear, verdict: Verdict) -> bool:
-    assert clear.hold is not None
+def _complete(rt: Runtime, clear: Clear, hold: LifecycleHold, verdict: Verdict) -> bool:
     if not verdict.is_alert:
-        lifecycle.mark_cleared(
-            rt.dynamodb, rt.table, clear.hold.instance_id, clear.clear_id, rt.now()
-        )
-    result = (
-        lifecycle.ABANDON if verdict.lifecycle_result == lifecycle.ABANDON else lifecycle.CONTINUE
-    )
-    return lifecycle.complete(rt.autoscaling, clear.group, clear.hold, result)
+        lifecycle.mark_cleared(rt.dynamodb, rt.table, hold.instance_id, clear.clear_id, rt.now())
+    return lifecycle.complete(rt.autoscaling, clear.group, hold, _launch_result(rt, verdict))
 
 
 def _free(rt: Runtime, clear_id: str, clear: Clear) -> bool:
