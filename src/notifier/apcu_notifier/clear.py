@@ -5,11 +5,8 @@
     judge it; retry what may pass, round by round
     record the verdict; post it; complete a held launch action; free the group
 
-Every side effect is a step, checkpointed, so an invocation that ends (a wait, a timeout, a
-crash) resumes where the clear was: what runs again on replay is the reading of checkpoints, not
-the calls. No `finally`: it would run at every suspension. A step that fails past its retries
-ends the clear on its own path: the failure is recorded and the group freed, then the error
-raised, so the execution fails, its event lands in the dead-letter queue and its alarm fires.
+Every side effect is a checkpointed step, so an invocation that ends (a wait, a timeout, a
+crash) resumes where the clear was. No `finally`: it would run at every suspension.
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, LifecycleHold
 from apcu_notifier import attempts, posting, rounds, watch
 from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
-from apcu_notifier.notification import ClearStart
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 
@@ -46,8 +42,7 @@ class RecordNotReady(Exception):
 
 @dataclass(frozen=True)
 class Begun:
-    # The dispatcher's record; None for a command it never recorded (no group to free, nothing
-    # retried).
+    # None for a command the dispatcher never recorded: no group to free, nothing retried.
     clear: Clear | None
     # Until a minute after the first command's expiry, when the clear began.
     seconds_left: int
@@ -55,8 +50,7 @@ class Begun:
     original: Verdict | None = None
 
 
-def run(ctx: DurableContext, rt: Runtime, start: ClearStart) -> dict[str, Any]:
-    clear_id = start.clear_id
+def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
     begun: Begun = ctx.step(
         lambda sc: _begin(rt, clear_id, last=sc.attempt >= RECORD_LOOKS),
         name="read the clear",
@@ -65,18 +59,14 @@ def run(ctx: DurableContext, rt: Runtime, start: ClearStart) -> dict[str, Any]:
     try:
         return _clear(ctx, rt, clear_id, begun)
     except Exception as error:
-        # The SDK's own signals (a suspension) pass through; a failed step does not.
+        # A step failed past its retries: the failure is recorded and the group freed, then the
+        # execution fails (its dead-letter queue, its alarm). The SDK's own signals pass.
         if isinstance(error, DurableExecutionsError) and not isinstance(
             error, DurableOperationError
         ):
             raise
-        why = f"{type(error).__name__}: {error}"
-        step(
-            ctx,
-            "record the failure, free the group",
-            lambda: _give_up(rt, clear_id, begun.clear, why),
-            type(None),
-        )
+        give_up = partial(_give_up, rt, clear_id, begun.clear, f"{type(error).__name__}: {error}")
+        step(ctx, "record the failure, free the group", give_up, type(None))
         raise
 
 
@@ -94,9 +84,8 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
     else:
         ended = watch.wait_for_command(ctx, rt, clear_id, clear, begun.seconds_left)
         if ended is None:
-            verdict = step(
-                ctx, "give up on the command", lambda: _never_ended(rt, clear_id), Verdict
-            )
+            never_ended = partial(_never_ended, rt, clear_id)
+            verdict = step(ctx, "give up on the command", never_ended, Verdict)
         else:
             verdict = watch.judge_command(ctx, rt, clear_id, ended.status)
             verdict = replace(verdict, notification_missing=ended.notification_missing)
@@ -151,9 +140,8 @@ def _retry_on_demand(ctx: DurableContext, rt: Runtime, clear: Clear, original: V
     dispatcher found InService, judged on top of the clear's verdict."""
     number = (original.clear.attempts if original.clear is not None else 1) + 1
     attempt = rounds.send_round(ctx, rt, clear, clear.targets, number)
-    if attempt is None:
-        return attempts.conclude(original, [], dict.fromkeys(clear.targets, attempts.CLAIM))
-    return attempts.conclude(original, [attempt], {})
+    lost = dict.fromkeys(clear.targets, attempts.CLAIM) if attempt is None else {}
+    return attempts.conclude(original, [attempt] if attempt is not None else [], lost)
 
 
 def _begin(rt: Runtime, clear_id: str, *, last: bool) -> Begun:
@@ -186,10 +174,8 @@ def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
         rt.dynamodb, rt.table, clear_id, answer(verdict, rt.now()), encode(verdict)
     )
     count(verdict.kind.metric_name)
-    logger.info(
-        "clear judged",
-        extra={"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert},
-    )
+    judged = {"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert}
+    logger.info("clear judged", extra=judged)
 
 
 def _launch_result(rt: Runtime, verdict: Verdict) -> lifecycle.Result:
@@ -209,9 +195,8 @@ def _free(rt: Runtime, clear_id: str, clear: Clear) -> bool:
 
 
 def _give_up(rt: Runtime, clear_id: str, clear: Clear | None, why: str) -> None:
-    logger.error(
-        "the clear failed; its group is freed", extra={"command_id": clear_id, "error": why[:300]}
-    )
+    failed = {"command_id": clear_id, "error": why[:300]}
+    logger.error("the clear failed; its group is freed", extra=failed)
     count("ClearFailed")
     record.record_failure(rt.dynamodb, rt.table, clear_id, why)
     if clear is not None:

@@ -1,8 +1,6 @@
 """How the clear's steps run: each with a name the execution's history shows, an explicit retry
-strategy (the SDK's default retries every error six times) and its result as compact JSON: the
-SDK's default serializer wraps every nested value in a type envelope, which would double the
-size of a page of invocations.
-"""
+strategy (the SDK's default retries every error six times) and its result as compact JSON (the
+SDK's own wraps every nested value in a type envelope, doubling a page of invocations)."""
 
 from __future__ import annotations
 

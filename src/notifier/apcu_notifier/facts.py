@@ -1,11 +1,6 @@
-"""AWS reads: the command, its invocations and the groups it targeted, as frozen facts.
-
-Each read is a step of the clear and its result is checkpointed, so it stays small: an
-invocation keeps its status, what the web node answered and, for the first EXCERPTS_PER_PAGE
-failures of a run of pages, the end of its error output, never the output itself. Calls per
-verdict: 1 ListCommands, ceil(N/50) ListCommandInvocations, 1 DescribeAutoScalingGroups for all
-named groups and, only for InService instances the command missed, DescribeInstances.
-"""
+"""AWS reads: the command, its invocations and the groups it targeted, as frozen facts. Each is
+a step's checkpointed result, so it stays small: an invocation keeps its status and what the web
+node answered, and for the first failures of a run of pages the end of its error output."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Lambda entry point of the notifier, a durable function, invoked with either the start of a
-clear, {"commandId": ...} (by the dispatcher, or by the relay: the execution is the clear,
-apcu_notifier.clear), or SSM's notifications from SNS (each delivery an execution of its own,
-the relay). Configuration is read when the container starts, so a wrong variable fails the
-init, loudly and once.
-"""
+"""Lambda entry point of the notifier, a durable function: a clear's start (the execution is the
+clear) or SSM's notifications (the relay). Configuration is read when the container starts, so
+a wrong variable fails the init, loudly and once."""
 
 from __future__ import annotations
 
@@ -33,9 +30,9 @@ def use_runtime(runtime: Runtime) -> None:
 def lambda_handler(event: Any, context: DurableContext) -> dict[str, Any]:
     context.set_logger(logger)
     if is_clear_start(event):
-        start = parse_clear_start(event)
-        logger.set_correlation_id(start.clear_id)
-        return clear.run(context, _runtime, start)
+        clear_id = parse_clear_start(event)
+        logger.set_correlation_id(clear_id)
+        return clear.run(context, _runtime, clear_id)
     if isinstance(event, dict) and "Records" in event:
         lambda_context = context.lambda_context
         function_arn = str(lambda_context.invoked_function_arn if lambda_context else "")

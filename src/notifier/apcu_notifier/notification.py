@@ -1,11 +1,6 @@
-"""What the notifier is invoked with: SSM's notifications (an SNS event), or the start of a
-clear ({"commandId": ...}, from the dispatcher or the relay).
-
-An event that is neither raises `InvalidEvent`: the execution fails and its event lands in the
-dead-letter queue. A record of an SNS event that cannot be read becomes an
-`UnreadableNotification`, which the relay posts as an alert: never dropped in silence, and
-retrying would not make it readable.
-"""
+"""What the notifier is invoked with: SSM's notifications (an SNS event), or a clear's start. An
+event that is neither fails its execution (InvalidEvent, to the dead-letter queue); an SNS record
+that cannot be read is posted as an alert, since retrying would not make it readable."""
 
 from __future__ import annotations
 
@@ -62,28 +57,24 @@ class UnreadableNotification:
     excerpt: str
 
 
-@dataclass(frozen=True)
-class ClearStart:
-    """Run the clear of this id: the one payload every starter sends, so that the execution's
-    name (the same id) makes the start idempotent."""
-
-    clear_id: str
-
-    def payload(self) -> dict[str, str]:
-        return {"commandId": self.clear_id}
+def clear_start(clear_id: str) -> dict[str, str]:
+    """The one payload every starter of a clear sends, so that the execution's name (the same
+    id) makes the start idempotent."""
+    return {"commandId": clear_id}
 
 
 def is_clear_start(event: object) -> bool:
     return isinstance(event, dict) and set(event) == {"commandId"}
 
 
-def parse_clear_start(event: dict[str, Any]) -> ClearStart:
+def parse_clear_start(event: dict[str, Any]) -> str:
+    """The id of the clear to run."""
     clear_id = event.get("commandId")
     if not isinstance(clear_id, str) or not _COMMAND_ID.fullmatch(clear_id):
         raise InvalidEvent(
             f"a clear's start names its id as commandId, a UUID; got {_excerpt(clear_id)!r}"
         )
-    return ClearStart(clear_id)
+    return clear_id
 
 
 def parse_notifications(event: object) -> list[CommandNotification | UnreadableNotification]:

@@ -1,14 +1,7 @@
-"""Posting a clear's messages, as steps of the clear.
-
-Webhook mode: one message per verdict, posted at most once. A post Slack did not answer in time,
-or one an invocation died in the middle of, was probably taken and is not sent again: the metric
-DeliveryUnconfirmed says so. App mode: one message per clear, posted when the clear starts and
-updated in place (chat.update, safe to repeat) when the verdict is in; the per-instance detail
-goes in its thread, and an alert adds a thread reply sent to the channel, which notifies (an
-edit notifies no one). A clear whose message is gone gets its verdict as a new message, which
-the clear keeps. A clear the stack sends on its own when an instance leaves a warm pool is
-posted only when it alerts.
-"""
+"""Posting a clear's messages, as steps of the clear, each post at most once. Webhook mode: one
+message per verdict. App mode: one message per clear, posted when it starts and updated in place
+with the verdict; the detail goes in its thread, and an alert adds a thread reply sent to the
+channel, which notifies (an edit notifies no one)."""
 
 from __future__ import annotations
 
@@ -35,6 +28,7 @@ from apcu_notifier.slack import (
 from apcu_notifier.verdict import Verdict, VerdictKind, still_running
 
 T = TypeVar("T")
+# A clear the stack sends on its own when an instance leaves a warm pool speaks only to alert.
 QUIET_ORIGINS = frozenset({"warm-pool"})
 POSTED, UNCONFIRMED, QUIET = "posted", "unconfirmed", "quiet"
 
@@ -64,6 +58,7 @@ def verdict(
     parts = app_messages.for_verdict(judged, _style(rt), request)
     read = partial(_stored, rt, clear_id)
     message = step(ctx, "read the clear's message", lambda: read().message, SlackMessage | None)
+    # chat.update is safe to repeat; a message gone (deleted) gets the verdict as a new one.
     if message is not None:
         update = partial(_update, rt, message, parts.message)
         if not step(ctx, "update the clear's message", update, bool, retry=slack_retry):

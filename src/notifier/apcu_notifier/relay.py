@@ -1,13 +1,6 @@
 """The relay: SSM's notification of a command's final status, brought by SNS, handed to the clear
-that waits for it.
-
-For each final status: start the clear by its name (the command's id) with the one payload every
-starter sends, so that a clear already running, or finished, is not started again; note the
-status on the clear's record; complete the callback the clear recorded there, if it has yet (if
-not, it reads the noted status when it does). Other statuses and per-instance notifications do
-nothing (the subscription's filter keeps most of them away); an unreadable record is posted as
-an alert.
-"""
+that waits for it (started by name if it is not running yet). An unreadable record is posted as
+an alert; other statuses do nothing (the subscription's filter keeps most of them away)."""
 
 from __future__ import annotations
 
@@ -23,7 +16,7 @@ from apcu_clear.aws import error_code
 from apcu_clear.observability import count, logger
 from apcu_notifier import posting
 from apcu_notifier.durable import step
-from apcu_notifier.notification import ClearStart, UnreadableNotification, parse_notifications
+from apcu_notifier.notification import UnreadableNotification, clear_start, parse_notifications
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import unreadable
 
@@ -64,11 +57,12 @@ def _hand(rt: Runtime, command_id: str, status: str, function_arn: str) -> None:
             FunctionName=function_arn,
             InvocationType="Event",
             DurableExecutionName=command_id,
-            Payload=json.dumps(ClearStart(command_id).payload()).encode(),
+            Payload=json.dumps(clear_start(command_id)).encode(),
         )
     except ClientError as error:
         if error_code(error) != STARTED:
             raise
+    # A clear that has not recorded its callback yet reads the noted status when it does.
     callback_id = record.note_notification(rt.dynamodb, rt.table, command_id, status, rt.now())
     if not callback_id:
         return

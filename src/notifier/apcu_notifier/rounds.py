@@ -1,14 +1,6 @@
-"""A retry round: the same clear sent again to named instances, 50 to a command, waited for, and
-judged.
-
-Before anything is sent, the group's claim is extended to the round's end: a round goes out only
-while the claim is still this clear's own (the condition is on the clear's id). A round waits
-while the stop alarm fires (a look every 5 minutes, half an hour at most), extending the claim
-at each look. SendCommand has no idempotency token: each send step first looks for the commands
-it may already have sent (a step run again after a crash, or after an answer that never came) by
-their comment, which names the clear, the round and the batch. Retry commands carry no
-notification: the round is waited for by looking at its commands, with growing pauses.
-"""
+"""A retry round: the same clear sent again to named instances, 50 to a command, waited for and
+judged; only while the group's claim is still this clear's own, extended to the round's end
+before anything is sent (and at each look while the stop alarm fires)."""
 
 from __future__ import annotations
 
@@ -25,7 +17,7 @@ from apcu_clear.observability import count
 from apcu_clear.record import Clear
 from apcu_notifier.attempts import Attempt, Plan, attempt_of, plan
 from apcu_notifier.durable import step
-from apcu_notifier.facts import Facts, in_service, invocation_facts, read_command
+from apcu_notifier.facts import Facts, in_service, read_command, read_invocations
 from apcu_notifier.judge import judge
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Stale, Verdict
@@ -125,6 +117,8 @@ def _keep(rt: Runtime, clear: Clear, lifetime: dt.timedelta) -> str:
     return record.iso(now) if kept else ""
 
 
+# SendCommand has no idempotency token: a send step first looks for the commands it may already
+# have sent (run again after a crash, or after an answer that never came) by their comment.
 def _send(
     rt: Runtime, clear: Clear, batches: list[tuple[int, tuple[str, ...]]], number: int, started: str
 ) -> tuple[str, ...]:
@@ -153,9 +147,9 @@ def retry_comment(clear: Clear, number: int, batch: int) -> str:
 
 
 def pauses(total: dt.timedelta) -> list[int]:
-    """The pauses between looks at a round: growing from FIRST_PAUSE to LONGEST_PAUSE, until
-    they cover the round's commands' lifetime. A count, not a clock: what a look sees decides
-    when the wait ends, and the round is judged as it stands after the last pause."""
+    """Retry commands carry no notification: the pauses between looks at a round, growing until
+    they cover its commands' lifetime. A count, not a clock: the round is judged as it stands
+    after the last pause."""
     found, pause, covered = [], FIRST_PAUSE, 0
     while covered < total.total_seconds():
         found.append(pause)
@@ -171,12 +165,7 @@ def _ended(rt: Runtime, commands: Sequence[str]) -> bool:
 
 def _judge(rt: Runtime, commands: Sequence[str]) -> tuple[Verdict, ...]:
     """Each retry command names at most 50 instances: one page of invocations each."""
-    verdicts = []
-    for command_id in commands:
-        facts = read_command(rt.ssm, command_id)
-        answer = rt.ssm.list_command_invocations(
-            CommandId=command_id, Details=True, MaxResults=MAX_INSTANCE_IDS
-        )
-        invocations = tuple(invocation_facts(i) for i in answer.get("CommandInvocations", []))
-        verdicts.append(judge(Facts(facts, invocations, (), ())))
-    return tuple(verdicts)
+    return tuple(
+        judge(Facts(read_command(rt.ssm, c), read_invocations(rt.ssm, c).invocations, (), ()))
+        for c in commands
+    )

@@ -104,14 +104,9 @@ def call_web(client: WebClient, method: str, token: str, params: dict[str, Any])
         # The token goes to the Authorization header only.
         answer = client.api_call(method, json={**params, "token": token})
     except SlackApiError as error:
-        response = error.response
-        failure = _refusal(
-            method,
-            int(response.status_code),
-            response.get("error"),
-            response.headers,
-            str(params.get("channel", "")),
-        )
+        status, code = int(error.response.status_code), error.response.get("error")
+        channel = str(params.get("channel", ""))
+        failure = _refusal(method, status, code, error.response.headers, channel)
     except urllib.error.URLError as error:
         failure = SlackUnavailable(method, type(error.reason).__name__)
     except OSError:

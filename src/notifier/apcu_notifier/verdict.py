@@ -16,20 +16,19 @@ from apcu_notifier.notification import UnreadableReason
 
 # StatusDetails of a command SSM cancelled before it ran anywhere.
 RATE_EXCEEDED = "Rate Exceeded"
-# A Success of an action that resets OPcache without opcache.php's "reset" line: nothing proves
-# the restart took.
+# A Success of an action that resets OPcache without opcache.php's "reset" line.
 UNCONFIRMED = "unconfirmed"
 # What an attempt said of an instance it never reached.
 NOT_REACHED = "not reached"
-LISTED = 100
-STALE_LISTED = 1000
-MAX_DETAIL_CHARS = 300
-# Stored example events (events/notifier/) use command ids with this prefix: a version-4 UUID
-# whose random bits are all zero, which SSM does not hand out.
+LISTED, STALE_LISTED, MAX_DETAIL_CHARS = 100, 1000, 300
+# The stored example events' command ids (events/notifier/): a version-4 UUID whose random bits
+# are all zero, which SSM does not hand out.
 TEST_COMMAND_PREFIX = "00000000-0000-4000-8000-"
 
 
 class VerdictKind(StrEnum):
+    """docs/design.md's tables say what each means and whether it alerts."""
+
     OK = "ok"
     NO_TARGETS = "no_targets"
     MISMATCH = "mismatch"
@@ -38,17 +37,11 @@ class VerdictKind(StrEnum):
     GROUP_NOT_FOUND = "group_not_found"
     UNKNOWN_COMMAND = "unknown_command"
     UNREADABLE = "unreadable"
-    # The command was still running a minute after its expiry: not its verdict, which follows.
     STUCK = "stuck"
-    # Still running two hours after the stuck alert: nobody will judge it automatically.
     NEVER_ENDED = "never_ended"
-    # Every instance that counts reset OPcache, but some keep old code running.
     OLD_CODE = "old_code"
-    # A stored example event (events/notifier/) whose command SSM does not know.
     TEST_EVENT = "test_event"
-    # The stop alarm held what had not run (or SSM could not read it, and stopped).
     STOPPED = "stopped"
-    # An operator cancelled the command (cancel-command) before every instance cleared.
     CANCELLED = "cancelled"
 
     @property

@@ -1,15 +1,6 @@
-"""A clear's first command: waiting for it to end, then reading and judging it.
-
-The clear waits on a callback that the relay completes when SSM's notification of a final
-status arrives. One step records the callback's id on the clear's record and reads back whether
-the relay was there first, else the live status: a command that ended before the wait began is
-not waited for. The callback times out a minute after the command's expiry; then the clear looks
-itself: ended, its verdict says SSM's notification never arrived (metric NotificationMissing);
-still running, the stuck alert, then a look every 15 minutes for two hours. A clear held by a
-launch lifecycle hook waits in slices with a heartbeat between them, so that Auto Scaling keeps
-the instance waiting. SNS can outrun ListCommands: a command notified final but listed running
-is read again after a short durable wait, a few times, before it is judged as it stands.
-"""
+"""A clear's first command: waiting for it to end, then reading and judging it. The clear waits
+on a callback the relay completes with SSM's notification, until a minute after the command's
+expiry; then it looks itself: the stuck alert, then a look every 15 minutes for two hours."""
 
 from __future__ import annotations
 
@@ -37,6 +28,7 @@ LOOKS = 8
 # A held instance's hook times out after its HeartbeatTimeout (600 s in docs/deploy.md's
 # examples, at least 30 s): the clear records a heartbeat at least this often.
 HEARTBEAT_EVERY = dt.timedelta(minutes=4)
+# SNS can outrun ListCommands: a command notified final but listed running is read again.
 SETTLE_LOOKS = 4
 SETTLE_WAIT = Duration.from_seconds(10)
 
@@ -65,18 +57,12 @@ def wait_for_command(
     hold = clear.hold if clear is not None else None
     while True:
         slice_ = seconds_left if hold is None else min(seconds_left, HEARTBEAT_EVERY.seconds)
-        callback = ctx.create_callback(
-            name="SSM's notification",
-            config=CallbackConfig(
-                timeout=Duration.from_seconds(max(slice_, 1)), serdes=JsonSerDes()
-            ),
-        )
-        seen = step(
-            ctx,
-            "record the callback, look at the command",
-            partial(_look, rt, clear_id, clear, callback.callback_id),
-            Seen,
-        )
+        timeout = Duration.from_seconds(max(slice_, 1))
+        config = CallbackConfig(timeout=timeout, serdes=JsonSerDes())
+        callback = ctx.create_callback(name="SSM's notification", config=config)
+        # The relay may have been first, or the command ended before the wait: not waited for.
+        first = partial(_look, rt, clear_id, clear, callback.callback_id)
+        seen = step(ctx, "record the callback, look at the command", first, Seen)
         if seen.ended:
             return Ended(seen.status)
         try:
@@ -88,21 +74,18 @@ def wait_for_command(
         heartbeat = partial(lifecycle.heartbeat, rt.autoscaling, clear.group, hold)
         step(ctx, "keep the launch action held", heartbeat, bool)
         seconds_left = seen.seconds_left - slice_
-    seen = step(
-        ctx, "look at the command after its expiry", lambda: _look(rt, clear_id, clear), Seen
-    )
+    look = partial(_look, rt, clear_id, clear)
+    seen = step(ctx, "look at the command after its expiry", look, Seen)
     if seen.ended:
         return Ended(seen.status, notification_missing=not seen.notified)
     # Imported here: posting's messages name this module's LOOKS.
     from apcu_notifier import posting
 
     posting.stuck(ctx, rt, clear_id, clear)
-    for look in range(1, LOOKS + 1):
-        ctx.wait(
-            Duration.from_seconds(LOOK_EVERY.seconds), name=f"wait 15 minutes ({look} of {LOOKS})"
-        )
-        name = f"look at the command again ({look} of {LOOKS})"
-        seen = step(ctx, name, lambda: _look(rt, clear_id, clear), Seen)
+    for number in range(1, LOOKS + 1):
+        wait = Duration.from_seconds(LOOK_EVERY.seconds)
+        ctx.wait(wait, name=f"wait 15 minutes ({number} of {LOOKS})")
+        seen = step(ctx, f"look at the command again ({number} of {LOOKS})", look, Seen)
         if seen.ended:
             return Ended(seen.status, notification_missing=not seen.notified)
     return None
