@@ -54,7 +54,6 @@ class TriggeredAlarm:
 @dataclass(frozen=True)
 class CommandFacts:
     command_id: str
-    document_name: str
     status: str
     status_details: str
     target_count: int
@@ -146,7 +145,6 @@ def read_command(ssm: SSMClient, command_id: str) -> CommandFacts:
     action = (c.get("Parameters", {}).get("action") or [DEFAULT_ACTION])[0]
     return CommandFacts(
         command_id=command_id,
-        document_name=c.get("DocumentName", ""),
         status=c.get("Status", ""),
         status_details=c.get("StatusDetails", ""),
         target_count=c.get("TargetCount", 0),

@@ -61,7 +61,6 @@ def judge(facts: Facts) -> Verdict:
         action=command.action,
         status=command.status,
         status_details=command.status_details,
-        document_name=command.document_name,
         comment=command.comment,
         requested=command.requested,
         target=describe_target(facts),

@@ -170,7 +170,6 @@ class Verdict:
     action: str = DEFAULT_ACTION
     status: str = ""
     status_details: str = ""
-    document_name: str = ""
     comment: str = ""
     requested: dt.datetime | None = None
     target: Target = Target(TargetKind.UNKNOWN)
@@ -228,9 +227,9 @@ class Verdict:
 def unknown_command(command_id: str, status: str) -> Verdict:
     """SSM does not know the command: an alert, unless it is one of the stored test events,
     which someone tried on a real stack and which must page no one."""
-    if command_id.lower().startswith(TEST_COMMAND_PREFIX):
-        return Verdict(kind=VerdictKind.TEST_EVENT, command_id=command_id, status=status)
-    return Verdict(kind=VerdictKind.UNKNOWN_COMMAND, command_id=command_id, status=status)
+    test = command_id.lower().startswith(TEST_COMMAND_PREFIX)
+    kind = VerdictKind.TEST_EVENT if test else VerdictKind.UNKNOWN_COMMAND
+    return Verdict(kind=kind, command_id=command_id, status=status)
 
 
 def unreadable(reason: UnreadableReason, excerpt: str) -> Verdict:
