@@ -171,6 +171,4 @@ def attempt(
     targets = tuple(sent if sent is not None else [i.instance_id for i in results])
     judged = judge(facts(retry_command(targets, number), results))
     stop = judged if judged.kind in OPERATOR_STOPS else None
-    return Attempt(
-        number, (judged.command_id,), targets, judged.stale, judged.cleared, stopped_by=stop
-    )
+    return Attempt(number, targets, judged.stale, judged.cleared, stopped_by=stop)

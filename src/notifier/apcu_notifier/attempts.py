@@ -48,7 +48,6 @@ class Attempt:
     said), what its clears removed, and whether an operator's stop ended it."""
 
     number: int
-    commands: tuple[str, ...]
     sent: tuple[str, ...]
     stale: tuple[Stale, ...]
     cleared: Cleared | None = None
@@ -140,13 +139,11 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
     return verdict
 
 
-def attempt_of(
-    number: int, commands: tuple[str, ...], sent: tuple[str, ...], results: Sequence[Verdict]
-) -> Attempt:
+def attempt_of(number: int, sent: tuple[str, ...], results: Sequence[Verdict]) -> Attempt:
     """A retry round, from the verdicts on its commands."""
     stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
     stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
-    return Attempt(number, commands, sent, stale, _sum(*(v.cleared for v in results)), stop)
+    return Attempt(number, sent, stale, _sum(*(v.cleared for v in results)), stop)
 
 
 def _sum(*counts: Cleared | None) -> Cleared | None:

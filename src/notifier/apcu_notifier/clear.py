@@ -1,13 +1,7 @@
-"""A clear, top to bottom: one durable execution per clear, named by its id.
-
-    read the clear's record; in app mode, post its start message
-    wait for its first command to end (or, for a retry asked on demand, send it)
-    judge it; retry what may pass, round by round
-    record the verdict; post it; complete a held launch action; free the group
-
-Every side effect is a checkpointed step, so an invocation that ends (a wait, a timeout, a
-crash) resumes where the clear was. No `finally`: it would run at every suspension.
-"""
+"""A clear, top to bottom (docs/design.md, "The clear, step by step"): one durable execution per
+clear, named by its id. Every side effect is a checkpointed step, so an invocation that ends (a
+wait, a timeout, a crash) resumes where the clear was. No `finally`: it would run at every
+suspension."""
 
 from __future__ import annotations
 

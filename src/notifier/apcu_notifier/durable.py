@@ -31,7 +31,7 @@ MAX_DELAY_SECONDS = 60
 
 def aws_retry(error: Exception, attempt: int) -> RetryDecision:
     """What can pass later (throttling, a 5xx, a lost connection, a SendCommand whose outcome is
-    still being looked for), backing off from 2 s to a minute; anything else fails at once."""
+    still being looked for); anything else fails at once."""
     passing = (
         is_transient(error)
         or isinstance(error, OutcomeUnknown)

@@ -36,16 +36,10 @@ from apcu_notifier.verdict import (
     VerdictKind,
 )
 
-# A command's StatusDetails (ListCommands; the user guide's "Understanding command statuses"):
-#   Success              judged by counts and invocations (Success hides Undeliverable,
-#                        Delivery Timed Out and Access Denied invocations)
-#   No Instances In Tag  no targets (nothing to clear when the group wants no instance)
-#   Incomplete           partial: some invocations failed, too few to fail the command
-#   Failed, Delivery Timed Out, Execution Timed Out
-#                        failed, when an instance that counts did not succeed
-#   Cancelled            an operator cancelled it (cancel-command): cancelled
-#   Rate Exceeded        failed: SSM cancelled it before it ran anywhere
+# A command's StatusDetails (the user guide's "Understanding command statuses"). Success hides
+# Undeliverable, Delivery Timed Out and Access Denied invocations: the invocations decide.
 NO_INSTANCES_IN_TAG = "No Instances In Tag"
+# Some invocations failed, too few to fail the command: partial.
 INCOMPLETE = "Incomplete"
 FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
 CANCELLED = "Cancelled"

@@ -1,7 +1,6 @@
-"""Posting a clear's messages, as steps of the clear, each post at most once. Webhook mode: one
-message per verdict. App mode: one message per clear, posted when it starts and updated in place
-with the verdict; the detail goes in its thread, and an alert adds a thread reply sent to the
-channel, which notifies (an edit notifies no one)."""
+"""Posting a clear's messages as steps of the clear, each post at most once (docs/design.md,
+"Slack"): one message per verdict in webhook mode, one per clear, updated in place, in app mode.
+"""
 
 from __future__ import annotations
 
@@ -126,11 +125,9 @@ def _post_kept(
 def _once(
     ctx: DurableContext, rt: Runtime, name: str, post: Callable[[], T], result: Any
 ) -> T | None:
-    """A post that is never sent twice: its step runs at most once per attempt, retries only
-    what Slack did not take, and a post that may have been taken (unanswered, or cut off by the
-    end of an invocation) counts as posted, unconfirmed. The Slack secret is read in a step of
-    its own first, so that the step that posts does nothing else that could fail before the
-    post."""
+    """A post never sent twice: a post that may have been taken (unanswered, or cut off by the
+    end of an invocation) counts as posted, unconfirmed. The secret is read in a step of its own
+    first, so that the step that posts does nothing else that could fail before the post."""
     step(ctx, f"read the Slack secret ({name})", partial(_read_secret, rt), type(None))
     try:
         return step(ctx, name, post, result, retry=slack_retry, once=True)

@@ -1,6 +1,5 @@
-"""The relay: SSM's notification of a command's final status, brought by SNS, handed to the clear
-that waits for it (started by name if it is not running yet). An unreadable record is posted as
-an alert; other statuses do nothing (the subscription's filter keeps most of them away)."""
+"""The relay (docs/design.md, "The relay"): SSM's notification of a command's final status,
+brought by SNS, handed to the clear that waits for it, started by name if it is not running."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """A retry round: the same clear sent again to named instances, 50 to a command, waited for and
-judged; only while the group's claim is still this clear's own, extended to the round's end
-before anything is sent (and at each look while the stop alarm fires)."""
+judged, while the group's claim is still this clear's own (docs/design.md, step 5)."""
 
 from __future__ import annotations
 
@@ -106,7 +105,7 @@ def send_round(
         ids = commands[first : first + JUDGED_PER_STEP]
         name = f"judge attempt {number} ({first // JUDGED_PER_STEP + 1})"
         results.extend(step(ctx, name, partial(_judge, rt, ids), tuple[Verdict, ...]))
-    return attempt_of(number, tuple(commands), tuple(targets), results)
+    return attempt_of(number, tuple(targets), results)
 
 
 def _keep(rt: Runtime, clear: Clear, lifetime: dt.timedelta) -> str:

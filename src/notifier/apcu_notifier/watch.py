@@ -1,6 +1,5 @@
-"""A clear's first command: waiting for it to end, then reading and judging it. The clear waits
-on a callback the relay completes with SSM's notification, until a minute after the command's
-expiry; then it looks itself: the stuck alert, then a look every 15 minutes for two hours."""
+"""A clear's first command: waiting for it to end (a callback the relay completes), then reading
+and judging it (docs/design.md, "The clear, step by step", 3 and 4)."""
 
 from __future__ import annotations
 
