@@ -144,8 +144,7 @@ def _begin(rt: Runtime, clear_id: str, *, last: bool) -> Begun:
         if not last:
             raise RecordNotReady(f"no record of clear {clear_id} yet")
         return Begun(None, watch.seconds_left(None, rt.now()))
-    # The start message, when the clear posted it before an invocation ended, is kept apart.
-    clear = replace(stored.clear, message=stored.clear.message or stored.message)
+    clear = stored.clear
     repaired = record.read(rt.dynamodb, rt.table, clear.retry_of) if clear.retry_of else None
     original = decode(Verdict, repaired.judgement) if repaired and repaired.judgement else None
     return Begun(clear, watch.seconds_left(clear, rt.now()), original)
