@@ -140,7 +140,6 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
 
 
 def attempt_of(number: int, sent: tuple[str, ...], results: Sequence[Verdict]) -> Attempt:
-    """A retry round, from the verdicts on its commands."""
     stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
     stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
     return Attempt(number, sent, stale, _sum(*(v.cleared for v in results)), stop)

@@ -93,7 +93,7 @@ def encode(value: Any) -> Any:
 
 
 def decode(kind: Any, data: Any) -> Any:
-    """The value of type `kind` that `encode` wrote, rebuilt from the type hints."""
+    """What `encode` wrote, rebuilt as `kind` from its type hints."""
     origin = get_origin(kind)
     if data is None:
         return None
@@ -121,8 +121,6 @@ def _hints(kind: type) -> dict[str, Any]:
 
 
 class Codec(SerDes[T]):
-    """The SerDes of one result type."""
-
     def __init__(self, kind: Any) -> None:
         self.kind = kind
 

@@ -96,7 +96,6 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
 
 
 def call_web(client: WebClient, method: str, token: str, params: dict[str, Any]) -> dict[str, Any]:
-    """One Web API call; its answer's fields."""
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     failure: SlackError
