@@ -28,7 +28,6 @@ from apcu_notifier.verdict import OPERATOR_STOPS
 from harness.aws_emulator import opcache_answer, opcache_error, webnode_answer
 
 COMMAND_ID = "5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48"
-DOCUMENT = "apcu-fleet-flush-FlushDocument-Xk2P9QmL7RtA"
 REQUESTED = dt.datetime(2026, 3, 2, 9, 15, 3, 981000, tzinfo=dt.UTC)
 STOP_ALARM = "web-prod-database-load"
 
@@ -123,7 +122,6 @@ def command(
         targets = (Target(GROUP_TAG, tuple(groups)),) if groups else ()
     return CommandFacts(
         command_id=command_id,
-        document_name=DOCUMENT,
         status=status,
         status_details=details or status,
         target_count=target_count,
@@ -173,6 +171,4 @@ def attempt(
     targets = tuple(sent if sent is not None else [i.instance_id for i in results])
     judged = judge(facts(retry_command(targets, number), results))
     stop = judged if judged.kind in OPERATOR_STOPS else None
-    return Attempt(
-        number, (judged.command_id,), targets, judged.stale, judged.cleared, stopped_by=stop
-    )
+    return Attempt(number, targets, judged.stale, judged.cleared, stopped_by=stop)

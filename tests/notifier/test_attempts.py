@@ -82,7 +82,7 @@ def test_an_operators_stop_is_not_worth_retrying() -> None:
 def test_a_retry_that_clears_everything_makes_the_clear_ok() -> None:
     a, b = ids(2)
     first = first_attempt({a: "Delivery Timed Out", b: NOT_REACHED})
-    retry = Attempt(2, ("cmd-2",), (a, b), (), Cleared(entries=5, instances=2))
+    retry = Attempt(2, (a, b), (), Cleared(entries=5, instances=2))
 
     verdict = conclude(first, [retry], {})
 
@@ -102,7 +102,7 @@ def test_counts_come_down_by_every_instance_cleared_even_past_the_listed_ones() 
     the count to zero, not take off only the ones listed."""
     many = dict.fromkeys(ids(1000), "Delivery Timed Out")
     first = first_attempt(many, listed=100)
-    retry = Attempt(2, ("cmd-2",), tuple(many), ())
+    retry = Attempt(2, tuple(many), ())
 
     verdict = conclude(first, [retry], {})
 
@@ -112,7 +112,7 @@ def test_counts_come_down_by_every_instance_cleared_even_past_the_listed_ones() 
 def test_what_stays_stale_is_named_with_every_attempt_and_why_it_was_not_retried() -> None:
     a, b, c = ids(3)
     first = first_attempt({a: "Failed", b: "Undeliverable", c: "Access Denied"})
-    retry = Attempt(2, ("cmd-2",), (a,), (Stale(a, "Failed"),))
+    retry = Attempt(2, (a,), (Stale(a, "Failed"),))
 
     verdict = conclude(first, [retry], {b: OFFLINE, c: NOT_RETRYABLE})
 
@@ -129,7 +129,7 @@ def test_a_retry_the_stop_alarm_held_ends_the_clear_stopped() -> None:
     first = first_attempt({a: "Delivery Timed Out"})
     alarm = (TriggeredAlarm("database-load", "ALARM"),)
     held = replace(first_attempt({a: "Cancelled"}, kind=VerdictKind.STOPPED), stopped_by=alarm)
-    retry = Attempt(2, ("cmd-2",), (a,), (Stale(a, "Cancelled"),), stopped_by=held)
+    retry = Attempt(2, (a,), (Stale(a, "Cancelled"),), stopped_by=held)
 
     verdict = conclude(first, [retry], {})
 
@@ -146,17 +146,17 @@ def test_a_clear_that_lost_its_group_says_so() -> None:
 def test_still_stale_follows_each_attempt() -> None:
     a, b = ids(2)
     first = first_attempt({a: "Failed", b: "Failed"})
-    retry = Attempt(2, ("cmd-2",), (a, b), (Stale(b, "Undeliverable"),))
+    retry = Attempt(2, (a, b), (Stale(b, "Undeliverable"),))
     assert still_stale(first, [retry]) == (Stale(b, "Undeliverable"),)
 
 
 def test_a_retry_asked_later_goes_on_with_the_clears_history() -> None:
     a, b = ids(2)
-    automatic = Attempt(2, ("cmd-2",), (a, b), (Stale(b, "Failed"),))
+    automatic = Attempt(2, (a, b), (Stale(b, "Failed"),))
     clear = conclude(first_attempt({a: "Delivery Timed Out", b: "Failed"}), [automatic], {})
     assert clear.is_alert and [s.instance_id for s in clear.stale] == [b]
 
-    asked = Attempt(3, ("cmd-3",), (b,), ())
+    asked = Attempt(3, (b,), ())
     verdict = conclude(clear, [asked], {})
 
     assert verdict.kind is VerdictKind.OK

@@ -1,12 +1,6 @@
-"""A clear's attempts: which stale instances another attempt may clear, and the one verdict a
-clear comes to once its last attempt is judged. No I/O.
-
-Another attempt is worth sending to an instance that is InService now, whose SSM agent pings
-Online, and whose last attempt ended in a way a second one can change: the agent never took it
-(Undeliverable, Delivery Timed Out, not reached) or the run failed or timed out. Access Denied,
-or a Success whose OPcache reset is unconfirmed, would say the same again. An operator's stop is
-final: a command cancelled (cancel-command) or held by the stop alarm is never retried by itself.
-"""
+"""A clear's attempts, with no I/O: which stale instances another attempt may clear, and the one
+verdict a clear comes to once its last attempt is judged. An operator's stop is final: a command
+cancelled (cancel-command) or held by the stop alarm is never retried by itself."""
 
 from __future__ import annotations
 
@@ -24,24 +18,15 @@ from apcu_notifier.verdict import (
     VerdictKind,
 )
 
-RETRYABLE = frozenset(
-    {
-        "Failed",
-        "TimedOut",
-        "Delivery Timed Out",
-        "DeliveryTimedOut",
-        "Execution Timed Out",
-        "ExecutionTimedOut",
-        "Undeliverable",
-        NOT_REACHED,
-    }
+# Another attempt is worth sending to an instance whose last one ended in a way a second can
+# change: the agent never took it, or the run failed or timed out. Access Denied, or a Success
+# whose OPcache reset is unconfirmed, would say the same again.
+RETRYABLE = frozenset({"Failed", "TimedOut", "Undeliverable", NOT_REACHED}) | frozenset(
+    {"Delivery Timed Out", "DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}
 )
-OFFLINE = "offline"
-LEFT = "left"
-NOT_RETRYABLE = "not-retryable"
-ALARM = "alarm"
-# Another clear holds the group now (this one's claim ran out): nothing more is sent.
-CLAIM = "claim"
+# Why no further attempt cleared an instance (Retried.note). CLAIM: another clear holds the
+# group now (this one's claim ran out), and nothing more is sent.
+OFFLINE, LEFT, NOT_RETRYABLE, ALARM, CLAIM = "offline", "left", "not-retryable", "alarm", "claim"
 # Kinds whose stale instances are all that is wrong: cleared by a retry, the clear is ok.
 _STALE_KINDS = frozenset(
     {VerdictKind.MISMATCH, VerdictKind.PARTIAL, VerdictKind.FAILED, VerdictKind.NO_TARGETS}
@@ -63,7 +48,6 @@ class Attempt:
     said), what its clears removed, and whether an operator's stop ended it."""
 
     number: int
-    commands: tuple[str, ...]
     sent: tuple[str, ...]
     stale: tuple[Stale, ...]
     cleared: Cleared | None = None
@@ -106,7 +90,6 @@ def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...
 def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, str]) -> Verdict:
     """The clear's verdict: the first attempt's, with what the retries cleared taken off, the
     history of every instance that needed another attempt, and what stopped the last one.
-
     `first` may be a clear's verdict already (a retry asked on demand starts from it): its
     history goes on, and the attempts are numbered after its own."""
     if not attempts and not notes:
@@ -125,23 +108,13 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
                 cleared_on = attempt.number
                 break
             outcomes.append(again)
-        rows.append(
-            Retried(
-                s.instance_id,
-                tuple(outcomes),
-                cleared_on,
-                "" if cleared_on else notes.get(s.instance_id, ""),
-            )
-        )
+        note = "" if cleared_on else notes.get(s.instance_id, "")
+        rows.append(Retried(s.instance_id, tuple(outcomes), cleared_on, note))
+    every = tuple(sorted([*prior.values(), *rows], key=lambda r: r.instance_id))
     done_before = first.clear.attempts if first.clear is not None else 1
-    history = ClearHistory(
-        first.command_id,
-        tuple(sorted([*prior.values(), *rows], key=lambda r: r.instance_id)),
-        done_before + len(attempts),
-    )
+    history = ClearHistory(first.command_id, every, done_before + len(attempts))
     cleared = {r.instance_id for r in rows if r.cleared_on or r.note == LEFT}
-    still = still_stale(first, attempts)
-    still = tuple(s for s in still if s.instance_id not in cleared)
+    still = tuple(s for s in still_stale(first, attempts) if s.instance_id not in cleared)
     # The lists are bounded: the counts come down by what the rows say each instance was first
     # (missed, or a problem), not by what the lists happen to show.
     gone = [r for r in rows if r.instance_id in cleared]
@@ -166,10 +139,13 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
     return verdict
 
 
+def attempt_of(number: int, sent: tuple[str, ...], results: Sequence[Verdict]) -> Attempt:
+    stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
+    stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
+    return Attempt(number, sent, stale, _sum(*(v.cleared for v in results)), stop)
+
+
 def _sum(*counts: Cleared | None) -> Cleared | None:
     present = [c for c in counts if c is not None]
-    if not present:
-        return None
-    return Cleared(
-        entries=sum(c.entries for c in present), instances=sum(c.instances for c in present)
-    )
+    entries, instances = sum(c.entries for c in present), sum(c.instances for c in present)
+    return Cleared(entries, instances) if present else None

@@ -1,21 +1,12 @@
-"""A clear, top to bottom: one durable execution per clear, named by its id.
-
-    read the clear's record; in app mode, post its start message
-    wait for its first command to end (or, for a retry asked on demand, send it)
-    judge it; retry what may pass, round by round
-    record the verdict; post it; complete a held launch action; free the group
-
-Every side effect is a step, checkpointed, so an invocation that ends (a wait, a timeout, a
-crash) resumes where the clear was. Control flow is plain Python: what runs again on replay is
-the reading of checkpoints, not the calls. No `finally`: it would run at every suspension.
-A step that fails past its retries ends the clear on its own path: the failure is recorded
-and the group freed, then the error raised, so the execution fails, its event lands in the
-dead-letter queue and its alarm fires.
-"""
+"""A clear, top to bottom (docs/design.md, "The clear, step by step"): one durable execution per
+clear, named by its id. Every side effect is a checkpointed step, so an invocation that ends (a
+wait, a timeout, a crash) resumes where the clear was. No `finally`: it would run at every
+suspension."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext
@@ -28,13 +19,11 @@ from aws_durable_execution_sdk_python.retries import RetryDecision
 
 from apcu_clear import claim, command, lifecycle, record
 from apcu_clear.observability import count, logger
-from apcu_clear.record import Clear
-from apcu_notifier import answer, attempts, posting, reading, rounds, watch
-from apcu_notifier.codec import Codec, decode
-from apcu_notifier.durable import step
-from apcu_notifier.notification import ClearStart
+from apcu_clear.record import Clear, LifecycleHold
+from apcu_notifier import attempts, posting, rounds, watch
+from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import Verdict, VerdictKind
+from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 
 # How long a clear started by SSM's notification waits for the dispatcher's record, which it
 # writes right after SendCommand: 2 + 4 + 8 + 16 + 32 s.
@@ -47,8 +36,7 @@ class RecordNotReady(Exception):
 
 @dataclass(frozen=True)
 class Begun:
-    # The dispatcher's record; None for a command it never recorded (no group to free, nothing
-    # retried).
+    # None for a command the dispatcher never recorded: no group to free, nothing retried.
     clear: Clear | None
     # Until a minute after the first command's expiry, when the clear began.
     seconds_left: int
@@ -56,8 +44,7 @@ class Begun:
     original: Verdict | None = None
 
 
-def run(ctx: DurableContext, rt: Runtime, start: ClearStart) -> dict[str, Any]:
-    clear_id = start.clear_id
+def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
     begun: Begun = ctx.step(
         lambda sc: _begin(rt, clear_id, last=sc.attempt >= RECORD_LOOKS),
         name="read the clear",
@@ -66,17 +53,14 @@ def run(ctx: DurableContext, rt: Runtime, start: ClearStart) -> dict[str, Any]:
     try:
         return _clear(ctx, rt, clear_id, begun)
     except Exception as error:
+        # A step failed past its retries: the failure is recorded and the group freed, then the
+        # execution fails (its dead-letter queue, its alarm). The SDK's own signals pass.
         if isinstance(error, DurableExecutionsError) and not isinstance(
             error, DurableOperationError
         ):
             raise
-        why = f"{type(error).__name__}: {error}"
-        step(
-            ctx,
-            "record the failure, free the group",
-            lambda: _give_up(rt, clear_id, begun.clear, why),
-            type(None),
-        )
+        give_up = partial(_give_up, rt, clear_id, begun.clear, f"{type(error).__name__}: {error}")
+        step(ctx, "record the failure, free the group", give_up, type(None))
         raise
 
 
@@ -88,35 +72,32 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
         and clear.message is None
         and clear.origin not in posting.QUIET_ORIGINS
     ):
-        message = posting.start_message(ctx, rt, clear)
-        clear = replace(clear, message=message) if message is not None else clear
+        clear = replace(clear, message=posting.start_message(ctx, rt, clear))
     if clear is not None and begun.original is not None:
         verdict = _retry_on_demand(ctx, rt, clear, begun.original)
     else:
         ended = watch.wait_for_command(ctx, rt, clear_id, clear, begun.seconds_left)
         if ended is None:
-            verdict = step(
-                ctx, "give up on the command", lambda: _never_ended(rt, clear_id), Verdict
-            )
+            never_ended = partial(_never_ended, rt, clear_id)
+            verdict = step(ctx, "give up on the command", never_ended, Verdict)
         else:
-            verdict = reading.judge_command(ctx, rt, clear_id, ended.status)
+            verdict = watch.judge_command(ctx, rt, clear_id, ended.status)
             verdict = replace(verdict, notification_missing=ended.notification_missing)
             if clear is not None:
                 verdict = _converge(ctx, rt, clear, verdict)
     if clear is not None and clear.hold is not None:
         verdict = replace(verdict, lifecycle_result=_launch_result(rt, verdict))
-    final = verdict
-    step(ctx, "record the verdict", lambda: _record(rt, clear_id, final), type(None))
-    posted = posting.verdict(ctx, rt, clear, clear_id, final)
+    step(ctx, "record the verdict", lambda: _record(rt, clear_id, verdict), type(None))
+    posted = posting.verdict(ctx, rt, clear, clear_id, verdict)
     if clear is not None and clear.hold is not None:
-        held = clear
-        step(ctx, "complete the launch action", lambda: _complete(rt, held, final), bool)
+        complete = partial(_complete, rt, clear, clear.hold, verdict)
+        step(ctx, "complete the launch action", complete, bool)
     if clear is not None:
         step(ctx, "free the group", lambda: _free(rt, clear_id, clear), bool)
     return {
         "commandId": clear_id,
-        "verdict": final.kind.value,
-        "alert": final.is_alert,
+        "verdict": verdict.kind.value,
+        "alert": verdict.is_alert,
         "posted": posted,
     }
 
@@ -125,11 +106,11 @@ def _converge(ctx: DurableContext, rt: Runtime, clear: Clear, first: Verdict) ->
     """Retry, round by round, what the first attempt left stale and may still clear."""
     done: list[attempts.Attempt] = []
     notes: dict[str, str] = {}
+    held = clear.hold.instance_id if clear.hold is not None else ""
     for number in range(2, rt.config.retry_rounds + 2):
         stale = attempts.still_stale(first, done)
         if not attempts.worth_retrying(first) or not stale:
             break
-        held = clear.hold.instance_id if clear.hold is not None else ""
         plan = rounds.plan_round(ctx, rt, clear.group, stale, number, held=held)
         notes.update(plan.left_out)
         if not plan.targets:
@@ -153,53 +134,41 @@ def _retry_on_demand(ctx: DurableContext, rt: Runtime, clear: Clear, original: V
     dispatcher found InService, judged on top of the clear's verdict."""
     number = (original.clear.attempts if original.clear is not None else 1) + 1
     attempt = rounds.send_round(ctx, rt, clear, clear.targets, number)
-    if attempt is None:
-        return attempts.conclude(original, [], dict.fromkeys(clear.targets, attempts.CLAIM))
-    return attempts.conclude(original, [attempt], {})
+    lost = dict.fromkeys(clear.targets, attempts.CLAIM) if attempt is None else {}
+    return attempts.conclude(original, [attempt] if attempt is not None else [], lost)
 
 
 def _begin(rt: Runtime, clear_id: str, *, last: bool) -> Begun:
     stored = record.read(rt.dynamodb, rt.table, clear_id)
-    clear = stored.clear if stored is not None else None
-    if clear is None and not last:
-        raise RecordNotReady(f"no record of clear {clear_id} yet")
-    original = None
-    if clear is not None and clear.retry_of:
-        repaired = record.read(rt.dynamodb, rt.table, clear.retry_of)
-        original = (
-            decode(Verdict, repaired.judgement)
-            if repaired is not None and repaired.judgement
-            else None
-        )
-    if (
-        clear is not None
-        and stored is not None
-        and clear.message is None
-        and stored.message is not None
-    ):
-        clear = replace(clear, message=stored.message)
+    if stored is None or stored.clear is None:
+        if not last:
+            raise RecordNotReady(f"no record of clear {clear_id} yet")
+        return Begun(None, watch.seconds_left(None, rt.now()))
+    clear = stored.clear
+    repaired = record.read(rt.dynamodb, rt.table, clear.retry_of) if clear.retry_of else None
+    original = decode(Verdict, repaired.judgement) if repaired and repaired.judgement else None
     return Begun(clear, watch.seconds_left(clear, rt.now()), original)
 
 
 def _record_retry(error: Exception, attempt: int) -> RetryDecision:
     if isinstance(error, RecordNotReady) and attempt < RECORD_LOOKS:
         return RetryDecision.retry(Duration.from_seconds(2**attempt))
-    from apcu_notifier.durable import aws_retry
-
     return aws_retry(error, attempt)
 
 
 def _never_ended(rt: Runtime, clear_id: str) -> Verdict:
     live = command.live(rt.ssm, clear_id)
-    return Verdict(
-        kind=VerdictKind.NEVER_ENDED,
-        command_id=clear_id,
-        status=live.status,
-        status_details=live.details,
-        targeted=live.targeted,
-        succeeded=live.completed - live.errors,
-        watched_for=watch.LOOK_EVERY * watch.LOOKS,
+    watched = watch.LOOK_EVERY * watch.LOOKS
+    return still_running(VerdictKind.NEVER_ENDED, clear_id, live, watched_for=watched)
+
+
+def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
+    record.record_verdict(
+        rt.dynamodb, rt.table, clear_id, answer(verdict, rt.now()), encode(verdict)
     )
+    count(verdict.kind.metric_name)
+    judged = {"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert}
+    logger.info("clear judged", extra=judged)
 
 
 def _launch_result(rt: Runtime, verdict: Verdict) -> lifecycle.Result:
@@ -208,31 +177,10 @@ def _launch_result(rt: Runtime, verdict: Verdict) -> lifecycle.Result:
     return lifecycle.CONTINUE
 
 
-def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
-    record.record_verdict(
-        rt.dynamodb,
-        rt.table,
-        clear_id,
-        answer.api_verdict(verdict, rt.now()),
-        answer.judgement(verdict),
-    )
-    count(verdict.kind.metric_name)
-    logger.info(
-        "clear judged",
-        extra={"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert},
-    )
-
-
-def _complete(rt: Runtime, clear: Clear, verdict: Verdict) -> bool:
-    assert clear.hold is not None
+def _complete(rt: Runtime, clear: Clear, hold: LifecycleHold, verdict: Verdict) -> bool:
     if not verdict.is_alert:
-        lifecycle.mark_cleared(
-            rt.dynamodb, rt.table, clear.hold.instance_id, clear.clear_id, rt.now()
-        )
-    result = (
-        lifecycle.ABANDON if verdict.lifecycle_result == lifecycle.ABANDON else lifecycle.CONTINUE
-    )
-    return lifecycle.complete(rt.autoscaling, clear.group, clear.hold, result)
+        lifecycle.mark_cleared(rt.dynamodb, rt.table, hold.instance_id, clear.clear_id, rt.now())
+    return lifecycle.complete(rt.autoscaling, clear.group, hold, _launch_result(rt, verdict))
 
 
 def _free(rt: Runtime, clear_id: str, clear: Clear) -> bool:
@@ -240,9 +188,8 @@ def _free(rt: Runtime, clear_id: str, clear: Clear) -> bool:
 
 
 def _give_up(rt: Runtime, clear_id: str, clear: Clear | None, why: str) -> None:
-    logger.error(
-        "the clear failed; its group is freed", extra={"command_id": clear_id, "error": why[:300]}
-    )
+    failed = {"command_id": clear_id, "error": why[:300]}
+    logger.error("the clear failed; its group is freed", extra=failed)
     count("ClearFailed")
     record.record_failure(rt.dynamodb, rt.table, clear_id, why)
     if clear is not None:

@@ -59,15 +59,14 @@ class Config:
                 "ALERT_MENTION must be empty or Slack mentions such as <!here>, <!channel>, "
                 f"<@U012AB3CD> or <!subteam^S012AB3CD>; got {mention[:40]!r}"
             )
+        webhook = "" if shared.slack.is_app else required(env, "SLACK_WEBHOOK_SECRET_ARN")
+        exit_clears = choice(env, "CLEAR_ON_WARM_POOL_EXIT", ("true", "false")) == "true"
         return cls(
             shared=shared,
-            webhook_secret_arn=""
-            if shared.slack.is_app
-            else required(env, "SLACK_WEBHOOK_SECRET_ARN"),
+            webhook_secret_arn=webhook,
             language=Language(choice(env, "MESSAGE_LANGUAGE", tuple(Language))),
             alert_mention=mention,
-            warm_pool_exit_clears=choice(env, "CLEAR_ON_WARM_POOL_EXIT", ("true", "false"))
-            == "true",
+            warm_pool_exit_clears=exit_clears,
             warm_pool_uncleared=choice(env, "WARM_POOL_UNCLEARED", ("continue", "abandon")),
             retry_rounds=int(choice(env, "RETRY_MISSED", RETRY_ROUNDS)),
             time_zone=_time_zone(required(env, "MESSAGE_TIME_ZONE")),

@@ -1,16 +1,6 @@
-"""AWS reads: the live command, its invocations and the groups it targeted, as frozen facts.
-
-Each read is one of the clear's steps, and its result is checkpointed, so it stays small: an
-invocation keeps its status, what the web node answered and, for the first EXCERPTS_PER_PAGE
-failures of a run of pages, the end of its error output, never the output itself. The
-invocations are read PAGES_PER_STEP pages a step, so a verdict on 20,000 instances resumes from
-the last run of pages read when an invocation of the function ends mid-way.
-
-Calls per verdict: 1 ListCommands, ceil(N/50) ListCommandInvocations and, for a group target,
-1 DescribeAutoScalingGroups for all named groups together. Only when InService instances are
-missing from the invocations, EC2 DescribeInstances for those instances, to tell the ones that
-started after the clear was requested (their cache began empty) from the ones it missed.
-"""
+"""AWS reads: the command, its invocations and the groups it targeted, as frozen facts. Each is
+a step's checkpointed result, so it stays small: an invocation keeps its status and what the web
+node answered, and for the first failures of a run of pages the end of its error output."""
 
 from __future__ import annotations
 
@@ -21,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from apcu_clear.aws import error_code
 from apcu_clear.command import CACHES, DEFAULT_ACTION, FINAL_STATUSES, GROUP_TAG
 from apcu_notifier.output import OpcacheAnswer, error_text, parse_cleared, parse_opcache
 
@@ -31,6 +22,7 @@ if TYPE_CHECKING:
 
 # ListCommandInvocations returns at most 50 a page (botocore's SSM model, MaxResults).
 PAGE_SIZE = 50
+# A 20,000-instance verdict resumes from the last run of pages read when an invocation ends.
 PAGES_PER_STEP = 20
 EXCERPTS_PER_PAGE = 50
 EXCERPT_CHARS = 300
@@ -43,10 +35,6 @@ HIBERNATED = "Hibernated"
 
 class UnknownCommand(LookupError):
     """SSM does not know the command (InvalidCommandId, or expired from its history)."""
-
-    def __init__(self, command_id: str) -> None:
-        super().__init__(f"SSM does not know command {command_id}")
-        self.command_id = command_id
 
 
 @dataclass(frozen=True)
@@ -66,7 +54,6 @@ class TriggeredAlarm:
 @dataclass(frozen=True)
 class CommandFacts:
     command_id: str
-    document_name: str
     status: str
     status_details: str
     target_count: int
@@ -84,10 +71,6 @@ class CommandFacts:
     @property
     def caches(self) -> tuple[str, ...]:
         return CACHES.get(self.action, CACHES[DEFAULT_ACTION])
-
-    @property
-    def group_names(self) -> tuple[str, ...]:
-        return group_target(self.targets)
 
 
 @dataclass(frozen=True)
@@ -153,15 +136,15 @@ def read_command(ssm: SSMClient, command_id: str) -> CommandFacts:
     try:
         commands = ssm.list_commands(CommandId=command_id).get("Commands", [])
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "InvalidCommandId":
-            raise UnknownCommand(command_id) from None
+        if error_code(error) == "InvalidCommandId":
+            raise UnknownCommand(f"SSM does not know command {command_id}") from None
         raise
     if not commands:
-        raise UnknownCommand(command_id)
+        raise UnknownCommand(f"SSM does not know command {command_id}")
     c = commands[0]
+    action = (c.get("Parameters", {}).get("action") or [DEFAULT_ACTION])[0]
     return CommandFacts(
         command_id=command_id,
-        document_name=c.get("DocumentName", ""),
         status=c.get("Status", ""),
         status_details=c.get("StatusDetails", ""),
         target_count=c.get("TargetCount", 0),
@@ -171,7 +154,7 @@ def read_command(ssm: SSMClient, command_id: str) -> CommandFacts:
         instance_ids=tuple(c.get("InstanceIds", [])),
         comment=c.get("Comment", ""),
         requested=c.get("RequestedDateTime"),
-        action=_action(c.get("Parameters", {})),
+        action=action if action in CACHES else DEFAULT_ACTION,
         alarms=tuple(
             TriggeredAlarm(a.get("Name", ""), a.get("State", ""))
             for a in c.get("TriggeredAlarms", [])
@@ -179,25 +162,15 @@ def read_command(ssm: SSMClient, command_id: str) -> CommandFacts:
     )
 
 
-def _action(parameters: Mapping[str, Sequence[str]]) -> str:
-    values = parameters.get("action") or [DEFAULT_ACTION]
-    return values[0] if values[0] in CACHES else DEFAULT_ACTION
-
-
-def read_invocations(
-    ssm: SSMClient, command_id: str, token: str = "", pages: int = PAGES_PER_STEP
-) -> Page:
-    """Up to `pages` pages of the command's invocations, from `token` on."""
+def read_invocations(ssm: SSMClient, command_id: str, token: str = "") -> Page:
+    """Up to PAGES_PER_STEP pages of the command's invocations, from `token` on."""
     found: list[InvocationFacts] = []
     excerpts = EXCERPTS_PER_PAGE
-    for _ in range(pages):
+    for _ in range(PAGES_PER_STEP):
         more: Any = {"NextToken": token} if token else {}
+        # Output lives only in CommandPlugins, which SSM fills only with Details=true.
         answer = ssm.list_command_invocations(
-            CommandId=command_id,
-            # Output lives only in CommandPlugins, which SSM fills only with Details=true.
-            Details=True,
-            MaxResults=PAGE_SIZE,
-            **more,
+            CommandId=command_id, Details=True, MaxResults=PAGE_SIZE, **more
         )
         for invocation in answer.get("CommandInvocations", []):
             facts = invocation_facts(invocation, with_excerpt=excerpts > 0)
@@ -220,9 +193,8 @@ def invocation_facts(
     if with_excerpt and (status != "Success" or refused):
         # opcache.php's message says what to change; curl's exit status on stderr does not.
         excerpt = opcache.message if refused and opcache and opcache.message else error_text(output)
-        excerpt = (
-            excerpt if len(excerpt) <= EXCERPT_CHARS else "…" + excerpt[-(EXCERPT_CHARS - 1) :]
-        )
+        if len(excerpt) > EXCERPT_CHARS:
+            excerpt = "…" + excerpt[-(EXCERPT_CHARS - 1) :]
     return InvocationFacts(
         instance_id=invocation.get("InstanceId", ""),
         status=status,
@@ -238,9 +210,8 @@ def read_groups(
 ) -> tuple[tuple[GroupFacts, ...], tuple[str, ...]]:
     """All named groups in one DescribeAutoScalingGroups call; names it does not return are gone."""
     found: dict[str, GroupFacts] = {}
-    for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate(
-        AutoScalingGroupNames=list(names)
-    ):
+    pages = autoscaling.get_paginator("describe_auto_scaling_groups")
+    for page in pages.paginate(AutoScalingGroupNames=list(names)):
         for group in page.get("AutoScalingGroups", []):
             name = group.get("AutoScalingGroupName", "")
             found[name] = GroupFacts(
@@ -255,18 +226,16 @@ def read_groups(
     return tuple(found[n] for n in names if n in found), tuple(n for n in names if n not in found)
 
 
-def in_service(
-    autoscaling: AutoScalingClient, group: str, also_waiting: str = ""
-) -> frozenset[str]:
-    """The group's InService instances, and `also_waiting` if a launch hook holds it
-    (Pending:Wait): it serves as soon as its clear ends."""
+def in_service(autoscaling: AutoScalingClient, group: str, held: str = "") -> frozenset[str]:
+    """The group's InService instances, and `held` if a launch hook holds it (Pending:Wait):
+    it serves as soon as its clear ends."""
     groups, _ = read_groups(autoscaling, [group])
     return frozenset(
         i.instance_id
         for g in groups
         for i in g.instances
         if i.lifecycle_state == IN_SERVICE
-        or (i.instance_id == also_waiting and i.lifecycle_state == "Pending:Wait")
+        or (i.instance_id == held and i.lifecycle_state == "Pending:Wait")
     )
 
 
@@ -289,22 +258,36 @@ def missing_in_service(
 
 def read_launches(ec2: EC2Client, ids: Sequence[str]) -> tuple[InstanceLaunch, ...]:
     found: list[InstanceLaunch] = []
-    paginator = ec2.get_paginator("describe_instances")
+    pages = ec2.get_paginator("describe_instances")
     for start in range(0, len(ids), LAUNCH_BATCH):
         batch = list(ids[start : start + LAUNCH_BATCH])
-        for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": batch}]):
-            for reservation in page.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    found.append(
-                        InstanceLaunch(
-                            instance_id=instance.get("InstanceId", ""),
-                            launched=instance.get("LaunchTime"),
-                            hibernation_configured=bool(
-                                instance.get("HibernationOptions", {}).get("Configured", False)
-                            ),
-                        )
-                    )
+        for page in pages.paginate(Filters=[{"Name": "instance-id", "Values": batch}]):
+            found.extend(
+                InstanceLaunch(
+                    instance_id=i.get("InstanceId", ""),
+                    launched=i.get("LaunchTime"),
+                    hibernation_configured=i.get("HibernationOptions", {}).get("Configured", False),
+                )
+                for r in page.get("Reservations", [])
+                for i in r.get("Instances", [])
+            )
     return tuple(found)
+
+
+def read_facts(
+    autoscaling: AutoScalingClient,
+    ec2: EC2Client,
+    command: CommandFacts,
+    invocations: tuple[InvocationFacts, ...],
+) -> Facts:
+    """Everything a verdict needs beside the invocations: the groups the command targeted, and
+    the launch times of InService instances it missed (to tell those started after the clear was
+    requested, whose cache began empty, from those it missed)."""
+    names = group_target(command.targets)
+    groups, missing = read_groups(autoscaling, names) if names else ((), ())
+    absent = missing_in_service(groups, invocations)
+    launches = read_launches(ec2, absent) if absent else ()
+    return Facts(command, invocations, groups, missing, launches)
 
 
 def instance_ids(items: Iterable[InvocationFacts]) -> frozenset[str]:

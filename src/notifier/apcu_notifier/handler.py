@@ -1,14 +1,6 @@
-"""Lambda entry point of the notifier, a durable function. It is invoked with either:
-
-- the start of a clear, {"commandId": ...}: by the dispatcher (Lambda Invoke of this function's
-  alias, InvocationType Event, DurableExecutionName = the clear's id), or by the relay; the
-  execution is the clear (apcu_notifier.clear);
-- SSM's notifications, from SNS: each delivery is an execution of its own, the relay
-  (apcu_notifier.relay), which hands each final status to the clear that waits for it.
-
-Configuration is read when the container starts, so a wrong variable fails the init, loudly
-and once; the clients are built on first use and kept for the container's life.
-"""
+"""Lambda entry point of the notifier, a durable function: a clear's start (the execution is the
+clear) or SSM's notifications (the relay). Configuration is read when the container starts, so
+a wrong variable fails the init, loudly and once."""
 
 from __future__ import annotations
 
@@ -20,9 +12,9 @@ from apcu_clear.observability import logger, metrics, trace_handler
 from apcu_notifier import clear, relay
 from apcu_notifier.config import Config
 from apcu_notifier.notification import InvalidEvent, is_clear_start, parse_clear_start
-from apcu_notifier.runtime import Runtime, build
+from apcu_notifier.runtime import Runtime
 
-_runtime: Runtime = build(Config.from_env())
+_runtime = Runtime(Config.from_env())
 
 
 def use_runtime(runtime: Runtime) -> None:
@@ -38,13 +30,12 @@ def use_runtime(runtime: Runtime) -> None:
 def lambda_handler(event: Any, context: DurableContext) -> dict[str, Any]:
     context.set_logger(logger)
     if is_clear_start(event):
-        start = parse_clear_start(event)
-        logger.set_correlation_id(start.clear_id)
-        return clear.run(context, _runtime, start)
+        clear_id = parse_clear_start(event)
+        logger.set_correlation_id(clear_id)
+        return clear.run(context, _runtime, clear_id)
     if isinstance(event, dict) and "Records" in event:
-        function_arn = str(
-            context.lambda_context.invoked_function_arn if context.lambda_context else ""
-        )
+        lambda_context = context.lambda_context
+        function_arn = str(lambda_context.invoked_function_arn if lambda_context else "")
         return relay.relay(context, _runtime, event, function_arn)
     raise InvalidEvent(
         "the notifier takes SSM's notifications (SNS) or a clear's start, {\"commandId\": ...}"

@@ -1,20 +1,11 @@
-"""Facts -> Verdict, with no I/O (docs/design.md, "Verdicts").
-
-An alert means some cache may still be stale; nothing else is an alert. So only instances that
-serve traffic count: for a group target, its InService instances. Instances outside InService
-(Standby, a warm pool, terminating) are named with what happened to them, and InService
-instances that started after the clear was requested began with an empty cache.
-
-The order of the rules matters: a command that reached no instance is "no targets" (or the
-group has gone) whatever status SSM gave it; one the stop alarm held is "stopped" and one an
-operator cancelled "cancelled", whatever else failed; a command SSM ended Failed or TimedOut
-is "failed" when an instance that counts did not succeed; only then are counts compared.
-"""
+"""Facts -> Verdict, with no I/O (docs/design.md, "Verdicts"). An alert means some cache may
+still be stale, so only instances that serve traffic count (for a group target, its InService
+instances); the others are named with what happened to them."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
+from typing import Any
 
 from apcu_clear.command import GROUP_TAG
 from apcu_notifier.facts import (
@@ -28,11 +19,7 @@ from apcu_notifier.facts import (
 )
 from apcu_notifier.output import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, CAVEAT_VALIDATE_TIMESTAMPS
 from apcu_notifier.verdict import (
-    CANCELLED,
-    FAILED_STATUSES,
-    INCOMPLETE,
     LISTED,
-    NO_INSTANCES_IN_TAG,
     NOT_REACHED,
     RATE_EXCEEDED,
     STALE_LISTED,
@@ -49,6 +36,16 @@ from apcu_notifier.verdict import (
     VerdictKind,
 )
 
+# A command's StatusDetails (the user guide's "Understanding command statuses"). Success hides
+# Undeliverable, Delivery Timed Out and Access Denied invocations: the invocations decide.
+NO_INSTANCES_IN_TAG = "No Instances In Tag"
+# Some invocations failed, too few to fail the command: partial.
+INCOMPLETE = "Incomplete"
+FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
+CANCELLED = "Cancelled"
+Invocations = tuple[InvocationFacts, ...]
+Problems = tuple[Problem, ...]
+
 
 def judge(facts: Facts) -> Verdict:
     command = facts.command
@@ -58,7 +55,6 @@ def judge(facts: Facts) -> Verdict:
         action=command.action,
         status=command.status,
         status_details=command.status_details,
-        document_name=command.document_name,
         comment=command.comment,
         requested=command.requested,
         target=describe_target(facts),
@@ -67,37 +63,27 @@ def judge(facts: Facts) -> Verdict:
     )
     if base.target.kind is TargetKind.GROUP:
         return _judge_group(facts, base)
-    counted = facts.invocations
-    caches = command.caches
+    counted, caches = facts.invocations, command.caches
     found = problems(counted, caches)
     named = base.target.values if base.target.kind is TargetKind.INSTANCES else ()
     # A retry names its instances; those it never reached stay stale.
     unreached = tuple(i for i in named if i not in instance_ids(counted))
-    kind = _kind(
-        base, counted, reached_nothing=command.target_count == 0, problems=found, short=False
-    )
+    kind = _kind(base, counted, found, reached_nothing=command.target_count == 0)
+    expected = len(named) if base.target.kind is TargetKind.INSTANCES else None
     return _listed(
-        base,
-        kind=kind,
-        expected=len(named) if base.target.kind is TargetKind.INSTANCES else None,
-        stale=stale_of(unreached, found),
-        succeeded=_succeeded(counted, found),
-        reached=len(instance_ids(counted)),
-        problems=found,
-        cleared=cleared(counted),
-        reset=reset(counted, caches),
+        base, counted, found, caches, kind, stale_of(unreached, found), expected=expected
     )
 
 
 def _kind(
     base: Verdict,
-    counted: tuple[InvocationFacts, ...],
+    counted: Invocations,
+    problems: Problems,
     *,
     reached_nothing: bool,
-    problems: tuple[Problem, ...],
-    short: bool,
+    short: bool = False,
 ) -> VerdictKind:
-    """The verdict once groups are known to exist (see the StatusDetails table above)."""
+    """The verdict once groups are known to exist; the order of the rules matters."""
     if base.status_details == RATE_EXCEEDED:
         return VerdictKind.FAILED
     stale = reached_nothing or bool(problems) or short
@@ -114,9 +100,7 @@ def _kind(
         return VerdictKind.FAILED
     if short:
         return VerdictKind.MISMATCH
-    if problems:
-        return VerdictKind.PARTIAL
-    return VerdictKind.OK
+    return VerdictKind.PARTIAL if problems else VerdictKind.OK
 
 
 def _judge_group(facts: Facts, base: Verdict) -> Verdict:
@@ -152,32 +136,27 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         # group wants. More reached than wanted is no miss: Standby and warm-pool instances
         # keep the tag but do not count in DesiredCapacity.
         short = bool(missing) or len(counted_ids) + len(joined) < desired
-        kind = _kind(base, counted, reached_nothing=reached_nothing, problems=found, short=short)
+        kind = _kind(base, counted, found, reached_nothing=reached_nothing, short=short)
     pending = sum(1 for s in states.values() if s.startswith("Pending"))
+    terminating = sum(1 for s in states.values() if s.startswith("Terminating"))
+    # A group that has gone has no InService instance left to retry.
+    stale = () if facts.missing_groups else stale_of(missing, found)
     return _listed(
         base,
-        kind=kind,
+        counted,
+        found,
+        caches,
+        kind,
+        stale,
         expected=None if facts.missing_groups else desired,
-        succeeded=_succeeded(counted, found),
-        reached=len(counted_ids),
         missing_instances=missing,
-        # A group that has gone has no InService instance left to retry.
-        stale=() if facts.missing_groups else stale_of(missing, found),
         outside=outside,
         joined_after=joined,
         hibernated_warm_pools=tuple(
             g.name for g in facts.groups if g.warm_pool_state == HIBERNATED
         ),
-        problems=found,
-        cleared=cleared(counted),
-        reset=reset(counted, caches),
         missing_groups=facts.missing_groups,
-        scaling=Scaling(
-            desired=desired,
-            in_service=len(in_service),
-            pending=pending,
-            terminating=sum(1 for s in states.values() if s.startswith("Terminating")),
-        ),
+        scaling=Scaling(desired, len(in_service), pending, terminating),
         only_launching=not missing
         and not found
         and desired - len(counted_ids) - len(joined) <= pending,
@@ -186,41 +165,47 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
 
 def _listed(
     base: Verdict,
-    *,
+    counted: Invocations,
+    found: Problems,
+    caches: tuple[str, ...],
     kind: VerdictKind,
+    stale: tuple[Stale, ...],
+    *,
     missing_instances: tuple[str, ...] = (),
     outside: tuple[OutsideInstance, ...] = (),
     joined_after: tuple[str, ...] = (),
-    problems: tuple[Problem, ...] = (),
-    stale: tuple[Stale, ...] = (),
-    reset: Reset | None = None,
-    **values: object,
+    **values: Any,
 ) -> Verdict:
-    """The verdict with each list cut to what a message shows and a record keeps, and counted."""
-    done_kind = (
-        VerdictKind.OLD_CODE
-        if kind is VerdictKind.OK and reset is not None and reset.old_code
-        else kind
-    )
+    """The verdict with what the invocations that count say, each list cut to what a message
+    shows and a record keeps, and counted."""
+    took = reset(counted, caches)
+    unconfirmed = {p.instance_id for p in found if p.status == "Success"}
     return replace(
         base,
-        kind=done_kind,
+        kind=VerdictKind.OLD_CODE
+        if kind is VerdictKind.OK and took is not None and took.old_code
+        else kind,
+        succeeded=sum(
+            1 for i in counted if i.status == "Success" and i.instance_id not in unconfirmed
+        ),
+        reached=len(instance_ids(counted)),
         missing_instances=missing_instances[:STALE_LISTED],
         missing_count=len(missing_instances),
         outside=outside[:LISTED],
         outside_count=len(outside),
         joined_after=joined_after[:LISTED],
         joined_count=len(joined_after),
-        problems=problems[:LISTED],
-        problem_count=len(problems),
+        problems=found[:LISTED],
+        problem_count=len(found),
         stale=stale[:STALE_LISTED],
         stale_count=len(stale),
-        reset=reset,
-        **values,  # type: ignore[arg-type]
+        cleared=cleared(counted),
+        reset=took,
+        **values,
     )
 
 
-def stale_of(unreached: tuple[str, ...], found: tuple[Problem, ...]) -> tuple[Stale, ...]:
+def stale_of(unreached: tuple[str, ...], found: Problems) -> tuple[Stale, ...]:
     """Instances that count and were missed, or whose invocation did not end Success, sorted.
     A Success whose OPcache reset is unconfirmed is not among them: the same script sent to
     the same web node again would not confirm it."""
@@ -240,18 +225,9 @@ def _joined_after(facts: Facts, absent: tuple[str, ...]) -> tuple[str, ...]:
         for launch in facts.launches
         if launch.launched is not None
         and not launch.hibernation_configured
-        and _utc(launch.launched) > _utc(requested)
+        and launch.launched > requested
     }
     return tuple(i for i in absent if i in started)
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _succeeded(invocations: tuple[InvocationFacts, ...], found: tuple[Problem, ...]) -> int:
-    unconfirmed = {p.instance_id for p in found if p.status == "Success"}
-    return sum(1 for i in invocations if i.status == "Success" and i.instance_id not in unconfirmed)
 
 
 def describe_target(facts: Facts) -> Target:
@@ -263,19 +239,14 @@ def describe_target(facts: Facts) -> Target:
         first = command.targets[0]
         if first.key == "InstanceIds":
             return Target(TargetKind.INSTANCES, first.values, first.key)
-        return Target(
-            TargetKind.OTHER,
-            tuple(f"{t.key}={','.join(t.values)}" for t in command.targets),
-            first.key,
-        )
+        other = tuple(f"{t.key}={','.join(t.values)}" for t in command.targets)
+        return Target(TargetKind.OTHER, other, first.key)
     if command.instance_ids:
         return Target(TargetKind.INSTANCES, command.instance_ids)
     return Target(TargetKind.UNKNOWN)
 
 
-def problems(
-    invocations: tuple[InvocationFacts, ...], caches: tuple[str, ...]
-) -> tuple[Problem, ...]:
+def problems(invocations: Invocations, caches: tuple[str, ...]) -> Problems:
     """Invocations that did not end in Success and, for an action that resets OPcache, those
     that did without proof that the restart took."""
     found: list[Problem] = []
@@ -289,11 +260,11 @@ def problems(
     return tuple(found)
 
 
-def reset(invocations: tuple[InvocationFacts, ...], caches: tuple[str, ...]) -> Reset | None:
+def reset(invocations: Invocations, caches: tuple[str, ...]) -> Reset | None:
     """The OPcache restarts that took, with the caveats each stated; None when the action does
     not reset OPcache or no restart took."""
     took = [
-        i
+        (i.instance_id, i.opcache)
         for i in sorted(invocations, key=lambda i: i.instance_id)
         if "opcache" in caches and i.status == "Success" and i.opcache and i.opcache.took
     ]
@@ -301,19 +272,17 @@ def reset(invocations: tuple[InvocationFacts, ...], caches: tuple[str, ...]) -> 
         return None
 
     def having(caveat: str) -> tuple[str, ...]:
-        return tuple(i.instance_id for i in took if i.opcache and caveat in i.opcache.caveats)
+        return tuple(i for i, answer in took if caveat in answer.caveats)
 
     return Reset(
         instances=len(took),
-        scripts=sum(i.opcache.scripts_before for i in took if i.opcache),
+        scripts=sum(answer.scripts_before for _, answer in took),
         preload=having(CAVEAT_PRELOAD)[:LISTED],
         file_cache=having(CAVEAT_FILE_CACHE)[:LISTED],
         validate_timestamps=len(having(CAVEAT_VALIDATE_TIMESTAMPS)),
     )
 
 
-def cleared(invocations: tuple[InvocationFacts, ...]) -> Cleared | None:
+def cleared(invocations: Invocations) -> Cleared | None:
     counts = [i.cleared for i in invocations if i.status == "Success" and i.cleared is not None]
-    if not counts:
-        return None
-    return Cleared(entries=sum(counts), instances=len(counts))
+    return Cleared(entries=sum(counts), instances=len(counts)) if counts else None

@@ -1,6 +1,6 @@
-"""What an invocation printed: apcu.php's answer (the entries it cleared) and opcache.php's
-(whether the restart took, and what it left alone), read from SSM's Output, which joins stdout
-and stderr (aws:runShellScript)."""
+"""What an invocation printed, from SSM's Output (stdout and stderr joined, aws:runShellScript):
+apcu.php's answer (the entries it cleared) and opcache.php's (whether the restart took, and
+what it left alone)."""
 
 from __future__ import annotations
 
@@ -46,35 +46,32 @@ def parse_opcache(output: str) -> OpcacheAnswer | None:
     """opcache.php's last "reset" or "error" line. A refusal is printed by curl
     --fail-with-body before the script fails, so stderr is searched too."""
     for value in reversed(_json_lines(output)):
-        if value.get("cache") != "opcache":
-            continue
         status = value.get("status")
+        if value.get("cache") != "opcache" or status not in ("reset", "error"):
+            continue
         if status == "reset":
-            caveats = value.get("caveats")
-            before = value.get("scripts_before")
+            caveats, before = value.get("caveats"), value.get("scripts_before")
             return OpcacheAnswer(
                 status="reset",
                 scripts_before=before if _count(before) else 0,
                 caveats=tuple(c for c in CAVEATS if isinstance(caveats, list) and c in caveats),
             )
-        if status == "error":
-            error, message = value.get("error"), value.get("message")
-            return OpcacheAnswer(
-                status="error",
-                error=error if isinstance(error, str) else "",
-                message=message if isinstance(message, str) else "",
-            )
+        error, message = value.get("error"), value.get("message")
+        return OpcacheAnswer(
+            status="error",
+            error=error if isinstance(error, str) else "",
+            message=message if isinstance(message, str) else "",
+        )
     return None
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for line in text.splitlines():
-        candidate = line.strip()
-        if not candidate.startswith("{"):
+        if not line.strip().startswith("{"):
             continue
         try:
-            value: Any = json.loads(candidate)
+            value: Any = json.loads(line)
         except (ValueError, RecursionError):
             continue
         if isinstance(value, dict):

@@ -1,38 +1,25 @@
-"""A retry round: the same clear sent again to named instances, 50 to a command, waited for,
-and judged.
-
-Before anything is sent, the group's claim is extended to the round's end: a round goes out only
-while the claim is still this clear's own, and the condition is on the clear's id. A round waits
-while the stop alarm fires (a look every 5 minutes, half an hour at most), extending the claim
-at each look.
-
-SendCommand has no idempotency token: each send step looks for the commands it may already have
-sent (a step run again after a crash, or after an answer that never came) by their comment,
-which names the clear, the round and the batch, before it sends the rest. Retry commands carry
-no notification: the round is waited for by looking at its commands, with growing pauses, until
-all have ended or the round's time is up.
-"""
+"""A retry round: the same clear sent again to named instances, 50 to a command, waited for and
+judged, while the group's claim is still this clear's own (docs/design.md, step 5)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration
 
 from apcu_clear import agents, alarm, claim, command, record
-from apcu_clear.command import MAX_INSTANCE_IDS, Sent
+from apcu_clear.command import MAX_INSTANCE_IDS
 from apcu_clear.observability import count
 from apcu_clear.record import Clear
-from apcu_notifier.attempts import Attempt, Plan, plan
+from apcu_notifier.attempts import Attempt, Plan, attempt_of, plan
 from apcu_notifier.durable import step
-from apcu_notifier.facts import Facts, in_service, invocation_facts, read_command
+from apcu_notifier.facts import Facts, in_service, read_command, read_invocations
 from apcu_notifier.judge import judge
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import OPERATOR_STOPS, Cleared, Stale, Verdict
+from apcu_notifier.verdict import Stale, Verdict
 
 ALARM_LOOK = Duration.from_minutes(5)
 ALARM_LOOKS = 6
@@ -43,27 +30,14 @@ JUDGED_PER_STEP = 10
 FIRST_PAUSE, LONGEST_PAUSE = 5, 300
 
 
-@dataclass(frozen=True)
-class Look:
-    done: bool
-    # The round's commands as SSM lists them now (id -> status).
-    statuses: dict[str, str]
-
-
 def plan_round(
-    ctx: DurableContext,
-    rt: Runtime,
-    group: str,
-    stale: Sequence[Stale],
-    number: int,
-    *,
-    held: str = "",
+    ctx: DurableContext, rt: Runtime, group: str, stale: Sequence[Stale], number: int, held: str
 ) -> Plan:
     """Whom the round may clear: InService now (or the instance a launch hook holds for this
     clear, in Pending:Wait), and with an SSM agent that pings Online."""
 
     def read() -> Plan:
-        live = in_service(rt.autoscaling, group, also_waiting=held)
+        live = in_service(rt.autoscaling, group, held)
         candidates = [s.instance_id for s in stale if s.instance_id in live]
         return plan(stale, live, agents.online(rt.ssm, candidates))
 
@@ -77,12 +51,8 @@ def alarm_allows(ctx: DurableContext, rt: Runtime, clear: Clear, number: int) ->
     if not name:
         return "ok"
     for look in range(ALARM_LOOKS + 1):
-        state = step(
-            ctx,
-            f"look at the stop alarm before attempt {number} ({look + 1})",
-            lambda: _alarm(rt, clear, name),
-            str,
-        )
+        step_name = f"look at the stop alarm before attempt {number} ({look + 1})"
+        state = step(ctx, step_name, partial(_alarm, rt, clear, name), str)
         if state != "firing":
             return state
         if look < ALARM_LOOKS:
@@ -110,53 +80,44 @@ def send_round(
 ) -> Attempt | None:
     """Send the round and judge it; None when the clear no longer holds its group."""
     lifetime = rt.config.shared.commands.lifetime
-    started = step(
-        ctx, f"keep the group for attempt {number}", lambda: _keep(rt, clear, lifetime), str
-    )
+    keep = partial(_keep, rt, clear, lifetime)
+    started = step(ctx, f"keep the group for attempt {number}", keep, str)
     if not started:
         return None
-    batches = [
-        tuple(targets[i : i + MAX_INSTANCE_IDS]) for i in range(0, len(targets), MAX_INSTANCE_IDS)
-    ]
+    batches = list(
+        enumerate(
+            tuple(targets[i : i + MAX_INSTANCE_IDS])
+            for i in range(0, len(targets), MAX_INSTANCE_IDS)
+        )
+    )
     commands: list[str] = []
     for first in range(0, len(batches), SENDS_PER_STEP):
-        chunk = list(enumerate(batches))[first : first + SENDS_PER_STEP]
-        sent = step(
-            ctx,
-            f"send attempt {number} ({first // SENDS_PER_STEP + 1})",
-            partial(_send, rt, clear, chunk, number, started),
-            tuple[str, ...],
-        )
-        commands.extend(sent)
+        send = partial(_send, rt, clear, batches[first : first + SENDS_PER_STEP], number, started)
+        name = f"send attempt {number} ({first // SENDS_PER_STEP + 1})"
+        commands.extend(step(ctx, name, send, tuple[str, ...]))
     count("ClearRetried")
     for pause in pauses(lifetime + MARGIN):
         ctx.wait(Duration.from_seconds(pause), name=f"wait for attempt {number}")
-        look = step(ctx, f"look at attempt {number}", lambda: _look(rt, commands), Look)
-        if look.done:
+        if step(ctx, f"look at attempt {number}", partial(_ended, rt, commands), bool):
             break
     results: list[Verdict] = []
     for first in range(0, len(commands), JUDGED_PER_STEP):
-        ids = tuple(commands[first : first + JUDGED_PER_STEP])
-        results.extend(
-            step(
-                ctx,
-                f"judge attempt {number} ({first // JUDGED_PER_STEP + 1})",
-                partial(_judge, rt, ids),
-                tuple[Verdict, ...],
-            )
-        )
-    return _attempt(number, tuple(commands), tuple(targets), results)
+        ids = commands[first : first + JUDGED_PER_STEP]
+        name = f"judge attempt {number} ({first // JUDGED_PER_STEP + 1})"
+        results.extend(step(ctx, name, partial(_judge, rt, ids), tuple[Verdict, ...]))
+    return attempt_of(number, tuple(targets), results)
 
 
 def _keep(rt: Runtime, clear: Clear, lifetime: dt.timedelta) -> str:
     """Extend the claim to the round's end; the round's start ("" when the claim is lost)."""
     now = rt.now()
-    kept = claim.extend(
-        rt.dynamodb, rt.table, clear.claim_key, clear.clear_id, until=now + lifetime + MARGIN
-    )
+    until = now + lifetime + MARGIN
+    kept = claim.extend(rt.dynamodb, rt.table, clear.claim_key, clear.clear_id, until=until)
     return record.iso(now) if kept else ""
 
 
+# SendCommand has no idempotency token: a send step first looks for the commands it may already
+# have sent (run again after a crash, or after an answer that never came) by their comment.
 def _send(
     rt: Runtime, clear: Clear, batches: list[tuple[int, tuple[str, ...]]], number: int, started: str
 ) -> tuple[str, ...]:
@@ -170,7 +131,7 @@ def _send(
             comment=retry_comment(clear, number, index),
             instance_ids=instance_ids,
         )
-        found: Sent | None = command.find_sent(rt.ssm, params, since=since)
+        found = command.find_sent(rt.ssm, params, since=since)
         sent.append((found or command.send(rt.ssm_send, rt.ssm, params, since=since)).command_id)
     record.record_commands(rt.dynamodb, rt.table, clear.clear_id, sent)
     return tuple(sent)
@@ -185,9 +146,9 @@ def retry_comment(clear: Clear, number: int, batch: int) -> str:
 
 
 def pauses(total: dt.timedelta) -> list[int]:
-    """The pauses between looks at a round: growing from FIRST_PAUSE to LONGEST_PAUSE, until
-    they cover the round's commands' lifetime. A count, not a clock: what a look sees decides
-    when the wait ends, and the round is judged as it stands after the last pause."""
+    """Retry commands carry no notification: the pauses between looks at a round, growing until
+    they cover its commands' lifetime. A count, not a clock: the round is judged as it stands
+    after the last pause."""
     found, pause, covered = [], FIRST_PAUSE, 0
     while covered < total.total_seconds():
         found.append(pause)
@@ -196,38 +157,14 @@ def pauses(total: dt.timedelta) -> list[int]:
     return found
 
 
-def _look(rt: Runtime, commands: Sequence[str]) -> Look:
-    statuses = {c: command.live(rt.ssm, c).status for c in commands}
-    ended = all(s in command.FINAL_STATUSES or s == command.GONE.status for s in statuses.values())
-    return Look(ended, statuses)
+def _ended(rt: Runtime, commands: Sequence[str]) -> bool:
+    statuses = [command.live(rt.ssm, c).status for c in commands]
+    return all(s in command.FINAL_STATUSES or s == command.GONE.status for s in statuses)
 
 
 def _judge(rt: Runtime, commands: Sequence[str]) -> tuple[Verdict, ...]:
     """Each retry command names at most 50 instances: one page of invocations each."""
-    verdicts = []
-    for command_id in commands:
-        facts = read_command(rt.ssm, command_id)
-        answer = rt.ssm.list_command_invocations(
-            CommandId=command_id, Details=True, MaxResults=MAX_INSTANCE_IDS
-        )
-        invocations = tuple(invocation_facts(i) for i in answer.get("CommandInvocations", []))
-        verdicts.append(judge(Facts(facts, invocations, (), ())))
-    return tuple(verdicts)
-
-
-def _attempt(
-    number: int, commands: tuple[str, ...], sent: tuple[str, ...], results: Sequence[Verdict]
-) -> Attempt:
-    stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
-    cleared = [v.cleared for v in results if v.cleared is not None]
-    stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
-    return Attempt(
-        number=number,
-        commands=commands,
-        sent=sent,
-        stale=stale,
-        cleared=Cleared(sum(c.entries for c in cleared), sum(c.instances for c in cleared))
-        if cleared
-        else None,
-        stopped_by=stop,
+    return tuple(
+        judge(Facts(read_command(rt.ssm, c), read_invocations(rt.ssm, c).invocations, (), ()))
+        for c in commands
     )

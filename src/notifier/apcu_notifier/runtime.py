@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from apcu_clear.clients import Clients
 from apcu_clear.slack_app import AppSecret, read_app_secret, read_webhook_url
 from apcu_notifier.config import Config
+from apcu_notifier.slack import web_client
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -19,15 +20,10 @@ class Runtime(Clients):
     def __init__(self, config: Config) -> None:
         super().__init__(config.shared.region)
         self.config = config
-
-    @property
-    def table(self) -> str:
-        return self.config.shared.table
+        self.table = config.shared.table
 
     @cached_property
     def slack_web(self) -> WebClient:
-        from apcu_notifier.slack import web_client
-
         return web_client(self.config.shared.slack.api_url)
 
     def app_secret(self) -> AppSecret:
@@ -41,5 +37,4 @@ class Runtime(Clients):
         return dt.datetime.now(dt.UTC)
 
 
-def build(config: Config) -> Runtime:
-    return Runtime(config)
+build = Runtime

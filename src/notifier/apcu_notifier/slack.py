@@ -1,24 +1,19 @@
-"""The notifier's two ways to Slack, one call each: an incoming webhook (webhook mode) or the
-Web API with a bot token (app mode), both through slack_sdk. Retries are the clear's: a call
-that fails raises SlackUnavailable (worth another attempt, after `retry_after`) or SlackRejected
-(a refusal no retry cures, with what to fix), and the post step's retry strategy decides.
+"""The notifier's two ways to Slack through slack_sdk, one call each: an incoming webhook
+(webhook mode) or the Web API with a bot token (app mode). A call that fails raises
+SlackUnavailable (worth another attempt, after `retry_after`) or SlackRejected (a refusal no
+retry cures, with what to fix); the post step's retry strategy decides. A call sent whole that
+Slack did not answer was probably taken: DeliveryUnconfirmed, never retried (urllib wraps what
+fails before the request is sent in URLError, and raises what fails after it as it came).
 
-A call sent whole that Slack did not answer (a read timeout, a connection closed before the
-answer) was probably taken: it raises DeliveryUnconfirmed, which is not retried, so that a
-message is posted at most once. urllib tells the two apart: what fails before the request is
-sent is wrapped in URLError, what fails after it is raised as it came.
-
-Secrets never leave here: the webhook URL and the bot token are in no message, log or error.
-slack_sdk's exceptions keep the request (URL, Authorization header), so ours are raised outside
-their except blocks, with no chain back to them; and slack_sdk's loggers, which log requests at
-DEBUG, are kept at WARNING.
+Secrets are in no message, log or error: slack_sdk's exceptions keep the request (URL,
+Authorization header), so ours are raised outside their except blocks, with no chain back to
+them, and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING.
 """
 
 from __future__ import annotations
 
 import logging
 import urllib.error
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,11 +30,10 @@ _REINSTALL = (
 )
 # What to do about each refusal a retry cannot cure.
 FIXES = {
-    "invalid_auth": _REINSTALL,
-    "not_authed": _REINSTALL,
-    "account_inactive": _REINSTALL,
-    "token_revoked": _REINSTALL,
-    "token_expired": _REINSTALL,
+    **dict.fromkeys(
+        ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"),
+        _REINSTALL,
+    ),
     "missing_scope": "the app lacks the chat:write scope ({code}): add it, reinstall the app and put the new bot token in the app secret",
     "channel_not_found": (
         "Slack knows no channel {channel} the bot can see ({code}): put the channel's id (C…, "
@@ -81,12 +75,6 @@ class DeliveryUnconfirmed(SlackError):
     """Sent whole, not answered in time: probably posted, and not sent again."""
 
 
-@dataclass(frozen=True)
-class Posted:
-    channel: str
-    ts: str
-
-
 def post_webhook(url: str, payload: dict[str, Any]) -> None:
     from slack_sdk.webhook import WebhookClient
 
@@ -94,49 +82,30 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
     try:
         # slack_sdk would retry a connection error itself, posting a message Slack may have
         # taken again: the clear's step decides.
-        answer = WebhookClient(url, timeout=CONNECT_AND_READ_SECONDS, retry_handlers=[]).send_dict(
-            payload
-        )
+        client = WebhookClient(url, timeout=CONNECT_AND_READ_SECONDS, retry_handlers=[])
+        answer = client.send_dict(payload)
     except urllib.error.URLError as error:
         failure = SlackUnavailable("the webhook", type(error.reason).__name__)
     except OSError:
         failure = DeliveryUnconfirmed("the webhook did not answer; the message was probably posted")
     else:
-        failure = _webhook_answer(answer.status_code, answer.body, answer.headers)
+        if not 200 <= answer.status_code < 300:
+            failure = _refusal("the webhook", answer.status_code, answer.body, answer.headers)
     if failure is not None:
         raise failure
 
 
-def _webhook_answer(status: int, body: str, headers: dict[str, Any]) -> SlackError | None:
-    if 200 <= status < 300:
-        return None
-    code = _code(body)
-    if status == 429:
-        return SlackUnavailable("the webhook", "HTTP 429", _retry_after(headers))
-    if status >= 500 or status == 408:
-        return SlackUnavailable("the webhook", f"HTTP {status} {code}")
-    return SlackRejected("the webhook", code)
-
-
 def call_web(client: WebClient, method: str, token: str, params: dict[str, Any]) -> dict[str, Any]:
-    """One Web API call; its answer's fields."""
     from slack_sdk.errors import SlackApiError, SlackClientError
 
-    failure: SlackError | None = None
+    failure: SlackError
     try:
         # The token goes to the Authorization header only.
         answer = client.api_call(method, json={**params, "token": token})
     except SlackApiError as error:
-        status = int(error.response.status_code)
-        code = _code(error.response.get("error"))
-        if status == 429:
-            failure = SlackUnavailable(
-                method, f"HTTP 429 {code}", _retry_after(error.response.headers)
-            )
-        elif status >= 500:
-            failure = SlackUnavailable(method, f"HTTP {status} {code}")
-        else:
-            failure = SlackRejected(method, code, str(params.get("channel", "")))
+        status, code = int(error.response.status_code), error.response.get("error")
+        channel = str(params.get("channel", ""))
+        failure = _refusal(method, status, code, error.response.headers, channel)
     except urllib.error.URLError as error:
         failure = SlackUnavailable(method, type(error.reason).__name__)
     except OSError:
@@ -148,16 +117,23 @@ def call_web(client: WebClient, method: str, token: str, params: dict[str, Any])
     raise failure
 
 
+def _refusal(
+    method: str, status: int, error: object, headers: Any, channel: str = ""
+) -> SlackError:
+    text = str(error or "").strip()
+    code = text if text.replace("_", "").isalnum() and len(text) <= 64 else "no error code"
+    if status == 429:
+        return SlackUnavailable(method, f"HTTP 429 {code}", _retry_after(headers))
+    if status >= 500 or status == 408:
+        return SlackUnavailable(method, f"HTTP {status} {code}")
+    return SlackRejected(method, code, channel)
+
+
 def web_client(api_url: str) -> WebClient:
     from slack_sdk import WebClient
 
     # Retries are the clear's (its post steps), not slack_sdk's.
     return WebClient(base_url=api_url, timeout=CONNECT_AND_READ_SECONDS, retry_handlers=[])
-
-
-def _code(value: object) -> str:
-    text = str(value or "").strip()
-    return text if text.replace("_", "").isalnum() and len(text) <= 64 else "no error code"
 
 
 def _retry_after(headers: Any) -> float:

@@ -1,47 +1,34 @@
-"""What a clear comes to: the verdict, its kinds and what it names, with no I/O (docs/design.md,
-"Verdicts"). apcu_notifier.judge reaches it from the facts.
-
-A verdict is checkpointed by the clear, so its lists are bounded (LISTED, STALE_LISTED) and
-each carries its full count beside it.
-"""
+"""What a clear comes to (docs/design.md, "Verdicts") and the answer its record keeps, with no
+I/O. A verdict is checkpointed and recorded, so its lists are bounded (LISTED, STALE_LISTED),
+each with its full count beside it."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from apcu_clear.command import DEFAULT_ACTION
+from apcu_clear.command import CACHES, DEFAULT_ACTION, Live
+from apcu_clear.record import iso
 from apcu_notifier.facts import TriggeredAlarm
 from apcu_notifier.notification import UnreadableReason
 
-# A command's StatusDetails (ListCommands; the user guide's "Understanding command statuses"):
-#   Success              judged by counts and invocations (Success hides Undeliverable,
-#                        Delivery Timed Out and Access Denied invocations)
-#   No Instances In Tag  no targets (nothing to clear when the group wants no instance)
-#   Incomplete           partial: some invocations failed, too few to fail the command
-#   Failed, Delivery Timed Out, Execution Timed Out
-#                        failed, when an instance that counts did not succeed
-#   Cancelled            an operator cancelled it (cancel-command): cancelled
-#   Rate Exceeded        failed: SSM cancelled it before it ran anywhere
-NO_INSTANCES_IN_TAG = "No Instances In Tag"
-INCOMPLETE = "Incomplete"
+# StatusDetails of a command SSM cancelled before it ran anywhere.
 RATE_EXCEEDED = "Rate Exceeded"
-FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
-CANCELLED = "Cancelled"
-# A Success invocation of an action that resets OPcache without opcache.php's "reset" line:
-# nothing proves the restart took.
+# A Success of an action that resets OPcache without opcache.php's "reset" line.
 UNCONFIRMED = "unconfirmed"
 # What an attempt said of an instance it never reached.
 NOT_REACHED = "not reached"
-LISTED = 100
-STALE_LISTED = 1000
-# Stored example events (events/notifier/) use command ids with this prefix: a version-4 UUID
-# whose random bits are all zero, which SSM does not hand out.
+LISTED, STALE_LISTED, MAX_DETAIL_CHARS = 100, 1000, 300
+# The stored example events' command ids (events/notifier/): a version-4 UUID whose random bits
+# are all zero, which SSM does not hand out.
 TEST_COMMAND_PREFIX = "00000000-0000-4000-8000-"
 
 
 class VerdictKind(StrEnum):
+    """docs/design.md's tables say what each means and whether it alerts."""
+
     OK = "ok"
     NO_TARGETS = "no_targets"
     MISMATCH = "mismatch"
@@ -50,17 +37,11 @@ class VerdictKind(StrEnum):
     GROUP_NOT_FOUND = "group_not_found"
     UNKNOWN_COMMAND = "unknown_command"
     UNREADABLE = "unreadable"
-    # The command was still running a minute after its expiry: not its verdict, which follows.
     STUCK = "stuck"
-    # Still running two hours after the stuck alert: nobody will judge it automatically.
     NEVER_ENDED = "never_ended"
-    # Every instance that counts reset OPcache, but some keep old code running.
     OLD_CODE = "old_code"
-    # A stored example event (events/notifier/) whose command SSM does not know.
     TEST_EVENT = "test_event"
-    # The stop alarm held what had not run (or SSM could not read it, and stopped).
     STOPPED = "stopped"
-    # An operator cancelled the command (cancel-command) before every instance cleared.
     CANCELLED = "cancelled"
 
     @property
@@ -165,9 +146,7 @@ class Retried:
     outcomes: tuple[str, ...]
     # The attempt that cleared it (2: the second); 0 when none did.
     cleared_on: int = 0
-    # Why no further attempt cleared it: offline (its agent was not Online), alarm (the stop
-    # alarm stayed in ALARM), left (no longer InService), not-retryable, claim (another clear
-    # took the group); "" otherwise.
+    # Why no further attempt cleared it (apcu_notifier.attempts' notes); "" otherwise.
     note: str = ""
 
 
@@ -191,7 +170,6 @@ class Verdict:
     action: str = DEFAULT_ACTION
     status: str = ""
     status_details: str = ""
-    document_name: str = ""
     comment: str = ""
     requested: dt.datetime | None = None
     target: Target = Target(TargetKind.UNKNOWN)
@@ -249,10 +227,70 @@ class Verdict:
 def unknown_command(command_id: str, status: str) -> Verdict:
     """SSM does not know the command: an alert, unless it is one of the stored test events,
     which someone tried on a real stack and which must page no one."""
-    if command_id.lower().startswith(TEST_COMMAND_PREFIX):
-        return Verdict(kind=VerdictKind.TEST_EVENT, command_id=command_id, status=status)
-    return Verdict(kind=VerdictKind.UNKNOWN_COMMAND, command_id=command_id, status=status)
+    test = command_id.lower().startswith(TEST_COMMAND_PREFIX)
+    kind = VerdictKind.TEST_EVENT if test else VerdictKind.UNKNOWN_COMMAND
+    return Verdict(kind=kind, command_id=command_id, status=status)
 
 
 def unreadable(reason: UnreadableReason, excerpt: str) -> Verdict:
     return Verdict(kind=VerdictKind.UNREADABLE, reason=reason, excerpt=excerpt)
+
+
+def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
+    """What GET /flush/{commandId} answers (and `apcu-flush --wait` exits with): every list
+    bounded, every count whole, far below DynamoDB's 400 KB."""
+    caches = CACHES.get(verdict.action, CACHES[DEFAULT_ACTION])
+    cleared, reset = verdict.cleared or Cleared(0, 0), verdict.reset or Reset(0, 0)
+    body: dict[str, Any] = {
+        "kind": verdict.kind.value,
+        "alert": verdict.is_alert,
+        "expected": verdict.expected,
+        "targeted": verdict.targeted,
+        "succeeded": verdict.succeeded,
+        "missingInstances": list(verdict.missing_instances[:LISTED]),
+        "problems": [
+            {
+                "instanceId": p.instance_id,
+                "status": p.status,
+                "detail": p.excerpt[:MAX_DETAIL_CHARS],
+                **({"reason": p.reason} if p.reason else {}),
+            }
+            for p in verdict.problems[:20]
+        ],
+        "postedAt": iso(now),
+        # How the clear learned the command had ended: SSM's notification, or its own look.
+        "via": "look" if verdict.notification_missing else "sns",
+        # What a retry re-sends to (the first 1,000), and how many there are in all.
+        "stale": {
+            "count": verdict.stale_count,
+            "instances": [s.instance_id for s in verdict.stale],
+        },
+    }
+    if verdict.clear is not None:
+        body["attempts"] = verdict.clear.attempts
+    if "apcu" in caches:
+        body["apcu"] = {"instances": cleared.instances, "entries": cleared.entries}
+    if "opcache" in caches:
+        body["opcache"] = {
+            "instances": reset.instances,
+            "scripts": reset.scripts,
+            "preload": list(reset.preload),
+            "fileCache": list(reset.file_cache),
+            "validateTimestamps": reset.validate_timestamps,
+        }
+    return body
+
+
+def still_running(
+    kind: VerdictKind, command_id: str, live: Live, watched_for: dt.timedelta | None = None
+) -> Verdict:
+    """STUCK or NEVER_ENDED: SSM's own view of a command that has not ended."""
+    return Verdict(
+        kind=kind,
+        command_id=command_id,
+        status=live.status,
+        status_details=live.details,
+        targeted=live.targeted,
+        succeeded=live.completed - live.errors,
+        watched_for=watched_for,
+    )

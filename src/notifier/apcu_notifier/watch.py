@@ -1,16 +1,5 @@
-"""Waiting for a clear's first command to end.
-
-The clear waits on a callback that the relay completes when SSM's notification of a final
-status arrives. Before it waits, one step records the callback's id on the clear's record and
-reads back whether the relay was there first, and otherwise reads the live status: a command
-that ended before the wait began is not waited for.
-
-The callback times out a minute after the command's expiry. Then the clear looks at the
-command itself: ended, its verdict says SSM's notification never arrived (that path is broken:
-metric NotificationMissing); still running, the stuck alert, then a look every 15 minutes for two
-hours. A clear held by a launch lifecycle hook waits in slices and records a heartbeat between
-them, so that Auto Scaling keeps the instance waiting.
-"""
+"""A clear's first command: waiting for it to end (a callback the relay completes), then reading
+and judging it (docs/design.md, "The clear, step by step", 3 and 4)."""
 
 from __future__ import annotations
 
@@ -25,8 +14,11 @@ from aws_durable_execution_sdk_python.serdes import JsonSerDes
 from apcu_clear import command, lifecycle, record
 from apcu_clear.observability import count
 from apcu_clear.record import Clear
+from apcu_notifier import facts
 from apcu_notifier.durable import step
+from apcu_notifier.judge import judge
 from apcu_notifier.runtime import Runtime
+from apcu_notifier.verdict import Verdict, unknown_command
 
 # The callback's timeout runs to this long after SSM's expiry of the command.
 GRACE = dt.timedelta(minutes=1)
@@ -35,12 +27,13 @@ LOOKS = 8
 # A held instance's hook times out after its HeartbeatTimeout (600 s in docs/deploy.md's
 # examples, at least 30 s): the clear records a heartbeat at least this often.
 HEARTBEAT_EVERY = dt.timedelta(minutes=4)
+# SNS can outrun ListCommands: a command notified final but listed running is read again.
+SETTLE_LOOKS = 4
+SETTLE_WAIT = Duration.from_seconds(10)
 
 
 @dataclass(frozen=True)
 class Seen:
-    """How the command stood when the clear looked."""
-
     ended: bool
     status: str
     # SSM's notification of the final status arrived (the relay noted it).
@@ -60,64 +53,38 @@ def wait_for_command(
     ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None, seconds_left: int
 ) -> Ended | None:
     """The command's final status, or None when it never ended (the clear gave up looking)."""
-    held = clear is not None and clear.hold is not None
+    hold = clear.hold if clear is not None else None
     while True:
-        slice_ = min(seconds_left, int(HEARTBEAT_EVERY.total_seconds())) if held else seconds_left
-        callback = ctx.create_callback(
-            name="SSM's notification",
-            config=CallbackConfig(
-                timeout=Duration.from_seconds(max(slice_, 1)), serdes=JsonSerDes()
-            ),
-        )
-        seen = step(
-            ctx,
-            "record the callback, look at the command",
-            partial(_look, rt, clear_id, clear, callback.callback_id),
-            Seen,
-        )
+        slice_ = seconds_left if hold is None else min(seconds_left, HEARTBEAT_EVERY.seconds)
+        timeout = Duration.from_seconds(max(slice_, 1))
+        config = CallbackConfig(timeout=timeout, serdes=JsonSerDes())
+        callback = ctx.create_callback(name="SSM's notification", config=config)
+        # The relay may have been first, or the command ended before the wait: not waited for.
+        first = partial(_look, rt, clear_id, clear, callback.callback_id)
+        seen = step(ctx, "record the callback, look at the command", first, Seen)
         if seen.ended:
             return Ended(seen.status)
         try:
-            notified = callback.result()
-            return Ended(str((notified or {}).get("status", "")))
+            return Ended(str((callback.result() or {}).get("status", "")))
         except CallbackTimeoutError:
             pass
-        if held and seen.seconds_left > slice_:
-            assert clear is not None and clear.hold is not None
-            hold = clear.hold
-            step(
-                ctx,
-                "keep the launch action held",
-                partial(lifecycle.heartbeat, rt.autoscaling, clear.group, hold),
-                bool,
-            )
-            seconds_left = seen.seconds_left - slice_
-            continue
-        return _watch_past_expiry(ctx, rt, clear_id, clear)
-
-
-def _watch_past_expiry(
-    ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None
-) -> Ended | None:
-    seen = step(
-        ctx, "look at the command after its expiry", lambda: _look(rt, clear_id, clear), Seen
-    )
+        if clear is None or hold is None or seen.seconds_left <= slice_:
+            break
+        heartbeat = partial(lifecycle.heartbeat, rt.autoscaling, clear.group, hold)
+        step(ctx, "keep the launch action held", heartbeat, bool)
+        seconds_left = seen.seconds_left - slice_
+    look = partial(_look, rt, clear_id, clear)
+    seen = step(ctx, "look at the command after its expiry", look, Seen)
     if seen.ended:
         return Ended(seen.status, notification_missing=not seen.notified)
+    # Imported here: posting's messages name this module's LOOKS.
     from apcu_notifier import posting
 
     posting.stuck(ctx, rt, clear_id, clear)
-    for look in range(1, LOOKS + 1):
-        ctx.wait(
-            Duration.from_seconds(int(LOOK_EVERY.total_seconds())),
-            name=f"wait 15 minutes ({look} of {LOOKS})",
-        )
-        seen = step(
-            ctx,
-            f"look at the command again ({look} of {LOOKS})",
-            lambda: _look(rt, clear_id, clear),
-            Seen,
-        )
+    for number in range(1, LOOKS + 1):
+        wait = Duration.from_seconds(LOOK_EVERY.seconds)
+        ctx.wait(wait, name=f"wait 15 minutes ({number} of {LOOKS})")
+        seen = step(ctx, f"look at the command again ({number} of {LOOKS})", look, Seen)
         if seen.ended:
             return Ended(seen.status, notification_missing=not seen.notified)
     return None
@@ -136,7 +103,7 @@ def _look(rt: Runtime, clear_id: str, clear: Clear | None, callback_id: str = ""
     live = command.live(rt.ssm, clear_id)
     # A command SSM no longer knows cannot be waited for: its verdict says so.
     ended = live.final or live is command.GONE
-    if ended and callback_id == "" and not notified:
+    if ended and not callback_id:
         count("NotificationMissing")
     return Seen(ended, live.status, False, left)
 
@@ -145,5 +112,36 @@ def seconds_left(clear: Clear | None, now: dt.datetime) -> int:
     """Until a minute after the first command's expiry. A command the dispatcher never recorded
     was started by its notification (already final): a minute is plenty."""
     if clear is None or not clear.expires_at:
-        return int(GRACE.total_seconds())
+        return GRACE.seconds
     return max(int((record.parse_iso(clear.expires_at) + GRACE - now).total_seconds()), 1)
+
+
+def judge_command(ctx: DurableContext, rt: Runtime, command_id: str, status: str) -> Verdict:
+    """The verdict on the command SSM said ended with `status`: its invocations read a run of
+    pages per step, so that each checkpoint stays small."""
+    found: facts.CommandFacts | None = None
+    for look in range(1, SETTLE_LOOKS + 1):
+        name = "read the command" + (f" ({look})" if look > 1 else "")
+        found = step(ctx, name, lambda: _command(rt, command_id), facts.CommandFacts | None)
+        if found is None or found.final or look == SETTLE_LOOKS:
+            break
+        ctx.wait(SETTLE_WAIT, name="wait for SSM to list the command as ended")
+    if found is None:
+        return unknown_command(command_id, status)
+    invocations: list[facts.InvocationFacts] = []
+    token, run = "", 0
+    while run == 0 or token:
+        run += 1
+        read = partial(facts.read_invocations, rt.ssm, command_id, token)
+        page = step(ctx, f"read the invocations of the command ({run})", read, facts.Page)
+        invocations.extend(page.invocations)
+        token = page.next_token
+    read_facts = partial(facts.read_facts, rt.autoscaling, rt.ec2, found, tuple(invocations))
+    return step(ctx, "judge the command", lambda: judge(read_facts()), Verdict)
+
+
+def _command(rt: Runtime, command_id: str) -> facts.CommandFacts | None:
+    try:
+        return facts.read_command(rt.ssm, command_id)
+    except facts.UnknownCommand:
+        return None
