@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import aws_emulator
-from harness.stack import GROUP, Stack
+from harness.stack import GROUP, STOP_ALARM, Stack
+from tests.faults import Recorder, injected
 from tests.fleet import DELIVERY_TIMED_OUT, Fleet, failed
 
 HOOK = "apcu-fleet-flush-warm-pool"
@@ -107,3 +108,26 @@ def test_the_action_is_kept_held_while_the_clear_waits(deployed: Stack) -> None:
     assert outcome["verdict"] == "ok"
     assert aws_emulator.HEARTBEATS[token] == 1
     assert aws_emulator.lifecycle_result(token) == "CONTINUE"
+
+
+def test_the_action_stays_held_through_the_stop_alarm_and_a_retry_round(
+    aws: None, slack: object
+) -> None:
+    """The alarm fires when the held instance's retry is due: the half hour the round may wait
+    for it is longer than any HeartbeatTimeout, so each look at the alarm and at the round
+    records a heartbeat."""
+    with Stack(slack, STOP_ALARM_NAME=STOP_ALARM) as stack:  # type: ignore[arg-type]
+        instance, token, event = leaving(stack)
+        Fleet({instance: [DELIVERY_TIMED_OUT, aws_emulator.ok(2)]}).serve()
+        script = Recorder()
+        # A launch's clear is sent without a look at the alarm (SSM's own brake still rides
+        # the command): it fires before the clear's first look, and is OK by its third.
+        script.before[("DescribeAlarms", 1)] = lambda: stack.alarm("ALARM")
+        script.before[("DescribeAlarms", 3)] = lambda: stack.alarm("OK")
+        with injected(script):
+            outcome = stack.outcome(stack.dispatch(event)["body"]["commandId"])
+
+        assert outcome["verdict"] == "ok"
+        # A heartbeat at each of the 3 looks at the alarm and at the look at the round.
+        assert aws_emulator.HEARTBEATS[token] == 4
+        assert aws_emulator.lifecycle_result(token) == "CONTINUE"

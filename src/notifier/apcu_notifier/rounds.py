@@ -10,7 +10,7 @@ from functools import partial
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration
 
-from apcu_clear import agents, alarm, claim, command, record
+from apcu_clear import agents, alarm, claim, command, lifecycle, record
 from apcu_clear.command import MAX_INSTANCE_IDS
 from apcu_clear.observability import count
 from apcu_clear.record import Clear
@@ -61,6 +61,7 @@ def alarm_allows(ctx: DurableContext, rt: Runtime, clear: Clear, number: int) ->
 
 
 def _alarm(rt: Runtime, clear: Clear, name: str) -> str:
+    keep_held(rt, clear)
     try:
         firing = alarm.read_alarm(rt.cloudwatch, name).firing
     except alarm.AlarmNotFound:
@@ -98,7 +99,7 @@ def send_round(
     count("ClearRetried")
     for pause in pauses(lifetime + MARGIN):
         ctx.wait(Duration.from_seconds(pause), name=f"wait for attempt {number}")
-        if step(ctx, f"look at attempt {number}", partial(_ended, rt, commands), bool):
+        if step(ctx, f"look at attempt {number}", partial(_ended, rt, clear, commands), bool):
             break
     results: list[Verdict] = []
     for first in range(0, len(commands), JUDGED_PER_STEP):
@@ -145,6 +146,13 @@ def retry_comment(clear: Clear, number: int, batch: int) -> str:
     return f"{who[: command.MAX_COMMENT - len(tail) - 2]}: {tail}" if who else tail
 
 
+def keep_held(rt: Runtime, clear: Clear) -> None:
+    """A launch action the clear holds stays held while it waits on the stop alarm or a round:
+    each look records a heartbeat, and no wait between looks is longer than 5 minutes."""
+    if clear.hold is not None:
+        lifecycle.heartbeat(rt.autoscaling, clear.group, clear.hold)
+
+
 def pauses(total: dt.timedelta) -> list[int]:
     """Retry commands carry no notification: the pauses between looks at a round, growing until
     they cover its commands' lifetime. A count, not a clock: the round is judged as it stands
@@ -157,7 +165,8 @@ def pauses(total: dt.timedelta) -> list[int]:
     return found
 
 
-def _ended(rt: Runtime, commands: Sequence[str]) -> bool:
+def _ended(rt: Runtime, clear: Clear, commands: Sequence[str]) -> bool:
+    keep_held(rt, clear)
     statuses = [command.live(rt.ssm, c).status for c in commands]
     return all(s in command.FINAL_STATUSES or s == command.GONE.status for s in statuses)
 
