@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import uuid
 
+import boto3
+
 from harness import aws_emulator
-from harness.stack import GROUP, REQUESTER, Stack
+from harness.stack import GROUP, REQUESTER, TABLE, Stack
 from tests.dispatcher.conftest import GROUP_CLAIM, commands, group_claim, item
 from tests.fleet import Fleet, failed
 
@@ -103,3 +105,20 @@ def test_a_retry_refused_leaves_nothing_recorded_and_nothing_started(deployed: S
 
     assert status == 409
     assert len(commands()) == before and group_claim() is None
+
+
+def test_a_clear_that_failed_before_its_verdict_has_nothing_to_retry(deployed: Stack) -> None:
+    """A failed clear named no stale instance: the refusal says it failed and why, not that a
+    verdict is still to come."""
+    from apcu_clear import record
+
+    Fleet().serve()
+    clear_id = deployed.clear()
+    deployed.outcome(clear_id)
+    record.record_failure(boto3.client("dynamodb"), TABLE, clear_id, "SlackRejected: no_service")
+
+    status, body = deployed.api("POST", f"/flush/{clear_id}/retry")
+
+    assert status == 409 and body["error"]["rule"] == "nothing-to-retry"
+    assert "failed before its verdict (SlackRejected: no_service)" in body["error"]["message"]
+    assert "Clear the group again" in body["error"]["message"]

@@ -71,6 +71,12 @@ def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
 
 def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> Started:
     stored, clear = recorded(clear_id, rt)
+    if stored.state == record.FAILED:
+        why = (
+            f"clear {clear_id} failed before its verdict ({stored.failure or 'no reason recorded'}), "
+            "so it named no stale instance to retry; nothing was sent. Clear the group again"
+        )
+        raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY)
     if stored.state != record.JUDGED:
         why = f"clear {clear_id} has no verdict yet; wait for it, then retry what it missed"
         raise Conflict(why, field=_ID, rule=CLEAR_IN_PROGRESS)
