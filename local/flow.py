@@ -40,6 +40,9 @@ def run(demo: Demo, scenario: Scenario, expected: str) -> str:
         return _dry_run(demo, label, event)
     clear_id = _accepted(demo, label, stack.dispatch(event))
     stack.lambda_.waiting(clear_id)
+    # Its first look at the command made and its invocation over: what the fleet does next
+    # is seen by the clear's next look, at the same step on every run.
+    stack.lambda_.settle()
     console.step(
         "notifier: the dispatcher started the clear's durable execution (Lambda Invoke of the "
         f"notifier's alias, DurableExecutionName {clear_id}); it waits for SSM's notification, a "

@@ -37,11 +37,13 @@ def test_a_command_that_never_ends_gets_the_stuck_alert_then_never_ended(deploye
 
 def test_a_command_that_ends_late_is_judged_at_the_next_look(deployed: Stack) -> None:
     """The command ends after the stuck alert, between two looks: the next look sees it ended
-    and judges it. The clear reads it by id before it waits, when the wait ran out, for the
-    stuck alert, then once a look: it ends just before the second look."""
+    and judges it. Once the clear waits (it read the command by id first), it reads it when the
+    wait ran out, for the stuck alert, then once a look: it ends just before the second look."""
     short_lived()
     clear_id = deployed.clear()
-    aws_emulator.end_on_read(clear_id, 5, {i: aws_emulator.ok(5) for i in deployed.instances})
+    deployed.lambda_.waiting(clear_id)
+    deployed.lambda_.settle()
+    aws_emulator.end_on_read(clear_id, 4, {i: aws_emulator.ok(5) for i in deployed.instances})
 
     outcome = deployed.outcome(clear_id)
 
