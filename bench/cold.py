@@ -47,7 +47,7 @@ class Durable:
     execution started, a callback sent), and the bridge hands that invocation's event on."""
 
     bridge: ColdBridge
-    start: Callable[[], None]
+    start: Callable[[], object]
 
     def invoke(self, run: Callable[[dict[str, Any]], dict[str, Any]]) -> Future[dict[str, Any]]:
         done = self.bridge.expect(run)
@@ -113,7 +113,11 @@ class Contender:
     def counted(self) -> Contender:
         """The same contender, counting its AWS calls (bench/count_calls.py): untimed."""
         return Contender(
-            self.argv, {**self.env, "BENCH_COUNT_CALLS": "1"}, self.invocation, self.before, self.after
+            self.argv,
+            {**self.env, "BENCH_COUNT_CALLS": "1"},
+            self.invocation,
+            self.before,
+            self.after,
         )
 
 

@@ -15,11 +15,13 @@ run: the relay row delivers its own.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 from moto.ssm.models import ssm_backends
 
@@ -55,6 +57,7 @@ class Rows:
         self.stack.lambda_.runner._invoker.register(f"{FUNCTION}:{IDLE}", _idle)
         self.idle_arn = self.stack.lambda_.alias_arn.rsplit(":", 1)[0] + f":{IDLE}"
         self.in_process_env = dict(self.stack.env)
+        self._db = boto3.client("dynamodb", region_name=REGION)
 
     # -- between runs ------------------------------------------------------------------------
 
@@ -64,17 +67,30 @@ class Rows:
             if command.status not in FINAL:
                 ids = emulator.targeted_instances(command.command_id)
                 emulator.settle_command(command.command_id, {i: emulator.ok() for i in ids})
-        self.stack._client("dynamodb").delete_item(
-            TableName=TABLE, Key={"commandId": {"S": f"claim#group#{GROUP}"}}
-        )
+        self._db.delete_item(TableName=TABLE, Key={"commandId": {"S": f"claim#group#{GROUP}"}})
+
+    def in_process(self) -> None:
+        """The in-process functions as deployed again: clears start on the live alias."""
+        self.stack.use(self.in_process_env)
 
     def clear_on_cold_alias(self) -> str:
         """POST /flush in this process, its clear started on the bridge's alias."""
         self.stack.use({**self.in_process_env, "NOTIFIER_ALIAS_ARN": self.bridge.alias_arn})
-        answer = self.stack.dispatch(api_event("POST", "/flush", {"group": GROUP, "action": "clear-apcu"}))
+        answer = self.stack.dispatch(
+            api_event("POST", "/flush", {"group": GROUP, "action": "clear-apcu"})
+        )
         if answer["statusCode"] != 202:
             raise SystemExit(f"the dispatcher answered {answer['statusCode']}: {answer['body']}")
         return str(json.loads(answer["body"])["commandId"])
+
+    def recorded_callback(self, clear_id: str) -> None:
+        """Wait until the clear has recorded the callback the relay completes."""
+        for _ in range(500):
+            item = self._db.get_item(TableName=TABLE, Key={"commandId": {"S": clear_id}})
+            if "callbackId" in item.get("Item", {}):
+                return
+            time.sleep(0.01)
+        raise SystemExit(f"clear {clear_id} recorded no callback")
 
     # -- the rows ----------------------------------------------------------------------------
 
@@ -113,8 +129,8 @@ class Rows:
         def before() -> None:
             self.end_previous()
             clear_id = self.clear_on_cold_alias()  # its first invocation runs here, unexpected
-            self.stack.lambda_.waiting(clear_id)
-            _recorded_callback(self.stack, clear_id)
+            self.stack.lambda_.waiting(clear_id, timeout=30)
+            self.recorded_callback(clear_id)
             emulator.settle_command(
                 clear_id, {i: emulator.ok() for i in emulator.targeted_instances(clear_id)}
             )
@@ -194,16 +210,3 @@ def _suspended(answer: dict[str, Any]) -> None:
     # The command still runs: the clear waits on SSM's notification, so its invocation ends.
     if answer.get("Status") != "PENDING":
         raise SystemExit(f"a clear's first invocation answered {answer}, not PENDING")
-
-
-def _recorded_callback(stack: Stack, clear_id: str) -> None:
-    """Wait until the clear has recorded the callback the relay completes."""
-    import time
-
-    db = stack._client("dynamodb")
-    for _ in range(500):
-        item = db.get_item(TableName=TABLE, Key={"commandId": {"S": clear_id}}).get("Item", {})
-        if "callbackId" in item:
-            return
-        time.sleep(0.01)
-    raise SystemExit(f"clear {clear_id} recorded no callback")

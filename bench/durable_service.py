@@ -53,7 +53,11 @@ def _failed(error: Exception) -> Answer:
         body = error.to_dict()
         code = str(body.get("Type", type(error).__name__))
         return error.http_status_code, {"x-amzn-errortype": code}, _json(body)
-    return 400, {"x-amzn-errortype": "InvalidParameterValueException"}, _json({"message": str(error)})
+    return (
+        400,
+        {"x-amzn-errortype": "InvalidParameterValueException"},
+        _json({"message": str(error)}),
+    )
 
 
 def serve(durable: DurableLambda) -> None:
@@ -103,24 +107,38 @@ class ColdBridge:
 
     def __init__(self, durable: DurableLambda, in_process: Callable[..., Any]) -> None:
         self._in_process = in_process
-        self._expected: deque[tuple[Run, Future[dict[str, Any]]]] = deque()
+        self._expected: deque[tuple[Run, Callable[[str], bool], Future[dict[str, Any]]]] = deque()
+        self.seen: set[str] = set()  # the executions invoked on the alias so far
         self._lock = threading.Lock()
         self.alias_arn = durable.alias_arn.rsplit(":", 1)[0] + f":{COLD}"
         durable.runner._invoker.register(f"{FUNCTION}:{COLD}", self._invoke)
 
-    def expect(self, run: Run) -> Future[dict[str, Any]]:
-        """The next invocation of the alias goes to `run`; the future holds its answer."""
+    def expect(
+        self, run: Run, match: Callable[[str], bool] = lambda _arn: True
+    ) -> Future[dict[str, Any]]:
+        """The next invocation of the alias (of an execution whose ARN `match`es) goes to
+        `run`; the future holds its answer."""
         done: Future[dict[str, Any]] = Future()
         with self._lock:
-            self._expected.append((run, done))
+            self._expected.append((run, match, done))
         return done
+
+    def new(self, arn: str) -> bool:
+        """Whether no invocation of this execution came before."""
+        return arn not in self.seen
 
     def _invoke(self, invocation: Any, context: Any) -> Any:
         with self._lock:
-            expected = self._expected.popleft() if self._expected else None
+            expected = self._expected[0] if self._expected else None
+            arn = str(invocation.durable_execution_arn)
+            if expected is not None and expected[1](arn):
+                self._expected.popleft()
+            else:
+                expected = None
+            self.seen.add(arn)
         if expected is None:
             return self._in_process(invocation, context)
-        run, done = expected
+        run, _, done = expected
         try:
             answer = run(dict(invocation.to_json_dict()))
         except BaseException as error:

@@ -60,6 +60,7 @@ def beyond_floor(
         "handler_ms": round(sum(handler.values()), 1),
         "floor_ms": round(sum(floor.values()), 1),
         "beyond_floor_ms": round(sum(extra.values()), 1),
+        "by_unit": {name: round(ms, 1) for name, ms in extra.items()},
         "heaviest": [
             {"module": name, "self_ms": round(ms, 1)}
             for name, ms in sorted(extra.items(), key=lambda item: item[1], reverse=True)[:top]
