@@ -20,8 +20,8 @@ from importlib import import_module  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 function, invoked_arn, event_path, report_path = sys.argv[1:5]
-# Lambda puts the function's folder first on sys.path.
-sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+# Lambda puts the function's folder first on sys.path, where Python put this script's.
+sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
 
 
 class Context:

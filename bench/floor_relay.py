@@ -17,8 +17,8 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
-# The same sys.path as the handler's: the function's folder (the SDK it ships) first.
-sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+# Lambda puts the function's folder first on sys.path, where Python put this script's.
+sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
 
 import boto3  # noqa: E402
 from aws_durable_execution_sdk_python import DurableContext, durable_execution  # noqa: E402

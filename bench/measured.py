@@ -10,6 +10,7 @@ file; the terminal gets the bench's progress.
 from __future__ import annotations
 
 import os
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,9 @@ def measured(parts: tuple[str, ...], runs: int, log: Path) -> dict[str, Any]:
             },
             runs=runs,
         )
-        if "cold" in parts:
-            cold: dict[str, Any] = {}
+
+        def cold() -> dict[str, Any]:
+            measured: dict[str, Any] = {}
             with XRayReceiver() as xray:
                 for key, row in (
                     ("dispatcher", rows.dispatcher()),
@@ -84,13 +86,11 @@ def measured(parts: tuple[str, ...], runs: int, log: Path) -> dict[str, Any]:
                     ("relay", rows.relay()),
                     ("press", rows.press(app_arn)),
                 ):
-                    say(
-                        f"cold {key}: {runs} runs each of the handler (each Tracing) and its floor ..."
-                    )
-                    cold[key] = measure(row, setting, xray)
-            stack.lambda_.functions[DISPATCHER] = stack.dispatch  # the press row's no-op
-            report["cold"] = cold
-        if "latency" in parts:
+                    say(f"cold {key}: {runs} runs each of the handler (each Tracing) and its floor")
+                    measured[key] = measure(row, setting, xray)
+            return measured
+
+        def latency() -> dict[str, Any]:
             say("from SSM's notification to the verdict in Slack, cold and warm ...")
             env = deployed.deployment(
                 "notifier",
@@ -99,15 +99,37 @@ def measured(parts: tuple[str, ...], runs: int, log: Path) -> dict[str, Any]:
                 parameters=setting.parameters,
                 overrides=setting.overrides,
             ).env
-            report["latency"] = notification_to_post(rows, env, max(3, runs // 2))
-        rows.end_previous()
-        rows.in_process()
-        if "clears" in parts:
+            return notification_to_post(rows, env, max(3, runs // 2))
+
+        def clears() -> dict[str, Any]:
             say("per clear: ok, and ok after one retry round ...")
-            report["clears"] = per_clear(
-                stack, watch, memory, int(durable_config["RetentionPeriodInDays"])
-            )
-        if "scale" in parts:
+            retention = int(durable_config["RetentionPeriodInDays"])
+            return per_clear(stack, watch, memory, retention)
+
+        def scale() -> dict[str, Any]:
             say("clears of 3 to 20,000 instances; 10,000 and 20,000 throttled ...")
-            report["scale"] = scaling(rows, watch, aws.endpoint)
+            return scaling(rows, watch, aws.endpoint)
+
+        for name, part in (
+            ("cold", cold),
+            ("latency", latency),
+            ("clears", clears),
+            ("scale", scale),
+        ):
+            if name not in parts:
+                continue
+            try:
+                report[name] = part()
+            except (Exception, SystemExit) as error:
+                # One part's failure is a missed target of its own; the other parts still run.
+                traceback.print_exc(file=logs)
+                report.setdefault("failed", {})[name] = f"{type(error).__name__}: {error}"
+                say(f"  {name} failed: {type(error).__name__}: {error} (traceback in {log})")
+            # What a part left behind: waiting clears, the press row's no-op, a claim.
+            stack.lambda_.functions[DISPATCHER] = stack.dispatch
+            bridge.stop_waiting()
+            emulator.fleet_answers(None)
+            emulator.subscribe(None)
+            rows.end_previous()
+            rows.in_process()
     return report

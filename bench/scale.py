@@ -17,6 +17,7 @@ from itertools import pairwise
 from typing import Any
 
 from bench import throttle
+from bench.clears import Fleet
 from bench.cold_setup import Rows
 from bench.watch import Watch
 from harness import aws_emulator as emulator
@@ -33,13 +34,17 @@ PAGE = 50  # ListCommandInvocations and DescribeInstanceInformation: 50 a page
 
 def _clear(rows: Rows, watch: Watch, group: str, size: int, *, throttled: bool) -> dict[str, Any]:
     stack = rows.stack
-    emulator.fleet_answers(lambda _c, ids: {i: emulator.ok() for i in ids})
+    fleet = Fleet(first_misses_one=False)
+    emulator.fleet_answers(fleet)
     emulator.subscribe(stack.lambda_.deliver)
     watch.reset()
     injected = throttle.throttling() if throttled else contextlib.nullcontext()
     with injected as throttles, contextlib.redirect_stdout(io.StringIO()):
         started = time.perf_counter()
         clear_id = stack.clear(group=group)
+        # SSM ends the command and notifies after SendCommand has answered, as it does: the
+        # 20,000 results are not made inside the dispatcher's call.
+        fleet.end_first()
         outcome = stack.outcome(clear_id)
         elapsed = time.perf_counter() - started
     time.sleep(0.1)  # the relay's execution ends just after the callback it completed

@@ -24,6 +24,9 @@ def table(report: dict[str, Any], missed: list[str]) -> str:
         f"  Python {m['python']}  load {m['load_average'][0]}"
     )
     out.header()
+    for name, why in report.get("failed", {}).items():
+        out.row(f"part {name}", "FAILED", "runs to its end", out.target(f"{name}: {why}", False))
+        out.text(f"    {why}")
     for key, c in report.get("cold", {}).items():
         _cold(out, key, c)
     if "cold" in report or "before" in report:

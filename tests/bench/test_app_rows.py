@@ -162,3 +162,70 @@ def test_a_run_of_some_parts_prints_those_rows_only() -> None:
     assert "floor (boto3+hmac, same calls and env)" in shown
     assert "per clear" not in shown
     assert "artifact" not in shown
+
+
+def _clear(operations: int) -> dict[str, Any]:
+    """One clear as bench.clears reports it."""
+    return {
+        "verdict": "ok",
+        "posts": 1,
+        "wall_ms": 300.0,
+        "clear_invocations": 2,
+        "replays": 1,
+        "relay_invocations": 1,
+        "operations": operations,
+        "relay_operations": 1,
+        "calls": {"dispatcher": {"ssm:SendCommand": 1}, "notifier": {}, "checkpoints": 12},
+        "written_bytes": 2000,
+        "gb_seconds": 0.2,
+        "usd": {
+            "requests": 4e-7,
+            "duration": 2.6e-6,
+            "operations": 8.8e-5,
+            "total": 9.1e-5,
+            "data_bound": 4e-6,
+        },
+    }
+
+
+def test_an_ordinary_clear_over_60_durable_operations_is_a_miss() -> None:
+    # Given an ok clear within the budget and one of 60 + its relay's 1 operations
+    report = {
+        "machine": MACHINE,
+        "clears": {
+            "memory_mb": 256,
+            "clears": {"ok": _clear(10), "ok after one retry round": _clear(60)},
+        },
+    }
+    missed: list[str] = []
+    shown = table(report, missed)
+    # Then the one over 60 is named, and the cost is shown in USD with the source of the prices
+    assert missed == ["clear ok after one retry round: 61 durable operations, target <= 60"]
+    assert "$0.0000910" in shown and "aws.amazon.com/lambda/pricing" in shown
+
+
+def test_a_throttled_large_clear_with_a_wrong_verdict_is_a_miss() -> None:
+    throttled = {
+        "size": 20000,
+        "verdict": "partial",
+        "succeeded": 19950,
+        "right": False,
+        "wall_ms": 90_000.0,
+        "operations": 29,
+        "invocations": 1,
+        "checkpoints": 51,
+        "largest_checkpoint_bytes": 125_000,
+        "written_bytes": 2_500_000,
+        "checkpoint_limit_bytes": 256 * 1024,
+        "throttled_pages": {"AmazonSSM.ListCommandInvocations": 80},
+    }
+    scale = {
+        "sizes": {},
+        "throttled": {20000: throttled},
+        "growth_exponent": {},
+        "per_10x": 2.0,
+        "large_group_s": 9.0,
+    }
+    missed: list[str] = []
+    table({"machine": MACHINE, "scale": scale}, missed)
+    assert missed == ["throttled clear of 20000: verdict partial"]
