@@ -21,7 +21,7 @@ from bench.clears import Fleet
 from bench.cold_setup import Rows
 from bench.watch import Watch
 from harness import aws_emulator as emulator
-from harness import large_group
+from harness import durable_lambda, large_group
 from harness.durable_lambda import CHECKPOINT_LIMIT
 
 SIZES = (3, 50, 500, 2000, 10_000, 20_000)
@@ -45,7 +45,7 @@ def _clear(rows: Rows, watch: Watch, group: str, size: int, *, throttled: bool) 
         # SSM ends the command and notifies after SendCommand has answered, as it does: the
         # 20,000 results are not made inside the dispatcher's call.
         fleet.end_first()
-        outcome = stack.outcome(clear_id)
+        outcome = stack.lambda_.outcome(clear_id, timeout=durable_lambda.PATIENCE)
         elapsed = time.perf_counter() - started
     time.sleep(0.1)  # the relay's execution ends just after the callback it completed
     calls = {"dispatcher": dict(watch.dispatcher), "notifier": dict(watch.notifier)}

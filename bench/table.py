@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from bench import table_clears
+from bench.cold import BATCHED
 from bench.cold_row import TARGET
 from bench.lines import Lines
 
@@ -27,7 +28,21 @@ def table(report: dict[str, Any], missed: list[str]) -> str:
     for name, why in report.get("failed", {}).items():
         out.row(f"part {name}", "FAILED", "runs to its end", out.target(f"{name}: {why}", False))
         out.text(f"    {why}")
-    for key, c in report.get("cold", {}).items():
+    cold = report.get("cold", {})
+    noisy = sorted(
+        key
+        for key, c in cold.items()
+        for spread, median in [(c["floor_spread_ms"], c["floor_median_ms"])]
+        + [(r["spread_ms"], r["handler_median_ms"]) for r in c["rows"]]
+        if spread > NOISY * median
+    )
+    if noisy:
+        out.text(
+            f"NOTE: noisy cold figures for {', '.join(dict.fromkeys(noisy))} (an interquartile "
+            f"range over {NOISY:.0%} of the median; load average {m['load_average'][0]} on "
+            f"{m['cores']} cores): rerun when the machine is quieter. CPU-time ratios move least."
+        )
+    for key, c in cold.items():
         _cold(out, key, c)
     if "cold" in report or "before" in report:
         _router(out, report.get("cold", {}).get("dispatcher"), report.get("before"))
@@ -60,6 +75,11 @@ def _cold(out: Lines, key: str, c: dict[str, Any]) -> None:
         ),
     )
     out.text("    " + ", ".join(f"{n} {k.split(':')[1]}" for k, n in check["handler"].items()))
+    if check["handler"].get(BATCHED) != check["floor"].get(BATCHED):
+        out.text(
+            f"    checkpoints: the handler's {check['handler'].get(BATCHED, 0)}, the floor's "
+            f"{check['floor'].get(BATCHED, 0)} calls (the SDK batches them as timing allows)"
+        )
     default = next(r for r in c["rows"] if r["default"])
     for r in c["rows"]:
         label = f"  handler, Tracing {r['tracing']}" + (
