@@ -66,7 +66,7 @@ lint: venv ## ruff and mypy
 	cd src/notifier && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/dispatcher && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
 	cd src/clear && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache .
-	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness cli/apcu_flush
+	$(VENV)/bin/mypy --config-file pyproject.toml local bench harness cli/apcu_flush .github/scripts
 
 # checkov exits non-zero on any failed check. A check that does not apply is suppressed in
 # the resource's own Metadata (checkov: skip: - id, comment: the reason); tests/stack/
@@ -118,6 +118,14 @@ invoke: build ## sam local invoke a stored event with events/env.json (needs Doc
 		-e $(EVENT) --env-vars events/env.json
 deploy: build ## sam deploy (ENV=default|prod)
 	$(SAM_ENV) $(SAM) deploy --config-env $(or $(ENV),default)
+
+# A deploy that changed only parameters publishes no notifier version, so clears keep the old
+# settings until this moves the alias (.github/scripts/sync_notifier_alias.py); the deploy
+# workflow runs it after every deploy, a hand deploy needs it too.
+.PHONY: sync-notifier
+sync-notifier: venv ## after a hand deploy: the notifier's alias on $LATEST's settings (STACK=, REGION=)
+	@test -n "$(STACK)" -a -n "$(REGION)" || { echo "usage: make sync-notifier STACK=<stack> REGION=<region>"; exit 2; }
+	$(PY) .github/scripts/sync_notifier_alias.py --stack "$(STACK)" --region "$(REGION)"
 
 # Pins what CI tests; a deploy next month builds the same. Re-pinning installs the newest
 # versions requirements-dev.txt and aws-sam-cli allow into throwaway venvs and freezes them.

@@ -129,6 +129,9 @@ class DurableLambda:
         return self
 
     def close(self) -> None:
+        """Let every execution finish its invocation first: one still running when the
+        emulator stops would call AWS's real endpoints."""
+        self.settle()
         if self._saved is not None:
             lambda_urls.url_paths.clear()
             lambda_urls.url_paths.update(self._saved)
@@ -316,6 +319,33 @@ class DurableLambda:
         self.asynchronous.append(thread)
         thread.start()
         return 202, {"content-type": "application/json"}, b""
+
+    def settle(self, timeout: float = 20) -> None:
+        """Wait until no execution is in an invocation (each has ended, or waits on a timer or
+        a callback) and the asynchronous invocations of ordinary functions have ended."""
+        from aws_durable_execution_sdk_python_testing.worker.status import InvocationState
+
+        self.drain()
+        executor = self.runner._executor
+        deadline = time.monotonic() + timeout
+        calm = 0
+        while time.monotonic() < deadline and calm < 3:
+            busy = [
+                execution
+                for execution in executor._store.list_all()
+                if not execution.is_complete
+                and (
+                    executor._invocation_gate(execution.durable_execution_arn)
+                    is InvocationState.INVOKING
+                    or self._last_event(execution.durable_execution_arn) != "InvocationCompleted"
+                )
+            ]
+            calm = 0 if busy else calm + 1
+            time.sleep(0.02)
+
+    def _last_event(self, arn: str) -> str:
+        events = self.history(arn)
+        return str(events[-1].event_type) if events else ""
 
     def drain(self, timeout: float = PATIENCE) -> None:
         """Wait for the asynchronous invocations of ordinary functions to end."""

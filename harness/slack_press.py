@@ -26,6 +26,9 @@ API_ID = "a1b2c3d4e5"
 # What the button carries (the notifier's alert, docs/design.md): block and action ids.
 RETRY_BLOCK_ID = "apcu_retry"
 RETRY_ACTION_ID = "retry"
+# Where Slack takes the answers to one interaction; a test gives the stand-in's own
+# (harness.slack_web_api.SlackWebApi.response_url), so that nothing leaves 127.0.0.1.
+RESPONSE_URL = "https://hooks.slack.com/actions/T0APCU/1/abcdefABCDEF"
 
 
 def signature(signing_secret: str, timestamp: str, body: bytes) -> str:
@@ -43,6 +46,7 @@ def block_actions_payload(
     message: dict[str, Any] | None = None,
     action_id: str = RETRY_ACTION_ID,
     block_id: str = RETRY_BLOCK_ID,
+    response_url: str = RESPONSE_URL,
 ) -> dict[str, Any]:
     """The block_actions payload of one press of the retry button, with Slack's fields."""
     if message is None:
@@ -65,7 +69,7 @@ def block_actions_payload(
         "channel": {"id": channel, "name": "apcu-flush"},
         "message": {"type": "message", "ts": message_ts, **message},
         "state": {"values": {}},
-        "response_url": "https://hooks.slack.com/actions/T0APCU/1/abcdefABCDEF",
+        "response_url": response_url,
         "actions": [
             {
                 "action_id": action_id,
@@ -114,7 +118,13 @@ def form_body(payload: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
 
 
-def slash_command_body(text: str, *, user_id: str = "U0123ABCD", user_name: str = "alice") -> bytes:
+def slash_command_body(
+    text: str,
+    *,
+    user_id: str = "U0123ABCD",
+    user_name: str = "alice",
+    response_url: str = "https://hooks.slack.com/commands/T0APCU/1/abcdefABCDEF",
+) -> bytes:
     """The body of `/apcu-flush <text>` as Slack posts a slash command: form fields
     (api.slack.com, "Slash commands")."""
     return urlencode(
@@ -130,7 +140,7 @@ def slash_command_body(text: str, *, user_id: str = "U0123ABCD", user_name: str 
             "text": text,
             "api_app_id": "A0APCUFLUSH",
             "is_enterprise_install": "false",
-            "response_url": "https://hooks.slack.com/commands/T0APCU/1/abcdefABCDEF",
+            "response_url": response_url,
             "trigger_id": "1764741601.1234567890.abcdef0123456789",
         }
     ).encode()
@@ -216,7 +226,8 @@ def slash_command_event(
     timestamp: int | None = None,
     user_id: str = "U0123ABCD",
     user_name: str = "alice",
+    response_url: str = "https://hooks.slack.com/commands/T0APCU/1/abcdefABCDEF",
 ) -> dict[str, Any]:
     """`/apcu-flush <text>`, signed, as the HTTP API delivers it."""
-    body = slash_command_body(text, user_id=user_id, user_name=user_name)
+    body = slash_command_body(text, user_id=user_id, user_name=user_name, response_url=response_url)
     return request_event(body, signing_secret=signing_secret, timestamp=timestamp)

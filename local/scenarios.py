@@ -43,7 +43,7 @@ def console(name: str) -> Request:
     return request
 
 
-CLEAR_APCU = console("console-clear-all.json")
+CLEAR_APCU = console("console-clear-apcu.json")
 
 
 def leaving_the_warm_pool(demo: Demo) -> tuple[str, dict[str, Any]]:

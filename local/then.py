@@ -25,7 +25,7 @@ def nothing_retried(demo: Demo, clear_id: str) -> None:
 def refused_while_the_alarm_fires(demo: Demo, clear_id: str) -> None:
     """The same request again while the alarm still fires: refused, nothing sent."""
     nothing_retried(demo, clear_id)
-    event = json.loads((EVENTS / "console-clear-all.json").read_text(encoding="utf-8"))
+    event = json.loads((EVENTS / "console-clear-apcu.json").read_text(encoding="utf-8"))
     answer = demo.stack.dispatch(event)
     error = answer.get("body", {}).get("error", {})
     if answer.get("statusCode") != 409 or error.get("rule") != "alarm-firing":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,25 @@ from harness.slack_web_api import SlackWebApi  # noqa: E402
 # variables are there first. harness.stack.Stack gives them the resources' real ARNs.
 os.environ.update(stack.environment())
 
+import socket  # noqa: E402
+
 from moto import mock_aws  # noqa: E402
+
+# Tests talk to 127.0.0.1 only: moto in-process, the Slack stand-in, the web node. A name or an
+# address elsewhere (a real AWS endpoint reached by a clear outliving its test's mock, a Slack
+# URL) is refused before any packet leaves, DNS query included, and the test that asked fails.
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None and str(name) not in _LOOPBACK:
+        raise OSError(f"tests reach 127.0.0.1 only; refused a connection to {name!r}")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
 
 
 @pytest.fixture(autouse=True)

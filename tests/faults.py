@@ -39,17 +39,25 @@ class Recorder:
     # Whether each call came from the notifier (the runner's threads) or the dispatcher (the
     # test's own thread).
     notifier: list[bool] = field(default_factory=list)
+    # Each call's parameters, in the order of `calls`.
+    params: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def seen(self, service: str, operation: str) -> int:
+    def seen(self, service: str, operation: str, params: dict[str, Any] | None = None) -> int:
         """Record a call; its occurrence number (1 for the first of its operation)."""
         with self._lock:
             self.calls.append((service, operation))
+            self.params.append(dict(params or {}))
             self.notifier.append(threading.current_thread() is not threading.main_thread())
             return sum(1 for c in self.calls if c == (service, operation))
 
-    def count(self, operation: str) -> int:
-        return sum(1 for _, op in self.calls if op == operation)
+    def count(self, operation: str, **having: Any) -> int:
+        """The calls of `operation`, only those whose parameters include `having` if given."""
+        return sum(
+            1
+            for (_, op), params in zip(self.calls, self.params, strict=True)
+            if op == operation and all(params.get(k) == v for k, v in having.items())
+        )
 
     def occurrences(self) -> list[tuple[str, str, int, bool]]:
         """Every call as (service, operation, occurrence, made by the notifier)."""
@@ -88,7 +96,7 @@ def injected(faults: Recorder) -> Iterator[Recorder]:
 
     def call(client: Any, operation: str, params: Any) -> Any:
         service = client.meta.service_model.service_name
-        number = faults.seen(service, operation)
+        number = faults.seen(service, operation, params)
         happens = faults.before.pop((operation, number), None)
         if happens is not None:
             happens()

@@ -8,7 +8,8 @@ asked.
     apcu-flush retry 5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab --wait
 
 `retry` sends a judged clear again to the instances its verdict left stale that are still
-InService (same action and prefix), without clearing the whole group again.
+InService (same action and prefix), without clearing the whole group again: a clear of its own,
+whose id the API answers, and whose verdict --wait waits for.
 
 The API URL is --api-url, else the ApiUrl output of --stack, else the environment variable
 APCU_FLUSH_API_URL.
@@ -32,7 +33,7 @@ from apcu_flush import __version__, aws, render, throttle
 from apcu_flush.api import FlushApi, Reply, flush_url
 from apcu_flush.exits import CliError, Exit
 from apcu_flush.terminal import Progress
-from apcu_flush.wait import Waiting, refusal, wait_for_verdict
+from apcu_flush.wait import Waiting, failed, refusal, wait_for_verdict
 
 # The request's actions (the dispatcher's apcu_dispatcher.validation.ACTIONS).
 ACTIONS = ("clear-apcu", "reset-opcache", "clear-all")
@@ -215,26 +216,15 @@ def retry(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
         then="nothing was sent; try again later",
     )
     reply = _answered(sent)
-    command_ids = [str(i) for i in reply.body.get("commandIds") or [] if i]
-    if not command_ids:
-        raise CliError(Exit.FAILED, "the API accepted the retry but named no command", reply.body)
+    # A retry is a clear of its own, with an id of its own: its verdict is the one to wait for.
+    retry_id = str(reply.body.get("commandId") or "")
+    if not retry_id:
+        raise CliError(Exit.FAILED, "the API accepted the retry but named no clear", reply.body)
     if not args.wait:
         out.result(reply.body, render.retried(reply.body))
         return Exit.OK
     out.lines(render.retried(reply.body), stream=sys.stderr)
-    # One verdict per retry command (50 instances each); the worst of them is the exit code.
-    results = []
-    for command_id in command_ids:
-        body = _waited(api, command_id, started, args, out, just_sent=True)
-        if body is None:
-            return INTERRUPTED
-        results.append(body)
-    if len(results) == 1:
-        return _judged(results[0], out)
-    combined = {"retryOf": reply.body.get("retryOf"), "results": results}
-    out.result(combined, [line for body in results for line in render.verdict(body)])
-    alert = any((body.get("verdict") or {}).get("alert") is True for body in results)
-    return Exit.ALERT if alert else Exit.OK
+    return _wait(api, retry_id, started, args, out, just_sent=True)
 
 
 def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
@@ -249,6 +239,8 @@ def status(api: FlushApi, args: argparse.Namespace, out: Output) -> int:
     reply = _answered(read)
     if reply.body.get("state") == "judged":
         return _judged(reply.body, out)
+    if reply.body.get("state") == "failed":
+        raise failed(reply.body)
     out.result(reply.body, render.running(reply.body))
     return Exit.OK
 

@@ -54,16 +54,13 @@ def accepted(body: Mapping[str, Any]) -> list[str]:
 
 
 def retried(body: Mapping[str, Any]) -> list[str]:
-    """The 202 of a retry: the commands sent, and the instances retried and skipped."""
+    """The 202 of a retry: its clear's id, and the instances retried and skipped."""
     retried_ids = list(body.get("retried") or [])
     skipped = list(body.get("skipped") or [])
     lines = [
-        f"sent: retry of {body.get('retryOf')} {WHAT[_action(body)]} on "
-        f"{len(retried_ids)} instance(s) of group {body.get('group')}",
-    ]
-    lines += [
-        f"  command {c.get('commandId')} ({c.get('instances', '?')} instances)  {c.get('consoleUrl')}"
-        for c in body.get("commands") or []
+        f"sent: retry {body.get('commandId')} of {body.get('retryOf')} {WHAT[_action(body)]} on "
+        f"{instances(len(retried_ids))} of group {body.get('group')}",
+        f"  clear {body.get('commandId')}: apcu-flush status {body.get('commandId')} --wait",
     ]
     if retried_ids:
         lines.append(f"  retried: {_listed(retried_ids)}")
@@ -157,7 +154,7 @@ def verdict(body: Mapping[str, Any]) -> list[str]:
     stale = found.get("stale") or {}
     if alert and isinstance(stale, Mapping) and stale.get("count"):
         lines.append(
-            f"  still stale: {stale['count']} InService instance(s); send the clear to them "
+            f"  still stale: {instances(stale['count'], 'InService instance')}; send the clear to them "
             f"again with: apcu-flush retry {body.get('commandId')}"
         )
     prefix = f" prefix {body['prefix']!r}" if body.get("prefix") else ""
@@ -222,3 +219,8 @@ def _kind(found: Mapping[str, Any]) -> str:
 def _listed(items: list[str]) -> str:
     shown = ", ".join(items[:MAX_LISTED])
     return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def instances(count: int, noun: str = "instance") -> str:
+    """The count with its noun: "1 instance", "3 instances"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

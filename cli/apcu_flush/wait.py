@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +61,8 @@ def wait_for_verdict(
     scale: float = 1.0,
     notice: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """The judged status body, or CliError: REFUSED (4xx), TIMED_OUT, FAILED (5xx, network,
-    or throttled up to the deadline)."""
+    """The judged status body, or CliError: REFUSED (4xx), TIMED_OUT, FAILED (the clear failed,
+    5xx, network, or throttled up to the deadline)."""
     deadline = waiting.started + timeout
     pauses = pauses if pauses is not None else delays()
     patience = throttle.Patience(
@@ -91,6 +91,8 @@ def wait_for_verdict(
                 failures = 0
                 if reply.status >= 400:
                     raise refusal(reply)
+                if reply.body.get("state") == "failed":
+                    raise failed(reply.body)
                 waiting.last = reply.body
                 observe(waiting)
                 if reply.body.get("state") == "judged":
@@ -117,6 +119,18 @@ def refusal(reply: Reply) -> CliError:
     """A 4xx: the API refused the request and says why."""
     lines = render.refused(reply.status, reply.body, reply.message)
     return CliError(Exit.REFUSED, "\n".join(lines), reply.body)
+
+
+def failed(body: Mapping[str, Any]) -> CliError:
+    """The clear's execution failed before its verdict (state `failed`): no verdict will come,
+    and nothing is known of the caches. Exit 4, as for a server error."""
+    reason = body.get("failure") or "no reason recorded"
+    return CliError(
+        Exit.FAILED,
+        f"clear {body.get('commandId')} failed before its verdict ({reason}); its group was "
+        "freed: look at the command in the Run Command console, then clear again",
+        body,
+    )
 
 
 def _transient(reply: Reply) -> CliError | None:

@@ -8,6 +8,7 @@ or a real clear of a canary group named for it that fails the run unless its ver
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import re
@@ -353,6 +354,65 @@ def test_after_the_deploy_the_secret_check_then_the_gate_run_last_with_nothing_h
     assert env["CANARY_GROUP"] == "${{ inputs.canary_group || vars.APCU_FLUSH_CANARY_GROUP }}"
     canary = deploy["on"]["workflow_dispatch"]["inputs"]["canary_group"]
     assert (canary["type"], canary["required"], canary["default"]) == ("string", False, "")
+
+
+def _alias_sync(step: dict[str, Any]) -> bool:
+    return runs(step)[:2] == ["python", ".github/scripts/sync_notifier_alias.py"]
+
+
+def test_right_after_the_change_set_the_notifiers_alias_is_synced_on_every_attempt(
+    deploy_steps: list[dict[str, Any]],
+) -> None:
+    executed = index_of(
+        deploy_steps, lambda s: "execute-change-set" in str(s.get("run", "")), "deploys"
+    )
+    synced = index_of(deploy_steps, _alias_sync, "syncs the notifier's alias")
+    # A parameter's new value alone publishes no notifier version: the alias moves to one
+    # before anything clears, the gate's canary included.
+    assert synced == executed + 1
+    assert synced < len(deploy_steps) - 1
+    assert runs(deploy_steps[synced])[2:] == ["--stack", "$STACK_NAME", "--region", "$AWS_REGION"]
+    # Not only on an attempt that had a change set to execute: a re-run after an earlier
+    # attempt executed it syncs too. And a sync that failed fails the run.
+    assert "if" not in deploy_steps[synced]
+    assert "continue-on-error" not in deploy_steps[synced]
+    # A hand deploy runs the same script through make.
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    target = makefile.split("\nsync-notifier:", 1)[1].split("\n\n", 1)[0]
+    assert (
+        '.github/scripts/sync_notifier_alias.py --stack "$(STACK)" --region "$(REGION)"' in target
+    )
+
+
+def _imported(path: Path) -> set[str]:
+    """The top-level packages a script imports when it runs (not for type checking only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("script", ["slack_secret_state.py", "sync_notifier_alias.py"])
+def test_the_scripts_the_deploy_job_runs_need_only_what_installing_apcu_flush_gives(
+    script: str,
+) -> None:
+    # The deploy job's Python is setup-python's, with `pip install ./cli` and nothing else.
+    cli = tomllib.loads((REPO / "cli" / "pyproject.toml").read_text(encoding="utf-8"))
+    given = {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0] for d in cli["project"]["dependencies"]}
+    path = REPO / ".github" / "scripts" / script
+    assert _imported(path) - set(sys.stdlib_module_names) <= given
 
 
 @pytest.mark.parametrize(

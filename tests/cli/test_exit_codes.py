@@ -3,7 +3,7 @@
 A pipeline branches on these codes, and learns them from README.md's table ("From a
 pipeline"). The table is read from README.md: each case below names the words of the row it
 proves, runs the program into that situation against the local API and the real dispatcher
-(and notifier, for a verdict), and checks the code. The table must list exactly the codes the
+(and the clear's durable execution, for a verdict), and checks the code. The table must list exactly the codes the
 program has, each proved by at least one case.
 """
 
@@ -13,14 +13,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from apcu_flush.exits import Exit
-from tests.cli.conftest import GROUP, Local
-from tests.cli.test_clear import _closed_port
-from tests.cli.test_status import SERVER_ERROR, _sent_command, judge
+from harness.stack import GROUP
+from tests.cli.fleet import OUTCOMES
+from tests.cli.pipeline import FAST, Local
+from tests.cli.test_api_url import closed_port
+from tests.cli.test_clear import raises
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TABLE_HEADER = "| exit | meaning | a pipeline should |"
@@ -60,12 +61,12 @@ def _run(
 
 
 def _waited_for(verdict: str) -> Callable[[Local], Ended]:
-    """`clear --wait` in a pipeline while the fleet answers and the notifier judges `verdict`."""
+    """`clear --wait` in a pipeline while the fleet answers and the clear judges `verdict`."""
 
     def case(local: Local) -> Ended:
-        process = local.start("clear", GROUP, "--wait", "--timeout", "120")
-        command_id = _sent_command(local, process)
-        judge(local, command_id, verdict)
+        process = local.start("clear", GROUP, "--wait", "--timeout", "120", *FAST)
+        command_id = local.sent_command(process)
+        assert local.judge(command_id, OUTCOMES[verdict]) == verdict
         stdout, stderr = process.communicate(timeout=120)
         return Ended(process.returncode, stdout, stderr)
 
@@ -88,10 +89,7 @@ def _no_credentials(local: Local) -> Ended:
 
 
 def _server_error(local: Local) -> Ended:
-    def broken(event: dict[str, Any]) -> dict[str, Any]:
-        return SERVER_ERROR
-
-    local.function.stand_in = broken
+    local.front.stand_in = raises
     return _run(local, "clear", GROUP, "--wait")
 
 
@@ -124,7 +122,7 @@ CASES = {
     "wait gave up": Case(
         3,
         "`--wait` gave up",
-        lambda local: _run(local, "clear", GROUP, "--wait", "--timeout", "2"),
+        lambda local: _run(local, "clear", GROUP, "--wait", "--timeout", "1", *FAST),
     ),
     "no credentials": Case(4, "no credentials", _no_credentials),
     "no network": Case(
@@ -135,7 +133,7 @@ CASES = {
             "clear",
             GROUP,
             "--api-url",
-            f"http://127.0.0.1:{_closed_port()}/flush",
+            f"http://127.0.0.1:{closed_port()}/flush",
             api_url=False,
         ),
     ),

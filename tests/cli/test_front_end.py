@@ -13,9 +13,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.api_gateway import ApiGateway
+from harness.stack import GROUP
 from local.embedded_aws import REGION
-from tests.cli.conftest import GROUP, Local
+from tests.cli.pipeline import Local
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,51 +51,57 @@ def _send(
     return answer.status_code, answer.json()
 
 
-def test_a_signed_request_reaches_the_dispatcher(local: Local) -> None:
-    url = local.gateway.url
-    status, body = _send("POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, local.credentials))
+def test_a_signed_request_reaches_the_dispatcher(shared_local: Local) -> None:
+    url = shared_local.gateway.url
+    status, body = _send(
+        "POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, shared_local.credentials)
+    )
     assert status == 200, body
     assert body["dryRun"] is True
-    event = local.gateway.events[0]
+    event = shared_local.gateway.events[0]
     assert event["routeKey"] == "POST /flush"
     assert event["version"] == "2.0"
     assert event["requestContext"]["authorizer"]["iam"]["userId"].endswith(":pipeline")
 
 
-def test_an_unsigned_request_is_refused(local: Local) -> None:
-    status, body = _send("POST", local.gateway.url, DRY_RUN, {"Content-Type": "application/json"})
+def test_an_unsigned_request_is_refused(shared_local: Local) -> None:
+    status, body = _send(
+        "POST", shared_local.gateway.url, DRY_RUN, {"Content-Type": "application/json"}
+    )
     assert (status, body) == (403, {"message": "Missing Authentication Token"})
-    assert local.gateway.events == []
+    assert shared_local.gateway.events == []
 
 
-def test_a_body_changed_after_signing_is_refused(local: Local) -> None:
-    url = local.gateway.url
-    headers = _signed("POST", url, DRY_RUN, local.credentials)
+def test_a_body_changed_after_signing_is_refused(shared_local: Local) -> None:
+    url = shared_local.gateway.url
+    headers = _signed("POST", url, DRY_RUN, shared_local.credentials)
     tampered = DRY_RUN.replace(b'"dryRun": true', b'"dryRun": false')
     assert tampered != DRY_RUN
     status, body = _send("POST", url, tampered, headers)
     assert status == 403
     assert body["message"].startswith(MISMATCH)
-    assert local.gateway.events == []
-    assert local.commands() == []
+    assert shared_local.gateway.events == []
+    assert shared_local.commands() == []
 
 
-def test_a_path_changed_after_signing_is_refused(local: Local) -> None:
-    signed_for = f"{local.gateway.url}/5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab"
-    sent_to = f"{local.gateway.url}/00000000-0000-4000-8000-000000000000"
-    status, body = _send("GET", sent_to, None, _signed("GET", signed_for, None, local.credentials))
+def test_a_path_changed_after_signing_is_refused(shared_local: Local) -> None:
+    signed_for = f"{shared_local.gateway.url}/5f1e0c1a-1b2c-4d3e-8f4a-0123456789ab"
+    sent_to = f"{shared_local.gateway.url}/00000000-0000-4000-8000-000000000000"
+    status, body = _send(
+        "GET", sent_to, None, _signed("GET", signed_for, None, shared_local.credentials)
+    )
     assert status == 403
     assert body["message"].startswith(MISMATCH)
 
 
-def test_a_wrong_secret_is_refused(local: Local) -> None:
+def test_a_wrong_secret_is_refused(shared_local: Local) -> None:
     # The command line signs with a secret that is not the key's: exit 2, API Gateway's reason.
-    env = local.env(AWS_SECRET_ACCESS_KEY="not-the-secret-of-this-key")
-    completed = local.run("clear", GROUP, "--wait", env=env)
+    env = shared_local.env(AWS_SECRET_ACCESS_KEY="not-the-secret-of-this-key")
+    completed = shared_local.run("clear", GROUP, "--wait", env=env)
     assert completed.returncode == 2
     assert "refused (403)" in completed.stderr
     assert MISMATCH in completed.stderr
-    assert local.gateway.events == []
+    assert shared_local.gateway.events == []
 
 
 @pytest.mark.parametrize(
@@ -114,24 +120,27 @@ def test_a_wrong_secret_is_refused(local: Local) -> None:
     ids=["unknown-key", "role-key-without-its-token", "someone-elses-token"],
 )
 def test_credentials_the_embedded_aws_never_issued_are_refused(
-    local: Local, change: dict[str, str | None], message: str
+    shared_local: Local, change: dict[str, str | None], message: str
 ) -> None:
-    credentials: dict[str, Any] = {**local.credentials, **change}
-    url = local.gateway.url
+    credentials: dict[str, Any] = {**shared_local.credentials, **change}
+    url = shared_local.gateway.url
     status, body = _send("POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, credentials))
     assert (status, body) == (403, {"message": message})
 
 
-def test_a_signature_for_another_region_or_service_is_refused(local: Local) -> None:
-    url = local.gateway.url
+def test_a_signature_for_another_region_or_service_is_refused(shared_local: Local) -> None:
+    url = shared_local.gateway.url
     for headers, expected in (
-        (_signed("POST", url, DRY_RUN, local.credentials, region="eu-west-1"), "valid region"),
-        (_signed("POST", url, DRY_RUN, local.credentials, service="ssm"), "correct service"),
+        (
+            _signed("POST", url, DRY_RUN, shared_local.credentials, region="eu-west-1"),
+            "valid region",
+        ),
+        (_signed("POST", url, DRY_RUN, shared_local.credentials, service="ssm"), "correct service"),
     ):
         status, body = _send("POST", url, DRY_RUN, headers)
         assert status == 403
         assert expected in body["message"]
-    assert local.gateway.events == []
+    assert shared_local.gateway.events == []
 
 
 @pytest.mark.parametrize(
@@ -142,31 +151,31 @@ def test_a_signature_for_another_region_or_service_is_refused(local: Local) -> N
     ],
 )
 def test_a_signature_from_another_time_is_refused(
-    local: Local, skew: dt.timedelta, message: str
+    shared_local: Local, skew: dt.timedelta, message: str
 ) -> None:
     # Given an API whose clock is six minutes off the signer's (AWS allows five),
-    with ApiGateway(
-        local.function, region=REGION, clock=lambda: dt.datetime.now(dt.UTC) + skew
-    ) as skewed:
-        url = skewed.url
-        status, body = _send("POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, local.credentials))
+    shared_local.front.skew = skew
+    url = shared_local.gateway.url
+    status, body = _send(
+        "POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, shared_local.credentials)
+    )
     assert status == 403
     assert body["message"].startswith(message)
-    assert skewed.events == []
+    assert shared_local.gateway.events == []
 
 
-def test_an_iam_users_key_signs_as_that_user(local: Local) -> None:
-    iam = local.aws.client("iam")
+def test_an_iam_users_key_signs_as_that_user(shared_local: Local) -> None:
+    iam = shared_local.aws.client("iam")
     iam.create_user(UserName="release-bot")
     key = iam.create_access_key(UserName="release-bot")["AccessKey"]
     credentials = {
         "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
     }
-    url = local.gateway.url
+    url = shared_local.gateway.url
     status, _ = _send("POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, credentials))
     assert status == 200
-    identity = local.gateway.events[0]["requestContext"]["authorizer"]["iam"]
+    identity = shared_local.gateway.events[0]["requestContext"]["authorizer"]["iam"]
     assert identity["userArn"] == "arn:aws:iam::123456789012:user/release-bot"
     # Once the key is deactivated, the same request is refused.
     iam.update_access_key(UserName="release-bot", AccessKeyId=key["AccessKeyId"], Status="Inactive")
@@ -174,9 +183,11 @@ def test_an_iam_users_key_signs_as_that_user(local: Local) -> None:
     assert status == 403
 
 
-def test_a_route_the_api_does_not_have_is_not_found(local: Local) -> None:
-    url = local.gateway.url.removesuffix("/flush") + "/other"
-    status, body = _send("POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, local.credentials))
+def test_a_route_the_api_does_not_have_is_not_found(shared_local: Local) -> None:
+    url = shared_local.gateway.url.removesuffix("/flush") + "/other"
+    status, body = _send(
+        "POST", url, DRY_RUN, _signed("POST", url, DRY_RUN, shared_local.credentials)
+    )
     assert (status, body) == (404, {"message": "Not Found"})
 
 
@@ -189,13 +200,13 @@ def test_a_route_the_api_does_not_have_is_not_found(local: Local) -> None:
     ],
 )
 def test_the_event_has_the_shape_of_the_stored_api_events(
-    local: Local, stored: str, method: str, path: str, body: bytes | None
+    shared_local: Local, stored: str, method: str, path: str, body: bytes | None
 ) -> None:
     # The stored events are what API Gateway hands the function; the front end hands the same.
     expected = json.loads((ROOT / "events" / "dispatcher" / stored).read_text(encoding="utf-8"))
-    url = local.gateway.url + path
-    _send(method, url, body, _signed(method, url, body, local.credentials))
-    [event] = local.gateway.events
+    url = shared_local.gateway.url + path
+    _send(method, url, body, _signed(method, url, body, shared_local.credentials))
+    [event] = shared_local.gateway.events
     assert set(event) == set(expected)
     context, stored_context = event["requestContext"], expected["requestContext"]
     assert set(context) == set(stored_context)

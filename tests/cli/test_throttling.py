@@ -1,4 +1,5 @@
-"""API Gateway's throttle is shared by every caller: the installed program waits a 429 out.
+"""Throttling. API Gateway's throttle is shared by every caller: the installed program waits a
+429 out. AWS throttling the dispatcher is the API's 503: nothing was sent, exit 4, try later.
 
 The front end answers 429 as API Gateway does when the route's throttle refuses a request,
 before the function runs; here a stand-in in front of the real dispatcher plays that part.
@@ -11,19 +12,17 @@ import json
 import time
 from typing import Any
 
-from tests.cli.conftest import GROUP, Local
-from tests.cli.test_status import judge
+from harness.stack import GROUP
+from tests.cli.fleet import OUTCOMES
+from tests.cli.pipeline import FAST, Local
+from tests.faults import Faults, injected
 
 # HTTP API's answer to a throttled request: 429 with this body.
 TOO_MANY = {
-    "ok": True,
-    "result": {
-        "statusCode": 429,
-        "headers": {"content-type": "application/json"},
-        "body": json.dumps({"message": "Too Many Requests"}),
-    },
+    "statusCode": 429,
+    "headers": {"content-type": "application/json"},
+    "body": json.dumps({"message": "Too Many Requests"}),
 }
-FAST = ("--pause-scale", "0.02")
 
 
 def _throttle(local: Local, method: str, times: int | None) -> list[str]:
@@ -38,9 +37,9 @@ def _throttle(local: Local, method: str, times: int | None) -> list[str]:
             throttled += 1
             return TOO_MANY
         reached.append(event["routeKey"])
-        return local.function.dispatcher(event)
+        return local.front.dispatcher(event)
 
-    local.function.stand_in = front
+    local.front.stand_in = front
     return reached
 
 
@@ -60,7 +59,7 @@ def test_a_throttled_clear_is_sent_again_and_sent_once(local: Local) -> None:
 def test_throttled_status_reads_are_read_again(local: Local) -> None:
     sent = local.run("clear", GROUP, "--json")
     command_id = json.loads(sent.stdout)["commandId"]
-    judge(local, command_id, "ok")
+    local.judge(command_id, OUTCOMES["ok"])
     # Given a status route that throttles three reads in a row (more than the three failures
     # in a row a wait allows for server errors),
     _throttle(local, "GET", 3)
@@ -76,7 +75,7 @@ def test_throttled_status_reads_are_read_again(local: Local) -> None:
 def test_a_throttle_that_outlasts_the_timeout_exits_4_and_nothing_was_sent(local: Local) -> None:
     reached = _throttle(local, "POST", None)
     started = time.monotonic()
-    completed = local.run("clear", GROUP, "--wait", "--timeout", "2", "--json", *FAST)
+    completed = local.run("clear", GROUP, "--wait", "--timeout", "1", "--json", *FAST)
     took = time.monotonic() - started
     assert completed.returncode == 4, completed.stderr
     answer = json.loads(completed.stdout)
@@ -84,13 +83,33 @@ def test_a_throttle_that_outlasts_the_timeout_exits_4_and_nothing_was_sent(local
     assert "nothing was sent" in answer["error"]["message"]
     assert "docs/deploy.md" in answer["error"]["message"]
     assert (reached, local.commands()) == ([], [])
-    assert 2 <= took < 30, "it gives up at the timeout, not before and not long after"
+    assert 1 <= took < 30, "it gives up at the timeout, not before and not long after"
 
 
 def test_status_reads_throttled_until_the_timeout_exit_4_naming_the_command(local: Local) -> None:
     _throttle(local, "GET", None)
-    completed = local.run("clear", GROUP, "--wait", "--timeout", "2", *FAST)
+    completed = local.run("clear", GROUP, "--wait", "--timeout", "1", *FAST)
     assert completed.returncode == 4, completed.stderr
     [command] = local.commands()
     assert "the API throttled the status reads" in completed.stderr
     assert f"apcu-flush status {command['CommandId']} --wait" in completed.stderr
+
+
+def test_aws_throttling_the_dispatcher_exits_4_and_the_group_is_free_to_clear_again(
+    local: Local,
+) -> None:
+    # Given Auto Scaling throttling the dispatcher's read of the group, past botocore's retries,
+    throttle = Faults(operation="DescribeAutoScalingGroups", occurrence=1, kind="throttle")
+    with injected(throttle):
+        completed = local.run("clear", GROUP, "--wait", "--json", *FAST)
+    assert throttle.fired
+    # Then the API's 503 says so: exit 4 (try later), its reason printed, nothing sent
+    assert completed.returncode == 4, completed.stderr
+    error = json.loads(completed.stdout)["error"]
+    assert (error["status"], error["rule"]) == (503, "aws-throttled")
+    assert "nothing was sent" in error["message"]
+    assert local.commands() == []
+    # and the group is not held: the same clear, sent again later, goes out.
+    again = local.run("clear", GROUP, "--json")
+    assert again.returncode == 0, again.stderr
+    assert [c["CommandId"] for c in local.commands()] == [json.loads(again.stdout)["commandId"]]

@@ -1,13 +1,16 @@
-"""Every stored event, run the way the README says: `sam local invoke FUNCTION -e EVENT
---env-vars events/env.json`, with the outcome the README's table gives it.
+"""Every stored event does what its name says and what the README's table says.
 
-Docker is not needed: the env-vars file is loaded as SAM loads it (tests/events/sam_local.py),
-the handler module is imported afresh as a container's init would, and AWS is moto, seeded with
-the stack the env-vars file names. Slack is a real HTTP server on 127.0.0.1.
+The dispatcher's events run the way the README says: `sam local invoke DispatcherFunction -e
+EVENT --env-vars events/env.json`. Docker is not needed: the env-vars file is loaded as SAM loads
+it (tests/events/sam_local.py), the handler module is imported afresh as a container's init
+would, and AWS is moto, seeded with the stack the env-vars file names. The notifier is a durable
+function, which runs only under Lambda's durable service: its stored notifications are delivered
+to it as SNS delivers them, in the embedded stack (harness.stack).
 """
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import re
@@ -19,14 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qs
 
 import boto3
 import pytest
 import yaml
 from moto import mock_aws
-from pytest_httpserver import HTTPServer
 
 from harness import aws_emulator, cfn_template
+from harness.slack_web_api import SlackWebApi
+from harness.stack import Stack
 from local.lambda_context import LocalContext
 from tests.events.sam_local import declared_variables, sam_environment
 
@@ -35,8 +40,8 @@ EVENTS = ROOT / "events"
 ENV_VARS = EVENTS / "env.json"
 README = ROOT / "README.md"
 FUNCTIONS = {"dispatcher": "DispatcherFunction", "notifier": "NotifierFunction"}
-HANDLERS = {"dispatcher": "apcu_dispatcher", "notifier": "apcu_notifier"}
-WEBHOOK_PATH = "/services/T0STORED0/B0STORED0/stored-event-webhook"
+# The dispatcher's entry point (template.yaml: CodeUri src/dispatcher, Handler app.lambda_handler).
+DISPATCHER = "apcu_dispatcher"
 
 
 def _deploy_region() -> str:
@@ -55,6 +60,7 @@ class Documented:
 
     event: str
     function: str
+    what: str
     answer: str
 
     @property
@@ -67,82 +73,161 @@ def documented_events() -> list[Documented]:
     for line in README.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[1] in FUNCTIONS and cells[0].endswith(".json`"):
-            rows.append(Documented(cells[0].strip("`"), cells[1], cells[3]))
+            rows.append(Documented(cells[0].strip("`"), cells[1], cells[2], cells[3]))
     return rows
 
 
-def _readme_invocations() -> list[str]:
-    return [
+def stored(function: str) -> list[str]:
+    return sorted(p.name for p in (EVENTS / function).glob("*.json"))
+
+
+def load(name: str, function: str = "dispatcher") -> Any:
+    return json.loads((EVENTS / function / name).read_text(encoding="utf-8"))
+
+
+# --- what a dispatcher event's name says ------------------------------------------------------
+
+# The actions, as a name says them; a name that says none clears APCu (clear-apcu).
+NAMED_ACTIONS = ("reset-opcache", "clear-all", "clear-apcu")
+# The refusals a name says, and the field and rule of each.
+NAMED_REFUSALS = {
+    "reset-opcache-prefix": ("prefix", "not-with-action"),
+    "bad-prefix": ("prefix", "pattern"),
+    "bad-json": ("body", "json"),
+    "extra-field": ("commands", "unknown-field"),
+    "unknown-group": ("group", "allowed-groups"),
+}
+ROUTES = {
+    "api-clear": "POST /flush",
+    "api-bad-json": "POST /flush",
+    "api-status": "GET /flush/{commandId}",
+    "api-retry": "POST /flush/{commandId}/retry",
+    "slack-press-retry": "POST /slack/actions",
+}
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a stored dispatcher event's name says it is, and so the answer it gets."""
+
+    status: int
+    rule: str | None = None
+    field: str | None = None
+    action: str | None = None
+
+
+def named(name: str) -> Named:
+    stem = name.removesuffix(".json")
+    for words, (field, rule) in NAMED_REFUSALS.items():
+        if stem.endswith(words):
+            return Named(400, rule, field)
+    if stem in ("api-status", "api-retry"):
+        # A command of the stored examples, which this stack never sent.
+        return Named(404, "unknown-command", "commandId")
+    if stem.startswith("slack-"):
+        # events/env.json deploys webhook mode, where the route reads nothing.
+        return Named(404, "slack-app-off")
+    if stem.startswith("warm-pool-"):
+        return Named(202, action="clear-apcu")
+    action = next((a for a in NAMED_ACTIONS if a in stem), "clear-apcu")
+    return Named(200 if "dry-run" in stem else 202, action=action)
+
+
+def request_of(name: str) -> dict[str, Any] | None:
+    """The clear a console event or a POST /flush asks for: its body; None for other events."""
+    event = load(name)
+    if name.startswith("console-"):
+        assert isinstance(event, dict)
+        return event
+    if event.get("routeKey") == "POST /flush":
+        try:
+            body: dict[str, Any] = json.loads(event["body"])
+        except ValueError:
+            return None
+        return body
+    return None
+
+
+@pytest.mark.parametrize("name", stored("dispatcher"))
+def test_a_dispatcher_events_name_says_what_it_is(name: str) -> None:
+    stem = name.removesuffix(".json")
+    event = load(name)
+    expected = named(name)
+    request = request_of(name)
+    if request is not None:
+        assert request.get("action") == (expected.action or request.get("action")), (
+            f"{name} says {expected.action}, its action is {request.get('action')}"
+        )
+        for action in NAMED_ACTIONS:
+            if action in stem:
+                assert request.get("action") == action, f"{name} is not a {action}"
+        assert ("prefix" in stem) <= ("prefix" in request), f"{name} has no prefix"
+        assert ("dry-run" in stem) == (request.get("dryRun") is True), name
+    if stem.startswith("api-") or stem.startswith("slack-"):
+        assert event["routeKey"] == ROUTES[stem], name
+    if stem.startswith("slack-press-"):
+        form = parse_qs(base64.b64decode(event["body"]).decode())
+        payload = json.loads(form["payload"][0])
+        [action] = payload["actions"]
+        assert payload["type"] == "block_actions"
+        assert (action["block_id"], action["action_id"]) == ("apcu_retry", stem.rsplit("-", 1)[1])
+    if stem == "warm-pool-exit":
+        assert event["detail-type"] == "EC2 Instance Launch Successful"
+        assert (event["detail"]["Origin"], event["detail"]["Destination"]) == (
+            "WarmPool",
+            "AutoScalingGroup",
+        )
+    if stem == "warm-pool-lifecycle-hook":
+        assert event["detail-type"] == "EC2 Instance-launch Lifecycle Action"
+        assert event["detail"]["LifecycleHookName"] == "apcu-fleet-flush-warm-pool"
+        assert event["detail"]["Origin"] == "WarmPool"
+
+
+def test_no_two_console_events_clear_alike() -> None:
+    # Each console event that clears, clears in its own way: a second one would only confuse.
+    seen: dict[str, str] = {}
+    for name in stored("dispatcher"):
+        request = request_of(name) if name.startswith("console-") else None
+        if request is None or named(name).status >= 400:
+            continue
+        key = json.dumps({k: v for k, v in request.items() if k != "comment"}, sort_keys=True)
+        assert key not in seen, f"{name} asks what {seen.get(key)} asks"
+        seen[key] = name
+
+
+# --- the README -------------------------------------------------------------------------------
+
+
+def test_every_stored_event_is_in_the_readme_table() -> None:
+    on_disk = {f"{function}/{name}" for function in FUNCTIONS for name in stored(function)}
+    documented = {f"{d.function}/{d.event}" for d in documented_events()}
+    assert on_disk == documented
+
+
+@pytest.mark.parametrize(
+    "documented",
+    [d for d in documented_events() if d.function == "dispatcher"],
+    ids=lambda d: d.event,
+)
+def test_the_readme_gives_each_dispatcher_event_the_answer_its_name_says(
+    documented: Documented,
+) -> None:
+    expected = named(documented.event)
+    statuses = re.findall(r"\b[2-5]\d\d\b", documented.answer)
+    assert statuses and int(statuses[0]) == expected.status, documented
+    rules = re.findall(r"`([a-z-]+)`", documented.answer)
+    if expected.rule is not None:
+        assert rules and rules[0] == expected.rule, documented
+    if expected.action not in (None, "clear-apcu"):
+        assert f"`{expected.action}`" in documented.what, documented
+
+
+def test_the_readme_runs_the_stored_events_with_the_env_vars_file() -> None:
+    invocations = [
         line.strip()
         for line in README.read_text(encoding="utf-8").splitlines()
         if line.strip().startswith("sam local invoke")
     ]
-
-
-@contextmanager
-def fresh_import(package: str) -> Iterator[ModuleType]:
-    """The handler imported as a new container imports it; the test run's own copy is kept."""
-    kept = {n: m for n, m in sys.modules.items() if n == package or n.startswith(package + ".")}
-    for name in kept:
-        del sys.modules[name]
-    try:
-        yield importlib.import_module(f"{package}.handler")
-    finally:
-        for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
-            del sys.modules[name]
-        sys.modules.update(kept)
-
-
-@pytest.fixture
-def stack(httpserver: HTTPServer) -> Iterator[dict[str, dict[str, str]]]:
-    """moto holding what events/env.json names: the group, topic, role, document, secret, the
-    commands table and the watchdog's schedule group."""
-    names = json.loads(ENV_VARS.read_text(encoding="utf-8"))
-    dispatcher, notifier = names["DispatcherFunction"], names["NotifierFunction"]
-    with mock_aws():
-        for group in dispatcher["ALLOWED_GROUPS"].split(","):
-            aws_emulator.create_group(group.strip(), 3, region=REGION)
-        boto3.client("sns", region_name=REGION).create_topic(
-            Name=dispatcher["NOTIFICATION_TOPIC_ARN"].rsplit(":", 1)[-1]
-        )
-        boto3.client("iam", region_name=REGION).create_role(
-            RoleName=dispatcher["NOTIFICATION_ROLE_ARN"].rsplit("/", 1)[-1],
-            AssumeRolePolicyDocument="{}",
-        )
-        boto3.client("ssm", region_name=REGION).create_document(
-            Name=dispatcher["DOCUMENT_NAME"],
-            DocumentType="Command",
-            DocumentFormat="YAML",
-            Content=yaml.safe_dump(cfn_template.flush_document(), sort_keys=False),
-        )
-        # Secrets Manager finds a secret by its full ARN's last part, as moto does too.
-        boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=notifier["SLACK_WEBHOOK_SECRET_ARN"].rsplit(":", 1)[-1],
-            SecretString=json.dumps({"url": httpserver.url_for(WEBHOOK_PATH)}),
-        )
-        aws_emulator.create_commands_table(notifier["COMMANDS_TABLE"], region=REGION)
-        boto3.client("scheduler", region_name=REGION).create_schedule_group(
-            Name=dispatcher["WATCHDOG_GROUP"]
-        )
-        httpserver.expect_request(WEBHOOK_PATH, method="POST").respond_with_data("ok")
-        yield names
-
-
-def invoke_as_sam_local(
-    function: str, event_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, Any]:
-    for name, value in sam_environment(FUNCTIONS[function], ENV_VARS, region=REGION).items():
-        monkeypatch.setenv(name, value)
-    event = json.loads(event_path.read_text(encoding="utf-8"))
-    with fresh_import(HANDLERS[function]) as handler:
-        result: dict[str, Any] = handler.lambda_handler(
-            event, LocalContext(FUNCTIONS[function], function_name=FUNCTIONS[function])
-        )
-    return result
-
-
-def test_the_readme_runs_the_stored_events_with_the_env_vars_file() -> None:
-    invocations = _readme_invocations()
     assert invocations, "the README shows how to try a stored event with sam local invoke"
     for line in invocations:
         assert "--env-vars events/env.json" in line, line
@@ -152,27 +237,26 @@ def test_the_readme_runs_the_stored_events_with_the_env_vars_file() -> None:
     ), "the first console test the README suggests is the dry run"
 
 
-def test_every_stored_event_is_in_the_readme_table() -> None:
-    stored = {f"{p.parent.name}/{p.name}" for f in FUNCTIONS for p in (EVENTS / f).glob("*.json")}
-    documented = {f"{d.function}/{d.event}" for d in documented_events()}
-    assert stored == documented
+def test_the_events_and_the_env_vars_file_use_the_region_of_samconfig() -> None:
+    for path in [ENV_VARS, *sorted(EVENTS.glob("*/*.json"))]:
+        regions = set(re.findall(r"\b[a-z]{2}-[a-z]+-\d\b", path.read_text(encoding="utf-8")))
+        assert regions <= {REGION}, (path.name, regions)
 
 
-def test_the_env_vars_file_sets_every_variable_the_template_cannot_resolve() -> None:
+# --- the env-vars file ------------------------------------------------------------------------
+
+
+def test_the_env_vars_file_gives_the_dispatcher_what_the_template_cannot_resolve() -> None:
     # A Ref to a resource or a GetAtt has no value before a deploy: the file must give one.
     names = json.loads(ENV_VARS.read_text(encoding="utf-8"))
-    for logical_id in FUNCTIONS.values():
-        unresolved = {
-            name
-            for name, value in declared_variables(logical_id).items()
-            if isinstance(value, dict) and not _is_parameter_ref(value)
-        }
-        assert unresolved <= set(names[logical_id]), (logical_id, unresolved)
-
-
-def _is_parameter_ref(value: dict[str, Any]) -> bool:
     parameters = cfn_template.load().get("Parameters", {})
-    return "Ref" in value and "Default" in parameters.get(value["Ref"], {})
+    unresolved = {
+        name
+        for name, value in declared_variables(FUNCTIONS["dispatcher"]).items()
+        if isinstance(value, dict)
+        and not ("Ref" in value and "Default" in parameters.get(value["Ref"], {}))
+    }
+    assert unresolved <= set(names[FUNCTIONS["dispatcher"]]), unresolved
 
 
 def test_without_the_env_vars_file_the_dispatcher_fails_its_configuration_check() -> None:
@@ -184,66 +268,121 @@ def test_without_the_env_vars_file_the_dispatcher_fails_its_configuration_check(
     Config.from_env(sam_environment("DispatcherFunction", ENV_VARS, region=REGION))
 
 
-def _dispatcher_events() -> list[Documented]:
-    return [d for d in documented_events() if d.function == "dispatcher"]
+# --- the dispatcher's events, run -------------------------------------------------------------
 
 
-def _notifier_events() -> list[Documented]:
-    return [d for d in documented_events() if d.function == "notifier"]
+@contextmanager
+def fresh_import(package: str) -> Iterator[ModuleType]:
+    """The handler imported as a new container imports it; the test run's own copy is kept."""
+    kept = {n: m for n, m in sys.modules.items() if n == package or n.startswith(package + ".")}
+    for name in kept:
+        del sys.modules[name]
+    try:
+        yield importlib.import_module(f"{package}.api")
+    finally:
+        for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+            del sys.modules[name]
+        sys.modules.update(kept)
 
 
-@pytest.mark.parametrize("documented", _dispatcher_events(), ids=lambda d: d.event)
-def test_a_stored_dispatcher_event_gets_its_documented_answer(
-    documented: Documented,
-    stack: dict[str, dict[str, str]],
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def prod() -> Iterator[dict[str, str]]:
+    """moto holding what events/env.json names for the dispatcher: the group (with the stored
+    events' instance among its InService ones), the document and the commands table."""
+    names: dict[str, str] = json.loads(ENV_VARS.read_text(encoding="utf-8"))[
+        FUNCTIONS["dispatcher"]
+    ]
+    with mock_aws():
+        for group in names["ALLOWED_GROUPS"].split(","):
+            aws_emulator.create_group(group.strip(), 3, region=REGION)
+        boto3.client("ssm", region_name=REGION).create_document(
+            Name=names["DOCUMENT_NAME"],
+            DocumentType="Command",
+            DocumentFormat="YAML",
+            Content=yaml.safe_dump(cfn_template.flush_document(), sort_keys=False),
+        )
+        aws_emulator.create_commands_table(names["COMMANDS_TABLE"], region=REGION)
+        yield names
+
+
+def invoke_as_sam_local(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    for variable, value in sam_environment(
+        FUNCTIONS["dispatcher"], ENV_VARS, region=REGION
+    ).items():
+        monkeypatch.setenv(variable, value)
+    with fresh_import(DISPATCHER) as handler:
+        result: dict[str, Any] = handler.lambda_handler(
+            load(name), LocalContext(FUNCTIONS["dispatcher"], function_name="DispatcherFunction")
+        )
+    return result
+
+
+@pytest.mark.parametrize("name", stored("dispatcher"))
+def test_a_stored_dispatcher_event_gets_the_answer_its_name_says(
+    name: str, prod: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the stack events/env.json names, When the stored event runs as `sam local invoke`
-    # runs it, Then the answer is the README's, and only a 202 sent a command.
-    answer = invoke_as_sam_local("dispatcher", documented.path, monkeypatch)
+    expected = named(name)
+
+    answer = invoke_as_sam_local(name, monkeypatch)
+
     body = answer["body"] if isinstance(answer["body"], dict) else json.loads(answer["body"])
-    status = int(re.findall(r"\b[2-5]\d\d\b", documented.answer)[0])
-    assert answer["statusCode"] == status, body
-    rules = re.findall(r"`([a-z-]+)`", documented.answer)
-    if rules:
-        assert body["error"]["rule"] == rules[0], body
+    assert answer["statusCode"] == expected.status, body
     commands = boto3.client("ssm", region_name=REGION).list_commands()["Commands"]
-    if status == 202:
-        assert [c["CommandId"] for c in commands] == [body["commandId"]]
-        assert commands[0]["DocumentName"] == stack["DispatcherFunction"]["DOCUMENT_NAME"]
-    else:
+    if expected.status >= 400:
+        assert body["error"]["rule"] == expected.rule, body
+        assert body["error"].get("field") == expected.field, body
+    if expected.status != 202:
         assert commands == [], "a refusal or a dry run sends nothing"
-    if status == 200:
-        assert body["dryRun"] is True
+        assert expected.status != 200 or body["dryRun"] is True
+        return
+    [command] = commands
+    assert command["CommandId"] == body["commandId"]
+    assert command["DocumentName"] == prod["DOCUMENT_NAME"]
+    assert command["Parameters"]["action"] == [expected.action]
+    request = request_of(name) or {}
+    assert command["Parameters"]["prefix"] == [request.get("prefix", "")]
+    if name.startswith("warm-pool-"):
+        assert command["InstanceIds"] == [load(name)["detail"]["EC2InstanceId"]]
 
 
-@pytest.mark.parametrize("documented", _notifier_events(), ids=lambda d: d.event)
-def test_a_stored_notifier_event_posts_what_the_readme_says(
-    documented: Documented,
-    stack: dict[str, dict[str, str]],
-    httpserver: HTTPServer,
-    monkeypatch: pytest.MonkeyPatch,
+# --- the notifier's events, delivered -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "documented",
+    [d for d in documented_events() if d.function == "notifier"],
+    ids=lambda d: d.event,
+)
+def test_a_stored_notification_posts_what_the_readme_says(
+    documented: Documented, aws: None, slack: SlackWebApi
 ) -> None:
-    # Given the stack events/env.json names (SSM has never heard of the stored command),
-    # When the stored notification runs as `sam local invoke` runs it, Then Slack hears
-    # what the README says: one message for a final status, nothing otherwise.
-    result = invoke_as_sam_local("notifier", documented.path, monkeypatch)
-    posted = [json.loads(request.get_data()) for request, _ in httpserver.log]
-    assert len(result["outcomes"]) == 1
+    # Given a stack in webhook mode (SSM has never heard of the stored command), When SNS
+    # delivers the stored notification, Then Slack hears what the README says: one message
+    # for a final status, saying it was a test, paging nobody; nothing otherwise.
+    event = json.loads(documented.path.read_text(encoding="utf-8"))
+    with Stack(slack, ALERT_MENTION="<!here>") as stack:
+        relayed = stack.lambda_.outcome(stack.lambda_.deliver(event))
+        started = [json.loads(m)["commandId"] for m in _commands_of(event) if _final(m)]
+        outcomes = [stack.outcome(command_id) for command_id in started]
+
     if "nothing" in documented.answer:
-        assert posted == []
-    else:
-        assert len(posted) == 1, posted
-        # Trying a stored event on a real stack pages nobody: it says it was a test, and the
-        # env-vars file's ALERT_MENTION is not used.
-        assert result["outcomes"][0]["verdict"] == "test_event"
-        assert "<!" not in json.dumps(posted[0]), posted[0]
-        # events/env.json deploys MESSAGE_LANGUAGE ja, as samconfig's prod does.
-        assert "テストイベント" in posted[0]["text"], posted[0]["text"]
+        assert started == [] and slack.webhook_posts == [], relayed
+        return
+    assert [o["verdict"] for o in outcomes] == ["test_event"]
+    [post] = slack.webhook_posts
+    assert "Test event" in post["text"], post["text"]
+    assert "<!" not in json.dumps(post), "a stored event pages nobody"
 
 
-def test_the_events_and_the_env_vars_file_use_the_region_of_samconfig() -> None:
-    files = [ENV_VARS, *sorted(EVENTS.glob("*/*.json"))]
-    for path in files:
-        regions = set(re.findall(r"\b[a-z]{2}-[a-z]+-\d\b", path.read_text(encoding="utf-8")))
-        assert regions <= {REGION}, (path.name, regions)
+def _commands_of(event: dict[str, Any]) -> list[str]:
+    return [r["Sns"]["Message"] for r in event["Records"] if "commandId" in r["Sns"]["Message"]]
+
+
+def _final(message: str) -> bool:
+    parsed = json.loads(message)
+    return "instanceId" not in parsed and parsed.get("status") in (
+        "Success",
+        "Failed",
+        "TimedOut",
+        "Cancelled",
+    )

@@ -120,7 +120,7 @@ def test_an_operators_stop_and_the_stop_alarm_are_final(demo: Printed) -> None:
 def test_the_retry_scenario_repairs_the_miss_in_one_message(demo: Printed) -> None:
     retried = demo.scenario("retry")
     assert re.search(r"the clear retried i-[0-9a-f]+ alone \(command [0-9a-f-]{36}\)", retried)
-    assert "DeliveryTimedOut, cleared on the second attempt" in retried
+    assert "Delivery Timed Out, then cleared on attempt 2" in retried
 
 
 def test_the_warm_pool_instance_waits_for_its_verdict(demo: Printed) -> None:

@@ -40,14 +40,14 @@ ANSWER = {
 
 
 def test_the_dispatcher_step_reads_as_a_sentence_and_shows_each_warning() -> None:
-    line, notes = dispatcher_answer("console-clear-all.json", ANSWER)
+    line, notes = dispatcher_answer("console-clear-apcu.json", ANSWER)
     assert "{" not in line and "'" not in line, "no raw dict in a step line"
     assert "wants 3, 3 InService, 2 with an SSM agent online" in line
     assert notes == [
         "warning (not-online): i-0abc is InService but its SSM agent is ConnectionLost; "
         "its invocation will likely end DeliveryTimedOut"
     ]
-    _, quiet = dispatcher_answer("console-clear-all.json", {**ANSWER, "warnings": []})
+    _, quiet = dispatcher_answer("console-clear-apcu.json", {**ANSWER, "warnings": []})
     assert quiet == ["no warnings: every InService instance has an agent online"]
 
 

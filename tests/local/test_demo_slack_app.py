@@ -37,7 +37,7 @@ def test_the_app_demo_ends_with_the_retry_ok_in_the_one_message(app_run: Printed
         if block["type"] == "actions"
         for element in block["elements"]
     ]
-    assert [b["text"]["text"] for b in buttons] == ["Clear the 1 stale instance again"]
+    assert [b["text"]["text"] for b in buttons] == ["Clear the 1 instance still stale again"]
 
 
 def test_only_the_allowed_user_could_send_the_retry(app_run: Printed) -> None:

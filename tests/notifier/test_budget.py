@@ -41,7 +41,7 @@ def test_a_large_clear_reads_its_pages_in_runs_and_resumes_from_the_last_run_rea
     18 more than 2,000; the clear with a full retry round stays far under the large budget."""
     with Stack(slack, size=2000) as stack:  # type: ignore[arg-type]
         stale = set(stack.instances[::2])
-        Fleet({i: [DELIVERY_TIMED_OUT, aws_emulator.ok(1)] for i in stale}).serve()
+        fleet = Fleet({i: [DELIVERY_TIMED_OUT, aws_emulator.ok(1)] for i in stale}).serve()
         pages = 2000 // 50
         with injected(
             Faults(operation="ListCommandInvocations", occurrence=30, kind="crash")
@@ -53,7 +53,11 @@ def test_a_large_clear_reads_its_pages_in_runs_and_resumes_from_the_last_run_rea
         assert verdict["succeeded"] == 2000
         retry_pages = 1000 // 50
         # The first run of 20 pages was checkpointed; the second was read again from its start.
-        assert calls.count("ListCommandInvocations") == pages + 10 + retry_pages
+        # Each retry command is one page.
+        assert calls.count("ListCommandInvocations", CommandId=clear_id) == pages + 10
+        retries = {c for c, _ in fleet.sent} - {clear_id}
+        assert len(retries) == retry_pages
+        assert all(calls.count("ListCommandInvocations", CommandId=c) == 1 for c in retries)
         operations = stack.lambda_.operations(clear_id)
         assert operations <= ORDINARY + 10
         assert operations + (20_000 - 2_000) // 1_000 < LARGE

@@ -198,7 +198,7 @@ def _epoch(moment: dt.datetime) -> int:
 
 
 def _key(key: str) -> Any:
-    return {KEY: {"S": key}}
+    return {KEY: _serializer.serialize(key)}
 
 
 def _plain(item: Mapping[str, Any]) -> dict[str, Any]:

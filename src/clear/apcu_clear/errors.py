@@ -34,6 +34,10 @@ class InvalidRequest(Refusal):
     """The request breaks a rule of its shape or values."""
 
 
+class Unauthenticated(Refusal):
+    """The request does not prove who sent it (a Slack request without a valid signature)."""
+
+
 class Forbidden(Refusal):
     """The caller, or the group, is not one this stack serves."""
 

@@ -14,8 +14,9 @@ follows when it is InService) has nothing left to do: a marker item says so for 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from apcu_clear.aws import error_code
@@ -30,6 +31,8 @@ CONTINUE: Result = "CONTINUE"
 ABANDON: Result = "ABANDON"
 MARKER_RETENTION = dt.timedelta(days=1)
 _MARKER = "lifecycle#"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
 
 
 def complete(
@@ -72,23 +75,26 @@ def mark_cleared(
 ) -> None:
     db.update_item(
         TableName=table,
-        Key={KEY: {"S": _MARKER + instance_id}},
+        Key=_marker(instance_id),
         UpdateExpression="SET clearedBy = :clear, #ttl = :ttl",
         ExpressionAttributeNames={"#ttl": "ttl"},
         ExpressionAttributeValues={
-            ":clear": {"S": clear_id},
-            ":ttl": {"N": str(int((now + MARKER_RETENTION).timestamp()))},
+            ":clear": _serializer.serialize(clear_id),
+            ":ttl": _serializer.serialize(int((now + MARKER_RETENTION).timestamp())),
         },
     )
 
 
 def cleared_by(db: DynamoDBClient, table: str, instance_id: str, now: dt.datetime) -> str | None:
     """The clear that cleared the instance under the hook in the last day, or None."""
-    item = db.get_item(
-        TableName=table, Key={KEY: {"S": _MARKER + instance_id}}, ConsistentRead=True
-    ).get("Item", {})
+    found = db.get_item(TableName=table, Key=_marker(instance_id), ConsistentRead=True)
+    item = {k: _deserializer.deserialize(v) for k, v in found.get("Item", {}).items()}
     # DynamoDB deletes expired items within days, not at once: the ttl is checked here too.
-    if int(item.get("ttl", {}).get("N", "0")) < now.timestamp():
+    if int(item.get("ttl", 0)) < now.timestamp():
         return None
-    value = item.get("clearedBy", {}).get("S")
+    value = item.get("clearedBy")
     return value if isinstance(value, str) else None
+
+
+def _marker(instance_id: str) -> Any:
+    return {KEY: _serializer.serialize(_MARKER + instance_id)}

@@ -8,7 +8,7 @@ first command's id; for a retry asked on demand, the id the dispatcher gave it).
     slackMessage          app mode: the message the clear lives in (channel, ts)
     callbackId            the clear's callback for its first command (written by the clear)
     notified              the final status SSM's notification brought (written by the relay)
-    state                 running | judged | failed;  commands: every command the clear sent
+    state                 running | judged | failed;  commands: those its rounds sent, in order
     verdict               once judged: what GET /flush/{commandId} answers
     judgement             once judged: the verdict as the notifier keeps it (a retry starts from it)
 
@@ -16,8 +16,7 @@ The clear and the relay meet on `callbackId` and `notified`: each writes its hal
 the other's in the same UpdateItem, and DynamoDB applies the two one after the other, so
 whichever comes second sees the first (record_callback, note_notification).
 
-Items go through boto3's TypeSerializer and TypeDeserializer; values are str, int, bool,
-lists and maps only.
+Items go through boto3's TypeSerializer and TypeDeserializer: str, int, bool, lists, maps.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,12 +37,10 @@ KEY = "commandId"
 RUNNING = "running"
 JUDGED = "judged"
 FAILED = "failed"
-ORIGINS = ("api", "console", "slack", "warm-pool", "retry")
 # Items leave the table (TTL) this long after the request.
 RETENTION = dt.timedelta(days=30)
-# A retry re-sends to at most this many instances: an instance id and its list overhead are
-# some 22 bytes, so 1,000 keep an item far below DynamoDB's 400 KB. A fleet that misses more at
-# once needs a new clear, not a retry.
+# A retry re-sends to at most this many instances (some 22 bytes each, far below DynamoDB's
+# 400 KB an item); a fleet that misses more at once needs a new clear, not a retry.
 MAX_TARGETS = 1000
 
 _serializer = TypeSerializer()
@@ -150,9 +148,8 @@ class Clear:
 
 @dataclass(frozen=True)
 class Stored:
-    """A clear as the table holds it now: what the dispatcher recorded (None when it never
-    did: a command sent outside it, or a dispatcher that died before writing), and what the
-    clear and the relay added since."""
+    """A clear as the table holds it: what the dispatcher recorded (None for a command sent
+    outside it, or one it died before recording), and what the clear and the relay added."""
 
     clear_id: str
     clear: Clear | None
@@ -174,24 +171,22 @@ class Stored:
             state=str(item.get("state", "")),
             notified=str(item.get("notified", "")),
             callback_id=str(item.get("callbackId", "")),
-            commands=tuple(sorted(str(c) for c in item.get("commands", []))),
+            commands=tuple(str(c) for c in item.get("commands", [])),
             verdict=dict(item.get("verdict") or {}),
             judgement=dict(item.get("judgement") or {}),
             failure=str(item.get("failure", "")),
-            message=SlackMessage(**item["slackMessage"])
-            if isinstance(item.get("slackMessage"), dict)
-            else None,
+            message=Clear.from_item(clear_id, item).message,
         )
 
 
 def create(db: DynamoDBClient, table: str, clear: Clear) -> None:
-    """Write what the dispatcher knows, leaving alone what the relay may have written first."""
-    _set(db, table, clear.clear_id, {**clear.attributes(), "state": RUNNING})
+    """Write what the dispatcher knows, leaving alone what the relay may have written first.
+    Written again (its first answer lost), it leaves the state the clear may have reached."""
+    _set(db, table, clear.clear_id, clear.attributes(), defaults={"state": RUNNING})
 
 
 def read(db: DynamoDBClient, table: str, clear_id: str) -> Stored | None:
-    answer = db.get_item(TableName=table, Key=_key(clear_id), ConsistentRead=True)
-    item = answer.get("Item")
+    item = db.get_item(TableName=table, Key=_key(clear_id), ConsistentRead=True).get("Item")
     return Stored.from_item(clear_id, _plain(item)) if item else None
 
 
@@ -200,7 +195,7 @@ def record_callback(
 ) -> str:
     """The clear waits on `callback_id`; returns the final status SSM's notification already
     brought ("" when none came yet, and the relay will complete the callback)."""
-    item = _set(db, table, clear_id, {"callbackId": callback_id}, expires=now + RETENTION)
+    item = _set(db, table, clear_id, {"callbackId": callback_id}, defaults=_expiry(now))
     return str(item.get("notified", ""))
 
 
@@ -209,7 +204,7 @@ def note_notification(
 ) -> str:
     """The relay's half: SSM says the command ended with `status`; returns the callback the
     clear waits on ("" when the clear has not recorded one yet, and will see this status)."""
-    item = _set(db, table, command_id, {"notified": status}, expires=now + RETENTION)
+    item = _set(db, table, command_id, {"notified": status}, defaults=_expiry(now))
     return str(item.get("callbackId", ""))
 
 
@@ -218,15 +213,20 @@ def record_message(db: DynamoDBClient, table: str, clear_id: str, message: Slack
 
 
 def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Sequence[str]) -> None:
-    """The commands a clear sent (what the status route shows): a set, so that a step run
-    again records each once."""
-    db.update_item(
-        TableName=table,
-        Key=_key(clear_id),
-        UpdateExpression="ADD #c :new",
-        ExpressionAttributeNames={"#c": "commands"},
-        ExpressionAttributeValues=_values({":new": set(commands)}),
-    )
+    """A round's commands after the earlier rounds'; a step run again records its round once."""
+    values = {":none": [], ":new": list(commands), ":first": commands[0]}
+    try:
+        db.update_item(
+            TableName=table,
+            Key=_key(clear_id),
+            UpdateExpression="SET #c = list_append(if_not_exists(#c, :none), :new)",
+            ConditionExpression="attribute_not_exists(#c) OR NOT contains(#c, :first)",
+            ExpressionAttributeNames={"#c": "commands"},
+            ExpressionAttributeValues=_values(values),
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
 
 
 def record_verdict(
@@ -236,14 +236,9 @@ def record_verdict(
     verdict: Mapping[str, Any],
     judgement: Mapping[str, Any],
 ) -> None:
-    """`verdict`: what the status route answers; `judgement`: the verdict as the notifier keeps
-    it, which a retry asked on demand starts from."""
-    _set(
-        db,
-        table,
-        clear_id,
-        {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)},
-    )
+    """`verdict`: what the status route answers; `judgement`: what a retry on demand starts from."""
+    values = {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)}
+    _set(db, table, clear_id, values)
 
 
 def record_failure(db: DynamoDBClient, table: str, clear_id: str, failure: str) -> None:
@@ -251,22 +246,26 @@ def record_failure(db: DynamoDBClient, table: str, clear_id: str, failure: str) 
     _set(db, table, clear_id, {"state": FAILED, "failure": failure[:500]})
 
 
+def _expiry(now: dt.datetime) -> dict[str, int]:
+    # The relay's and the clear's halves can come before the dispatcher's record.
+    return {"ttl": int((now + RETENTION).timestamp())}
+
+
 def _set(
     db: DynamoDBClient,
     table: str,
     key: str,
     values: Mapping[str, Any],
-    expires: dt.datetime | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """SET `values` and return the whole item. `expires`: a TTL for an item the dispatcher may
-    never have written (the relay's and the clear's halves can come first)."""
-    names = {f"#a{i}": name for i, name in enumerate(values)}
-    sets = [f"#a{i} = :v{i}" for i in range(len(values))]
-    bound: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
-    if expires is not None:
-        names["#ttl"] = "ttl"
-        sets.append("#ttl = if_not_exists(#ttl, :ttl)")
-        bound[":ttl"] = int(expires.timestamp())
+    """SET `values`, and `defaults` where the item has none yet; return the whole item."""
+    pairs = [*values.items(), *(defaults or {}).items()]
+    names = {f"#a{i}": name for i, (name, _) in enumerate(pairs)}
+    bound = {f":v{i}": value for i, (_, value) in enumerate(pairs)}
+    sets = [
+        f"#a{i} = :v{i}" if i < len(values) else f"#a{i} = if_not_exists(#a{i}, :v{i})"
+        for i in range(len(pairs))
+    ]
     answer = db.update_item(
         TableName=table,
         Key=_key(key),
@@ -279,7 +278,7 @@ def _set(
 
 
 def _key(key: str) -> Any:
-    return {KEY: {"S": key}}
+    return {KEY: _serializer.serialize(key)}
 
 
 def _values(values: Mapping[str, Any]) -> Any:

@@ -78,7 +78,10 @@ def required(env: Mapping[str, str], name: str) -> str:
 
 
 def matching(env: Mapping[str, str], name: str, pattern: str, what: str) -> str:
-    value = required(env, name)
+    """The variable's value; empty only where `pattern` allows it (an optional setting)."""
+    if name not in env:
+        raise ConfigError(f"{name} is not set")
+    value = env[name].strip()
     if not re.fullmatch(pattern, value):
         raise ConfigError(f"{name} must be {what}, got {value[:80]!r}")
     return value

@@ -22,21 +22,20 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from botocore.exceptions import BotoCoreError, ClientError
 
-from apcu_clear.aws import is_throttling, is_transient
 from apcu_clear.command import OutcomeUnknown
 from apcu_clear.errors import (
-    AWS_THROTTLED,
-    AWS_UNAVAILABLE,
     Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
     Refusal,
+    Unauthenticated,
     Unavailable,
 )
 from apcu_clear.observability import count, logger, metrics, trace_handler
-from apcu_dispatcher import answers, launches, retry, slack, status
+from apcu_dispatcher import answers, launches, retry, slack, slack_work, status
 from apcu_dispatcher.config import Config
+from apcu_dispatcher.failures import as_refusal
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.sending import Started, clear_group
 from apcu_dispatcher.validation import decode_body, validate_request
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
 
 STATUS: dict[type[Refusal], int] = {
     InvalidRequest: 400,
+    Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
@@ -109,9 +109,7 @@ def post_slack() -> Response[dict[str, Any] | str]:
     answered = slack.answer(signed, runtime, app.lambda_context.invoked_function_arn)
     count(answered.outcome)
     return Response(
-        status_code=answered.status,
-        content_type=content_types.APPLICATION_JSON,
-        body=answered.body or "",
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=answered.body or ""
     )
 
 
@@ -142,29 +140,6 @@ def _aws(error: Exception) -> Response[dict[str, Any]]:
 
 def status_of(refusal: Refusal) -> int:
     return next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
-
-
-def as_refusal(error: Exception) -> Refusal | None:
-    """An AWS failure the caller can answer by sending the same request again: a 503 that says
-    so. A SendCommand that may have run keeps the group claimed until it must have ended;
-    before SendCommand, nothing was sent. Any other error is a fault of the function's."""
-    if isinstance(error, OutcomeUnknown):
-        return Unavailable(
-            f"{error}; the group stays claimed until that command must have ended",
-            rule="send-outcome-unknown",
-        )
-    operation = getattr(error, "operation_name", "") or "an AWS call"
-    if is_throttling(error):
-        return Unavailable(
-            f"AWS throttled {operation}; nothing was sent, try again in a minute",
-            rule=AWS_THROTTLED,
-        )
-    if is_transient(error):
-        return Unavailable(
-            f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute",
-            rule=AWS_UNAVAILABLE,
-        )
-    return None
 
 
 def requester_of(event: dict[str, Any]) -> str:
@@ -217,11 +192,12 @@ def direct(event: Any, rt: Runtime) -> dict[str, Any]:
     """An event that is not an HTTP request: the answer as a console shows it (body an object)."""
     try:
         if isinstance(event, dict) and slack.WORK in event:
-            outcome = slack.work(event, rt)
+            outcome = slack_work.work(event, rt)
             count(outcome)
             return {"statusCode": 200, "body": {"outcome": outcome}}
         if launches.is_launch_event(event):
-            code, body, outcome = launches.handle_launch(event, rt)
+            body, outcome = launches.handle_launch(event, rt)
+            code = 202 if outcome == launches.ACCEPTED else 200
             count(outcome)
             return {
                 "statusCode": code,

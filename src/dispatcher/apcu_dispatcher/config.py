@@ -14,7 +14,8 @@ from apcu_clear.settings import ConfigError, Settings, matching
 
 __all__ = ["Config", "ConfigError"]
 
-HOOK_NAME_PATTERN = r"^[A-Za-z0-9\-_/]{1,255}$"
+# Empty when the stack serves no launch lifecycle hook (template.yaml, WarmPoolHookName).
+HOOK_NAME_PATTERN = r"^[A-Za-z0-9\-_/]{0,255}$"
 SLACK_USER_ID_PATTERN = r"^[UW][A-Z0-9]{2,20}$"
 _SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
 _IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
@@ -52,7 +53,7 @@ class Config:
                 "the notifier alias's ARN (function:NAME:ALIAS)",
             ),
             warm_pool_hook_name=matching(
-                env, "WARM_POOL_HOOK_NAME", HOOK_NAME_PATTERN, "a lifecycle hook name"
+                env, "WARM_POOL_HOOK_NAME", HOOK_NAME_PATTERN, "a lifecycle hook name, or empty"
             ),
             slack_allowed_users=_slack_allowed_users(env),
         )

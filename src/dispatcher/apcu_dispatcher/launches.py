@@ -26,7 +26,7 @@ from typing import Any
 from apcu_clear import claim, command, lifecycle
 from apcu_clear.observability import logger
 from apcu_clear.record import LifecycleHold
-from apcu_dispatcher import sending
+from apcu_dispatcher import guard, sending
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.validation import CLEAR_APCU, FlushRequest, ValidationError
 
@@ -37,6 +37,8 @@ TRANSITION = "autoscaling:EC2_INSTANCE_LAUNCHING"
 WARM_POOL = "WarmPool"
 GROUP = "AutoScalingGroup"
 REQUESTER = "warm-pool"
+# The outcome of an event whose clear was sent; the others did what they had to at once.
+ACCEPTED = "Accepted"
 # An EC2 instance id: "i-" and 8 or 17 hexadecimal digits.
 INSTANCE_ID_PATTERN = r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$"
 # CompleteLifecycleAction's LifecycleActionToken: a UUID (Auto Scaling's model: 36 characters).
@@ -61,8 +63,8 @@ def is_launch_event(event: object) -> bool:
     return isinstance(event, dict) and "detail-type" in event and "source" in event
 
 
-def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, Any], str]:
-    """The status, the answer and the outcome to count. A malformed event or a claimed instance
+def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], str]:
+    """The answer and the outcome to count (ACCEPTED when a clear was sent). A malformed event or a claimed instance
     is refused (retrying cannot change that); throttling raises, so that Lambda retries it."""
     launch = parse_launch(event, rt)
     if launch.hold is not None and not launch.leaves_warm_pool:
@@ -82,7 +84,7 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
             "instanceId": launch.instance_id,
             "reason": reason,
         }
-        return 200, continued, "LifecycleContinued"
+        return continued, "LifecycleContinued"
     if launch.hold is None:
         cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, launch.instance_id, rt.now())
         if cleared_by is not None:
@@ -96,7 +98,7 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
                 "clearedBy": cleared_by,
                 "message": message,
             }
-            return 200, cleared, "AlreadyCleared"
+            return cleared, "AlreadyCleared"
     key = claim.instance_key(launch.instance_id)
     what = f"instance {launch.instance_id}"
     taken = sending.take(rt, key, what)
@@ -111,7 +113,7 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
         hold=launch.hold,
     )
     with sending.giving_back(rt, taken):
-        sending.refuse_if_running(
+        guard.refuse_if_running(
             rt, what, lambda c: list(c.get("InstanceIds", [])) == [launch.instance_id]
         )
         params = command.build(
@@ -143,7 +145,7 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[int, dict[str, An
         "consoleUrl": command.console_url(rt.region, sent.command_id),
         **({"lifecycleHook": launch.hold.hook_name} if launch.hold else {}),
     }
-    return 202, body, "Accepted"
+    return body, ACCEPTED
 
 
 def parse_launch(event: dict[str, Any], rt: Runtime) -> Launch:

@@ -15,16 +15,16 @@ import datetime as dt
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from apcu_clear import alarm, claim, command, record
 from apcu_clear.aws import never_arrived
-from apcu_clear.command import GROUP_TAG, OutcomeUnknown, Sent
-from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, Unavailable
+from apcu_clear.command import OutcomeUnknown, Sent
+from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict
 from apcu_clear.observability import count, logger
-from apcu_dispatcher import answers
+from apcu_dispatcher import answers, guard
 from apcu_dispatcher.preflight import plan_flush
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.validation import FlushRequest
@@ -36,9 +36,6 @@ if TYPE_CHECKING:
 MARGIN = dt.timedelta(minutes=5)
 # Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected).
 SEND_ATTEMPTS = 3
-# ListCommands: commands of the document requested within a command's lifetime, 50 a page.
-_GUARD_PAGES = 10
-_RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
         held = claim.held(rt.dynamodb, rt.table, key, now=rt.now())
         if held is not None:
             raise in_progress(what, held, rt.region)
-        refuse_if_running(rt, what, lambda c: _targets_group(c, request.group))
+        guard.refuse_if_running(rt, what, lambda c: guard.targets_group(c, request.group))
         state = alarm_allows(rt)
         plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
         params = command.build(
@@ -65,7 +62,7 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
         return answers.dry_run(plan, dict(params), state)
     taken = take(rt, key, what)
     with giving_back(rt, taken):
-        refuse_if_running(rt, what, lambda c: _targets_group(c, request.group))
+        guard.refuse_if_running(rt, what, lambda c: guard.targets_group(c, request.group))
         state = alarm_allows(rt)
         plan = plan_flush(request.group, rt.autoscaling, rt.ssm)
         params = command.build(
@@ -240,35 +237,6 @@ def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
     return state
 
 
-def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
-    """409 when a command of the stack's document still runs on the target without a claim:
-    one sent outside the dispatcher (the Run Command console), which the claim cannot know.
-    The claim, not this look, is what makes one clear per target atomic: ListCommands is
-    eventually consistent."""
-    settings = rt.config.shared.commands
-    since = rt.now() - settings.lifetime
-    filters: Any = [
-        {"key": "DocumentName", "value": settings.document_name},
-        {"key": "InvokedAfter", "value": record.iso(since)},
-    ]
-    token = ""
-    for _ in range(_GUARD_PAGES):
-        page = rt.ssm.list_commands(
-            Filters=filters, MaxResults=50, **({"NextToken": token} if token else {})
-        )
-        for found in page.get("Commands", []):
-            if found.get("Status") in _RUNNING and holds(found):
-                raise _running(what, found, rt.region)
-        token = page.get("NextToken", "")
-        if not token:
-            return
-    raise Unavailable(
-        f"more than {_GUARD_PAGES * 50} commands of {settings.document_name} are running; cannot tell "
-        "whether one is clearing this target, so nothing was sent",
-        rule="too-many-running",
-    )
-
-
 def in_progress(what: str, held: claim.Held, region: str) -> Conflict:
     """The 409 a request gets while a clear holds its target: which, and where to watch it."""
     holder = held.holder or None
@@ -287,34 +255,6 @@ def in_progress(what: str, held: claim.Held, region: str) -> Conflict:
                 "consoleUrl": command.console_url(region, holder) if holder else None,
             }
         },
-    )
-
-
-def _running(what: str, found: Mapping[str, Any], region: str) -> Conflict:
-    command_id = str(found.get("CommandId", ""))
-    requested = found.get("RequestedDateTime")
-    at = (
-        record.iso(requested if requested.tzinfo else requested.replace(tzinfo=dt.UTC))
-        if isinstance(requested, dt.datetime)
-        else None
-    )
-    return Conflict(
-        f"a clear of {what} is still running (command {command_id}, requested {at or 'at an unknown time'}); "
-        "wait for its verdict, nothing was sent",
-        rule=CLEAR_IN_PROGRESS,
-        details={
-            "runningCommand": {
-                "commandId": command_id,
-                "requestedAt": at,
-                "consoleUrl": command.console_url(region, command_id),
-            }
-        },
-    )
-
-
-def _targets_group(found: Mapping[str, Any], group: str) -> bool:
-    return any(
-        t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", [])
     )
 
 

@@ -5,10 +5,9 @@ Slack shows the presser an error unless it gets an answer within 3 seconds, and 
 preflight, SendCommand) takes several AWS calls. So the route only checks who is asking, then
 hands the request, as Slack signed it, to an asynchronous invocation of this function and
 answers 200 at once: a slash command with an "on it" reply only its typist sees. The
-asynchronous invocation checks the signature again (it is the only proof the request is Slack's;
-anyone allowed lambda:InvokeFunction can shape an event), does the work, and says what came of
-it through the request's response_url, ephemeral; a press also has the button give way to who
-asked, and the clear's own message shows the retry's verdict when it comes.
+asynchronous invocation (apcu_dispatcher.slack_work) checks the signature again, does the work,
+and says what came of it through the request's response_url; the clear's own message shows the
+retry's verdict when it comes.
 
 The route has no IAM authorisation (Slack cannot sign SigV4): Slack's v0 signature, HMAC-SHA256
 of "v0:{timestamp}:{raw body}" with the signing secret, compared in constant time within a
@@ -18,7 +17,6 @@ read but the app secret. Never logged: the token, the signing secret, the body, 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
@@ -26,8 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from apcu_clear.errors import Refusal
-from apcu_clear.observability import logger
+from apcu_clear.errors import (
+    InvalidRequest,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+from apcu_clear.observability import count, logger
 from apcu_clear.slack_app import (
     RETRY_ACTION_ID,
     RETRY_BLOCK_ID,
@@ -40,15 +43,12 @@ from apcu_dispatcher.runtime import Runtime
 COMMAND = "/apcu-flush"
 USAGE = f"Usage: {COMMAND} clear <group> [prefix], e.g. {COMMAND} clear web-prod config:"
 WORK = "slackRequest"
-ASKED_BLOCK_ID = "apcu_retry_asked"
 # Slack's window for X-Slack-Request-Timestamp; an interaction payload is far below this size.
 MAX_CLOCK_SKEW_SECONDS = 300
 MAX_BODY_BYTES = 256 * 1024
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 # Web API and response_url calls from a route that answers within Slack's 3 s.
 TIMEOUT_SECONDS = 2
-_MAX_TEXT = 300
-_MAX_NAME = 40
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class Signed:
 
 @dataclass(frozen=True)
 class Answer:
-    status: int
+    """What Slack is answered (the request was taken): the outcome counted, and a body."""
+
     outcome: str
     body: dict[str, Any] | None = None
 
@@ -73,39 +74,38 @@ class Answer:
 def answer(
     signed: Signed | None, rt: Runtime, function_arn: str, now: float | None = None
 ) -> Answer:
-    """The route's answer, within Slack's 3 s: check, hand off, say so."""
+    """The route's answer, within Slack's 3 s: check, hand off, say so. A request that is not
+    Slack's, or that this stack cannot check, is refused (a Refusal)."""
     if not rt.config.shared.slack.is_app:
-        return _refused(
-            404, "SlackAppOff", "slack-app-off", "Slack app mode is not enabled on this stack"
-        )
+        count("SlackAppOff")
+        raise NotFound("Slack app mode is not enabled on this stack", rule="slack-app-off")
     if signed is None:
-        return _refused(400, "SlackRejected", "slack-body", "not a Slack request body")
+        count("SlackRejected")
+        raise InvalidRequest("not a Slack request body", rule="slack-body")
     try:
-        secret = _secret(rt)
+        secret = secret_of(rt)
     except AppSecretError as error:
         logger.error(
             "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
         )
-        return _refused(
-            503, "SlackAppSecretUnusable", "slack-app-secret", "the Slack app is not set up yet"
-        )
+        count("SlackAppSecretUnusable")
+        raise Unavailable("the Slack app is not set up yet", rule="slack-app-secret") from None
     problem = signature_problem(signed, secret, time.time() if now is None else now)
     if problem is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
-        return _refused(
-            401, "SlackUnauthorized", "slack-signature", "invalid or missing Slack signature"
-        )
+        count("SlackUnauthorized")
+        raise Unauthenticated("invalid or missing Slack signature", rule="slack-signature")
     form = signed.form()
-    user = _user(form)
+    user = user_of(form)
     command = form.get("command", [""])[0] == COMMAND
     if not command and press_of(form) is None:
-        return Answer(200, "SlackIgnored")
+        return Answer("SlackIgnored")
     if user not in rt.config.slack_allowed_users:
         text = f"You may not clear from Slack: your user id {user or '(none)'} is not in the stack's SlackAllowedUsers. Nothing was sent."
         if command:
-            return Answer(200, "SlackNotAllowed", {"response_type": "ephemeral", "text": text})
+            return Answer("SlackNotAllowed", {"response_type": "ephemeral", "text": text})
         tell(form, text)
-        return Answer(200, "SlackNotAllowed")
+        return Answer("SlackNotAllowed")
     rt.lambda_.invoke(
         FunctionName=function_arn,
         InvocationType="Event",
@@ -121,75 +121,10 @@ def answer(
     )
     if command:
         return Answer(
-            200,
             "SlackCommandTaken",
             {"response_type": "ephemeral", "text": "On it: the answer follows here in a moment."},
         )
-    return Answer(200, "SlackPressTaken")
-
-
-def work(event: dict[str, Any], rt: Runtime) -> str:
-    """The asynchronous half: the request checked again, done, and answered on response_url."""
-    from apcu_dispatcher import retry, sending, validation
-
-    raw: dict[str, Any] = event[WORK] if isinstance(event.get(WORK), dict) else {}
-    signed = Signed(
-        str(raw.get("body", "")), str(raw.get("timestamp", "")), str(raw.get("signature", ""))
-    )
-    secret = _secret(rt)
-    problem = signature_problem(signed, secret, time.time())
-    if problem is not None:
-        logger.warning("Slack work refused: signature check failed", extra={"reason": problem})
-        return "SlackUnauthorized"
-    form = signed.form()
-    user = _user(form)
-    if user not in rt.config.slack_allowed_users:
-        return "SlackNotAllowed"
-    requester = requester_of(user, form.get("user_name", [""])[0] or _press_user_name(form))
-    press = press_of(form)
-    try:
-        if press is not None:
-            from apcu_dispatcher.status import clear_id_of
-
-            started = retry.retry(clear_id_of(press["value"]), requester, rt, origin="slack")
-            line = (
-                f"Retry asked by <@{user}>: clear {started.clear_id} to {len(started.body['retried'])} "
-                f"instance{'s' if len(started.body['retried']) != 1 else ''}; its verdict will update this message"
-            )
-            tell(form, line)
-            _show_asked(rt, secret, press, line)
-            return "SlackRetryAccepted"
-        words = unescape(form.get("text", [""])[0][:_MAX_TEXT]).split()
-        if len(words) not in (2, 3) or words[0] != "clear":
-            tell(form, USAGE)
-            return "SlackCommandRejected"
-        body = {
-            "group": words[1],
-            "action": validation.CLEAR_APCU,
-            **({"prefix": words[2]} if len(words) == 3 else {}),
-        }
-        request = validation.validate_request(
-            body, allowed_groups=rt.config.shared.allowed_groups, requester=requester
-        )
-        request = dataclasses.replace(request, origin="slack")
-        done = sending.clear_group(request, rt)
-        assert isinstance(done, sending.Started)
-        expect = done.body["expect"]
-        prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
-        lines = [
-            f"202: clear{prefix} sent to {request.group} ({expect['inService']} InService), command "
-            f"{done.command_id}; its verdict will be posted in the channel.",
-            *(f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]),
-        ]
-        tell(form, "\n".join(lines))
-        return "SlackCommandAccepted"
-    except Refusal as refusal:
-        tell(
-            form,
-            f"Refused ({refusal.rule}): {refusal.message}"
-            + (f"\n{USAGE}" if press is None else ""),
-        )
-        return "SlackRefused"
+    return Answer("SlackPressTaken")
 
 
 def signed_request(body: str | None, headers: dict[str, str]) -> Signed | None:
@@ -277,49 +212,7 @@ def tell(form: dict[str, list[str]], text: str) -> None:
         logger.warning("response_url answer not sent", extra={"error": type(error).__name__})
 
 
-def requester_of(user_id: str, name: str) -> str:
-    """Who asked from Slack, as a command's Comment and the record name them."""
-    shown = "".join(c for c in name if c.isprintable())[:_MAX_NAME]
-    return f"slack:{user_id} ({shown})" if shown else f"slack:{user_id}"
-
-
-def unescape(text: str) -> str:
-    """A slash command's text as typed: Slack escapes &, < and >; &amp; last."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _show_asked(rt: Runtime, secret: AppSecret, press: dict[str, Any], line: str) -> None:
-    """The button gives way to who asked, so that nobody presses it again."""
-    from slack_sdk import WebClient
-
-    blocks = [
-        b
-        for b in press["message"].get("blocks", [])
-        if isinstance(b, dict) and b.get("block_id") != ASKED_BLOCK_ID
-    ]
-    context = {
-        "type": "context",
-        "block_id": ASKED_BLOCK_ID,
-        "elements": [{"type": "mrkdwn", "text": line}],
-    }
-    blocks = [context if b.get("block_id") == RETRY_BLOCK_ID else b for b in blocks]
-    if not any(b.get("block_id") == ASKED_BLOCK_ID for b in blocks):
-        blocks.append(context)
-    original = press["message"].get("text")
-    text = f"{original} ({line})" if isinstance(original, str) and original else line
-    try:
-        client = WebClient(
-            token=secret.bot_token,
-            base_url=rt.config.shared.slack.api_url,
-            timeout=TIMEOUT_SECONDS,
-            retry_handlers=[],
-        )
-        client.chat_update(channel=press["channel"], ts=press["ts"], text=text, blocks=blocks)
-    except Exception as error:
-        logger.warning("pressed message not updated", extra={"error": type(error).__name__})
-
-
-def _secret(rt: Runtime) -> AppSecret:
+def secret_of(rt: Runtime) -> AppSecret:
     try:
         return read_app_secret(rt.secrets, rt.config.shared.slack.secret_arn)
     except AppSecretError:
@@ -329,20 +222,12 @@ def _secret(rt: Runtime) -> AppSecret:
         raise
 
 
-def _user(form: dict[str, list[str]]) -> str:
+def user_of(form: dict[str, list[str]]) -> str:
     if "user_id" in form:
         return form["user_id"][0]
     try:
         payload = json.loads(form["payload"][0])
         return str(payload.get("user", {}).get("id", ""))
-    except (KeyError, IndexError, ValueError, AttributeError):
-        return ""
-
-
-def _press_user_name(form: dict[str, list[str]]) -> str:
-    try:
-        user = json.loads(form["payload"][0]).get("user", {})
-        return str(user.get("username") or user.get("name") or "")
     except (KeyError, IndexError, ValueError, AttributeError):
         return ""
 
@@ -356,7 +241,3 @@ def _response_url(form: dict[str, list[str]]) -> str | None:
             url = ""
     # The URL comes from the request whose signature was checked: it is Slack's.
     return url if url.startswith(("https://", "http://")) else None
-
-
-def _refused(status: int, outcome: str, rule: str, message: str) -> Answer:
-    return Answer(status, outcome, {"error": {"status": status, "rule": rule, "message": message}})

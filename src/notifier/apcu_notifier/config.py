@@ -3,11 +3,16 @@ contract"): the settings both functions share, and what only the notifier reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.zoneinfo import get_zonefile_instance
 
 from apcu_clear.settings import ConfigError, Settings, choice, required
 
@@ -38,6 +43,11 @@ class Config:
     warm_pool_uncleared: str
     # Automatic retry rounds of a clear's stale InService instances (RetryMissed).
     retry_rounds: int
+    # The zone a message's times are written in, with the zone shown (MessageTimeZone).
+    time_zone: dt.tzinfo
+    # Where a message's links to the docs lead: the repository's web address (DocsUrl), so
+    # that a fork points its messages at its own copy.
+    docs_url: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -60,4 +70,36 @@ class Config:
             == "true",
             warm_pool_uncleared=choice(env, "WARM_POOL_UNCLEARED", ("continue", "abandon")),
             retry_rounds=int(choice(env, "RETRY_MISSED", RETRY_ROUNDS)),
+            time_zone=_time_zone(required(env, "MESSAGE_TIME_ZONE")),
+            docs_url=_docs_url(required(env, "DOCS_URL")),
         )
+
+
+def _time_zone(name: str) -> dt.tzinfo:
+    """An IANA zone name ("UTC", "Asia/Tokyo"), from the system's tz database, else from the
+    copy python-dateutil carries (the SDK layer has it, botocore needs it): Lambda's python3.13
+    runtime is built on the Amazon Linux 2023 minimal image, which may have no database."""
+    zone: dt.tzinfo | None = None
+    try:
+        zone = ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        zone = get_zonefile_instance().get(name)
+    except (ValueError, OSError):
+        # OSError: a folder of the database ("America"); ValueError: not a key ("../etc").
+        pass
+    if zone is None:
+        raise ConfigError(
+            f"MESSAGE_TIME_ZONE must be an IANA time zone name such as UTC or Asia/Tokyo, "
+            f"got {name[:60]!r}"
+        )
+    return zone
+
+
+def _docs_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            "DOCS_URL must be the https address of the repository whose docs the messages link "
+            f"to, such as https://github.com/apcu-fleet-flush/apcu-fleet-flush; got {url[:80]!r}"
+        )
+    return url.rstrip("/")

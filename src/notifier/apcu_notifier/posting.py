@@ -26,7 +26,7 @@ from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
 from apcu_notifier import app_messages
 from apcu_notifier.durable import slack_retry, step
-from apcu_notifier.render import render
+from apcu_notifier.render import Request, Style, render
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.slack import (
     MESSAGE_GONE,
@@ -44,7 +44,7 @@ POSTED, UNCONFIRMED, QUIET = "posted", "unconfirmed", "quiet"
 
 def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessage | None:
     """App mode: the clear's message while it runs; None when Slack's answer was lost."""
-    payload = app_messages.started(clear, language=rt.config.language, region=rt.region)
+    payload = app_messages.started(clear, _style(rt))
     posted = _once(
         ctx, rt, "post the start message", lambda: _post_new(rt, payload), SlackMessage | None
     )
@@ -65,14 +65,15 @@ def verdict(
     """Post the clear's verdict; how it went (POSTED, UNCONFIRMED or QUIET)."""
     if clear is not None and clear.origin in QUIET_ORIGINS and not judged.is_alert:
         return QUIET
+    request = _request(ctx, rt, clear)
     if not rt.config.shared.slack.is_app:
-        payload = _render(rt, judged, mention=rt.config.alert_mention)
+        payload = render(judged, _style(rt), request)
         return (
             POSTED
             if _once(ctx, rt, "post the verdict", lambda: _post_webhook(rt, payload), bool)
             else UNCONFIRMED
         )
-    return _app_verdict(ctx, rt, clear, clear_id, judged)
+    return _app_verdict(ctx, rt, request, clear_id, judged)
 
 
 def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) -> None:
@@ -90,31 +91,42 @@ def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) 
     if rt.config.shared.slack.is_app:
         _app_reply(ctx, rt, clear, alert, "post the stuck alert")
         return
-    payload = _render(rt, alert, mention=rt.config.alert_mention)
+    payload = render(alert, _style(rt), Request.of(clear))
     _once(ctx, rt, "post the stuck alert", lambda: _post_webhook(rt, payload), bool)
 
 
 def alone(ctx: DurableContext, rt: Runtime, judged: Verdict, name: str) -> None:
     """A message about no clear (an unreadable notification): posted once, on its own."""
-    payload = _render(rt, judged, mention=rt.config.alert_mention)
+    payload = render(judged, _style(rt))
     if rt.config.shared.slack.is_app:
         _once(ctx, rt, name, lambda: _post_new(rt, payload), SlackMessage | None)
     else:
         _once(ctx, rt, name, lambda: _post_webhook(rt, payload), bool)
 
 
+def _request(ctx: DurableContext, rt: Runtime, clear: Clear | None) -> Request:
+    """Who asked for the clear and why. A retry asked on demand speaks for the clear it
+    repairs: its message names that clear's requester and comment, and who asked again."""
+    if clear is None or not clear.retry_of:
+        return Request.of(clear)
+    first = clear.retry_of
+    repaired = step(ctx, "read the clear it repairs", lambda: _clear_of(rt, first), Clear | None)
+    return Request.of(clear, repaired)
+
+
+def _clear_of(rt: Runtime, clear_id: str) -> Clear | None:
+    stored = record.read(rt.dynamodb, rt.table, clear_id)
+    return stored.clear if stored is not None else None
+
+
+def _style(rt: Runtime) -> Style:
+    return Style.of(rt.config, rt.region)
+
+
 def _app_verdict(
-    ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id: str, judged: Verdict
+    ctx: DurableContext, rt: Runtime, request: Request, clear_id: str, judged: Verdict
 ) -> str:
-    parts = app_messages.for_verdict(
-        judged,
-        language=rt.config.language,
-        mention=rt.config.alert_mention,
-        region=rt.region,
-        warm_pool_exit_clears=rt.config.warm_pool_exit_clears,
-        first_command_id=clear_id if clear is not None else "",
-        group=clear.group if clear is not None else "",
-    )
+    parts = app_messages.for_verdict(judged, _style(rt), request)
     message = step(
         ctx, "read the clear's message", lambda: _message(rt, clear_id), SlackMessage | None
     )
@@ -170,7 +182,7 @@ def _app_verdict(
 def _app_reply(
     ctx: DurableContext, rt: Runtime, clear: Clear | None, alert: Verdict, name: str
 ) -> None:
-    payload = _render(rt, alert, mention=rt.config.alert_mention)
+    payload = render(alert, _style(rt), Request.of(clear))
     message = clear.message if clear is not None else None
     thread = message.ts if message is not None else None
     _once(
@@ -210,16 +222,6 @@ def _read_secret(rt: Runtime) -> None:
 
 def _unconfirmed(ctx: DurableContext, name: str) -> None:
     step(ctx, f"count the {name} unconfirmed", lambda: count("DeliveryUnconfirmed"), type(None))
-
-
-def _render(rt: Runtime, judged: Verdict, *, mention: str) -> dict[str, Any]:
-    return render(
-        judged,
-        language=rt.config.language,
-        mention=mention,
-        region=rt.region,
-        warm_pool_exit_clears=rt.config.warm_pool_exit_clears,
-    )
 
 
 def _post_webhook(rt: Runtime, payload: dict[str, Any]) -> bool:
