@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
+from botocore.config import Config
+
 from bench import throttle
 from bench.clears import Fleet
 from bench.cold_setup import Rows
@@ -30,6 +32,7 @@ THROTTLED = (10_000, 20_000)
 UNTHROTTLED = (3, 50, 500, 2000, 10_000)
 BIG = "web-big"
 PAGE = 50  # ListCommandInvocations and DescribeInstanceInformation: 50 a page
+PATIENT_READ_SECONDS = 60
 
 
 def _clear(rows: Rows, watch: Watch, group: str, size: int, *, throttled: bool) -> dict[str, Any]:
@@ -78,6 +81,27 @@ def _clear(rows: Rows, watch: Watch, group: str, size: int, *, throttled: bool) 
 
 
 @contextlib.contextmanager
+def _patient_clients() -> Iterator[None]:
+    """The functions' clients wait up to a minute for an answer instead of 5 s. moto builds
+    DescribeAutoScalingGroups of 20,000 instances with its generic XML serializer, 5 to 10 s
+    on 2 cores, where AWS answers in well under a second: that slowness is the emulator's,
+    not AWS's, and must not be taken for a lost answer. Everything else (botocore's standard
+    retries, three attempts) stays as the functions configure it."""
+    from apcu_clear import clients
+
+    names = ("CLIENT_CONFIG", "SEND_CONFIG")  # what apcu_clear.clients builds its clients with
+    saved = {name: getattr(clients, name) for name in names}
+    patient = Config(read_timeout=PATIENT_READ_SECONDS)
+    for name, config in saved.items():
+        setattr(clients, name, config.merge(patient))
+    try:
+        yield
+    finally:
+        for name, config in saved.items():
+            setattr(clients, name, config)
+
+
+@contextlib.contextmanager
 def _allowed(rows: Rows, groups: list[str]) -> Iterator[None]:
     before = rows.in_process_env["ALLOWED_GROUPS"]
     rows.in_process_env["ALLOWED_GROUPS"] = ",".join([before, *groups])
@@ -94,7 +118,8 @@ def scaling(rows: Rows, watch: Watch, endpoint_url: str) -> dict[str, Any]:
     sizes: dict[int, Any] = {}
     throttled: dict[int, Any] = {}
     groups = [f"web-{s}" for s in small]
-    with _allowed(rows, [*groups, BIG]):
+    # Patient clients first: the functions' runtimes are built anew with them (_allowed).
+    with _patient_clients(), _allowed(rows, [*groups, BIG]):
         for size, group in zip(small, groups, strict=True):
             rows.end_previous()
             emulator.create_group(group, size, endpoint_url=endpoint_url)
