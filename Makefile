@@ -20,9 +20,9 @@ CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-# The first run installs about 60 packages (half a minute); say so instead of staying silent.
+# The first run installs about 90 packages (a minute or two); say so instead of staying silent.
 $(VENV)/.installed: requirements-dev.txt constraints.txt src/notifier/requirements.txt
-	@echo "creating $(VENV) with $(PYTHON_BASE) and installing the packages of requirements-dev.txt (first run only, about 30 s)..."
+	@echo "creating $(VENV) with $(PYTHON_BASE) and installing the packages of requirements-dev.txt (first run only, one to two minutes)..."
 	@$(PYTHON_BASE) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip
 	@$(PY) -m pip install -q -c constraints.txt -r requirements-dev.txt

@@ -5,7 +5,6 @@ exists, as GitHub names its anchors."""
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from functools import cache
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from apcu_notifier import messages
 from harness import cfn_template
+from tests.notifier.snapshots import entries
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted(
@@ -61,10 +61,10 @@ def test_the_messages_link_to_the_repository_the_template_names() -> None:
 
 def _message_texts() -> list[tuple[str, str]]:
     return [
-        (f"{language.value}.{field.name}", str(getattr(catalogue, field.name)))
+        (f"{language.value}.{name}", value)
         for language, catalogue in messages.CATALOGUE.items()
-        for field in fields(catalogue)
-        if isinstance(getattr(catalogue, field.name), str)
+        for name, value in entries(catalogue).items()
+        if isinstance(value, str)
     ]
 
 

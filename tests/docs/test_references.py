@@ -9,6 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE = ("src", "tests", "local", "bench", "harness", "webnode", "cli")
 # A file name ending in .md, as a comment or docstring cites it.
 _CITED_MD = re.compile(r"(?<![\w./-])([\w./-]*[\w-]\.md)\b")
+# The messages link the docs through apcu_notifier.messages.DOCS, the repository's docs/ folder.
+_DOCS_LINK = "{DOCS}"
 
 
 def _sources() -> list[Path]:
@@ -30,7 +32,7 @@ def test_every_cited_markdown_file_exists() -> None:
         f"{path.relative_to(ROOT)}:{number}: {cited}"
         for path in _sources()
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        for cited in _CITED_MD.findall(line)
+        for cited in _CITED_MD.findall(line.replace(_DOCS_LINK, "docs/"))
         if not cited.startswith(("http", "//")) and not _resolves(cited, path)
     ]
     assert not missing, "cited but not in the repository:\n" + "\n".join(missing)

@@ -59,7 +59,9 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         if press is not None:
             # The button gives way before the retry starts: from then on only the retry's own
             # clear writes to this message, so its verdict is never overwritten by this update.
-            _show_asked(rt, secret, press, f"Retry asked by <@{user}>; its verdict will update this message")
+            _show_asked(
+                rt, secret, press, f"Retry asked by <@{user}>; its verdict will update this message"
+            )
             started = retry.retry(clear_id_of(press["value"]), requester, rt, origin="slack")
             retried = len(started.body["retried"])
             tell(
@@ -104,7 +106,11 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
             # clear in progress may be this very retry (Lambda's retry of this event): its
             # message is left to it.
             _show_asked(
-                rt, secret, press, f"Retry asked by <@{user}> refused: {refusal.message}", button=True
+                rt,
+                secret,
+                press,
+                f"Retry asked by <@{user}> refused: {refusal.message}",
+                button=True,
             )
         tell(
             form,

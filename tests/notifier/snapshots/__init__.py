@@ -25,6 +25,11 @@ BUTTON_TEXT = 75
 CONTROL = re.compile(r"<[!@#][^>]*>|<https?://[^>]*>")
 
 
+def entries(catalogue: object) -> dict[str, Any]:
+    """Every entry of a message catalogue by name: its sentences, counts and tables."""
+    return {name: getattr(catalogue, name) for name in dir(catalogue) if not name.startswith("_")}
+
+
 def assert_snapshot(name: str, payload: dict[str, Any]) -> None:
     path = SNAPSHOTS / f"{name}.json"
     rendered = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -5,11 +5,15 @@ the CLI show them; everything else is Japanese."""
 
 from __future__ import annotations
 
-from apcu_notifier.messages import DOCS, Count, Job, Messages
+from typing import ClassVar
+
+from apcu_notifier.messages import DOCS, Count, Job
+from apcu_notifier.messages.en import Messages
 from apcu_notifier.notification import UnreadableReason
 
-JA = Messages(
-    jobs={
+
+class Japanese(Messages):
+    jobs: ClassVar[dict[str, Job]] = {
         "clear-apcu": Job("APCu のクリア", "APCu のクリア", "クリア", "クリアは不要です"),
         "reset-opcache": Job(
             "OPcache のリセット", "OPcache のリセット", "リセット", "リセットは不要です"
@@ -20,207 +24,212 @@ JA = Messages(
             "クリアとリセット",
             "クリアもリセットも不要です",
         ),
-    },
-    instances=Count("{n} 台", "{n} 台"),
-    entries=Count("{n} 件", "{n} 件"),
-    scripts=Count("コンパイル済みスクリプト {n} 件", "コンパイル済みスクリプト {n} 件"),
-    attempts=Count("{n} 回", "{n} 回"),
-    minutes=Count("{n} 分", "{n} 分"),
-    hours=Count("{n} 時間", "{n} 時間"),
-    who_in_group="{target} の InService インスタンス {instances}",
-    title_ok="✅ {done}が全台で完了しました",
-    title_ok_empty="✅ 対象インスタンスが 0 台のため、クリアは不要でした",
-    title_launching="✅ 稼働中の全台で {done}が完了しました（起動中のインスタンスあり）",
-    title_no_targets="🚨 どのインスタンスでも {job}が実行されていません",
-    title_mismatch="⚠️ {job}がグループの全台に届いていません",
-    title_partial="⚠️ 一部のインスタンスで {job}に失敗しました",
-    title_failed="🚨 {job}に失敗しました",
-    title_group_not_found="🚨 {job}: Auto Scaling グループが見つかりません",
-    title_unknown_command="🚨 SSM に該当するコマンドがありません",
-    title_unreadable="🚨 読み取れない Run Command 通知を受け取りました",
-    title_test_event="🧪 テストイベントです（クリアは行われていません）",
-    title_stuck="🚨 有効期限を過ぎても {job}が終わっていません",
-    title_never_ended="🚨 {job}が終わらず、結果を判定できません",
-    title_old_code="⚠️ OPcache はリセットしましたが、古いコードが動き続けている可能性があります",
-    title_stopped="🛑 停止アラームにより {job}が止まりました",
-    title_stopped_unread="🛑 SSM が停止アラームを読み取れず、{job}が止まりました",
-    title_cancelled="🛑 {job}がオペレーターによって取り消されました",
-    summary_ok="{target} の InService インスタンスすべてで{the_job}が完了しました{removing}。",
-    summary_ok_joined=(
+    }
+    instances = Count("{n} 台")
+    entries = Count("{n} 件")
+    scripts = Count("コンパイル済みスクリプト {n} 件")
+    attempts = Count("{n} 回")
+    minutes = Count("{n} 分")
+    hours = Count("{n} 時間")
+    who_in_group = "{target} の InService インスタンス {instances}"
+
+    title_ok = "✅ {done}が全台で完了しました"
+    title_ok_empty = "✅ 対象インスタンスが 0 台のため、クリアは不要でした"
+    title_launching = "✅ 稼働中の全台で {done}が完了しました（起動中のインスタンスあり）"
+    title_no_targets = "🚨 どのインスタンスでも {job}が実行されていません"
+    title_mismatch = "⚠️ {job}がグループの全台に届いていません"
+    title_partial = "⚠️ 一部のインスタンスで {job}に失敗しました"
+    title_failed = "🚨 {job}に失敗しました"
+    title_group_not_found = "🚨 {job}: Auto Scaling グループが見つかりません"
+    title_unknown_command = "🚨 SSM に該当するコマンドがありません"
+    title_unreadable = "🚨 読み取れない Run Command 通知を受け取りました"
+    title_test_event = "🧪 テストイベントです（クリアは行われていません）"
+    title_stuck = "🚨 有効期限を過ぎても {job}が終わっていません"
+    title_never_ended = "🚨 {job}が終わらず、結果を判定できません"
+    title_old_code = "⚠️ OPcache はリセットしましたが、古いコードが動き続けている可能性があります"
+    title_stopped = "🛑 停止アラームにより {job}が止まりました"
+    title_stopped_unread = "🛑 SSM が停止アラームを読み取れず、{job}が止まりました"
+    title_cancelled = "🛑 {job}がオペレーターによって取り消されました"
+
+    summary_ok = "{target} の InService インスタンスすべてで{the_job}が完了しました{removing}。"
+    summary_ok_joined = (
         "{target} では、{the_job}のリクエスト時に稼働していた InService インスタンスすべてで"
         "{the_job}が完了しました{removing}。"
-    ),
-    summary_ok_instances="コマンドが指定したインスタンスすべてで{the_job}が完了しました{removing}。",
-    summary_ok_empty=(
+    )
+    summary_ok_instances = (
+        "コマンドが指定したインスタンスすべてで{the_job}が完了しました{removing}。"
+    )
+    summary_ok_empty = (
         "{target} の希望台数は 0 台のため、キャッシュを持つサーバーはありませんでした。"
-    ),
-    summary_launching=(
-        "{target} の InService インスタンスすべてで{the_job}が完了しました{removing}。"
+    )
+    launching = (
         "希望台数に足りない分は起動中（Pending: {launching}）で、キャッシュが空の状態から"
         "始まるため{nothing}。"
-    ),
-    removing="（削除したエントリは計 {entries}）",
-    summary_no_targets_group=(
+    )
+    removing = "（削除したエントリは計 {entries}）"
+    summary_no_targets_group = (
         "{target} の希望台数は {wanted}ですが、SSM はどのインスタンスにもコマンドを送っていません。"
-    ),
-    summary_no_targets_other=(
+    )
+    summary_no_targets_other = (
         "SSM はどのインスタンスにもコマンドを送っていません。まずターゲットの指定と、"
         "各インスタンスで SSM エージェントが動いているかを確認してください。"
-    ),
-    summary_missed="SSM は {who}にコマンドを送っておらず、古いキャッシュが残っています。",
-    check_agent=(
+    )
+    summary_missed = "SSM は {who}にコマンドを送っておらず、古いキャッシュが残っています。"
+    check_agent = (
         "まずコマンドが届いていないインスタンスの SSM エージェントを確認してください。SSM はマネージドノードに"
         "しかコマンドを送らないため、エージェントが動作し、登録されている必要があります"
         "（Fleet Manager、または `aws ssm describe-instance-information`）。"
-    ),
-    summary_short=(
+    )
+    summary_short = (
         "SSM は {target} の InService インスタンスすべてに届きましたが、稼働台数が希望台数より"
         "少なく、起動中のインスタンスもありません。まずグループのアクティビティ履歴（EC2 "
         "コンソールの Auto Scaling グループ、アクティビティ）で、インスタンスが起動しなかった、"
         "または外された理由を確認してください。"
-    ),
-    summary_not_finished="{who}で{the_job}が完了しておらず、古いキャッシュが残っています。",
-    others_removed="ほかのインスタンスでは計 {entries}のエントリを削除しました。",
-    summary_rate_exceeded=(
+    )
+    summary_not_finished = "{who}で{the_job}が完了しておらず、古いキャッシュが残っています。"
+    others_removed = "ほかのインスタンスでは計 {entries}のエントリを削除しました。"
+    summary_rate_exceeded = (
         "アカウントの保留中の呼び出し数の上限を超えたため、SSM はどのインスタンスでも実行する前に"
         "コマンドを取り消しました。キャッシュはどれもそのままです。"
-    ),
-    summary_group_not_found=(
+    )
+    summary_group_not_found = (
         "Auto Scaling グループ {groups} は存在しません。コマンド送信後に削除された可能性があり、"
         "台数は確認できていません。"
-    ),
-    summary_unknown_command=(
+    )
+    summary_unknown_command = (
         "通知は届きましたが、SSM にこのコマンドが見つかりません。履歴の保持期間を過ぎたか、"
         "別のアカウントやリージョンのコマンドの可能性があります。"
-    ),
-    summary_unreadable="通知を読み取れませんでした（{reason}）。判定は行っていません。受け取った内容:",
-    summary_test_event=(
+    )
+    summary_unreadable = (
+        "通知を読み取れませんでした（{reason}）。判定は行っていません。受け取った内容:"
+    )
+    summary_test_event = (
         "これはテストイベントです。このコマンドは保存済みのサンプルで、SSM が実行したものでは"
         "ありません。クリアも判定も行っていません。"
-    ),
-    summary_stuck=(
+    )
+    summary_stuck = (
         "有効期限を 1 分過ぎても、SSM のステータスは *{status}* のままです（送信先 {sent}中 "
         "{finished} 台が完了）。このクリアは {watch}のあいだ {every}ごとに確認し、コマンドが"
         "終わった時点で結果を通知します。それでも終わらなければ、その旨を通知して確認をやめます。"
-    ),
-    summary_never_ended=(
+    )
+    summary_never_ended = (
         "有効期限を過ぎたとの通知から {watched}たっても、SSM のステータスは *{status}* のままです"
         "（送信先 {sent}中 {finished} 台が完了）。このクリアは確認をやめてグループを解放したため、"
         "このコマンドの結果は通知されません。コマンドを取り消し"
         "（`aws ssm cancel-command --command-id {command_id}`）、グループをもう一度クリアしてください。"
-    ),
-    summary_stopped=(
+    )
+    summary_stopped = (
         "{the_job}の実行中に停止アラーム {alarms} が ALARM になったため、SSM は残りのインスタンス"
         "で実行を始めませんでした。{who}に古いキャッシュが残っています。"
-    ),
-    summary_stopped_unread=(
+    )
+    summary_stopped_unread = (
         "SSM が停止アラーム {alarms} を読み取れなかったため（状態は UNKNOWN）、まだ実行して"
         "いなかったインスタンスをすべて保留しました。{who}に古いキャッシュが残っています。"
-    ),
-    summary_cancelled=(
+    )
+    summary_cancelled = (
         "全インスタンスで実行が終わる前に、誰かがコマンドを取り消しました（誰が取り消したかは "
         "CloudTrail の CancelCommand イベントでわかります）。{who}に古いキャッシュが残っています。"
-    ),
-    summary_old_code=(
+    )
+    summary_old_code = (
         "{target} の InService インスタンスすべてで OPcache を再起動し、{scripts}を破棄しましたが、"
         "{old}では古いコードが動き続けている可能性があります。"
-    ),
-    finish="古いままのインスタンスだけをもう一度クリアするには、{how} を使ってください。",
-    finish_stopped=(
+    )
+    finish = "古いままのインスタンスだけをもう一度クリアするには、{how} を使ってください。"
+    finish_stopped = (
         "古いままのインスタンスは自動では再試行しません。アラームが OK に戻ったら、{how} で"
         "仕上げてください（古いままのインスタンスだけをクリアします）。"
-    ),
-    finish_stopped_unread=(
+    )
+    finish_stopped_unread = (
         "古いままのインスタンスは自動では再試行しません。まずアラームがこのリージョンにまだある"
         "こと、SSM のサービスにリンクされたロール AWSServiceRoleForAmazonSSM があることを確認し、"
         "{how} で仕上げてください（古いままのインスタンスだけをクリアします）。"
-    ),
-    finish_cancelled=(
+    )
+    finish_cancelled = (
         "取り消されたクリアは自動では再試行しません。安全を確認できたら、{how} で仕上げて"
         "ください（古いままのインスタンスだけをクリアします）。"
-    ),
-    how_cli="`apcu-flush retry {clear_id}`",
-    how_button="下のボタンか `apcu-flush retry {clear_id}`",
-    not_group_instances=(
+    )
+    how_button = "下のボタンか {cli}"
+    not_group_instances = (
         "このコマンドは Auto Scaling グループではなくインスタンス ID を直接指定しているため、"
         "各インスタンスの結果のみで判定しています。"
-    ),
-    not_group_other=(
+    )
+    not_group_other = (
         "このコマンドはグループのタグだけで対象を指定していないため、各インスタンスの結果のみで"
         "判定しています。"
-    ),
-    scaling=(
+    )
+    scaling = (
         "グループはスケーリング中です（InService {in_service} 台、起動中 {pending} 台、"
         "終了中 {terminating} 台）。"
-    ),
-    warm_pool_hibernated=(
+    )
+    warm_pool_hibernated = (
         "{groups} のウォームプールはインスタンスを休止（Hibernated）状態で保持しているため、"
         "その APCu は古い内容のまま残っています（トラフィックは受けていません）。"
         "ウォームプールから出る際に、スタックが各インスタンスをクリアします。"
-    ),
-    warm_pool_hibernated_uncleared=(
+    )
+    warm_pool_hibernated_uncleared = (
         "{groups} のウォームプールはインスタンスを休止（Hibernated）状態で保持しているため、"
         "その APCu は古い内容のまま残っています。まだトラフィックは受けていませんが、"
         "ClearOnWarmPoolExit が無効のため、ウォームプールから出てもクリアされません。"
         "インスタンスがウォームプールから出たら、グループをもう一度クリアしてください。"
-    ),
-    reset_line="{instances}で OPcache を再起動し、{scripts}を破棄しました。",
-    caveat_preload=(
+    )
+    reset_line = "{instances}で OPcache を再起動し、{scripts}を破棄しました。"
+    caveat_preload = (
         "プリロードと示したインスタンスでは、プリロードされたスクリプト（opcache.preload）が "
         "php-fpm のリロードまで残ります。そこで php-fpm をリロードしてください。"
-    ),
-    caveat_file_cache=(
+    )
+    caveat_file_cache = (
         "ファイルキャッシュと示したインスタンスでは、ファイルキャッシュ（opcache.file_cache）が"
         "クリアされておらず、OPcache が古いコンパイル済みスクリプトを再び読み込みます。そこで"
         "ファイルキャッシュを空にし、php-fpm をリロードしてください。"
-    ),
-    caveat_validate_timestamps=(
+    )
+    caveat_validate_timestamps = (
         "{instances}では validate_timestamps が有効なため、OPcache は revalidate_freq 秒ごとに"
         "変更されたファイルを自ら再検証します。"
-    ),
-    held_continue=(
+    )
+    held_continue = (
         "このインスタンスはライフサイクルフックでサービス投入を待っていましたが、"
         "設定（WarmPoolUncleared `continue`）によりこのまま投入されます。"
         "クリアされるまで古いデータを返すおそれがあります。"
-    ),
-    held_abandon=(
+    )
+    held_abandon = (
         "このインスタンスはライフサイクルフックでサービス投入を待っていましたが、"
         "設定（WarmPoolUncleared `abandon`）により破棄され、Auto Scaling が代わりを起動します。"
-    ),
-    notification_missing=(
+    )
+    notification_missing = (
         "⚠️ このコマンドの SSM 通知が届かなかったため、有効期限の 1 分後にこのクリアが自ら"
         "確認して判定しました。通知経路（トピック、その鍵ポリシー、サブスクリプション、"
         "SSM のサービスロール）が壊れています。docs/deploy.md の"
         f"「<{DOCS}deploy.md#ssms-notification-never-arrived|SSM's notification never arrived>」"
         "を参照してください。"
-    ),
-    label_group="グループ",
-    label_target="対象",
-    label_command="コマンド ID",
-    label_status="ステータス",
-    label_succeeded="成功台数",
-    label_requested="リクエスト日時",
-    label_requester="依頼者",
-    label_comment="コメント",
-    label_action="アクション",
-    label_retried_by="再試行の依頼者",
-    label_prefix="プレフィックス",
-    succeeded_of_wanted="希望 {wanted} 台中 {succeeded} 台",
-    succeeded_of_sent="送信先 {sent} 台中 {succeeded} 台",
-    status_first_of="{status}（{attempts} 回の試行の 1 回目）",
-    missing_title="*InService なのにコマンドが届いていないインスタンス（{count} 台）*",
-    joined_title=(
+    )
+
+    label_group = "グループ"
+    label_target = "対象"
+    label_command = "コマンド ID"
+    label_status = "ステータス"
+    label_succeeded = "成功台数"
+    label_requested = "リクエスト日時"
+    label_requester = "依頼者"
+    label_comment = "コメント"
+    label_action = "アクション"
+    label_retried_by = "再試行の依頼者"
+    label_prefix = "プレフィックス"
+    succeeded_of_wanted = "希望 {wanted} 台中 {succeeded} 台"
+    succeeded_of_sent = "送信先 {sent} 台中 {succeeded} 台"
+    status_first_of = "{status}（{attempts} 回の試行の 1 回目）"
+
+    missing_title = "*InService なのにコマンドが届いていないインスタンス（{count} 台）*"
+    joined_title = (
         "*{the_job}のリクエスト後に起動し、キャッシュが空から始まったため{nothing}（{count} 台）*"
-    ),
-    outside_title="*InService 以外のインスタンス（トラフィックを受けないため判定に含めません、{count} 台）*",
-    outside_line="• `{instance}` {state}: {status}",
-    outside_unlisted="グループの一覧にない（ウォームプール、または手動のタグ付け）",
-    problems_title="*{the_job}が完了しなかったインスタンス（{count} 台）*",
-    problem_group="*{said}*（{count} 台）",
-    problem_group_hint="*{said}*（{count} 台）: {hint}。",
-    said_alone="*{said}*",
-    said_hint="*{said}*: {hint}。",
-    said_hints={
+    )
+    outside_title = (
+        "*InService 以外のインスタンス（トラフィックを受けないため判定に含めません、{count} 台）*"
+    )
+    outside_unlisted = "グループの一覧にない（ウォームプール、または手動のタグ付け）"
+    problems_title = "*{the_job}が完了しなかったインスタンス（{count} 台）*"
+    group_count = "（{count} 台）"
+    hint = ": {hint}。"
+    said_hints: ClassVar[dict[str, str]] = {
         "Delivery Timed Out": (
             "配信タイムアウトまでに SSM エージェントがコマンドを受け取りませんでした。"
             "エージェントが動作していて Online かを確認してください"
@@ -237,35 +246,34 @@ JA = Messages(
             "SSM はコマンドを送っていません。SSM エージェントが動作し、登録されているかを"
             "確認してください"
         ),
-    },
-    old_code_title="*古いコードが動いている可能性のあるインスタンス（{count} 台）*",
-    old_code_line="• `{instance}` {caveats}",
-    caveat_names={"preload": "プリロード", "file_cache": "ファイルキャッシュ"},
-    history_title="*再実行が必要だったインスタンス（{instances}）*",
-    history_cleared="`{instance}`: {said}、{attempt} 回目の試行でクリア",
-    history_still="`{instance}`: {said}。{attempts}試しても古いキャッシュのままです",
-    history_left_out="`{instance}`: {said}。再実行していません（{why}）",
-    history_notes={
+    }
+    old_code_title = "*古いコードが動いている可能性のあるインスタンス（{count} 台）*"
+    caveat_names: ClassVar[dict[str, str]] = {
+        "preload": "プリロード",
+        "file_cache": "ファイルキャッシュ",
+    }
+    history_title = "*最初の試行でクリアされなかったインスタンス（{instances}）*"
+    history_cleared = "{said}、{attempt} 回目の試行でクリア"
+    history_still = "{said}。{attempts}試しても古いキャッシュのままです"
+    history_left_out = "{said}。再実行していません（{why}）"
+    history_notes: ClassVar[dict[str, str]] = {
         "offline": "SSM エージェントが Online ではないため",
         "left": "InService でなくなり、トラフィックを受けないため",
         "not-retryable": "再実行しても同じ結果になるため",
         "alarm": "停止アラームが ALARM のままだったため",
         "claim": "別のクリアがグループを引き継いだため",
-    },
-    history_then="、続いて ",
-    more="…ほか {count} 台",
-    more_targets="…ほか {count} 件",
-    console_link="<{url}|AWS コンソールでコマンドを開く>",
-    fallback="{title}: {target}（コマンド {command_id}）",
-    fallback_command="{title}（コマンド {command_id}）",
-    none="—",
-    list_separator="、",
-    sentence_separator="",
-    target_instances="インスタンス ID（{ids}）",
-    target_other="{targets}",
-    zone_named="{name}（{offset}）",
-    target_unknown="不明な対象",
-    reasons={
+    }
+    history_then = "、続いて "
+    more = "…ほか {count} 台"
+    more_targets = "…ほか {count} 件"
+    console_link = "<{url}|AWS コンソールでコマンドを開く>"
+    about_command = "（コマンド {command_id}）"
+    list_separator = "、"
+    sentence_separator = ""
+    target_instances = "インスタンス ID（{ids}）"
+    target_unknown = "不明な対象"
+    zone_named = "{name}（{offset}）"
+    reasons: ClassVar[dict[UnreadableReason, str]] = {
         UnreadableReason.NO_ENVELOPE: "SNS の通知形式ではありません",
         UnreadableReason.NO_MESSAGE: "Message がありません",
         UnreadableReason.NOT_JSON: "Message が JSON ではありません",
@@ -273,20 +281,20 @@ JA = Messages(
         UnreadableReason.NO_COMMAND_ID: "commandId がありません",
         UnreadableReason.BAD_COMMAND_ID: "commandId が Run Command の ID の形式ではありません",
         UnreadableReason.UNKNOWN_STATUS: "SSM が送らないステータスです",
-    },
-    opcache_reasons={
+    }
+    opcache_reasons: ClassVar[dict[str, str]] = {
         "disabled": "php-fpm で OPcache が無効",
         "restricted": "opcache.restrict_api がリセットを拒否",
         "not_restarted": "再起動が保留されたまま",
         "unconfirmed": "opcache.php の応答がなく、リセットを確認できない",
-    },
-    title_started="⏳ {job}を開始しました",
-    summary_started=(
+    }
+
+    title_started = "⏳ {job}を開始しました"
+    summary_started = (
         "*{target}* のインスタンスに送信しました。コマンドが終わると、このメッセージに結果を"
         "表示します。詳細はスレッドに書きます。"
-    ),
-    whole_cache="（キャッシュ全体）",
-    details_text="{title}の詳細",
-    alert_reply="*{title}*: 結果は上のメッセージにあります。",
-    retry_button="古いままの {stale}をもう一度クリア",
-)
+    )
+    whole_cache = "（キャッシュ全体）"
+    details_text = "{title}の詳細"
+    alert_reply = "*{title}*: 結果は上のメッセージにあります。"
+    retry_button = "古いままの {stale}をもう一度クリア"

@@ -1,74 +1,21 @@
-"""Verdict -> Slack payload (Block Kit plus the top-level text fallback), with no I/O.
-
-One formatter per verdict kind (FORMATTERS) says the title, the first sentences and how to
-finish; what every kind shares is said here and in words.py once: the notes on the group, the
-fields, the per-instance detail (details.py) and the console link.
-"""
+"""Verdict -> Slack payload (Block Kit and its top-level text), with no I/O. One formatter per
+verdict kind (FORMATTERS, kinds.py) says the title, the first sentences and how to finish; what
+every kind shares is said here once: the notes on the group, the fields (words.py), the
+per-instance detail (details.py) and the console link."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from apcu_notifier.messages import docs_links
-from apcu_notifier.render import done, missed, running, stopped, unjudged
-from apcu_notifier.render.blocks import (
-    FALLBACK_TEXT,
-    MAX_BLOCKS,
-    Block,
-    Payload,
-    clip,
-    console_url,
-    context,
-    escape,
-    escape_clip,
-    fields,
-    header,
-    section,
-)
+from apcu_notifier.render import blocks
+from apcu_notifier.render.blocks import Block, Payload
 from apcu_notifier.render.details import sections
-from apcu_notifier.render.words import TARGET_TEXT, Context, Request, Said, Style
-from apcu_notifier.render.words import fields as field_pairs
+from apcu_notifier.render.kinds import FORMATTERS, Said
+from apcu_notifier.render.words import TARGET_TEXT, Context, Request, Style, fallback, field_pairs
 from apcu_notifier.verdict import TargetKind, Verdict, VerdictKind
 
-__all__ = [
-    "FORMATTERS",
-    "Payload",
-    "Rendered",
-    "Request",
-    "Style",
-    "clip",
-    "console_url",
-    "escape",
-    "escape_clip",
-    "render",
-    "render_parts",
-]
-
-FORMATTERS: dict[VerdictKind, Callable[[Context], Said]] = {
-    VerdictKind.OK: done.ok,
-    VerdictKind.OLD_CODE: done.old_code,
-    VerdictKind.NO_TARGETS: missed.no_targets,
-    VerdictKind.MISMATCH: missed.mismatch,
-    VerdictKind.PARTIAL: missed.partial,
-    VerdictKind.FAILED: missed.failed,
-    VerdictKind.GROUP_NOT_FOUND: missed.group_not_found,
-    VerdictKind.STOPPED: stopped.stopped,
-    VerdictKind.CANCELLED: stopped.cancelled,
-    VerdictKind.STUCK: running.stuck,
-    VerdictKind.NEVER_ENDED: running.never_ended,
-    VerdictKind.UNKNOWN_COMMAND: unjudged.unknown_command,
-    VerdictKind.TEST_EVENT: unjudged.test_event,
-    VerdictKind.UNREADABLE: unjudged.unreadable,
-}
-# Kinds judged against a target: the notes on the group and the target apply to them.
-_JUDGED = frozenset(FORMATTERS) - {
-    VerdictKind.STUCK,
-    VerdictKind.NEVER_ENDED,
-    VerdictKind.UNKNOWN_COMMAND,
-    VerdictKind.TEST_EVENT,
-    VerdictKind.UNREADABLE,
-}
+__all__ = ["FORMATTERS", "Payload", "Rendered", "Request", "Style", "render", "render_parts"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +36,10 @@ def render(
     verdict: Verdict, style: Style, request: Request | None = None, *, button: bool = False
 ) -> Payload:
     parts = render_parts(verdict, style, request, button=button)
-    return {"text": parts.text, "blocks": [*parts.head, *parts.detail, *parts.tail][:MAX_BLOCKS]}
+    return {
+        "text": parts.text,
+        "blocks": [*parts.head, *parts.detail, *parts.tail][: blocks.MAX_BLOCKS],
+    }
 
 
 def render_parts(
@@ -106,34 +56,24 @@ def render_parts(
     said = FORMATTERS[verdict.kind](c)
     lead = f"{style.mention} " if mention and verdict.is_alert and style.mention else ""
     summary = c.m.sentence_separator.join([*said.summary, *_notes(c, said)])
-    head = [header(said.title), section(lead + summary)]
+    head = [blocks.header(said.title), blocks.section(lead + summary)]
     pairs = field_pairs(c)
     if pairs:
-        head.append(fields(pairs))
+        head.append(blocks.fields(pairs))
     if verdict.notification_missing:
-        head.append(section(docs_links(c.m.notification_missing, style.docs_url)))
+        head.append(blocks.section(docs_links(c.m.notification_missing, style.docs_url)))
     tail = []
     # A stored test event's command exists nowhere: a console link would lead to nothing.
     if verdict.command_id and verdict.kind is not VerdictKind.TEST_EVENT:
-        url = console_url(style.region, verdict.command_id)
-        tail.append(context(c.m.console_link.format(url=url)))
+        url = blocks.console_url(style.region, verdict.command_id)
+        tail.append(blocks.context(c.m.console_link.format(url=url)))
     if verdict.kind is VerdictKind.UNREADABLE:
-        fallback = f"{said.title}: {escape(unjudged.reason(c))}"
-    elif verdict.target.kind is TargetKind.UNKNOWN and not c.request.group:
-        fallback = c.m.fallback_command.format(
-            title=said.title, command_id=escape(verdict.command_id)
-        )
+        top = f"{said.title}: {blocks.escape(c.reason())}"
     else:
-        fallback = c.m.fallback.format(
-            title=said.title, target=c.target, command_id=escape(verdict.command_id)
-        )
-    return Rendered(
-        text=clip(lead + fallback, FALLBACK_TEXT),
-        head=head,
-        detail=[section(text) for text in sections(c)],
-        tail=tail,
-        title=said.title,
-    )
+        known = verdict.target.kind is not TargetKind.UNKNOWN or bool(c.request.group)
+        top = fallback(c.m, said.title, verdict.command_id, c.target if known else None)
+    detail = [blocks.section(text) for text in sections(c)]
+    return Rendered(blocks.clip(lead + top, blocks.FALLBACK_TEXT), head, detail, tail, said.title)
 
 
 def _notes(c: Context, said: Said) -> list[str]:
@@ -141,13 +81,11 @@ def _notes(c: Context, said: Said) -> list[str]:
     OPcache's restarts, a target that is not a group, a held launch; then how to finish what is
     still stale."""
     v, m = c.v, c.m
-    notes: list[str] = []
-    if v.kind in _JUDGED:
-        notes += _group_notes(c)
-        if v.target.kind is TargetKind.INSTANCES:
-            notes.append(m.not_group_instances)
-        elif v.target.kind is TargetKind.OTHER:
-            notes.append(m.not_group_other)
+    notes = _group_notes(c)
+    if v.target.kind is TargetKind.INSTANCES:
+        notes.append(m.not_group_instances)
+    elif v.target.kind is TargetKind.OTHER:
+        notes.append(m.not_group_other)
     if v.is_alert and v.lifecycle_result:
         notes.append(m.held_abandon if v.lifecycle_result == "ABANDON" else m.held_continue)
     # An abandoned launch's instance is replaced: there is nothing left to finish.
@@ -160,33 +98,24 @@ def _group_notes(c: Context) -> list[str]:
     v, m = c.v, c.m
     notes: list[str] = []
     if v.hibernated_warm_pools:
-        pools = escape_clip(m.list_separator.join(v.hibernated_warm_pools), TARGET_TEXT)
+        pools = blocks.escape_clip(m.list_separator.join(v.hibernated_warm_pools), TARGET_TEXT)
         # The promise that the stack clears each instance leaving the pool holds only while
         # ClearOnWarmPoolExit is on.
-        template = (
-            m.warm_pool_hibernated
-            if c.style.warm_pool_exit_clears
-            else m.warm_pool_hibernated_uncleared
-        )
-        notes.append(template.format(groups=pools))
+        exit_clears = c.style.warm_pool_exit_clears
+        pool = m.warm_pool_hibernated if exit_clears else m.warm_pool_hibernated_uncleared
+        notes.append(pool.format(groups=pools))
     s = v.scaling
     # A mismatch that missed no instance is about the group's size, and has said so.
     said_size = v.kind is VerdictKind.MISMATCH and not v.missing_count and not v.problem_count
     if s is not None and s.is_scaling and not said_size:
-        notes.append(
-            m.scaling.format(in_service=s.in_service, pending=s.pending, terminating=s.terminating)
-        )
+        counts = {"in_service": s.in_service, "pending": s.pending, "terminating": s.terminating}
+        notes.append(m.scaling.format(**counts))
     r = v.reset
     if r is not None and v.kind is not VerdictKind.OLD_CODE:
-        notes.append(
-            m.reset_line.format(instances=m.instances(r.instances), scripts=m.scripts(r.scripts))
-        )
-        if r.preload:
-            notes.append(m.caveat_preload)
-        if r.file_cache:
-            notes.append(m.caveat_file_cache)
+        scripts = m.scripts(r.scripts)
+        notes += [m.reset_line.format(instances=m.instances(r.instances), scripts=scripts)]
+        notes += c.caveats()
     if r is not None and r.validate_timestamps:
-        notes.append(
-            m.caveat_validate_timestamps.format(instances=m.instances(r.validate_timestamps))
-        )
+        instances = m.instances(r.validate_timestamps)
+        notes.append(m.caveat_validate_timestamps.format(instances=instances))
     return notes

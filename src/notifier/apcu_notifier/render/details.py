@@ -1,18 +1,16 @@
-"""The detail under a verdict's summary: which instances, and what SSM said of each, with what
-to check first. No I/O.
-
-An instance a later attempt was sent to is told of once, in the attempts' list, which says what
-each attempt made of it; the first attempt's lists name the others.
-"""
+"""The detail under a verdict's summary: which instances, what SSM said of each, and what to
+check first. An instance a later attempt was sent to is told of once, in the attempts' list,
+which says what each attempt made of it; the first attempt's lists name the others. No I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from apcu_notifier.messages.en import Messages
 from apcu_notifier.output import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD
 from apcu_notifier.render.blocks import code_block, escape, escape_clip, pack
 from apcu_notifier.render.words import SAID_TEXT, Context, said
-from apcu_notifier.verdict import ClearHistory, Problem, VerdictKind
+from apcu_notifier.verdict import ClearHistory, Problem, Reset, VerdictKind
 
 MAX_LISTED = 100
 MAX_PROBLEM_GROUPS = 8
@@ -24,38 +22,39 @@ REASON_TEXT = 40
 
 def sections(c: Context) -> list[str]:
     """The detail's sections, in the order a reader acts on them."""
-    v = c.v
+    v, m = c.v, c.m
     retried = {r.instance_id for r in v.clear.instances} if v.clear is not None else set()
     found: list[str] = []
     missing = [i for i in v.missing_instances if i not in retried]
     if missing:
         total = v.missing_count - (len(v.missing_instances) - len(missing))
-        found.append(_ids(c.m.missing_title, missing, total, c))
+        found.append(_ids(c, m.missing_title, missing, total))
     problems = [p for p in v.problems if p.instance_id not in retried]
     if problems:
-        total = v.problem_count - (len(v.problems) - len(problems))
-        found.extend(_problems(c, problems, total))
+        found += _problems(c, problems, v.problem_count - (len(v.problems) - len(problems)))
     if v.reset is not None and v.reset.old_code:
-        found.append(_old_code(c))
+        found.append(_old_code(m, v.reset))
     if v.joined_after:
-        found.append(_ids(c.m.joined_title, list(v.joined_after), v.joined_count, c))
+        found.append(_ids(c, m.joined_title, v.joined_after, v.joined_count))
     if v.outside:
-        found.append(_outside(c))
+        items = [
+            f"• `{escape(o.instance_id)}` "
+            f"{escape(o.lifecycle_state) if o.lifecycle_state else m.outside_unlisted}: "
+            f"{escape_clip(said(o.status, o.status_details), SAID_TEXT)}"
+            for o in v.outside[:MAX_LISTED]
+        ]
+        title = m.outside_title.format(count=f"{v.outside_count:,}")
+        found.append(pack(title, items, m.more, "\n", v.outside_count))
     if v.clear is not None and v.clear.instances:
-        found.append(_history(c, v.clear))
+        found.append(_history(m, v.clear))
     if v.kind is VerdictKind.UNREADABLE and v.excerpt:
         found.append(code_block(v.excerpt, EXCERPT_TEXT * 2))
     return found
 
 
-def _ids(title: str, ids: Sequence[str], total: int, c: Context) -> str:
-    return pack(
-        title.format(count=f"{total:,}", the_job=c.job.the_job, nothing=c.job.nothing),
-        [f"`{escape(i)}`" for i in ids[:MAX_LISTED]],
-        c.m.more,
-        separator=c.m.list_separator,
-        total=total,
-    )
+def _ids(c: Context, title: str, ids: Sequence[str], total: int) -> str:
+    listed = [f"`{escape(i)}`" for i in ids[:MAX_LISTED]]
+    return pack(c.say(title, count=f"{total:,}"), listed, c.m.more, c.m.list_separator, total)
 
 
 def _problems(c: Context, problems: Sequence[Problem], total: int) -> list[str]:
@@ -65,95 +64,66 @@ def _problems(c: Context, problems: Sequence[Problem], total: int) -> list[str]:
     groups: dict[tuple[str, str], list[Problem]] = {}
     for p in problems:
         groups.setdefault((said(p.status, p.status_details), p.reason), []).append(p)
+    shown = list(groups.items())[:MAX_PROBLEM_GROUPS]
     texts: list[str] = []
-    shown = 0
-    for (words, reason), members in list(groups.items())[:MAX_PROBLEM_GROUPS]:
-        hint = _reason(reason, c) if reason else m.said_hints.get(words, "")
-        values = {"said": escape_clip(words, SAID_TEXT), "count": f"{len(members):,}", "hint": hint}
-        if len(groups) > 1:
-            head = (m.problem_group_hint if hint else m.problem_group).format(**values)
-        else:
-            # One way of failing: the title's count is the group's.
-            head = (m.said_hint if hint else m.said_alone).format(**values)
+    for (words, reason), members in shown:
+        hint = m.said_hints.get(words, "")
+        if reason:
+            hint = m.opcache_reasons.get(reason) or escape_clip(reason, REASON_TEXT)
+        # One way of failing: the title's count is the group's.
+        head = _how_ended(m, words, hint, len(members) if len(groups) > 1 else 0)
         if not texts:
-            head = m.problems_title.format(the_job=c.job.the_job, count=f"{total:,}") + "\n" + head
+            head = c.say(m.problems_title, count=f"{total:,}") + "\n" + head
         excerpts = [p for p in members if p.excerpt][:EXCERPTS_PER_GROUP]
         items = [
-            f"`{escape(p.instance_id)}`\n{code_block(p.excerpt, EXCERPT_TEXT)}"
-            if p in excerpts
-            else f"`{escape(p.instance_id)}`"
+            f"`{escape(p.instance_id)}`"
+            + (f"\n{code_block(p.excerpt, EXCERPT_TEXT)}" if p in excerpts else "")
             for p in members
         ]
-        texts.append(pack(head, items, m.more, separator="\n" if excerpts else m.list_separator))
-        shown += len(members)
-    if shown < total:
-        texts[-1] += "\n" + m.more.format(count=f"{total - shown:,}")
+        separator = "\n" if excerpts else m.list_separator
+        texts.append(pack(head, items, m.more, separator, len(items)))
+    left = total - sum(len(members) for _, members in shown)
+    if left > 0:
+        texts[-1] += "\n" + m.more.format(count=f"{left:,}")
     return texts
 
 
-def _reason(reason: str, c: Context) -> str:
-    return c.m.opcache_reasons.get(reason) or escape_clip(reason, REASON_TEXT)
+def _how_ended(m: Messages, words: str, hint: str, count: int = 0) -> str:
+    """SSM's words, bold; then how many said them, when `count`, and what to check first."""
+    text = f"*{escape_clip(words, SAID_TEXT)}*"
+    if count:
+        text += m.group_count.format(count=f"{count:,}")
+    return text + m.hint.format(hint=hint) if hint else text
 
 
-def _old_code(c: Context) -> str:
-    r = c.v.reset
-    assert r is not None
-    items = [
-        c.m.old_code_line.format(
-            instance=escape(i),
-            caveats=c.m.list_separator.join(
-                c.m.caveat_names[caveat]
-                for caveat, having in (
-                    (CAVEAT_PRELOAD, r.preload),
-                    (CAVEAT_FILE_CACHE, r.file_cache),
-                )
-                if i in having
-            ),
-        )
-        for i in r.old_code[:MAX_LISTED]
-    ]
-    return pack(c.m.old_code_title.format(count=len(r.old_code)), items, c.m.more, separator="\n")
+def _old_code(m: Messages, r: Reset) -> str:
+    items = []
+    for i in r.old_code[:MAX_LISTED]:
+        named = ((CAVEAT_PRELOAD, r.preload), (CAVEAT_FILE_CACHE, r.file_cache))
+        caveats = m.list_separator.join(m.caveat_names[name] for name, at in named if i in at)
+        items.append(f"• `{escape(i)}` {caveats}")
+    title = m.old_code_title.format(count=len(r.old_code))
+    return pack(title, items, m.more, "\n", len(items))
 
 
-def _outside(c: Context) -> str:
-    v, m = c.v, c.m
-    items = [
-        m.outside_line.format(
-            instance=escape(o.instance_id),
-            state=escape(o.lifecycle_state) if o.lifecycle_state else m.outside_unlisted,
-            status=escape_clip(said(o.status, o.status_details), SAID_TEXT),
-        )
-        for o in v.outside[:MAX_LISTED]
-    ]
-    title = m.outside_title.format(count=f"{v.outside_count:,}")
-    return pack(title, items, m.more, separator="\n", total=v.outside_count)
-
-
-def _history(c: Context, history: ClearHistory) -> str:
+def _history(m: Messages, history: ClearHistory) -> str:
     """Per instance a later attempt was meant for: what each attempt said, how it ended; then
     what to check first for what is still stale."""
-    m = c.m
     lines: list[str] = []
     last_words: dict[str, None] = {}
     for row in history.instances[:MAX_LISTED]:
         words = [said(s) for s in row.outcomes]
-        values = {
-            "instance": escape(row.instance_id),
-            "said": m.history_then.join(map(escape, words)),
-        }
+        told = m.history_then.join(map(escape, words))
         if row.cleared_on:
-            lines.append(m.history_cleared.format(attempt=row.cleared_on, **values))
+            line = m.history_cleared.format(said=told, attempt=row.cleared_on)
         elif row.note in m.history_notes:
-            lines.append(m.history_left_out.format(why=m.history_notes[row.note], **values))
+            line = m.history_left_out.format(said=told, why=m.history_notes[row.note])
         else:
-            lines.append(m.history_still.format(attempts=m.attempts(len(words)), **values))
+            line = m.history_still.format(said=told, attempts=m.attempts(len(words)))
+        lines.append(f"`{escape(row.instance_id)}`: {line}")
         if not row.cleared_on and row.note != "left":
             last_words[words[-1]] = None
-    hints = [
-        m.said_hint.format(said=escape_clip(w, SAID_TEXT), hint=m.said_hints[w])
-        for w in last_words
-        if w in m.said_hints
-    ]
     title = m.history_title.format(instances=m.instances(len(history.instances)))
-    text = pack(title, lines, m.more, separator="\n", total=len(history.instances))
+    text = pack(title, lines, m.more, "\n", len(history.instances))
+    hints = [_how_ended(m, w, m.said_hints[w]) for w in last_words if w in m.said_hints]
     return "\n".join([text, *hints])

@@ -1,19 +1,18 @@
 """What every message says the same way: the target, SSM's words for a status, counts, times,
-who asked, and the fields under the summary. No I/O.
-
-Every value is escaped here, once, before a catalogue's template takes it.
-"""
+who asked, and the fields under the summary. Every value is escaped here, once, before a
+catalogue's template takes it. No I/O."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from apcu_clear.command import DEFAULT_ACTION, requester_names
 from apcu_clear.record import Clear
 from apcu_notifier.config import Config, Language
-from apcu_notifier.messages import Job, Messages, messages
+from apcu_notifier.messages import CATALOGUE, Job
+from apcu_notifier.messages.en import Messages
 from apcu_notifier.render.blocks import escape, escape_clip
 from apcu_notifier.verdict import TargetKind, Verdict, VerdictKind
 
@@ -23,6 +22,8 @@ SAID_TEXT = 60
 NAME_TEXT = 200
 COMMENT_TEXT = 500
 MAX_TARGET_VALUES = 5
+# A field with nothing to say.
+NONE = "—"
 # The API spells some statuses as one word ("DeliveryTimedOut", "InProgress"); SSM's user guide
 # and botocore's model documentation write them as words ("Delivery Timed Out"), and so do
 # the messages.
@@ -79,27 +80,27 @@ class Request:
         return bool(self.clear_id)
 
 
-@dataclass(frozen=True)
-class Said:
-    """What a verdict kind's formatter says: the title, the first sentences, and how to finish
-    what the verdict left stale ("" when nothing is left to finish)."""
-
-    title: str
-    summary: tuple[str, ...]
-    finish: str = ""
-
-
 class Context:
-    """One message being written: the verdict, the catalogue, and what they need."""
+    """One message being written: the verdict, the catalogue, and the words its sentences name."""
 
     def __init__(self, verdict: Verdict, style: Style, request: Request, button: bool) -> None:
         self.v = verdict
         self.style = style
         self.request = request
         self.button = button
-        self.m: Messages = messages(style.language)
-        self.job: Job = self.m.jobs.get(verdict.action, self.m.jobs[DEFAULT_ACTION])
+        self.m: Messages = CATALOGUE[style.language]
         self.target = _target(verdict, request, self.m)
+        cleared = verdict.cleared
+        # The entries removed, in words; "" when the action cleared no APCu.
+        self.entries = self.m.entries(cleared.entries) if cleared else ""
+        removing = self.m.removing.format(entries=self.entries) if cleared else ""
+        job_words = asdict(job(self.m, verdict.action))
+        self.words = {**job_words, "target": self.target, "removing": removing}
+
+    def say(self, template: str, **values: str) -> str:
+        """`template` filled with `values` and what any sentence may name: the job's words
+        (Job), the target, and the entries removed."""
+        return template.format(**{**self.words, **values})
 
     @property
     def group(self) -> bool:
@@ -108,26 +109,34 @@ class Context:
     def who(self, count: int) -> str:
         """ "3 instances in service in web-prod", or "3 instances" for another target."""
         instances = self.m.instances(count)
-        if not self.group:
-            return instances
-        return self.m.who_in_group.format(instances=instances, target=self.target)
+        return self.say(self.m.who_in_group, instances=instances) if self.group else instances
 
     def how(self) -> str:
-        """How to clear again what is still stale: the CLI, and in app mode the button."""
-        clear_id = escape(self.request.clear_id or self.v.command_id)
-        template = self.m.how_button if self.button else self.m.how_cli
-        return template.format(clear_id=clear_id)
-
-    def removing(self) -> str:
-        c = self.v.cleared
-        return self.m.removing.format(entries=self.m.entries(c.entries)) if c else ""
+        """How to clear again what is still stale: the CLI, and in app mode the button first."""
+        cli = f"`apcu-flush retry {escape(self.request.clear_id or self.v.command_id)}`"
+        return self.m.how_button.format(cli=cli) if self.button else cli
 
     def others_removed(self) -> list[str]:
-        c = self.v.cleared
-        return [self.m.others_removed.format(entries=self.m.entries(c.entries))] if c else []
+        return [self.m.others_removed.format(entries=self.entries)] if self.entries else []
+
+    def caveats(self) -> list[str]:
+        """What OPcache's reset left alone where the detail names it: preloaded scripts, the
+        file cache."""
+        r = self.v.reset
+        if r is None:
+            return []
+        both = ((r.preload, self.m.caveat_preload), (r.file_cache, self.m.caveat_file_cache))
+        return [text for having, text in both if having]
 
     def status(self) -> str:
-        return escape_clip(said(self.v.status, self.v.status_details), SAID_TEXT) or self.m.none
+        return escape_clip(said(self.v.status, self.v.status_details), SAID_TEXT) or NONE
+
+    def reason(self) -> str:
+        return self.m.reasons[self.v.reason] if self.v.reason else NONE
+
+
+def job(m: Messages, action: str) -> Job:
+    return m.jobs.get(action, m.jobs[DEFAULT_ACTION])
 
 
 def said(status: str, details: str = "") -> str:
@@ -138,19 +147,17 @@ def said(status: str, details: str = "") -> str:
 def when(moment: dt.datetime, zone: dt.tzinfo, m: Messages) -> str:
     """ "2026-03-02 18:15:03 JST (UTC+09:00)", or "2026-03-02 09:15:03 UTC"."""
     local = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(zone)
+    utc_offset = f"{local:%z}"
+    offset = f"UTC{utc_offset[:3]}:{utc_offset[3:5]}"
     name = local.tzname() or ""
-    seconds = int((local.utcoffset() or dt.timedelta()).total_seconds())
-    sign = "-" if seconds < 0 else "+"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    offset = f"UTC{sign}{hours:02d}:{minutes:02d}"
-    if name == "UTC" and not seconds:
-        zone_said = "UTC"
+    if name == "UTC" and utc_offset == "+0000":
+        named = "UTC"
     elif not name or name[0] in "+-":
         # Zones without an abbreviation of their own name themselves by their offset ("+04").
-        zone_said = offset
+        named = offset
     else:
-        zone_said = m.zone_named.format(name=name, offset=offset)
-    return f"{local:%Y-%m-%d %H:%M:%S} {zone_said}"
+        named = m.zone_named.format(name=name, offset=offset)
+    return f"{local:%Y-%m-%d %H:%M:%S} {named}"
 
 
 def duration(span: dt.timedelta, m: Messages) -> str:
@@ -163,27 +170,39 @@ def requester(name: str) -> str:
     return escape_clip(requester_names(name)[0], NAME_TEXT) if name else ""
 
 
-def fields(c: Context) -> list[tuple[str, str]]:
-    v, m = c.v, c.m
+def fallback(m: Messages, title: str, command_id: str, target: str | None) -> str:
+    """The top-level text a notification shows: "title: target (command id)"."""
+    named = title if target is None else f"{title}: {target}"
+    return named + m.about_command.format(command_id=escape(command_id))
+
+
+def field_pairs(c: Context) -> list[tuple[str, str]]:
+    """The fields under the summary: where, how it ended, when, who asked and why."""
+    v, m, r = c.v, c.m, c.request
     if v.kind is VerdictKind.UNREADABLE:
         return []
     command = (m.label_command, f"`{escape(v.command_id)}`")
     if v.kind in (VerdictKind.UNKNOWN_COMMAND, VerdictKind.TEST_EVENT):
         return [command, (m.label_status, c.status())]
     pairs: list[tuple[str, str]] = []
-    if v.target.kind is not TargetKind.UNKNOWN or c.request.group:
+    if v.target.kind is not TargetKind.UNKNOWN or r.group:
         grouped = v.target.kind in (TargetKind.GROUP, TargetKind.UNKNOWN)
         pairs.append((m.label_group if grouped else m.label_target, c.target))
-    pairs += [command, (m.label_status, _status(c))]
+    status, history = c.status(), v.clear
+    # "attempt 1 of N" only where a later attempt cleared what the first left, so that the
+    # status never reads as the clear's outcome when it is not.
+    if history is not None and any(row.cleared_on for row in history.instances):
+        status = m.status_first_of.format(status=status, attempts=history.attempts)
+    pairs += [command, (m.label_status, status)]
     if v.kind not in (VerdictKind.STUCK, VerdictKind.NEVER_ENDED):
-        pairs.append((m.label_succeeded, _succeeded(c)))
-        pairs.append(
-            (m.label_requested, when(v.requested, c.style.zone, m) if v.requested else m.none)
-        )
-    r = c.request
+        succeeded = m.succeeded_of_wanted if v.expected is not None else m.succeeded_of_sent
+        counts = {"wanted": f"{v.expected or 0:,}", "sent": f"{v.targeted:,}"}
+        pairs.append((m.label_succeeded, succeeded.format(succeeded=f"{v.succeeded:,}", **counts)))
+        requested = when(v.requested, c.style.zone, m) if v.requested else NONE
+        pairs.append((m.label_requested, requested))
     if r.recorded:
-        pairs.append((m.label_requester, requester(r.requester) or m.none))
-        pairs.append((m.label_comment, escape_clip(r.comment, COMMENT_TEXT) or m.none))
+        pairs.append((m.label_requester, requester(r.requester) or NONE))
+        pairs.append((m.label_comment, escape_clip(r.comment, COMMENT_TEXT) or NONE))
     elif v.comment:
         # A command the stack did not record: SSM's Comment is all there is.
         pairs.append((m.label_comment, escape_clip(v.comment, COMMENT_TEXT)))
@@ -195,36 +214,15 @@ def fields(c: Context) -> list[tuple[str, str]]:
     return pairs
 
 
-def _status(c: Context) -> str:
-    """The first command's status; with "attempt 1 of N" only when a later attempt cleared what
-    it left, so that a status never reads as the clear's outcome when it is not."""
-    history = c.v.clear
-    if history is None or not any(r.cleared_on for r in history.instances):
-        return c.status()
-    return c.m.status_first_of.format(status=c.status(), attempts=history.attempts)
-
-
-def _succeeded(c: Context) -> str:
-    v, m = c.v, c.m
-    if v.expected is not None:
-        return m.succeeded_of_wanted.format(succeeded=f"{v.succeeded:,}", wanted=f"{v.expected:,}")
-    return m.succeeded_of_sent.format(succeeded=f"{v.succeeded:,}", sent=f"{v.targeted:,}")
-
-
 def _target(v: Verdict, request: Request, m: Messages) -> str:
     """The target in words, escaped and short enough to sit inside a sentence."""
-    values = v.target.values
     if v.target.kind is TargetKind.UNKNOWN:
         # The stuck and never-ended alerts know the clear's group from its record only.
         return escape_clip(request.group, TARGET_TEXT) if request.group else m.target_unknown
-    shown = list(values[:MAX_TARGET_VALUES])
-    listed = m.list_separator.join(shown)
-    if len(values) > len(shown):
-        listed += " " + m.more_targets.format(count=len(values) - len(shown))
-    if v.target.kind is TargetKind.GROUP:
-        text = listed
-    elif v.target.kind is TargetKind.INSTANCES:
-        text = m.target_instances.format(ids=listed)
-    else:
-        text = m.target_other.format(targets=listed)
-    return escape_clip(text, TARGET_TEXT)
+    values = v.target.values
+    listed = m.list_separator.join(values[:MAX_TARGET_VALUES])
+    if len(values) > MAX_TARGET_VALUES:
+        listed += " " + m.more_targets.format(count=len(values) - MAX_TARGET_VALUES)
+    if v.target.kind is TargetKind.INSTANCES:
+        listed = m.target_instances.format(ids=listed)
+    return escape_clip(listed, TARGET_TEXT)
