@@ -10,10 +10,17 @@ from typing import Any
 
 from bench import deployed
 
+# Powertools' event handler (the dispatcher's APIGatewayHttpResolver): its import's whole
+# cost, what it brings in first included, is the router's share of the cold path.
+ROUTER = "aws_lambda_powertools.event_handler"
 
-def _import_times(code: str, env: dict[str, str]) -> dict[str, float]:
+
+def _import_times(
+    code: str, env: dict[str, str], cumulative: dict[str, float] | None = None
+) -> dict[str, float]:
     """Each module's own import time in ms, for `code` run with the function's folder first
-    on sys.path, as Lambda puts it."""
+    on sys.path, as Lambda puts it; `cumulative` receives each module's time with what it
+    imported first."""
     prelude = "import os, sys; sys.path.insert(0, os.environ['LAMBDA_TASK_ROOT']); "
     completed = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", prelude + code],
@@ -25,9 +32,11 @@ def _import_times(code: str, env: dict[str, str]) -> dict[str, float]:
     )
     times: dict[str, float] = {}
     for line in completed.stderr.splitlines():
-        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| *(\S+)", line)
         if match:
-            times[match[2]] = int(match[1]) / 1000
+            times[match[3]] = int(match[1]) / 1000
+            if cumulative is not None:
+                cumulative[match[3]] = int(match[2]) / 1000
     return times
 
 
@@ -48,7 +57,8 @@ def beyond_floor(
     """What the handler imports beyond `floor_code`'s modules, by the modules' own import
     time. `lazy`: modules the handler imports on its first event, counted with it."""
     handler_module = d.env.get("_HANDLER", "app.lambda_handler").rsplit(".", 1)[0]
-    handler = _import_times(f"import {', '.join((handler_module, *lazy))}", d.env)
+    cumulative: dict[str, float] = {}
+    handler = _import_times(f"import {', '.join((handler_module, *lazy))}", d.env, cumulative)
     floor = _import_times(floor_code, d.env)
     own = f"apcu_{d.function}"
     extra: dict[str, float] = {}
@@ -61,6 +71,7 @@ def beyond_floor(
         "floor_ms": round(sum(floor.values()), 1),
         "beyond_floor_ms": round(sum(extra.values()), 1),
         "by_unit": {name: round(ms, 1) for name, ms in extra.items()},
+        "router_ms": round(cumulative.get(ROUTER, 0.0), 1),
         "heaviest": [
             {"module": name, "self_ms": round(ms, 1)}
             for name, ms in sorted(extra.items(), key=lambda item: item[1], reverse=True)[:top]

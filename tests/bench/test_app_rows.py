@@ -229,3 +229,30 @@ def test_a_throttled_large_clear_with_a_wrong_verdict_is_a_miss() -> None:
     missed: list[str] = []
     table({"machine": MACHINE, "scale": scale}, missed)
     assert missed == ["throttled clear of 20000: verdict partial"]
+
+
+def test_the_dispatcher_before_and_after_the_router_and_the_routers_cost_over_the_bound() -> None:
+    # Given main's dispatcher at 1.19x its floor and this one 512 ms against a 382 ms floor
+    after = _press(417.0, ratio=512 / 382)
+    after["floor_median_ms"] = 382.0
+    after["rows"][0].update(handler_median_ms=512.0, ratio=1.34, cpu_ratio=1.28, met=False)
+    after["rows"][0]["imports"]["router_ms"] = 35.0
+    after["answer_bound_ms"] = None
+    before = {
+        "commit": "1815ad0",
+        "cold": {
+            "dispatcher": {
+                "floor_median_ms": 378.0,
+                "rows": [
+                    {"default": True, "handler_median_ms": 451.0, "ratio": 1.19, "cpu_ratio": 1.16}
+                ],
+            }
+        },
+    }
+    shown = table({"machine": MACHINE, "cold": {"dispatcher": after}, "before": before}, [])
+    lines = shown.splitlines()
+    assert any("before (main 1815ad0" in line and "451 / 378 ms" in line for line in lines)
+    assert any("after (here: POST /flush)" in line and "512 / 382 ms" in line for line in lines)
+    # 512 - 1.25 x 382 = 34.5 ms over the bound, and what importing the router costs
+    [router] = [line for line in lines if "the router:" in line]
+    assert "over the 1.25x bound by 34 ms" in router and "takes 35 ms" in router
