@@ -102,7 +102,7 @@ demo: venv ## the whole flow on this machine, no AWS account (SCENARIO=ok|no-tar
 
 # Each bench exits 1 when it missed a target; both run, and then make fails if either missed.
 .PHONY: bench
-bench: venv $(SAM_VENV)/.installed ## cold start, calls per verdict, scaling, artifact size (fails on a missed target)
+bench: venv $(SAM_VENV)/.installed ## the durable clear: cold path, per-clear cost, notification to Slack, 20,000 instances, artifacts; the web node (fails on a missed target)
 	$(SAM_ENV) $(SAM) build --parallel
 	@status=0; \
 	$(PY) -m bench.run || status=1; \

@@ -15,6 +15,7 @@ they run inside Lambda; a benchmark without them measures code production never 
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -23,12 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from harness import cfn_template
-from local.embedded_aws import REGION, Stack
+from harness.aws_emulator import ACCOUNT_ID as ACCOUNT
+from harness.aws_emulator import REGION
 
 ROOT = Path(__file__).resolve().parent.parent
-ACCOUNT = "123456789012"
 STACK_NAME = "apcu-fleet-flush"
 FUNCTIONS = {"notifier": "NotifierFunction", "dispatcher": "DispatcherFunction"}
+BUILD = ROOT / ".aws-sam" / "build"
+# Lambda unpacks the layers under /opt, whose python/ folder comes after the function's own
+# folder on sys.path: the stack's SDK layer (boto3, botocore) as sam build makes it. Powertools'
+# public layer is this machine's installed Powertools, pinned to the same release.
+SDK_LAYER = BUILD / "AwsSdkLayer" / "python"
 
 # What a Ref or GetAtt of a resource evaluates to when the local stack has no stand-in for it:
 # a plausible physical id of that type, so that an environment variable is never left out.
@@ -38,7 +44,6 @@ _PLAUSIBLE_REF = {
     "AWS::DynamoDB::Table": "{stack}-{id}",
     "AWS::SecretsManager::Secret": "arn:aws:secretsmanager:{region}:{account}:secret:{stack}-{id}-AbCdEf",
     "AWS::Serverless::Function": "{stack}-{id}",
-    "AWS::Scheduler::ScheduleGroup": "{stack}-{id}",
 }
 _PLAUSIBLE_ARN = {
     "AWS::IAM::Role": "arn:aws:iam::{account}:role/{stack}-{id}",
@@ -60,34 +65,36 @@ class Deployment:
     env: dict[str, str]
 
 
-def _locals(stack: Stack) -> tuple[dict[str, str], dict[str, str]]:
-    """Refs and GetAtt .Arn of the resources the embedded AWS stands in for."""
-    refs = {
-        "NotificationTopic": stack.topic_arn,
-        "FlushDocument": stack.document_name,
-        "SlackWebhookSecret": stack.secret_arn,
-        "CommandsTable": stack.commands_table,
-        "WatchdogScheduleGroup": stack.watchdog_group,
-    }
-    arns = {
-        "NotificationRole": stack.role_arn,
-        "WatchdogRole": stack.watchdog_role_arn,
-        "WatchdogDeadLetterQueue": stack.watchdog_dead_letter_arn,
-        "NotifierFunction": stack.notifier_arn,
-    }
-    return refs, arns
+@dataclass(frozen=True)
+class StandIns:
+    """What a Ref or GetAtt .Arn of the stack's resources is here: the names and ARNs of the
+    resources harness.stack.Stack made on the embedded AWS."""
+
+    refs: dict[str, str]
+    arns: dict[str, str]
+
+
+def stand_ins(env: Mapping[str, str], **refs: str) -> StandIns:
+    """From the harness stack's variables (harness.stack.environment), and `refs` besides
+    (the secrets' ARNs, the alias a run starts clears on)."""
+    return StandIns(
+        refs={
+            "NotificationTopic": env["NOTIFICATION_TOPIC_ARN"],
+            "FlushDocument": env["DOCUMENT_NAME"],
+            "CommandsTable": env["COMMANDS_TABLE"],
+            "NotifierFunction.Alias": env["NOTIFIER_ALIAS_ARN"],
+            **refs,
+        },
+        arns={"NotificationRole": env["NOTIFICATION_ROLE_ARN"]},
+    )
 
 
 class _Evaluator:
     def __init__(
-        self, template: dict[str, Any], parameters: Mapping[str, str], stack: Stack
+        self, template: dict[str, Any], parameters: Mapping[str, str], local: StandIns
     ) -> None:
         self.template = template
-        self.parameters = {
-            **cfn_template.parameter_defaults(template),
-            "AllowedGroups": stack.group,
-            **parameters,
-        }
+        self.parameters = {**cfn_template.parameter_defaults(template), **parameters}
         self.pseudo = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
@@ -95,7 +102,7 @@ class _Evaluator:
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
         }
-        self.refs, self.arns = _locals(stack)
+        self.refs, self.arns = local.refs, local.arns
         self.resources: dict[str, Any] = template.get("Resources", {})
 
     def _fill(self, pattern: str, logical_id: str) -> str:
@@ -174,23 +181,26 @@ def trace_header(tracing: str) -> str:
 
 
 def code_root(function: str) -> Path:
-    """The built artifact when sam build has run (what Lambda unpacks into /var/task), else
-    the function's source folder."""
-    built = ROOT / ".aws-sam" / "build" / FUNCTIONS[function]
-    return built if (built / "app.py").is_file() else ROOT / "src" / function
+    """The built artifact (what Lambda unpacks into /var/task); `make bench` runs sam build."""
+    built = BUILD / FUNCTIONS[function]
+    if not (built / "app.py").is_file():
+        raise SystemExit(f"{built.relative_to(ROOT)} is not built: run sam build (make bench does)")
+    return built
 
 
 def deployment(
     function: str,
-    stack: Stack,
+    local: StandIns,
     base_env: Mapping[str, str],
     *,
     parameters: Mapping[str, str] | None = None,
     xray_daemon: str = "127.0.0.1:2000",
+    overrides: Mapping[str, str] | None = None,
 ) -> Deployment:
-    """The function's environment as deployed, on top of `base_env` (credentials, endpoint)."""
+    """The function's environment as deployed, on top of `base_env` (credentials, endpoint);
+    `overrides`: the variables that must point at a local stand-in instead (Slack's API)."""
     template = cfn_template.load()
-    evaluator = _Evaluator(template, parameters or {}, stack)
+    evaluator = _Evaluator(template, parameters or {}, local)
     logical_id = FUNCTIONS[function]
     globals_ = template.get("Globals", {}).get("Function", {})
     properties = template["Resources"][logical_id]["Properties"]
@@ -205,6 +215,8 @@ def deployment(
     runtime = str(evaluator.value(properties.get("Runtime", globals_.get("Runtime", ""))))
     name = f"{STACK_NAME}-{function}"
     root = code_root(function)
+    if not SDK_LAYER.is_dir():
+        raise SystemExit(f"{SDK_LAYER.relative_to(ROOT)} is not built: run sam build")
     lambda_defined = {
         "_HANDLER": str(properties.get("Handler", "app.lambda_handler")),
         "_X_AMZN_TRACE_ID": trace_header(tracing),
@@ -226,11 +238,13 @@ def deployment(
         # too), so no segment can leave the machine.
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "AWS_XRAY_DAEMON_ADDRESS": xray_daemon,
-        # /var/task is read-only in Lambda: the artifact ships no .pyc and none can be
-        # written, so every cold start compiles the function's own modules.
+        # /var/task is read-only in Lambda: nothing can be compiled into it at a cold start.
         "PYTHONDONTWRITEBYTECODE": "1",
+        # /opt/python: the SDK layer ahead of this machine's own boto3 (and the repository,
+        # for the bench's call counter only).
+        "PYTHONPATH": os.pathsep.join((str(SDK_LAYER), str(ROOT))),
     }
-    env = {**base_env, **variables, **lambda_defined}
+    env = {**base_env, **variables, **lambda_defined, **(overrides or {})}
     return Deployment(
         function=function,
         parameters=dict(parameters or {}),

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bench import run, webnode
+from bench import webnode
+from bench.lines import Lines, exit_status
 
 ENTRIES = 1_000_000
 
@@ -115,14 +116,15 @@ def test_readers_slowed_past_their_target_exit_1() -> None:
 def test_the_bench_exits_1_on_a_missed_row_and_names_it(capsys: pytest.CaptureFixture[str]) -> None:
     # Given an artifact over its 1 MiB target, as the table's row decides it
     missed: list[str] = []
-    assert run._target(missed, "artifact notifier: 1100 KiB, target < 1024 KiB", False) is False
-    assert run._target(missed, "artifact dispatcher: 300 KiB, target < 1024 KiB", True) is True
+    out = Lines(missed)
+    assert out.target("artifact notifier: 1100 KiB, target < 1024 KiB", False) is False
+    assert out.target("artifact dispatcher: 300 KiB, target < 1024 KiB", True) is True
     # Then the bench exits 1 and says which
-    assert run.exit_status(missed) == 1
+    assert exit_status(missed) == 1
     said = capsys.readouterr().out
     assert "missed 1 target(s):\n  artifact notifier: 1100 KiB, target < 1024 KiB" in said
     assert "dispatcher" not in said
 
 
 def test_the_bench_exits_0_when_every_target_is_met() -> None:
-    assert run.exit_status([]) == 0
+    assert exit_status([]) == 0
