@@ -20,10 +20,8 @@ __all__ = ["FORMATTERS", "Payload", "Rendered", "Request", "Style", "render", "r
 
 @dataclass(frozen=True)
 class Rendered:
-    """A verdict's message in three parts: `head` (title, summary, fields) says what happened,
-    `detail` (per-instance lists) says where, `tail` links to the console. The webhook posts
-    them as one message; app mode keeps the head in the clear's message and puts the detail in
-    its thread."""
+    """`head` (title, summary, fields) says what happened, `detail` (per-instance lists) where,
+    `tail` links to the console; app mode puts the detail in a thread (docs/design.md, Slack)."""
 
     text: str
     head: list[Block]
@@ -77,9 +75,7 @@ def render_parts(
 
 
 def _notes(c: Context, said: Said) -> list[str]:
-    """What the summary adds whatever the kind: a hibernated warm pool, a group scaling,
-    OPcache's restarts, a target that is not a group, a held launch; then how to finish what is
-    still stale."""
+    """What the summary adds whatever the kind; then how to finish what is still stale."""
     v, m = c.v, c.m
     notes = _group_notes(c)
     if v.target.kind is TargetKind.INSTANCES:

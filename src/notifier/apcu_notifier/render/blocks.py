@@ -1,7 +1,6 @@
 """Slack's Block Kit as the messages use it: escaping, clipping to Slack's limits (docs.slack.dev,
 Block Kit reference), and the few blocks they are made of. No I/O. Every string from AWS or a
-notification is escaped, so that `<!channel>` in a group name shows as text and notifies no one.
-"""
+notification is escaped, so that `<!channel>` in a group name shows as text and notifies no one."""
 
 from __future__ import annotations
 

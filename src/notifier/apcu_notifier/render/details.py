@@ -58,8 +58,7 @@ def _ids(c: Context, title: str, ids: Sequence[str], total: int) -> str:
 
 
 def _problems(c: Context, problems: Sequence[Problem], total: int) -> list[str]:
-    """One section per way of failing ("Delivery Timed Out", "Failed: OPcache is disabled"),
-    each with what to check first, the instances, and the end of their output."""
+    """One section per way of failing: what to check first, the instances, their output's end."""
     m = c.m
     groups: dict[tuple[str, str], list[Problem]] = {}
     for p in problems:
@@ -107,8 +106,7 @@ def _old_code(m: Messages, r: Reset) -> str:
 
 
 def _history(m: Messages, history: ClearHistory) -> str:
-    """Per instance a later attempt was meant for: what each attempt said, how it ended; then
-    what to check first for what is still stale."""
+    """Per instance a later attempt was meant for: what each said; then what to check first."""
     lines: list[str] = []
     last_words: dict[str, None] = {}
     for row in history.instances[:MAX_LISTED]:

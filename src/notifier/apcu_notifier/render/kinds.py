@@ -19,8 +19,7 @@ UNREAD = "UNKNOWN"
 
 @dataclass(frozen=True)
 class Said:
-    """What a formatter says: the title, the first sentences, and how to finish what the
-    verdict left stale ("" when nothing is left to finish)."""
+    """`finish`: how to finish what the verdict left stale ("" when nothing is left)."""
 
     title: str
     summary: tuple[str, ...]
@@ -112,10 +111,8 @@ def stuck(c: Context) -> Said:
 
 def never_ended(c: Context) -> Said:
     v, m = c.v, c.m
-    watched = duration(v.watched_for or dt.timedelta(), m)
-    summary = m.summary_never_ended.format(
-        watched=watched, command_id=escape(v.command_id), **_running(c)
-    )
+    watched, command_id = duration(v.watched_for or dt.timedelta(), m), escape(v.command_id)
+    summary = m.summary_never_ended.format(watched=watched, command_id=command_id, **_running(c))
     return Said(c.say(m.title_never_ended), (summary,))
 
 

@@ -120,8 +120,7 @@ class Context:
         return [self.m.others_removed.format(entries=self.entries)] if self.entries else []
 
     def caveats(self) -> list[str]:
-        """What OPcache's reset left alone where the detail names it: preloaded scripts, the
-        file cache."""
+        """What OPcache's reset left alone where the detail names it (preload, file cache)."""
         r = self.v.reset
         if r is None:
             return []
