@@ -77,13 +77,12 @@ def verdict(
 
 
 def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) -> None:
-    """The stuck alert: the command still runs a minute past its expiry. In app mode, a reply
-    in the clear's thread that notifies the channel."""
+    """The stuck alert: the command still runs a minute past its expiry (app mode: a reply in
+    the clear's thread that notifies the channel)."""
     live = step(ctx, "read the stuck command", lambda: command.live(rt.ssm, clear_id), command.Live)
     count("CommandStuck")
-    payload = render(
-        still_running(VerdictKind.STUCK, clear_id, live), _style(rt), Request.of(clear)
-    )
+    alert = still_running(VerdictKind.STUCK, clear_id, live)
+    payload = render(alert, _style(rt), Request.of(clear))
     message = clear.message if clear is not None else None
     _post(ctx, rt, "post the stuck alert", payload, message.ts if message is not None else None)
 
@@ -178,15 +177,13 @@ def _post_new(
 
 
 def _update(rt: Runtime, message: SlackMessage, payload: dict[str, Any]) -> bool:
-    """chat.update of the clear's message; False when the message is gone."""
     params = {"channel": message.channel, "ts": message.ts, **payload}
     try:
         call_web(rt.slack_web, "chat.update", rt.app_secret().bot_token, params)
     except SlackRejected as refusal:
         if refusal.code not in MESSAGE_GONE:
             raise
-        logger.warning(
-            "the clear's message is gone; its verdict is posted anew", extra={"code": refusal.code}
-        )
+        gone = {"code": refusal.code}
+        logger.warning("the clear's message is gone; its verdict is posted anew", extra=gone)
         return False
     return True

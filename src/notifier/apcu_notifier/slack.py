@@ -1,14 +1,10 @@
-"""The notifier's two ways to Slack through slack_sdk, one call each: an incoming webhook
-(webhook mode) or the Web API with a bot token (app mode). A call that fails raises
-SlackUnavailable (worth another attempt, after `retry_after`) or SlackRejected (a refusal no
-retry cures, with what to fix); the post step's retry strategy decides. A call sent whole that
-Slack did not answer was probably taken: DeliveryUnconfirmed, never retried (urllib wraps what
-fails before the request is sent in URLError, and raises what fails after it as it came).
-
-Secrets are in no message, log or error: slack_sdk's exceptions keep the request (URL,
-Authorization header), so ours are raised outside their except blocks, with no chain back to
-them, and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING.
-"""
+"""Slack through slack_sdk, one call each: an incoming webhook (webhook mode) or the Web API
+(app mode). A failed call raises SlackUnavailable (try again after `retry_after`), SlackRejected
+(what to fix) or DeliveryUnconfirmed (sent whole and unanswered: probably taken, never retried;
+urllib wraps in URLError what fails before the request is sent, and raises what fails after it
+as it came). Secrets are in no message, log or error: slack_sdk's exceptions keep the request
+(URL, Authorization header), so ours are raised outside their except blocks, with no chain back
+to them, and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING."""
 
 from __future__ import annotations
 
@@ -24,10 +20,7 @@ logging.getLogger("slack_sdk").setLevel(logging.WARNING)
 CONNECT_AND_READ_SECONDS = 10
 DEFAULT_RETRY_AFTER = 1.0
 
-_REINSTALL = (
-    "Slack refused the bot token ({code}): reinstall the app to the workspace and put its bot "
-    "token (xoxb-…) in the app secret (docs/deploy.md, Slack app)"
-)
+_REINSTALL = "Slack refused the bot token ({code}): reinstall the app to the workspace and put its bot token (xoxb-…) in the app secret (docs/deploy.md, Slack app)"
 # What to do about each refusal a retry cannot cure.
 FIXES = {
     **dict.fromkeys(
@@ -35,10 +28,7 @@ FIXES = {
         _REINSTALL,
     ),
     "missing_scope": "the app lacks the chat:write scope ({code}): add it, reinstall the app and put the new bot token in the app secret",
-    "channel_not_found": (
-        "Slack knows no channel {channel} the bot can see ({code}): put the channel's id (C…, "
-        "from its details, not its name) in the app secret; a private channel needs the bot invited"
-    ),
+    "channel_not_found": "Slack knows no channel {channel} the bot can see ({code}): put the channel's id (C…, from its details, not its name) in the app secret; a private channel needs the bot invited",
     "not_in_channel": "the bot is not a member of channel {channel} ({code}): /invite the app there",
     "is_archived": "channel {channel} is archived ({code}): unarchive it, or put another channel's id in the app secret",
     "invalid_payload": "Slack refused the message's shape ({code})",
@@ -137,11 +127,9 @@ def web_client(api_url: str) -> WebClient:
 
 
 def _retry_after(headers: Any) -> float:
-    for name, value in dict(headers or {}).items():
-        if str(name).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return max(0.0, float(str(raw)))
-            except ValueError:
-                break
-    return DEFAULT_RETRY_AFTER
+    value = {str(name).lower(): given for name, given in dict(headers or {}).items()}.get("retry-after")
+    raw = value[0] if isinstance(value, list) and value else value
+    try:
+        return max(0.0, float(str(raw)))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
