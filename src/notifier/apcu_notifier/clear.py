@@ -20,7 +20,7 @@ from aws_durable_execution_sdk_python.retries import RetryDecision
 from apcu_clear import claim, command, lifecycle, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, LifecycleHold
-from apcu_notifier import attempts, posting, rounds, watch
+from apcu_notifier import attempts, rounds, watch
 from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
@@ -28,6 +28,8 @@ from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 # How long a clear started by SSM's notification waits for the dispatcher's record, which it
 # writes right after SendCommand: 2 + 4 + 8 + 16 + 32 s.
 RECORD_LOOKS = 6
+# A clear the stack sends on its own when an instance leaves a warm pool speaks only to alert.
+QUIET_ORIGINS = frozenset({"warm-pool"})
 
 
 class RecordNotReady(Exception):
@@ -66,12 +68,11 @@ def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
 
 def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dict[str, Any]:
     clear = begun.clear
-    if (
-        clear is not None
-        and rt.config.shared.slack.is_app
-        and clear.message is None
-        and clear.origin not in posting.QUIET_ORIGINS
-    ):
+    quiet = clear is not None and clear.origin in QUIET_ORIGINS
+    if clear is not None and rt.config.shared.slack.is_app and clear.message is None and not quiet:
+        # Imported at the first post: until then the clear's cold start is without Slack's code.
+        from apcu_notifier import posting
+
         clear = replace(clear, message=posting.start_message(ctx, rt, clear))
     if clear is not None and begun.original is not None:
         verdict = _retry_on_demand(ctx, rt, clear, begun.original)
@@ -88,7 +89,12 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
     if clear is not None and clear.hold is not None:
         verdict = replace(verdict, lifecycle_result=_launch_result(rt, verdict))
     step(ctx, "record the verdict", lambda: _record(rt, clear_id, verdict), type(None))
-    posted = posting.verdict(ctx, rt, clear, clear_id, verdict)
+    if quiet and not verdict.is_alert:
+        posted = "quiet"
+    else:
+        from apcu_notifier import posting  # at the first post, as above
+
+        posted = posting.verdict(ctx, rt, clear, clear_id, verdict)
     if clear is not None and clear.hold is not None:
         complete = partial(_complete, rt, clear, clear.hold, verdict)
         step(ctx, "complete the launch action", complete, bool)

@@ -12,8 +12,6 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.zoneinfo import get_zonefile_instance
-
 from apcu_clear.settings import ConfigError, Settings, choice, required
 
 __all__ = ["Config", "ConfigError", "Language"]
@@ -82,6 +80,9 @@ def _time_zone(name: str) -> dt.tzinfo:
     try:
         zone = ZoneInfo(name)
     except ZoneInfoNotFoundError:
+        # Imported only here: it opens dateutil's zone tarball, a cost to every cold start.
+        from dateutil.zoneinfo import get_zonefile_instance
+
         zone = get_zonefile_instance().get(name)
     except (ValueError, OSError):
         # OSError: a folder of the database ("America"); ValueError: not a key ("../etc").

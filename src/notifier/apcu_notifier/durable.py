@@ -1,4 +1,4 @@
-"""How the clear's steps run: each with a name the execution's history shows, an explicit retry
+"""How the clear's steps run: each named in the execution's history, with an explicit retry
 strategy (the SDK's default retries every error six times) and its result as compact JSON (the
 SDK's own wraps every nested value in a type envelope, doubling a page of invocations)."""
 
@@ -21,11 +21,9 @@ from aws_durable_execution_sdk_python.serdes import SerDes, SerDesContext
 
 from apcu_clear.aws import is_transient
 from apcu_clear.command import OutcomeUnknown
-from apcu_notifier.slack import SlackUnavailable
 
 T = TypeVar("T")
 AWS_ATTEMPTS = 6
-SLACK_ATTEMPTS = 5
 MAX_DELAY_SECONDS = 60
 
 
@@ -38,17 +36,12 @@ def aws_retry(error: Exception, attempt: int) -> RetryDecision:
         or getattr(error, "transient", False)
     )
     if attempt < AWS_ATTEMPTS and passing:
-        return RetryDecision.retry(Duration.from_seconds(min(2**attempt, MAX_DELAY_SECONDS)))
+        return RetryDecision.retry(delay(2**attempt))
     return RetryDecision.no_retry()
 
 
-def slack_retry(error: Exception, attempt: int) -> RetryDecision:
-    """What Slack did not take (429 after its Retry-After, 5xx, no connection). A post sent whole
-    and unanswered was probably taken: it raises DeliveryUnconfirmed, never retried."""
-    if attempt < SLACK_ATTEMPTS and isinstance(error, SlackUnavailable):
-        wait = max(error.retry_after, 2**attempt)
-        return RetryDecision.retry(Duration.from_seconds(min(int(wait + 0.999), MAX_DELAY_SECONDS)))
-    return RetryDecision.no_retry()
+def delay(seconds: float) -> Duration:
+    return Duration.from_seconds(min(int(seconds + 0.999), MAX_DELAY_SECONDS))
 
 
 def step(
@@ -63,13 +56,10 @@ def step(
     """Run `body` as the step `name`; `result` is the type it returns (for the replay). `once`:
     an invocation that dies in the middle of the step does not run it again on replay, and the
     step fails with StepInterruptedError instead."""
-    config = StepConfig(
-        retry_strategy=retry,
-        step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY
-        if once
-        else StepSemantics.AT_LEAST_ONCE_PER_RETRY,
-        serdes=Codec(result),
+    semantics = (
+        StepSemantics.AT_MOST_ONCE_PER_RETRY if once else StepSemantics.AT_LEAST_ONCE_PER_RETRY
     )
+    config = StepConfig(retry_strategy=retry, step_semantics=semantics, serdes=Codec(result))
     value: T = ctx.step(lambda _: body(), name=name, config=config)
     return value
 

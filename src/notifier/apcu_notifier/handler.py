@@ -1,6 +1,5 @@
-"""Lambda entry point of the notifier, a durable function: a clear's start (the execution is the
-clear) or SSM's notifications (the relay). Configuration is read when the container starts, so
-a wrong variable fails the init, loudly and once."""
+"""The notifier's entry point, a durable function: a clear's start (the execution is the clear)
+or SSM's notifications (the relay). Configuration is read at init: a wrong variable fails it."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from typing import Any
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from apcu_clear.observability import logger, metrics, trace_handler
-from apcu_notifier import clear, relay
+from apcu_notifier import relay
 from apcu_notifier.config import Config
 from apcu_notifier.notification import InvalidEvent, is_clear_start, parse_clear_start
 from apcu_notifier.runtime import Runtime
@@ -32,6 +31,9 @@ def lambda_handler(event: Any, context: DurableContext) -> dict[str, Any]:
     if is_clear_start(event):
         clear_id = parse_clear_start(event)
         logger.set_correlation_id(clear_id)
+        # Imported at a clear's start: the relay needs none of the clear's machinery (make bench).
+        from apcu_notifier import clear
+
         return clear.run(context, _runtime, clear_id)
     if isinstance(event, dict) and "Records" in event:
         lambda_context = context.lambda_context

@@ -9,27 +9,36 @@ from functools import partial
 from typing import Any, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext, StepError
+from aws_durable_execution_sdk_python.retries import RetryDecision
 
 from apcu_clear import command, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
 from apcu_notifier import app_messages
-from apcu_notifier.durable import slack_retry, step
+from apcu_notifier.durable import delay, step
 from apcu_notifier.render import Request, Style, render
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.slack import (
     MESSAGE_GONE,
     DeliveryUnconfirmed,
     SlackRejected,
+    SlackUnavailable,
     call_web,
     post_webhook,
 )
 from apcu_notifier.verdict import Verdict, VerdictKind, still_running
 
 T = TypeVar("T")
-# A clear the stack sends on its own when an instance leaves a warm pool speaks only to alert.
-QUIET_ORIGINS = frozenset({"warm-pool"})
-POSTED, UNCONFIRMED, QUIET = "posted", "unconfirmed", "quiet"
+SLACK_ATTEMPTS = 5
+POSTED, UNCONFIRMED = "posted", "unconfirmed"
+
+
+def slack_retry(error: Exception, attempt: int) -> RetryDecision:
+    """What Slack did not take (429 after its Retry-After, 5xx, no connection). A post sent whole
+    and unanswered was probably taken: it raises DeliveryUnconfirmed, never retried."""
+    if attempt < SLACK_ATTEMPTS and isinstance(error, SlackUnavailable):
+        return RetryDecision.retry(delay(max(error.retry_after, 2**attempt)))
+    return RetryDecision.no_retry()
 
 
 def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessage | None:
@@ -41,9 +50,7 @@ def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessag
 def verdict(
     ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id: str, judged: Verdict
 ) -> str:
-    """Post the clear's verdict; how it went (POSTED, UNCONFIRMED or QUIET)."""
-    if clear is not None and clear.origin in QUIET_ORIGINS and not judged.is_alert:
-        return QUIET
+    """Post the clear's verdict; how it went (POSTED or UNCONFIRMED)."""
     request = Request.of(clear)
     if clear is not None and clear.retry_of:
         # A retry asked on demand speaks for the clear it repairs: its message names that

@@ -13,11 +13,9 @@ from botocore.exceptions import ClientError
 from apcu_clear import record
 from apcu_clear.aws import error_code
 from apcu_clear.observability import count, logger
-from apcu_notifier import posting
 from apcu_notifier.durable import step
 from apcu_notifier.notification import UnreadableNotification, clear_start, parse_notifications
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import unreadable
 
 # The callback was completed already, or timed out: its clear has gone on (botocore's Lambda
 # model: "has either expired or ... has already been closed").
@@ -33,6 +31,10 @@ def relay(
     outcomes: list[dict[str, Any]] = []
     for index, notification in enumerate(parse_notifications(event), start=1):
         if isinstance(notification, UnreadableNotification):
+            # Imported for this alert alone: the relay's cold start stays without Slack's code.
+            from apcu_notifier import posting
+            from apcu_notifier.verdict import unreadable
+
             reason = notification.reason
             logger.error("unreadable notification; posting an alert", extra={"reason": reason})
             alert = unreadable(reason, notification.excerpt)

@@ -127,7 +127,9 @@ def web_client(api_url: str) -> WebClient:
 
 
 def _retry_after(headers: Any) -> float:
-    value = {str(name).lower(): given for name, given in dict(headers or {}).items()}.get("retry-after")
+    value = {str(name).lower(): given for name, given in dict(headers or {}).items()}.get(
+        "retry-after"
+    )
     raw = value[0] if isinstance(value, list) and value else value
     try:
         return max(0.0, float(str(raw)))
