@@ -7,22 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from apcu_notifier.verdict import (
-    NOT_REACHED,
-    OPERATOR_STOPS,
-    Cleared,
-    ClearHistory,
-    Retried,
-    Stale,
-    Verdict,
-    VerdictKind,
-)
+from apcu_notifier import verdict
+from apcu_notifier.verdict import Cleared, Retried, Stale, Verdict, VerdictKind
 
 # Another attempt is worth sending to an instance whose last one ended in a way a second can
 # change: the agent never took it, or the run failed or timed out. Access Denied, or a Success
 # whose OPcache reset is unconfirmed, would say the same again.
-RETRYABLE = frozenset({"Failed", "TimedOut", "Undeliverable", NOT_REACHED}) | frozenset(
-    {"Delivery Timed Out", "DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}
+RETRYABLE = frozenset(
+    {"Failed", "TimedOut", "Undeliverable", verdict.NOT_REACHED, "Delivery Timed Out"}
+    | {"DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}
 )
 # Why no further attempt cleared an instance (Retried.note). CLAIM: another clear holds the
 # group now (this one's claim ran out), and nothing more is sent.
@@ -33,20 +26,18 @@ _STALE_KINDS = frozenset(
 )
 
 
+# The next attempt: whom to send it to, and why the other stale instances are left.
 @dataclass(frozen=True)
 class Plan:
-    """The next attempt: whom to send it to, and why the other stale instances are left."""
-
     targets: tuple[str, ...]
     # Instance id -> OFFLINE, LEFT or NOT_RETRYABLE.
     left_out: Mapping[str, str]
 
 
+# What one retry did: the instances it was sent to, those it left stale (with what SSM said),
+# what its clears removed, and whether an operator's stop ended it.
 @dataclass(frozen=True)
 class Attempt:
-    """What one retry did: the instances it was sent to, those it left stale (with what SSM
-    said), what its clears removed, and whether an operator's stop ended it."""
-
     number: int
     sent: tuple[str, ...]
     stale: tuple[Stale, ...]
@@ -70,8 +61,8 @@ def plan(stale: Sequence[Stale], in_service: Iterable[str], online: Iterable[str
     return Plan(tuple(targets), left_out)
 
 
-def worth_retrying(verdict: Verdict) -> bool:
-    return verdict.is_alert and bool(verdict.stale) and verdict.kind not in OPERATOR_STOPS
+def worth_retrying(judged: Verdict) -> bool:
+    return judged.is_alert and bool(judged.stale) and judged.kind not in verdict.OPERATOR_STOPS
 
 
 def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...]:
@@ -112,14 +103,14 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
         rows.append(Retried(s.instance_id, tuple(outcomes), cleared_on, note))
     every = tuple(sorted([*prior.values(), *rows], key=lambda r: r.instance_id))
     done_before = first.clear.attempts if first.clear is not None else 1
-    history = ClearHistory(first.command_id, every, done_before + len(attempts))
+    history = verdict.ClearHistory(first.command_id, every, done_before + len(attempts))
     cleared = {r.instance_id for r in rows if r.cleared_on or r.note == LEFT}
     still = tuple(s for s in still_stale(first, attempts) if s.instance_id not in cleared)
     # The lists are bounded: the counts come down by what the rows say each instance was first
     # (missed, or a problem), not by what the lists happen to show.
     gone = [r for r in rows if r.instance_id in cleared]
-    missed = sum(1 for r in gone if r.outcomes[0] == NOT_REACHED)
-    verdict = replace(
+    missed = sum(1 for r in gone if r.outcomes[0] == verdict.NOT_REACHED)
+    concluded = replace(
         first,
         problems=tuple(p for p in first.problems if p.instance_id not in cleared),
         problem_count=first.problem_count - (len(gone) - missed),
@@ -133,15 +124,15 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
     )
     stop = next((a.stopped_by for a in reversed(attempts) if a.stopped_by is not None), None)
     if still and stop is not None:
-        return replace(verdict, kind=stop.kind, stopped_by=stop.stopped_by)
-    if not verdict.stale_count and not verdict.problem_count and verdict.kind in _STALE_KINDS:
-        return replace(verdict, kind=VerdictKind.OK)
-    return verdict
+        return replace(concluded, kind=stop.kind, stopped_by=stop.stopped_by)
+    if not concluded.stale_count and not concluded.problem_count and concluded.kind in _STALE_KINDS:
+        return replace(concluded, kind=VerdictKind.OK)
+    return concluded
 
 
 def attempt_of(number: int, sent: tuple[str, ...], results: Sequence[Verdict]) -> Attempt:
     stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
-    stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
+    stop = next((v for v in results if v.kind in verdict.OPERATOR_STOPS), None)
     return Attempt(number, sent, stale, _sum(*(v.cleared for v in results)), stop)
 
 

@@ -100,12 +100,8 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
         step(ctx, "complete the launch action", complete, bool)
     if clear is not None:
         step(ctx, "free the group", lambda: _free(rt, clear_id, clear), bool)
-    return {
-        "commandId": clear_id,
-        "verdict": verdict.kind.value,
-        "alert": verdict.is_alert,
-        "posted": posted,
-    }
+    kind, alert = verdict.kind.value, verdict.is_alert
+    return {"commandId": clear_id, "verdict": kind, "alert": alert, "posted": posted}
 
 
 def _converge(ctx: DurableContext, rt: Runtime, clear: Clear, first: Verdict) -> Verdict:

@@ -14,18 +14,10 @@ from aws_durable_execution_sdk_python.retries import RetryDecision
 from apcu_clear import command, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
-from apcu_notifier import app_messages
+from apcu_notifier import app_messages, slack
 from apcu_notifier.durable import delay, step
 from apcu_notifier.render import Request, Style, render
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.slack import (
-    MESSAGE_GONE,
-    DeliveryUnconfirmed,
-    SlackRejected,
-    SlackUnavailable,
-    call_web,
-    post_webhook,
-)
 from apcu_notifier.verdict import Verdict, VerdictKind, still_running
 
 T = TypeVar("T")
@@ -36,7 +28,7 @@ POSTED, UNCONFIRMED = "posted", "unconfirmed"
 def slack_retry(error: Exception, attempt: int) -> RetryDecision:
     """What Slack did not take (429 after its Retry-After, 5xx, no connection). A post sent whole
     and unanswered was probably taken: it raises DeliveryUnconfirmed, never retried."""
-    if attempt < SLACK_ATTEMPTS and isinstance(error, SlackUnavailable):
+    if attempt < SLACK_ATTEMPTS and isinstance(error, slack.SlackUnavailable):
         return RetryDecision.retry(delay(max(error.retry_after, 2**attempt)))
     return RetryDecision.no_retry()
 
@@ -160,8 +152,8 @@ def _read_secret(rt: Runtime) -> None:
 
 def _post_webhook(rt: Runtime, payload: dict[str, Any]) -> bool:
     try:
-        post_webhook(rt.webhook_url(), payload)
-    except DeliveryUnconfirmed:
+        slack.post_webhook(rt.webhook_url(), payload)
+    except slack.DeliveryUnconfirmed:
         count("DeliveryUnconfirmed")
         return False
     return True
@@ -176,8 +168,8 @@ def _post_new(
         params["thread_ts"] = thread_ts
         params["reply_broadcast"] = broadcast
     try:
-        answer = call_web(rt.slack_web, "chat.postMessage", secret.bot_token, params)
-    except DeliveryUnconfirmed:
+        answer = slack.call_web(rt.slack_web, "chat.postMessage", secret.bot_token, params)
+    except slack.DeliveryUnconfirmed:
         count("DeliveryUnconfirmed")
         return None
     return SlackMessage(str(answer.get("channel") or secret.channel), str(answer.get("ts", "")))
@@ -186,9 +178,9 @@ def _post_new(
 def _update(rt: Runtime, message: SlackMessage, payload: dict[str, Any]) -> bool:
     params = {"channel": message.channel, "ts": message.ts, **payload}
     try:
-        call_web(rt.slack_web, "chat.update", rt.app_secret().bot_token, params)
-    except SlackRejected as refusal:
-        if refusal.code not in MESSAGE_GONE:
+        slack.call_web(rt.slack_web, "chat.update", rt.app_secret().bot_token, params)
+    except slack.SlackRejected as refusal:
+        if refusal.code not in slack.MESSAGE_GONE:
             raise
         gone = {"code": refusal.code}
         logger.warning("the clear's message is gone; its verdict is posted anew", extra=gone)
