@@ -1,6 +1,6 @@
 """What the notifier is invoked with: SSM's notifications (an SNS event), or a clear's start. An
-event that is neither fails its execution (InvalidEvent, to the dead-letter queue); an SNS record
-that cannot be read is posted as an alert, since retrying would not make it readable."""
+event that is neither fails (InvalidEvent, to the dead-letter queue); an SNS record that cannot be
+read is posted as an alert, since retrying would not make it readable."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from apcu_clear.command import FINAL_STATUSES
 STATUSES = frozenset({*FINAL_STATUSES, "Pending", "InProgress", "Delayed", "Cancelling"})
 # The ssm model fixes CommandId at exactly 36 characters; SSM issues UUIDs. Anything else
 # would fail client-side validation in ListCommands, so it is caught here with a clear reason.
-_COMMAND_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+_COMMAND_ID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 EXCERPT_CHARS = 500
 
 
@@ -26,9 +24,8 @@ class InvalidEvent(ValueError):
     """The event is neither SSM's notifications nor the start of a clear."""
 
 
+# Why a record could not be read; the value is the English text used in logs.
 class UnreadableReason(StrEnum):
-    """Why a record could not be read; the value is the English text used in logs."""
-
     NO_ENVELOPE = "the record has no SNS envelope"
     NO_MESSAGE = "the SNS record has no Message text"
     NOT_JSON = "the Message is not JSON"
@@ -68,7 +65,6 @@ def is_clear_start(event: object) -> bool:
 
 
 def parse_clear_start(event: dict[str, Any]) -> str:
-    """The id of the clear to run."""
     clear_id = event.get("commandId")
     if not isinstance(clear_id, str) or not _COMMAND_ID.fullmatch(clear_id):
         raise InvalidEvent(

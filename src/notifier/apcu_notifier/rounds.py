@@ -85,12 +85,8 @@ def send_round(
     started = step(ctx, f"keep the group for attempt {number}", keep, str)
     if not started:
         return None
-    batches = list(
-        enumerate(
-            tuple(targets[i : i + MAX_INSTANCE_IDS])
-            for i in range(0, len(targets), MAX_INSTANCE_IDS)
-        )
-    )
+    size = MAX_INSTANCE_IDS
+    batches = list(enumerate(tuple(targets[i : i + size]) for i in range(0, len(targets), size)))
     commands: list[str] = []
     for first in range(0, len(batches), SENDS_PER_STEP):
         send = partial(_send, rt, clear, batches[first : first + SENDS_PER_STEP], number, started)
