@@ -67,19 +67,15 @@ def step(
 def encode(value: Any) -> Any:
     """Plain JSON: datetimes as ISO 8601, durations in whole seconds (DynamoDB, where a verdict
     is kept too, takes no floats)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
+    return json.loads(json.dumps(value, default=_plain))
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return int(value.total_seconds())
-    if isinstance(value, tuple | list):
-        return [encode(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): encode(v) for k, v in value.items()}
-    return value
+    return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
 
 
 def decode(kind: Any, data: Any) -> Any:
@@ -115,7 +111,7 @@ class Codec(SerDes[T]):
         self.kind = kind
 
     def serialize(self, value: T, serdes_context: SerDesContext) -> str:
-        return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, default=_plain, separators=(",", ":"), ensure_ascii=False)
 
     def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
         result: T = decode(self.kind, json.loads(data))
