@@ -1,6 +1,5 @@
-"""Posting a clear's messages as steps of the clear, each post at most once (docs/design.md,
-"Slack"): one message per verdict in webhook mode, one per clear, updated in place, in app mode.
-"""
+"""A clear's messages, each post a step of the clear, at most once (docs/design.md, "Slack"): one
+message per verdict in webhook mode; in app mode, one per clear, updated in place."""
 
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
-"""Slack through slack_sdk, one call each: an incoming webhook (webhook mode) or the Web API
-(app mode). A failed call raises SlackUnavailable (try again after `retry_after`), SlackRejected
-(what to fix) or DeliveryUnconfirmed (sent whole and unanswered: probably taken, never retried;
-urllib wraps in URLError what fails before the request is sent, and raises what fails after it
-as it came). Secrets are in no message, log or error: slack_sdk's exceptions keep the request
-(URL, Authorization header), so ours are raised outside their except blocks, with no chain back
-to them, and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING."""
+"""Slack through slack_sdk, one call each: an incoming webhook (webhook mode) or the Web API (app
+mode). urllib wraps in URLError what fails before a request is sent, and raises what fails after it
+as it came. Secrets are in no message, log or error: slack_sdk's exceptions keep the request (URL,
+Authorization header), so ours are raised outside their except blocks, with no chain back to them,
+and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING."""
 
 from __future__ import annotations
 
@@ -12,6 +10,7 @@ import logging
 import urllib.error
 from typing import TYPE_CHECKING, Any
 
+# slack_sdk is imported by the calls below: only a clear that posts pays for it (make bench).
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
