@@ -1,6 +1,5 @@
 """A clear, top to bottom (docs/design.md, "The clear, step by step"): one durable execution per
-clear, named by its id. Every side effect is a checkpointed step, so an invocation that ends (a
-wait, a timeout, a crash) resumes where the clear was. No `finally`: it would run at every
+clear, named by its id, every side effect a checkpointed step. No `finally`: it would run at every
 suspension."""
 
 from __future__ import annotations
@@ -9,12 +8,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from aws_durable_execution_sdk_python import DurableContext
+from aws_durable_execution_sdk_python import DurableContext, exceptions
 from aws_durable_execution_sdk_python.config import Duration, StepConfig
-from aws_durable_execution_sdk_python.exceptions import (
-    DurableExecutionsError,
-    DurableOperationError,
-)
 from aws_durable_execution_sdk_python.retries import RetryDecision
 
 from apcu_clear import claim, command, lifecycle, record
@@ -57,9 +52,8 @@ def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
     except Exception as error:
         # A step failed past its retries: the failure is recorded and the group freed, then the
         # execution fails (its dead-letter queue, its alarm). The SDK's own signals pass.
-        if isinstance(error, DurableExecutionsError) and not isinstance(
-            error, DurableOperationError
-        ):
+        sdk_signal = isinstance(error, exceptions.DurableExecutionsError)
+        if sdk_signal and not isinstance(error, exceptions.DurableOperationError):
             raise
         give_up = partial(_give_up, rt, clear_id, begun.clear, f"{type(error).__name__}: {error}")
         step(ctx, "record the failure, free the group", give_up, type(None))

@@ -73,9 +73,8 @@ class Config:
 
 
 def _time_zone(name: str) -> dt.tzinfo:
-    """An IANA zone name ("UTC", "Asia/Tokyo"), from the system's tz database, else from the
-    copy python-dateutil carries (the SDK layer has it, botocore needs it): Lambda's python3.13
-    runtime is built on the Amazon Linux 2023 minimal image, which may have no database."""
+    """An IANA zone name from the system's tz database, else from python-dateutil's copy (botocore
+    needs it): Lambda's python3.13 runtime, on Amazon Linux 2023 minimal, may have no database."""
     zone: dt.tzinfo | None = None
     try:
         zone = ZoneInfo(name)

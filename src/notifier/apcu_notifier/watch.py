@@ -117,8 +117,7 @@ def seconds_left(clear: Clear | None, now: dt.datetime) -> int:
 
 
 def judge_command(ctx: DurableContext, rt: Runtime, command_id: str, status: str) -> Verdict:
-    """The verdict on the command SSM said ended with `status`: its invocations read a run of
-    pages per step, so that each checkpoint stays small."""
+    """The verdict on the command SSM said ended with `status`, a run of pages of it per step."""
     found: facts.CommandFacts | None = None
     for look in range(1, SETTLE_LOOKS + 1):
         name = "read the command" + (f" ({look})" if look > 1 else "")
