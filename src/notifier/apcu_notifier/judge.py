@@ -7,16 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 from apcu_clear.command import GROUP_TAG
-from apcu_notifier import verdict
-from apcu_notifier.facts import (
-    HIBERNATED,
-    IN_SERVICE,
-    Facts,
-    InvocationFacts,
-    group_target,
-    instance_ids,
-    missing_in_service,
-)
+from apcu_notifier import facts, verdict
+from apcu_notifier.facts import Facts, InvocationFacts, instance_ids
 from apcu_notifier.output import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, CAVEAT_VALIDATE_TIMESTAMPS
 from apcu_notifier.verdict import Problem, Stale, Target, TargetKind, Verdict, VerdictKind
 
@@ -31,8 +23,8 @@ Invocations = tuple[InvocationFacts, ...]
 Problems = tuple[Problem, ...]
 
 
-def judge(facts: Facts) -> Verdict:
-    command = facts.command
+def judge(known: Facts) -> Verdict:
+    command = known.command
     base = Verdict(
         kind=VerdictKind.OK,
         command_id=command.command_id,
@@ -41,13 +33,13 @@ def judge(facts: Facts) -> Verdict:
         status_details=command.status_details,
         comment=command.comment,
         requested=command.requested,
-        target=describe_target(facts),
+        target=describe_target(known),
         targeted=command.target_count,
         stopped_by=command.alarms,
     )
     if base.target.kind is TargetKind.GROUP:
-        return _judge_group(facts, base)
-    counted = facts.invocations
+        return _judge_group(known, base)
+    counted = known.invocations
     found = problems(counted, base.caches)
     named = base.target.values if base.target.kind is TargetKind.INSTANCES else ()
     # A retry names its instances; those it never reached stay stale.
@@ -85,22 +77,22 @@ def _kind(
     return VerdictKind.PARTIAL if problems else VerdictKind.OK
 
 
-def _judge_group(facts: Facts, base: Verdict) -> Verdict:
-    states = {i.instance_id: i.lifecycle_state for g in facts.groups for i in g.instances}
-    in_service = {i for i, state in states.items() if state == IN_SERVICE}
-    desired = sum(g.desired_capacity for g in facts.groups)
-    gone = facts.missing_groups
+def _judge_group(known: Facts, base: Verdict) -> Verdict:
+    states = {i.instance_id: i.lifecycle_state for g in known.groups for i in g.instances}
+    in_service = {i for i, state in states.items() if state == facts.IN_SERVICE}
+    desired = sum(g.desired_capacity for g in known.groups)
+    gone = known.missing_groups
     # Once a group has gone, nobody can say which instances were InService: all count.
-    counted = tuple(i for i in facts.invocations if gone or i.instance_id in in_service)
-    absent = missing_in_service(facts.groups, facts.invocations)
-    joined = _joined_after(facts, absent)
+    counted = tuple(i for i in known.invocations if gone or i.instance_id in in_service)
+    absent = facts.missing_in_service(known.groups, known.invocations)
+    joined = _joined_after(known, absent)
     missing = tuple(i for i in absent if i not in joined)
     counted_ids = instance_ids(counted)
     outside = tuple(
         verdict.OutsideInstance(
             i.instance_id, states.get(i.instance_id, ""), i.status, i.status_details
         )
-        for i in sorted(facts.invocations, key=lambda i: i.instance_id)
+        for i in sorted(known.invocations, key=lambda i: i.instance_id)
         if i.instance_id not in counted_ids
     )
     found = problems(counted, base.caches)
@@ -132,7 +124,7 @@ def _judge_group(facts: Facts, base: Verdict) -> Verdict:
         outside=outside,
         joined_after=joined,
         hibernated_warm_pools=tuple(
-            g.name for g in facts.groups if g.warm_pool_state == HIBERNATED
+            g.name for g in known.groups if g.warm_pool_state == facts.HIBERNATED
         ),
         missing_groups=gone,
         scaling=verdict.Scaling(desired, len(in_service), pending, terminating),
@@ -189,23 +181,23 @@ def stale_of(unreached: tuple[str, ...], found: Problems) -> tuple[Stale, ...]:
     return tuple(Stale(i, said[i]) for i in sorted(said))
 
 
-def _joined_after(facts: Facts, absent: tuple[str, ...]) -> tuple[str, ...]:
+def _joined_after(known: Facts, absent: tuple[str, ...]) -> tuple[str, ...]:
     """Missing InService instances whose cache began empty: started after the request, and not
     configured for hibernation (a hibernated instance resumes with its memory)."""
-    requested = facts.command.requested
+    requested = known.command.requested
     if requested is None:
         return ()
     started = {
         launch.instance_id
-        for launch in facts.launches
+        for launch in known.launches
         if launch.launched and not launch.hibernation_configured and launch.launched > requested
     }
     return tuple(i for i in absent if i in started)
 
 
-def describe_target(facts: Facts) -> Target:
-    command = facts.command
-    names = group_target(command.targets)
+def describe_target(known: Facts) -> Target:
+    command = known.command
+    names = facts.group_target(command.targets)
     if names:
         return Target(TargetKind.GROUP, names, GROUP_TAG)
     if command.targets:

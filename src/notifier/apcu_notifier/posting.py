@@ -164,8 +164,7 @@ def _post_new(
     secret = rt.app_secret()
     params: dict[str, Any] = {"channel": secret.channel, **payload}
     if thread_ts:
-        params["thread_ts"] = thread_ts
-        params["reply_broadcast"] = broadcast
+        params |= {"thread_ts": thread_ts, "reply_broadcast": broadcast}
     try:
         answer = slack.call_web(rt.slack_web, "chat.postMessage", secret.bot_token, params)
     except slack.DeliveryUnconfirmed:

@@ -43,18 +43,16 @@ class SlackError(RuntimeError):
     """The message did not reach Slack."""
 
 
+# Slack refused the call for good; the message says what to fix.
 class SlackRejected(SlackError):
-    """Slack refused the call for good; the message says what to fix."""
-
     def __init__(self, method: str, code: str, channel: str = "") -> None:
         fix = FIXES.get(code, "HTTP error {code}").format(code=code, channel=channel)
         super().__init__(f"Slack refused {method}: {fix}")
         self.code = code
 
 
+# Slack did not take the call now (429, 5xx, no connection): try again after `retry_after`.
 class SlackUnavailable(SlackError):
-    """Slack did not take the call now (429, 5xx, no connection): try again after `retry_after`."""
-
     def __init__(self, method: str, why: str, retry_after: float = 0.0) -> None:
         super().__init__(f"Slack did not take {method} ({why})")
         self.retry_after = retry_after
