@@ -79,10 +79,9 @@ def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...
 
 
 def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, str]) -> Verdict:
-    """The clear's verdict: the first attempt's, with what the retries cleared taken off, the
-    history of every instance that needed another attempt, and what stopped the last one.
-    `first` may be a clear's verdict already (a retry asked on demand starts from it): its
-    history goes on, and the attempts are numbered after its own."""
+    """The first attempt's verdict less what the retries cleared, with each retried instance's
+    history and what stopped the last attempt. `first` may be a clear's verdict (a retry asked on
+    demand): its history goes on, and the attempts are numbered after its own."""
     if not attempts and not notes:
         return first
     prior = {r.instance_id: r for r in first.clear.instances} if first.clear is not None else {}

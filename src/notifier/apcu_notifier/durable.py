@@ -53,9 +53,8 @@ def step(
     retry: Callable[[Exception, int], RetryDecision] = aws_retry,
     once: bool = False,
 ) -> T:
-    """Run `body` as the step `name`; `result` is the type it returns (for the replay). `once`:
-    an invocation that dies in the middle of the step does not run it again on replay, and the
-    step fails with StepInterruptedError instead."""
+    """Run `body` as the step `name`; `result` is its type (for the replay). `once`: a step cut off
+    by its invocation's end is not run again on replay; it fails with StepInterruptedError."""
     semantics = (
         StepSemantics.AT_MOST_ONCE_PER_RETRY if once else StepSemantics.AT_LEAST_ONCE_PER_RETRY
     )
@@ -65,8 +64,7 @@ def step(
 
 
 def encode(value: Any) -> Any:
-    """Plain JSON: datetimes as ISO 8601, durations in whole seconds (DynamoDB, where a verdict
-    is kept too, takes no floats)."""
+    """Plain JSON: datetimes in ISO 8601, durations in whole seconds (DynamoDB takes no floats)."""
     return json.loads(json.dumps(value, default=_plain))
 
 

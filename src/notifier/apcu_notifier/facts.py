@@ -222,8 +222,7 @@ def read_groups(
 
 
 def in_service(autoscaling: AutoScalingClient, group: str, held: str = "") -> frozenset[str]:
-    """The group's InService instances, and `held` if a launch hook holds it (Pending:Wait):
-    it serves as soon as its clear ends."""
+    """The group's InService instances, and `held` if its launch hook holds it (Pending:Wait)."""
     groups, _ = read_groups(autoscaling, [group])
     return frozenset(
         i.instance_id
@@ -268,9 +267,8 @@ def read_facts(
     command: CommandFacts,
     invocations: tuple[InvocationFacts, ...],
 ) -> Facts:
-    """Everything a verdict needs beside the invocations: the groups the command targeted, and
-    the launch times of InService instances it missed (to tell those started after the clear was
-    requested, whose cache began empty, from those it missed)."""
+    """Beside the invocations: the groups the command targeted, and the launch times of InService
+    instances it missed (those started after the request began with an empty cache)."""
     names = group_target(command.targets)
     groups, missing = read_groups(autoscaling, names) if names else ((), ())
     absent = missing_in_service(groups, invocations)

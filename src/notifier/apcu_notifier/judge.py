@@ -144,8 +144,7 @@ def _listed(
     joined_after: tuple[str, ...] = (),
     **values: Any,
 ) -> Verdict:
-    """The verdict with what the invocations that count say, each list cut to what a message
-    shows and a record keeps, and counted."""
+    """The verdict with what the invocations that count say, each list bounded and counted."""
     took = reset(counted, base.caches)
     unconfirmed = {p.instance_id for p in found if p.status == "Success"}
     old_code = kind is VerdictKind.OK and took is not None and took.old_code
@@ -212,8 +211,7 @@ def describe_target(known: Facts) -> Target:
 
 
 def problems(invocations: Invocations, caches: tuple[str, ...]) -> Problems:
-    """Invocations that did not end in Success and, for an action that resets OPcache, those
-    that did without proof that the restart took."""
+    """Invocations not ended in Success, and (if OPcache is reset) those with no proof it took."""
     found: list[Problem] = []
     for i in sorted(invocations, key=lambda i: i.instance_id):
         reason = i.opcache.error if i.opcache and not i.opcache.took else ""
@@ -226,8 +224,7 @@ def problems(invocations: Invocations, caches: tuple[str, ...]) -> Problems:
 
 
 def reset(invocations: Invocations, caches: tuple[str, ...]) -> verdict.Reset | None:
-    """The OPcache restarts that took, with the caveats each stated; None when the action does
-    not reset OPcache or no restart took."""
+    """The OPcache restarts that took, with each one's caveats; None when none took."""
     took = [
         (i.instance_id, i.opcache)
         for i in sorted(invocations, key=lambda i: i.instance_id)

@@ -55,8 +55,7 @@ class UnreadableNotification:
 
 
 def clear_start(clear_id: str) -> dict[str, str]:
-    """The one payload every starter of a clear sends, so that the execution's name (the same
-    id) makes the start idempotent."""
+    """The one payload every starter sends: the execution's name (the id) makes it idempotent."""
     return {"commandId": clear_id}
 
 
@@ -76,9 +75,8 @@ def parse_clear_start(event: dict[str, Any]) -> str:
 def parse_notifications(
     event: dict[str, Any],
 ) -> list[CommandNotification | UnreadableNotification]:
-    """Every record of an SNS event, in order, each typed or marked unreadable. The records are
-    read as the plain dicts they are: importing Powertools' SNSEvent loads every event class of
-    its package (about 12 ms of each cold start, make bench)."""
+    """Every record of an SNS event, in order, typed or marked unreadable. Plain dicts: Powertools'
+    SNSEvent loads every event class of its package (about 12 ms of each cold start, make bench)."""
     records = event.get("Records")
     if not isinstance(records, list) or not records:
         raise InvalidEvent("the event has no Records: it is not an SNS notification")

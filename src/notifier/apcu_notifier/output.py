@@ -41,8 +41,7 @@ def parse_cleared(output: str) -> int | None:
 
 
 def parse_opcache(output: str) -> OpcacheAnswer | None:
-    """opcache.php's last "reset" or "error" line. A refusal is printed by curl
-    --fail-with-body before the script fails, so stderr is searched too."""
+    """opcache.php's last "reset" or "error" line, stderr too (curl --fail-with-body's refusal)."""
     for value in reversed(_json_lines(output)):
         status = value.get("status")
         if value.get("cache") != "opcache" or status not in ("reset", "error"):

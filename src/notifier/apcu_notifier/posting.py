@@ -75,8 +75,7 @@ def verdict(
 
 
 def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) -> None:
-    """The stuck alert: the command still runs a minute past its expiry (app mode: a reply in
-    the clear's thread that notifies the channel)."""
+    """The command still runs a minute past its expiry (app mode: in the thread, to the channel)."""
     live = step(ctx, "read the stuck command", lambda: command.live(rt.ssm, clear_id), command.Live)
     count("CommandStuck")
     alert = still_running(VerdictKind.STUCK, clear_id, live)
@@ -128,9 +127,8 @@ def _post_kept(
 def _once(
     ctx: DurableContext, rt: Runtime, name: str, post: Callable[[], T], result: Any
 ) -> T | None:
-    """A post never sent twice: a post that may have been taken (unanswered, or cut off by the
-    end of an invocation) counts as posted, unconfirmed. The secret is read in a step of its own
-    first, so that the step that posts does nothing else that could fail before the post."""
+    """A post never sent twice: one that may have been taken (unanswered, or cut off) counts as
+    unconfirmed. The secret is read first, so the post's step has nothing else that can fail."""
     step(ctx, f"read the Slack secret ({name})", partial(_read_secret, rt), type(None))
     try:
         return step(ctx, name, post, result, retry=slack_retry, once=True)

@@ -33,8 +33,7 @@ FIRST_PAUSE, LONGEST_PAUSE = 5, 300
 def plan_round(
     ctx: DurableContext, rt: Runtime, group: str, stale: Sequence[Stale], number: int, held: str
 ) -> Plan:
-    """Whom the round may clear: InService now (or the instance a launch hook holds for this
-    clear, in Pending:Wait), and with an SSM agent that pings Online."""
+    """Whom the round may clear: InService (or held for this clear, Pending:Wait) and Online."""
 
     def read() -> Plan:
         live = in_service(rt.autoscaling, group, held)
