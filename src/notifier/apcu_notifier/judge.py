@@ -46,7 +46,8 @@ def judge(known: Facts) -> Verdict:
     unreached = tuple(i for i in named if i not in instance_ids(counted))
     kind = _kind(base, counted, found, reached_nothing=command.target_count == 0)
     expected = len(named) if base.target.kind is TargetKind.INSTANCES else None
-    return _listed(base, counted, found, kind, stale_of(unreached, found), expected=expected)
+    stale = _bounded("stale", stale_of(unreached, found), verdict.STALE_LISTED, "stale_count")
+    return _listed(base, counted, found, kind, expected=expected, **stale)
 
 
 def _kind(
@@ -112,20 +113,20 @@ def _judge_group(known: Facts, base: Verdict) -> Verdict:
     pending = sum(1 for s in states.values() if s.startswith("Pending"))
     terminating = sum(1 for s in states.values() if s.startswith("Terminating"))
     launching = not missing and not found and desired - len(counted_ids) - len(joined) <= pending
+    hibernated = tuple(g.name for g in known.groups if g.warm_pool_state == facts.HIBERNATED)
     # A group that has gone has no InService instance left to retry.
+    stale = () if gone else stale_of(missing, found)
     return _listed(
         base,
         counted,
         found,
         kind,
-        () if gone else stale_of(missing, found),
         expected=None if gone else desired,
-        missing_instances=missing,
-        outside=outside,
-        joined_after=joined,
-        hibernated_warm_pools=tuple(
-            g.name for g in known.groups if g.warm_pool_state == facts.HIBERNATED
-        ),
+        **_bounded("stale", stale, verdict.STALE_LISTED, "stale_count"),
+        **_bounded("missing_instances", missing, verdict.STALE_LISTED, "missing_count"),
+        **_bounded("outside", outside, verdict.LISTED, "outside_count"),
+        **_bounded("joined_after", joined, verdict.LISTED, "joined_count"),
+        hibernated_warm_pools=hibernated,
         missing_groups=gone,
         scaling=verdict.Scaling(desired, len(in_service), pending, terminating),
         only_launching=launching,
@@ -133,18 +134,9 @@ def _judge_group(known: Facts, base: Verdict) -> Verdict:
 
 
 def _listed(
-    base: Verdict,
-    counted: Invocations,
-    found: Problems,
-    kind: VerdictKind,
-    stale: tuple[Stale, ...],
-    *,
-    missing_instances: tuple[str, ...] = (),
-    outside: tuple[verdict.OutsideInstance, ...] = (),
-    joined_after: tuple[str, ...] = (),
-    **values: Any,
+    base: Verdict, counted: Invocations, found: Problems, kind: VerdictKind, **values: Any
 ) -> Verdict:
-    """The verdict with what the invocations that count say, each list bounded and counted."""
+    """The verdict with what the invocations that count say, and `values`."""
     took = reset(counted, base.caches)
     unconfirmed = {p.instance_id for p in found if p.status == "Success"}
     old_code = kind is VerdictKind.OK and took is not None and took.old_code
@@ -155,20 +147,16 @@ def _listed(
             1 for i in counted if i.status == "Success" and i.instance_id not in unconfirmed
         ),
         reached=len(instance_ids(counted)),
-        missing_instances=missing_instances[: verdict.STALE_LISTED],
-        missing_count=len(missing_instances),
-        outside=outside[: verdict.LISTED],
-        outside_count=len(outside),
-        joined_after=joined_after[: verdict.LISTED],
-        joined_count=len(joined_after),
-        problems=found[: verdict.LISTED],
-        problem_count=len(found),
-        stale=stale[: verdict.STALE_LISTED],
-        stale_count=len(stale),
+        **_bounded("problems", found, verdict.LISTED, "problem_count"),
         cleared=cleared(counted),
         reset=took,
         **values,
     )
+
+
+def _bounded(name: str, items: tuple[Any, ...], limit: int, count: str) -> dict[str, Any]:
+    """A verdict's list, cut to what a message shows and a record keeps, and its full count."""
+    return {name: items[:limit], count: len(items)}
 
 
 def stale_of(unreached: tuple[str, ...], found: Problems) -> tuple[Stale, ...]:
