@@ -268,12 +268,8 @@ def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
 
 
 def _problem(p: Problem) -> dict[str, str]:
-    detail = {
-        "instanceId": p.instance_id,
-        "status": p.status,
-        "detail": p.excerpt[:MAX_DETAIL_CHARS],
-    }
-    return detail | ({"reason": p.reason} if p.reason else {})
+    said = {"instanceId": p.instance_id, "status": p.status, "detail": p.excerpt[:MAX_DETAIL_CHARS]}
+    return said | ({"reason": p.reason} if p.reason else {})
 
 
 def still_running(
