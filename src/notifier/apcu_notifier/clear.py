@@ -64,7 +64,7 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
     clear = begun.clear
     quiet = clear is not None and clear.origin in QUIET_ORIGINS
     if clear is not None and rt.config.shared.slack.is_app and clear.message is None and not quiet:
-        # Imported at the first post: until then the clear's cold start is without Slack's code.
+        # Imported at the first post: posting brings render, messages and slack_sdk (make bench).
         from apcu_notifier import posting
 
         clear = replace(clear, message=posting.start_message(ctx, rt, clear))

@@ -63,7 +63,7 @@ def relay(
     outcomes: list[dict[str, Any]] = []
     for index, notice in enumerate(notification.parse_notifications(event), start=1):
         if isinstance(notice, notification.UnreadableNotification):
-            # Imported for this alert alone: the relay's cold start stays without Slack's code.
+            # Imported for this alert alone: posting brings render, messages and slack_sdk.
             from apcu_notifier import posting
             from apcu_notifier.verdict import unreadable
 
