@@ -10,9 +10,8 @@ from dataclasses import dataclass, replace
 from apcu_notifier import verdict
 from apcu_notifier.verdict import Cleared, Retried, Stale, Verdict, VerdictKind
 
-# Another attempt is worth sending to an instance whose last one ended in a way a second can
-# change: the agent never took it, or the run failed or timed out. Access Denied, or a Success
-# whose OPcache reset is unconfirmed, would say the same again.
+# Worth another attempt: the agent never took it, or the run failed or timed out (Access Denied,
+# or a Success whose OPcache reset is unconfirmed, would say the same again).
 RETRYABLE = frozenset(
     {"Failed", "TimedOut", "Undeliverable", verdict.NOT_REACHED, "Delivery Timed Out"}
     | {"DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}

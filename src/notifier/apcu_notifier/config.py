@@ -36,15 +36,13 @@ class Config:
     alert_mention: str
     # Whether a message may promise that the stack clears each instance leaving a warm pool.
     warm_pool_exit_clears: bool
-    # What a held warm-pool clear that did not pass does: continue (serve, with an alert) or
-    # abandon (Auto Scaling replaces the instance).
+    # A held warm-pool clear that did not pass: continue (serve, with an alert) or abandon.
     warm_pool_uncleared: str
     # Automatic retry rounds of a clear's stale InService instances (RetryMissed).
     retry_rounds: int
     # The zone a message's times are written in, with the zone shown (MessageTimeZone).
     time_zone: dt.tzinfo
-    # Where a message's links to the docs lead: the repository's web address (DocsUrl), so
-    # that a fork points its messages at its own copy.
+    # The repository's web address the messages' doc links lead to (DocsUrl): a fork's own.
     docs_url: str
 
     @classmethod

@@ -105,9 +105,8 @@ def _judge_group(known: Facts, base: Verdict) -> Verdict:
         # A group that wants no instance held no cache: nothing to clear, whatever SSM said.
         kind = VerdictKind.OK
     else:
-        # Every InService instance ran it or started after it, and together they are what the
-        # group wants. More reached than wanted is no miss: Standby and warm-pool instances
-        # keep the tag but do not count in DesiredCapacity.
+        # Every InService instance ran it or started after it, as many as the group wants. More is
+        # no miss: Standby and warm-pool instances keep the tag but not a DesiredCapacity place.
         short = bool(missing) or len(counted_ids) + len(joined) < desired
         kind = _kind(base, counted, found, reached_nothing=reached_nothing, short=short)
     pending = sum(1 for s in states.values() if s.startswith("Pending"))

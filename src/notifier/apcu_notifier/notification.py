@@ -14,8 +14,7 @@ from apcu_clear.command import FINAL_STATUSES
 
 # CommandStatus and the invocation-only Delayed (docs/facts.md, botocore ssm model).
 STATUSES = frozenset({*FINAL_STATUSES, "Pending", "InProgress", "Delayed", "Cancelling"})
-# The ssm model fixes CommandId at exactly 36 characters; SSM issues UUIDs. Anything else
-# would fail client-side validation in ListCommands, so it is caught here with a clear reason.
+# CommandId is a UUID (the ssm model: 36 characters); anything else would fail ListCommands.
 _COMMAND_ID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 EXCERPT_CHARS = 500
 
@@ -39,8 +38,7 @@ class UnreadableReason(StrEnum):
 class CommandNotification:
     command_id: str
     status: str
-    # Type Invocation (docs/facts.md): one instance's status. The verdict needs the whole
-    # command, so these do nothing, whatever their status.
+    # Type Invocation (docs/facts.md): one instance's status, of no use to the verdict.
     invocation: bool = False
 
     @property

@@ -44,8 +44,7 @@ def verdict(
     """Post the clear's verdict; how it went (POSTED or UNCONFIRMED)."""
     request = Request.of(clear)
     if clear is not None and clear.retry_of:
-        # A retry asked on demand speaks for the clear it repairs: its message names that
-        # clear's requester and comment, and who asked again.
+        # A retry asked on demand speaks for the clear it repairs, and names who asked again.
         repaired = partial(_clear_of, rt, clear.retry_of)
         first = step(ctx, "read the clear it repairs", repaired, Clear | None)
         request = Request.of(clear, first)

@@ -67,8 +67,7 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
 
     failure: SlackError | None = None
     try:
-        # slack_sdk would retry a connection error itself, posting a message Slack may have
-        # taken again: the clear's step decides.
+        # No slack_sdk retry: after a connection error Slack may have the post; the step decides.
         client = WebhookClient(url, timeout=CONNECT_AND_READ_SECONDS, retry_handlers=[])
         answer = client.send_dict(payload)
     except urllib.error.URLError as error:

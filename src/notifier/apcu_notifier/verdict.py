@@ -85,8 +85,7 @@ class Problem:
 @dataclass(frozen=True)
 class OutsideInstance:
     instance_id: str
-    # Its LifecycleState in the group; "" when the group does not list it (a warm-pool
-    # instance, or one that carries the tag without being a member).
+    # Its LifecycleState; "" when the group does not list it (warm pool, or tagged non-member).
     lifecycle_state: str
     status: str
     status_details: str
@@ -182,8 +181,7 @@ class Verdict:
     hibernated_warm_pools: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
     problem_count: int = 0
-    # What POST /flush/{commandId}/retry re-sends to: the instances that count which this
-    # verdict leaves stale, sorted.
+    # What POST /flush/{commandId}/retry re-sends to: the counted instances left stale, sorted.
     stale: tuple[Stale, ...] = ()
     stale_count: int = 0
     missing_groups: tuple[str, ...] = ()
@@ -200,8 +198,7 @@ class Verdict:
     # For a clear held by the launch lifecycle hook: CONTINUE or ABANDON.
     lifecycle_result: str = ""
     clear: ClearHistory | None = None
-    # A mismatch only because instances are still launching (Pending): they start with an
-    # empty cache, so nothing is stale and nobody is paged.
+    # A mismatch only of instances still launching (Pending): their cache starts empty, no page.
     only_launching: bool = False
 
     @property
