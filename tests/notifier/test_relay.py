@@ -1,5 +1,5 @@
 """The relay: SSM's notifications as SNS delivers them to the notifier's alias, each delivery an
-execution of its own (apcu_notifier.relay)."""
+execution of its own (apcu_notifier.handler)."""
 
 from __future__ import annotations
 

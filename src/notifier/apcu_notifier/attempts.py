@@ -7,22 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from apcu_notifier.verdict import (
-    NOT_REACHED,
-    OPERATOR_STOPS,
-    Cleared,
-    ClearHistory,
-    Retried,
-    Stale,
-    Verdict,
-    VerdictKind,
-)
+from apcu_notifier import verdict
+from apcu_notifier.verdict import Cleared, Retried, Stale, Verdict, VerdictKind
 
-# Another attempt is worth sending to an instance whose last one ended in a way a second can
-# change: the agent never took it, or the run failed or timed out. Access Denied, or a Success
-# whose OPcache reset is unconfirmed, would say the same again.
-RETRYABLE = frozenset({"Failed", "TimedOut", "Undeliverable", NOT_REACHED}) | frozenset(
-    {"Delivery Timed Out", "DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}
+# Worth another attempt: the agent never took it, or the run failed or timed out (Access Denied,
+# or a Success whose OPcache reset is unconfirmed, would say the same again).
+RETRYABLE = frozenset(
+    {"Failed", "TimedOut", "Undeliverable", verdict.NOT_REACHED, "Delivery Timed Out"}
+    | {"DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}
 )
 # Why no further attempt cleared an instance (Retried.note). CLAIM: another clear holds the
 # group now (this one's claim ran out), and nothing more is sent.
@@ -33,20 +25,18 @@ _STALE_KINDS = frozenset(
 )
 
 
+# The next attempt: whom to send it to, and why the other stale instances are left.
 @dataclass(frozen=True)
 class Plan:
-    """The next attempt: whom to send it to, and why the other stale instances are left."""
-
     targets: tuple[str, ...]
     # Instance id -> OFFLINE, LEFT or NOT_RETRYABLE.
     left_out: Mapping[str, str]
 
 
+# What one retry did: the instances it was sent to, those it left stale (with what SSM said),
+# what its clears removed, and whether an operator's stop ended it.
 @dataclass(frozen=True)
 class Attempt:
-    """What one retry did: the instances it was sent to, those it left stale (with what SSM
-    said), what its clears removed, and whether an operator's stop ended it."""
-
     number: int
     sent: tuple[str, ...]
     stale: tuple[Stale, ...]
@@ -70,8 +60,8 @@ def plan(stale: Sequence[Stale], in_service: Iterable[str], online: Iterable[str
     return Plan(tuple(targets), left_out)
 
 
-def worth_retrying(verdict: Verdict) -> bool:
-    return verdict.is_alert and bool(verdict.stale) and verdict.kind not in OPERATOR_STOPS
+def worth_retrying(judged: Verdict) -> bool:
+    return judged.is_alert and bool(judged.stale) and judged.kind not in verdict.OPERATOR_STOPS
 
 
 def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...]:
@@ -88,10 +78,9 @@ def still_stale(first: Verdict, attempts: Sequence[Attempt]) -> tuple[Stale, ...
 
 
 def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, str]) -> Verdict:
-    """The clear's verdict: the first attempt's, with what the retries cleared taken off, the
-    history of every instance that needed another attempt, and what stopped the last one.
-    `first` may be a clear's verdict already (a retry asked on demand starts from it): its
-    history goes on, and the attempts are numbered after its own."""
+    """The first attempt's verdict less what the retries cleared, with each retried instance's
+    history and what stopped the last attempt. `first` may be a clear's verdict (a retry asked on
+    demand): its history goes on, and the attempts are numbered after its own."""
     if not attempts and not notes:
         return first
     prior = {r.instance_id: r for r in first.clear.instances} if first.clear is not None else {}
@@ -112,14 +101,14 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
         rows.append(Retried(s.instance_id, tuple(outcomes), cleared_on, note))
     every = tuple(sorted([*prior.values(), *rows], key=lambda r: r.instance_id))
     done_before = first.clear.attempts if first.clear is not None else 1
-    history = ClearHistory(first.command_id, every, done_before + len(attempts))
+    history = verdict.ClearHistory(first.command_id, every, done_before + len(attempts))
     cleared = {r.instance_id for r in rows if r.cleared_on or r.note == LEFT}
     still = tuple(s for s in still_stale(first, attempts) if s.instance_id not in cleared)
     # The lists are bounded: the counts come down by what the rows say each instance was first
     # (missed, or a problem), not by what the lists happen to show.
     gone = [r for r in rows if r.instance_id in cleared]
-    missed = sum(1 for r in gone if r.outcomes[0] == NOT_REACHED)
-    verdict = replace(
+    missed = sum(1 for r in gone if r.outcomes[0] == verdict.NOT_REACHED)
+    concluded = replace(
         first,
         problems=tuple(p for p in first.problems if p.instance_id not in cleared),
         problem_count=first.problem_count - (len(gone) - missed),
@@ -133,15 +122,15 @@ def conclude(first: Verdict, attempts: Sequence[Attempt], notes: Mapping[str, st
     )
     stop = next((a.stopped_by for a in reversed(attempts) if a.stopped_by is not None), None)
     if still and stop is not None:
-        return replace(verdict, kind=stop.kind, stopped_by=stop.stopped_by)
-    if not verdict.stale_count and not verdict.problem_count and verdict.kind in _STALE_KINDS:
-        return replace(verdict, kind=VerdictKind.OK)
-    return verdict
+        return replace(concluded, kind=stop.kind, stopped_by=stop.stopped_by)
+    if not concluded.stale_count and not concluded.problem_count and concluded.kind in _STALE_KINDS:
+        return replace(concluded, kind=VerdictKind.OK)
+    return concluded
 
 
 def attempt_of(number: int, sent: tuple[str, ...], results: Sequence[Verdict]) -> Attempt:
     stale = tuple(sorted((s for v in results for s in v.stale), key=lambda s: s.instance_id))
-    stop = next((v for v in results if v.kind in OPERATOR_STOPS), None)
+    stop = next((v for v in results if v.kind in verdict.OPERATOR_STOPS), None)
     return Attempt(number, sent, stale, _sum(*(v.cleared for v in results)), stop)
 
 

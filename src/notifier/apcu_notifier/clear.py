@@ -1,6 +1,5 @@
 """A clear, top to bottom (docs/design.md, "The clear, step by step"): one durable execution per
-clear, named by its id. Every side effect is a checkpointed step, so an invocation that ends (a
-wait, a timeout, a crash) resumes where the clear was. No `finally`: it would run at every
+clear, named by its id, every side effect a checkpointed step. No `finally`: it would run at every
 suspension."""
 
 from __future__ import annotations
@@ -9,18 +8,14 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from aws_durable_execution_sdk_python import DurableContext
+from aws_durable_execution_sdk_python import DurableContext, exceptions
 from aws_durable_execution_sdk_python.config import Duration, StepConfig
-from aws_durable_execution_sdk_python.exceptions import (
-    DurableExecutionsError,
-    DurableOperationError,
-)
 from aws_durable_execution_sdk_python.retries import RetryDecision
 
 from apcu_clear import claim, command, lifecycle, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, LifecycleHold
-from apcu_notifier import attempts, posting, rounds, watch
+from apcu_notifier import attempts, rounds, watch
 from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
 from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
@@ -28,6 +23,8 @@ from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 # How long a clear started by SSM's notification waits for the dispatcher's record, which it
 # writes right after SendCommand: 2 + 4 + 8 + 16 + 32 s.
 RECORD_LOOKS = 6
+# A clear the stack sends on its own when an instance leaves a warm pool speaks only to alert.
+QUIET_ORIGINS = frozenset({"warm-pool"})
 
 
 class RecordNotReady(Exception):
@@ -55,9 +52,8 @@ def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
     except Exception as error:
         # A step failed past its retries: the failure is recorded and the group freed, then the
         # execution fails (its dead-letter queue, its alarm). The SDK's own signals pass.
-        if isinstance(error, DurableExecutionsError) and not isinstance(
-            error, DurableOperationError
-        ):
+        sdk_signal = isinstance(error, exceptions.DurableExecutionsError)
+        if sdk_signal and not isinstance(error, exceptions.DurableOperationError):
             raise
         give_up = partial(_give_up, rt, clear_id, begun.clear, f"{type(error).__name__}: {error}")
         step(ctx, "record the failure, free the group", give_up, type(None))
@@ -66,12 +62,11 @@ def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
 
 def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dict[str, Any]:
     clear = begun.clear
-    if (
-        clear is not None
-        and rt.config.shared.slack.is_app
-        and clear.message is None
-        and clear.origin not in posting.QUIET_ORIGINS
-    ):
+    quiet = clear is not None and clear.origin in QUIET_ORIGINS
+    if clear is not None and rt.config.shared.slack.is_app and clear.message is None and not quiet:
+        # Imported at the first post: posting brings render, messages and slack_sdk (make bench).
+        from apcu_notifier import posting
+
         clear = replace(clear, message=posting.start_message(ctx, rt, clear))
     if clear is not None and begun.original is not None:
         verdict = _retry_on_demand(ctx, rt, clear, begun.original)
@@ -88,18 +83,19 @@ def _clear(ctx: DurableContext, rt: Runtime, clear_id: str, begun: Begun) -> dic
     if clear is not None and clear.hold is not None:
         verdict = replace(verdict, lifecycle_result=_launch_result(rt, verdict))
     step(ctx, "record the verdict", lambda: _record(rt, clear_id, verdict), type(None))
-    posted = posting.verdict(ctx, rt, clear, clear_id, verdict)
+    if quiet and not verdict.is_alert:
+        posted = "quiet"
+    else:
+        from apcu_notifier import posting  # at the first post, as above
+
+        posted = posting.verdict(ctx, rt, clear, clear_id, verdict)
     if clear is not None and clear.hold is not None:
         complete = partial(_complete, rt, clear, clear.hold, verdict)
         step(ctx, "complete the launch action", complete, bool)
     if clear is not None:
         step(ctx, "free the group", lambda: _free(rt, clear_id, clear), bool)
-    return {
-        "commandId": clear_id,
-        "verdict": verdict.kind.value,
-        "alert": verdict.is_alert,
-        "posted": posted,
-    }
+    kind, alert = verdict.kind.value, verdict.is_alert
+    return {"commandId": clear_id, "verdict": kind, "alert": alert, "posted": posted}
 
 
 def _converge(ctx: DurableContext, rt: Runtime, clear: Clear, first: Verdict) -> Verdict:

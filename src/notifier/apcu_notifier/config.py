@@ -12,8 +12,6 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.zoneinfo import get_zonefile_instance
-
 from apcu_clear.settings import ConfigError, Settings, choice, required
 
 __all__ = ["Config", "ConfigError", "Language"]
@@ -38,15 +36,13 @@ class Config:
     alert_mention: str
     # Whether a message may promise that the stack clears each instance leaving a warm pool.
     warm_pool_exit_clears: bool
-    # What a held warm-pool clear that did not pass does: continue (serve, with an alert) or
-    # abandon (Auto Scaling replaces the instance).
+    # A held warm-pool clear that did not pass: continue (serve, with an alert) or abandon.
     warm_pool_uncleared: str
     # Automatic retry rounds of a clear's stale InService instances (RetryMissed).
     retry_rounds: int
     # The zone a message's times are written in, with the zone shown (MessageTimeZone).
     time_zone: dt.tzinfo
-    # Where a message's links to the docs lead: the repository's web address (DocsUrl), so
-    # that a fork points its messages at its own copy.
+    # The repository's web address the messages' doc links lead to (DocsUrl): a fork's own.
     docs_url: str
 
     @classmethod
@@ -75,13 +71,15 @@ class Config:
 
 
 def _time_zone(name: str) -> dt.tzinfo:
-    """An IANA zone name ("UTC", "Asia/Tokyo"), from the system's tz database, else from the
-    copy python-dateutil carries (the SDK layer has it, botocore needs it): Lambda's python3.13
-    runtime is built on the Amazon Linux 2023 minimal image, which may have no database."""
+    """An IANA zone name from the system's tz database, else from python-dateutil's copy (botocore
+    needs it): Lambda's python3.13 runtime, on Amazon Linux 2023 minimal, may have no database."""
     zone: dt.tzinfo | None = None
     try:
         zone = ZoneInfo(name)
     except ZoneInfoNotFoundError:
+        # Imported only here: it opens dateutil's zone tarball, a cost to every cold start.
+        from dateutil.zoneinfo import get_zonefile_instance
+
         zone = get_zonefile_instance().get(name)
     except (ValueError, OSError):
         # OSError: a folder of the database ("America"); ValueError: not a key ("../etc").

@@ -1,4 +1,4 @@
-"""How the clear's steps run: each with a name the execution's history shows, an explicit retry
+"""How the clear's steps run: each named in the execution's history, with an explicit retry
 strategy (the SDK's default retries every error six times) and its result as compact JSON (the
 SDK's own wraps every nested value in a type envelope, doubling a page of invocations)."""
 
@@ -21,11 +21,9 @@ from aws_durable_execution_sdk_python.serdes import SerDes, SerDesContext
 
 from apcu_clear.aws import is_transient
 from apcu_clear.command import OutcomeUnknown
-from apcu_notifier.slack import SlackUnavailable
 
 T = TypeVar("T")
 AWS_ATTEMPTS = 6
-SLACK_ATTEMPTS = 5
 MAX_DELAY_SECONDS = 60
 
 
@@ -38,17 +36,12 @@ def aws_retry(error: Exception, attempt: int) -> RetryDecision:
         or getattr(error, "transient", False)
     )
     if attempt < AWS_ATTEMPTS and passing:
-        return RetryDecision.retry(Duration.from_seconds(min(2**attempt, MAX_DELAY_SECONDS)))
+        return RetryDecision.retry(delay(2**attempt))
     return RetryDecision.no_retry()
 
 
-def slack_retry(error: Exception, attempt: int) -> RetryDecision:
-    """What Slack did not take (429 after its Retry-After, 5xx, no connection). A post sent whole
-    and unanswered was probably taken: it raises DeliveryUnconfirmed, never retried."""
-    if attempt < SLACK_ATTEMPTS and isinstance(error, SlackUnavailable):
-        wait = max(error.retry_after, 2**attempt)
-        return RetryDecision.retry(Duration.from_seconds(min(int(wait + 0.999), MAX_DELAY_SECONDS)))
-    return RetryDecision.no_retry()
+def delay(seconds: float) -> Duration:
+    return Duration.from_seconds(min(int(seconds + 0.999), MAX_DELAY_SECONDS))
 
 
 def step(
@@ -60,36 +53,27 @@ def step(
     retry: Callable[[Exception, int], RetryDecision] = aws_retry,
     once: bool = False,
 ) -> T:
-    """Run `body` as the step `name`; `result` is the type it returns (for the replay). `once`:
-    an invocation that dies in the middle of the step does not run it again on replay, and the
-    step fails with StepInterruptedError instead."""
-    config = StepConfig(
-        retry_strategy=retry,
-        step_semantics=StepSemantics.AT_MOST_ONCE_PER_RETRY
-        if once
-        else StepSemantics.AT_LEAST_ONCE_PER_RETRY,
-        serdes=Codec(result),
+    """Run `body` as the step `name`; `result` is its type (for the replay). `once`: a step cut off
+    by its invocation's end is not run again on replay; it fails with StepInterruptedError."""
+    semantics = (
+        StepSemantics.AT_MOST_ONCE_PER_RETRY if once else StepSemantics.AT_LEAST_ONCE_PER_RETRY
     )
+    config = StepConfig(retry_strategy=retry, step_semantics=semantics, serdes=Codec(result))
     value: T = ctx.step(lambda _: body(), name=name, config=config)
     return value
 
 
 def encode(value: Any) -> Any:
-    """Plain JSON: datetimes as ISO 8601, durations in whole seconds (DynamoDB, where a verdict
-    is kept too, takes no floats)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
+    """Plain JSON: datetimes in ISO 8601, durations in whole seconds (DynamoDB takes no floats)."""
+    return json.loads(json.dumps(value, default=_plain))
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return int(value.total_seconds())
-    if isinstance(value, tuple | list):
-        return [encode(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): encode(v) for k, v in value.items()}
-    return value
+    return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
 
 
 def decode(kind: Any, data: Any) -> Any:
@@ -125,7 +109,7 @@ class Codec(SerDes[T]):
         self.kind = kind
 
     def serialize(self, value: T, serdes_context: SerDesContext) -> str:
-        return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, default=_plain, separators=(",", ":"), ensure_ascii=False)
 
     def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
         result: T = decode(self.kind, json.loads(data))

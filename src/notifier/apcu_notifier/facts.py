@@ -1,6 +1,6 @@
-"""AWS reads: the command, its invocations and the groups it targeted, as frozen facts. Each is
-a step's checkpointed result, so it stays small: an invocation keeps its status and what the web
-node answered, and for the first failures of a run of pages the end of its error output."""
+"""AWS reads: the command, its invocations and the groups it targeted, as frozen facts. Each is a
+step's checkpointed result, so it stays small (for an invocation: its status, the web node's answer,
+and for the first failures of a run of pages the end of its error output)."""
 
 from __future__ import annotations
 
@@ -68,10 +68,6 @@ class CommandFacts:
     def final(self) -> bool:
         return self.status in FINAL_STATUSES
 
-    @property
-    def caches(self) -> tuple[str, ...]:
-        return CACHES.get(self.action, CACHES[DEFAULT_ACTION])
-
 
 @dataclass(frozen=True)
 class InvocationFacts:
@@ -105,11 +101,10 @@ class GroupFacts:
     warm_pool_state: str = ""
 
 
+# EC2's view: LaunchTime is the last start; an instance configured for hibernation keeps its
+# memory (php-fpm and its APCu) across a stop.
 @dataclass(frozen=True)
 class InstanceLaunch:
-    """EC2's view: LaunchTime is the last start; an instance configured for hibernation keeps
-    its memory (php-fpm and its APCu) across a stop."""
-
     instance_id: str
     launched: dt.datetime | None
     hibernation_configured: bool
@@ -227,8 +222,7 @@ def read_groups(
 
 
 def in_service(autoscaling: AutoScalingClient, group: str, held: str = "") -> frozenset[str]:
-    """The group's InService instances, and `held` if a launch hook holds it (Pending:Wait):
-    it serves as soon as its clear ends."""
+    """The group's InService instances, and `held` if its launch hook holds it (Pending:Wait)."""
     groups, _ = read_groups(autoscaling, [group])
     return frozenset(
         i.instance_id
@@ -243,17 +237,10 @@ def missing_in_service(
     groups: Sequence[GroupFacts], invocations: Iterable[InvocationFacts]
 ) -> tuple[str, ...]:
     """InService instances of the groups with no invocation of the command, sorted."""
-    reached = instance_ids(invocations)
-    return tuple(
-        sorted(
-            {
-                i.instance_id
-                for g in groups
-                for i in g.instances
-                if i.lifecycle_state == IN_SERVICE and i.instance_id not in reached
-            }
-        )
-    )
+    serving = {
+        i.instance_id for g in groups for i in g.instances if i.lifecycle_state == IN_SERVICE
+    }
+    return tuple(sorted(serving - instance_ids(invocations)))
 
 
 def read_launches(ec2: EC2Client, ids: Sequence[str]) -> tuple[InstanceLaunch, ...]:
@@ -280,9 +267,8 @@ def read_facts(
     command: CommandFacts,
     invocations: tuple[InvocationFacts, ...],
 ) -> Facts:
-    """Everything a verdict needs beside the invocations: the groups the command targeted, and
-    the launch times of InService instances it missed (to tell those started after the clear was
-    requested, whose cache began empty, from those it missed)."""
+    """Beside the invocations: the groups the command targeted, and the launch times of InService
+    instances it missed (those started after the request began with an empty cache)."""
     names = group_target(command.targets)
     groups, missing = read_groups(autoscaling, names) if names else ((), ())
     absent = missing_in_service(groups, invocations)

@@ -1,6 +1,6 @@
 """What the notifier is invoked with: SSM's notifications (an SNS event), or a clear's start. An
-event that is neither fails its execution (InvalidEvent, to the dead-letter queue); an SNS record
-that cannot be read is posted as an alert, since retrying would not make it readable."""
+event that is neither fails (InvalidEvent, to the dead-letter queue); an SNS record that cannot be
+read is posted as an alert, since retrying would not make it readable."""
 
 from __future__ import annotations
 
@@ -14,11 +14,8 @@ from apcu_clear.command import FINAL_STATUSES
 
 # CommandStatus and the invocation-only Delayed (docs/facts.md, botocore ssm model).
 STATUSES = frozenset({*FINAL_STATUSES, "Pending", "InProgress", "Delayed", "Cancelling"})
-# The ssm model fixes CommandId at exactly 36 characters; SSM issues UUIDs. Anything else
-# would fail client-side validation in ListCommands, so it is caught here with a clear reason.
-_COMMAND_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+# CommandId is a UUID (the ssm model: 36 characters); anything else would fail ListCommands.
+_COMMAND_ID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 EXCERPT_CHARS = 500
 
 
@@ -26,9 +23,8 @@ class InvalidEvent(ValueError):
     """The event is neither SSM's notifications nor the start of a clear."""
 
 
+# Why a record could not be read; the value is the English text used in logs.
 class UnreadableReason(StrEnum):
-    """Why a record could not be read; the value is the English text used in logs."""
-
     NO_ENVELOPE = "the record has no SNS envelope"
     NO_MESSAGE = "the SNS record has no Message text"
     NOT_JSON = "the Message is not JSON"
@@ -42,8 +38,7 @@ class UnreadableReason(StrEnum):
 class CommandNotification:
     command_id: str
     status: str
-    # Type Invocation (docs/facts.md): one instance's status. The verdict needs the whole
-    # command, so these do nothing, whatever their status.
+    # Type Invocation (docs/facts.md): one instance's status, of no use to the verdict.
     invocation: bool = False
 
     @property
@@ -58,8 +53,7 @@ class UnreadableNotification:
 
 
 def clear_start(clear_id: str) -> dict[str, str]:
-    """The one payload every starter of a clear sends, so that the execution's name (the same
-    id) makes the start idempotent."""
+    """The one payload every starter sends: the execution's name (the id) makes it idempotent."""
     return {"commandId": clear_id}
 
 
@@ -68,7 +62,6 @@ def is_clear_start(event: object) -> bool:
 
 
 def parse_clear_start(event: dict[str, Any]) -> str:
-    """The id of the clear to run."""
     clear_id = event.get("commandId")
     if not isinstance(clear_id, str) or not _COMMAND_ID.fullmatch(clear_id):
         raise InvalidEvent(
@@ -80,9 +73,8 @@ def parse_clear_start(event: dict[str, Any]) -> str:
 def parse_notifications(
     event: dict[str, Any],
 ) -> list[CommandNotification | UnreadableNotification]:
-    """Every record of an SNS event, in order, each typed or marked unreadable. The records are
-    read as the plain dicts they are: importing Powertools' SNSEvent loads every event class of
-    its package (about 12 ms of each cold start, make bench)."""
+    """Every record of an SNS event, in order, typed or marked unreadable. Plain dicts: Powertools'
+    SNSEvent loads every event class of its package (about 12 ms of each cold start, make bench)."""
     records = event.get("Records")
     if not isinstance(records, list) or not records:
         raise InvalidEvent("the event has no Records: it is not an SNS notification")

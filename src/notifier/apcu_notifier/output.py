@@ -1,6 +1,5 @@
-"""What an invocation printed, from SSM's Output (stdout and stderr joined, aws:runShellScript):
-apcu.php's answer (the entries it cleared) and opcache.php's (whether the restart took, and
-what it left alone)."""
+"""What an invocation printed (SSM's Output, stdout and stderr joined): apcu.php's answer (the
+entries it cleared) and opcache.php's (whether the restart took, and what it left alone)."""
 
 from __future__ import annotations
 
@@ -17,11 +16,10 @@ CAVEAT_VALIDATE_TIMESTAMPS = "validate_timestamps"
 CAVEATS = (CAVEAT_PRELOAD, CAVEAT_FILE_CACHE, CAVEAT_VALIDATE_TIMESTAMPS)
 
 
+# opcache.php's confirm step: the restart took ("reset", with what it left alone) or did not
+# ("error", with opcache.php's code: disabled, restricted, not_restarted).
 @dataclass(frozen=True)
 class OpcacheAnswer:
-    """opcache.php's confirm step: the restart took ("reset", with what it left alone) or did
-    not ("error", with opcache.php's code: disabled, restricted, not_restarted)."""
-
     status: str
     error: str = ""
     message: str = ""
@@ -43,8 +41,7 @@ def parse_cleared(output: str) -> int | None:
 
 
 def parse_opcache(output: str) -> OpcacheAnswer | None:
-    """opcache.php's last "reset" or "error" line. A refusal is printed by curl
-    --fail-with-body before the script fails, so stderr is searched too."""
+    """opcache.php's last "reset" or "error" line, stderr too (curl --fail-with-body's refusal)."""
     for value in reversed(_json_lines(output)):
         status = value.get("status")
         if value.get("cache") != "opcache" or status not in ("reset", "error"):
@@ -56,12 +53,7 @@ def parse_opcache(output: str) -> OpcacheAnswer | None:
                 scripts_before=before if _count(before) else 0,
                 caveats=tuple(c for c in CAVEATS if isinstance(caveats, list) and c in caveats),
             )
-        error, message = value.get("error"), value.get("message")
-        return OpcacheAnswer(
-            status="error",
-            error=error if isinstance(error, str) else "",
-            message=message if isinstance(message, str) else "",
-        )
+        return OpcacheAnswer("error", _text(value.get("error")), _text(value.get("message")))
     return None
 
 
@@ -77,6 +69,10 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
         if isinstance(value, dict):
             found.append(value)
     return found
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _count(value: object) -> bool:

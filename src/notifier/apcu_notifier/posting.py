@@ -1,6 +1,5 @@
-"""Posting a clear's messages as steps of the clear, each post at most once (docs/design.md,
-"Slack"): one message per verdict in webhook mode, one per clear, updated in place, in app mode.
-"""
+"""A clear's messages, each post a step of the clear, at most once (docs/design.md, "Slack"): one
+message per verdict in webhook mode; in app mode, one per clear, updated in place."""
 
 from __future__ import annotations
 
@@ -9,27 +8,28 @@ from functools import partial
 from typing import Any, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext, StepError
+from aws_durable_execution_sdk_python.retries import RetryDecision
 
 from apcu_clear import command, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
-from apcu_notifier import app_messages
-from apcu_notifier.durable import slack_retry, step
+from apcu_notifier import app_messages, slack
+from apcu_notifier.durable import delay, step
 from apcu_notifier.render import Request, Style, render
 from apcu_notifier.runtime import Runtime
-from apcu_notifier.slack import (
-    MESSAGE_GONE,
-    DeliveryUnconfirmed,
-    SlackRejected,
-    call_web,
-    post_webhook,
-)
 from apcu_notifier.verdict import Verdict, VerdictKind, still_running
 
 T = TypeVar("T")
-# A clear the stack sends on its own when an instance leaves a warm pool speaks only to alert.
-QUIET_ORIGINS = frozenset({"warm-pool"})
-POSTED, UNCONFIRMED, QUIET = "posted", "unconfirmed", "quiet"
+SLACK_ATTEMPTS = 5
+POSTED, UNCONFIRMED = "posted", "unconfirmed"
+
+
+def slack_retry(error: Exception, attempt: int) -> RetryDecision:
+    """What Slack did not take (429 after its Retry-After, 5xx, no connection). A post sent whole
+    and unanswered was probably taken: it raises DeliveryUnconfirmed, never retried."""
+    if attempt < SLACK_ATTEMPTS and isinstance(error, slack.SlackUnavailable):
+        return RetryDecision.retry(delay(max(error.retry_after, 2**attempt)))
+    return RetryDecision.no_retry()
 
 
 def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessage | None:
@@ -41,13 +41,10 @@ def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessag
 def verdict(
     ctx: DurableContext, rt: Runtime, clear: Clear | None, clear_id: str, judged: Verdict
 ) -> str:
-    """Post the clear's verdict; how it went (POSTED, UNCONFIRMED or QUIET)."""
-    if clear is not None and clear.origin in QUIET_ORIGINS and not judged.is_alert:
-        return QUIET
+    """Post the clear's verdict; how it went (POSTED or UNCONFIRMED)."""
     request = Request.of(clear)
     if clear is not None and clear.retry_of:
-        # A retry asked on demand speaks for the clear it repairs: its message names that
-        # clear's requester and comment, and who asked again.
+        # A retry asked on demand speaks for the clear it repairs, and names who asked again.
         repaired = partial(_clear_of, rt, clear.retry_of)
         first = step(ctx, "read the clear it repairs", repaired, Clear | None)
         request = Request.of(clear, first)
@@ -77,13 +74,11 @@ def verdict(
 
 
 def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) -> None:
-    """The stuck alert: the command still runs a minute past its expiry. In app mode, a reply
-    in the clear's thread that notifies the channel."""
+    """The command still runs a minute past its expiry (app mode: in the thread, to the channel)."""
     live = step(ctx, "read the stuck command", lambda: command.live(rt.ssm, clear_id), command.Live)
     count("CommandStuck")
-    payload = render(
-        still_running(VerdictKind.STUCK, clear_id, live), _style(rt), Request.of(clear)
-    )
+    alert = still_running(VerdictKind.STUCK, clear_id, live)
+    payload = render(alert, _style(rt), Request.of(clear))
     message = clear.message if clear is not None else None
     _post(ctx, rt, "post the stuck alert", payload, message.ts if message is not None else None)
 
@@ -131,9 +126,8 @@ def _post_kept(
 def _once(
     ctx: DurableContext, rt: Runtime, name: str, post: Callable[[], T], result: Any
 ) -> T | None:
-    """A post never sent twice: a post that may have been taken (unanswered, or cut off by the
-    end of an invocation) counts as posted, unconfirmed. The secret is read in a step of its own
-    first, so that the step that posts does nothing else that could fail before the post."""
+    """A post never sent twice: one that may have been taken (unanswered, or cut off) counts as
+    unconfirmed. The secret is read first, so the post's step has nothing else that can fail."""
     step(ctx, f"read the Slack secret ({name})", partial(_read_secret, rt), type(None))
     try:
         return step(ctx, name, post, result, retry=slack_retry, once=True)
@@ -154,8 +148,8 @@ def _read_secret(rt: Runtime) -> None:
 
 def _post_webhook(rt: Runtime, payload: dict[str, Any]) -> bool:
     try:
-        post_webhook(rt.webhook_url(), payload)
-    except DeliveryUnconfirmed:
+        slack.post_webhook(rt.webhook_url(), payload)
+    except slack.DeliveryUnconfirmed:
         count("DeliveryUnconfirmed")
         return False
     return True
@@ -167,26 +161,23 @@ def _post_new(
     secret = rt.app_secret()
     params: dict[str, Any] = {"channel": secret.channel, **payload}
     if thread_ts:
-        params["thread_ts"] = thread_ts
-        params["reply_broadcast"] = broadcast
+        params |= {"thread_ts": thread_ts, "reply_broadcast": broadcast}
     try:
-        answer = call_web(rt.slack_web, "chat.postMessage", secret.bot_token, params)
-    except DeliveryUnconfirmed:
+        answer = slack.call_web(rt.slack_web, "chat.postMessage", secret.bot_token, params)
+    except slack.DeliveryUnconfirmed:
         count("DeliveryUnconfirmed")
         return None
     return SlackMessage(str(answer.get("channel") or secret.channel), str(answer.get("ts", "")))
 
 
 def _update(rt: Runtime, message: SlackMessage, payload: dict[str, Any]) -> bool:
-    """chat.update of the clear's message; False when the message is gone."""
     params = {"channel": message.channel, "ts": message.ts, **payload}
     try:
-        call_web(rt.slack_web, "chat.update", rt.app_secret().bot_token, params)
-    except SlackRejected as refusal:
-        if refusal.code not in MESSAGE_GONE:
+        slack.call_web(rt.slack_web, "chat.update", rt.app_secret().bot_token, params)
+    except slack.SlackRejected as refusal:
+        if refusal.code not in slack.MESSAGE_GONE:
             raise
-        logger.warning(
-            "the clear's message is gone; its verdict is posted anew", extra={"code": refusal.code}
-        )
+        gone = {"code": refusal.code}
+        logger.warning("the clear's message is gone; its verdict is posted anew", extra=gone)
         return False
     return True

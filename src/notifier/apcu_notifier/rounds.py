@@ -33,8 +33,7 @@ FIRST_PAUSE, LONGEST_PAUSE = 5, 300
 def plan_round(
     ctx: DurableContext, rt: Runtime, group: str, stale: Sequence[Stale], number: int, held: str
 ) -> Plan:
-    """Whom the round may clear: InService now (or the instance a launch hook holds for this
-    clear, in Pending:Wait), and with an SSM agent that pings Online."""
+    """Whom the round may clear: InService (or held for this clear, Pending:Wait) and Online."""
 
     def read() -> Plan:
         live = in_service(rt.autoscaling, group, held)
@@ -85,12 +84,8 @@ def send_round(
     started = step(ctx, f"keep the group for attempt {number}", keep, str)
     if not started:
         return None
-    batches = list(
-        enumerate(
-            tuple(targets[i : i + MAX_INSTANCE_IDS])
-            for i in range(0, len(targets), MAX_INSTANCE_IDS)
-        )
-    )
+    size = MAX_INSTANCE_IDS
+    batches = list(enumerate(tuple(targets[i : i + size]) for i in range(0, len(targets), size)))
     commands: list[str] = []
     for first in range(0, len(batches), SENDS_PER_STEP):
         send = partial(_send, rt, clear, batches[first : first + SENDS_PER_STEP], number, started)
@@ -139,24 +134,21 @@ def _send(
 
 
 def retry_comment(clear: Clear, number: int, batch: int) -> str:
-    """Names the clear, the attempt and the batch: what a lookup matches, and what a reader of
-    the Run Command history sees."""
+    """Names the clear, the attempt and the batch, for a lookup and for the Run Command history."""
     tail = f"attempt {number}.{batch + 1} of {clear.clear_id}"
     who = command.requester_names(clear.requester)[-1]
     return f"{who[: command.MAX_COMMENT - len(tail) - 2]}: {tail}" if who else tail
 
 
 def keep_held(rt: Runtime, clear: Clear) -> None:
-    """A launch action the clear holds stays held while it waits on the stop alarm or a round:
-    each look records a heartbeat, and no wait between looks is longer than 5 minutes."""
+    """A held launch action's heartbeat, at each look (no wait between looks is over 5 minutes)."""
     if clear.hold is not None:
         lifecycle.heartbeat(rt.autoscaling, clear.group, clear.hold)
 
 
 def pauses(total: dt.timedelta) -> list[int]:
-    """Retry commands carry no notification: the pauses between looks at a round, growing until
-    they cover its commands' lifetime. A count, not a clock: the round is judged as it stands
-    after the last pause."""
+    """The pauses between looks at a round (its commands carry no notification), growing until they
+    cover the commands' lifetime: a count, not a clock, and the round is judged after the last."""
     found, pause, covered = [], FIRST_PAUSE, 0
     while covered < total.total_seconds():
         found.append(pause)
@@ -171,8 +163,8 @@ def _ended(rt: Runtime, clear: Clear, commands: Sequence[str]) -> bool:
     return all(s in command.FINAL_STATUSES or s == command.GONE.status for s in statuses)
 
 
+# Each retry command names at most 50 instances: one page of invocations each.
 def _judge(rt: Runtime, commands: Sequence[str]) -> tuple[Verdict, ...]:
-    """Each retry command names at most 50 instances: one page of invocations each."""
     return tuple(
         judge(Facts(read_command(rt.ssm, c), read_invocations(rt.ssm, c).invocations, (), ()))
         for c in commands

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from apcu_clear.clients import Clients
 from apcu_clear.slack_app import AppSecret, read_app_secret, read_webhook_url
 from apcu_notifier.config import Config
-from apcu_notifier.slack import web_client
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -24,6 +23,9 @@ class Runtime(Clients):
 
     @cached_property
     def slack_web(self) -> WebClient:
+        # Imported at the first post: the relay never posts to the Web API.
+        from apcu_notifier.slack import web_client
+
         return web_client(self.config.shared.slack.api_url)
 
     def app_secret(self) -> AppSecret:

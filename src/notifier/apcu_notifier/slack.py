@@ -1,14 +1,8 @@
-"""The notifier's two ways to Slack through slack_sdk, one call each: an incoming webhook
-(webhook mode) or the Web API with a bot token (app mode). A call that fails raises
-SlackUnavailable (worth another attempt, after `retry_after`) or SlackRejected (a refusal no
-retry cures, with what to fix); the post step's retry strategy decides. A call sent whole that
-Slack did not answer was probably taken: DeliveryUnconfirmed, never retried (urllib wraps what
-fails before the request is sent in URLError, and raises what fails after it as it came).
-
-Secrets are in no message, log or error: slack_sdk's exceptions keep the request (URL,
-Authorization header), so ours are raised outside their except blocks, with no chain back to
-them, and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING.
-"""
+"""Slack through slack_sdk, one call each: an incoming webhook (webhook mode) or the Web API (app
+mode). urllib wraps in URLError what fails before a request is sent, and raises what fails after it
+as it came. Secrets are in no message, log or error: slack_sdk's exceptions keep the request (URL,
+Authorization header), so ours are raised outside their except blocks, with no chain back to them,
+and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING."""
 
 from __future__ import annotations
 
@@ -16,6 +10,7 @@ import logging
 import urllib.error
 from typing import TYPE_CHECKING, Any
 
+# slack_sdk is imported by the calls below: only a clear that posts pays for it (make bench).
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
@@ -24,10 +19,7 @@ logging.getLogger("slack_sdk").setLevel(logging.WARNING)
 CONNECT_AND_READ_SECONDS = 10
 DEFAULT_RETRY_AFTER = 1.0
 
-_REINSTALL = (
-    "Slack refused the bot token ({code}): reinstall the app to the workspace and put its bot "
-    "token (xoxb-…) in the app secret (docs/deploy.md, Slack app)"
-)
+_REINSTALL = "Slack refused the bot token ({code}): reinstall the app to the workspace and put its bot token (xoxb-…) in the app secret (docs/deploy.md, Slack app)"
 # What to do about each refusal a retry cannot cure.
 FIXES = {
     **dict.fromkeys(
@@ -35,10 +27,7 @@ FIXES = {
         _REINSTALL,
     ),
     "missing_scope": "the app lacks the chat:write scope ({code}): add it, reinstall the app and put the new bot token in the app secret",
-    "channel_not_found": (
-        "Slack knows no channel {channel} the bot can see ({code}): put the channel's id (C…, "
-        "from its details, not its name) in the app secret; a private channel needs the bot invited"
-    ),
+    "channel_not_found": "Slack knows no channel {channel} the bot can see ({code}): put the channel's id (C…, from its details, not its name) in the app secret; a private channel needs the bot invited",
     "not_in_channel": "the bot is not a member of channel {channel} ({code}): /invite the app there",
     "is_archived": "channel {channel} is archived ({code}): unarchive it, or put another channel's id in the app secret",
     "invalid_payload": "Slack refused the message's shape ({code})",
@@ -54,18 +43,16 @@ class SlackError(RuntimeError):
     """The message did not reach Slack."""
 
 
+# Slack refused the call for good; the message says what to fix.
 class SlackRejected(SlackError):
-    """Slack refused the call for good; the message says what to fix."""
-
     def __init__(self, method: str, code: str, channel: str = "") -> None:
         fix = FIXES.get(code, "HTTP error {code}").format(code=code, channel=channel)
         super().__init__(f"Slack refused {method}: {fix}")
         self.code = code
 
 
+# Slack did not take the call now (429, 5xx, no connection): try again after `retry_after`.
 class SlackUnavailable(SlackError):
-    """Slack did not take the call now (429, 5xx, no connection): try again after `retry_after`."""
-
     def __init__(self, method: str, why: str, retry_after: float = 0.0) -> None:
         super().__init__(f"Slack did not take {method} ({why})")
         self.retry_after = retry_after
@@ -80,8 +67,7 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
 
     failure: SlackError | None = None
     try:
-        # slack_sdk would retry a connection error itself, posting a message Slack may have
-        # taken again: the clear's step decides.
+        # No slack_sdk retry: after a connection error Slack may have the post; the step decides.
         client = WebhookClient(url, timeout=CONNECT_AND_READ_SECONDS, retry_handlers=[])
         answer = client.send_dict(payload)
     except urllib.error.URLError as error:
@@ -137,11 +123,11 @@ def web_client(api_url: str) -> WebClient:
 
 
 def _retry_after(headers: Any) -> float:
-    for name, value in dict(headers or {}).items():
-        if str(name).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return max(0.0, float(str(raw)))
-            except ValueError:
-                break
-    return DEFAULT_RETRY_AFTER
+    value = {str(name).lower(): given for name, given in dict(headers or {}).items()}.get(
+        "retry-after"
+    )
+    raw = value[0] if isinstance(value, list) and value else value
+    try:
+        return max(0.0, float(str(raw)))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER

@@ -1,6 +1,5 @@
-"""What a clear comes to (docs/design.md, "Verdicts") and the answer its record keeps, with no
-I/O. A verdict is checkpointed and recorded, so its lists are bounded (LISTED, STALE_LISTED),
-each with its full count beside it."""
+"""What a clear comes to (docs/design.md, "Verdicts") and the answer its record keeps. A verdict
+is checkpointed and recorded: its lists are bounded (LISTED, STALE_LISTED), each with its count."""
 
 from __future__ import annotations
 
@@ -26,9 +25,8 @@ LISTED, STALE_LISTED, MAX_DETAIL_CHARS = 100, 1000, 300
 TEST_COMMAND_PREFIX = "00000000-0000-4000-8000-"
 
 
+# docs/design.md's tables say what each means and whether it alerts.
 class VerdictKind(StrEnum):
-    """docs/design.md's tables say what each means and whether it alerts."""
-
     OK = "ok"
     NO_TARGETS = "no_targets"
     MISMATCH = "mismatch"
@@ -67,10 +65,9 @@ class Target:
     key: str = ""
 
 
+# An instance that counts whose invocation did not end in a confirmed Success.
 @dataclass(frozen=True)
 class Problem:
-    """An instance that counts whose invocation did not end in a confirmed Success."""
-
     instance_id: str
     status: str
     status_details: str
@@ -84,13 +81,11 @@ class Problem:
         return self.status_details or self.status
 
 
+# An instance the command reached that serves no traffic: information, never an alert.
 @dataclass(frozen=True)
 class OutsideInstance:
-    """An instance the command reached that serves no traffic: information, never an alert."""
-
     instance_id: str
-    # Its LifecycleState in the group; "" when the group does not list it (a warm-pool
-    # instance, or one that carries the tag without being a member).
+    # Its LifecycleState; "" when the group does not list it (warm pool, or tagged non-member).
     lifecycle_state: str
     status: str
     status_details: str
@@ -114,10 +109,9 @@ class Cleared:
     instances: int
 
 
+# The instances that count whose OPcache restart took, and what each left alone.
 @dataclass(frozen=True)
 class Reset:
-    """The instances that count whose OPcache restart took, and what each left alone."""
-
     instances: int
     scripts: int
     preload: tuple[str, ...] = ()
@@ -129,18 +123,16 @@ class Reset:
         return tuple(sorted({*self.preload, *self.file_cache}))
 
 
+# An instance the verdict leaves stale, and what SSM said of it.
 @dataclass(frozen=True)
 class Stale:
-    """An instance the verdict leaves stale, and what SSM said of it."""
-
     instance_id: str
     said: str
 
 
+# An instance a clear's first attempt left stale, and what became of it.
 @dataclass(frozen=True)
 class Retried:
-    """An instance a clear's first attempt left stale, and what became of it."""
-
     instance_id: str
     # What each attempt said of it, the first first.
     outcomes: tuple[str, ...]
@@ -150,10 +142,9 @@ class Retried:
     note: str = ""
 
 
+# A clear that took more than one attempt (or tried to): per stale instance, each attempt.
 @dataclass(frozen=True)
 class ClearHistory:
-    """A clear that took more than one attempt (or tried to): per stale instance, each attempt."""
-
     first_command_id: str
     instances: tuple[Retried, ...]
     attempts: int
@@ -190,8 +181,7 @@ class Verdict:
     hibernated_warm_pools: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
     problem_count: int = 0
-    # What POST /flush/{commandId}/retry re-sends to: the instances that count which this
-    # verdict leaves stale, sorted.
+    # What POST /flush/{commandId}/retry re-sends to: the counted instances left stale, sorted.
     stale: tuple[Stale, ...] = ()
     stale_count: int = 0
     missing_groups: tuple[str, ...] = ()
@@ -208,15 +198,17 @@ class Verdict:
     # For a clear held by the launch lifecycle hook: CONTINUE or ABANDON.
     lifecycle_result: str = ""
     clear: ClearHistory | None = None
-    # A mismatch only because instances are still launching (Pending): they start with an
-    # empty cache, so nothing is stale and nobody is paged.
+    # A mismatch only of instances still launching (Pending): their cache starts empty, no page.
     only_launching: bool = False
 
     @property
     def is_alert(self) -> bool:
-        if self.kind is VerdictKind.MISMATCH and self.only_launching:
-            return False
-        return self.kind not in (VerdictKind.OK, VerdictKind.TEST_EVENT)
+        launching = self.kind is VerdictKind.MISMATCH and self.only_launching
+        return not launching and self.kind not in (VerdictKind.OK, VerdictKind.TEST_EVENT)
+
+    @property
+    def caches(self) -> tuple[str, ...]:
+        return CACHES.get(self.action, CACHES[DEFAULT_ACTION])
 
     @property
     def empty_group(self) -> bool:
@@ -239,7 +231,6 @@ def unreadable(reason: UnreadableReason, excerpt: str) -> Verdict:
 def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
     """What GET /flush/{commandId} answers (and `apcu-flush --wait` exits with): every list
     bounded, every count whole, far below DynamoDB's 400 KB."""
-    caches = CACHES.get(verdict.action, CACHES[DEFAULT_ACTION])
     cleared, reset = verdict.cleared or Cleared(0, 0), verdict.reset or Reset(0, 0)
     body: dict[str, Any] = {
         "kind": verdict.kind.value,
@@ -248,15 +239,7 @@ def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
         "targeted": verdict.targeted,
         "succeeded": verdict.succeeded,
         "missingInstances": list(verdict.missing_instances[:LISTED]),
-        "problems": [
-            {
-                "instanceId": p.instance_id,
-                "status": p.status,
-                "detail": p.excerpt[:MAX_DETAIL_CHARS],
-                **({"reason": p.reason} if p.reason else {}),
-            }
-            for p in verdict.problems[:20]
-        ],
+        "problems": [_problem(p) for p in verdict.problems[:20]],
         "postedAt": iso(now),
         # How the clear learned the command had ended: SSM's notification, or its own look.
         "via": "look" if verdict.notification_missing else "sns",
@@ -268,9 +251,9 @@ def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
     }
     if verdict.clear is not None:
         body["attempts"] = verdict.clear.attempts
-    if "apcu" in caches:
+    if "apcu" in verdict.caches:
         body["apcu"] = {"instances": cleared.instances, "entries": cleared.entries}
-    if "opcache" in caches:
+    if "opcache" in verdict.caches:
         body["opcache"] = {
             "instances": reset.instances,
             "scripts": reset.scripts,
@@ -279,6 +262,11 @@ def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
             "validateTimestamps": reset.validate_timestamps,
         }
     return body
+
+
+def _problem(p: Problem) -> dict[str, str]:
+    said = {"instanceId": p.instance_id, "status": p.status, "detail": p.excerpt[:MAX_DETAIL_CHARS]}
+    return said | ({"reason": p.reason} if p.reason else {})
 
 
 def still_running(

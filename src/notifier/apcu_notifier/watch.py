@@ -4,6 +4,7 @@ and judging it (docs/design.md, "The clear, step by step", 3 and 4)."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 
@@ -56,18 +57,15 @@ def wait_for_command(
     hold = clear.hold if clear is not None else None
     while True:
         slice_ = seconds_left if hold is None else min(seconds_left, HEARTBEAT_EVERY.seconds)
-        timeout = Duration.from_seconds(max(slice_, 1))
-        config = CallbackConfig(timeout=timeout, serdes=JsonSerDes())
+        config = CallbackConfig(timeout=Duration.from_seconds(max(slice_, 1)), serdes=JsonSerDes())
         callback = ctx.create_callback(name="SSM's notification", config=config)
         # The relay may have been first, or the command ended before the wait: not waited for.
         first = partial(_look, rt, clear_id, clear, callback.callback_id)
         seen = step(ctx, "record the callback, look at the command", first, Seen)
         if seen.ended:
             return Ended(seen.status)
-        try:
+        with suppress(CallbackTimeoutError):
             return Ended(str((callback.result() or {}).get("status", "")))
-        except CallbackTimeoutError:
-            pass
         if clear is None or hold is None or seen.seconds_left <= slice_:
             break
         heartbeat = partial(lifecycle.heartbeat, rt.autoscaling, clear.group, hold)
@@ -117,8 +115,7 @@ def seconds_left(clear: Clear | None, now: dt.datetime) -> int:
 
 
 def judge_command(ctx: DurableContext, rt: Runtime, command_id: str, status: str) -> Verdict:
-    """The verdict on the command SSM said ended with `status`: its invocations read a run of
-    pages per step, so that each checkpoint stays small."""
+    """The verdict on the command SSM said ended with `status`, a run of pages of it per step."""
     found: facts.CommandFacts | None = None
     for look in range(1, SETTLE_LOOKS + 1):
         name = "read the command" + (f" ({look})" if look > 1 else "")
