@@ -73,6 +73,8 @@ class Config:
 def _time_zone(name: str) -> dt.tzinfo:
     """An IANA zone name from the system's tz database, else from python-dateutil's copy (botocore
     needs it): Lambda's python3.13 runtime, on Amazon Linux 2023 minimal, may have no database."""
+    if name == "UTC":
+        return dt.UTC  # the template's default needs no database
     zone: dt.tzinfo | None = None
     try:
         zone = ZoneInfo(name)
