@@ -1,6 +1,5 @@
-"""What an AWS error means to the caller. botocore's standard retry mode absorbs a short throttle
-inside one call; what outlasts it the dispatcher answers with 503 (nothing was done) and the
-clear's steps retry with their own durable back-off."""
+"""What an AWS error means to the caller. botocore's standard retry mode absorbs a short throttle;
+what outlasts it the dispatcher answers with 503 and the clear's steps retry with their back-off."""
 
 from __future__ import annotations
 
@@ -49,9 +48,8 @@ def never_arrived(error: BaseException) -> bool:
 
 
 def may_have_run(error: BaseException) -> bool:
-    """AWS may have run the request although the caller got no answer: a 5xx, or a request
-    sent whole whose answer never came. Only SendCommand, which has no idempotency token, and
-    a claim's conditional write ask (apcu_clear.command, apcu_clear.claim)."""
+    """AWS may have run the request unanswered: a 5xx, or a request sent whole whose answer never
+    came. Matters to SendCommand (no idempotency token) and a claim's conditional write."""
     return (not is_throttling(error) and http_status(error) >= 500) or isinstance(
         error, ReadTimeoutError | ConnectionClosedError
     )

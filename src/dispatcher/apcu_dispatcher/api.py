@@ -11,26 +11,25 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from botocore.exceptions import BotoCoreError, ClientError
 
-from apcu_clear import errors
 from apcu_clear.command import OutcomeUnknown
-from apcu_clear.errors import Refusal
 from apcu_clear.observability import count, logger, metrics, trace_handler
-from apcu_dispatcher import launches, recorded, slack
+from apcu_dispatcher import launches, recorded, refusals, slack
 from apcu_dispatcher.config import Config
+from apcu_dispatcher.refusals import Refusal, as_refusal
 from apcu_dispatcher.runtime import Runtime
-from apcu_dispatcher.sending import Started, as_refusal, clear_group
+from apcu_dispatcher.sending import Started, clear_group
 from apcu_dispatcher.validation import FlushRequest, decode_body, validate_request
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STATUS: dict[type[Refusal], int] = {
-    errors.InvalidRequest: 400,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.Unavailable: 503,
+    refusals.InvalidRequest: 400,
+    refusals.Unauthenticated: 401,
+    refusals.Forbidden: 403,
+    refusals.NotFound: 404,
+    refusals.Conflict: 409,
+    refusals.Unavailable: 503,
 }
 JSON = content_types.APPLICATION_JSON
 
@@ -106,7 +105,7 @@ def requester_of() -> str:
         if isinstance(value, str) and value.strip():
             return "".join(c for c in value if c.isprintable())[:256]
     why = "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request"
-    raise errors.Forbidden(why, rule="iam-auth")
+    raise refusals.Forbidden(why, rule="iam-auth")
 
 
 def _cleared(request: FlushRequest) -> Response[dict[str, Any]]:

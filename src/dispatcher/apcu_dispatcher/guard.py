@@ -12,8 +12,8 @@ from typing import Any
 from apcu_clear import alarm, claim, command, record
 from apcu_clear.agents import NOT_REGISTERED, ONLINE, ping_statuses
 from apcu_clear.command import GROUP_TAG, OutcomeUnknown
-from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, NotFound, Unavailable
 from apcu_clear.observability import count, logger
+from apcu_dispatcher.refusals import CLEAR_IN_PROGRESS, Conflict, NotFound, Unavailable
 from apcu_dispatcher.runtime import Runtime
 
 # The claim lasts to the clear's last possible end: its commands' lifetime and this margin.

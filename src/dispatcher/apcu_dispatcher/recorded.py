@@ -9,9 +9,9 @@ import re
 import uuid
 from typing import Any
 
-from apcu_clear import claim, command, errors, record
-from apcu_clear.errors import CLEAR_IN_PROGRESS, NOTHING_TO_RETRY, Conflict
-from apcu_dispatcher import guard, sending
+from apcu_clear import claim, command, record
+from apcu_dispatcher import guard, refusals, sending
+from apcu_dispatcher.refusals import CLEAR_IN_PROGRESS, NOTHING_TO_RETRY, Conflict
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.sending import Started
 
@@ -29,11 +29,11 @@ def recorded(value: str, rt: Runtime) -> tuple[record.Stored, record.Clear]:
     one this stack has no record of."""
     if not _CLEAR_ID.fullmatch(value):
         why = "commandId must be a Run Command id: a UUID such as 5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48"
-        raise errors.InvalidRequest(why, field=_ID, rule="pattern")
+        raise refusals.InvalidRequest(why, field=_ID, rule="pattern")
     stored = record.read(rt.dynamodb, rt.table, value)
     if stored is None or stored.clear is None:
         why = f"no clear {value} was sent by this stack (or its record has expired)"
-        raise errors.NotFound(why, field=_ID, rule="unknown-command")
+        raise refusals.NotFound(why, field=_ID, rule="unknown-command")
     return stored, stored.clear
 
 
@@ -87,7 +87,7 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
         raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY)
     if clear.group not in rt.config.shared.allowed_groups:
         why = f"group {clear.group} is no longer one this stack may clear; nothing was sent"
-        raise errors.Forbidden(why, field=_ID, rule="allowed-groups")
+        raise refusals.Forbidden(why, field=_ID, rule="allowed-groups")
     groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[clear.group])
     live = {
         i["InstanceId"]
@@ -127,7 +127,7 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
                 rt.dynamodb, rt.table, retry_id, "its execution could not be started"
             )
             why = "the retry could not be started (Lambda did not take it); nothing was sent, try again"
-            raise errors.Unavailable(why, rule="not-started")
+            raise refusals.Unavailable(why, rule="not-started")
     total = int(left.get("count", len(stale)))
     bounded = {
         "reason": "stale-list-bounded",

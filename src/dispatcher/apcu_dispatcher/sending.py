@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from apcu_clear import alarm, claim, command, record
-from apcu_clear.aws import is_throttling, is_transient, never_arrived
-from apcu_clear.command import OutcomeUnknown, Sent
-from apcu_clear.errors import AWS_THROTTLED, AWS_UNAVAILABLE, Refusal, Unavailable
+from apcu_clear.aws import never_arrived
+from apcu_clear.command import Sent
 from apcu_clear.observability import count, logger
 from apcu_dispatcher import guard
 from apcu_dispatcher.runtime import Runtime
@@ -185,22 +184,3 @@ def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
             # Full jitter, as botocore's standard mode backs off.
             time.sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
     raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def as_refusal(error: Exception) -> Refusal | None:
-    """A refusal, or an AWS failure the caller can answer by sending the same request again, as
-    the refusal it is; None for any other error (a fault of the function's)."""
-    if isinstance(error, Refusal):
-        return error
-    if isinstance(error, OutcomeUnknown):
-        # The command may have run: the group stays claimed until it must have ended.
-        why = f"{error}; the group stays claimed until that command must have ended"
-        return Unavailable(why, rule="send-outcome-unknown")
-    operation = getattr(error, "operation_name", "") or "an AWS call"
-    if is_throttling(error):
-        why = f"AWS throttled {operation}; nothing was sent, try again in a minute"
-        return Unavailable(why, rule=AWS_THROTTLED)
-    if is_transient(error):
-        why = f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute"
-        return Unavailable(why, rule=AWS_UNAVAILABLE)
-    return None

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from apcu_clear.command import CACHES
-from apcu_clear.errors import InvalidRequest
 from apcu_clear.record import LifecycleHold
+from apcu_dispatcher.refusals import InvalidRequest
 
 # The prefix rule shared with apcu.php and the SSM document (template.yaml's FlushDocument).
 PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"

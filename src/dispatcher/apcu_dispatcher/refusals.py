@@ -1,15 +1,16 @@
-"""Refusals: a request that was not sent to the fleet, for a reason the caller can act on. Each
-kind says what happened; the dispatcher's edge maps it to an HTTP status (apcu_dispatcher.api)."""
+"""Refusals: a request that was not sent to the fleet, for a reason the caller can act on. The
+edge answers each kind with its HTTP status (apcu_dispatcher.api)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from apcu_clear.aws import is_throttling, is_transient
+from apcu_clear.command import OutcomeUnknown
+
 CLEAR_IN_PROGRESS = "clear-in-progress"
 NOTHING_TO_RETRY = "nothing-to-retry"
-AWS_THROTTLED = "aws-throttled"
-AWS_UNAVAILABLE = "aws-unavailable"
 
 
 class Refusal(Exception):
@@ -55,3 +56,22 @@ class Conflict(Refusal):
 
 class Unavailable(Refusal):
     """AWS could not answer in time; nothing was done and the same request may be sent again."""
+
+
+def as_refusal(error: Exception) -> Refusal | None:
+    """A refusal, or an AWS failure the caller can answer by sending the same request again, as
+    the refusal it is; None for any other error (a fault of the function's)."""
+    if isinstance(error, Refusal):
+        return error
+    if isinstance(error, OutcomeUnknown):
+        # The command may have run: the group stays claimed until it must have ended.
+        why = f"{error}; the group stays claimed until that command must have ended"
+        return Unavailable(why, rule="send-outcome-unknown")
+    operation = getattr(error, "operation_name", "") or "an AWS call"
+    if is_throttling(error):
+        why = f"AWS throttled {operation}; nothing was sent, try again in a minute"
+        return Unavailable(why, rule="aws-throttled")
+    if is_transient(error):
+        why = f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute"
+        return Unavailable(why, rule="aws-unavailable")
+    return None
