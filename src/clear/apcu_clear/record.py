@@ -1,5 +1,5 @@
 """The clear's record: one item per clear in the commands table, keyed by the clear's id (its
-first command's id; for a retry asked on demand, the id the dispatcher gave it).
+first command's id, or the id the dispatcher gave a retry asked on demand).
 
     commandId (key)  group  action  prefix ("" = whole cache)  requester  comment
     origin (api | console | slack | warm-pool | retry)  requestedAt  expiresAt  claimKey  ttl
@@ -48,7 +48,7 @@ _deserializer = TypeDeserializer()
 
 
 def iso(moment: dt.datetime) -> str:
-    """ "2026-11-29T05:22:03Z": UTC, to the second."""
+    # "2026-11-29T05:22:03Z": UTC, to the second.
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -58,8 +58,7 @@ def parse_iso(text: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class LifecycleHold:
-    """A launch lifecycle action that keeps an instance in Pending:Wait until its clear ends."""
-
+    # A launch lifecycle action that keeps an instance in Pending:Wait until its clear ends.
     hook_name: str
     token: str
     instance_id: str
@@ -67,8 +66,7 @@ class LifecycleHold:
 
 @dataclass(frozen=True)
 class SlackMessage:
-    """App mode: the message a clear lives in; `ts` is Slack's id of it within its channel."""
-
+    # App mode: the message a clear lives in; `ts` is Slack's id of it within its channel.
     channel: str
     ts: str
 
@@ -122,8 +120,8 @@ class Clear:
 
 @dataclass(frozen=True)
 class Stored:
-    """A clear as the table holds it: what the dispatcher recorded (None for a command sent
-    outside it, or one it died before recording), and what the clear and the relay added."""
+    """A clear as the table holds it: what the dispatcher recorded (None for a command it did not
+    record), and what the clear and the relay added."""
 
     clear_id: str
     clear: Clear | None
@@ -152,8 +150,8 @@ class Stored:
 
 
 def create(db: DynamoDBClient, table: str, clear: Clear) -> None:
-    """Write what the dispatcher knows, leaving alone what the relay may have written first.
-    Written again (its first answer lost), it leaves the state the clear may have reached."""
+    """Write what the dispatcher knows, leaving alone what the relay and the clear may have
+    written (the state above all, when written again)."""
     update(db, table, clear.clear_id, clear.attributes(), defaults={"state": RUNNING})
 
 
@@ -162,16 +160,11 @@ def read(db: DynamoDBClient, table: str, clear_id: str) -> Stored | None:
     return Stored.from_item(clear_id, item) if item else None
 
 
-# The clear and the relay meet on `callbackId` and `notified`: each writes its half and reads the
-# other's in one UpdateItem, and DynamoDB applies the two one after the other, so whichever
-# comes second sees the first.
-
-
+# The clear and the relay meet on `callbackId` and `notified` (docs/design.md, The relay).
 def record_callback(
     db: DynamoDBClient, table: str, clear_id: str, callback_id: str, now: dt.datetime
 ) -> str:
-    """The clear waits on `callback_id`; returns the final status SSM's notification already
-    brought ("" when none came yet, and the relay will complete the callback)."""
+    """The clear waits on `callback_id`; the final status a notification already brought, or ""."""
     item = update(db, table, clear_id, {"callbackId": callback_id}, defaults=_expiry(now))
     return str(item.get("notified", ""))
 
@@ -179,8 +172,7 @@ def record_callback(
 def note_notification(
     db: DynamoDBClient, table: str, command_id: str, status: str, now: dt.datetime
 ) -> str:
-    """The relay's half: SSM says the command ended with `status`; returns the callback the
-    clear waits on ("" when the clear has not recorded one yet, and will see this status)."""
+    """The relay's half: the command ended with `status`; the callback the clear waits on, or ""."""
     item = update(db, table, command_id, {"notified": status}, defaults=_expiry(now))
     return str(item.get("callbackId", ""))
 
@@ -190,7 +182,7 @@ def record_message(db: DynamoDBClient, table: str, clear_id: str, message: Slack
 
 
 def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Sequence[str]) -> None:
-    """A round's commands after the earlier rounds'; a step run again records its round once."""
+    """A round's commands after the earlier rounds'; a step run again records them once."""
     try:
         db.update_item(
             TableName=table,
@@ -229,10 +221,7 @@ def _expiry(now: dt.datetime) -> dict[str, int]:
     return {"ttl": int((now + RETENTION).timestamp())}
 
 
-# The table's items, for the record, the claims (apcu_clear.claim) and the launch markers
-# (apcu_clear.lifecycle): str, int, bool, lists and maps through boto3's TypeSerializer.
-
-
+# The table's items (records, claims, launch markers) through boto3's TypeSerializer.
 def update(
     db: DynamoDBClient,
     table: str,
@@ -258,7 +247,6 @@ def update(
 
 
 def read_item(db: DynamoDBClient, table: str, key: str) -> dict[str, Any]:
-    """The item as plain Python, {} when there is none."""
     return plain(
         db.get_item(TableName=table, Key=item_key(key), ConsistentRead=True).get("Item", {})
     )
@@ -273,6 +261,6 @@ def serialized(values: Mapping[str, Any]) -> Any:
 
 
 def plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An item as plain Python: DynamoDB's numbers come back as Decimal, made int here."""
+    # DynamoDB's numbers come back as Decimal, made int here.
     values = {name: _deserializer.deserialize(value) for name, value in item.items()}
     return dict(json.loads(json.dumps(values, default=int)))

@@ -1,5 +1,5 @@
-"""Starting a clear: once nothing keeps it from starting (apcu_dispatcher.guard), send the first
-command, then record the clear and start its durable execution on the notifier."""
+"""Starting a clear: once apcu_dispatcher.guard allows it, send the first command, then record the
+clear and start its durable execution on the notifier."""
 
 from __future__ import annotations
 
@@ -27,13 +27,11 @@ if TYPE_CHECKING:
 ATTEMPTS = 3
 NOT_STARTED = {
     "reason": "clear-not-started",
-    "message": "the command was sent, but its clear could not be started now; SSM's "
-    "notification will start it. Do not send it again.",
+    "message": "the command was sent, but its clear could not be started now; SSM's notification will start it. Do not send it again.",
 }
 NOT_RECORDED = {
     "reason": "clear-not-recorded",
-    "message": "the command was sent, but the clear could not be recorded: its verdict will be "
-    "posted, but not retried, and GET /flush/{commandId} will not know it. Do not send it again.",
+    "message": "the command was sent, but the clear could not be recorded: its verdict will be posted, but not retried, and GET /flush/{commandId} will not know it. Do not send it again.",
 }
 
 
@@ -101,9 +99,7 @@ def begin(
     rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken
 ) -> list[dict[str, str]]:
     """After SendCommand: name the clear on its claim, record it, start its execution; warnings
-    for what could not be done. Never raises: the command runs whatever happens here, and SSM's
-    notification starts the execution if this could not. Each write is idempotent and tried
-    again a few times."""
+    for what could not be done. Never raises: the command runs whatever happens here."""
     clear = record.Clear(
         clear_id=sent.command_id,
         group=request.group,
@@ -137,7 +133,7 @@ def begin(
 
 def start_execution(rt: Runtime, clear_id: str) -> bool:
     """Start the clear's durable execution, named by its id: a start repeated (by the relay, by
-    a try again here, or by Lambda's retry of this request) finds the same execution."""
+    Lambda's retry of this request) finds the same execution."""
     payload = json.dumps({"commandId": clear_id}).encode()
     started = _again(
         lambda: rt.lambda_.invoke(
@@ -172,8 +168,7 @@ def _again(write: Callable[[], object]) -> bool:
 
 
 def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
-    """SendCommand, tried again only when AWS rejected it unrun; OutcomeUnknown when it may
-    have run but is not found."""
+    """SendCommand, tried again only when AWS rejected it unrun."""
     since = rt.now() - dt.timedelta(minutes=1)
     for attempt in range(1, ATTEMPTS + 1):
         try:
