@@ -1,7 +1,6 @@
-"""The dispatcher's edge: Powertools' APIGatewayHttpResolver routes the four HTTP routes, and
-beside it go the events that are not HTTP requests (a console test event, read as the body of
-POST /flush; an EventBridge launch event; Slack's work, handed on). The logic raises a refusal;
-the resolver's exception handlers answer it, here and once, for both."""
+"""The dispatcher's edge: Powertools' resolver routes the four HTTP routes; beside them go a console
+test event (read as POST /flush's body), an EventBridge launch event and Slack's work handed on.
+The resolver's exception handlers answer every refusal, here and once, for both."""
 
 from __future__ import annotations
 
@@ -62,10 +61,8 @@ def get_flush(command_id: str) -> Response[dict[str, Any]]:
 def post_retry(command_id: str) -> Response[dict[str, Any]]:
     started = recorded.retry(command_id, requester_of(), runtime)
     retried = len(started.body["retried"])
-    logger.info(
-        "retry started",
-        extra={"retry_of": command_id, "command_id": started.command_id, "retried": retried},
-    )
+    extra = {"retry_of": command_id, "command_id": started.command_id, "retried": retried}
+    logger.info("retry started", extra=extra)
     return _answer(202, started.body, "RetryAccepted")
 
 
@@ -77,8 +74,7 @@ def post_slack() -> Response[dict[str, Any] | str]:
     except ValueError:
         body = None
     signed = slack.signed_request(body, event.headers)
-    function_arn = app.lambda_context.invoked_function_arn
-    outcome, answer = slack.answer(signed, runtime, function_arn)
+    outcome, answer = slack.answer(signed, runtime, app.lambda_context.invoked_function_arn)
     count(outcome)
     return Response(200, JSON, answer or "")
 
@@ -122,8 +118,7 @@ def _answer(code: int, body: dict[str, Any], outcome: str) -> Response[dict[str,
 
 
 def direct(event: Any) -> dict[str, Any]:
-    """An event that is not an HTTP request, answered by the same handlers, with its body an
-    object (as the Lambda console shows it)."""
+    """An event that is not an HTTP request, answered by the same handlers."""
     try:
         if isinstance(event, dict) and slack.WORK in event:
             outcome = slack.work(event, runtime)

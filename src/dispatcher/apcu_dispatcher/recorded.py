@@ -1,7 +1,6 @@
-"""A recorded clear, by its id: its state (GET /flush/{commandId}) as its record keeps it, with
-SSM's live view while it runs; and its retry, a clear of its own (its own id, the group's claim,
-a durable execution that sends, waits and judges) of what its verdict left stale. What a retry
-sends comes from the record and the group as it is now: nothing from the request."""
+"""A recorded clear, by its id: its state (GET /flush/{commandId}), with SSM's live view while it
+runs; and its retry, a clear of its own of what its verdict left stale. What a retry sends comes
+from the record and the group as it is now: nothing from the request."""
 
 from __future__ import annotations
 
@@ -19,14 +18,12 @@ from apcu_dispatcher.sending import Started
 MAX_LISTED = 100
 MAX_SHOWN_COMMANDS = 10
 _ID = "commandId"
-# SSM command ids are UUIDs (the ssm model fixes CommandId at 36 characters); so are the ids of
-# retries asked on demand.
+# SSM command ids are UUIDs (36 characters in the ssm model); so are those of retries on demand.
 _CLEAR_ID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def recorded(value: str, rt: Runtime) -> tuple[record.Stored, record.Clear]:
-    """The clear `value` names, as recorded; refused for an id that is no Run Command id, or
-    one this stack has no record of."""
+    """The clear `value` names, as recorded; refused for a malformed or unknown id."""
     if not _CLEAR_ID.fullmatch(value):
         why = "commandId must be a Run Command id: a UUID such as 5f0c4a1e-8d3b-4c2a-9e7f-1b6d2a9c3e48"
         raise refusals.InvalidRequest(why, field=_ID, rule="pattern")
@@ -72,10 +69,7 @@ def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
 def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> Started:
     stored, clear = recorded(clear_id, rt)
     if stored.state == record.FAILED:
-        why = (
-            f"clear {clear_id} failed before its verdict ({stored.failure or 'no reason recorded'}), "
-            "so it named no stale instance to retry; nothing was sent. Clear the group again"
-        )
+        why = f"clear {clear_id} failed before its verdict ({stored.failure or 'no reason recorded'}), so it named no stale instance to retry; nothing was sent. Clear the group again"
         raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY)
     if stored.state != record.JUDGED:
         why = f"clear {clear_id} has no verdict yet; wait for it, then retry what it missed"
@@ -123,16 +117,13 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
         record.create(rt.dynamodb, rt.table, retried)
         if not sending.start_execution(rt, retry_id):
             # Nothing was sent yet: the retry's execution sends it, and did not start.
-            record.record_failure(
-                rt.dynamodb, rt.table, retry_id, "its execution could not be started"
-            )
+            failure = "its execution could not be started"
+            record.record_failure(rt.dynamodb, rt.table, retry_id, failure)
             why = "the retry could not be started (Lambda did not take it); nothing was sent, try again"
             raise refusals.Unavailable(why, rule="not-started")
     total = int(left.get("count", len(stale)))
-    bounded = {
-        "reason": "stale-list-bounded",
-        "message": f"the verdict left {total} instances stale and kept the first {len(stale)}; clear the group for the rest",
-    }
+    kept = f"the verdict left {total} instances stale and kept the first {len(stale)}; clear the group for the rest"
+    bounded = {"reason": "stale-list-bounded", "message": kept}
     body = {
         "retryOf": clear_id,
         "commandId": retry_id,
