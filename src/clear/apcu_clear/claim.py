@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from apcu_clear.aws import error_code, may_have_run
-from apcu_clear.record import KEY, iso, item_key, plain, read_item, serialized
+from apcu_clear.record import KEY, Item, iso, item_key, plain, read_item, serialized
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,7 +46,7 @@ class Held:
     until: int
 
     @classmethod
-    def from_item(cls, key: str, item: Mapping[str, Any]) -> Held:
+    def from_item(cls, key: str, item: Item) -> Held:
         return cls(key, item.get("holder", ""), item.get("requestedAt", ""), item.get("until", 0))
 
 
@@ -116,12 +115,7 @@ def _until(until: dt.datetime) -> dict[str, int]:
 
 
 def _as_owner(
-    db: DynamoDBClient,
-    table: str,
-    key: str,
-    owner: str,
-    mine: str,
-    values: Mapping[str, Any] | None,
+    db: DynamoDBClient, table: str, key: str, owner: str, mine: str, values: Item | None
 ) -> bool:
     """SET `values` (delete the item when None) only while `owner` is `mine`; False if not."""
     pairs = list((values or {}).items())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -62,10 +62,8 @@ class OutcomeUnknown(Exception):
     """SendCommand may have run but is not listed (yet): not to be sent again blindly."""
 
     def __init__(self, comment: str, cause: BaseException) -> None:
-        super().__init__(
-            f"SendCommand failed after AWS may have accepted it ({type(cause).__name__}); "
-            f"look for the comment {comment!r} in the Run Command history before sending again"
-        )
+        why = f"SendCommand failed after AWS may have accepted it ({type(cause).__name__}); look for the comment {comment!r} in the Run Command history before sending again"
+        super().__init__(why)
         self.comment = comment
 
 
@@ -195,10 +193,7 @@ def command_comment(requester: str, comment: str) -> str:
 
 
 def console_url(region: str, command_id: str) -> str:
-    return (
-        f"https://{region}.console.aws.amazon.com/systems-manager/run-command/"
-        f"{command_id}?region={region}"
-    )
+    return f"https://{region}.console.aws.amazon.com/systems-manager/run-command/{command_id}?region={region}"
 
 
 @dataclass(frozen=True)
@@ -214,13 +209,8 @@ class Live:
         return self.status in FINAL_STATUSES
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "statusDetails": self.details,
-            "targeted": self.targeted,
-            "completed": self.completed,
-            "errors": self.errors,
-        }
+        values = asdict(self)
+        return {"status": values.pop("status"), "statusDetails": values.pop("details"), **values}
 
 
 GONE = Live("Unknown", "SSM no longer knows this command", 0, 0, 0)

@@ -43,6 +43,8 @@ _TEXT |= {"requested_at": "requestedAt", "expires_at": "expiresAt", "claim_key":
 _STORED = {f: f for f in ("state", "notified", "failure")} | {"callback_id": "callbackId"}
 _HOLD = {"hook_name": "hookName", "token": "token", "instance_id": "instanceId"}
 
+# An item, or the values written to one.
+Item = Mapping[str, Any]
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -106,7 +108,7 @@ class Clear:
         return values
 
     @classmethod
-    def from_item(cls, clear_id: str, item: Mapping[str, Any]) -> Clear:
+    def from_item(cls, clear_id: str, item: Item) -> Clear:
         hold, message = item.get("lifecycle"), item.get("slackMessage")
         return cls(
             clear_id,
@@ -135,7 +137,7 @@ class Stored:
     message: SlackMessage | None
 
     @classmethod
-    def from_item(cls, clear_id: str, item: Mapping[str, Any]) -> Stored:
+    def from_item(cls, clear_id: str, item: Item) -> Stored:
         clear = Clear.from_item(clear_id, item)
         return cls(
             clear_id=clear_id,
@@ -200,11 +202,7 @@ def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Seq
 
 
 def record_verdict(
-    db: DynamoDBClient,
-    table: str,
-    clear_id: str,
-    verdict: Mapping[str, Any],
-    judgement: Mapping[str, Any],
+    db: DynamoDBClient, table: str, clear_id: str, verdict: Item, judgement: Item
 ) -> None:
     """`verdict`: what the status route answers; `judgement`: what a retry on demand starts from."""
     values = {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)}
@@ -223,11 +221,7 @@ def _expiry(now: dt.datetime) -> dict[str, int]:
 
 # The table's items (records, claims, launch markers) through boto3's TypeSerializer.
 def update(
-    db: DynamoDBClient,
-    table: str,
-    key: str,
-    values: Mapping[str, Any],
-    defaults: Mapping[str, Any] | None = None,
+    db: DynamoDBClient, table: str, key: str, values: Item, defaults: Item | None = None
 ) -> dict[str, Any]:
     """SET `values`, and `defaults` where the item has none yet; return the whole item."""
     pairs = [*values.items(), *(defaults or {}).items()]
@@ -256,11 +250,11 @@ def item_key(key: str) -> Any:
     return {KEY: _serializer.serialize(key)}
 
 
-def serialized(values: Mapping[str, Any]) -> Any:
+def serialized(values: Item) -> Any:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
 
-def plain(item: Mapping[str, Any]) -> dict[str, Any]:
+def plain(item: Item) -> dict[str, Any]:
     # DynamoDB's numbers come back as Decimal, made int here.
     values = {name: _deserializer.deserialize(value) for name, value in item.items()}
     return dict(json.loads(json.dumps(values, default=int)))

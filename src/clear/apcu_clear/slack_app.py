@@ -23,8 +23,7 @@ RETRY_ACTION_ID = "retry"
 # What template.yaml's created secrets hold until someone puts the real values in them.
 PLACEHOLDER = "REPLACE_ME"
 WEBHOOK_PLACEHOLDER = "REPLACE_ME_WITH_THE_SLACK_WEBHOOK_URL"
-# Bot tokens start xoxb- (api.slack.com, "Token types"); channel ids start C (public), G
-# (private) or D (direct message), then upper-case letters and digits.
+# Bot tokens start xoxb- (api.slack.com, "Token types"); channel ids C, G or D (public, private, DM).
 _APP_VALUES = {
     "botToken": (re.compile(r"xoxb-[A-Za-z0-9-]{10,}"), "a bot token, xoxb-…"),
     "signingSecret": (re.compile(r"[0-9a-f]{16,}"), "the app's signing secret, hexadecimal"),
@@ -64,9 +63,8 @@ def read_secret(provider: SecretsProvider, secret_arn: str) -> Any:
     except GetParameterError as error:
         cause = error.__cause__ or error.__context__ or error
         problem, transient = error_code(cause) or type(cause).__name__, is_transient(cause)
-    raise SecretUnreadable(
-        f"Slack secret {secret_arn} cannot be read ({problem})", transient=transient
-    )
+    why = f"Slack secret {secret_arn} cannot be read ({problem})"
+    raise SecretUnreadable(why, transient=transient)
 
 
 def read_app_secret(provider: SecretsProvider, secret_arn: str) -> AppSecret:
