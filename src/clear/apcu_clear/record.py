@@ -185,6 +185,7 @@ def record_message(db: DynamoDBClient, table: str, clear_id: str, message: Slack
 
 def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Sequence[str]) -> None:
     """A round's commands after the earlier rounds'; a step run again records them once."""
+    values = {":none": [], ":new": list(commands), ":first": commands[0]}
     try:
         db.update_item(
             TableName=table,
@@ -192,9 +193,7 @@ def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Seq
             UpdateExpression="SET #c = list_append(if_not_exists(#c, :none), :new)",
             ConditionExpression="attribute_not_exists(#c) OR NOT contains(#c, :first)",
             ExpressionAttributeNames={"#c": "commands"},
-            ExpressionAttributeValues=serialized(
-                {":none": [], ":new": list(commands), ":first": commands[0]}
-            ),
+            ExpressionAttributeValues=serialized(values),
         )
     except ClientError as error:
         if error_code(error) != "ConditionalCheckFailedException":
@@ -241,9 +240,8 @@ def update(
 
 
 def read_item(db: DynamoDBClient, table: str, key: str) -> dict[str, Any]:
-    return plain(
-        db.get_item(TableName=table, Key=item_key(key), ConsistentRead=True).get("Item", {})
-    )
+    item = db.get_item(TableName=table, Key=item_key(key), ConsistentRead=True).get("Item", {})
+    return plain(item)
 
 
 def item_key(key: str) -> Any:

@@ -50,17 +50,10 @@ def in_progress(what: str, holder: str, requested_at: str | None, region: str) -
     """A clear holds the target: which ("" while it is still being sent), and where to watch it."""
     at = requested_at or "at an unknown time"
     running = f"command {holder}, requested {at}" if holder else f"claimed {at}, still being sent"
-    return Conflict(
-        f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent",
-        rule=CLEAR_IN_PROGRESS,
-        details={
-            "runningCommand": {
-                "commandId": holder or None,
-                "requestedAt": requested_at or None,
-                "consoleUrl": command.console_url(region, holder) if holder else None,
-            }
-        },
-    )
+    why = f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent"
+    url = command.console_url(region, holder) if holder else None
+    watch = {"commandId": holder or None, "requestedAt": requested_at or None, "consoleUrl": url}
+    return Conflict(why, rule=CLEAR_IN_PROGRESS, details={"runningCommand": watch})
 
 
 def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
