@@ -48,23 +48,16 @@ class Settings:
         if "ALLOWED_GROUPS" not in env:
             why = "ALLOWED_GROUPS is not set (comma-separated group names; empty allows none)"
             raise ConfigError(why)
-        return cls(
-            region=required(env, "AWS_REGION"),
-            table=matching(env, "COMMANDS_TABLE", _TABLE_NAME, "a DynamoDB table name"),
-            allowed_groups=frozenset(
-                g.strip() for g in env["ALLOWED_GROUPS"].split(",") if g.strip()
-            ),
-            commands=CommandSettings(
-                document_name=_document_name(env),
-                delivery_timeout_seconds=whole(env, "DELIVERY_TIMEOUT_SECONDS", (30, 2_592_000)),
-                execution_timeout_seconds=whole(env, "EXECUTION_TIMEOUT_SECONDS", (1, 172_800)),
-                max_concurrency=matching(
-                    env, "MAX_CONCURRENCY", _CONCURRENCY, "a count (10) or a percentage (50%)"
-                ),
-                stop_alarm_name=_stop_alarm(env),
-            ),
-            slack=slack,
-        )
+        region = required(env, "AWS_REGION")
+        table = matching(env, "COMMANDS_TABLE", _TABLE_NAME, "a DynamoDB table name")
+        groups = frozenset(g.strip() for g in env["ALLOWED_GROUPS"].split(",") if g.strip())
+        document = _document_name(env)
+        delivery = whole(env, "DELIVERY_TIMEOUT_SECONDS", (30, 2_592_000))
+        execution = whole(env, "EXECUTION_TIMEOUT_SECONDS", (1, 172_800))
+        concurrency_is = "a count (10) or a percentage (50%)"
+        concurrency = matching(env, "MAX_CONCURRENCY", _CONCURRENCY, concurrency_is)
+        commands = CommandSettings(document, delivery, execution, concurrency, _stop_alarm(env))
+        return cls(region, table, groups, commands, slack)
 
 
 def required(env: Mapping[str, str], name: str) -> str:
