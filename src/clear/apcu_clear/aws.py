@@ -48,8 +48,7 @@ def never_arrived(error: BaseException) -> bool:
 
 
 def may_have_run(error: BaseException) -> bool:
-    """AWS may have run the request unanswered: a 5xx, or a request sent whole whose answer never
-    came. Matters to SendCommand (no idempotency token) and a claim's conditional write."""
+    """AWS may have run the request unanswered: a 5xx, or a whole request whose answer was lost."""
     return (not is_throttling(error) and http_status(error) >= 500) or isinstance(
         error, ReadTimeoutError | ConnectionClosedError
     )

@@ -77,8 +77,7 @@ def build(
     instance_ids: Sequence[str] = (),
     notify: Notify | None = None,
 ) -> SendCommandRequestTypeDef:
-    """A clear of a whole group (its tag: instances that join count too), or of named instances
-    (a warm-pool exit, a retry)."""
+    """A clear of a group (its tag: instances that join count too), or of named instances."""
     params: SendCommandRequestTypeDef = {
         "DocumentName": settings.document_name,
         "Parameters": {"action": [action], "prefix": [prefix]},
@@ -118,8 +117,7 @@ def build(
 def send(
     ssm_send: SSMClient, ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
 ) -> Sent:
-    """Send once. SendCommand has no idempotency token: one that may have run is looked for,
-    never sent again, and raises OutcomeUnknown when it is not found."""
+    """Send once; one that may have run is looked for, never sent again (OutcomeUnknown)."""
     try:
         command = ssm_send.send_command(**params)["Command"]
     except Exception as error:
@@ -135,8 +133,8 @@ def send(
 def find_sent(
     ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
 ) -> Sent | None:
-    """The command these parameters already sent since `since`, if SSM lists it. ListCommands is
-    eventually consistent: callers look again after a pause before concluding it was not sent."""
+    """The command these parameters sent since `since`, if SSM lists it (yet: ListCommands is
+    eventually consistent, so callers look again after a pause)."""
     filters: Any = [
         {"key": "DocumentName", "value": params["DocumentName"]},
         {"key": "InvokedAfter", "value": iso(since)},
@@ -168,8 +166,7 @@ _IAM_USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:.*/)?(?P<user>[^/]+
 
 
 def requester_names(requester: str) -> list[str]:
-    """Ways to name the caller in a Comment, the most complete first (an SSO role ARN alone can
-    fill it; the full ARN is in the dispatcher's log and in CloudTrail)."""
+    """Ways to name the caller in a Comment, the most complete first (an SSO role ARN fills it)."""
     if match := _ASSUMED_ROLE.match(requester):
         return [f"{match['role']}/{match['session']}", match["session"]]
     if match := _IAM_USER.match(requester):

@@ -24,8 +24,8 @@ def count(name: str) -> None:
 
 
 def trace_handler(handler: Handler) -> Handler:
-    """The handler traced inside Lambda with tracing on. The Tracer imports the X-Ray SDK and
-    patches botocore when it is built, even with tracing disabled, so it is built only then."""
+    # The Tracer imports the X-Ray SDK and patches botocore when it is built, even with tracing
+    # disabled: it is built only inside Lambda with tracing on.
     disabled = resolve_truthy_env_var_choice(
         env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
     )

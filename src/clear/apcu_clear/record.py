@@ -122,8 +122,7 @@ class Clear:
 
 @dataclass(frozen=True)
 class Stored:
-    """A clear as the table holds it: what the dispatcher recorded (None for a command it did not
-    record), and what the clear and the relay added."""
+    """A clear as the table holds it: the dispatcher's record (or None), the clear's and relay's."""
 
     clear_id: str
     clear: Clear | None
@@ -152,8 +151,7 @@ class Stored:
 
 
 def create(db: DynamoDBClient, table: str, clear: Clear) -> None:
-    """Write what the dispatcher knows, leaving alone what the relay and the clear may have
-    written (the state above all, when written again)."""
+    """Write what the dispatcher knows, leaving what the relay and the clear wrote (its state)."""
     update(db, table, clear.clear_id, clear.attributes(), defaults={"state": RUNNING})
 
 

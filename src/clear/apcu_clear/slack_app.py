@@ -54,8 +54,7 @@ class AppSecret:
 
 
 def read_secret(provider: SecretsProvider, secret_arn: str) -> Any:
-    """The secret's value; an error names only AWS's error code (a botocore exception chained to
-    it could carry the request)."""
+    """The secret's value; an error names only AWS's error code, chaining no botocore exception."""
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:

@@ -24,7 +24,7 @@ _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 @contextmanager
 def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
-    """Hold `key`'s claim while what it guards runs. Given back if that fails, unless a command
+    """Hold `key`'s claim while what it guards runs; given back if that fails, unless a command
     may have been sent (OutcomeUnknown): then it stays until the command must have ended."""
     now = rt.now()
     until = now + rt.config.shared.commands.lifetime + MARGIN
@@ -57,8 +57,7 @@ def in_progress(what: str, holder: str, requested_at: str | None, region: str) -
 
 
 def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
-    """Refused while a command of the stack's document sent by hand runs on the target. The
-    claim, not this look, makes one clear per target atomic."""
+    """Refused while a command of the stack's document sent by hand runs on the target."""
     settings = rt.config.shared.commands
     filters: Any = [
         {"key": "DocumentName", "value": settings.document_name},
@@ -83,8 +82,7 @@ def targets_group(found: Mapping[str, Any], group: str) -> bool:
 
 
 def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
-    """The stop alarm's state; refused when it fires, or does not exist (SSM would stop the
-    command too)."""
+    """The stop alarm's state; refused when it fires, or does not exist (SSM would stop it too)."""
     name = rt.config.shared.commands.stop_alarm_name
     if not name:
         return None
@@ -101,8 +99,7 @@ def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
 
 
 def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
-    """What a clear of this group will reach, as a dry run answers it, with warnings for the
-    instances SSM cannot reach now; refused for a group that does not exist or has none InService."""
+    """What a clear of this group will reach, with warnings for what SSM cannot reach now."""
     groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
     if not groups["AutoScalingGroups"]:
         raise NotFound(f"Auto Scaling group {group} does not exist", field="group", rule="exists")

@@ -44,8 +44,7 @@ def is_launch_event(event: object) -> bool:
 
 
 def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], str]:
-    """The answer and the outcome to count (ACCEPTED when a clear was sent). A malformed event or
-    a claimed instance is refused; throttling raises, so that Lambda retries it."""
+    """The answer and the outcome to count (ACCEPTED when a clear was sent)."""
     launch = parse_launch(event, rt)
     instance_id = launch.instance_id
     answer: dict[str, Any] = {"group": launch.group, "instanceId": instance_id}

@@ -50,8 +50,7 @@ class NotFound(Refusal):
 
 
 class Conflict(Refusal):
-    """Valid, but it cannot run now: a clear holds the group, the stop alarm fires, nothing is
-    left to retry."""
+    """Valid, but not now: a clear holds the group, the stop alarm fires, nothing to retry."""
 
 
 class Unavailable(Refusal):
@@ -59,8 +58,7 @@ class Unavailable(Refusal):
 
 
 def as_refusal(error: Exception) -> Refusal | None:
-    """A refusal, or an AWS failure the caller can answer by sending the same request again, as
-    the refusal it is; None for any other error (a fault of the function's)."""
+    """The refusal an error is (AWS failing in a way worth a retry is one); None for a fault."""
     if isinstance(error, Refusal):
         return error
     if isinstance(error, OutcomeUnknown):

@@ -99,7 +99,7 @@ def begin(
     rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken
 ) -> list[dict[str, str]]:
     """After SendCommand: name the clear on its claim, record it, start its execution; warnings
-    for what could not be done. Never raises: the command runs whatever happens here."""
+    for what could not be done, never an error: the command runs whatever happens here."""
     clear = record.Clear(
         clear_id=sent.command_id,
         group=request.group,
@@ -132,8 +132,7 @@ def begin(
 
 
 def start_execution(rt: Runtime, clear_id: str) -> bool:
-    """Start the clear's durable execution, named by its id: a start repeated (by the relay, by
-    Lambda's retry of this request) finds the same execution."""
+    """Start the clear's durable execution, named by its id so that a start repeated finds it."""
     payload = json.dumps({"commandId": clear_id}).encode()
     started = _again(
         lambda: rt.lambda_.invoke(

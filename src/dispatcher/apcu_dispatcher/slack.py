@@ -96,9 +96,8 @@ def answer(
     try:
         secret = secret_of(rt)
     except AppSecretError as error:
-        logger.error(
-            "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
-        )
+        logged = {"why": str(error)}
+        logger.error("Slack request not checked: the app secret is unusable", extra=logged)
         count("SlackAppSecretUnusable")
         why = "the Slack app is not set up yet"
         raise refusals.Unavailable(why, rule="slack-app-secret") from None
@@ -212,8 +211,7 @@ def signature_problem(signed: Signed, secret: AppSecret) -> str | None:
 
 
 def tell(asked: Asked, text: str) -> None:
-    """An ephemeral answer on response_url; a failure is only logged: the clear's message says
-    the outcome anyway."""
+    """An ephemeral answer on response_url; a failure is only logged (the clear's message says)."""
     from slack_sdk.webhook import WebhookClient
 
     if asked.response_url is None:
@@ -263,8 +261,7 @@ def unescape(text: str) -> str:
 def _show_asked(
     rt: Runtime, secret: AppSecret, press: Press, line: str, *, button: bool = False
 ) -> None:
-    """The pressed message with `line` in place of its button (nobody presses it again), or
-    under it (`button`: the press was refused, the button stays)."""
+    """The pressed message with `line` in place of its button, or under it (`button` stays)."""
     from slack_sdk import WebClient
 
     gone = {ASKED_BLOCK_ID} if button else {ASKED_BLOCK_ID, slack_app.RETRY_BLOCK_ID}
