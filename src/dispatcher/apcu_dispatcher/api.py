@@ -14,7 +14,6 @@ from apcu_clear.command import OutcomeUnknown
 from apcu_clear.observability import count, logger, metrics, trace_handler
 from apcu_dispatcher import launches, recorded, refusals, slack
 from apcu_dispatcher.config import Config
-from apcu_dispatcher.refusals import Refusal, as_refusal
 from apcu_dispatcher.runtime import Runtime
 from apcu_dispatcher.sending import Started, clear_group
 from apcu_dispatcher.validation import FlushRequest, decode_body, validate_request
@@ -22,7 +21,7 @@ from apcu_dispatcher.validation import FlushRequest, decode_body, validate_reque
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-STATUS: dict[type[Refusal], int] = {
+STATUS: dict[type[refusals.Refusal], int] = {
     refusals.InvalidRequest: 400,
     refusals.Unauthenticated: 401,
     refusals.Forbidden: 403,
@@ -79,9 +78,9 @@ def post_slack() -> Response[dict[str, Any] | str]:
     return Response(200, JSON, answer or "")
 
 
-@app.exception_handler([Refusal, OutcomeUnknown, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
+@app.exception_handler([refusals.Refusal, OutcomeUnknown, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
 def refused(error: Exception) -> Response[dict[str, Any]]:
-    refusal = as_refusal(error)
+    refusal = refusals.as_refusal(error)
     if refusal is None:
         raise error
     code = next(code for kind, code in STATUS.items() if isinstance(refusal, kind))

@@ -10,7 +10,6 @@ from typing import Any
 
 from apcu_clear import alarm, claim, command, record
 from apcu_clear.agents import NOT_REGISTERED, ONLINE, ping_statuses
-from apcu_clear.command import GROUP_TAG, OutcomeUnknown
 from apcu_clear.observability import count, logger
 from apcu_dispatcher.refusals import CLEAR_IN_PROGRESS, Conflict, NotFound, Unavailable
 from apcu_dispatcher.runtime import Runtime
@@ -33,15 +32,14 @@ def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
         raise in_progress(what, taken.holder, taken.requested_at, rt.region)
     try:
         yield taken
-    except OutcomeUnknown:
+    except command.OutcomeUnknown:
         raise
     except Exception:
         try:
             claim.give_back(rt.dynamodb, rt.table, taken)
         except Exception:
-            logger.exception(
-                "could not give the claim back; it expires on its own", extra={"claim": key}
-            )
+            logged = {"claim": key}
+            logger.exception("could not give the claim back; it expires on its own", extra=logged)
             count("ClaimReleaseFailed")
         raise
 
@@ -77,7 +75,8 @@ def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]
 
 def targets_group(found: Mapping[str, Any], group: str) -> bool:
     return any(
-        t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", [])
+        t.get("Key") == command.GROUP_TAG and group in t.get("Values", [])
+        for t in found.get("Targets", [])
     )
 
 

@@ -49,11 +49,9 @@ def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], s
     instance_id = launch.instance_id
     answer: dict[str, Any] = {"group": launch.group, "instanceId": instance_id}
     if launch.hold is not None and (launch.origin, launch.destination) != (WARM_POOL, GROUP):
-        reason = (
-            "a new instance: php-fpm starts with an empty cache"
-            if launch.origin != WARM_POOL
-            else "it goes into the warm pool; it is cleared as it leaves it"
-        )
+        reason = "it goes into the warm pool; it is cleared as it leaves it"
+        if launch.origin != WARM_POOL:
+            reason = "a new instance: php-fpm starts with an empty cache"
         lifecycle.complete(rt.autoscaling, launch.group, launch.hold, lifecycle.CONTINUE)
         logged = {"instance_id": instance_id, "reason": reason}
         logger.info("lifecycle action continued; nothing sent", extra=logged)

@@ -10,9 +10,7 @@ from typing import Any
 
 from apcu_clear import claim, command, record
 from apcu_dispatcher import guard, refusals, sending
-from apcu_dispatcher.refusals import CLEAR_IN_PROGRESS, NOTHING_TO_RETRY, Conflict
 from apcu_dispatcher.runtime import Runtime
-from apcu_dispatcher.sending import Started
 
 # What a verdict's answer lists of the instances it left stale; `count` says how many in all.
 MAX_LISTED = 100
@@ -66,34 +64,32 @@ def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
     return body
 
 
-def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> Started:
+def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> sending.Started:
     stored, clear = recorded(clear_id, rt)
     if stored.state == record.FAILED:
         why = f"clear {clear_id} failed before its verdict ({stored.failure or 'no reason recorded'}), so it named no stale instance to retry; nothing was sent. Clear the group again"
-        raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY)
+        raise refusals.Conflict(why, field=_ID, rule=refusals.NOTHING_TO_RETRY)
     if stored.state != record.JUDGED:
         why = f"clear {clear_id} has no verdict yet; wait for it, then retry what it missed"
-        raise Conflict(why, field=_ID, rule=CLEAR_IN_PROGRESS)
+        raise refusals.Conflict(why, field=_ID, rule=refusals.CLEAR_IN_PROGRESS)
     left = stored.verdict.get("stale") or {}
     stale = [str(i) for i in left.get("instances", [])]
     if not stored.verdict.get("alert") or not stale:
         why = f"clear {clear_id} ended {stored.verdict.get('kind')} and left no instance stale; nothing was sent"
-        raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY)
+        raise refusals.Conflict(why, field=_ID, rule=refusals.NOTHING_TO_RETRY)
     if clear.group not in rt.config.shared.allowed_groups:
         why = f"group {clear.group} is no longer one this stack may clear; nothing was sent"
         raise refusals.Forbidden(why, field=_ID, rule="allowed-groups")
     groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[clear.group])
-    live = {
-        i["InstanceId"]
-        for group in groups["AutoScalingGroups"]
-        for i in group.get("Instances", [])
-        if i["LifecycleState"] == "InService"
-    }
+    instances = [i for group in groups["AutoScalingGroups"] for i in group.get("Instances", [])]
+    live = {i["InstanceId"] for i in instances if i["LifecycleState"] == "InService"}
     targets = [i for i in stale if i in live]
     skipped = [i for i in stale if i not in live]
     if not targets:
         why = f"none of the {len(stale)} instances clear {clear_id} left stale is InService in {clear.group} now; nothing was sent"
-        raise Conflict(why, field=_ID, rule=NOTHING_TO_RETRY, details={"skipped": skipped})
+        raise refusals.Conflict(
+            why, field=_ID, rule=refusals.NOTHING_TO_RETRY, details={"skipped": skipped}
+        )
     state = guard.alarm_allows(rt)
     retry_id = str(uuid.uuid4())
     now = rt.now()
@@ -135,4 +131,4 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
         "warnings": [bounded] if total > len(stale) else [],
         "consoleUrl": command.console_url(rt.region, clear_id),
     }
-    return Started(retry_id, sending.with_alarm(body, state))
+    return sending.Started(retry_id, sending.with_alarm(body, state))

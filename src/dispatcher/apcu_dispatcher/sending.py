@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from apcu_clear import alarm, claim, command, record
 from apcu_clear.aws import never_arrived
-from apcu_clear.command import Sent
 from apcu_clear.observability import count, logger
 from apcu_dispatcher import guard
 from apcu_dispatcher.runtime import Runtime
@@ -96,7 +95,7 @@ def parameters(rt: Runtime, request: FlushRequest, **target: Any) -> SendCommand
 
 
 def begin(
-    rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken
+    rt: Runtime, request: FlushRequest, sent: command.Sent, taken: claim.Taken
 ) -> list[dict[str, str]]:
     """After SendCommand: name the clear on its claim, record it, start its execution; warnings
     for what could not be done, never an error: the command runs whatever happens here."""
@@ -166,7 +165,7 @@ def _again(write: Callable[[], object]) -> bool:
     return False
 
 
-def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
+def send(rt: Runtime, params: SendCommandRequestTypeDef) -> command.Sent:
     """SendCommand, tried again only when AWS rejected it unrun."""
     since = rt.now() - dt.timedelta(minutes=1)
     for attempt in range(1, ATTEMPTS + 1):

@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -115,7 +114,7 @@ def answer(
             return "SlackNotAllowed", {"response_type": "ephemeral", "text": text}
         tell(asked, text)
         return "SlackNotAllowed", None
-    payload = json.dumps({WORK: dataclasses.asdict(signed)}).encode()
+    payload = json.dumps({WORK: asdict(signed)}).encode()
     rt.lambda_.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload)
     if asked.command is None:
         return "SlackPressTaken", None
@@ -157,7 +156,7 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         request = validation.validate_request(
             body, allowed_groups=rt.config.shared.allowed_groups, requester=asked.requester
         )
-        done = sending.clear_group(dataclasses.replace(request, origin="slack"), rt)
+        done = sending.clear_group(replace(request, origin="slack"), rt)
         assert isinstance(done, sending.Started)
         prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
         lines = [
