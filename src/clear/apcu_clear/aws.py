@@ -3,13 +3,8 @@ what outlasts it the dispatcher answers with 503 and the clear's steps retry wit
 
 from __future__ import annotations
 
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore import exceptions
+from botocore.exceptions import ClientError
 
 # The codes AWS uses for "rejected, try later" (botocore's standard retry mode knows them too).
 THROTTLING_CODES = frozenset(
@@ -24,6 +19,8 @@ THROTTLING_CODES = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+_UNCONNECTED = (exceptions.ConnectTimeoutError, exceptions.EndpointConnectionError)
+_UNANSWERED = (exceptions.ReadTimeoutError, exceptions.ConnectionClosedError)
 
 
 def error_code(error: BaseException) -> str:
@@ -44,13 +41,13 @@ def is_throttling(error: BaseException) -> bool:
 
 def never_arrived(error: BaseException) -> bool:
     """AWS cannot have run the request: it was throttled, or no connection was made."""
-    return is_throttling(error) or isinstance(error, ConnectTimeoutError | EndpointConnectionError)
+    return is_throttling(error) or isinstance(error, _UNCONNECTED)
 
 
 def may_have_run(error: BaseException) -> bool:
     """AWS may have run the request unanswered: a 5xx, or a whole request whose answer was lost."""
     return (not is_throttling(error) and http_status(error) >= 500) or isinstance(
-        error, ReadTimeoutError | ConnectionClosedError
+        error, _UNANSWERED
     )
 
 

@@ -159,12 +159,10 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         done = sending.clear_group(replace(request, origin="slack"), rt)
         assert isinstance(done, sending.Started)
         prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
-        lines = [
-            f"202: clear{prefix} sent to {request.group} ({done.body['expect']['inService']} "
-            f"InService), command {done.command_id}; its verdict will be posted in the channel.",
-            *(f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]),
-        ]
-        tell(asked, "\n".join(lines))
+        in_service = done.body["expect"]["inService"]
+        said = f"202: clear{prefix} sent to {request.group} ({in_service} InService), command {done.command_id}; its verdict will be posted in the channel."
+        warnings = [f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]]
+        tell(asked, "\n".join([said, *warnings]))
         return "SlackCommandAccepted"
     except Exception as error:
         # A refusal, or AWS failing in a way the presser may try again: said on response_url.
