@@ -1,16 +1,10 @@
 """The clear's record: one item per clear in the commands table, keyed by the clear's id (its
-first command's id, or the id the dispatcher gave a retry asked on demand).
-
-    commandId (key)  group  action  prefix ("" = whole cache)  requester  comment
-    origin (api | console | slack | warm-pool | retry)  requestedAt  expiresAt  claimKey  ttl
-    retryOf, targets    a retry asked on demand: the clear it repairs, the instances to re-send to
-    lifecycle           a warm-pool clear under the launch hook: hookName, token, instanceId
-    slackMessage        app mode: the message the clear lives in (channel, ts)
-    callbackId          the clear's callback for its first command (written by the clear)
-    notified            the final status SSM's notification brought (written by the relay)
-    state               running | judged | failed;  commands: those its rounds sent, in order
-    verdict, judgement  once judged: what GET /flush/{commandId} answers; what a retry starts from
-"""
+first command's id, or the id the dispatcher gave a retry asked on demand): group, action, prefix
+("" = whole cache), requester, comment, origin (api | console | slack | warm-pool | retry),
+requestedAt, expiresAt, claimKey, ttl; retryOf and targets (a retry asked on demand); lifecycle
+(hookName, token, instanceId: a clear under the launch hook); slackMessage (channel, ts: app
+mode); callbackId (the clear's) and notified (SSM's final status, the relay's); state (running |
+judged | failed), commands (its rounds', in order), verdict and judgement (once judged)."""
 
 from __future__ import annotations
 

@@ -49,10 +49,8 @@ def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
         body["commands"] = {"count": len(stored.commands), "latest": latest}
     if stored.state == record.JUDGED:
         stale = stored.verdict.get("stale") or {}
-        listed = {
-            "count": stale.get("count", 0),
-            "instances": list(stale.get("instances", []))[:MAX_LISTED],
-        }
+        instances = list(stale.get("instances", []))[:MAX_LISTED]
+        listed = {"count": stale.get("count", 0), "instances": instances}
         return {**body, "state": "judged", "verdict": {**stored.verdict, "stale": listed}}
     if stored.state == record.FAILED:
         return {**body, "state": "failed", "failure": stored.failure}
