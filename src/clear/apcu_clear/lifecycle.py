@@ -28,9 +28,8 @@ def complete(
     autoscaling: AutoScalingClient, group: str, hold: LifecycleHold, result: Result
 ) -> bool:
     """Complete the held action; False when it was no longer held."""
-    return _while_held(
-        autoscaling.complete_lifecycle_action, group, hold, LifecycleActionResult=result
-    )
+    complete_action = autoscaling.complete_lifecycle_action
+    return _while_held(complete_action, group, hold, LifecycleActionResult=result)
 
 
 def heartbeat(autoscaling: AutoScalingClient, group: str, hold: LifecycleHold) -> bool:

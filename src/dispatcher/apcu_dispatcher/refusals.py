@@ -15,8 +15,7 @@ NOTHING_TO_RETRY = "nothing-to-retry"
 
 class Refusal(Exception):
     """Nothing was sent; `message` says why and what to do, `rule` is the stable name a caller
-    or a test matches on, `field` the part of the request it is about, `details` further
-    members of the answer (the command that holds the group, the alarm's state)."""
+    matches on, `field` the part of the request it is about, `details` more of the answer."""
 
     def __init__(
         self,

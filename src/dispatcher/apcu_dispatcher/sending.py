@@ -21,8 +21,7 @@ from apcu_dispatcher.validation import FlushRequest
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
 
-# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected), and at each
-# idempotent write after it.
+# Attempts at SendCommand when AWS rejected it unrun, and at each idempotent write after it.
 ATTEMPTS = 3
 NOT_STARTED = {
     "reason": "clear-not-started",

@@ -268,12 +268,10 @@ def _show_asked(
     blocks.append({"type": "context", "block_id": ASKED_BLOCK_ID, "elements": [context]})
     original = press.message.get("text")
     text = f"{original} ({line})" if isinstance(original, str) and original else line
+    api_url = rt.config.shared.slack.api_url
     try:
         client = WebClient(
-            token=secret.bot_token,
-            base_url=rt.config.shared.slack.api_url,
-            timeout=TIMEOUT_SECONDS,
-            retry_handlers=[],
+            token=secret.bot_token, base_url=api_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]
         )
         client.chat_update(channel=press.channel, ts=press.ts, text=text, blocks=blocks)
     except Exception as error:
