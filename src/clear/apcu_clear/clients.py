@@ -3,8 +3,9 @@ client costs the cold start its service model, and a function only builds those 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -27,33 +28,41 @@ CLIENT_CONFIG = Config(
 SEND_CONFIG = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
-def _client(
-    service: Literal["ssm", "autoscaling", "dynamodb", "lambda", "cloudwatch", "ec2"],
-    *,
-    send: bool = False,
-) -> Any:
-    # The configuration is looked up when the client is built (bench/ makes it more patient).
-    def build(clients: Clients) -> Any:
-        return clients.session.client(service, config=SEND_CONFIG if send else CLIENT_CONFIG)
-
-    return cached_property(build)
-
-
+@dataclass
 class Clients:
-    def __init__(self, region: str) -> None:
-        self.region = region
-
-    ssm: SSMClient = _client("ssm")
-    ssm_send: SSMClient = _client("ssm", send=True)
-    autoscaling: AutoScalingClient = _client("autoscaling")
-    dynamodb: DynamoDBClient = _client("dynamodb")
-    lambda_: LambdaClient = _client("lambda")
-    cloudwatch: CloudWatchClient = _client("cloudwatch")
-    ec2: EC2Client = _client("ec2")
+    region: str
 
     @cached_property
     def session(self) -> boto3.Session:
         return boto3.Session(region_name=self.region)
+
+    @cached_property
+    def ssm(self) -> SSMClient:
+        return self.session.client("ssm", config=CLIENT_CONFIG)
+
+    @cached_property
+    def ssm_send(self) -> SSMClient:
+        return self.session.client("ssm", config=SEND_CONFIG)
+
+    @cached_property
+    def autoscaling(self) -> AutoScalingClient:
+        return self.session.client("autoscaling", config=CLIENT_CONFIG)
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self.session.client("dynamodb", config=CLIENT_CONFIG)
+
+    @cached_property
+    def lambda_(self) -> LambdaClient:
+        return self.session.client("lambda", config=CLIENT_CONFIG)
+
+    @cached_property
+    def cloudwatch(self) -> CloudWatchClient:
+        return self.session.client("cloudwatch", config=CLIENT_CONFIG)
+
+    @cached_property
+    def ec2(self) -> EC2Client:
+        return self.session.client("ec2", config=CLIENT_CONFIG)
 
     @cached_property
     def secrets(self) -> SecretsProvider:
