@@ -1,6 +1,5 @@
 """Which instances' SSM agents can take a command now (DescribeInstanceInformation): the
-dispatcher's preflight warns about the others, and a clear retries only instances whose agent
-pings Online."""
+dispatcher's preflight warns about the others, and a clear retries only those pinging Online."""
 
 from __future__ import annotations
 
@@ -17,15 +16,13 @@ if TYPE_CHECKING:
 ONLINE = "Online"
 # No agent registered with SSM for the id (a state of ours: SSM lists no such node).
 NOT_REGISTERED = "NotRegistered"
-# DescribeInstanceInformation: at most 50 results a page (botocore's SSM model); 50 ids fill
-# exactly one.
+# DescribeInstanceInformation: at most 50 results a page (botocore's SSM model).
 _IDS_PER_CALL = 50
 _UNKNOWN_ID_ERRORS = frozenset({"InvalidInstanceId", "InvalidInstanceInformationFilterValue"})
 
 
 def ping_statuses(ssm: SSMClient, instance_ids: Sequence[str]) -> dict[str, str]:
-    """PingStatus (Online, ConnectionLost, Inactive) by instance id, NOT_REGISTERED for an id
-    SSM does not manage."""
+    """PingStatus by instance id, NOT_REGISTERED for an id SSM does not manage."""
     statuses: dict[str, str] = {}
     for start in range(0, len(instance_ids), _IDS_PER_CALL):
         _read(ssm, list(instance_ids[start : start + _IDS_PER_CALL]), statuses)
@@ -40,8 +37,7 @@ def online(ssm: SSMClient, instance_ids: Sequence[str]) -> frozenset[str]:
 
 def _read(ssm: SSMClient, batch: list[str], statuses: dict[str, str]) -> None:
     # An id SSM has never registered fails the whole call with InvalidInstanceId, without saying
-    # which (API reference); the batch is split until the unknown ids stand alone, so that every
-    # other id keeps its real state.
+    # which: the batch is split until the unknown ids stand alone, the others keep their state.
     try:
         pages = ssm.get_paginator("describe_instance_information").paginate(
             Filters=[{"Key": "InstanceIds", "Values": batch}],

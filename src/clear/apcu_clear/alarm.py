@@ -1,6 +1,5 @@
-"""The stop alarm: one CloudWatch alarm, metric or composite, that brakes every command (the
-AlarmConfiguration apcu_clear.command gives it). Before sending, the caller reads the alarm
-itself, so that a clear is never started into a database that is already suffering."""
+"""The stop alarm, metric or composite, that brakes every command (apcu_clear.command). The
+caller reads it before sending too: a clear never starts into a database already suffering."""
 
 from __future__ import annotations
 
@@ -15,14 +14,11 @@ if TYPE_CHECKING:
 
 # CloudWatch's StateReason may run to 1,023 characters; an answer quotes its start.
 REASON_CHARS = 300
-# DescribeAlarms returns only metric alarms unless told otherwise (CloudWatch API reference),
-# and a composite alarm is how several alarms become the one SSM accepts.
+# DescribeAlarms returns only metric alarms unless told otherwise (CloudWatch API reference).
 ALARM_TYPES: list[Any] = ["CompositeAlarm", "MetricAlarm"]
 
 
 class AlarmNotFound(LookupError):
-    """The stop alarm named in the stack's settings does not exist."""
-
     def __init__(self, name: str) -> None:
         super().__init__(f"CloudWatch has no alarm named {name!r}")
         self.name = name

@@ -1,16 +1,10 @@
-"""What an AWS error means to the caller. botocore's standard retry mode absorbs a short throttle
-inside one call; what outlasts it the dispatcher answers with 503 (nothing was done) and the
-clear's steps retry with their own durable back-off."""
+"""What an AWS error means to the caller. botocore's standard retry mode absorbs a short throttle;
+what outlasts it the dispatcher answers with 503 and the clear's steps retry with their back-off."""
 
 from __future__ import annotations
 
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore import exceptions
+from botocore.exceptions import ClientError
 
 # The codes AWS uses for "rejected, try later" (botocore's standard retry mode knows them too).
 THROTTLING_CODES = frozenset(
@@ -25,6 +19,8 @@ THROTTLING_CODES = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+_UNCONNECTED = (exceptions.ConnectTimeoutError, exceptions.EndpointConnectionError)
+_UNANSWERED = (exceptions.ReadTimeoutError, exceptions.ConnectionClosedError)
 
 
 def error_code(error: BaseException) -> str:
@@ -45,15 +41,13 @@ def is_throttling(error: BaseException) -> bool:
 
 def never_arrived(error: BaseException) -> bool:
     """AWS cannot have run the request: it was throttled, or no connection was made."""
-    return is_throttling(error) or isinstance(error, ConnectTimeoutError | EndpointConnectionError)
+    return is_throttling(error) or isinstance(error, _UNCONNECTED)
 
 
 def may_have_run(error: BaseException) -> bool:
-    """AWS may have run the request although the caller got no answer: a 5xx, or a request
-    sent whole whose answer never came. Only SendCommand, which has no idempotency token, and
-    a claim's conditional write ask (apcu_clear.command, apcu_clear.claim)."""
+    """AWS may have run the request unanswered: a 5xx, or a whole request whose answer was lost."""
     return (not is_throttling(error) and http_status(error) >= 500) or isinstance(
-        error, ReadTimeoutError | ConnectionClosedError
+        error, _UNANSWERED
     )
 
 

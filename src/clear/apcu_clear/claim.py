@@ -1,23 +1,18 @@
-"""One clear per group (or instance) at a time: a claim item in the commands table, taken by a
-conditional write before anything is sent (ListCommands is eventually consistent: a check, then
-a send, lets two requests that arrive together both send), and given up by the clear when it
-ends. Its key is "claim#group#<name>" or "claim#instance#<id>"; `token` is the taker's (only it
-may give the claim back or name its clear), `holder` the clear's id once known, `until` the
-epoch second past which the claim is free (a clear whose execution died never locks its group
-for longer) and `ttl` a day later."""
+"""One clear per group (or instance) at a time: a claim item taken by a conditional write before
+anything is sent (docs/design.md, One clear per group). `token` is the taker's, `holder` the
+clear's id once known, `until` the epoch second past which the claim is free, `ttl` a day later."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from apcu_clear.aws import error_code, may_have_run
-from apcu_clear.record import KEY, iso, item_key, plain, read_item, serialized
+from apcu_clear.record import KEY, Item, iso, item_key, plain, read_item, serialized
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -44,25 +39,22 @@ class Taken:
 
 @dataclass(frozen=True)
 class Held:
-    """Someone else's unexpired claim: the clear that holds it ("" while it is still sending)."""
-
+    # Someone else's unexpired claim: the clear that holds it ("" while it is still sending).
     key: str
     holder: str
     requested_at: str
     until: int
 
     @classmethod
-    def from_item(cls, key: str, item: Mapping[str, Any]) -> Held:
+    def from_item(cls, key: str, item: Item) -> Held:
         return cls(key, item.get("holder", ""), item.get("requestedAt", ""), item.get("until", 0))
 
 
 def take(
     db: DynamoDBClient, table: str, key: str, *, now: dt.datetime, until: dt.datetime
 ) -> Taken | Held:
-    """Claim `key` until `until`, unless an unexpired claim holds it (then who holds it).
-
-    The write carries a token of the taker's own: a write whose answer was lost (a 5xx, a
-    timeout) is made again, and if the first had landed, the claim it finds is ours."""
+    """Claim `key` until `until`, unless an unexpired claim holds it (then who holds it). A write
+    whose answer was lost is made again; if the first had landed, its token says it is ours."""
     token = uuid.uuid4().hex
     item = {KEY: key, "token": token, "requestedAt": iso(now), **_until(until)}
     attempt = 1
@@ -71,8 +63,7 @@ def take(
             db.put_item(
                 TableName=table,
                 Item=serialized(item),
-                # DynamoDB checks that the key is free (or its claim expired) and writes in one
-                # step, so of two takers at the same moment exactly one wins.
+                # Checked and written in one step: of two takers at once exactly one wins.
                 ConditionExpression="attribute_not_exists(#key) OR #until < :now",
                 ExpressionAttributeNames={"#key": KEY, "#until": "until"},
                 ExpressionAttributeValues=serialized({":now": _epoch(now)}),
@@ -99,15 +90,13 @@ def held(db: DynamoDBClient, table: str, key: str, *, now: dt.datetime) -> Held 
 def name_holder(
     db: DynamoDBClient, table: str, taken: Taken, clear_id: str, *, until: dt.datetime
 ) -> bool:
-    """Name the clear that holds the claim, until the clear's real end; False when the claim
-    was taken over meanwhile (it had expired)."""
+    """Name the clear that holds the claim, until its real end; False when it was taken over."""
     values = {"holder": clear_id, **_until(until)}
     return _as_owner(db, table, taken.key, "token", taken.token, values)
 
 
 def extend(db: DynamoDBClient, table: str, key: str, clear_id: str, *, until: dt.datetime) -> bool:
-    """Keep the claim the clear holds until `until` (before it sends a retry); False when it
-    no longer holds it."""
+    """Keep the clear's claim until `until`; False when it no longer holds it."""
     return _as_owner(db, table, key, "holder", clear_id, _until(until))
 
 
@@ -126,15 +115,9 @@ def _until(until: dt.datetime) -> dict[str, int]:
 
 
 def _as_owner(
-    db: DynamoDBClient,
-    table: str,
-    key: str,
-    owner: str,
-    mine: str,
-    values: Mapping[str, Any] | None,
+    db: DynamoDBClient, table: str, key: str, owner: str, mine: str, values: Item | None
 ) -> bool:
-    """SET `values` (delete the item when None) only while its `owner` attribute is `mine`;
-    False when it is not."""
+    """SET `values` (delete the item when None) only while `owner` is `mine`; False if not."""
     pairs = list((values or {}).items())
     condition: dict[str, Any] = {
         "TableName": table,

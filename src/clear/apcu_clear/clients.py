@@ -19,13 +19,12 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ssm import SSMClient
 
-# SSM, Auto Scaling, DynamoDB, CloudWatch and Lambda answer in well under a second; a read that
-# takes 5 s is a stall worth one more attempt, not a wait.
+# AWS answers in well under a second: a read that takes 5 s is a stall worth another attempt.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5
 )
-# SendCommand has no idempotency token: botocore must not send it again after a 5xx or a lost
-# answer, so its client makes one attempt, and apcu_clear.command decides what is tried again.
+# SendCommand has no idempotency token: its client makes one attempt, apcu_clear.command decides
+# what is tried again.
 SEND_CONFIG = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 

@@ -1,13 +1,12 @@
-"""The command the fleet runs, and how it is sent. The script is fixed in the stack's SSM
-document (template.yaml, FlushDocument): a request only chooses the action and the prefix, both
-checked again by the document's allowedPattern."""
+"""The command the fleet runs, and how it is sent. The script is fixed in the stack's document
+(template.yaml, FlushDocument): a request only chooses the action and the prefix."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -20,11 +19,10 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
 
 GROUP_TAG = "tag:aws:autoscaling:groupName"
-# SendCommand's Comment holds at most 100 characters, its InstanceIds at most 50 (botocore's
-# SSM model).
+# SendCommand's limits (docs/facts.md, SSM Run Command).
 MAX_COMMENT = 100
 MAX_INSTANCE_IDS = 50
-# The final statuses SSM notifies: the notifier needs no other.
+# The final statuses SSM notifies.
 FINAL_STATUSES = ("Success", "TimedOut", "Cancelled", "Failed")
 # A lookup reads at most this many commands (ten of ListCommands' pages of 50).
 _LOOKUP_COMMANDS = 500
@@ -35,8 +33,6 @@ DEFAULT_ACTION = "clear-apcu"
 
 @dataclass(frozen=True)
 class CommandSettings:
-    """What every command the stack sends carries, from the stack's parameters."""
-
     document_name: str
     delivery_timeout_seconds: int
     # The document's own timeoutSeconds: SSM ends a command after both.
@@ -51,8 +47,6 @@ class CommandSettings:
 
 @dataclass(frozen=True)
 class Notify:
-    """Where SSM publishes a command's final status (the commands that start a clear)."""
-
     topic_arn: str
     role_arn: str
 
@@ -65,14 +59,11 @@ class Sent:
 
 
 class OutcomeUnknown(Exception):
-    """SendCommand failed after AWS may have accepted it, and the command is not (yet) listed:
-    it must not be sent again until it is looked for once more."""
+    """SendCommand may have run but is not listed (yet): not to be sent again blindly."""
 
     def __init__(self, comment: str, cause: BaseException) -> None:
-        super().__init__(
-            f"SendCommand failed after AWS may have accepted it ({type(cause).__name__}); "
-            f"look for the comment {comment!r} in the Run Command history before sending again"
-        )
+        why = f"SendCommand failed after AWS may have accepted it ({type(cause).__name__}); look for the comment {comment!r} in the Run Command history before sending again"
+        super().__init__(why)
         self.comment = comment
 
 
@@ -86,16 +77,14 @@ def build(
     instance_ids: Sequence[str] = (),
     notify: Notify | None = None,
 ) -> SendCommandRequestTypeDef:
-    """A clear of a whole group (its tag is the target, so instances that join count too),
-    or of named instances (a warm-pool exit, a retry: at most MAX_INSTANCE_IDS)."""
+    """A clear of a group (its tag: instances that join count too), or of named instances."""
     params: SendCommandRequestTypeDef = {
         "DocumentName": settings.document_name,
         "Parameters": {"action": [action], "prefix": [prefix]},
-        # A delivery timeout: an instance whose agent has not picked the command up by then
-        # ends DeliveryTimedOut, so a verdict comes within minutes.
+        # A delivery timeout: an agent that has not picked the command up by then ends it
+        # DeliveryTimedOut, so a verdict comes within minutes.
         "TimeoutSeconds": settings.delivery_timeout_seconds,
-        # Every cache cleared at once sends every miss to the database at once; MaxConcurrency
-        # spreads the clears out.
+        # Every cache cleared at once sends every miss to the database at once.
         "MaxConcurrency": settings.max_concurrency,
         # Every server should try even when some fail; the verdict judges the outcome.
         "MaxErrors": "100%",
@@ -116,9 +105,8 @@ def build(
         }
         params["ServiceRoleArn"] = notify.role_arn
     if settings.stop_alarm_name:
-        # The brake: while this alarm is in ALARM, SSM starts none of the pending invocations.
-        # IgnorePollAlarmFailure false: when SSM cannot read the alarm, the command stops
-        # instead of running without its brake.
+        # The brake: while this alarm is in ALARM, SSM starts no pending invocation; when SSM
+        # cannot read it, the command stops instead of running without its brake.
         params["AlarmConfiguration"] = {
             "Alarms": [{"Name": settings.stop_alarm_name}],
             "IgnorePollAlarmFailure": False,
@@ -129,9 +117,7 @@ def build(
 def send(
     ssm_send: SSMClient, ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
 ) -> Sent:
-    """Send once. A throttled or unconnected attempt raises as it came (nothing ran). SendCommand
-    has no idempotency token: one that may have run is looked for, never sent again blindly,
-    and raises OutcomeUnknown when it is not found."""
+    """Send once; one that may have run is looked for, never sent again (OutcomeUnknown)."""
     try:
         command = ssm_send.send_command(**params)["Command"]
     except Exception as error:
@@ -147,10 +133,8 @@ def send(
 def find_sent(
     ssm: SSMClient, params: SendCommandRequestTypeDef, *, since: dt.datetime
 ) -> Sent | None:
-    """The command these parameters (document, comment, targets) already sent, requested since
-    `since`, if SSM lists it. ListCommands is eventually consistent: a command sent a moment ago
-    may not be listed yet, so callers look again after a pause before they conclude it was
-    never sent."""
+    """The command these parameters sent since `since`, if SSM lists it (yet: ListCommands is
+    eventually consistent, so callers look again after a pause)."""
     filters: Any = [
         {"key": "DocumentName", "value": params["DocumentName"]},
         {"key": "InvokedAfter", "value": iso(since)},
@@ -182,8 +166,7 @@ _IAM_USER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:.*/)?(?P<user>[^/]+
 
 
 def requester_names(requester: str) -> list[str]:
-    """Ways to name the caller in a Comment, the most complete first. An SSO role ARN alone
-    can fill SSM's 100 characters; the full ARN is in the dispatcher's log and in CloudTrail."""
+    """Ways to name the caller in a Comment, the most complete first (an SSO role ARN fills it)."""
     if match := _ASSUMED_ROLE.match(requester):
         return [f"{match['role']}/{match['session']}", match["session"]]
     if match := _IAM_USER.match(requester):
@@ -207,16 +190,11 @@ def command_comment(requester: str, comment: str) -> str:
 
 
 def console_url(region: str, command_id: str) -> str:
-    return (
-        f"https://{region}.console.aws.amazon.com/systems-manager/run-command/"
-        f"{command_id}?region={region}"
-    )
+    return f"https://{region}.console.aws.amazon.com/systems-manager/run-command/{command_id}?region={region}"
 
 
 @dataclass(frozen=True)
 class Live:
-    """SSM's own view of a command now."""
-
     status: str
     details: str
     targeted: int
@@ -228,13 +206,8 @@ class Live:
         return self.status in FINAL_STATUSES
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "statusDetails": self.details,
-            "targeted": self.targeted,
-            "completed": self.completed,
-            "errors": self.errors,
-        }
+        values = asdict(self)
+        return {"status": values.pop("status"), "statusDetails": values.pop("details"), **values}
 
 
 GONE = Live("Unknown", "SSM no longer knows this command", 0, 0, 0)

@@ -1,10 +1,6 @@
 """Launch lifecycle hooks: an instance leaving a warm pool waits in Pending:Wait until its clear
-ends, so that it enters service with a clean cache. Auto Scaling holds it until
-CompleteLifecycleAction or the hook's HeartbeatTimeout (which a heartbeat restarts); both calls
-answer ValidationError once the action is no longer held (completed, or timed out).
-
-Once an instance has cleared under the hook, its "EC2 Instance Launch Successful" event (which
-follows when it is InService) has nothing left to do: a marker item says so for a day."""
+ends (docs/facts.md, IAM and Auto Scaling). Once it has cleared under the hook, a marker item
+tells its "EC2 Instance Launch Successful" event, for a day, that nothing is left to do."""
 
 from __future__ import annotations
 
@@ -32,9 +28,8 @@ def complete(
     autoscaling: AutoScalingClient, group: str, hold: LifecycleHold, result: Result
 ) -> bool:
     """Complete the held action; False when it was no longer held."""
-    return _while_held(
-        autoscaling.complete_lifecycle_action, group, hold, LifecycleActionResult=result
-    )
+    complete_action = autoscaling.complete_lifecycle_action
+    return _while_held(complete_action, group, hold, LifecycleActionResult=result)
 
 
 def heartbeat(autoscaling: AutoScalingClient, group: str, hold: LifecycleHold) -> bool:
@@ -45,6 +40,7 @@ def heartbeat(autoscaling: AutoScalingClient, group: str, hold: LifecycleHold) -
 def _while_held(
     call: Callable[..., object], group: str, hold: LifecycleHold, **params: Any
 ) -> bool:
+    # Both calls answer ValidationError once the action is no longer held (completed, timed out).
     try:
         call(
             LifecycleHookName=hold.hook_name,
@@ -68,7 +64,6 @@ def mark_cleared(
 
 
 def cleared_by(db: DynamoDBClient, table: str, instance_id: str, now: dt.datetime) -> str | None:
-    """The clear that cleared the instance under the hook in the last day, or None."""
     item = read_item(db, table, _MARKER + instance_id)
     # DynamoDB deletes expired items within days, not at once: the ttl is checked here too.
     return str(item["clearedBy"]) if item.get("ttl", 0) >= now.timestamp() else None

@@ -1,5 +1,4 @@
-"""Logger, Metrics and the tracing decorator, one of each per function (POWERTOOLS_SERVICE_NAME
-names it)."""
+"""Logger, Metrics and the tracing decorator, one of each per function."""
 
 from __future__ import annotations
 
@@ -25,9 +24,8 @@ def count(name: str) -> None:
 
 
 def trace_handler(handler: Handler) -> Handler:
-    """The handler traced where Powertools' Tracer would record: inside Lambda, with the stack's
-    Tracing Active (POWERTOOLS_TRACE_DISABLED false). The Tracer imports the X-Ray SDK and
-    patches botocore when it is built, even with tracing disabled, so it is built only then."""
+    # The Tracer imports the X-Ray SDK and patches botocore when it is built, even with tracing
+    # disabled: it is built only inside Lambda with tracing on.
     disabled = resolve_truthy_env_var_choice(
         env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
     )

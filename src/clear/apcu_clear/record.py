@@ -1,16 +1,10 @@
 """The clear's record: one item per clear in the commands table, keyed by the clear's id (its
-first command's id; for a retry asked on demand, the id the dispatcher gave it).
-
-    commandId (key)  group  action  prefix ("" = whole cache)  requester  comment
-    origin (api | console | slack | warm-pool | retry)  requestedAt  expiresAt  claimKey  ttl
-    retryOf, targets    a retry asked on demand: the clear it repairs, the instances to re-send to
-    lifecycle           a warm-pool clear under the launch hook: hookName, token, instanceId
-    slackMessage        app mode: the message the clear lives in (channel, ts)
-    callbackId          the clear's callback for its first command (written by the clear)
-    notified            the final status SSM's notification brought (written by the relay)
-    state               running | judged | failed;  commands: those its rounds sent, in order
-    verdict, judgement  once judged: what GET /flush/{commandId} answers; what a retry starts from
-"""
+first command's id, or the id the dispatcher gave a retry asked on demand): group, action, prefix
+("" = whole cache), requester, comment, origin (api | console | slack | warm-pool | retry),
+requestedAt, expiresAt, claimKey, ttl; retryOf and targets (a retry asked on demand); lifecycle
+(hookName, token, instanceId: a clear under the launch hook); slackMessage (channel, ts: app
+mode); callbackId (the clear's) and notified (SSM's final status, the relay's); state (running |
+judged | failed), commands (its rounds', in order), verdict and judgement (once judged)."""
 
 from __future__ import annotations
 
@@ -43,12 +37,14 @@ _TEXT |= {"requested_at": "requestedAt", "expires_at": "expiresAt", "claim_key":
 _STORED = {f: f for f in ("state", "notified", "failure")} | {"callback_id": "callbackId"}
 _HOLD = {"hook_name": "hookName", "token": "token", "instance_id": "instanceId"}
 
+# An item, or the values written to one.
+Item = Mapping[str, Any]
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
 def iso(moment: dt.datetime) -> str:
-    """ "2026-11-29T05:22:03Z": UTC, to the second."""
+    # "2026-11-29T05:22:03Z": UTC, to the second.
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -58,8 +54,7 @@ def parse_iso(text: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class LifecycleHold:
-    """A launch lifecycle action that keeps an instance in Pending:Wait until its clear ends."""
-
+    # A launch lifecycle action that keeps an instance in Pending:Wait until its clear ends.
     hook_name: str
     token: str
     instance_id: str
@@ -67,8 +62,7 @@ class LifecycleHold:
 
 @dataclass(frozen=True)
 class SlackMessage:
-    """App mode: the message a clear lives in; `ts` is Slack's id of it within its channel."""
-
+    # App mode: the message a clear lives in; `ts` is Slack's id of it within its channel.
     channel: str
     ts: str
 
@@ -108,7 +102,7 @@ class Clear:
         return values
 
     @classmethod
-    def from_item(cls, clear_id: str, item: Mapping[str, Any]) -> Clear:
+    def from_item(cls, clear_id: str, item: Item) -> Clear:
         hold, message = item.get("lifecycle"), item.get("slackMessage")
         return cls(
             clear_id,
@@ -122,8 +116,7 @@ class Clear:
 
 @dataclass(frozen=True)
 class Stored:
-    """A clear as the table holds it: what the dispatcher recorded (None for a command sent
-    outside it, or one it died before recording), and what the clear and the relay added."""
+    """A clear as the table holds it: the dispatcher's record (or None), the clear's and relay's."""
 
     clear_id: str
     clear: Clear | None
@@ -137,7 +130,7 @@ class Stored:
     message: SlackMessage | None
 
     @classmethod
-    def from_item(cls, clear_id: str, item: Mapping[str, Any]) -> Stored:
+    def from_item(cls, clear_id: str, item: Item) -> Stored:
         clear = Clear.from_item(clear_id, item)
         return cls(
             clear_id=clear_id,
@@ -152,8 +145,7 @@ class Stored:
 
 
 def create(db: DynamoDBClient, table: str, clear: Clear) -> None:
-    """Write what the dispatcher knows, leaving alone what the relay may have written first.
-    Written again (its first answer lost), it leaves the state the clear may have reached."""
+    """Write what the dispatcher knows, leaving what the relay and the clear wrote (its state)."""
     update(db, table, clear.clear_id, clear.attributes(), defaults={"state": RUNNING})
 
 
@@ -162,16 +154,11 @@ def read(db: DynamoDBClient, table: str, clear_id: str) -> Stored | None:
     return Stored.from_item(clear_id, item) if item else None
 
 
-# The clear and the relay meet on `callbackId` and `notified`: each writes its half and reads the
-# other's in one UpdateItem, and DynamoDB applies the two one after the other, so whichever
-# comes second sees the first.
-
-
+# The clear and the relay meet on `callbackId` and `notified` (docs/design.md, The relay).
 def record_callback(
     db: DynamoDBClient, table: str, clear_id: str, callback_id: str, now: dt.datetime
 ) -> str:
-    """The clear waits on `callback_id`; returns the final status SSM's notification already
-    brought ("" when none came yet, and the relay will complete the callback)."""
+    """The clear waits on `callback_id`; the final status a notification already brought, or ""."""
     item = update(db, table, clear_id, {"callbackId": callback_id}, defaults=_expiry(now))
     return str(item.get("notified", ""))
 
@@ -179,8 +166,7 @@ def record_callback(
 def note_notification(
     db: DynamoDBClient, table: str, command_id: str, status: str, now: dt.datetime
 ) -> str:
-    """The relay's half: SSM says the command ended with `status`; returns the callback the
-    clear waits on ("" when the clear has not recorded one yet, and will see this status)."""
+    """The relay's half: the command ended with `status`; the callback the clear waits on, or ""."""
     item = update(db, table, command_id, {"notified": status}, defaults=_expiry(now))
     return str(item.get("callbackId", ""))
 
@@ -190,7 +176,8 @@ def record_message(db: DynamoDBClient, table: str, clear_id: str, message: Slack
 
 
 def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Sequence[str]) -> None:
-    """A round's commands after the earlier rounds'; a step run again records its round once."""
+    """A round's commands after the earlier rounds'; a step run again records them once."""
+    values = {":none": [], ":new": list(commands), ":first": commands[0]}
     try:
         db.update_item(
             TableName=table,
@@ -198,9 +185,7 @@ def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Seq
             UpdateExpression="SET #c = list_append(if_not_exists(#c, :none), :new)",
             ConditionExpression="attribute_not_exists(#c) OR NOT contains(#c, :first)",
             ExpressionAttributeNames={"#c": "commands"},
-            ExpressionAttributeValues=serialized(
-                {":none": [], ":new": list(commands), ":first": commands[0]}
-            ),
+            ExpressionAttributeValues=serialized(values),
         )
     except ClientError as error:
         if error_code(error) != "ConditionalCheckFailedException":
@@ -208,11 +193,7 @@ def record_commands(db: DynamoDBClient, table: str, clear_id: str, commands: Seq
 
 
 def record_verdict(
-    db: DynamoDBClient,
-    table: str,
-    clear_id: str,
-    verdict: Mapping[str, Any],
-    judgement: Mapping[str, Any],
+    db: DynamoDBClient, table: str, clear_id: str, verdict: Item, judgement: Item
 ) -> None:
     """`verdict`: what the status route answers; `judgement`: what a retry on demand starts from."""
     values = {"state": JUDGED, "verdict": dict(verdict), "judgement": dict(judgement)}
@@ -229,16 +210,9 @@ def _expiry(now: dt.datetime) -> dict[str, int]:
     return {"ttl": int((now + RETENTION).timestamp())}
 
 
-# The table's items, for the record, the claims (apcu_clear.claim) and the launch markers
-# (apcu_clear.lifecycle): str, int, bool, lists and maps through boto3's TypeSerializer.
-
-
+# The table's items (records, claims, launch markers) through boto3's TypeSerializer.
 def update(
-    db: DynamoDBClient,
-    table: str,
-    key: str,
-    values: Mapping[str, Any],
-    defaults: Mapping[str, Any] | None = None,
+    db: DynamoDBClient, table: str, key: str, values: Item, defaults: Item | None = None
 ) -> dict[str, Any]:
     """SET `values`, and `defaults` where the item has none yet; return the whole item."""
     pairs = [*values.items(), *(defaults or {}).items()]
@@ -258,21 +232,19 @@ def update(
 
 
 def read_item(db: DynamoDBClient, table: str, key: str) -> dict[str, Any]:
-    """The item as plain Python, {} when there is none."""
-    return plain(
-        db.get_item(TableName=table, Key=item_key(key), ConsistentRead=True).get("Item", {})
-    )
+    item = db.get_item(TableName=table, Key=item_key(key), ConsistentRead=True).get("Item", {})
+    return plain(item)
 
 
 def item_key(key: str) -> Any:
     return {KEY: _serializer.serialize(key)}
 
 
-def serialized(values: Mapping[str, Any]) -> Any:
+def serialized(values: Item) -> Any:
     return {name: _serializer.serialize(value) for name, value in values.items()}
 
 
-def plain(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An item as plain Python: DynamoDB's numbers come back as Decimal, made int here."""
+def plain(item: Item) -> dict[str, Any]:
+    # DynamoDB's numbers come back as Decimal, made int here.
     values = {name: _deserializer.deserialize(value) for name, value in item.items()}
     return dict(json.loads(json.dumps(values, default=int)))

@@ -1,6 +1,5 @@
-"""The settings both functions read from their environment when the container starts. A missing
-or unusable variable fails the start, loudly and once, with its name; the template sets every
-one of them (docs/design.md, "Configuration contract")."""
+"""The settings both functions read when the container starts: a missing or unusable variable
+fails the start, once, with its name (docs/design.md, Configuration contract)."""
 
 from __future__ import annotations
 
@@ -47,26 +46,18 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         slack = _slack(env)
         if "ALLOWED_GROUPS" not in env:
-            raise ConfigError(
-                "ALLOWED_GROUPS is not set (comma-separated group names; empty allows none)"
-            )
-        return cls(
-            region=required(env, "AWS_REGION"),
-            table=matching(env, "COMMANDS_TABLE", _TABLE_NAME, "a DynamoDB table name"),
-            allowed_groups=frozenset(
-                g.strip() for g in env["ALLOWED_GROUPS"].split(",") if g.strip()
-            ),
-            commands=CommandSettings(
-                document_name=_document_name(env),
-                delivery_timeout_seconds=whole(env, "DELIVERY_TIMEOUT_SECONDS", (30, 2_592_000)),
-                execution_timeout_seconds=whole(env, "EXECUTION_TIMEOUT_SECONDS", (1, 172_800)),
-                max_concurrency=matching(
-                    env, "MAX_CONCURRENCY", _CONCURRENCY, "a count (10) or a percentage (50%)"
-                ),
-                stop_alarm_name=_stop_alarm(env),
-            ),
-            slack=slack,
-        )
+            why = "ALLOWED_GROUPS is not set (comma-separated group names; empty allows none)"
+            raise ConfigError(why)
+        region = required(env, "AWS_REGION")
+        table = matching(env, "COMMANDS_TABLE", _TABLE_NAME, "a DynamoDB table name")
+        groups = frozenset(g.strip() for g in env["ALLOWED_GROUPS"].split(",") if g.strip())
+        document = _document_name(env)
+        delivery = whole(env, "DELIVERY_TIMEOUT_SECONDS", (30, 2_592_000))
+        execution = whole(env, "EXECUTION_TIMEOUT_SECONDS", (1, 172_800))
+        concurrency_is = "a count (10) or a percentage (50%)"
+        concurrency = matching(env, "MAX_CONCURRENCY", _CONCURRENCY, concurrency_is)
+        commands = CommandSettings(document, delivery, execution, concurrency, _stop_alarm(env))
+        return cls(region, table, groups, commands, slack)
 
 
 def required(env: Mapping[str, str], name: str) -> str:
@@ -104,9 +95,8 @@ def whole(env: Mapping[str, str], name: str, bounds: tuple[int, int]) -> int:
 def _document_name(env: Mapping[str, str]) -> str:
     name = matching(env, "DOCUMENT_NAME", _DOCUMENT_NAME, "an SSM document name")
     if name.lower().startswith(("aws", "amazon", "amzn")):
-        raise ConfigError(
-            f"DOCUMENT_NAME must name the stack's own document, not the AWS-owned {name!r}"
-        )
+        why = f"DOCUMENT_NAME must name the stack's own document, not the AWS-owned {name!r}"
+        raise ConfigError(why)
     return name
 
 
@@ -114,10 +104,8 @@ def _stop_alarm(env: Mapping[str, str]) -> str:
     """STOP_ALARM_NAME as SSM's Alarm.Name allows it (1 to 255 characters); empty: no brake."""
     name = env.get("STOP_ALARM_NAME", "").strip()
     if len(name) > MAX_ALARM_NAME or not name.isprintable():
-        raise ConfigError(
-            f"STOP_ALARM_NAME must be a CloudWatch alarm name of at most {MAX_ALARM_NAME} "
-            f"printable characters, got {name[:40]!r}"
-        )
+        why = f"STOP_ALARM_NAME must be a CloudWatch alarm name of at most {MAX_ALARM_NAME} printable characters, got {name[:40]!r}"
+        raise ConfigError(why)
     return name
 
 
@@ -127,10 +115,8 @@ def _slack(env: Mapping[str, str]) -> SlackAppSettings:
         raise ConfigError(f"SLACK_MODE is {mode!r}; expected {' or '.join(SLACK_MODES)}.")
     secret_arn = env.get("SLACK_APP_SECRET_ARN", "").strip()
     if mode == "app" and not secret_arn:
-        raise ConfigError(
-            "SLACK_MODE is app but SLACK_APP_SECRET_ARN is not set: app mode needs the "
-            "secret holding the bot token, the signing secret and the channel."
-        )
+        why = "SLACK_MODE is app but SLACK_APP_SECRET_ARN is not set: app mode needs the secret holding the bot token, the signing secret and the channel."
+        raise ConfigError(why)
     api_url = env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/"
     parts = urlsplit(api_url)
     if parts.scheme not in ("https", "http") or not parts.hostname:

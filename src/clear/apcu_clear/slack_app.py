@@ -1,6 +1,5 @@
 """Slack's secrets, read through Powertools parameters: the webhook URL, or app mode's bot token,
-signing secret and channel. Errors name the secret's ARN and what is wrong with its value,
-never the value; the token and the signing secret are kept out of repr."""
+signing secret and channel. Errors name the secret's ARN and what is wrong, never the value."""
 
 from __future__ import annotations
 
@@ -16,8 +15,7 @@ from apcu_clear.aws import error_code, is_transient
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-# One GetSecretValue per container and quarter of an hour: a rotated secret is picked up within
-# that time, and a rejected one at once (clear_cache).
+# A rotated secret is picked up within a quarter of an hour, a rejected one at once (clear_cache).
 CACHE_SECONDS = 900
 # The retry button an alert carries (the notifier) and a press names (the dispatcher).
 RETRY_BLOCK_ID = "apcu_retry"
@@ -25,8 +23,7 @@ RETRY_ACTION_ID = "retry"
 # What template.yaml's created secrets hold until someone puts the real values in them.
 PLACEHOLDER = "REPLACE_ME"
 WEBHOOK_PLACEHOLDER = "REPLACE_ME_WITH_THE_SLACK_WEBHOOK_URL"
-# Bot tokens start xoxb- (api.slack.com, "Token types"); channel ids start C (public), G
-# (private) or D (direct message), then upper-case letters and digits.
+# Bot tokens start xoxb- (api.slack.com, "Token types"); channel ids C, G or D (public, private, DM).
 _APP_VALUES = {
     "botToken": (re.compile(r"xoxb-[A-Za-z0-9-]{10,}"), "a bot token, xoxb-…"),
     "signingSecret": (re.compile(r"[0-9a-f]{16,}"), "the app's signing secret, hexadecimal"),
@@ -57,8 +54,7 @@ class AppSecret:
 
 
 def read_secret(provider: SecretsProvider, secret_arn: str) -> Any:
-    """The secret's value. The error names only AWS's error code: no botocore exception, which
-    may carry the request, is chained to it."""
+    """The secret's value; an error names only AWS's error code, chaining no botocore exception."""
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
@@ -66,9 +62,8 @@ def read_secret(provider: SecretsProvider, secret_arn: str) -> Any:
     except GetParameterError as error:
         cause = error.__cause__ or error.__context__ or error
         problem, transient = error_code(cause) or type(cause).__name__, is_transient(cause)
-    raise SecretUnreadable(
-        f"Slack secret {secret_arn} cannot be read ({problem})", transient=transient
-    )
+    why = f"Slack secret {secret_arn} cannot be read ({problem})"
+    raise SecretUnreadable(why, transient=transient)
 
 
 def read_app_secret(provider: SecretsProvider, secret_arn: str) -> AppSecret:
@@ -80,16 +75,12 @@ def parse_app_secret(value: object, secret_arn: str) -> AppSecret:
     where = f"Slack app secret {secret_arn}"
     document = _json(value, where)
     if not isinstance(document, dict):
-        raise AppSecretError(
-            f'{where} is not a JSON object; expected {{"botToken": "xoxb-…", '
-            '"signingSecret": "…", "channel": "C…"}'
-        )
+        why = f'{where} is not a JSON object; expected {{"botToken": "xoxb-…", "signingSecret": "…", "channel": "C…"}}'
+        raise AppSecretError(why)
     values = {name: document.get(name) for name in _APP_VALUES}
     if PLACEHOLDER in values.values():
-        raise AppSecretError(
-            f"{where} still holds the placeholder {PLACEHOLDER} the stack created it with: put "
-            "the app's bot token, signing secret and channel in it (docs/deploy.md, Slack app)"
-        )
+        why = f"{where} still holds the placeholder {PLACEHOLDER} the stack created it with: put the app's bot token, signing secret and channel in it (docs/deploy.md, Slack app)"
+        raise AppSecretError(why)
     checked = {name: v.strip() if isinstance(v, str) else "" for name, v in values.items()}
     wrong = [
         f"{name} ({what})"
@@ -110,10 +101,8 @@ def parse_webhook(value: object, secret_arn: str) -> str:
     where = f"Slack webhook secret {secret_arn}"
     text = _text(value, where)
     if text == WEBHOOK_PLACEHOLDER:
-        raise AppSecretError(
-            f"{where} still holds the placeholder the stack created it with: put the Slack webhook "
-            "URL in it before the first clear (aws secretsmanager put-secret-value; docs/deploy.md)"
-        )
+        why = f"{where} still holds the placeholder the stack created it with: put the Slack webhook URL in it before the first clear (aws secretsmanager put-secret-value; docs/deploy.md)"
+        raise AppSecretError(why)
     if text.startswith("{"):
         document = _json(text, where)
         url = document.get("url") if isinstance(document, dict) else None
@@ -121,11 +110,7 @@ def parse_webhook(value: object, secret_arn: str) -> str:
             raise AppSecretError(f'{where} is JSON without a string "url" key')
         text = url.strip()
     parts = urlsplit(text)
-    if (
-        parts.scheme not in ("https", "http")
-        or not parts.hostname
-        or any(c.isspace() for c in text)
-    ):
+    if parts.scheme not in ("https", "http") or not parts.hostname or any(map(str.isspace, text)):
         raise AppSecretError(f"{where} does not hold an http(s) URL with a host")
     return text
 
@@ -137,7 +122,6 @@ def _text(value: object, where: str) -> str:
 
 
 def _json(value: object, where: str) -> Any:
-    """The secret's JSON document, None when it is no JSON."""
     try:
         return json.loads(_text(value, where))
     except ValueError:

@@ -1,7 +1,6 @@
-"""The dispatcher's edge: Powertools' APIGatewayHttpResolver routes the four HTTP routes, and
-beside it go the events that are not HTTP requests (a console test event, read as the body of
-POST /flush; an EventBridge launch event; Slack's work, handed on). The logic raises a refusal;
-the resolver's exception handlers answer it, here and once, for both."""
+"""The dispatcher's edge: Powertools' resolver routes the four HTTP routes; beside them go a console
+test event (read as POST /flush's body), an EventBridge launch event and Slack's work handed on.
+The resolver's exception handlers answer every refusal, here and once, for both."""
 
 from __future__ import annotations
 
@@ -11,26 +10,24 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from botocore.exceptions import BotoCoreError, ClientError
 
-from apcu_clear import errors
 from apcu_clear.command import OutcomeUnknown
-from apcu_clear.errors import Refusal
 from apcu_clear.observability import count, logger, metrics, trace_handler
-from apcu_dispatcher import launches, recorded, slack
+from apcu_dispatcher import launches, recorded, refusals, slack
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.runtime import Runtime
-from apcu_dispatcher.sending import Started, as_refusal, clear_group
+from apcu_dispatcher.sending import Started, clear_group
 from apcu_dispatcher.validation import FlushRequest, decode_body, validate_request
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-STATUS: dict[type[Refusal], int] = {
-    errors.InvalidRequest: 400,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.Unavailable: 503,
+STATUS: dict[type[refusals.Refusal], int] = {
+    refusals.InvalidRequest: 400,
+    refusals.Unauthenticated: 401,
+    refusals.Forbidden: 403,
+    refusals.NotFound: 404,
+    refusals.Conflict: 409,
+    refusals.Unavailable: 503,
 }
 JSON = content_types.APPLICATION_JSON
 
@@ -63,10 +60,8 @@ def get_flush(command_id: str) -> Response[dict[str, Any]]:
 def post_retry(command_id: str) -> Response[dict[str, Any]]:
     started = recorded.retry(command_id, requester_of(), runtime)
     retried = len(started.body["retried"])
-    logger.info(
-        "retry started",
-        extra={"retry_of": command_id, "command_id": started.command_id, "retried": retried},
-    )
+    extra = {"retry_of": command_id, "command_id": started.command_id, "retried": retried}
+    logger.info("retry started", extra=extra)
     return _answer(202, started.body, "RetryAccepted")
 
 
@@ -78,15 +73,14 @@ def post_slack() -> Response[dict[str, Any] | str]:
     except ValueError:
         body = None
     signed = slack.signed_request(body, event.headers)
-    function_arn = app.lambda_context.invoked_function_arn
-    outcome, answer = slack.answer(signed, runtime, function_arn)
+    outcome, answer = slack.answer(signed, runtime, app.lambda_context.invoked_function_arn)
     count(outcome)
     return Response(200, JSON, answer or "")
 
 
-@app.exception_handler([Refusal, OutcomeUnknown, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
+@app.exception_handler([refusals.Refusal, OutcomeUnknown, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
 def refused(error: Exception) -> Response[dict[str, Any]]:
-    refusal = as_refusal(error)
+    refusal = refusals.as_refusal(error)
     if refusal is None:
         raise error
     code = next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
@@ -106,7 +100,7 @@ def requester_of() -> str:
         if isinstance(value, str) and value.strip():
             return "".join(c for c in value if c.isprintable())[:256]
     why = "the API must be called with IAM (SigV4) authorisation; no IAM identity in the request"
-    raise errors.Forbidden(why, rule="iam-auth")
+    raise refusals.Forbidden(why, rule="iam-auth")
 
 
 def _cleared(request: FlushRequest) -> Response[dict[str, Any]]:
@@ -123,8 +117,7 @@ def _answer(code: int, body: dict[str, Any], outcome: str) -> Response[dict[str,
 
 
 def direct(event: Any) -> dict[str, Any]:
-    """An event that is not an HTTP request, answered by the same handlers, with its body an
-    object (as the Lambda console shows it)."""
+    """An event that is not an HTTP request, answered by the same handlers."""
     try:
         if isinstance(event, dict) and slack.WORK in event:
             outcome = slack.work(event, runtime)

@@ -35,25 +35,14 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
-        return cls(
-            shared=Settings.from_env(env),
-            notify=Notify(
-                topic_arn=matching(
-                    env, "NOTIFICATION_TOPIC_ARN", _SNS_TOPIC_ARN, "an SNS topic ARN"
-                ),
-                role_arn=matching(env, "NOTIFICATION_ROLE_ARN", _IAM_ROLE_ARN, "an IAM role ARN"),
-            ),
-            notifier_alias_arn=matching(
-                env,
-                "NOTIFIER_ALIAS_ARN",
-                _QUALIFIED_FUNCTION_ARN,
-                "the notifier alias's ARN (function:NAME:ALIAS)",
-            ),
-            warm_pool_hook_name=matching(
-                env, "WARM_POOL_HOOK_NAME", HOOK_NAME_PATTERN, "a lifecycle hook name, or empty"
-            ),
-            slack_allowed_users=_slack_allowed_users(env),
-        )
+        shared = Settings.from_env(env)
+        topic = matching(env, "NOTIFICATION_TOPIC_ARN", _SNS_TOPIC_ARN, "an SNS topic ARN")
+        role = matching(env, "NOTIFICATION_ROLE_ARN", _IAM_ROLE_ARN, "an IAM role ARN")
+        alias_is = "the notifier alias's ARN (function:NAME:ALIAS)"
+        alias = matching(env, "NOTIFIER_ALIAS_ARN", _QUALIFIED_FUNCTION_ARN, alias_is)
+        hook_is = "a lifecycle hook name, or empty"
+        hook = matching(env, "WARM_POOL_HOOK_NAME", HOOK_NAME_PATTERN, hook_is)
+        return cls(shared, Notify(topic, role), alias, hook, _slack_allowed_users(env))
 
 
 def _slack_allowed_users(env: Mapping[str, str]) -> frozenset[str]:

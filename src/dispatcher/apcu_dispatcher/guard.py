@@ -1,6 +1,5 @@
-"""What a clear is checked against before it is sent: its target's claim (only its holder sends,
-so of two requests at the same moment exactly one clear goes out), a command of the stack's
-document sent outside the dispatcher, the stop alarm, and what the clear will reach."""
+"""What a clear is checked against before it is sent: its target's claim, a command of the
+stack's document sent by hand, the stop alarm, and what the clear will reach."""
 
 from __future__ import annotations
 
@@ -11,24 +10,21 @@ from typing import Any
 
 from apcu_clear import alarm, claim, command, record
 from apcu_clear.agents import NOT_REGISTERED, ONLINE, ping_statuses
-from apcu_clear.command import GROUP_TAG, OutcomeUnknown
-from apcu_clear.errors import CLEAR_IN_PROGRESS, Conflict, NotFound, Unavailable
 from apcu_clear.observability import count, logger
+from apcu_dispatcher.refusals import CLEAR_IN_PROGRESS, Conflict, NotFound, Unavailable
 from apcu_dispatcher.runtime import Runtime
 
 # The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
 MARGIN = dt.timedelta(minutes=5)
-# ListCommands: the commands of the document requested within a command's lifetime that are
-# looked through, ten pages of 50.
+# ListCommands: the document's commands of a command's lifetime looked through, ten pages of 50.
 _LOOKED_AT = 10 * 50
 _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 
 @contextmanager
 def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
-    """Hold `key`'s claim while what it guards runs. Given back if that fails, unless a command
-    may have been sent (OutcomeUnknown): then it stays until the command must have ended, so
-    that nothing clears the fleet twice."""
+    """Hold `key`'s claim while what it guards runs; given back if that fails, unless a command
+    may have been sent (OutcomeUnknown): then it stays until the command must have ended."""
     now = rt.now()
     until = now + rt.config.shared.commands.lifetime + MARGIN
     taken = claim.take(rt.dynamodb, rt.table, key, now=now, until=until)
@@ -36,15 +32,14 @@ def claimed(rt: Runtime, key: str, what: str) -> Iterator[claim.Taken]:
         raise in_progress(what, taken.holder, taken.requested_at, rt.region)
     try:
         yield taken
-    except OutcomeUnknown:
+    except command.OutcomeUnknown:
         raise
     except Exception:
         try:
             claim.give_back(rt.dynamodb, rt.table, taken)
         except Exception:
-            logger.exception(
-                "could not give the claim back; it expires on its own", extra={"claim": key}
-            )
+            logged = {"claim": key}
+            logger.exception("could not give the claim back; it expires on its own", extra=logged)
             count("ClaimReleaseFailed")
         raise
 
@@ -53,23 +48,14 @@ def in_progress(what: str, holder: str, requested_at: str | None, region: str) -
     """A clear holds the target: which ("" while it is still being sent), and where to watch it."""
     at = requested_at or "at an unknown time"
     running = f"command {holder}, requested {at}" if holder else f"claimed {at}, still being sent"
-    return Conflict(
-        f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent",
-        rule=CLEAR_IN_PROGRESS,
-        details={
-            "runningCommand": {
-                "commandId": holder or None,
-                "requestedAt": requested_at or None,
-                "consoleUrl": command.console_url(region, holder) if holder else None,
-            }
-        },
-    )
+    why = f"a clear of {what} is still running ({running}); wait for its verdict, nothing was sent"
+    url = command.console_url(region, holder) if holder else None
+    watch = {"commandId": holder or None, "requestedAt": requested_at or None, "consoleUrl": url}
+    return Conflict(why, rule=CLEAR_IN_PROGRESS, details={"runningCommand": watch})
 
 
 def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
-    """Refused while a command of the stack's document runs on the target without a claim: one
-    sent outside the dispatcher (the Run Command console). The claim, not this look, is what
-    makes one clear per target atomic: ListCommands is eventually consistent."""
+    """Refused while a command of the stack's document sent by hand runs on the target."""
     settings = rt.config.shared.commands
     filters: Any = [
         {"key": "DocumentName", "value": settings.document_name},
@@ -89,13 +75,13 @@ def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]
 
 def targets_group(found: Mapping[str, Any], group: str) -> bool:
     return any(
-        t.get("Key") == GROUP_TAG and group in t.get("Values", []) for t in found.get("Targets", [])
+        t.get("Key") == command.GROUP_TAG and group in t.get("Values", [])
+        for t in found.get("Targets", [])
     )
 
 
 def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
-    """The stop alarm's state; refused when it fires, or when it does not exist (SSM could not
-    read it either, and would stop the command before it ran)."""
+    """The stop alarm's state; refused when it fires, or does not exist (SSM would stop it too)."""
     name = rt.config.shared.commands.stop_alarm_name
     if not name:
         return None
@@ -106,20 +92,13 @@ def alarm_allows(rt: Runtime) -> alarm.AlarmState | None:
         raise Conflict(why, rule="alarm-not-found", details={"alarm": {"name": name}}) from None
     if state.firing:
         since = state.to_json()["since"] or "an unknown time"
-        why = (
-            f"the stop alarm {name} is in ALARM since {since} ({state.reason[:200] or 'no reason given'}); "
-            "a clear now would send every cache miss to a database that is already suffering. "
-            "Nothing was sent; clear again once the alarm is OK"
-        )
+        why = f"the stop alarm {name} is in ALARM since {since} ({state.reason[:200] or 'no reason given'}); a clear now would send every cache miss to a database that is already suffering. Nothing was sent; clear again once the alarm is OK"
         raise Conflict(why, rule="alarm-firing", details={"alarm": state.to_json()})
     return state
 
 
 def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
-    """What a clear of this group will reach, as a dry run answers it: the group's size, its
-    InService instances, and warnings for those SSM cannot reach now (SSM itself would report
-    "Success" for a command that reached none); refused when the group does not exist or has no
-    InService instance."""
+    """What a clear of this group will reach, with warnings for what SSM cannot reach now."""
     groups = rt.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])
     if not groups["AutoScalingGroups"]:
         raise NotFound(f"Auto Scaling group {group} does not exist", field="group", rule="exists")
@@ -134,9 +113,8 @@ def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
         raise Conflict(why, field="group", rule="in-service")
     ping = ping_statuses(rt.ssm, in_service)
     warnings = []
-    # Pending instances already count toward DesiredCapacity (the size the group is working
-    # towards) but are not InService yet, and tag targets are resolved when SSM sends; an
-    # instance launched later starts with an empty cache anyway.
+    # Pending instances count toward DesiredCapacity but are not InService yet (docs/facts.md);
+    # one launched later starts with an empty cache anyway.
     if desired != len(in_service) or pending or terminating:
         scaling = f"desired {desired}, InService {len(in_service)}, pending {pending}, terminating {terminating}"
         warnings.append({"reason": "scaling", "message": f"the group is scaling: {scaling}"})

@@ -1,7 +1,6 @@
-"""An instance leaving a warm pool resumes with APCu as it was when it entered the pool, so it
-gets a clear of its own, to that one instance: held in Pending:Wait by the stack's launch hook
-until its clear ends, or as soon as it is InService (Launch Successful, unless cleared under the
-hook already). Each instance is claimed first, so a redelivered event sends nothing again."""
+"""An instance leaving a warm pool resumes with its old APCu, so it gets a clear of its own: held
+in Pending:Wait by the stack's launch hook until its clear ends, or once it is InService (unless
+cleared under the hook already). A claim per instance keeps a redelivered event from resending."""
 
 from __future__ import annotations
 
@@ -45,32 +44,23 @@ def is_launch_event(event: object) -> bool:
 
 
 def handle_launch(event: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], str]:
-    """The answer and the outcome to count (ACCEPTED when a clear was sent). A malformed event or
-    a claimed instance is refused (retrying cannot change that); throttling raises, so that
-    Lambda retries it."""
+    """The answer and the outcome to count (ACCEPTED when a clear was sent)."""
     launch = parse_launch(event, rt)
     instance_id = launch.instance_id
     answer: dict[str, Any] = {"group": launch.group, "instanceId": instance_id}
     if launch.hold is not None and (launch.origin, launch.destination) != (WARM_POOL, GROUP):
-        reason = (
-            "a new instance: php-fpm starts with an empty cache"
-            if launch.origin != WARM_POOL
-            else "it goes into the warm pool; it is cleared as it leaves it"
-        )
+        reason = "it goes into the warm pool; it is cleared as it leaves it"
+        if launch.origin != WARM_POOL:
+            reason = "a new instance: php-fpm starts with an empty cache"
         lifecycle.complete(rt.autoscaling, launch.group, launch.hold, lifecycle.CONTINUE)
-        logger.info(
-            "lifecycle action continued; nothing sent",
-            extra={"instance_id": instance_id, "reason": reason},
-        )
+        logged = {"instance_id": instance_id, "reason": reason}
+        logger.info("lifecycle action continued; nothing sent", extra=logged)
         continued = {"lifecycleAction": lifecycle.CONTINUE, **answer, "reason": reason}
         return continued, "LifecycleContinued"
     if launch.hold is None:
         cleared_by = lifecycle.cleared_by(rt.dynamodb, rt.table, instance_id, rt.now())
         if cleared_by is not None:
-            message = (
-                f"{instance_id} was cleared by {cleared_by} under the launch lifecycle hook, "
-                "before it entered service; nothing was sent"
-            )
+            message = f"{instance_id} was cleared by {cleared_by} under the launch lifecycle hook, before it entered service; nothing was sent"
             return {**answer, "clearedBy": cleared_by, "message": message}, "AlreadyCleared"
     what = f"instance {instance_id}"
     request = FlushRequest(

@@ -1,5 +1,5 @@
-"""Starting a clear: once nothing keeps it from starting (apcu_dispatcher.guard), send the first
-command, then record the clear and start its durable execution on the notifier."""
+"""Starting a clear: once apcu_dispatcher.guard allows it, send the first command, then record the
+clear and start its durable execution on the notifier."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from apcu_clear import alarm, claim, command, record
-from apcu_clear.aws import is_throttling, is_transient, never_arrived
-from apcu_clear.command import OutcomeUnknown, Sent
-from apcu_clear.errors import AWS_THROTTLED, AWS_UNAVAILABLE, Refusal, Unavailable
+from apcu_clear.aws import never_arrived
 from apcu_clear.observability import count, logger
 from apcu_dispatcher import guard
 from apcu_dispatcher.runtime import Runtime
@@ -23,18 +21,15 @@ from apcu_dispatcher.validation import FlushRequest
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
 
-# Attempts at SendCommand when AWS rejected it unrun (throttled, or never connected), and at each
-# idempotent write after it.
+# Attempts at SendCommand when AWS rejected it unrun, and at each idempotent write after it.
 ATTEMPTS = 3
 NOT_STARTED = {
     "reason": "clear-not-started",
-    "message": "the command was sent, but its clear could not be started now; SSM's "
-    "notification will start it. Do not send it again.",
+    "message": "the command was sent, but its clear could not be started now; SSM's notification will start it. Do not send it again.",
 }
 NOT_RECORDED = {
     "reason": "clear-not-recorded",
-    "message": "the command was sent, but the clear could not be recorded: its verdict will be "
-    "posted, but not retried, and GET /flush/{commandId} will not know it. Do not send it again.",
+    "message": "the command was sent, but the clear could not be recorded: its verdict will be posted, but not retried, and GET /flush/{commandId} will not know it. Do not send it again.",
 }
 
 
@@ -99,12 +94,10 @@ def parameters(rt: Runtime, request: FlushRequest, **target: Any) -> SendCommand
 
 
 def begin(
-    rt: Runtime, request: FlushRequest, sent: Sent, taken: claim.Taken
+    rt: Runtime, request: FlushRequest, sent: command.Sent, taken: claim.Taken
 ) -> list[dict[str, str]]:
     """After SendCommand: name the clear on its claim, record it, start its execution; warnings
-    for what could not be done. Never raises: the command runs whatever happens here, and SSM's
-    notification starts the execution if this could not. Each write is idempotent and tried
-    again a few times."""
+    for what could not be done, never an error: the command runs whatever happens here."""
     clear = record.Clear(
         clear_id=sent.command_id,
         group=request.group,
@@ -137,8 +130,7 @@ def begin(
 
 
 def start_execution(rt: Runtime, clear_id: str) -> bool:
-    """Start the clear's durable execution, named by its id: a start repeated (by the relay, by
-    a try again here, or by Lambda's retry of this request) finds the same execution."""
+    """Start the clear's durable execution, named by its id so that a start repeated finds it."""
     payload = json.dumps({"commandId": clear_id}).encode()
     started = _again(
         lambda: rt.lambda_.invoke(
@@ -172,9 +164,8 @@ def _again(write: Callable[[], object]) -> bool:
     return False
 
 
-def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
-    """SendCommand, tried again only when AWS rejected it unrun; OutcomeUnknown when it may
-    have run but is not found."""
+def send(rt: Runtime, params: SendCommandRequestTypeDef) -> command.Sent:
+    """SendCommand, tried again only when AWS rejected it unrun."""
     since = rt.now() - dt.timedelta(minutes=1)
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -185,22 +176,3 @@ def send(rt: Runtime, params: SendCommandRequestTypeDef) -> Sent:
             # Full jitter, as botocore's standard mode backs off.
             time.sleep(random.uniform(0, 2**attempt))  # noqa: S311 (jitter, not a secret)
     raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def as_refusal(error: Exception) -> Refusal | None:
-    """A refusal, or an AWS failure the caller can answer by sending the same request again, as
-    the refusal it is; None for any other error (a fault of the function's)."""
-    if isinstance(error, Refusal):
-        return error
-    if isinstance(error, OutcomeUnknown):
-        # The command may have run: the group stays claimed until it must have ended.
-        why = f"{error}; the group stays claimed until that command must have ended"
-        return Unavailable(why, rule="send-outcome-unknown")
-    operation = getattr(error, "operation_name", "") or "an AWS call"
-    if is_throttling(error):
-        why = f"AWS throttled {operation}; nothing was sent, try again in a minute"
-        return Unavailable(why, rule=AWS_THROTTLED)
-    if is_transient(error):
-        why = f"AWS did not answer {operation} ({type(error).__name__}); nothing was sent, try again in a minute"
-        return Unavailable(why, rule=AWS_UNAVAILABLE)
-    return None

@@ -1,25 +1,21 @@
-"""POST /slack/actions, the Slack app's retry button and `/apcu-flush clear <group> [prefix]`,
-within Slack's 3 seconds: the route checks Slack's v0 signature (it has no IAM authorisation)
-and who asks, hands the request as Slack signed it to an asynchronous invocation of this
-function and answers at once; that invocation checks it again, does the work and tells whoever
-asked on the request's response_url. Never logged: the token, the signing secret, the body, the
-signature."""
+"""POST /slack/actions: the app's retry button and `/apcu-flush clear <group> [prefix]`, checked
+(signature, user), handed to an asynchronous invocation and answered within Slack's 3 seconds
+(docs/design.md, Slack). Never logged: the token, the signing secret, the body, the signature."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs
 
-from apcu_clear import errors, slack_app
+from apcu_clear import slack_app
 from apcu_clear.observability import count, logger
 from apcu_clear.slack_app import AppSecret, AppSecretError
-from apcu_dispatcher import recorded, sending, validation
+from apcu_dispatcher import recorded, refusals, sending, validation
 from apcu_dispatcher.runtime import Runtime
 
 COMMAND = "/apcu-flush"
@@ -47,8 +43,7 @@ class Signed:
 
 @dataclass(frozen=True)
 class Press:
-    """A press of the retry button: the clear it retries, and the message it is in."""
-
+    # The clear it retries, and the message it is in.
     value: str
     channel: str
     ts: str
@@ -57,8 +52,6 @@ class Press:
 
 @dataclass(frozen=True)
 class Asked:
-    """What a request Slack signed asks, and where to tell what came of it."""
-
     user: str
     # Who asked, as a command's Comment and the record name them.
     requester: str
@@ -92,28 +85,26 @@ class Asked:
 def answer(
     signed: Signed | None, rt: Runtime, function_arn: str
 ) -> tuple[str, dict[str, Any] | None]:
-    """The outcome to count and the body to answer: check, hand off, say so. A request that is
-    not Slack's, or that this stack cannot check, is refused."""
+    """The outcome to count and the body to answer; refused when not Slack's, or not checkable."""
     if not rt.config.shared.slack.is_app:
         count("SlackAppOff")
-        raise errors.NotFound("Slack app mode is not enabled on this stack", rule="slack-app-off")
+        raise refusals.NotFound("Slack app mode is not enabled on this stack", rule="slack-app-off")
     if signed is None:
         count("SlackRejected")
-        raise errors.InvalidRequest("not a Slack request body", rule="slack-body")
+        raise refusals.InvalidRequest("not a Slack request body", rule="slack-body")
     try:
         secret = secret_of(rt)
     except AppSecretError as error:
-        logger.error(
-            "Slack request not checked: the app secret is unusable", extra={"why": str(error)}
-        )
+        logged = {"why": str(error)}
+        logger.error("Slack request not checked: the app secret is unusable", extra=logged)
         count("SlackAppSecretUnusable")
         why = "the Slack app is not set up yet"
-        raise errors.Unavailable(why, rule="slack-app-secret") from None
+        raise refusals.Unavailable(why, rule="slack-app-secret") from None
     problem = signature_problem(signed, secret)
     if problem is not None:
         logger.warning("Slack request refused: signature check failed", extra={"reason": problem})
         count("SlackUnauthorized")
-        raise errors.Unauthenticated("invalid or missing Slack signature", rule="slack-signature")
+        raise refusals.Unauthenticated("invalid or missing Slack signature", rule="slack-signature")
     asked = Asked.of(signed.body)
     if asked.command is None and asked.press is None:
         return "SlackIgnored", None
@@ -123,7 +114,7 @@ def answer(
             return "SlackNotAllowed", {"response_type": "ephemeral", "text": text}
         tell(asked, text)
         return "SlackNotAllowed", None
-    payload = json.dumps({WORK: dataclasses.asdict(signed)}).encode()
+    payload = json.dumps({WORK: asdict(signed)}).encode()
     rt.lambda_.invoke(FunctionName=function_arn, InvocationType="Event", Payload=payload)
     if asked.command is None:
         return "SlackPressTaken", None
@@ -162,30 +153,26 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         body = {"group": words[1], "action": validation.CLEAR_APCU}
         if len(words) == 3:
             body["prefix"] = words[2]
-        allowed = rt.config.shared.allowed_groups
         request = validation.validate_request(
-            body, allowed_groups=allowed, requester=asked.requester
+            body, allowed_groups=rt.config.shared.allowed_groups, requester=asked.requester
         )
-        done = sending.clear_group(dataclasses.replace(request, origin="slack"), rt)
+        done = sending.clear_group(replace(request, origin="slack"), rt)
         assert isinstance(done, sending.Started)
         prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
-        lines = [
-            f"202: clear{prefix} sent to {request.group} ({done.body['expect']['inService']} "
-            f"InService), command {done.command_id}; its verdict will be posted in the channel.",
-            *(f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]),
-        ]
-        tell(asked, "\n".join(lines))
+        in_service = done.body["expect"]["inService"]
+        said = f"202: clear{prefix} sent to {request.group} ({in_service} InService), command {done.command_id}; its verdict will be posted in the channel."
+        warnings = [f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]]
+        tell(asked, "\n".join([said, *warnings]))
         return "SlackCommandAccepted"
     except Exception as error:
         # A refusal, or AWS failing in a way the presser may try again: said on response_url.
         # Anything else is the function's fault, raised so that Lambda tries the event again.
-        refusal = sending.as_refusal(error)
+        refusal = refusals.as_refusal(error)
         if refusal is None:
             raise
-        if asked.press is not None and refusal.rule != errors.CLEAR_IN_PROGRESS:
-            # Nothing was started: the button comes back, with why the press was refused. A
-            # clear in progress may be this very retry (Lambda's retry of this event): its
-            # message is left to it.
+        if asked.press is not None and refusal.rule != refusals.CLEAR_IN_PROGRESS:
+            # Nothing was started: the button comes back, with why. A clear in progress may be
+            # this very retry (Lambda's retry of this event): its message is left to it.
             line = f"Retry asked by <@{asked.user}> refused: {refusal.message}"
             _show_asked(rt, secret, asked.press, line, button=True)
         usage = f"\n{USAGE}" if asked.press is None else ""
@@ -194,8 +181,7 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
 
 
 def signed_request(body: str | None, headers: Mapping[str, str]) -> Signed | None:
-    """The body exactly as Slack signed it (API Gateway's base64 already decoded), and the
-    signature's headers; None for a body that is no Slack request's."""
+    """The body as Slack signed it (base64 already decoded), None for one that is no Slack's."""
     if not body or len(body) > MAX_BODY_BYTES:
         return None
     timestamp, signature = "x-slack-request-timestamp", "x-slack-signature"
@@ -203,8 +189,7 @@ def signed_request(body: str | None, headers: Mapping[str, str]) -> Signed | Non
 
 
 def signature_problem(signed: Signed, secret: AppSecret) -> str | None:
-    """Why the request is not Slack's, or None: HMAC-SHA256 of "v0:{timestamp}:{raw body}" with
-    the signing secret, compared in constant time within a 5-minute window."""
+    """Why the request is not Slack's, or None (docs/facts.md, Slack: the v0 signature)."""
     from slack_sdk.signature import SignatureVerifier
 
     if not signed.timestamp or not signed.signature:
@@ -223,8 +208,7 @@ def signature_problem(signed: Signed, secret: AppSecret) -> str | None:
 
 
 def tell(asked: Asked, text: str) -> None:
-    """An ephemeral answer on the request's response_url. A failure is logged: nothing depends
-    on it, and the clear's message says the outcome anyway."""
+    """An ephemeral answer on response_url; a failure is only logged (the clear's message says)."""
     from slack_sdk.webhook import WebhookClient
 
     if asked.response_url is None:
@@ -274,8 +258,7 @@ def unescape(text: str) -> str:
 def _show_asked(
     rt: Runtime, secret: AppSecret, press: Press, line: str, *, button: bool = False
 ) -> None:
-    """The pressed message with `line` in place of its button (so that nobody presses it
-    again), or under it (`button`: the press was refused, the button stays)."""
+    """The pressed message with `line` in place of its button, or under it (`button` stays)."""
     from slack_sdk import WebClient
 
     gone = {ASKED_BLOCK_ID} if button else {ASKED_BLOCK_ID, slack_app.RETRY_BLOCK_ID}
@@ -285,12 +268,10 @@ def _show_asked(
     blocks.append({"type": "context", "block_id": ASKED_BLOCK_ID, "elements": [context]})
     original = press.message.get("text")
     text = f"{original} ({line})" if isinstance(original, str) and original else line
+    api_url = rt.config.shared.slack.api_url
     try:
         client = WebClient(
-            token=secret.bot_token,
-            base_url=rt.config.shared.slack.api_url,
-            timeout=TIMEOUT_SECONDS,
-            retry_handlers=[],
+            token=secret.bot_token, base_url=api_url, timeout=TIMEOUT_SECONDS, retry_handlers=[]
         )
         client.chat_update(channel=press.channel, ts=press.ts, text=text, blocks=blocks)
     except Exception as error:

@@ -1,6 +1,5 @@
 """One validator for console events and API bodies: a FlushRequest, or a refusal naming the rule.
-Only values that pass here reach SendCommand, so every rule is strict: exact group names, a fixed
-set of actions, a prefix pattern the SSM document repeats as its allowedPattern."""
+Only values that pass here reach SendCommand, so every rule is strict."""
 
 from __future__ import annotations
 
@@ -12,23 +11,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from apcu_clear.command import CACHES
-from apcu_clear.errors import InvalidRequest
 from apcu_clear.record import LifecycleHold
+from apcu_dispatcher.refusals import InvalidRequest
 
 # The prefix rule shared with apcu.php and the SSM document (template.yaml's FlushDocument).
 PREFIX_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 # The document's parameter also takes "" for "clear everything".
 DOCUMENT_PREFIX_PATTERN = "^$|" + PREFIX_PATTERN
-# What the SSM document's `action` parameter allows; clear-all clears APCu, then resets
-# OPcache, in one command.
+# What the SSM document's `action` parameter allows.
 ACTIONS = frozenset(CACHES)
 CLEAR_APCU = "clear-apcu"
 RESET_OPCACHE = "reset-opcache"
 # Said by the dispatcher, the CLI (cli/apcu_flush/cli.py) and the document's script alike.
-PREFIX_WITH_OPCACHE = (
-    "prefix applies to APCu keys only, and OPcache has no key prefixes: leave prefix out "
-    "with reset-opcache (clear-all clears the prefixed APCu keys and resets all of OPcache)"
-)
+PREFIX_WITH_OPCACHE = "prefix applies to APCu keys only, and OPcache has no key prefixes: leave prefix out with reset-opcache (clear-all clears the prefixed APCu keys and resets all of OPcache)"
 MAX_COMMENT_LENGTH = 80
 MAX_BODY_BYTES = 4096
 FIELDS = ("group", "action", "prefix", "comment", "dryRun")
@@ -46,8 +41,6 @@ _JSON_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
 
 
 class ValidationError(InvalidRequest):
-    """The request breaks a rule; nothing is sent."""
-
     def __init__(self, field: str, rule: str, message: str) -> None:
         super().__init__(message, field=field, rule=rule)
 
@@ -71,9 +64,8 @@ def decode_body(body: object, *, is_base64: bool) -> object:
         raise ValidationError(_BODY, "required", "the request body must be a JSON object")
     if not isinstance(body, str):
         raise ValidationError(_BODY, "type", "the request body must be JSON text")
-    too_big = ValidationError(
-        _BODY, "max-size", f"the request body must be at most {MAX_BODY_BYTES} bytes"
-    )
+    why = f"the request body must be at most {MAX_BODY_BYTES} bytes"
+    too_big = ValidationError(_BODY, "max-size", why)
     # Checked before decoding, so an oversized body costs nothing to refuse.
     if len(body) > MAX_BODY_BYTES * (2 if is_base64 else 1):
         raise too_big
@@ -154,14 +146,10 @@ def _not_allowed(group: str, allowed_groups: Collection[str]) -> str:
     shown = ", ".join(names[:_GROUPS_LISTED])
     more = f" and {len(names) - _GROUPS_LISTED} more" if len(names) > _GROUPS_LISTED else ""
     allowed = f"the allowed groups are {shown}{more}" if names else "no group is allowed yet"
-    return (
-        f"group {_quote(group)} is not one this function may target: {allowed}. "
-        "To change them, update the stack's AllowedGroups parameter (ALLOWED_GROUPS) and deploy"
-    )
+    return f"group {_quote(group)} is not one this function may target: {allowed}. To change them, update the stack's AllowedGroups parameter (ALLOWED_GROUPS) and deploy"
 
 
 def _string(payload: dict[Any, Any], field: str) -> str | None:
-    """The field's text; None when it is left out."""
     if field not in payload:
         return None
     value = payload[field]
