@@ -6,8 +6,11 @@ from __future__ import annotations
 import ast
 import http
 from pathlib import Path
+from typing import Any
 
+import botocore.endpoint
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from harness import aws_emulator
 from harness.slack_web_api import WEBHOOK
@@ -187,6 +190,30 @@ def test_a_sendcommand_that_failed_after_ssm_took_it_is_found_and_answered_202(
 
     assert faults.fired and faults.count("SendCommand") == 1, "never sent twice"
     assert status == 202
+    [sent] = commands()
+    assert body["commandId"] == sent["CommandId"]
+
+
+def test_a_sendcommand_whose_answer_is_lost_on_the_wire_is_not_sent_again_by_botocore(
+    deployed: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below botocore's retries: SSM takes the command, then its answer is lost. botocore would
+    send it again by itself; the send client makes one attempt, and the dispatcher looks."""
+    original = botocore.endpoint.Endpoint._do_get_response
+    lost: list[str] = []
+
+    def get_response(endpoint: Any, request: Any, operation: Any, context: Any) -> Any:
+        answer = original(endpoint, request, operation, context)
+        if operation.name == "SendCommand" and not lost:
+            lost.append(operation.name)
+            return None, ReadTimeoutError(endpoint_url=request.url)
+        return answer
+
+    monkeypatch.setattr(botocore.endpoint.Endpoint, "_do_get_response", get_response)
+    status, body = deployed.api("POST", "/flush", {"group": GROUP, "action": "clear-apcu"})
+
+    assert lost == ["SendCommand"]
+    assert status == 202, body
     [sent] = commands()
     assert body["commandId"] == sent["CommandId"]
 
