@@ -16,8 +16,8 @@ from apcu_clear import claim, command, lifecycle, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, LifecycleHold
 from apcu_notifier import attempts, rounds, watch
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
-from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 
 # How long a clear started by SSM's notification waits for the dispatcher's record, which it

@@ -1,5 +1,5 @@
 """The notifier's configuration, read once from the environment (docs/design.md, "Configuration
-contract"): the settings both functions share, and what only the notifier reads."""
+contract"), and its runtime: the configuration and the clients, built once per container."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apcu_clear.clients import Clients
 from apcu_clear.settings import ConfigError, Settings, choice, required
+from apcu_clear.slack_app import AppSecret, read_app_secret, read_webhook_url
 
-__all__ = ["Config", "ConfigError", "Language"]
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+__all__ = ["Config", "ConfigError", "Language", "Runtime"]
 
 
 class Language(StrEnum):
@@ -102,3 +109,27 @@ def _docs_url(url: str) -> str:
             f"to, such as https://github.com/apcu-fleet-flush/apcu-fleet-flush; got {url[:80]!r}"
         )
     return url.rstrip("/")
+
+
+class Runtime(Clients):
+    def __init__(self, config: Config) -> None:
+        super().__init__(config.shared.region)
+        self.config = config
+        self.table = config.shared.table
+
+    @cached_property
+    def slack_web(self) -> WebClient:
+        # Imported at the first post: the relay never posts to the Web API.
+        from apcu_notifier.slack import web_client
+
+        return web_client(self.config.shared.slack.api_url)
+
+    def app_secret(self) -> AppSecret:
+        return read_app_secret(self.secrets, self.config.shared.slack.secret_arn)
+
+    def webhook_url(self) -> str:
+        return read_webhook_url(self.secrets, self.config.webhook_secret_arn)
+
+    @staticmethod
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)

@@ -15,9 +15,8 @@ from apcu_clear import record
 from apcu_clear.aws import error_code
 from apcu_clear.observability import count, logger, metrics, trace_handler
 from apcu_notifier import notification
-from apcu_notifier.config import Config
+from apcu_notifier.config import Config, Runtime
 from apcu_notifier.durable import step
-from apcu_notifier.runtime import Runtime
 
 # The callback was completed already, or timed out: its clear has gone on (botocore's Lambda
 # model: "has either expired or ... has already been closed").

@@ -14,9 +14,9 @@ from apcu_clear import command, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
 from apcu_notifier import app_messages, slack
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import delay, step
 from apcu_notifier.render import Request, Style, render
-from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Verdict, VerdictKind, still_running
 
 T = TypeVar("T")

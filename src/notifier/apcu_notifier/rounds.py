@@ -15,10 +15,10 @@ from apcu_clear.command import MAX_INSTANCE_IDS
 from apcu_clear.observability import count
 from apcu_clear.record import Clear
 from apcu_notifier.attempts import Attempt, Plan, attempt_of, plan
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import step
 from apcu_notifier.facts import Facts, in_service, read_command, read_invocations
 from apcu_notifier.judge import judge
-from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Stale, Verdict
 
 ALARM_LOOK = Duration.from_minutes(5)

@@ -16,9 +16,9 @@ from apcu_clear import command, lifecycle, record
 from apcu_clear.observability import count
 from apcu_clear.record import Clear
 from apcu_notifier import facts
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import step
 from apcu_notifier.judge import judge
-from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Verdict, unknown_command
 
 # The callback's timeout runs to this long after SSM's expiry of the command.
