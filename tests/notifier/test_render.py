@@ -15,8 +15,8 @@ import pytest
 from apcu_notifier.attempts import conclude
 from apcu_notifier.config import Language
 from apcu_notifier.facts import Target, TriggeredAlarm
+from apcu_notifier.handler import UnreadableReason
 from apcu_notifier.judge import judge
-from apcu_notifier.notification import UnreadableReason
 from apcu_notifier.render import FORMATTERS, Request, Style, render
 from apcu_notifier.verdict import Verdict, VerdictKind, unknown_command, unreadable
 from apcu_notifier.watch import LOOK_EVERY, LOOKS

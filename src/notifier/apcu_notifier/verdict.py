@@ -11,7 +11,7 @@ from typing import Any
 from apcu_clear.command import CACHES, DEFAULT_ACTION, Live
 from apcu_clear.record import iso
 from apcu_notifier.facts import TriggeredAlarm
-from apcu_notifier.notification import UnreadableReason
+from apcu_notifier.handler import UnreadableReason
 
 # StatusDetails of a command SSM cancelled before it ran anywhere.
 RATE_EXCEEDED = "Rate Exceeded"
