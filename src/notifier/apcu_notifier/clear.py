@@ -20,10 +20,7 @@ from apcu_notifier.config import Runtime
 from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
 from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 
-# How long a clear started by SSM's notification waits for the dispatcher's record, which it
-# writes right after SendCommand: 2 + 4 + 8 + 16 + 32 s.
 RECORD_LOOKS = 6
-# A clear the stack sends on its own when an instance leaves a warm pool speaks only to alert.
 QUIET_ORIGINS = frozenset({"warm-pool"})
 
 
@@ -35,7 +32,6 @@ class RecordNotReady(Exception):
 class Begun:
     # None for a command the dispatcher never recorded: no group to free, nothing retried.
     clear: Clear | None
-    # Until a minute after the first command's expiry, when the clear began.
     seconds_left: int
     # A retry asked on demand: the verdict of the clear it repairs.
     original: Verdict | None = None
@@ -50,8 +46,7 @@ def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
     try:
         return _clear(ctx, rt, clear_id, begun)
     except Exception as error:
-        # A step failed past its retries: the failure is recorded and the group freed, then the
-        # execution fails (its dead-letter queue, its alarm). The SDK's own signals pass.
+        # A step failed past its retries (docs/design.md, after step 10); the SDK's signals pass.
         sdk_signal = isinstance(error, exceptions.DurableExecutionsError)
         if sdk_signal and not isinstance(error, exceptions.DurableOperationError):
             raise

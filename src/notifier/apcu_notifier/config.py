@@ -36,20 +36,16 @@ RETRY_ROUNDS = ("0", "1", "2", "3")
 
 @dataclass(frozen=True)
 class Config:
+    """The notifier's variables, each as docs/design.md's "Configuration contract" defines it."""
+
     shared: Settings
-    # Webhook mode's secret (the URL); "" in app mode, which posts with the app secret's token.
     webhook_secret_arn: str
     language: Language
     alert_mention: str
-    # Whether a message may promise that the stack clears each instance leaving a warm pool.
     warm_pool_exit_clears: bool
-    # A held warm-pool clear that did not pass: continue (serve, with an alert) or abandon.
     warm_pool_uncleared: str
-    # Automatic retry rounds of a clear's stale InService instances (RetryMissed).
     retry_rounds: int
-    # The zone a message's times are written in, with the zone shown (MessageTimeZone).
     time_zone: dt.tzinfo
-    # The repository's web address the messages' doc links lead to (DocsUrl): a fork's own.
     docs_url: str
 
     @classmethod

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 # ListCommandInvocations returns at most 50 a page (botocore's SSM model, MaxResults).
 PAGE_SIZE = 50
-# A 20,000-instance verdict resumes from the last run of pages read when an invocation ends.
 PAGES_PER_STEP = 20
 EXCERPTS_PER_PAGE = 50
 EXCERPT_CHARS = 300
@@ -81,9 +80,12 @@ class InvocationFacts:
     excerpt: str = ""
 
 
+Invocations = tuple[InvocationFacts, ...]
+
+
 @dataclass(frozen=True)
 class Page:
-    invocations: tuple[InvocationFacts, ...]
+    invocations: Invocations
     next_token: str
 
 
@@ -113,7 +115,7 @@ class InstanceLaunch:
 @dataclass(frozen=True)
 class Facts:
     command: CommandFacts
-    invocations: tuple[InvocationFacts, ...]
+    invocations: Invocations
     groups: tuple[GroupFacts, ...]
     missing_groups: tuple[str, ...]
     launches: tuple[InstanceLaunch, ...] = ()
@@ -262,10 +264,7 @@ def read_launches(ec2: EC2Client, ids: Sequence[str]) -> tuple[InstanceLaunch, .
 
 
 def read_facts(
-    autoscaling: AutoScalingClient,
-    ec2: EC2Client,
-    command: CommandFacts,
-    invocations: tuple[InvocationFacts, ...],
+    autoscaling: AutoScalingClient, ec2: EC2Client, command: CommandFacts, invocations: Invocations
 ) -> Facts:
     """Beside the invocations: the groups the command targeted, and the launch times of InService
     instances it missed (those started after the request began with an empty cache)."""

@@ -1,8 +1,6 @@
-"""The notifier's entry point, a durable function: a clear's start (the execution is the clear),
-or SSM's notifications, which the relay hands to the clear that waits for each (docs/design.md,
-"The relay"). An event that is neither fails (InvalidEvent, to the dead-letter queue); an SNS
-record that cannot be read is posted as an alert, since retrying would not make it readable.
-Configuration is read at init: a wrong variable fails it."""
+"""The notifier's entry point, a durable function: a clear's start, or SSM's notifications, which
+the relay hands to the clear that waits for each (docs/design.md, "The relay"). Another event fails
+(to the dead-letter queue); an unreadable SNS record is posted as an alert: no retry would help."""
 
 from __future__ import annotations
 
@@ -69,6 +67,7 @@ class UnreadableNotification:
     excerpt: str
 
 
+Notice = CommandNotification | UnreadableNotification
 _runtime = Runtime(Config.from_env())
 
 
@@ -110,9 +109,9 @@ def relay(
             from apcu_notifier import posting
             from apcu_notifier.verdict import unreadable
 
-            reason = notice.reason
-            logger.error("unreadable notification; posting an alert", extra={"reason": reason})
-            alert = unreadable(reason, notice.excerpt)
+            reason = {"reason": notice.reason}
+            logger.error("unreadable notification; posting an alert", extra=reason)
+            alert = unreadable(notice.reason, notice.excerpt)
             posting.alone(ctx, rt, alert, f"post the unreadable notification ({index})")
             outcomes.append({"verdict": alert.kind.value})
             continue
@@ -162,9 +161,7 @@ def parse_clear_start(event: dict[str, Any]) -> str:
     return clear_id
 
 
-def parse_notifications(
-    event: dict[str, Any],
-) -> list[CommandNotification | UnreadableNotification]:
+def parse_notifications(event: dict[str, Any]) -> list[Notice]:
     """Every record of an SNS event, in order, typed or marked unreadable. Plain dicts: Powertools'
     SNSEvent loads every event class of its package (about 12 ms of each cold start, make bench)."""
     records = event.get("Records")
@@ -173,7 +170,7 @@ def parse_notifications(
     return [_parse_record(record) for record in records]
 
 
-def _parse_record(record: object) -> CommandNotification | UnreadableNotification:
+def _parse_record(record: object) -> Notice:
     if not isinstance(record, dict) or not isinstance(record.get("Sns"), dict):
         return UnreadableNotification(UnreadableReason.NO_ENVELOPE, _excerpt(record))
     raw = record["Sns"].get("Message")

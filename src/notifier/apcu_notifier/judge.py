@@ -8,7 +8,7 @@ from typing import Any
 
 from apcu_clear.command import GROUP_TAG
 from apcu_notifier import facts, verdict
-from apcu_notifier.facts import Facts, InvocationFacts, instance_ids
+from apcu_notifier.facts import Facts, Invocations, instance_ids
 from apcu_notifier.output import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, CAVEAT_VALIDATE_TIMESTAMPS
 from apcu_notifier.verdict import Problem, Stale, Target, TargetKind, Verdict, VerdictKind
 
@@ -19,7 +19,6 @@ NO_INSTANCES_IN_TAG = "No Instances In Tag"
 INCOMPLETE = "Incomplete"
 FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
 CANCELLED = "Cancelled"
-Invocations = tuple[InvocationFacts, ...]
 Problems = tuple[Problem, ...]
 
 
@@ -62,8 +61,6 @@ def _kind(
     if base.status_details == verdict.RATE_EXCEEDED:
         return VerdictKind.FAILED
     stale = reached_nothing or bool(problems) or short
-    # The brake held what had not run: the stale instances are the alarm's doing. An alarm that
-    # fired after every instance cleared left nothing stale.
     if base.stopped_by and stale:
         return VerdictKind.STOPPED
     cancelled = base.status == CANCELLED or any(i.status == CANCELLED for i in counted)

@@ -45,14 +45,14 @@ def verdict(
     request = Request.of(clear)
     if clear is not None and clear.retry_of:
         # A retry asked on demand speaks for the clear it repairs, and names who asked again.
-        repaired = partial(_clear_of, rt, clear.retry_of)
+        repaired = partial(_stored, rt, clear.retry_of, "clear")
         first = step(ctx, "read the clear it repairs", repaired, Clear | None)
         request = Request.of(clear, first)
     if not rt.config.shared.slack.is_app:
         post = partial(_post_webhook, rt, render(judged, _style(rt), request))
         return POSTED if _once(ctx, rt, "post the verdict", post, bool) else UNCONFIRMED
     parts = app_messages.for_verdict(judged, _style(rt), request)
-    read = partial(_message_of, rt, clear_id)
+    read = partial(_stored, rt, clear_id, "message")
     message = step(ctx, "read the clear's message", read, SlackMessage | None)
     # chat.update is safe to repeat; a message gone (deleted) gets the verdict as a new one.
     if message is not None:
@@ -92,14 +92,8 @@ def _style(rt: Runtime) -> Style:
     return Style.of(rt.config, rt.region)
 
 
-def _clear_of(rt: Runtime, clear_id: str) -> Clear | None:
-    stored = record.read(rt.dynamodb, rt.table, clear_id)
-    return stored.clear if stored is not None else None
-
-
-def _message_of(rt: Runtime, clear_id: str) -> SlackMessage | None:
-    stored = record.read(rt.dynamodb, rt.table, clear_id)
-    return stored.message if stored is not None else None
+def _stored(rt: Runtime, clear_id: str, field: str) -> Any:
+    return getattr(record.read(rt.dynamodb, rt.table, clear_id), field, None)
 
 
 def _post(

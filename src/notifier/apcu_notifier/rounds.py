@@ -23,7 +23,6 @@ from apcu_notifier.verdict import Stale, Verdict
 
 ALARM_LOOK = Duration.from_minutes(5)
 ALARM_LOOKS = 6
-# A round's claim and wait run to its commands' lifetime and this margin.
 MARGIN = dt.timedelta(minutes=2)
 SENDS_PER_STEP = 10
 JUDGED_PER_STEP = 10

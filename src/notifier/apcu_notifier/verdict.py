@@ -123,7 +123,6 @@ class Reset:
         return tuple(sorted({*self.preload, *self.file_cache}))
 
 
-# An instance the verdict leaves stale, and what SSM said of it.
 @dataclass(frozen=True)
 class Stale:
     instance_id: str
@@ -241,9 +240,7 @@ def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
         "missingInstances": list(verdict.missing_instances[:LISTED]),
         "problems": [_problem(p) for p in verdict.problems[:20]],
         "postedAt": iso(now),
-        # How the clear learned the command had ended: SSM's notification, or its own look.
         "via": "look" if verdict.notification_missing else "sns",
-        # What a retry re-sends to (the first 1,000), and how many there are in all.
         "stale": {
             "count": verdict.stale_count,
             "instances": [s.instance_id for s in verdict.stale],

@@ -21,14 +21,12 @@ from apcu_notifier.durable import step
 from apcu_notifier.judge import judge
 from apcu_notifier.verdict import Verdict, unknown_command
 
-# The callback's timeout runs to this long after SSM's expiry of the command.
 GRACE = dt.timedelta(minutes=1)
 LOOK_EVERY = dt.timedelta(minutes=15)
 LOOKS = 8
 # A held instance's hook times out after its HeartbeatTimeout (600 s in docs/deploy.md's
 # examples, at least 30 s): the clear records a heartbeat at least this often.
 HEARTBEAT_EVERY = dt.timedelta(minutes=4)
-# SNS can outrun ListCommands: a command notified final but listed running is read again.
 SETTLE_LOOKS = 4
 SETTLE_WAIT = Duration.from_seconds(10)
 
@@ -39,7 +37,6 @@ class Seen:
     status: str
     # SSM's notification of the final status arrived (the relay noted it).
     notified: bool
-    # Until the wait runs out (the command's expiry and GRACE), from the look.
     seconds_left: int
 
 
