@@ -1,6 +1,5 @@
 """A clear's attempts, with no I/O: which stale instances another attempt may clear, and the one
-verdict a clear comes to once its last attempt is judged. An operator's stop is final: a command
-cancelled (cancel-command) or held by the stop alarm is never retried by itself."""
+verdict a clear comes to once its last attempt is judged (docs/design.md, step 5)."""
 
 from __future__ import annotations
 

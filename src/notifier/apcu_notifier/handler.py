@@ -112,7 +112,7 @@ def relay(
             reason = {"reason": notice.reason}
             logger.error("unreadable notification; posting an alert", extra=reason)
             alert = unreadable(notice.reason, notice.excerpt)
-            posting.alone(ctx, rt, alert, f"post the unreadable notification ({index})")
+            posting.alert(ctx, rt, f"post the unreadable notification ({index})", alert, None)
             outcomes.append({"verdict": alert.kind.value})
             continue
         command_id, status = notice.command_id, notice.status

@@ -10,14 +10,14 @@ from typing import Any, TypeVar
 from aws_durable_execution_sdk_python import DurableContext, StepError
 from aws_durable_execution_sdk_python.retries import RetryDecision
 
-from apcu_clear import command, record
+from apcu_clear import record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
 from apcu_notifier import app_messages, slack
 from apcu_notifier.config import Runtime
 from apcu_notifier.durable import delay, step
 from apcu_notifier.render import Request, Style, render
-from apcu_notifier.verdict import Verdict, VerdictKind, still_running
+from apcu_notifier.verdict import Verdict
 
 T = TypeVar("T")
 SLACK_ATTEMPTS = 5
@@ -73,19 +73,18 @@ def verdict(
     return POSTED
 
 
-def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) -> None:
-    """The command still runs a minute past its expiry (app mode: in the thread, to the channel)."""
-    live = step(ctx, "read the stuck command", lambda: command.live(rt.ssm, clear_id), command.Live)
-    count("CommandStuck")
-    alert = still_running(VerdictKind.STUCK, clear_id, live)
-    payload = render(alert, _style(rt), Request.of(clear))
-    message = clear.message if clear is not None else None
-    _post(ctx, rt, "post the stuck alert", payload, message.ts if message is not None else None)
-
-
-def alone(ctx: DurableContext, rt: Runtime, judged: Verdict, name: str) -> None:
-    """A message about no clear (an unreadable notification): posted once, on its own."""
-    _post(ctx, rt, name, render(judged, _style(rt)))
+def alert(
+    ctx: DurableContext, rt: Runtime, name: str, judged: Verdict, clear: Clear | None
+) -> None:
+    """An alert of its own, posted once: an unreadable notification (no clear), or a stuck command
+    (app mode: in its clear's thread, sent to the channel)."""
+    payload = render(judged, _style(rt), Request.of(clear))
+    thread = clear.message.ts if clear is not None and clear.message is not None else None
+    if rt.config.shared.slack.is_app:
+        reply = partial(_post_new, rt, payload, thread_ts=thread, broadcast=thread is not None)
+        _once(ctx, rt, name, reply, SlackMessage | None)
+    else:
+        _once(ctx, rt, name, partial(_post_webhook, rt, payload), bool)
 
 
 def _style(rt: Runtime) -> Style:
@@ -94,16 +93,6 @@ def _style(rt: Runtime) -> Style:
 
 def _stored(rt: Runtime, clear_id: str, field: str) -> Any:
     return getattr(record.read(rt.dynamodb, rt.table, clear_id), field, None)
-
-
-def _post(
-    ctx: DurableContext, rt: Runtime, name: str, payload: dict[str, Any], thread: str | None = None
-) -> None:
-    if rt.config.shared.slack.is_app:
-        reply = partial(_post_new, rt, payload, thread_ts=thread, broadcast=thread is not None)
-        _once(ctx, rt, name, reply, SlackMessage | None)
-    else:
-        _once(ctx, rt, name, partial(_post_webhook, rt, payload), bool)
 
 
 def _post_kept(

@@ -123,9 +123,8 @@ def web_client(api_url: str) -> WebClient:
 
 
 def _retry_after(headers: Any) -> float:
-    value = {str(name).lower(): given for name, given in dict(headers or {}).items()}.get(
-        "retry-after"
-    )
+    lowered = {str(name).lower(): given for name, given in dict(headers or {}).items()}
+    value = lowered.get("retry-after")
     raw = value[0] if isinstance(value, list) and value else value
     try:
         return max(0.0, float(str(raw)))

@@ -19,7 +19,7 @@ from apcu_notifier import facts
 from apcu_notifier.config import Runtime
 from apcu_notifier.durable import step
 from apcu_notifier.judge import judge
-from apcu_notifier.verdict import Verdict, unknown_command
+from apcu_notifier.verdict import Verdict, VerdictKind, still_running, unknown_command
 
 GRACE = dt.timedelta(minutes=1)
 LOOK_EVERY = dt.timedelta(minutes=15)
@@ -72,10 +72,13 @@ def wait_for_command(
     seen = step(ctx, "look at the command after its expiry", look, Seen)
     if seen.ended:
         return Ended(seen.status, notification_missing=not seen.notified)
+    live = step(ctx, "read the stuck command", lambda: command.live(rt.ssm, clear_id), command.Live)
+    count("CommandStuck")
     # Imported here: posting's messages name this module's LOOKS.
     from apcu_notifier import posting
 
-    posting.stuck(ctx, rt, clear_id, clear)
+    stuck = still_running(VerdictKind.STUCK, clear_id, live)
+    posting.alert(ctx, rt, "post the stuck alert", stuck, clear)
     for number in range(1, LOOKS + 1):
         wait = Duration.from_seconds(LOOK_EVERY.seconds)
         ctx.wait(wait, name=f"wait 15 minutes ({number} of {LOOKS})")
