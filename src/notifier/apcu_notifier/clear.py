@@ -121,8 +121,7 @@ def _converge(ctx: DurableContext, rt: Runtime, clear: Clear, first: Verdict) ->
 
 
 def _retry_on_demand(ctx: DurableContext, rt: Runtime, clear: Clear, original: Verdict) -> Verdict:
-    """Someone asked to clear again what a clear left stale: one round, to the instances the
-    dispatcher found InService, judged on top of the clear's verdict."""
+    """A retry asked on demand: one round, judged on top of the clear's (docs/design.md, step 3)."""
     number = (original.clear.attempts if original.clear is not None else 1) + 1
     attempt = rounds.send_round(ctx, rt, clear, clear.targets, number)
     lost = dict.fromkeys(clear.targets, attempts.CLAIM) if attempt is None else {}
@@ -154,9 +153,8 @@ def _never_ended(rt: Runtime, clear_id: str) -> Verdict:
 
 
 def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
-    record.record_verdict(
-        rt.dynamodb, rt.table, clear_id, answer(verdict, rt.now()), encode(verdict)
-    )
+    answered = answer(verdict, rt.now())
+    record.record_verdict(rt.dynamodb, rt.table, clear_id, answered, encode(verdict))
     count(verdict.kind.metric_name)
     judged = {"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert}
     logger.info("clear judged", extra=judged)

@@ -78,9 +78,8 @@ def _time_zone(name: str) -> dt.tzinfo:
     needs it): Lambda's python3.13 runtime, on Amazon Linux 2023 minimal, may have no database."""
     if name == "UTC":
         return dt.UTC  # the template's default needs no database
-    zone: dt.tzinfo | None = None
     try:
-        zone = ZoneInfo(name)
+        return ZoneInfo(name)
     except ZoneInfoNotFoundError:
         # Imported only here: it opens dateutil's zone tarball, a cost to every cold start.
         from dateutil.zoneinfo import get_zonefile_instance
@@ -88,7 +87,7 @@ def _time_zone(name: str) -> dt.tzinfo:
         zone = get_zonefile_instance().get(name)
     except (ValueError, OSError):
         # OSError: a folder of the database ("America"); ValueError: not a key ("../etc").
-        pass
+        zone = None
     if zone is None:
         raise ConfigError(
             f"MESSAGE_TIME_ZONE must be an IANA time zone name such as UTC or Asia/Tokyo, "

@@ -99,9 +99,7 @@ def decode(kind: Any, data: Any) -> Any:
     return data
 
 
-@cache
-def _hints(kind: type) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
+_hints = cache(typing.get_type_hints)
 
 
 class Codec(SerDes[T]):

@@ -266,8 +266,7 @@ def read_launches(ec2: EC2Client, ids: Sequence[str]) -> tuple[InstanceLaunch, .
 def read_facts(
     autoscaling: AutoScalingClient, ec2: EC2Client, command: CommandFacts, invocations: Invocations
 ) -> Facts:
-    """Beside the invocations: the groups the command targeted, and the launch times of InService
-    instances it missed (those started after the request began with an empty cache)."""
+    """The invocations with the command's groups and the launches of InService instances it missed."""
     names = group_target(command.targets)
     groups, missing = read_groups(autoscaling, names) if names else ((), ())
     absent = missing_in_service(groups, invocations)

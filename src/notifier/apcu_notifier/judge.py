@@ -50,17 +50,12 @@ def judge(known: Facts) -> Verdict:
 
 
 def _kind(
-    base: Verdict,
-    counted: Invocations,
-    problems: Problems,
-    *,
-    reached_nothing: bool,
-    short: bool = False,
+    base: Verdict, counted: Invocations, found: Problems, reached_nothing: bool, short: bool = False
 ) -> VerdictKind:
     """The verdict once groups are known to exist; the order of the rules matters."""
     if base.status_details == verdict.RATE_EXCEEDED:
         return VerdictKind.FAILED
-    stale = reached_nothing or bool(problems) or short
+    stale = reached_nothing or bool(found) or short
     if base.stopped_by and stale:
         return VerdictKind.STOPPED
     cancelled = base.status == CANCELLED or any(i.status == CANCELLED for i in counted)
@@ -68,11 +63,11 @@ def _kind(
         return VerdictKind.CANCELLED
     if reached_nothing:
         return VerdictKind.NO_TARGETS
-    if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and problems:
+    if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and found:
         return VerdictKind.FAILED
     if short:
         return VerdictKind.MISMATCH
-    return VerdictKind.PARTIAL if problems else VerdictKind.OK
+    return VerdictKind.PARTIAL if found else VerdictKind.OK
 
 
 def _judge_group(known: Facts, base: Verdict) -> Verdict:
@@ -136,12 +131,13 @@ def _listed(
     took = reset(counted, base.caches)
     unconfirmed = {p.instance_id for p in found if p.status == "Success"}
     old_code = kind is VerdictKind.OK and took is not None and took.old_code
+    succeeded = sum(
+        1 for i in counted if i.status == "Success" and i.instance_id not in unconfirmed
+    )
     return replace(
         base,
         kind=VerdictKind.OLD_CODE if old_code else kind,
-        succeeded=sum(
-            1 for i in counted if i.status == "Success" and i.instance_id not in unconfirmed
-        ),
+        succeeded=succeeded,
         reached=len(instance_ids(counted)),
         **_bounded("problems", found, verdict.LISTED, "problem_count"),
         cleared=cleared(counted),

@@ -1,8 +1,7 @@
 """Slack through slack_sdk, one call each: an incoming webhook (webhook mode) or the Web API (app
 mode). urllib wraps in URLError what fails before a request is sent, and raises what fails after it
-as it came. Secrets are in no message, log or error: slack_sdk's exceptions keep the request (URL,
-Authorization header), so ours are raised outside their except blocks, with no chain back to them,
-and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING."""
+as it came. slack_sdk's exceptions keep the request (URL, token): ours are raised outside their
+except blocks, unchained, and slack_sdk's loggers (requests at DEBUG) are kept at WARNING."""
 
 from __future__ import annotations
 

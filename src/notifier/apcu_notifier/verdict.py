@@ -216,8 +216,7 @@ class Verdict:
 
 
 def unknown_command(command_id: str, status: str) -> Verdict:
-    """SSM does not know the command: an alert, unless it is one of the stored test events,
-    which someone tried on a real stack and which must page no one."""
+    """SSM does not know the command: an alert, unless it is a stored test event (no page)."""
     test = command_id.lower().startswith(TEST_COMMAND_PREFIX)
     kind = VerdictKind.TEST_EVENT if test else VerdictKind.UNKNOWN_COMMAND
     return Verdict(kind=kind, command_id=command_id, status=status)
