@@ -90,16 +90,11 @@ class Page:
 
 
 @dataclass(frozen=True)
-class GroupInstance:
-    instance_id: str
-    lifecycle_state: str
-
-
-@dataclass(frozen=True)
 class GroupFacts:
     name: str
     desired_capacity: int
-    instances: tuple[GroupInstance, ...]
+    # Instance id -> LifecycleState.
+    states: Mapping[str, str]
     warm_pool_state: str = ""
 
 
@@ -214,10 +209,10 @@ def read_groups(
             found[name] = GroupFacts(
                 name=name,
                 desired_capacity=group.get("DesiredCapacity", 0),
-                instances=tuple(
-                    GroupInstance(i.get("InstanceId", ""), i.get("LifecycleState", ""))
+                states={
+                    i.get("InstanceId", ""): i.get("LifecycleState", "")
                     for i in group.get("Instances", [])
-                ),
+                },
                 warm_pool_state=group.get("WarmPoolConfiguration", {}).get("PoolState", ""),
             )
     return tuple(found[n] for n in names if n in found), tuple(n for n in names if n not in found)
@@ -226,22 +221,16 @@ def read_groups(
 def in_service(autoscaling: AutoScalingClient, group: str, held: str = "") -> frozenset[str]:
     """The group's InService instances, and `held` if its launch hook holds it (Pending:Wait)."""
     groups, _ = read_groups(autoscaling, [group])
-    return frozenset(
-        i.instance_id
-        for g in groups
-        for i in g.instances
-        if i.lifecycle_state == IN_SERVICE
-        or (i.instance_id == held and i.lifecycle_state == "Pending:Wait")
-    )
+    states = groups[0].states if groups else {}
+    serving = {i for i, state in states.items() if state == IN_SERVICE}
+    return frozenset({*serving, held} if states.get(held) == "Pending:Wait" else serving)
 
 
 def missing_in_service(
     groups: Sequence[GroupFacts], invocations: Iterable[InvocationFacts]
 ) -> tuple[str, ...]:
     """InService instances of the groups with no invocation of the command, sorted."""
-    serving = {
-        i.instance_id for g in groups for i in g.instances if i.lifecycle_state == IN_SERVICE
-    }
+    serving = {i for g in groups for i, state in g.states.items() if state == IN_SERVICE}
     return tuple(sorted(serving - instance_ids(invocations)))
 
 

@@ -71,7 +71,7 @@ def _kind(
 
 
 def _judge_group(known: Facts, base: Verdict) -> Verdict:
-    states = {i.instance_id: i.lifecycle_state for g in known.groups for i in g.instances}
+    states = {i: state for g in known.groups for i, state in g.states.items()}
     in_service = {i for i, state in states.items() if state == facts.IN_SERVICE}
     desired = sum(g.desired_capacity for g in known.groups)
     gone = known.missing_groups
