@@ -107,11 +107,11 @@ def relay(
         if isinstance(notice, UnreadableNotification):
             # Imported for this alert alone: posting brings render, messages and slack_sdk.
             from apcu_notifier import posting
-            from apcu_notifier.verdict import unreadable
+            from apcu_notifier.verdict import Verdict, VerdictKind
 
             reason = {"reason": notice.reason}
             logger.error("unreadable notification; posting an alert", extra=reason)
-            alert = unreadable(notice.reason, notice.excerpt)
+            alert = Verdict(VerdictKind.UNREADABLE, reason=notice.reason, excerpt=notice.excerpt)
             posting.alert(ctx, rt, f"post the unreadable notification ({index})", alert, None)
             outcomes.append({"verdict": alert.kind.value})
             continue
@@ -128,7 +128,6 @@ def relay(
 def _hand(rt: Runtime, command_id: str, status: str, function_arn: str) -> None:
     try:
         # This function's alias, as invoked: the clear is an execution of it, named by its id.
-        # Every starter sends this one payload: the execution's name (the id) makes it idempotent.
         start = json.dumps({"commandId": command_id}).encode()
         rt.lambda_.invoke(
             FunctionName=function_arn,
@@ -139,7 +138,6 @@ def _hand(rt: Runtime, command_id: str, status: str, function_arn: str) -> None:
     except ClientError as error:
         if error_code(error) != STARTED:
             raise
-    # A clear that has not recorded its callback yet reads the noted status when it does.
     callback_id = record.note_notification(rt.dynamodb, rt.table, command_id, status, rt.now())
     if not callback_id:
         return

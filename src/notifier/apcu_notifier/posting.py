@@ -54,7 +54,6 @@ def verdict(
     parts = app_messages.for_verdict(judged, _style(rt), request)
     read = partial(_stored, rt, clear_id, "message")
     message = step(ctx, "read the clear's message", read, SlackMessage | None)
-    # chat.update is safe to repeat; a message gone (deleted) gets the verdict as a new one.
     if message is not None:
         update = partial(_update, rt, message, parts.message)
         if not step(ctx, "update the clear's message", update, bool, retry=slack_retry):

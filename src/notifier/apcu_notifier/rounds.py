@@ -111,8 +111,7 @@ def _keep(rt: Runtime, clear: Clear, lifetime: dt.timedelta) -> str:
     return record.iso(now) if kept else ""
 
 
-# SendCommand has no idempotency token: a send step first looks for the commands it may already
-# have sent (run again after a crash, or after an answer that never came) by their comment.
+# SendCommand has no idempotency token: a send step looks first for what it sent (docs/design.md).
 def _send(
     rt: Runtime, clear: Clear, batches: list[tuple[int, tuple[str, ...]]], number: int, started: str
 ) -> tuple[str, ...]:

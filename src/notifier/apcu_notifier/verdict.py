@@ -47,7 +47,6 @@ class VerdictKind(StrEnum):
         return "Verdict" + "".join(part.title() for part in self.value.split("_"))
 
 
-# The kinds an operator ended: nothing retries them by itself.
 OPERATOR_STOPS = frozenset({VerdictKind.STOPPED, VerdictKind.CANCELLED})
 
 
@@ -220,10 +219,6 @@ def unknown_command(command_id: str, status: str) -> Verdict:
     test = command_id.lower().startswith(TEST_COMMAND_PREFIX)
     kind = VerdictKind.TEST_EVENT if test else VerdictKind.UNKNOWN_COMMAND
     return Verdict(kind=kind, command_id=command_id, status=status)
-
-
-def unreadable(reason: UnreadableReason, excerpt: str) -> Verdict:
-    return Verdict(kind=VerdictKind.UNREADABLE, reason=reason, excerpt=excerpt)
 
 
 def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:

@@ -56,7 +56,6 @@ def wait_for_command(
         slice_ = seconds_left if hold is None else min(seconds_left, HEARTBEAT_EVERY.seconds)
         config = CallbackConfig(timeout=Duration.from_seconds(max(slice_, 1)), serdes=JsonSerDes())
         callback = ctx.create_callback(name="SSM's notification", config=config)
-        # The relay may have been first, or the command ended before the wait: not waited for.
         first = partial(_look, rt, clear_id, clear, callback.callback_id)
         seen = step(ctx, "record the callback, look at the command", first, Seen)
         if seen.ended:
