@@ -34,7 +34,7 @@ def slack_retry(error: Exception, attempt: int) -> RetryDecision:
 
 def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessage | None:
     """App mode: the clear's message while it runs; None when Slack's answer was lost."""
-    payload = app_messages.started(clear, _style(rt))
+    payload = app_messages.started(clear, Style.of(rt.config, rt.region))
     return _post_kept(ctx, rt, clear.clear_id, payload, "post the start message", "start")
 
 
@@ -49,9 +49,9 @@ def verdict(
         first = step(ctx, "read the clear it repairs", repaired, Clear | None)
         request = Request.of(clear, first)
     if not rt.config.shared.slack.is_app:
-        post = partial(_post_webhook, rt, render(judged, _style(rt), request))
+        post = partial(_post_webhook, rt, render(judged, Style.of(rt.config, rt.region), request))
         return POSTED if _once(ctx, rt, "post the verdict", post, bool) else UNCONFIRMED
-    parts = app_messages.for_verdict(judged, _style(rt), request)
+    parts = app_messages.for_verdict(judged, Style.of(rt.config, rt.region), request)
     read = partial(_stored, rt, clear_id, "message")
     message = step(ctx, "read the clear's message", read, SlackMessage | None)
     if message is not None:
@@ -77,17 +77,13 @@ def alert(
 ) -> None:
     """An alert of its own, posted once: an unreadable notification (no clear), or a stuck command
     (app mode: in its clear's thread, sent to the channel)."""
-    payload = render(judged, _style(rt), Request.of(clear))
+    payload = render(judged, Style.of(rt.config, rt.region), Request.of(clear))
     thread = clear.message.ts if clear is not None and clear.message is not None else None
     if rt.config.shared.slack.is_app:
         reply = partial(_post_new, rt, payload, thread_ts=thread, broadcast=thread is not None)
         _once(ctx, rt, name, reply, SlackMessage | None)
     else:
         _once(ctx, rt, name, partial(_post_webhook, rt, payload), bool)
-
-
-def _style(rt: Runtime) -> Style:
-    return Style.of(rt.config, rt.region)
 
 
 def _stored(rt: Runtime, clear_id: str, field: str) -> Any:
