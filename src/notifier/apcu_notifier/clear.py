@@ -1,6 +1,5 @@
-"""A clear, top to bottom (docs/design.md, "The clear, step by step"): one durable execution per
-clear, named by its id, every side effect a checkpointed step. No `finally`: it would run at every
-suspension."""
+"""A clear, top to bottom (docs/design.md, "The clear, step by step"), every side effect a
+checkpointed step. No `finally`: it would run at every suspension."""
 
 from __future__ import annotations
 

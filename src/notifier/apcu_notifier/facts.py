@@ -1,6 +1,5 @@
-"""AWS reads: the command, its invocations and the groups it targeted, as frozen facts. Each is a
-step's checkpointed result, so it stays small (for an invocation: its status, the web node's answer,
-and for the first failures of a run of pages the end of its error output)."""
+"""AWS reads as frozen facts, each a step's checkpointed result, so kept small (an invocation: its
+status, the web node's answer, and for the first failures of a run of pages its error's end)."""
 
 from __future__ import annotations
 

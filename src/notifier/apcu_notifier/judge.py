@@ -152,9 +152,8 @@ def _bounded(name: str, items: tuple[Any, ...], limit: int, count: str) -> dict[
 
 
 def stale_of(unreached: tuple[str, ...], found: Problems) -> tuple[Stale, ...]:
-    """Instances that count and were missed, or whose invocation did not end Success, sorted.
-    A Success whose OPcache reset is unconfirmed is not among them: the same script sent to
-    the same web node again would not confirm it."""
+    """Instances that count and were missed, or whose invocation did not end Success, sorted; not
+    a Success with its OPcache reset unconfirmed (sent again, it would not confirm either)."""
     said = {p.instance_id: p.said for p in found if p.status != "Success"}
     said.update(dict.fromkeys(unreached, verdict.NOT_REACHED))
     return tuple(Stale(i, said[i]) for i in sorted(said))
