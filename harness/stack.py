@@ -152,11 +152,11 @@ class Stack:
         from apcu_dispatcher.runtime import Runtime as DispatcherRuntime
         from apcu_notifier import handler
         from apcu_notifier.config import Config as NotifierConfig
-        from apcu_notifier.runtime import build
+        from apcu_notifier.config import Runtime as NotifierRuntime
 
         self.env = dict(env)
         api.use_runtime(DispatcherRuntime(DispatcherConfig.from_env(self.env)))
-        handler.use_runtime(build(NotifierConfig.from_env(self.env)))
+        handler.use_runtime(NotifierRuntime(NotifierConfig.from_env(self.env)))
 
     def __enter__(self) -> Stack:
         self.lambda_.install()

@@ -15,7 +15,6 @@ from apcu_notifier.facts import (
     CommandFacts,
     Facts,
     GroupFacts,
-    GroupInstance,
     InstanceLaunch,
     InvocationFacts,
     Target,
@@ -93,7 +92,7 @@ def group(
     return GroupFacts(
         name=name,
         desired_capacity=len(members) if desired is None else desired,
-        instances=tuple(GroupInstance(i, states.get(i, "InService")) for i in members),
+        states={i: states.get(i, "InService") for i in members},
         warm_pool_state=warm_pool_state,
     )
 

@@ -15,10 +15,10 @@ import pytest
 from apcu_notifier.attempts import conclude
 from apcu_notifier.config import Language
 from apcu_notifier.facts import Target, TriggeredAlarm
+from apcu_notifier.handler import UnreadableReason
 from apcu_notifier.judge import judge
-from apcu_notifier.notification import UnreadableReason
 from apcu_notifier.render import FORMATTERS, Request, Style, render
-from apcu_notifier.verdict import Verdict, VerdictKind, unknown_command, unreadable
+from apcu_notifier.verdict import Verdict, VerdictKind, unknown_command
 from apcu_notifier.watch import LOOK_EVERY, LOOKS
 from tests.notifier.builders import (
     COMMAND_ID,
@@ -292,7 +292,8 @@ def _unknown_command() -> Verdict:
 
 
 def _unreadable() -> Verdict:
-    return unreadable(UnreadableReason.NOT_JSON, "status=Success <!channel> & friends")
+    excerpt = "status=Success <!channel> & friends"
+    return Verdict(VerdictKind.UNREADABLE, reason=UnreadableReason.NOT_JSON, excerpt=excerpt)
 
 
 def _stuck() -> Verdict:

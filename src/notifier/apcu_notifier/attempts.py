@@ -1,6 +1,5 @@
 """A clear's attempts, with no I/O: which stale instances another attempt may clear, and the one
-verdict a clear comes to once its last attempt is judged. An operator's stop is final: a command
-cancelled (cancel-command) or held by the stop alarm is never retried by itself."""
+verdict a clear comes to once its last attempt is judged (docs/design.md, step 5)."""
 
 from __future__ import annotations
 
@@ -10,8 +9,6 @@ from dataclasses import dataclass, replace
 from apcu_notifier import verdict
 from apcu_notifier.verdict import Cleared, Retried, Stale, Verdict, VerdictKind
 
-# Worth another attempt: the agent never took it, or the run failed or timed out (Access Denied,
-# or a Success whose OPcache reset is unconfirmed, would say the same again).
 RETRYABLE = frozenset(
     {"Failed", "TimedOut", "Undeliverable", verdict.NOT_REACHED, "Delivery Timed Out"}
     | {"DeliveryTimedOut", "Execution Timed Out", "ExecutionTimedOut"}
@@ -25,7 +22,6 @@ _STALE_KINDS = frozenset(
 )
 
 
-# The next attempt: whom to send it to, and why the other stale instances are left.
 @dataclass(frozen=True)
 class Plan:
     targets: tuple[str, ...]
@@ -33,8 +29,6 @@ class Plan:
     left_out: Mapping[str, str]
 
 
-# What one retry did: the instances it was sent to, those it left stale (with what SSM said),
-# what its clears removed, and whether an operator's stop ended it.
 @dataclass(frozen=True)
 class Attempt:
     number: int

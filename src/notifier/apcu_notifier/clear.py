@@ -1,6 +1,5 @@
-"""A clear, top to bottom (docs/design.md, "The clear, step by step"): one durable execution per
-clear, named by its id, every side effect a checkpointed step. No `finally`: it would run at every
-suspension."""
+"""A clear, top to bottom (docs/design.md, "The clear, step by step"), every side effect a
+checkpointed step. No `finally`: it would run at every suspension."""
 
 from __future__ import annotations
 
@@ -16,14 +15,11 @@ from apcu_clear import claim, command, lifecycle, record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, LifecycleHold
 from apcu_notifier import attempts, rounds, watch
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import Codec, aws_retry, decode, encode, step
-from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Verdict, VerdictKind, answer, still_running
 
-# How long a clear started by SSM's notification waits for the dispatcher's record, which it
-# writes right after SendCommand: 2 + 4 + 8 + 16 + 32 s.
 RECORD_LOOKS = 6
-# A clear the stack sends on its own when an instance leaves a warm pool speaks only to alert.
 QUIET_ORIGINS = frozenset({"warm-pool"})
 
 
@@ -35,7 +31,6 @@ class RecordNotReady(Exception):
 class Begun:
     # None for a command the dispatcher never recorded: no group to free, nothing retried.
     clear: Clear | None
-    # Until a minute after the first command's expiry, when the clear began.
     seconds_left: int
     # A retry asked on demand: the verdict of the clear it repairs.
     original: Verdict | None = None
@@ -50,8 +45,7 @@ def run(ctx: DurableContext, rt: Runtime, clear_id: str) -> dict[str, Any]:
     try:
         return _clear(ctx, rt, clear_id, begun)
     except Exception as error:
-        # A step failed past its retries: the failure is recorded and the group freed, then the
-        # execution fails (its dead-letter queue, its alarm). The SDK's own signals pass.
+        # A step failed past its retries (docs/design.md, after step 10); the SDK's signals pass.
         sdk_signal = isinstance(error, exceptions.DurableExecutionsError)
         if sdk_signal and not isinstance(error, exceptions.DurableOperationError):
             raise
@@ -126,8 +120,7 @@ def _converge(ctx: DurableContext, rt: Runtime, clear: Clear, first: Verdict) ->
 
 
 def _retry_on_demand(ctx: DurableContext, rt: Runtime, clear: Clear, original: Verdict) -> Verdict:
-    """Someone asked to clear again what a clear left stale: one round, to the instances the
-    dispatcher found InService, judged on top of the clear's verdict."""
+    """A retry asked on demand: one round, judged on top of the clear's (docs/design.md, step 3)."""
     number = (original.clear.attempts if original.clear is not None else 1) + 1
     attempt = rounds.send_round(ctx, rt, clear, clear.targets, number)
     lost = dict.fromkeys(clear.targets, attempts.CLAIM) if attempt is None else {}
@@ -159,9 +152,8 @@ def _never_ended(rt: Runtime, clear_id: str) -> Verdict:
 
 
 def _record(rt: Runtime, clear_id: str, verdict: Verdict) -> None:
-    record.record_verdict(
-        rt.dynamodb, rt.table, clear_id, answer(verdict, rt.now()), encode(verdict)
-    )
+    answered = answer(verdict, rt.now())
+    record.record_verdict(rt.dynamodb, rt.table, clear_id, answered, encode(verdict))
     count(verdict.kind.metric_name)
     judged = {"command_id": clear_id, "verdict": verdict.kind.value, "alert": verdict.is_alert}
     logger.info("clear judged", extra=judged)

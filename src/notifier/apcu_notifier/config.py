@@ -1,5 +1,5 @@
 """The notifier's configuration, read once from the environment (docs/design.md, "Configuration
-contract"): the settings both functions share, and what only the notifier reads."""
+contract"), and its runtime: the configuration and the clients, built once per container."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apcu_clear.clients import Clients
 from apcu_clear.settings import ConfigError, Settings, choice, required
+from apcu_clear.slack_app import AppSecret, read_app_secret, read_webhook_url
 
-__all__ = ["Config", "ConfigError", "Language"]
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+__all__ = ["Config", "ConfigError", "Language", "Runtime"]
 
 
 class Language(StrEnum):
@@ -29,20 +36,16 @@ RETRY_ROUNDS = ("0", "1", "2", "3")
 
 @dataclass(frozen=True)
 class Config:
+    """The notifier's variables, each as docs/design.md's "Configuration contract" defines it."""
+
     shared: Settings
-    # Webhook mode's secret (the URL); "" in app mode, which posts with the app secret's token.
     webhook_secret_arn: str
     language: Language
     alert_mention: str
-    # Whether a message may promise that the stack clears each instance leaving a warm pool.
     warm_pool_exit_clears: bool
-    # A held warm-pool clear that did not pass: continue (serve, with an alert) or abandon.
     warm_pool_uncleared: str
-    # Automatic retry rounds of a clear's stale InService instances (RetryMissed).
     retry_rounds: int
-    # The zone a message's times are written in, with the zone shown (MessageTimeZone).
     time_zone: dt.tzinfo
-    # The repository's web address the messages' doc links lead to (DocsUrl): a fork's own.
     docs_url: str
 
     @classmethod
@@ -75,9 +78,8 @@ def _time_zone(name: str) -> dt.tzinfo:
     needs it): Lambda's python3.13 runtime, on Amazon Linux 2023 minimal, may have no database."""
     if name == "UTC":
         return dt.UTC  # the template's default needs no database
-    zone: dt.tzinfo | None = None
     try:
-        zone = ZoneInfo(name)
+        return ZoneInfo(name)
     except ZoneInfoNotFoundError:
         # Imported only here: it opens dateutil's zone tarball, a cost to every cold start.
         from dateutil.zoneinfo import get_zonefile_instance
@@ -85,7 +87,7 @@ def _time_zone(name: str) -> dt.tzinfo:
         zone = get_zonefile_instance().get(name)
     except (ValueError, OSError):
         # OSError: a folder of the database ("America"); ValueError: not a key ("../etc").
-        pass
+        zone = None
     if zone is None:
         raise ConfigError(
             f"MESSAGE_TIME_ZONE must be an IANA time zone name such as UTC or Asia/Tokyo, "
@@ -102,3 +104,27 @@ def _docs_url(url: str) -> str:
             f"to, such as https://github.com/apcu-fleet-flush/apcu-fleet-flush; got {url[:80]!r}"
         )
     return url.rstrip("/")
+
+
+class Runtime(Clients):
+    def __init__(self, config: Config) -> None:
+        super().__init__(config.shared.region)
+        self.config = config
+        self.table = config.shared.table
+
+    @cached_property
+    def slack_web(self) -> WebClient:
+        # Imported at the first post: the relay never posts to the Web API.
+        from apcu_notifier.slack import web_client
+
+        return web_client(self.config.shared.slack.api_url)
+
+    def app_secret(self) -> AppSecret:
+        return read_app_secret(self.secrets, self.config.shared.slack.secret_arn)
+
+    def webhook_url(self) -> str:
+        return read_webhook_url(self.secrets, self.config.webhook_secret_arn)
+
+    @staticmethod
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)

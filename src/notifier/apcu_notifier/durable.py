@@ -59,8 +59,7 @@ def step(
         StepSemantics.AT_MOST_ONCE_PER_RETRY if once else StepSemantics.AT_LEAST_ONCE_PER_RETRY
     )
     config = StepConfig(retry_strategy=retry, step_semantics=semantics, serdes=Codec(result))
-    value: T = ctx.step(lambda _: body(), name=name, config=config)
-    return value
+    return ctx.step(lambda _: body(), name=name, config=config)
 
 
 def encode(value: Any) -> Any:
@@ -99,9 +98,7 @@ def decode(kind: Any, data: Any) -> Any:
     return data
 
 
-@cache
-def _hints(kind: type) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
+_hints = cache(typing.get_type_hints)
 
 
 class Codec(SerDes[T]):

@@ -1,6 +1,5 @@
-"""AWS reads: the command, its invocations and the groups it targeted, as frozen facts. Each is a
-step's checkpointed result, so it stays small (for an invocation: its status, the web node's answer,
-and for the first failures of a run of pages the end of its error output)."""
+"""AWS reads as frozen facts, each a step's checkpointed result, so kept small (an invocation: its
+status, the web node's answer, and for the first failures of a run of pages its error's end)."""
 
 from __future__ import annotations
 
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 
 # ListCommandInvocations returns at most 50 a page (botocore's SSM model, MaxResults).
 PAGE_SIZE = 50
-# A 20,000-instance verdict resumes from the last run of pages read when an invocation ends.
 PAGES_PER_STEP = 20
 EXCERPTS_PER_PAGE = 50
 EXCERPT_CHARS = 300
@@ -81,23 +79,21 @@ class InvocationFacts:
     excerpt: str = ""
 
 
+Invocations = tuple[InvocationFacts, ...]
+
+
 @dataclass(frozen=True)
 class Page:
-    invocations: tuple[InvocationFacts, ...]
+    invocations: Invocations
     next_token: str
-
-
-@dataclass(frozen=True)
-class GroupInstance:
-    instance_id: str
-    lifecycle_state: str
 
 
 @dataclass(frozen=True)
 class GroupFacts:
     name: str
     desired_capacity: int
-    instances: tuple[GroupInstance, ...]
+    # Instance id -> LifecycleState.
+    states: Mapping[str, str]
     warm_pool_state: str = ""
 
 
@@ -113,7 +109,7 @@ class InstanceLaunch:
 @dataclass(frozen=True)
 class Facts:
     command: CommandFacts
-    invocations: tuple[InvocationFacts, ...]
+    invocations: Invocations
     groups: tuple[GroupFacts, ...]
     missing_groups: tuple[str, ...]
     launches: tuple[InstanceLaunch, ...] = ()
@@ -212,10 +208,10 @@ def read_groups(
             found[name] = GroupFacts(
                 name=name,
                 desired_capacity=group.get("DesiredCapacity", 0),
-                instances=tuple(
-                    GroupInstance(i.get("InstanceId", ""), i.get("LifecycleState", ""))
+                states={
+                    i.get("InstanceId", ""): i.get("LifecycleState", "")
                     for i in group.get("Instances", [])
-                ),
+                },
                 warm_pool_state=group.get("WarmPoolConfiguration", {}).get("PoolState", ""),
             )
     return tuple(found[n] for n in names if n in found), tuple(n for n in names if n not in found)
@@ -224,22 +220,16 @@ def read_groups(
 def in_service(autoscaling: AutoScalingClient, group: str, held: str = "") -> frozenset[str]:
     """The group's InService instances, and `held` if its launch hook holds it (Pending:Wait)."""
     groups, _ = read_groups(autoscaling, [group])
-    return frozenset(
-        i.instance_id
-        for g in groups
-        for i in g.instances
-        if i.lifecycle_state == IN_SERVICE
-        or (i.instance_id == held and i.lifecycle_state == "Pending:Wait")
-    )
+    states = groups[0].states if groups else {}
+    serving = {i for i, state in states.items() if state == IN_SERVICE}
+    return frozenset({*serving, held} if states.get(held) == "Pending:Wait" else serving)
 
 
 def missing_in_service(
     groups: Sequence[GroupFacts], invocations: Iterable[InvocationFacts]
 ) -> tuple[str, ...]:
     """InService instances of the groups with no invocation of the command, sorted."""
-    serving = {
-        i.instance_id for g in groups for i in g.instances if i.lifecycle_state == IN_SERVICE
-    }
+    serving = {i for g in groups for i, state in g.states.items() if state == IN_SERVICE}
     return tuple(sorted(serving - instance_ids(invocations)))
 
 
@@ -262,13 +252,9 @@ def read_launches(ec2: EC2Client, ids: Sequence[str]) -> tuple[InstanceLaunch, .
 
 
 def read_facts(
-    autoscaling: AutoScalingClient,
-    ec2: EC2Client,
-    command: CommandFacts,
-    invocations: tuple[InvocationFacts, ...],
+    autoscaling: AutoScalingClient, ec2: EC2Client, command: CommandFacts, invocations: Invocations
 ) -> Facts:
-    """Beside the invocations: the groups the command targeted, and the launch times of InService
-    instances it missed (those started after the request began with an empty cache)."""
+    """The invocations with the command's groups and the launches of InService instances it missed."""
     names = group_target(command.targets)
     groups, missing = read_groups(autoscaling, names) if names else ((), ())
     absent = missing_in_service(groups, invocations)

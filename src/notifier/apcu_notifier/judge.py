@@ -8,7 +8,7 @@ from typing import Any
 
 from apcu_clear.command import GROUP_TAG
 from apcu_notifier import facts, verdict
-from apcu_notifier.facts import Facts, InvocationFacts, instance_ids
+from apcu_notifier.facts import Facts, Invocations, instance_ids
 from apcu_notifier.output import CAVEAT_FILE_CACHE, CAVEAT_PRELOAD, CAVEAT_VALIDATE_TIMESTAMPS
 from apcu_notifier.verdict import Problem, Stale, Target, TargetKind, Verdict, VerdictKind
 
@@ -19,7 +19,6 @@ NO_INSTANCES_IN_TAG = "No Instances In Tag"
 INCOMPLETE = "Incomplete"
 FAILED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
 CANCELLED = "Cancelled"
-Invocations = tuple[InvocationFacts, ...]
 Problems = tuple[Problem, ...]
 
 
@@ -51,19 +50,12 @@ def judge(known: Facts) -> Verdict:
 
 
 def _kind(
-    base: Verdict,
-    counted: Invocations,
-    problems: Problems,
-    *,
-    reached_nothing: bool,
-    short: bool = False,
+    base: Verdict, counted: Invocations, found: Problems, reached_nothing: bool, short: bool = False
 ) -> VerdictKind:
     """The verdict once groups are known to exist; the order of the rules matters."""
     if base.status_details == verdict.RATE_EXCEEDED:
         return VerdictKind.FAILED
-    stale = reached_nothing or bool(problems) or short
-    # The brake held what had not run: the stale instances are the alarm's doing. An alarm that
-    # fired after every instance cleared left nothing stale.
+    stale = reached_nothing or bool(found) or short
     if base.stopped_by and stale:
         return VerdictKind.STOPPED
     cancelled = base.status == CANCELLED or any(i.status == CANCELLED for i in counted)
@@ -71,15 +63,15 @@ def _kind(
         return VerdictKind.CANCELLED
     if reached_nothing:
         return VerdictKind.NO_TARGETS
-    if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and problems:
+    if base.status in FAILED_STATUSES and base.status_details != INCOMPLETE and found:
         return VerdictKind.FAILED
     if short:
         return VerdictKind.MISMATCH
-    return VerdictKind.PARTIAL if problems else VerdictKind.OK
+    return VerdictKind.PARTIAL if found else VerdictKind.OK
 
 
 def _judge_group(known: Facts, base: Verdict) -> Verdict:
-    states = {i.instance_id: i.lifecycle_state for g in known.groups for i in g.instances}
+    states = {i: state for g in known.groups for i, state in g.states.items()}
     in_service = {i for i, state in states.items() if state == facts.IN_SERVICE}
     desired = sum(g.desired_capacity for g in known.groups)
     gone = known.missing_groups
@@ -139,12 +131,13 @@ def _listed(
     took = reset(counted, base.caches)
     unconfirmed = {p.instance_id for p in found if p.status == "Success"}
     old_code = kind is VerdictKind.OK and took is not None and took.old_code
+    succeeded = sum(
+        1 for i in counted if i.status == "Success" and i.instance_id not in unconfirmed
+    )
     return replace(
         base,
         kind=VerdictKind.OLD_CODE if old_code else kind,
-        succeeded=sum(
-            1 for i in counted if i.status == "Success" and i.instance_id not in unconfirmed
-        ),
+        succeeded=succeeded,
         reached=len(instance_ids(counted)),
         **_bounded("problems", found, verdict.LISTED, "problem_count"),
         cleared=cleared(counted),
@@ -159,9 +152,8 @@ def _bounded(name: str, items: tuple[Any, ...], limit: int, count: str) -> dict[
 
 
 def stale_of(unreached: tuple[str, ...], found: Problems) -> tuple[Stale, ...]:
-    """Instances that count and were missed, or whose invocation did not end Success, sorted.
-    A Success whose OPcache reset is unconfirmed is not among them: the same script sent to
-    the same web node again would not confirm it."""
+    """Instances that count and were missed, or whose invocation did not end Success, sorted; not
+    a Success with its OPcache reset unconfirmed (sent again, it would not confirm either)."""
     said = {p.instance_id: p.said for p in found if p.status != "Success"}
     said.update(dict.fromkeys(unreached, verdict.NOT_REACHED))
     return tuple(Stale(i, said[i]) for i in sorted(said))

@@ -10,14 +10,14 @@ from typing import Any, TypeVar
 from aws_durable_execution_sdk_python import DurableContext, StepError
 from aws_durable_execution_sdk_python.retries import RetryDecision
 
-from apcu_clear import command, record
+from apcu_clear import record
 from apcu_clear.observability import count, logger
 from apcu_clear.record import Clear, SlackMessage
 from apcu_notifier import app_messages, slack
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import delay, step
 from apcu_notifier.render import Request, Style, render
-from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import Verdict, VerdictKind, still_running
+from apcu_notifier.verdict import Verdict
 
 T = TypeVar("T")
 SLACK_ATTEMPTS = 5
@@ -34,7 +34,7 @@ def slack_retry(error: Exception, attempt: int) -> RetryDecision:
 
 def start_message(ctx: DurableContext, rt: Runtime, clear: Clear) -> SlackMessage | None:
     """App mode: the clear's message while it runs; None when Slack's answer was lost."""
-    payload = app_messages.started(clear, _style(rt))
+    payload = app_messages.started(clear, Style.of(rt.config, rt.region))
     return _post_kept(ctx, rt, clear.clear_id, payload, "post the start message", "start")
 
 
@@ -45,16 +45,15 @@ def verdict(
     request = Request.of(clear)
     if clear is not None and clear.retry_of:
         # A retry asked on demand speaks for the clear it repairs, and names who asked again.
-        repaired = partial(_clear_of, rt, clear.retry_of)
+        repaired = partial(_stored, rt, clear.retry_of, "clear")
         first = step(ctx, "read the clear it repairs", repaired, Clear | None)
         request = Request.of(clear, first)
     if not rt.config.shared.slack.is_app:
-        post = partial(_post_webhook, rt, render(judged, _style(rt), request))
+        post = partial(_post_webhook, rt, render(judged, Style.of(rt.config, rt.region), request))
         return POSTED if _once(ctx, rt, "post the verdict", post, bool) else UNCONFIRMED
-    parts = app_messages.for_verdict(judged, _style(rt), request)
-    read = partial(_message_of, rt, clear_id)
+    parts = app_messages.for_verdict(judged, Style.of(rt.config, rt.region), request)
+    read = partial(_stored, rt, clear_id, "message")
     message = step(ctx, "read the clear's message", read, SlackMessage | None)
-    # chat.update is safe to repeat; a message gone (deleted) gets the verdict as a new one.
     if message is not None:
         update = partial(_update, rt, message, parts.message)
         if not step(ctx, "update the clear's message", update, bool, retry=slack_retry):
@@ -73,43 +72,22 @@ def verdict(
     return POSTED
 
 
-def stuck(ctx: DurableContext, rt: Runtime, clear_id: str, clear: Clear | None) -> None:
-    """The command still runs a minute past its expiry (app mode: in the thread, to the channel)."""
-    live = step(ctx, "read the stuck command", lambda: command.live(rt.ssm, clear_id), command.Live)
-    count("CommandStuck")
-    alert = still_running(VerdictKind.STUCK, clear_id, live)
-    payload = render(alert, _style(rt), Request.of(clear))
-    message = clear.message if clear is not None else None
-    _post(ctx, rt, "post the stuck alert", payload, message.ts if message is not None else None)
-
-
-def alone(ctx: DurableContext, rt: Runtime, judged: Verdict, name: str) -> None:
-    """A message about no clear (an unreadable notification): posted once, on its own."""
-    _post(ctx, rt, name, render(judged, _style(rt)))
-
-
-def _style(rt: Runtime) -> Style:
-    return Style.of(rt.config, rt.region)
-
-
-def _clear_of(rt: Runtime, clear_id: str) -> Clear | None:
-    stored = record.read(rt.dynamodb, rt.table, clear_id)
-    return stored.clear if stored is not None else None
-
-
-def _message_of(rt: Runtime, clear_id: str) -> SlackMessage | None:
-    stored = record.read(rt.dynamodb, rt.table, clear_id)
-    return stored.message if stored is not None else None
-
-
-def _post(
-    ctx: DurableContext, rt: Runtime, name: str, payload: dict[str, Any], thread: str | None = None
+def alert(
+    ctx: DurableContext, rt: Runtime, name: str, judged: Verdict, clear: Clear | None
 ) -> None:
+    """An alert of its own, posted once: an unreadable notification (no clear), or a stuck command
+    (app mode: in its clear's thread, sent to the channel)."""
+    payload = render(judged, Style.of(rt.config, rt.region), Request.of(clear))
+    thread = clear.message.ts if clear is not None and clear.message is not None else None
     if rt.config.shared.slack.is_app:
         reply = partial(_post_new, rt, payload, thread_ts=thread, broadcast=thread is not None)
         _once(ctx, rt, name, reply, SlackMessage | None)
     else:
         _once(ctx, rt, name, partial(_post_webhook, rt, payload), bool)
+
+
+def _stored(rt: Runtime, clear_id: str, field: str) -> Any:
+    return getattr(record.read(rt.dynamodb, rt.table, clear_id), field, None)
 
 
 def _post_kept(

@@ -15,15 +15,14 @@ from apcu_clear.command import MAX_INSTANCE_IDS
 from apcu_clear.observability import count
 from apcu_clear.record import Clear
 from apcu_notifier.attempts import Attempt, Plan, attempt_of, plan
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import step
 from apcu_notifier.facts import Facts, in_service, read_command, read_invocations
 from apcu_notifier.judge import judge
-from apcu_notifier.runtime import Runtime
 from apcu_notifier.verdict import Stale, Verdict
 
 ALARM_LOOK = Duration.from_minutes(5)
 ALARM_LOOKS = 6
-# A round's claim and wait run to its commands' lifetime and this margin.
 MARGIN = dt.timedelta(minutes=2)
 SENDS_PER_STEP = 10
 JUDGED_PER_STEP = 10
@@ -112,8 +111,7 @@ def _keep(rt: Runtime, clear: Clear, lifetime: dt.timedelta) -> str:
     return record.iso(now) if kept else ""
 
 
-# SendCommand has no idempotency token: a send step first looks for the commands it may already
-# have sent (run again after a crash, or after an answer that never came) by their comment.
+# SendCommand has no idempotency token: a send step looks first for what it sent (docs/design.md).
 def _send(
     rt: Runtime, clear: Clear, batches: list[tuple[int, tuple[str, ...]]], number: int, started: str
 ) -> tuple[str, ...]:

@@ -1,8 +1,7 @@
 """Slack through slack_sdk, one call each: an incoming webhook (webhook mode) or the Web API (app
 mode). urllib wraps in URLError what fails before a request is sent, and raises what fails after it
-as it came. Secrets are in no message, log or error: slack_sdk's exceptions keep the request (URL,
-Authorization header), so ours are raised outside their except blocks, with no chain back to them,
-and slack_sdk's loggers, which log requests at DEBUG, are kept at WARNING."""
+as it came. slack_sdk's exceptions keep the request (URL, token): ours are raised outside their
+except blocks, unchained, and slack_sdk's loggers (requests at DEBUG) are kept at WARNING."""
 
 from __future__ import annotations
 
@@ -123,9 +122,8 @@ def web_client(api_url: str) -> WebClient:
 
 
 def _retry_after(headers: Any) -> float:
-    value = {str(name).lower(): given for name, given in dict(headers or {}).items()}.get(
-        "retry-after"
-    )
+    lowered = {str(name).lower(): given for name, given in dict(headers or {}).items()}
+    value = lowered.get("retry-after")
     raw = value[0] if isinstance(value, list) and value else value
     try:
         return max(0.0, float(str(raw)))

@@ -11,7 +11,7 @@ from typing import Any
 from apcu_clear.command import CACHES, DEFAULT_ACTION, Live
 from apcu_clear.record import iso
 from apcu_notifier.facts import TriggeredAlarm
-from apcu_notifier.notification import UnreadableReason
+from apcu_notifier.handler import UnreadableReason
 
 # StatusDetails of a command SSM cancelled before it ran anywhere.
 RATE_EXCEEDED = "Rate Exceeded"
@@ -47,7 +47,6 @@ class VerdictKind(StrEnum):
         return "Verdict" + "".join(part.title() for part in self.value.split("_"))
 
 
-# The kinds an operator ended: nothing retries them by itself.
 OPERATOR_STOPS = frozenset({VerdictKind.STOPPED, VerdictKind.CANCELLED})
 
 
@@ -123,7 +122,6 @@ class Reset:
         return tuple(sorted({*self.preload, *self.file_cache}))
 
 
-# An instance the verdict leaves stale, and what SSM said of it.
 @dataclass(frozen=True)
 class Stale:
     instance_id: str
@@ -217,15 +215,10 @@ class Verdict:
 
 
 def unknown_command(command_id: str, status: str) -> Verdict:
-    """SSM does not know the command: an alert, unless it is one of the stored test events,
-    which someone tried on a real stack and which must page no one."""
+    """SSM does not know the command: an alert, unless it is a stored test event (no page)."""
     test = command_id.lower().startswith(TEST_COMMAND_PREFIX)
     kind = VerdictKind.TEST_EVENT if test else VerdictKind.UNKNOWN_COMMAND
     return Verdict(kind=kind, command_id=command_id, status=status)
-
-
-def unreadable(reason: UnreadableReason, excerpt: str) -> Verdict:
-    return Verdict(kind=VerdictKind.UNREADABLE, reason=reason, excerpt=excerpt)
 
 
 def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
@@ -241,9 +234,7 @@ def answer(verdict: Verdict, now: dt.datetime) -> dict[str, Any]:
         "missingInstances": list(verdict.missing_instances[:LISTED]),
         "problems": [_problem(p) for p in verdict.problems[:20]],
         "postedAt": iso(now),
-        # How the clear learned the command had ended: SSM's notification, or its own look.
         "via": "look" if verdict.notification_missing else "sns",
-        # What a retry re-sends to (the first 1,000), and how many there are in all.
         "stale": {
             "count": verdict.stale_count,
             "instances": [s.instance_id for s in verdict.stale],

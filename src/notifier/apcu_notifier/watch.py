@@ -16,19 +16,17 @@ from apcu_clear import command, lifecycle, record
 from apcu_clear.observability import count
 from apcu_clear.record import Clear
 from apcu_notifier import facts
+from apcu_notifier.config import Runtime
 from apcu_notifier.durable import step
 from apcu_notifier.judge import judge
-from apcu_notifier.runtime import Runtime
-from apcu_notifier.verdict import Verdict, unknown_command
+from apcu_notifier.verdict import Verdict, VerdictKind, still_running, unknown_command
 
-# The callback's timeout runs to this long after SSM's expiry of the command.
 GRACE = dt.timedelta(minutes=1)
 LOOK_EVERY = dt.timedelta(minutes=15)
 LOOKS = 8
 # A held instance's hook times out after its HeartbeatTimeout (600 s in docs/deploy.md's
 # examples, at least 30 s): the clear records a heartbeat at least this often.
 HEARTBEAT_EVERY = dt.timedelta(minutes=4)
-# SNS can outrun ListCommands: a command notified final but listed running is read again.
 SETTLE_LOOKS = 4
 SETTLE_WAIT = Duration.from_seconds(10)
 
@@ -39,7 +37,6 @@ class Seen:
     status: str
     # SSM's notification of the final status arrived (the relay noted it).
     notified: bool
-    # Until the wait runs out (the command's expiry and GRACE), from the look.
     seconds_left: int
 
 
@@ -59,7 +56,6 @@ def wait_for_command(
         slice_ = seconds_left if hold is None else min(seconds_left, HEARTBEAT_EVERY.seconds)
         config = CallbackConfig(timeout=Duration.from_seconds(max(slice_, 1)), serdes=JsonSerDes())
         callback = ctx.create_callback(name="SSM's notification", config=config)
-        # The relay may have been first, or the command ended before the wait: not waited for.
         first = partial(_look, rt, clear_id, clear, callback.callback_id)
         seen = step(ctx, "record the callback, look at the command", first, Seen)
         if seen.ended:
@@ -75,10 +71,13 @@ def wait_for_command(
     seen = step(ctx, "look at the command after its expiry", look, Seen)
     if seen.ended:
         return Ended(seen.status, notification_missing=not seen.notified)
+    live = step(ctx, "read the stuck command", lambda: command.live(rt.ssm, clear_id), command.Live)
+    count("CommandStuck")
     # Imported here: posting's messages name this module's LOOKS.
     from apcu_notifier import posting
 
-    posting.stuck(ctx, rt, clear_id, clear)
+    stuck = still_running(VerdictKind.STUCK, clear_id, live)
+    posting.alert(ctx, rt, "post the stuck alert", stuck, clear)
     for number in range(1, LOOKS + 1):
         wait = Duration.from_seconds(LOOK_EVERY.seconds)
         ctx.wait(wait, name=f"wait 15 minutes ({number} of {LOOKS})")

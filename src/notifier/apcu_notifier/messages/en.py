@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from apcu_notifier.handler import UnreadableReason
 from apcu_notifier.messages import DOCS, Count, Job
-from apcu_notifier.notification import UnreadableReason
 
 
 class Messages:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from apcu_notifier.handler import UnreadableReason
 from apcu_notifier.messages import DOCS, Count, Job
 from apcu_notifier.messages.en import Messages
-from apcu_notifier.notification import UnreadableReason
 
 
 class Japanese(Messages):
