@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from apcu_clear.command import DEFAULT_ACTION, requester_names
 from apcu_clear.record import Clear
 from apcu_notifier.config import Config, Language
-from apcu_notifier.messages import CATALOGUE, Job
-from apcu_notifier.messages.en import Messages
+from apcu_notifier.messages import CATALOGUE
+from apcu_notifier.messages.en import Job, Messages
 from apcu_notifier.render.blocks import escape, escape_clip
 from apcu_notifier.verdict import TargetKind, Verdict, VerdictKind
 
