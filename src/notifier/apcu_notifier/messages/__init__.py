@@ -1,7 +1,6 @@
-"""Every sentence the notifier posts, one catalogue per language: en.py (whose Messages declares
-every entry) and ja.py, each written as a reader of that language would write it. Links to the
-docs name the public repository (REPOSITORY_URL, the template's SourceCodeUrl), where tests check
-each reaches a heading; a message leads them to the stack's DOCS_URL (`docs_links`)."""
+"""Every sentence the notifier posts, one catalogue per language (en.py declares every entry).
+Links to the docs name the public repository (REPOSITORY_URL, the template's SourceCodeUrl),
+where tests check each reaches a heading; `docs_links` leads them to the stack's DOCS_URL."""
 
 from __future__ import annotations
 

@@ -14,8 +14,7 @@ DOCS = REPOSITORY_URL + "/blob/main/docs/"
 
 @dataclass(frozen=True)
 class Count:
-    """A count and its noun: "1 instance", "3 instances", "1,200 compiled scripts". A language
-    without plurals gives one form."""
+    """A count and its noun: "1 instance", "3 instances"; a language without plurals gives one."""
 
     one: str
     other: str = ""

@@ -32,8 +32,7 @@ def render(
     verdict: Verdict, style: Style, request: Request | None = None, *, button: bool = False
 ) -> Payload:
     parts = render_parts(verdict, style, request or Request(), button=button)
-    shown = [*parts.head, *parts.detail, *parts.tail]
-    return {"text": parts.text, "blocks": shown[: blocks.MAX_BLOCKS]}
+    return blocks.payload(parts.text, [*parts.head, *parts.detail, *parts.tail])
 
 
 def render_parts(

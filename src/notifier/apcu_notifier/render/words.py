@@ -90,16 +90,14 @@ class Context:
         self.button = button
         self.m: Messages = CATALOGUE[style.language]
         self.target = _target(verdict, request, self.m)
-        cleared = verdict.cleared
         # The entries removed, in words; "" when the action cleared no APCu.
-        self.entries = self.m.entries(cleared.entries) if cleared else ""
-        removing = self.m.removing.format(entries=self.entries) if cleared else ""
+        self.entries = self.m.entries(verdict.cleared.entries) if verdict.cleared else ""
+        removing = self.m.removing.format(entries=self.entries) if self.entries else ""
         job_words = asdict(job(self.m, verdict.action))
         self.words = {**job_words, "target": self.target, "removing": removing}
 
     def say(self, template: str, **values: str) -> str:
-        """`template` filled with `values` and what any sentence may name: the job's words
-        (Job), the target, and the entries removed."""
+        """`template` filled with `values` and what any sentence may name: Job, target, removing."""
         return template.format(**{**self.words, **values})
 
     @property
