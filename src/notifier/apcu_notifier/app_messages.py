@@ -20,9 +20,8 @@ BUTTON_TEXT = 75
 
 @dataclass(frozen=True)
 class VerdictMessages:
-    """`message`: what the clear's message becomes; `detail`: a thread reply, when the verdict
-    has per-instance detail; `alert`: the thread reply also sent to the channel, for an alert
-    (an edit notifies no one)."""
+    """What the clear's message becomes, its detail as a thread reply (None without per-instance
+    detail), and for an alert the reply also sent to the channel (an edit notifies no one)."""
 
     message: Payload
     detail: Payload | None

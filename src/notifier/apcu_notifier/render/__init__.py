@@ -56,7 +56,7 @@ def render_parts(
         url = blocks.console_url(style.region, verdict.command_id)
         tail.append(blocks.context(c.m.console_link.format(url=url)))
     if verdict.kind is VerdictKind.UNREADABLE:
-        top = f"{said.title}: {blocks.escape(c.reason())}"
+        top = f"{said.title}: {blocks.escape(c.reason)}"
     else:
         known = verdict.target.kind is not TargetKind.UNKNOWN or bool(c.request.group)
         top = fallback(c.m, said.title, verdict.command_id, c.target if known else None)

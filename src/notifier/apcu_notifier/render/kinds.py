@@ -122,7 +122,7 @@ def test_event(c: Context) -> Said:
 
 
 def unreadable(c: Context) -> Said:
-    return Said(c.m.title_unreadable, (c.m.summary_unreadable.format(reason=c.reason()),))
+    return Said(c.m.title_unreadable, (c.m.summary_unreadable.format(reason=c.reason),))
 
 
 def _not_finished(c: Context) -> list[str]:
@@ -133,7 +133,7 @@ def _not_finished(c: Context) -> list[str]:
 def _running(c: Context, template: str, **values: str) -> str:
     """`template` with how far a command that has not ended got: status, how many of how many."""
     sent = c.m.instances(c.v.targeted)
-    return template.format(status=c.status(), finished=f"{c.v.succeeded:,}", sent=sent, **values)
+    return template.format(status=c.status, finished=f"{c.v.succeeded:,}", sent=sent, **values)
 
 
 FORMATTERS: dict[VerdictKind, Callable[[Context], Said]] = {

@@ -90,6 +90,9 @@ class Context:
         self.button = button
         self.m: Messages = CATALOGUE[style.language]
         self.target = _target(verdict, request, self.m)
+        self.group = verdict.target.kind is TargetKind.GROUP
+        self.status = escape_clip(said(verdict.status, verdict.status_details), SAID_TEXT) or NONE
+        self.reason = self.m.reasons[verdict.reason] if verdict.reason else NONE
         # The entries removed, in words; "" when the action cleared no APCu.
         self.entries = self.m.entries(verdict.cleared.entries) if verdict.cleared else ""
         removing = self.m.removing.format(entries=self.entries) if self.entries else ""
@@ -99,10 +102,6 @@ class Context:
     def say(self, template: str, **values: str) -> str:
         """`template` filled with `values` and what any sentence may name: Job, target, removing."""
         return template.format(**{**self.words, **values})
-
-    @property
-    def group(self) -> bool:
-        return self.v.target.kind is TargetKind.GROUP
 
     def who(self, count: int) -> str:
         """ "3 instances in service in web-prod", or "3 instances" for another target."""
@@ -124,12 +123,6 @@ class Context:
             return []
         both = ((r.preload, self.m.caveat_preload), (r.file_cache, self.m.caveat_file_cache))
         return [text for having, text in both if having]
-
-    def status(self) -> str:
-        return escape_clip(said(self.v.status, self.v.status_details), SAID_TEXT) or NONE
-
-    def reason(self) -> str:
-        return self.m.reasons[self.v.reason] if self.v.reason else NONE
 
 
 def job(m: Messages, action: str) -> Job:
@@ -180,12 +173,12 @@ def field_pairs(c: Context) -> list[tuple[str, str]]:
         return []
     command = (m.label_command, f"`{escape(v.command_id)}`")
     if v.kind in (VerdictKind.UNKNOWN_COMMAND, VerdictKind.TEST_EVENT):
-        return [command, (m.label_status, c.status())]
+        return [command, (m.label_status, c.status)]
     pairs: list[tuple[str, str]] = []
     if v.target.kind is not TargetKind.UNKNOWN or r.group:
         grouped = v.target.kind in (TargetKind.GROUP, TargetKind.UNKNOWN)
         pairs.append((m.label_group if grouped else m.label_target, c.target))
-    status, history = c.status(), v.clear
+    status, history = c.status, v.clear
     # "attempt 1 of N" only where a later attempt cleared what the first left, so that the
     # status never reads as the clear's outcome when it is not.
     if history is not None and any(row.cleared_on for row in history.instances):
