@@ -58,8 +58,7 @@ def render_parts(
     if verdict.kind is VerdictKind.UNREADABLE:
         top = f"{said.title}: {blocks.escape(c.reason)}"
     else:
-        known = verdict.target.kind is not TargetKind.UNKNOWN or bool(c.request.group)
-        top = fallback(c.m, said.title, verdict.command_id, c.target if known else None)
+        top = fallback(c.m, said.title, verdict.command_id, c.target if c.target_known else None)
     detail = [blocks.section(text) for text in sections(c)]
     return Rendered(blocks.clip(lead + top, blocks.FALLBACK_TEXT), head, detail, tail, said.title)
 

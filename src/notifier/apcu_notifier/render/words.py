@@ -91,6 +91,7 @@ class Context:
         self.m: Messages = CATALOGUE[style.language]
         self.target = _target(verdict, request, self.m)
         self.group = verdict.target.kind is TargetKind.GROUP
+        self.target_known = verdict.target.kind is not TargetKind.UNKNOWN or bool(request.group)
         self.status = escape_clip(said(verdict.status, verdict.status_details), SAID_TEXT) or NONE
         self.reason = self.m.reasons[verdict.reason] if verdict.reason else NONE
         # The entries removed, in words; "" when the action cleared no APCu.
@@ -175,7 +176,7 @@ def field_pairs(c: Context) -> list[tuple[str, str]]:
     if v.kind in (VerdictKind.UNKNOWN_COMMAND, VerdictKind.TEST_EVENT):
         return [command, (m.label_status, c.status)]
     pairs: list[tuple[str, str]] = []
-    if v.target.kind is not TargetKind.UNKNOWN or r.group:
+    if c.target_known:
         grouped = v.target.kind in (TargetKind.GROUP, TargetKind.UNKNOWN)
         pairs.append((m.label_group if grouped else m.label_target, c.target))
     status, history = c.status, v.clear
