@@ -1,6 +1,5 @@
 """Slack app mode's messages, with no I/O: the clear's start message, and a verdict split into
-the clear's message (updated in place), the detail in its thread, and the reply that notifies.
-The verdict's sentences are apcu_notifier.render's; only what app mode adds is written here."""
+the clear's message (updated in place), the detail in its thread, and the reply that notifies."""
 
 from __future__ import annotations
 
@@ -21,9 +20,8 @@ BUTTON_TEXT = 75
 
 @dataclass(frozen=True)
 class VerdictMessages:
-    """`message`: what the clear's message becomes; `detail`: a thread reply, when the verdict
-    has per-instance detail; `alert`: the thread reply also sent to the channel, for an alert
-    (an edit notifies no one)."""
+    """What the clear's message becomes, its detail as a thread reply (None without per-instance
+    detail), and for an alert the reply also sent to the channel (an edit notifies no one)."""
 
     message: Payload
     detail: Payload | None
@@ -46,11 +44,8 @@ def started(record: Clear, style: Style) -> Payload:
     ]
     link = m.console_link.format(url=blocks.console_url(style.region, record.clear_id))
     summary = blocks.section(m.summary_started.format(target=group))
-    text = fallback(m, title, record.clear_id, group)
-    return {
-        "text": blocks.clip(text, blocks.FALLBACK_TEXT),
-        "blocks": [blocks.header(title), summary, blocks.fields(pairs), blocks.context(link)],
-    }
+    shown = [blocks.header(title), summary, blocks.fields(pairs), blocks.context(link)]
+    return blocks.payload(fallback(m, title, record.clear_id, group), shown)
 
 
 def for_verdict(verdict: Verdict, style: Style, request: Request) -> VerdictMessages:
@@ -61,17 +56,15 @@ def for_verdict(verdict: Verdict, style: Style, request: Request) -> VerdictMess
     # The mention goes in the reply that notifies: in an edited message it would notify no one.
     parts = render_parts(verdict, style, request, button=bool(stale), mention=False)
     button = [retry_button(request.clear_id, stale, m)] if stale else []
-    shown = [*parts.head, *parts.tail, *button][: blocks.MAX_BLOCKS]
-    detail: Payload | None = None
+    message = blocks.payload(parts.text, [*parts.head, *parts.tail, *button])
+    details = m.details_text.format(title=parts.title)
+    detail = blocks.payload(details, parts.detail) if parts.detail else None
     alert: Payload | None = None
-    if parts.detail:
-        text = blocks.clip(m.details_text.format(title=parts.title), blocks.FALLBACK_TEXT)
-        detail = {"text": text, "blocks": parts.detail[: blocks.MAX_BLOCKS]}
     if verdict.is_alert:
         lead = f"{style.mention} " if style.mention else ""
         reply = blocks.section(lead + m.alert_reply.format(title=parts.title))
-        alert = {"text": blocks.clip(lead + parts.text, blocks.FALLBACK_TEXT), "blocks": [reply]}
-    return VerdictMessages({"text": parts.text, "blocks": shown}, detail, alert)
+        alert = blocks.payload(lead + parts.text, [reply])
+    return VerdictMessages(message, detail, alert)
 
 
 def retry_button(clear_id: str, stale: int, m: Messages) -> dict[str, Any]:

@@ -3,10 +3,37 @@ Messages that says each sentence again (tests check that it leaves none in Engli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from apcu_notifier.handler import UnreadableReason
-from apcu_notifier.messages import DOCS, Count, Job
+
+REPOSITORY_URL = "https://github.com/apcu-fleet-flush/apcu-fleet-flush"
+DOCS = REPOSITORY_URL + "/blob/main/docs/"
+
+
+@dataclass(frozen=True)
+class Count:
+    """A count and its noun: "1 instance", "3 instances"; a language without plurals gives one."""
+
+    one: str
+    other: str = ""
+
+    def __call__(self, n: int) -> str:
+        return (self.other if n != 1 and self.other else self.one).format(n=f"{n:,}")
+
+
+@dataclass(frozen=True)
+class Job:
+    """How the sentences name what an action did, so that one sentence serves all three: `job`
+    in a title ("APCu clear reached no instance"), `done` in the ok title ("APCu cleared on every
+    instance"), `the_job` inside a sentence ("ran the clear"), and `nothing` of instances whose
+    cache began empty ("nothing to clear")."""
+
+    job: str
+    done: str
+    the_job: str
+    nothing: str
 
 
 class Messages:

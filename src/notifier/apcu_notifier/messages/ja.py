@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from apcu_notifier.handler import UnreadableReason
-from apcu_notifier.messages import DOCS, Count, Job
-from apcu_notifier.messages.en import Messages
+from apcu_notifier.messages.en import DOCS, Count, Job, Messages
 
 
 class Japanese(Messages):

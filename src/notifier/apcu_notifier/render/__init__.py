@@ -1,11 +1,9 @@
-"""Verdict -> Slack payload (Block Kit and its top-level text), with no I/O. One formatter per
-verdict kind (FORMATTERS, kinds.py) says the title, the first sentences and how to finish; what
-every kind shares is said here once: the notes on the group, the fields (words.py), the
-per-instance detail (details.py) and the console link."""
+"""Verdict -> Slack payload (Block Kit and its top-level text), with no I/O. A formatter per kind
+(kinds.py) says what differs; what every kind shares is said here and in words.py, details.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from apcu_notifier.messages import docs_links
 from apcu_notifier.render import blocks
@@ -33,24 +31,16 @@ class Rendered:
 def render(
     verdict: Verdict, style: Style, request: Request | None = None, *, button: bool = False
 ) -> Payload:
-    parts = render_parts(verdict, style, request, button=button)
-    return {
-        "text": parts.text,
-        "blocks": [*parts.head, *parts.detail, *parts.tail][: blocks.MAX_BLOCKS],
-    }
+    parts = render_parts(verdict, style, request or Request(), button=button)
+    return blocks.payload(parts.text, [*parts.head, *parts.detail, *parts.tail])
 
 
 def render_parts(
-    verdict: Verdict,
-    style: Style,
-    request: Request | None = None,
-    *,
-    button: bool = False,
-    mention: bool = True,
+    verdict: Verdict, style: Style, request: Request, *, button: bool = False, mention: bool = True
 ) -> Rendered:
     """`button`: app mode shows the retry button under the message. `mention`: whether an alert
     starts with ALERT_MENTION (app mode puts it in the reply that notifies instead)."""
-    c = Context(verdict, style, request or Request(), button)
+    c = Context(verdict, style, request, button)
     said = FORMATTERS[verdict.kind](c)
     lead = f"{style.mention} " if mention and verdict.is_alert and style.mention else ""
     summary = c.m.sentence_separator.join([*said.summary, *_notes(c, said)])
@@ -66,31 +56,15 @@ def render_parts(
         url = blocks.console_url(style.region, verdict.command_id)
         tail.append(blocks.context(c.m.console_link.format(url=url)))
     if verdict.kind is VerdictKind.UNREADABLE:
-        top = f"{said.title}: {blocks.escape(c.reason())}"
+        top = f"{said.title}: {blocks.escape(c.reason)}"
     else:
-        known = verdict.target.kind is not TargetKind.UNKNOWN or bool(c.request.group)
-        top = fallback(c.m, said.title, verdict.command_id, c.target if known else None)
+        top = fallback(c.m, said.title, verdict.command_id, c.target if c.target_known else None)
     detail = [blocks.section(text) for text in sections(c)]
     return Rendered(blocks.clip(lead + top, blocks.FALLBACK_TEXT), head, detail, tail, said.title)
 
 
 def _notes(c: Context, said: Said) -> list[str]:
     """What the summary adds whatever the kind; then how to finish what is still stale."""
-    v, m = c.v, c.m
-    notes = _group_notes(c)
-    if v.target.kind is TargetKind.INSTANCES:
-        notes.append(m.not_group_instances)
-    elif v.target.kind is TargetKind.OTHER:
-        notes.append(m.not_group_other)
-    if v.is_alert and v.lifecycle_result:
-        notes.append(m.held_abandon if v.lifecycle_result == "ABANDON" else m.held_continue)
-    # An abandoned launch's instance is replaced: there is nothing left to finish.
-    if said.finish and v.is_alert and v.stale_count and v.lifecycle_result != "ABANDON":
-        notes.append(said.finish.format(how=c.how()))
-    return notes
-
-
-def _group_notes(c: Context) -> list[str]:
     v, m = c.v, c.m
     notes: list[str] = []
     if v.hibernated_warm_pools:
@@ -104,8 +78,7 @@ def _group_notes(c: Context) -> list[str]:
     # A mismatch that missed no instance is about the group's size, and has said so.
     said_size = v.kind is VerdictKind.MISMATCH and not v.missing_count and not v.problem_count
     if s is not None and s.is_scaling and not said_size:
-        counts = {"in_service": s.in_service, "pending": s.pending, "terminating": s.terminating}
-        notes.append(m.scaling.format(**counts))
+        notes.append(m.scaling.format(**asdict(s)))
     r = v.reset
     if r is not None and v.kind is not VerdictKind.OLD_CODE:
         scripts = m.scripts(r.scripts)
@@ -114,4 +87,11 @@ def _group_notes(c: Context) -> list[str]:
     if r is not None and r.validate_timestamps:
         instances = m.instances(r.validate_timestamps)
         notes.append(m.caveat_validate_timestamps.format(instances=instances))
+    not_group = {TargetKind.INSTANCES: m.not_group_instances, TargetKind.OTHER: m.not_group_other}
+    notes += [not_group[v.target.kind]] if v.target.kind in not_group else []
+    if v.is_alert and v.lifecycle_result:
+        notes.append(m.held_abandon if v.lifecycle_result == "ABANDON" else m.held_continue)
+    # An abandoned launch's instance is replaced: there is nothing left to finish.
+    if said.finish and v.is_alert and v.stale_count and v.lifecycle_result != "ABANDON":
+        notes.append(said.finish.format(how=c.how()))
     return notes

@@ -74,10 +74,14 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}]}
 
 
+def payload(text: str, shown: Sequence[Block]) -> Payload:
+    """A message: its top-level text and its blocks, within Slack's limits."""
+    return {"text": clip(text, FALLBACK_TEXT), "blocks": list(shown[:MAX_BLOCKS])}
+
+
 def pack(title: str, items: Sequence[str], more: str, separator: str, total: int) -> str:
-    """A section's text: `title`, then as many items as fit in Slack's 3,000 characters, then
-    `more` ("…and {count} more") for the rest. `total`: how many there are in all, more than
-    `items` when the verdict kept only the first ones."""
+    """`title`, as many items as fit in a section, then `more` ("…and {count} more") for the
+    rest; `total` counts them all, more than `items` when the verdict kept only the first."""
     reserve = len(more.format(count=total)) + 1
     text, shown = title, 0
     for item in items:

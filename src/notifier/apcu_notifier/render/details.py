@@ -79,8 +79,7 @@ def _problems(c: Context, problems: Sequence[Problem], total: int) -> list[str]:
             + (f"\n{code_block(p.excerpt, EXCERPT_TEXT)}" if p in excerpts else "")
             for p in members
         ]
-        separator = "\n" if excerpts else m.list_separator
-        texts.append(pack(head, items, m.more, separator, len(items)))
+        texts.append(pack(head, items, m.more, "\n" if excerpts else m.list_separator, len(items)))
     left = total - sum(len(members) for _, members in shown)
     if left > 0:
         texts[-1] += "\n" + m.more.format(count=f"{left:,}")
@@ -97,12 +96,11 @@ def _how_ended(m: Messages, words: str, hint: str, count: int = 0) -> str:
 
 def _old_code(m: Messages, r: Reset) -> str:
     items = []
+    named = ((CAVEAT_PRELOAD, r.preload), (CAVEAT_FILE_CACHE, r.file_cache))
     for i in r.old_code[:MAX_LISTED]:
-        named = ((CAVEAT_PRELOAD, r.preload), (CAVEAT_FILE_CACHE, r.file_cache))
         caveats = m.list_separator.join(m.caveat_names[name] for name, at in named if i in at)
         items.append(f"• `{escape(i)}` {caveats}")
-    title = m.old_code_title.format(count=len(r.old_code))
-    return pack(title, items, m.more, "\n", len(items))
+    return pack(m.old_code_title.format(count=len(r.old_code)), items, m.more, "\n", len(items))
 
 
 def _history(m: Messages, history: ClearHistory) -> str:

@@ -19,10 +19,9 @@ UNREAD = "UNKNOWN"
 
 @dataclass(frozen=True)
 class Said:
-    """`finish`: how to finish what the verdict left stale ("" when nothing is left)."""
-
     title: str
     summary: tuple[str, ...]
+    # How to finish what the verdict left stale; "" when nothing is left.
     finish: str = ""
 
 
@@ -46,8 +45,7 @@ def no_targets(c: Context) -> Said:
     m = c.m
     if not c.group:
         return Said(c.say(m.title_no_targets), (m.summary_no_targets_other,), m.finish)
-    wanted = m.instances(c.v.expected or 0)
-    summary = c.say(m.summary_no_targets_group, wanted=wanted)
+    summary = c.say(m.summary_no_targets_group, wanted=m.instances(c.v.expected or 0))
     return Said(c.say(m.title_no_targets), (summary, m.check_agent), m.finish)
 
 
@@ -105,14 +103,13 @@ def cancelled(c: Context) -> Said:
 def stuck(c: Context) -> Said:
     m = c.m
     every, watch = duration(LOOK_EVERY, m), duration(LOOK_EVERY * LOOKS, m)
-    summary = m.summary_stuck.format(every=every, watch=watch, **_running(c))
-    return Said(c.say(m.title_stuck), (summary,))
+    return Said(c.say(m.title_stuck), (_running(c, m.summary_stuck, every=every, watch=watch),))
 
 
 def never_ended(c: Context) -> Said:
     v, m = c.v, c.m
     watched, command_id = duration(v.watched_for or dt.timedelta(), m), escape(v.command_id)
-    summary = m.summary_never_ended.format(watched=watched, command_id=command_id, **_running(c))
+    summary = _running(c, m.summary_never_ended, watched=watched, command_id=command_id)
     return Said(c.say(m.title_never_ended), (summary,))
 
 
@@ -125,7 +122,7 @@ def test_event(c: Context) -> Said:
 
 
 def unreadable(c: Context) -> Said:
-    return Said(c.m.title_unreadable, (c.m.summary_unreadable.format(reason=c.reason()),))
+    return Said(c.m.title_unreadable, (c.m.summary_unreadable.format(reason=c.reason),))
 
 
 def _not_finished(c: Context) -> list[str]:
@@ -133,13 +130,10 @@ def _not_finished(c: Context) -> list[str]:
     return [c.say(c.m.summary_not_finished, who=c.who(v.problem_count))] if v.problem_count else []
 
 
-def _running(c: Context) -> dict[str, str]:
-    """How far a command that has not ended got: its status, and how many of how many."""
-    return {
-        "status": c.status(),
-        "finished": f"{c.v.succeeded:,}",
-        "sent": c.m.instances(c.v.targeted),
-    }
+def _running(c: Context, template: str, **values: str) -> str:
+    """`template` with how far a command that has not ended got: status, how many of how many."""
+    sent = c.m.instances(c.v.targeted)
+    return template.format(status=c.status, finished=f"{c.v.succeeded:,}", sent=sent, **values)
 
 
 FORMATTERS: dict[VerdictKind, Callable[[Context], Said]] = {

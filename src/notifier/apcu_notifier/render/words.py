@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from apcu_clear.command import DEFAULT_ACTION, requester_names
 from apcu_clear.record import Clear
 from apcu_notifier.config import Config, Language
-from apcu_notifier.messages import CATALOGUE, Job
-from apcu_notifier.messages.en import Messages
+from apcu_notifier.messages import CATALOGUE
+from apcu_notifier.messages.en import Job, Messages
 from apcu_notifier.render.blocks import escape, escape_clip
 from apcu_notifier.verdict import TargetKind, Verdict, VerdictKind
 
@@ -90,21 +90,19 @@ class Context:
         self.button = button
         self.m: Messages = CATALOGUE[style.language]
         self.target = _target(verdict, request, self.m)
-        cleared = verdict.cleared
+        self.group = verdict.target.kind is TargetKind.GROUP
+        self.target_known = verdict.target.kind is not TargetKind.UNKNOWN or bool(request.group)
+        self.status = escape_clip(said(verdict.status, verdict.status_details), SAID_TEXT) or NONE
+        self.reason = self.m.reasons[verdict.reason] if verdict.reason else NONE
         # The entries removed, in words; "" when the action cleared no APCu.
-        self.entries = self.m.entries(cleared.entries) if cleared else ""
-        removing = self.m.removing.format(entries=self.entries) if cleared else ""
+        self.entries = self.m.entries(verdict.cleared.entries) if verdict.cleared else ""
+        removing = self.m.removing.format(entries=self.entries) if self.entries else ""
         job_words = asdict(job(self.m, verdict.action))
         self.words = {**job_words, "target": self.target, "removing": removing}
 
     def say(self, template: str, **values: str) -> str:
-        """`template` filled with `values` and what any sentence may name: the job's words
-        (Job), the target, and the entries removed."""
+        """`template` filled with `values` and what any sentence may name: Job, target, removing."""
         return template.format(**{**self.words, **values})
-
-    @property
-    def group(self) -> bool:
-        return self.v.target.kind is TargetKind.GROUP
 
     def who(self, count: int) -> str:
         """ "3 instances in service in web-prod", or "3 instances" for another target."""
@@ -126,12 +124,6 @@ class Context:
             return []
         both = ((r.preload, self.m.caveat_preload), (r.file_cache, self.m.caveat_file_cache))
         return [text for having, text in both if having]
-
-    def status(self) -> str:
-        return escape_clip(said(self.v.status, self.v.status_details), SAID_TEXT) or NONE
-
-    def reason(self) -> str:
-        return self.m.reasons[self.v.reason] if self.v.reason else NONE
 
 
 def job(m: Messages, action: str) -> Job:
@@ -182,12 +174,12 @@ def field_pairs(c: Context) -> list[tuple[str, str]]:
         return []
     command = (m.label_command, f"`{escape(v.command_id)}`")
     if v.kind in (VerdictKind.UNKNOWN_COMMAND, VerdictKind.TEST_EVENT):
-        return [command, (m.label_status, c.status())]
+        return [command, (m.label_status, c.status)]
     pairs: list[tuple[str, str]] = []
-    if v.target.kind is not TargetKind.UNKNOWN or r.group:
+    if c.target_known:
         grouped = v.target.kind in (TargetKind.GROUP, TargetKind.UNKNOWN)
         pairs.append((m.label_group if grouped else m.label_target, c.target))
-    status, history = c.status(), v.clear
+    status, history = c.status, v.clear
     # "attempt 1 of N" only where a later attempt cleared what the first left, so that the
     # status never reads as the clear's outcome when it is not.
     if history is not None and any(row.cleared_on for row in history.instances):
