@@ -141,9 +141,9 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
             line = f"Retry asked by <@{asked.user}>; its verdict will update this message"
             _show_asked(rt, secret, asked.press, line)
             started = recorded.retry(asked.press.value, asked.requester, rt, origin="slack")
-            retried = len(started.body["retried"])
+            retried = len(started["retried"])
             to = f"{retried} instance{'s' if retried != 1 else ''}"
-            said = f"clear {started.command_id} to {to}; its verdict will update this message"
+            said = f"clear {started['commandId']} to {to}; its verdict will update this message"
             tell(asked, f"Retry asked by <@{asked.user}>: {said}")
             return "SlackRetryAccepted"
         words = unescape((asked.command or "")[:_MAX_TEXT]).split()
@@ -157,11 +157,10 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
             body, allowed_groups=rt.config.shared.allowed_groups, requester=asked.requester
         )
         done = sending.clear_group(replace(request, origin="slack"), rt)
-        assert isinstance(done, sending.Started)
         prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
-        in_service = done.body["expect"]["inService"]
-        said = f"202: clear{prefix} sent to {request.group} ({in_service} InService), command {done.command_id}; its verdict will be posted in the channel."
-        warnings = [f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]]
+        in_service = done["expect"]["inService"]
+        said = f"202: clear{prefix} sent to {request.group} ({in_service} InService), command {done['commandId']}; its verdict will be posted in the channel."
+        warnings = [f"warning {w['reason']}: {w['message']}" for w in done["warnings"]]
         tell(asked, "\n".join([said, *warnings]))
         return "SlackCommandAccepted"
     except Exception as error:
