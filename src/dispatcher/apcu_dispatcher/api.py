@@ -1,6 +1,5 @@
-"""The dispatcher's edge: Powertools' resolver routes the four HTTP routes; beside them go a console
-test event (read as POST /flush's body), an EventBridge launch event and Slack's work handed on.
-The resolver's exception handlers answer every refusal, here and once, for both."""
+"""The dispatcher's edge: Powertools' resolver routes HTTP; a console test event, a launch event and
+Slack's work handed on go to the same handlers, whose exception handlers answer every refusal."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""A recorded clear, by its id: its state (GET /flush/{commandId}), with SSM's live view while it
-runs; and its retry, a clear of its own of what its verdict left stale. What a retry sends comes
-from the record and the group as it is now: nothing from the request."""
+"""A recorded clear by its id: its state (GET /flush/{commandId}, SSM's live view while it runs),
+and its retry of what its verdict left stale, from the record and the group, not the request."""
 
 from __future__ import annotations
 
