@@ -83,9 +83,8 @@ def refused(error: Exception) -> Response[dict[str, Any]]:
     if refusal is None:
         raise error
     code = next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
-    logger.info(
-        "request refused", extra={"status": code, "rule": refusal.rule, "field": refusal.field}
-    )
+    logged = {"status": code, "rule": refusal.rule, "field": refusal.field}
+    logger.info("request refused", extra=logged)
     count("Throttled" if code == 503 else "Rejected")
     field = {} if refusal.field is None else {"field": refusal.field}
     error_body = {"status": code, **field, "rule": refusal.rule, "message": refusal.message}

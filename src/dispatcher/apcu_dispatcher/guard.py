@@ -118,18 +118,14 @@ def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
     if desired != len(in_service) or pending or terminating:
         scaling = f"desired {desired}, InService {len(in_service)}, pending {pending}, terminating {terminating}"
         warnings.append({"reason": "scaling", "message": f"the group is scaling: {scaling}"})
-    for instance_id in in_service:
-        status = ping.get(instance_id, NOT_REGISTERED)
+    for instance_id, status in ping.items():
+        but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
         if status == NOT_REGISTERED:
-            reason = "not-managed"
             but = "not a managed node (no SSM agent registered); it will not be cleared"
-        elif status != ONLINE:
-            reason = "not-online"
-            but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
-        else:
-            continue
-        message = f"{instance_id} is InService but {but}"
-        warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
+        if status != ONLINE:
+            reason = "not-managed" if status == NOT_REGISTERED else "not-online"
+            message = f"{instance_id} is InService but {but}"
+            warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
     return {
         "group": group,
         "desiredCapacity": desired,

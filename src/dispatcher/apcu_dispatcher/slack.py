@@ -213,9 +213,8 @@ def tell(asked: Asked, text: str) -> None:
     if asked.response_url is None:
         return
     try:
-        sent = WebhookClient(asked.response_url, timeout=TIMEOUT_SECONDS).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
+        webhook = WebhookClient(asked.response_url, timeout=TIMEOUT_SECONDS)
+        sent = webhook.send(text=text, response_type="ephemeral", replace_original=False)
         if sent.status_code >= 300:
             logger.warning("response_url answer refused", extra={"status": sent.status_code})
     except Exception as error:
