@@ -223,11 +223,7 @@ def live(ssm: SSMClient, command_id: str) -> Live:
         return GONE
     if not commands:
         return GONE
-    c = commands[0]
-    return Live(
-        c.get("Status", ""),
-        c.get("StatusDetails", ""),
-        c.get("TargetCount", 0),
-        c.get("CompletedCount", 0),
-        c.get("ErrorCount", 0),
-    )
+    found = commands[0]
+    status, details = found.get("Status", ""), found.get("StatusDetails", "")
+    counts = found.get("TargetCount", 0), found.get("CompletedCount", 0), found.get("ErrorCount", 0)
+    return Live(status, details, *counts)
