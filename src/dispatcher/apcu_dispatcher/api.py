@@ -105,9 +105,8 @@ def _cleared(request: FlushRequest) -> Response[dict[str, Any]]:
     body = clear_group(request, runtime)
     if request.dry_run:
         return _answer(200, body, "DryRun")
-    logger.info(
-        "clear sent", extra={"command_id": body["commandId"], **dataclasses.asdict(request)}
-    )
+    logged = {"command_id": body["commandId"], **dataclasses.asdict(request)}
+    logger.info("clear sent", extra=logged)
     return _answer(202, body, "Accepted")
 
 
