@@ -30,9 +30,8 @@ def ping_statuses(ssm: SSMClient, instance_ids: Sequence[str]) -> dict[str, str]
 
 
 def online(ssm: SSMClient, instance_ids: Sequence[str]) -> frozenset[str]:
-    return frozenset(
-        i for i, status in ping_statuses(ssm, instance_ids).items() if status == ONLINE
-    )
+    statuses = ping_statuses(ssm, instance_ids)
+    return frozenset(i for i, status in statuses.items() if status == ONLINE)
 
 
 def _read(ssm: SSMClient, batch: list[str], statuses: dict[str, str]) -> None:
@@ -43,11 +42,8 @@ def _read(ssm: SSMClient, batch: list[str], statuses: dict[str, str]) -> None:
             Filters=[{"Key": "InstanceIds", "Values": batch}],
             PaginationConfig={"PageSize": _IDS_PER_CALL},
         )
-        statuses.update(
-            (info["InstanceId"], info.get("PingStatus", "Unknown"))
-            for page in pages
-            for info in page.get("InstanceInformationList", [])
-        )
+        listed = pages.search("InstanceInformationList[]")
+        statuses.update((info["InstanceId"], info.get("PingStatus", "Unknown")) for info in listed)
     except ClientError as error:
         if error_code(error) not in _UNKNOWN_ID_ERRORS:
             raise

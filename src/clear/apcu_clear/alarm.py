@@ -19,9 +19,7 @@ ALARM_TYPES: list[Any] = ["CompositeAlarm", "MetricAlarm"]
 
 
 class AlarmNotFound(LookupError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"CloudWatch has no alarm named {name!r}")
-        self.name = name
+    """CloudWatch has no alarm of that name."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ def read_alarm(cloudwatch: CloudWatchClient, name: str) -> AlarmState:
     answer = cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=ALARM_TYPES)
     found: list[Any] = [*answer.get("CompositeAlarms", []), *answer.get("MetricAlarms", [])]
     if not found:
-        raise AlarmNotFound(name)
+        raise AlarmNotFound(f"CloudWatch has no alarm named {name!r}")
     alarm = found[0]
     state = alarm.get("StateValue", "INSUFFICIENT_DATA")
     return AlarmState(name, state, alarm.get("StateReason", ""), alarm.get("StateUpdatedTimestamp"))

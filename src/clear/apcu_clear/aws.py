@@ -46,9 +46,8 @@ def never_arrived(error: BaseException) -> bool:
 
 def may_have_run(error: BaseException) -> bool:
     """AWS may have run the request unanswered: a 5xx, or a whole request whose answer was lost."""
-    return (not is_throttling(error) and http_status(error) >= 500) or isinstance(
-        error, _UNANSWERED
-    )
+    failed_on_aws = not is_throttling(error) and http_status(error) >= 500
+    return failed_on_aws or isinstance(error, _UNANSWERED)
 
 
 def is_transient(error: BaseException) -> bool:

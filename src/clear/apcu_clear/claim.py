@@ -1,6 +1,5 @@
 """One clear per group (or instance) at a time: a claim item taken by a conditional write before
-anything is sent (docs/design.md, One clear per group). `token` is the taker's, `holder` the
-clear's id once known, `until` the epoch second past which the claim is free, `ttl` a day later."""
+anything is sent (docs/design.md, One clear per group); free after `until`, deleted a day later."""
 
 from __future__ import annotations
 

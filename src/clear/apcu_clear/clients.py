@@ -68,6 +68,5 @@ class Clients:
     def secrets(self) -> SecretsProvider:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-        return SecretsProvider(
-            boto3_client=self.session.client("secretsmanager", config=CLIENT_CONFIG)
-        )
+        client = self.session.client("secretsmanager", config=CLIENT_CONFIG)
+        return SecretsProvider(boto3_client=client)

@@ -15,8 +15,9 @@ from apcu_clear.aws import error_code, may_have_run
 from apcu_clear.record import iso
 
 if TYPE_CHECKING:
+    from botocore.paginate import PageIterator
     from mypy_boto3_ssm import SSMClient
-    from mypy_boto3_ssm.type_defs import SendCommandRequestTypeDef
+    from mypy_boto3_ssm.type_defs import ListCommandsResultTypeDef, SendCommandRequestTypeDef
 
 GROUP_TAG = "tag:aws:autoscaling:groupName"
 # SendCommand's limits (docs/facts.md, SSM Run Command).
@@ -25,7 +26,7 @@ MAX_INSTANCE_IDS = 50
 # The final statuses SSM notifies.
 FINAL_STATUSES = ("Success", "TimedOut", "Cancelled", "Failed")
 # A lookup reads at most this many commands (ten of ListCommands' pages of 50).
-_LOOKUP_COMMANDS = 500
+LOOKUP_COMMANDS = 500
 # The actions the document's `action` parameter allows, and the caches each touches.
 CACHES = {"clear-apcu": ("apcu",), "reset-opcache": ("opcache",), "clear-all": ("apcu", "opcache")}
 DEFAULT_ACTION = "clear-apcu"
@@ -135,15 +136,21 @@ def find_sent(
 ) -> Sent | None:
     """The command these parameters sent since `since`, if SSM lists it (yet: ListCommands is
     eventually consistent, so callers look again after a pause)."""
+    listed = listed_since(ssm, params["DocumentName"], since).search("Commands[]")
+    return next((_sent(command) for command in listed if _same(command, params)), None)
+
+
+def listed_since(
+    ssm: SSMClient, document_name: str, since: dt.datetime
+) -> PageIterator[ListCommandsResultTypeDef]:
+    """The document's commands invoked since `since`, at most LOOKUP_COMMANDS of them."""
     filters: Any = [
-        {"key": "DocumentName", "value": params["DocumentName"]},
+        {"key": "DocumentName", "value": document_name},
         {"key": "InvokedAfter", "value": iso(since)},
     ]
-    pages = ssm.get_paginator("list_commands").paginate(
-        Filters=filters, PaginationConfig={"PageSize": 50, "MaxItems": _LOOKUP_COMMANDS}
+    return ssm.get_paginator("list_commands").paginate(
+        Filters=filters, PaginationConfig={"PageSize": 50, "MaxItems": LOOKUP_COMMANDS}
     )
-    listed = (command for page in pages for command in page.get("Commands", []))
-    return next((_sent(command) for command in listed if _same(command, params)), None)
 
 
 def _same(command: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
@@ -223,11 +230,7 @@ def live(ssm: SSMClient, command_id: str) -> Live:
         return GONE
     if not commands:
         return GONE
-    c = commands[0]
-    return Live(
-        c.get("Status", ""),
-        c.get("StatusDetails", ""),
-        c.get("TargetCount", 0),
-        c.get("CompletedCount", 0),
-        c.get("ErrorCount", 0),
-    )
+    found = commands[0]
+    status, details = found.get("Status", ""), found.get("StatusDetails", "")
+    counts = found.get("TargetCount", 0), found.get("CompletedCount", 0), found.get("ErrorCount", 0)
+    return Live(status, details, *counts)

@@ -1,6 +1,5 @@
-"""Launch lifecycle hooks: an instance leaving a warm pool waits in Pending:Wait until its clear
-ends (docs/facts.md, IAM and Auto Scaling). Once it has cleared under the hook, a marker item
-tells its "EC2 Instance Launch Successful" event, for a day, that nothing is left to do."""
+"""Launch lifecycle hooks (docs/facts.md, IAM and Auto Scaling), and the day's marker that tells an
+instance's "Launch Successful" event it was cleared under the hook, so nothing is left to do."""
 
 from __future__ import annotations
 

@@ -26,9 +26,8 @@ def count(name: str) -> None:
 def trace_handler(handler: Handler) -> Handler:
     # The Tracer imports the X-Ray SDK and patches botocore when it is built, even with tracing
     # disabled: it is built only inside Lambda with tracing on.
-    disabled = resolve_truthy_env_var_choice(
-        env=os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
-    )
+    setting = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false")
+    disabled = resolve_truthy_env_var_choice(env=setting)
     # Outside Lambda, and under `sam local`, there is no X-Ray daemon to send to.
     if disabled or not os.environ.get("LAMBDA_TASK_ROOT") or os.environ.get("AWS_SAM_LOCAL"):
         return handler

@@ -1,10 +1,5 @@
-"""The clear's record: one item per clear in the commands table, keyed by the clear's id (its
-first command's id, or the id the dispatcher gave a retry asked on demand): group, action, prefix
-("" = whole cache), requester, comment, origin (api | console | slack | warm-pool | retry),
-requestedAt, expiresAt, claimKey, ttl; retryOf and targets (a retry asked on demand); lifecycle
-(hookName, token, instanceId: a clear under the launch hook); slackMessage (channel, ts: app
-mode); callbackId (the clear's) and notified (SSM's final status, the relay's); state (running |
-judged | failed), commands (its rounds', in order), verdict and judgement (once judged)."""
+"""The clear's record: one item per clear in the commands table, keyed by the clear's id (its first
+command's id, or the id given a retry asked on demand); its attributes are named below."""
 
 from __future__ import annotations
 
@@ -74,10 +69,10 @@ class Clear:
     clear_id: str
     group: str
     action: str
-    prefix: str
+    prefix: str  # "" clears the whole cache
     requester: str
     comment: str
-    origin: str
+    origin: str  # api | console | slack | warm-pool | retry
     requested_at: str
     # SSM's expiry of the first command; "" for a retry asked on demand (the clear sends it).
     expires_at: str = ""
@@ -120,10 +115,10 @@ class Stored:
 
     clear_id: str
     clear: Clear | None
-    state: str
-    notified: str
-    callback_id: str
-    commands: tuple[str, ...]
+    state: str  # running | judged | failed
+    notified: str  # SSM's final status, noted by the relay
+    callback_id: str  # the callback the clear waits on
+    commands: tuple[str, ...]  # its rounds', in order
     verdict: dict[str, Any]
     judgement: dict[str, Any]
     failure: str

@@ -51,12 +51,22 @@ class Settings:
         region = required(env, "AWS_REGION")
         table = matching(env, "COMMANDS_TABLE", _TABLE_NAME, "a DynamoDB table name")
         groups = frozenset(g.strip() for g in env["ALLOWED_GROUPS"].split(",") if g.strip())
-        document = _document_name(env)
+        document = matching(env, "DOCUMENT_NAME", _DOCUMENT_NAME, "an SSM document name")
+        if document.lower().startswith(("aws", "amazon", "amzn")):
+            why = (
+                f"DOCUMENT_NAME must name the stack's own document, not the AWS-owned {document!r}"
+            )
+            raise ConfigError(why)
         delivery = whole(env, "DELIVERY_TIMEOUT_SECONDS", (30, 2_592_000))
         execution = whole(env, "EXECUTION_TIMEOUT_SECONDS", (1, 172_800))
         concurrency_is = "a count (10) or a percentage (50%)"
         concurrency = matching(env, "MAX_CONCURRENCY", _CONCURRENCY, concurrency_is)
-        commands = CommandSettings(document, delivery, execution, concurrency, _stop_alarm(env))
+        # As SSM's Alarm.Name allows it (1 to 255 characters); empty: no brake.
+        alarm = env.get("STOP_ALARM_NAME", "").strip()
+        if len(alarm) > MAX_ALARM_NAME or not alarm.isprintable():
+            why = f"STOP_ALARM_NAME must be a CloudWatch alarm name of at most {MAX_ALARM_NAME} printable characters, got {alarm[:40]!r}"
+            raise ConfigError(why)
+        commands = CommandSettings(document, delivery, execution, concurrency, alarm)
         return cls(region, table, groups, commands, slack)
 
 
@@ -90,23 +100,6 @@ def whole(env: Mapping[str, str], name: str, bounds: tuple[int, int]) -> int:
     if not re.fullmatch(r"[0-9]{1,10}", raw) or not low <= int(raw) <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {raw[:20]!r}")
     return int(raw)
-
-
-def _document_name(env: Mapping[str, str]) -> str:
-    name = matching(env, "DOCUMENT_NAME", _DOCUMENT_NAME, "an SSM document name")
-    if name.lower().startswith(("aws", "amazon", "amzn")):
-        why = f"DOCUMENT_NAME must name the stack's own document, not the AWS-owned {name!r}"
-        raise ConfigError(why)
-    return name
-
-
-def _stop_alarm(env: Mapping[str, str]) -> str:
-    """STOP_ALARM_NAME as SSM's Alarm.Name allows it (1 to 255 characters); empty: no brake."""
-    name = env.get("STOP_ALARM_NAME", "").strip()
-    if len(name) > MAX_ALARM_NAME or not name.isprintable():
-        why = f"STOP_ALARM_NAME must be a CloudWatch alarm name of at most {MAX_ALARM_NAME} printable characters, got {name[:40]!r}"
-        raise ConfigError(why)
-    return name
 
 
 def _slack(env: Mapping[str, str]) -> SlackAppSettings:

@@ -1,6 +1,5 @@
-"""The dispatcher's edge: Powertools' resolver routes the four HTTP routes; beside them go a console
-test event (read as POST /flush's body), an EventBridge launch event and Slack's work handed on.
-The resolver's exception handlers answer every refusal, here and once, for both."""
+"""The dispatcher's edge: Powertools' resolver routes HTTP; a console test event, a launch event and
+Slack's work handed on go to the same handlers, whose exception handlers answer every refusal."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from apcu_clear.observability import count, logger, metrics, trace_handler
 from apcu_dispatcher import launches, recorded, refusals, slack
 from apcu_dispatcher.config import Config
 from apcu_dispatcher.runtime import Runtime
-from apcu_dispatcher.sending import Started, clear_group
+from apcu_dispatcher.sending import clear_group
 from apcu_dispatcher.validation import FlushRequest, decode_body, validate_request
 
 if TYPE_CHECKING:
@@ -59,10 +58,10 @@ def get_flush(command_id: str) -> Response[dict[str, Any]]:
 @app.post("/flush/<command_id>/retry")
 def post_retry(command_id: str) -> Response[dict[str, Any]]:
     started = recorded.retry(command_id, requester_of(), runtime)
-    retried = len(started.body["retried"])
-    extra = {"retry_of": command_id, "command_id": started.command_id, "retried": retried}
+    retried = len(started["retried"])
+    extra = {"retry_of": command_id, "command_id": started["commandId"], "retried": retried}
     logger.info("retry started", extra=extra)
-    return _answer(202, started.body, "RetryAccepted")
+    return _answer(202, started, "RetryAccepted")
 
 
 @app.post("/slack/actions")
@@ -84,9 +83,8 @@ def refused(error: Exception) -> Response[dict[str, Any]]:
     if refusal is None:
         raise error
     code = next(code for kind, code in STATUS.items() if isinstance(refusal, kind))
-    logger.info(
-        "request refused", extra={"status": code, "rule": refusal.rule, "field": refusal.field}
-    )
+    logged = {"status": code, "rule": refusal.rule, "field": refusal.field}
+    logger.info("request refused", extra=logged)
     count("Throttled" if code == 503 else "Rejected")
     field = {} if refusal.field is None else {"field": refusal.field}
     error_body = {"status": code, **field, "rule": refusal.rule, "message": refusal.message}
@@ -104,11 +102,12 @@ def requester_of() -> str:
 
 
 def _cleared(request: FlushRequest) -> Response[dict[str, Any]]:
-    done = clear_group(request, runtime)
-    if not isinstance(done, Started):
-        return _answer(200, done, "DryRun")
-    logger.info("clear sent", extra={"command_id": done.command_id, **dataclasses.asdict(request)})
-    return _answer(202, done.body, "Accepted")
+    body = clear_group(request, runtime)
+    if request.dry_run:
+        return _answer(200, body, "DryRun")
+    logged = {"command_id": body["commandId"], **dataclasses.asdict(request)}
+    logger.info("clear sent", extra=logged)
+    return _answer(202, body, "Accepted")
 
 
 def _answer(code: int, body: dict[str, Any], outcome: str) -> Response[dict[str, Any]]:

@@ -42,16 +42,13 @@ class Config:
         alias = matching(env, "NOTIFIER_ALIAS_ARN", _QUALIFIED_FUNCTION_ARN, alias_is)
         hook_is = "a lifecycle hook name, or empty"
         hook = matching(env, "WARM_POOL_HOOK_NAME", HOOK_NAME_PATTERN, hook_is)
-        return cls(shared, Notify(topic, role), alias, hook, _slack_allowed_users(env))
-
-
-def _slack_allowed_users(env: Mapping[str, str]) -> frozenset[str]:
-    users = frozenset(u.strip() for u in env.get("SLACK_ALLOWED_USERS", "").split(",") if u.strip())
-    wrong = sorted(u for u in users if not re.fullmatch(SLACK_USER_ID_PATTERN, u))
-    if wrong:
-        # A name or an e-mail address would never match a press's user id: say so at the start
-        # rather than refuse every press of that person.
-        got = ", ".join(repr(u[:40]) for u in wrong[:5])
-        why = f"SLACK_ALLOWED_USERS must be comma-separated Slack user ids such as U0123ABCD (not names), got {got}"
-        raise ConfigError(why)
-    return users
+        listed = env.get("SLACK_ALLOWED_USERS", "").split(",")
+        users = frozenset(u.strip() for u in listed if u.strip())
+        wrong = sorted(u for u in users if not re.fullmatch(SLACK_USER_ID_PATTERN, u))
+        if wrong:
+            # A name or an e-mail address would never match a press's user id: say so at the start
+            # rather than refuse every press of that person.
+            got = ", ".join(repr(u[:40]) for u in wrong[:5])
+            why = f"SLACK_ALLOWED_USERS must be comma-separated Slack user ids such as U0123ABCD (not names), got {got}"
+            raise ConfigError(why)
+        return cls(shared, Notify(topic, role), alias, hook, users)

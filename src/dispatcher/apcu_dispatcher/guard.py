@@ -16,8 +16,6 @@ from apcu_dispatcher.runtime import Runtime
 
 # The claim lasts to the clear's last possible end: its commands' lifetime and this margin.
 MARGIN = dt.timedelta(minutes=5)
-# ListCommands: the document's commands of a command's lifetime looked through, ten pages of 50.
-_LOOKED_AT = 10 * 50
 _RUNNING = frozenset({"Pending", "InProgress", "Cancelling"})
 
 
@@ -57,19 +55,13 @@ def in_progress(what: str, holder: str, requested_at: str | None, region: str) -
 def refuse_if_running(rt: Runtime, what: str, holds: Callable[[Mapping[str, Any]], bool]) -> None:
     """Refused while a command of the stack's document sent by hand runs on the target."""
     settings = rt.config.shared.commands
-    filters: Any = [
-        {"key": "DocumentName", "value": settings.document_name},
-        {"key": "InvokedAfter", "value": record.iso(rt.now() - settings.lifetime)},
-    ]
-    pages = rt.ssm.get_paginator("list_commands").paginate(
-        Filters=filters, PaginationConfig={"PageSize": 50, "MaxItems": _LOOKED_AT}
-    )
+    pages = command.listed_since(rt.ssm, settings.document_name, rt.now() - settings.lifetime)
     for found in pages.search("Commands[]"):
         if found["Status"] in _RUNNING and holds(found):
             at = record.iso(found["RequestedDateTime"])
             raise in_progress(what, found["CommandId"], at, rt.region)
     if pages.resume_token:
-        why = f"more than {_LOOKED_AT} commands of {settings.document_name} are running; cannot tell whether one is clearing this target, so nothing was sent"
+        why = f"more than {command.LOOKUP_COMMANDS} commands of {settings.document_name} are running; cannot tell whether one is clearing this target, so nothing was sent"
         raise Unavailable(why, rule="too-many-running")
 
 
@@ -118,18 +110,14 @@ def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
     if desired != len(in_service) or pending or terminating:
         scaling = f"desired {desired}, InService {len(in_service)}, pending {pending}, terminating {terminating}"
         warnings.append({"reason": "scaling", "message": f"the group is scaling: {scaling}"})
-    for instance_id in in_service:
-        status = ping.get(instance_id, NOT_REGISTERED)
+    for instance_id, status in ping.items():
+        but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
         if status == NOT_REGISTERED:
-            reason = "not-managed"
             but = "not a managed node (no SSM agent registered); it will not be cleared"
-        elif status != ONLINE:
-            reason = "not-online"
-            but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
-        else:
-            continue
-        message = f"{instance_id} is InService but {but}"
-        warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
+        if status != ONLINE:
+            reason = "not-managed" if status == NOT_REGISTERED else "not-online"
+            message = f"{instance_id} is InService but {but}"
+            warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
     return {
         "group": group,
         "desiredCapacity": desired,

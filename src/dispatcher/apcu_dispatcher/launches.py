@@ -1,6 +1,5 @@
-"""An instance leaving a warm pool resumes with its old APCu, so it gets a clear of its own: held
-in Pending:Wait by the stack's launch hook until its clear ends, or once it is InService (unless
-cleared under the hook already). A claim per instance keeps a redelivered event from resending."""
+"""A warm-pool instance resumes with its old APCu, so it gets a clear of its own: held by the launch
+hook until it ends, or once InService (unless cleared under the hook); claimed per instance."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""A recorded clear, by its id: its state (GET /flush/{commandId}), with SSM's live view while it
-runs; and its retry, a clear of its own of what its verdict left stale. What a retry sends comes
-from the record and the group as it is now: nothing from the request."""
+"""A recorded clear by its id: its state (GET /flush/{commandId}, SSM's live view while it runs),
+and its retry of what its verdict left stale, from the record and the group, not the request."""
 
 from __future__ import annotations
 
@@ -62,7 +61,7 @@ def status(clear_id: str, rt: Runtime) -> dict[str, Any]:
     return body
 
 
-def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> sending.Started:
+def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") -> dict[str, Any]:
     stored, clear = recorded(clear_id, rt)
     if stored.state == record.FAILED:
         why = f"clear {clear_id} failed before its verdict ({stored.failure or 'no reason recorded'}), so it named no stale instance to retry; nothing was sent. Clear the group again"
@@ -129,4 +128,4 @@ def retry(clear_id: str, requester: str, rt: Runtime, *, origin: str = "retry") 
         "warnings": [bounded] if total > len(stale) else [],
         "consoleUrl": command.console_url(rt.region, clear_id),
     }
-    return sending.Started(retry_id, sending.with_alarm(body, state))
+    return sending.with_alarm(body, state)

@@ -3,7 +3,8 @@ edge answers each kind with its HTTP status (apcu_dispatcher.api)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from apcu_clear.aws import is_throttling, is_transient
@@ -13,23 +14,19 @@ CLEAR_IN_PROGRESS = "clear-in-progress"
 NOTHING_TO_RETRY = "nothing-to-retry"
 
 
+@dataclass(eq=False)
 class Refusal(Exception):
     """Nothing was sent; `message` says why and what to do, `rule` is the stable name a caller
     matches on, `field` the part of the request it is about, `details` more of the answer."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        rule: str,
-        field: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.rule = rule
-        self.field = field
-        self.details = dict(details or {})
+    message: str
+    _: KW_ONLY
+    rule: str
+    field: str | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
 
 
 class InvalidRequest(Refusal):

@@ -8,7 +8,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from apcu_clear import alarm, claim, command, record
@@ -33,13 +33,7 @@ NOT_RECORDED = {
 }
 
 
-@dataclass(frozen=True)
-class Started:
-    command_id: str
-    body: dict[str, Any]
-
-
-def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
+def clear_group(request: FlushRequest, rt: Runtime) -> dict[str, Any]:
     """The clear sent, or a dry run's plan (nothing taken, nothing sent)."""
     key, what = claim.group_key(request.group), f"group {request.group}"
     if request.dry_run:
@@ -65,7 +59,7 @@ def clear_group(request: FlushRequest, rt: Runtime) -> Started | dict[str, Any]:
         "warnings": plan["warnings"] + begin(rt, request, sent, taken),
         "consoleUrl": command.console_url(rt.region, sent.command_id),
     }
-    return Started(sent.command_id, with_alarm(body, state))
+    return with_alarm(body, state)
 
 
 def _prepare(
@@ -111,17 +105,13 @@ def begin(
         claim_key=taken.key,
         hold=request.hold,
     )
-    until = sent.expires_at + guard.MARGIN
-    if not _again(
-        lambda: claim.name_holder(rt.dynamodb, rt.table, taken, clear.clear_id, until=until)
-    ):
+    db, until = rt.dynamodb, sent.expires_at + guard.MARGIN
+    if not _again(lambda: claim.name_holder(db, rt.table, taken, clear.clear_id, until=until)):
         count("ClaimNotNamed")
     warnings = []
-    if not _again(lambda: record.create(rt.dynamodb, rt.table, clear)):
-        logger.error(
-            "command sent but not recorded; its clear judges it without a record",
-            extra={"command_id": clear.clear_id},
-        )
+    if not _again(lambda: record.create(db, rt.table, clear)):
+        why = "command sent but not recorded; its clear judges it without a record"
+        logger.error(why, extra={"command_id": clear.clear_id})
         count("ClearNotRecorded")
         warnings.append(NOT_RECORDED)
     if not start_execution(rt, clear.clear_id):
@@ -132,19 +122,11 @@ def begin(
 def start_execution(rt: Runtime, clear_id: str) -> bool:
     """Start the clear's durable execution, named by its id so that a start repeated finds it."""
     payload = json.dumps({"commandId": clear_id}).encode()
-    started = _again(
-        lambda: rt.lambda_.invoke(
-            FunctionName=rt.config.notifier_alias_arn,
-            InvocationType="Event",
-            DurableExecutionName=clear_id,
-            Payload=payload,
-        )
-    )
+    invoke = partial(rt.lambda_.invoke, FunctionName=rt.config.notifier_alias_arn, Payload=payload)
+    started = _again(partial(invoke, InvocationType="Event", DurableExecutionName=clear_id))
     if not started:
-        logger.error(
-            "the clear's execution was not started; SSM's notification will start it",
-            extra={"command_id": clear_id},
-        )
+        why = "the clear's execution was not started; SSM's notification will start it"
+        logger.error(why, extra={"command_id": clear_id})
         count("ClearNotStarted")
     return started
 
@@ -156,9 +138,8 @@ def _again(write: Callable[[], object]) -> bool:
             write()
             return True
         except Exception:
-            logger.warning(
-                "a write after SendCommand failed", extra={"attempt": attempt}, exc_info=True
-            )
+            logged = {"attempt": attempt}
+            logger.warning("a write after SendCommand failed", extra=logged, exc_info=True)
             if attempt < ATTEMPTS:
                 time.sleep(0.2 * attempt)
     return False

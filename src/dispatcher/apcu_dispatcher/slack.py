@@ -141,27 +141,24 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
             line = f"Retry asked by <@{asked.user}>; its verdict will update this message"
             _show_asked(rt, secret, asked.press, line)
             started = recorded.retry(asked.press.value, asked.requester, rt, origin="slack")
-            retried = len(started.body["retried"])
+            retried = len(started["retried"])
             to = f"{retried} instance{'s' if retried != 1 else ''}"
-            said = f"clear {started.command_id} to {to}; its verdict will update this message"
+            said = f"clear {started['commandId']} to {to}; its verdict will update this message"
             tell(asked, f"Retry asked by <@{asked.user}>: {said}")
             return "SlackRetryAccepted"
         words = unescape((asked.command or "")[:_MAX_TEXT]).split()
         if len(words) not in (2, 3) or words[0] != "clear":
             tell(asked, USAGE)
             return "SlackCommandRejected"
-        body = {"group": words[1], "action": validation.CLEAR_APCU}
-        if len(words) == 3:
-            body["prefix"] = words[2]
+        body = dict(zip(("group", "prefix"), words[1:], strict=False), action=validation.CLEAR_APCU)
         request = validation.validate_request(
             body, allowed_groups=rt.config.shared.allowed_groups, requester=asked.requester
         )
         done = sending.clear_group(replace(request, origin="slack"), rt)
-        assert isinstance(done, sending.Started)
         prefix = f" of the keys starting {request.prefix}" if request.prefix else ""
-        in_service = done.body["expect"]["inService"]
-        said = f"202: clear{prefix} sent to {request.group} ({in_service} InService), command {done.command_id}; its verdict will be posted in the channel."
-        warnings = [f"warning {w['reason']}: {w['message']}" for w in done.body["warnings"]]
+        in_service = done["expect"]["inService"]
+        said = f"202: clear{prefix} sent to {request.group} ({in_service} InService), command {done['commandId']}; its verdict will be posted in the channel."
+        warnings = [f"warning {w['reason']}: {w['message']}" for w in done["warnings"]]
         tell(asked, "\n".join([said, *warnings]))
         return "SlackCommandAccepted"
     except Exception as error:
@@ -214,9 +211,8 @@ def tell(asked: Asked, text: str) -> None:
     if asked.response_url is None:
         return
     try:
-        sent = WebhookClient(asked.response_url, timeout=TIMEOUT_SECONDS).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
+        webhook = WebhookClient(asked.response_url, timeout=TIMEOUT_SECONDS)
+        sent = webhook.send(text=text, response_type="ephemeral", replace_original=False)
         if sent.status_code >= 300:
             logger.warning("response_url answer refused", extra={"status": sent.status_code})
     except Exception as error:

@@ -174,9 +174,8 @@ def _no_constant(name: str) -> Any:
 
 
 def _json_type(value: object) -> str:
-    return next(
-        (name for kind, name in _JSON_TYPES if isinstance(value, kind)), type(value).__name__
-    )
+    names = (name for kind, name in _JSON_TYPES if isinstance(value, kind))
+    return next(names, type(value).__name__)
 
 
 def _short(name: str, limit: int = 64) -> str:
