@@ -545,14 +545,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             status, headers, text = answered
-            data = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            self._write(status, {"Content-Type": "text/html", **headers}, text.encode())
             return
         if method not in API_METHODS:
             self._send(HTTPStatus.OK, {}, {"ok": False, "error": "unknown_method"})
@@ -588,9 +581,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.METHOD_NOT_ALLOWED, {}, {"ok": False, "error": "method_not_allowed"})
 
     def _send(self, status: int, headers: Mapping[str, str], body: Mapping[str, Any]) -> None:
-        data = json.dumps(body).encode()
+        json_type = {"Content-Type": "application/json; charset=utf-8"}
+        self._write(status, {**json_type, **headers}, json.dumps(body).encode())
+
+    def _write(self, status: int, headers: Mapping[str, str], data: bytes) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
