@@ -3,7 +3,7 @@ client costs the cold start its service model, and a function only builds those 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ssm import SSMClient
 
+    from apcu_clear.settings import Settings
+
 # AWS answers in well under a second: a read that takes 5 s is a stall worth another attempt.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=2, read_timeout=5
@@ -28,9 +30,16 @@ CLIENT_CONFIG = Config(
 SEND_CONFIG = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
-@dataclass
 class Clients:
-    region: str
+    """The clients, and the table and the clock every step of both functions uses."""
+
+    def __init__(self, shared: Settings) -> None:
+        self.region = shared.region
+        self.table = shared.table
+
+    @staticmethod
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
 
     @cached_property
     def session(self) -> boto3.Session:

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from apcu_clear.clients import Clients
 from apcu_dispatcher.config import Config
 
 
 class Runtime(Clients):
     def __init__(self, config: Config) -> None:
-        super().__init__(config.shared.region)
+        super().__init__(config.shared)
         self.config = config
-        self.table = config.shared.table
-
-    @staticmethod
-    def now() -> dt.datetime:
-        return dt.datetime.now(dt.UTC)

@@ -108,9 +108,8 @@ def _docs_url(url: str) -> str:
 
 class Runtime(Clients):
     def __init__(self, config: Config) -> None:
-        super().__init__(config.shared.region)
+        super().__init__(config.shared)
         self.config = config
-        self.table = config.shared.table
 
     @cached_property
     def slack_web(self) -> WebClient:
@@ -124,7 +123,3 @@ class Runtime(Clients):
 
     def webhook_url(self) -> str:
         return read_webhook_url(self.secrets, self.config.webhook_secret_arn)
-
-    @staticmethod
-    def now() -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
