@@ -1,5 +1,5 @@
-"""The figures before: main's own bench, run in a worktree of main (git worktree add
-/tmp/wt-main main). Its cold rows are the dispatcher before Powertools' router (a console
+"""The figures before: release 1.1.0's own bench (commit 1815ad0, main before the durable clear),
+run in a worktree of it (git worktree add --detach /tmp/wt-main 1815ad0). Its cold rows are the dispatcher before Powertools' router (a console
 clear: claim, preflight, SendCommand, record, watchdog schedule) and the notifier before the
 durable clear (an SNS notification judged and posted from that one invocation), each against
 its own floor, as its bench measured them.
@@ -13,16 +13,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-# Where the worktree of main is (the brief of issue 31 names it); BENCH_MAIN_WORKTREE moves it.
+# Where the worktree of 1.1.0 is (the brief of issue 31 names it); BENCH_MAIN_WORKTREE moves it.
 MAIN = Path(os.environ.get("BENCH_MAIN_WORKTREE", "/tmp/wt-main"))  # noqa: S108 (read only)
-# What main's bench must not inherit from this one: it starts its own embedded AWS.
+# What 1.1.0's bench must not inherit from this one: it starts its own embedded AWS.
 NOT_INHERITED = ("AWS_ENDPOINT_URL", "BENCH_ONLY", "BENCH_RUNS", "PYTHONPATH")
 
 
 def main_bench(runs: int, log: Path) -> dict[str, Any]:
-    """main's cold rows (its results JSON), or why there are none."""
+    """1.1.0's cold rows (its results JSON), or why there are none."""
     if not (MAIN / "bench" / "run.py").is_file():
-        return {"error": f"no worktree of main at {MAIN}: git worktree add {MAIN} main"}
+        return {
+            "error": f"no worktree of 1.1.0 at {MAIN}: git worktree add --detach {MAIN} 1815ad0"
+        }
     env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     with log.open("w", encoding="utf-8") as out:
         # Its own venv and sam build, as its Makefile makes them (quick when already there).
@@ -43,7 +45,7 @@ def main_bench(runs: int, log: Path) -> dict[str, Any]:
         )
     new = sorted(set(results.glob("bench-*-only.json")) - known) if results.is_dir() else []
     if not new:
-        return {"error": f"main's bench wrote no results (see {log})"}
+        return {"error": f"1.1.0's bench wrote no results (see {log})"}
     report = json.loads(new[-1].read_text(encoding="utf-8"))
     commit = subprocess.run(
         ["git", "-C", str(MAIN), "rev-parse", "--short", "HEAD"],

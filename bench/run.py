@@ -1,6 +1,6 @@
 """`make bench`: the durable clear's figures, side by side in one run, that anyone can rerun.
 
-1. before: main's own bench in a worktree of main (/tmp/wt-main), its cold rows: the dispatcher
+1. before: release 1.1.0's own bench in a worktree of it (/tmp/wt-main), its cold rows: the dispatcher
    before Powertools' router, the notifier before the durable clear (bench.before).
 2. cold: fresh processes, as deployed (bench/deployed.py: template.yaml's environment, each value
    of Tracing, the sam build artifact with the SDK layer), against floors making the same AWS
@@ -72,7 +72,7 @@ def main() -> int:
         from bench.before import MAIN, main_bench
 
         print(
-            f"before: main's own bench in {MAIN}, its cold rows, {RUNS} runs each ...", flush=True
+            f"before: 1.1.0's own bench in {MAIN}, its cold rows, {RUNS} runs each ...", flush=True
         )
         report["before"] = main_bench(RUNS, RESULTS / "main-bench.log")
     if set(parts) & {"cold", "latency", "clears", "scale"}:

@@ -162,13 +162,13 @@ def _router(out: Lines, after: dict[str, Any] | None, before: dict[str, Any] | N
         "dispatcher, before / after Powertools' APIGatewayHttpResolver (template default tracing):"
     )
     if before is not None and "error" in before:
-        out.row("  before (main)", "not measured", "", None)
+        out.row("  before (1.1.0)", "not measured", "", None)
         out.text(f"    {before['error']}")
     elif before is not None and "dispatcher" in before.get("cold", {}):
         old = before["cold"]["dispatcher"]
         r = next(r for r in old["rows"] if r["default"])
         out.row(
-            f"  before (main {before['commit']}: a console clear)",
+            f"  before (1.1.0, {before['commit']}: a console clear)",
             f"{r['handler_median_ms']:.0f} / {old['floor_median_ms']:.0f} ms",
             f"{r['ratio']:.2f}x (CPU {r['cpu_ratio']:.2f}x)",
         )

@@ -107,11 +107,11 @@ def _latency(out: Lines, lat: dict[str, Any], before: dict[str, Any] | None) -> 
     out.row("  now, warm (both invocations in a running notifier)", f"{lat['warm_post_ms']:.0f} ms")
     old = (before or {}).get("cold", {}).get("notifier")
     if old is None:
-        out.row("  before (main): its notifier posting from the SNS invocation", "not measured")
+        out.row("  before (1.1.0): its notifier posting from the SNS invocation", "not measured")
         return
     r = next(r for r in old["rows"] if r["default"])
     out.row(
-        f"  before (main {before['commit'] if before else ''}): cold notifier, SNS -> post",
+        f"  before (1.1.0 {before['commit'] if before else ''}): cold notifier, SNS -> post",
         f"{r['handler_median_ms']:.0f} ms",
     )
     out.text("    (until its answer: the verdict posted, then recorded)")

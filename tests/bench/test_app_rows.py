@@ -251,7 +251,7 @@ def test_the_dispatcher_before_and_after_the_router_and_the_routers_cost_over_th
     }
     shown = table({"machine": MACHINE, "cold": {"dispatcher": after}, "before": before}, [])
     lines = shown.splitlines()
-    assert any("before (main 1815ad0" in line and "451 / 378 ms" in line for line in lines)
+    assert any("before (1.1.0, 1815ad0" in line and "451 / 378 ms" in line for line in lines)
     assert any("after (here: POST /flush)" in line and "512 / 382 ms" in line for line in lines)
     # 512 - 1.25 x 382 = 34.5 ms over the bound, and what importing the router costs
     [router] = [line for line in lines if "the router:" in line]
