@@ -21,8 +21,12 @@ DOCUMENTS = sorted(
         ROOT / "SECURITY.md",
         ROOT / "CHANGELOG.md",
         *(ROOT / "docs").glob("*.md"),
-        # Each folder's own README (cli/, webnode/, ...).
-        *(folder / "README.md" for folder in ROOT.iterdir() if (folder / "README.md").is_file()),
+        # Each folder's own README (cli/, webnode/, ...); not the tools' (.pytest_cache/, ...).
+        *(
+            folder / "README.md"
+            for folder in ROOT.iterdir()
+            if not folder.name.startswith(".") and (folder / "README.md").is_file()
+        ),
     ]
 )
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
