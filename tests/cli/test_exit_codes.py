@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 
 from apcu_flush.exits import Exit
+from harness.durable_lambda import ExecutionFailed
 from harness.stack import GROUP
 from tests.cli.fleet import OUTCOMES
 from tests.cli.pipeline import FAST, Local
 from tests.cli.test_api_url import closed_port
 from tests.cli.test_clear import raises
+from tests.cli.test_status import Failing
+from tests.faults import injected
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TABLE_HEADER = "| exit | meaning | a pipeline should |"
@@ -88,6 +91,20 @@ def _no_credentials(local: Local) -> Ended:
     return _run(local, "clear", GROUP, env=env)
 
 
+def _failed_before_its_verdict(local: Local) -> Ended:
+    """`clear --wait` while SSM fails every read of the invocations, past the clear's retries."""
+    process = local.start("clear", GROUP, "--wait", "--timeout", "120", *FAST)
+    command_id = local.sent_command(process)
+    local.status_read(process)
+    with injected(Failing(operation="ListCommandInvocations", kind="5xx")):
+        local.stack.lambda_.waiting(command_id)
+        OUTCOMES["ok"](local.fleet, command_id)
+        with pytest.raises(ExecutionFailed):
+            local.verdict(command_id)
+        stdout, stderr = process.communicate(timeout=60)
+    return Ended(process.returncode, stdout, stderr)
+
+
 def _server_error(local: Local) -> Ended:
     local.front.stand_in = raises
     return _run(local, "clear", GROUP, "--wait")
@@ -138,6 +155,9 @@ CASES = {
         ),
     ),
     "server error": Case(4, "a server error (5xx)", _server_error),
+    "failed before its verdict": Case(
+        4, "a clear that failed before its verdict", _failed_before_its_verdict
+    ),
 }
 
 
