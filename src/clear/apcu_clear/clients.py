@@ -1,5 +1,8 @@
 """A function's AWS clients, each built on first use and kept for the container's life: a
-client costs the cold start its service model, and a function only builds those it calls."""
+client costs the cold start its service model, and a function only builds those it calls. All
+come from boto3's default session, as the durable SDK's own client does: one loader reads
+botocore's endpoint and retry data once per container (make bench). Built in the handler's
+thread only: a session is not thread-safe."""
 
 from __future__ import annotations
 
@@ -42,40 +45,36 @@ class Clients:
         return dt.datetime.now(dt.UTC)
 
     @cached_property
-    def session(self) -> boto3.Session:
-        return boto3.Session(region_name=self.region)
-
-    @cached_property
     def ssm(self) -> SSMClient:
-        return self.session.client("ssm", config=CLIENT_CONFIG)
+        return boto3.client("ssm", region_name=self.region, config=CLIENT_CONFIG)
 
     @cached_property
     def ssm_send(self) -> SSMClient:
-        return self.session.client("ssm", config=SEND_CONFIG)
+        return boto3.client("ssm", region_name=self.region, config=SEND_CONFIG)
 
     @cached_property
     def autoscaling(self) -> AutoScalingClient:
-        return self.session.client("autoscaling", config=CLIENT_CONFIG)
+        return boto3.client("autoscaling", region_name=self.region, config=CLIENT_CONFIG)
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return self.session.client("dynamodb", config=CLIENT_CONFIG)
+        return boto3.client("dynamodb", region_name=self.region, config=CLIENT_CONFIG)
 
     @cached_property
     def lambda_(self) -> LambdaClient:
-        return self.session.client("lambda", config=CLIENT_CONFIG)
+        return boto3.client("lambda", region_name=self.region, config=CLIENT_CONFIG)
 
     @cached_property
     def cloudwatch(self) -> CloudWatchClient:
-        return self.session.client("cloudwatch", config=CLIENT_CONFIG)
+        return boto3.client("cloudwatch", region_name=self.region, config=CLIENT_CONFIG)
 
     @cached_property
     def ec2(self) -> EC2Client:
-        return self.session.client("ec2", config=CLIENT_CONFIG)
+        return boto3.client("ec2", region_name=self.region, config=CLIENT_CONFIG)
 
     @cached_property
     def secrets(self) -> SecretsProvider:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-        client = self.session.client("secretsmanager", config=CLIENT_CONFIG)
+        client = boto3.client("secretsmanager", region_name=self.region, config=CLIENT_CONFIG)
         return SecretsProvider(boto3_client=client)
