@@ -17,14 +17,12 @@ from pathlib import Path
 import pytest
 
 from apcu_flush.exits import Exit
-from harness.durable_lambda import ExecutionFailed
 from harness.stack import GROUP
 from tests.cli.fleet import OUTCOMES
 from tests.cli.pipeline import FAST, Local
 from tests.cli.test_api_url import closed_port
 from tests.cli.test_clear import raises
-from tests.cli.test_status import Failing
-from tests.faults import injected
+from tests.cli.test_status import failing_clear
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TABLE_HEADER = "| exit | meaning | a pipeline should |"
@@ -92,16 +90,7 @@ def _no_credentials(local: Local) -> Ended:
 
 
 def _failed_before_its_verdict(local: Local) -> Ended:
-    """`clear --wait` while SSM fails every read of the invocations, past the clear's retries."""
-    process = local.start("clear", GROUP, "--wait", "--timeout", "120", *FAST)
-    command_id = local.sent_command(process)
-    local.status_read(process)
-    with injected(Failing(operation="ListCommandInvocations", kind="5xx")):
-        local.stack.lambda_.waiting(command_id)
-        OUTCOMES["ok"](local.fleet, command_id)
-        with pytest.raises(ExecutionFailed):
-            local.verdict(command_id)
-        stdout, stderr = process.communicate(timeout=60)
+    process, _, stdout, stderr = failing_clear(local)
     return Ended(process.returncode, stdout, stderr)
 
 

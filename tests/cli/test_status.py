@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,9 +215,9 @@ class Failing(Faults):
         return operation == self.operation
 
 
-def test_a_clear_that_fails_before_its_verdict_ends_the_wait_with_4(local: Local) -> None:
-    # Given `clear --wait` in a pipeline, and SSM failing every read of the command's
-    # invocations (HTTP 500), past the clear's retries,
+def failing_clear(local: Local) -> tuple[subprocess.Popen[str], str, str, str]:
+    """`clear --wait` in a pipeline while SSM fails every read of the command's invocations
+    (HTTP 500), past the clear's retries: the program, the command, its stdout and stderr."""
     process = local.start("clear", GROUP, "--wait", "--timeout", "120", *FAST)
     command_id = local.sent_command(process)
     local.status_read(process)
@@ -225,7 +226,13 @@ def test_a_clear_that_fails_before_its_verdict_ends_the_wait_with_4(local: Local
         OUTCOMES["ok"](local.fleet, command_id)
         with pytest.raises(ExecutionFailed):
             local.verdict(command_id)
-        _, stderr = process.communicate(timeout=60)
+        stdout, stderr = process.communicate(timeout=60)
+    return process, command_id, stdout, stderr
+
+
+def test_a_clear_that_fails_before_its_verdict_ends_the_wait_with_4(local: Local) -> None:
+    # Given `clear --wait` while the clear fails before its verdict,
+    process, command_id, _, stderr = failing_clear(local)
     # Then the wait ends at once, not at its timeout: exit 4, saying the clear failed and why
     assert process.returncode == 4, stderr
     last = stderr.splitlines()[-1]
