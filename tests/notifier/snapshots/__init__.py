@@ -21,6 +21,8 @@ MAX_FIELDS = 10
 FIELD_TEXT = 2000
 MAX_CONTEXT_ELEMENTS = 10
 BUTTON_TEXT = 75
+# Not Slack's (it truncates at 40,000): the gist a phone's notification shows, which we keep short.
+NOTIFICATION_TEXT = 3000
 # What Slack parses as a control sequence: a mention, a broadcast, or a link.
 CONTROL = re.compile(r"<[!@#][^>]*>|<https?://[^>]*>")
 
@@ -44,6 +46,7 @@ def assert_snapshot(name: str, payload: dict[str, Any]) -> None:
 
 def assert_within_slack_limits(payload: dict[str, Any]) -> None:
     assert isinstance(payload.get("text"), str) and payload["text"].strip(), "no top-level text"
+    assert len(payload["text"]) <= NOTIFICATION_TEXT
     blocks = payload["blocks"]
     assert 0 < len(blocks) <= MAX_BLOCKS
     for block in blocks:
