@@ -54,6 +54,8 @@ def verdict(
     parts = app_messages.for_verdict(judged, Style.of(rt.config, rt.region), request)
     read = partial(_stored, rt, clear_id, "message")
     message = step(ctx, "read the clear's message", read, SlackMessage | None)
+    # chat.update is safe to repeat (so it may retry); a message deleted meanwhile gets the
+    # verdict as a new one.
     if message is not None:
         update = partial(_update, rt, message, parts.message)
         if not step(ctx, "update the clear's message", update, bool, retry=slack_retry):
@@ -67,8 +69,8 @@ def verdict(
         detail = partial(_post_new, rt, parts.detail, thread_ts=message.ts)
         _once(ctx, rt, "post the detail in the thread", detail, SlackMessage | None)
     if parts.alert is not None:
-        alert = partial(_post_new, rt, parts.alert, thread_ts=message.ts, broadcast=True)
-        _once(ctx, rt, "notify the channel", alert, SlackMessage | None)
+        notify = partial(_post_new, rt, parts.alert, thread_ts=message.ts, broadcast=True)
+        _once(ctx, rt, "notify the channel", notify, SlackMessage | None)
     return POSTED
 
 
