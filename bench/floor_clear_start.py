@@ -11,7 +11,6 @@ import time
 
 started = time.perf_counter()
 
-import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
@@ -23,7 +22,10 @@ import boto3  # noqa: E402
 from aws_durable_execution_sdk_python import DurableContext, durable_execution  # noqa: E402
 from aws_durable_execution_sdk_python.config import CallbackConfig, Duration  # noqa: E402
 
+from bench import floor  # noqa: E402
+
 imported = time.perf_counter()
+counted = None
 if os.environ.get("BENCH_COUNT_CALLS"):
     from bench import count_calls
 
@@ -67,32 +69,6 @@ def handler(event: dict[str, Any], ctx: DurableContext) -> Any:
     return callback.result()
 
 
-class Context:
-    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
-    function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
-    memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
-    invoked_function_arn = sys.argv[1]
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    tenant_id = None
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
-event = json.load(open(sys.argv[2], encoding="utf-8"))  # noqa: PTH123, SIM115
-# Lambda's context, duck-typed: the floor imports nothing of Lambda's for it.
-answer = handler(event, Context())  # type: ignore[arg-type]
-with open(sys.argv[3], "w", encoding="utf-8") as report:  # noqa: PTH123
-    done = time.perf_counter()
-    json.dump(
-        {
-            "answered": time.monotonic(),
-            "cpu_ms": time.process_time() * 1000,
-            "import_ms": (imported - started) * 1000,
-            "work_ms": (done - imported) * 1000,
-            "result": answer,
-            **({"calls": dict(counted)} if os.environ.get("BENCH_COUNT_CALLS") else {}),
-        },
-        report,
-        default=str,
-    )
+event = floor.event()
+answer = handler(event, floor.Context())  # type: ignore[arg-type]
+floor.report(started, imported, answer, counted)

@@ -22,7 +22,10 @@ sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
 
 import boto3  # noqa: E402
 
+from bench import floor  # noqa: E402
+
 imported = time.perf_counter()
+counted = None
 if os.environ.get("BENCH_COUNT_CALLS"):
     from bench import count_calls
 
@@ -33,7 +36,7 @@ def iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-event = json.load(open(sys.argv[2], encoding="utf-8"))  # noqa: PTH123, SIM115
+event = floor.event()
 request = json.loads(event["body"])
 group = request["group"]
 env = os.environ
@@ -119,16 +122,4 @@ boto3.client("lambda").invoke(
     Payload=json.dumps({"commandId": clear_id}).encode(),
 )
 answer = {"statusCode": 202, "body": json.dumps({"commandId": clear_id})}
-with open(sys.argv[3], "w", encoding="utf-8") as report:  # noqa: PTH123
-    done = time.perf_counter()
-    json.dump(
-        {
-            "answered": time.monotonic(),
-            "cpu_ms": time.process_time() * 1000,
-            "import_ms": (imported - started) * 1000,
-            "work_ms": (done - imported) * 1000,
-            "result": answer,
-            **({"calls": dict(counted)} if os.environ.get("BENCH_COUNT_CALLS") else {}),
-        },
-        report,
-    )
+floor.report(started, imported, answer, counted)

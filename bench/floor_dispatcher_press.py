@@ -25,13 +25,16 @@ sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
 
 import boto3  # noqa: E402
 
+from bench import floor  # noqa: E402
+
 imported = time.perf_counter()
+counted = None
 if os.environ.get("BENCH_COUNT_CALLS"):
     from bench import count_calls
 
     counted = count_calls.install()
 
-event = json.load(open(sys.argv[2], encoding="utf-8"))  # noqa: PTH123, SIM115
+event = floor.event()
 raw = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"].encode()
 headers = event["headers"]
 secret = json.loads(
@@ -57,16 +60,4 @@ boto3.client("lambda").invoke(
     ).encode(),
 )
 answer = {"statusCode": 200, "body": ""}
-with open(sys.argv[3], "w", encoding="utf-8") as report:  # noqa: PTH123
-    done = time.perf_counter()
-    json.dump(
-        {
-            "answered": time.monotonic(),
-            "cpu_ms": time.process_time() * 1000,
-            "import_ms": (imported - started) * 1000,
-            "work_ms": (done - imported) * 1000,
-            "result": answer,
-            **({"calls": dict(counted)} if os.environ.get("BENCH_COUNT_CALLS") else {}),
-        },
-        report,
-    )
+floor.report(started, imported, answer, counted)

@@ -111,13 +111,16 @@ def plan_flush(group: str, rt: Runtime) -> dict[str, Any]:
         scaling = f"desired {desired}, InService {len(in_service)}, pending {pending}, terminating {terminating}"
         warnings.append({"reason": "scaling", "message": f"the group is scaling: {scaling}"})
     for instance_id, status in ping.items():
-        but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
+        if status == ONLINE:
+            continue
         if status == NOT_REGISTERED:
+            reason = "not-managed"
             but = "not a managed node (no SSM agent registered); it will not be cleared"
-        if status != ONLINE:
-            reason = "not-managed" if status == NOT_REGISTERED else "not-online"
-            message = f"{instance_id} is InService but {but}"
-            warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
+        else:
+            reason = "not-online"
+            but = f"its SSM agent is {status}; its invocation will likely end DeliveryTimedOut"
+        message = f"{instance_id} is InService but {but}"
+        warnings.append({"reason": reason, "message": message, "instanceId": instance_id})
     return {
         "group": group,
         "desiredCapacity": desired,
