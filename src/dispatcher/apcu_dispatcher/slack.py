@@ -150,7 +150,9 @@ def work(event: dict[str, Any], rt: Runtime) -> str:
         if len(words) not in (2, 3) or words[0] != "clear":
             tell(asked, USAGE)
             return "SlackCommandRejected"
-        body = dict(zip(("group", "prefix"), words[1:], strict=False), action=validation.CLEAR_APCU)
+        body = {"group": words[1], "action": validation.CLEAR_APCU}
+        if len(words) == 3:
+            body["prefix"] = words[2]
         request = validation.validate_request(
             body, allowed_groups=rt.config.shared.allowed_groups, requester=asked.requester
         )
